@@ -1,4 +1,4 @@
-// Builds the allocator (assembly/) with asc for both targets, then embeds the
+// Builds the allocator (assembly/) with asc for both targets and the TLSF benchmark peer, then embeds the
 // binaries as base64 in host/generated/wasm-binaries.ts so that the package
 // loads the same way in Node and in a browser (no file or fetch access needed).
 import { execFileSync } from "node:child_process";
@@ -14,6 +14,11 @@ for (const target of ["release", "debug"]) {
     stdio: "inherit",
   });
 }
+// The benchmark peer: AssemblyScript's TLSF allocator in a module of its own.
+execFileSync(process.execPath, [asc, "--config", "asconfig.json", "--target", "release"], {
+  cwd: join(root, "bench", "wasm"),
+  stdio: "inherit",
+});
 const b64 = (f) => readFileSync(join(root, "build", f)).toString("base64");
 mkdirSync(join(root, "host", "generated"), { recursive: true });
 writeFileSync(

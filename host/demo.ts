@@ -1,0 +1,103 @@
+// `npm start`: a short walk through one emulated 32-bit process — the classic malloc walk-through
+// (the same numbers the real 32-bit glibc 2.36 prints), demand paging seen through mincore, the
+// raw brk and mmap calls, and the process's /proc/self/maps at the end.
+
+import {
+  createProcess,
+  MAP_ANONYMOUS,
+  MAP_PRIVATE,
+  PAGE_SIZE,
+  PROT_READ,
+  PROT_WRITE,
+  type Process,
+} from "./index.js";
+
+const tty = typeof process !== "undefined" && process.stdout?.isTTY === true && !process.env.NO_COLOR;
+const paint = (code: string) => (s: string) => (tty ? `\x1b[${code}m${s}\x1b[0m` : s);
+const bold = paint("1");
+const dim = paint("2");
+const cyan = paint("36");
+const green = paint("32");
+const yellow = paint("33");
+
+const hex = (n: number) => "0x" + (n >>> 0).toString(16).padStart(8, "0");
+const out = (s = "") => console.log(s);
+const heading = (s: string) => out("\n" + bold(cyan("── " + s + " " + "─".repeat(Math.max(0, 72 - s.length)))));
+const indent = (text: string, by = "   ") =>
+  text
+    .trimEnd()
+    .split("\n")
+    .map((l) => by + l)
+    .join("\n");
+
+function mincoreLine(proc: Process, addr: number, length: number): string {
+  const pages = Math.ceil(length / PAGE_SIZE);
+  const vec = new Uint8Array(pages);
+  const r = proc.sys.mincore(addr, pages * PAGE_SIZE, vec);
+  if (r < 0) return `mincore failed: ${r}`;
+  const resident = vec.reduce((n, v) => n + (v & 1), 0);
+  const picture = Array.from(vec, (v) => (v & 1 ? green("█") : dim("·"))).join("");
+  return `${picture}  ${resident} of ${pages} pages resident`;
+}
+
+async function main(): Promise<void> {
+  const proc = await createProcess({ seed: 42 });
+  out(bold("ptmalloc-wasm") + " — glibc 2.36 malloc in WebAssembly, in an emulated 32-bit Linux process (seed 42)");
+
+  heading("1. The classic walk-through (what the real i386 glibc prints, byte for byte)");
+  const brk0 = proc.sbrk(0);
+  out(`initial program break ${hex(brk0)}`);
+  for (const size of [8, 4083, 3, 136168, 1048576]) {
+    const p = proc.malloc(size);
+    const brk = proc.sbrk(0);
+    const sizeField = new DataView(proc.memory.buffer).getUint32(p - 4, true);
+    const mmapped = (sizeField & 2) !== 0;
+    out(
+      `\n${bold(`malloc(${size})`)} = ${yellow(hex(p))}` +
+        (mmapped
+          ? `  ${dim("mmapped chunk, size field")} 0x${sizeField.toString(16)}`
+          : `  ${dim("= initial break +")} ${p - brk0}`) +
+        `\n   break ${hex(brk)} (${brk - brk0 >= 0 ? "+" : ""}${brk - brk0} bytes)`,
+    );
+    out(dim(indent(proc.malloc_stats())));
+  }
+
+  heading("2. Demand paging: a page is resident only once touched");
+  const size = 128 * 1024;
+  const block = proc.malloc(size);
+  // An mmapped chunk sits 8 bytes below the pointer; its prev_size field holds the alignment
+  // correction between the start of the mapping and the chunk (8 on i386), and its size field
+  // the rest of the mapping.
+  const view = new DataView(proc.memory.buffer);
+  const chunk = block - 8;
+  const correction = view.getUint32(chunk, true);
+  const mapStart = chunk - correction;
+  const mapLength = (view.getUint32(chunk + 4, true) & ~7) + correction;
+  out(`malloc(${size}) = ${hex(block)}: an mmapped chunk of ${mapLength / PAGE_SIZE} pages`);
+  out(`   before touching:       ${mincoreLine(proc, mapStart, mapLength)}`);
+  proc.write(block, [1]);
+  proc.write(block + size - 1, [1]);
+  out(`   first and last bytes:  ${mincoreLine(proc, mapStart, mapLength)}`);
+  out(`   VmRSS ${proc.status().VmRSS} kB, minor faults ${proc.faults.minor}`);
+
+  heading("3. The raw system calls");
+  const m = proc.sys.mmap(0, 16 * PAGE_SIZE, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+  out(`mmap(NULL, 64 KiB, RW, PRIVATE|ANONYMOUS) = ${hex(m)} ${dim("(top-down, just below the last mapping)")}`);
+  proc.fill(m + 5 * PAGE_SIZE, 0xab, 3 * PAGE_SIZE);
+  out(`fill pages 5–7:           ${mincoreLine(proc, m, 16 * PAGE_SIZE)}`);
+  out(`munmap(page 10, 1 page) = ${proc.sys.munmap(m + 10 * PAGE_SIZE, PAGE_SIZE)} ${dim("(the mapping splits in two)")}`);
+  const cur = proc.sys.brk(0);
+  out(`brk(0) = ${hex(cur)}; brk(+1 MiB) = ${hex(proc.sys.brk(cur + 1024 * 1024))}`);
+
+  heading("4. /proc/self/maps");
+  out(indent(proc.maps()));
+  const s = proc.status();
+  out(
+    `\nVmSize ${s.VmSize} kB · VmRSS ${s.VmRSS} kB · VmData ${s.VmData} kB · VmStk ${s.VmStk} kB · VmPeak ${s.VmPeak} kB`,
+  );
+}
+
+main().catch((err: unknown) => {
+  console.error(err);
+  process.exitCode = 1;
+});

@@ -1,0 +1,270 @@
+// One emulated 32-bit Linux process: a kernel, an allocator, and the public API of API.md.
+//
+// Data flows one way: the caller → this file (argument conversion, errno, death) → the allocator
+// (Wasm or TS) → its syscall imports → the kernel → the memory. Nothing here knows chunks or VMAs.
+
+import { isU32, toInt, toSizeT, SIZE_MAX } from "./cargs.js";
+import { ProcessAbort, ProcessKilled } from "./errors.js";
+import { Kernel, type KernelOptions, type Status } from "./kernel/kernel.js";
+import { loadAllocator, PROGRAM_DATA_START, PROGRAM_TEXT_START } from "./allocator.js";
+import type { LibC, Mallinfo2 } from "./libc.js";
+
+export type RlimitName = "RLIMIT_AS" | "RLIMIT_DATA" | "RLIMIT_STACK" | "RLIMIT_MEMLOCK";
+export interface Rlimit {
+  cur: number;
+  max: number;
+}
+
+export interface ProcessOptions {
+  /** Seeds ASLR (and glibc's tcache key); same seed + same calls ⇒ same addresses. Default: random. */
+  seed?: number;
+  /** kernel.randomize_va_space. Default 2. */
+  aslr?: 0 | 1 | 2;
+  /** ptmalloc compiled to Wasm (default) or the pure-TypeScript baseline. */
+  allocator?: "wasm" | "ts";
+  /** vm.overcommit_memory. Default 0. */
+  overcommit?: 0 | 1 | 2;
+  /** vm.overcommit_ratio in percent. Default 50. */
+  overcommitRatio?: number;
+  /** Emulated physical RAM; resident pages beyond it (plus swap) ⇒ the OOM killer. Default 1 GiB. */
+  ramBytes?: number;
+  /** Emulated swap. Default 0. */
+  swapBytes?: number;
+  /** CAP_IPC_LOCK: mlock beyond RLIMIT_MEMLOCK. Default false. */
+  privileged?: boolean;
+  /** Initial resource limits in bytes; Infinity is RLIM_INFINITY. */
+  rlimits?: Partial<Record<RlimitName, Rlimit>>;
+  /** Run the debug build of the allocator, which checks the whole heap after every call. */
+  debug?: boolean;
+}
+
+/** The raw system calls: a result ≥ 0, or −errno. They never throw on bad arguments. */
+export interface Syscalls {
+  brk(addr: number): number;
+  mmap(addr: number, length: number, prot: number, flags: number, fd: number, offset: number): number;
+  munmap(addr: number, length: number): number;
+  mremap(oldAddr: number, oldLength: number, newLength: number, flags: number, newAddr?: number): number;
+  mprotect(addr: number, length: number, prot: number): number;
+  madvise(addr: number, length: number, advice: number): number;
+  mincore(addr: number, length: number, vec: Uint8Array): number;
+  mlock(addr: number, length: number): number;
+  mlock2(addr: number, length: number, flags: number): number;
+  munlock(addr: number, length: number): number;
+  mlockall(flags: number): number;
+  munlockall(): number;
+  getrlimit(resource: number | string): Rlimit;
+  setrlimit(resource: number | string, limit: Rlimit): number;
+}
+
+const GiB = 1024 * 1024 * 1024;
+
+function resolveOptions(options: ProcessOptions): Omit<KernelOptions, "memory" | "program" | "onDeath"> {
+  const pick = <T>(value: T | undefined, fallback: T, ok: (v: T) => boolean, what: string): T => {
+    if (value === undefined) return fallback;
+    if (!ok(value)) throw new TypeError(`createProcess: invalid ${what}: ${String(value)}`);
+    return value;
+  };
+  const nonNegative = (v: number) => typeof v === "number" && v >= 0 && Number.isFinite(v);
+  return {
+    seed: pick(options.seed, Math.floor(Math.random() * 2 ** 32), (v) => typeof v === "number" && Number.isFinite(v), "seed") >>> 0,
+    aslr: pick(options.aslr, 2, (v) => v === 0 || v === 1 || v === 2, "aslr"),
+    overcommit: pick(options.overcommit, 0, (v) => v === 0 || v === 1 || v === 2, "overcommit"),
+    overcommitRatio: pick(options.overcommitRatio, 50, nonNegative, "overcommitRatio"),
+    ramBytes: pick(options.ramBytes, GiB, (v) => nonNegative(v) && v > 0, "ramBytes"),
+    swapBytes: pick(options.swapBytes, 0, nonNegative, "swapBytes"),
+    privileged: pick(options.privileged, false, (v) => typeof v === "boolean", "privileged"),
+    rlimits: { ...(options.rlimits ?? {}) },
+  };
+}
+
+/**
+ * An emulated process. Every method of the C library follows glibc 2.36 (i386); `sys` is the raw
+ * Linux 6.1 system-call ABI. After the process dies (ProcessAbort, ProcessKilled), every call
+ * throws that error again.
+ */
+export class Process {
+  /** The process's whole address space: an address is a byte offset into `memory.buffer`. */
+  readonly memory: WebAssembly.Memory;
+  readonly sys: Syscalls;
+  readonly #kernel: Kernel;
+  readonly #libc: LibC;
+  #dead: Error | null = null;
+
+  /** @internal Use createProcess(). */
+  constructor(memory: WebAssembly.Memory, kernel: Kernel, libc: LibC) {
+    this.memory = memory;
+    this.#kernel = kernel;
+    this.#libc = libc;
+    const k = kernel;
+    const live = () => this.#checkAlive();
+    this.sys = {
+      brk: (a) => (live(), k.brk(a)),
+      mmap: (a, l, p, f, fd, o) => (live(), k.mmap(a, l, p, f, fd, o)),
+      munmap: (a, l) => (live(), k.munmap(a, l)),
+      mremap: (o, ol, nl, f, na) => (live(), k.mremap(o, ol, nl, f, na)),
+      mprotect: (a, l, p) => (live(), k.mprotect(a, l, p)),
+      madvise: (a, l, adv) => (live(), k.madvise(a, l, adv)),
+      mincore: (a, l, v) => (live(), k.mincore(a, l, v)),
+      mlock: (a, l) => (live(), k.mlock(a, l)),
+      mlock2: (a, l, f) => (live(), k.mlock2(a, l, f)),
+      munlock: (a, l) => (live(), k.munlock(a, l)),
+      mlockall: (f) => (live(), k.mlockall(f)),
+      munlockall: () => (live(), k.munlockall()),
+      getrlimit: (r) => (live(), k.getrlimit(r)),
+      setrlimit: (r, lim) => (live(), k.setrlimit(r, lim)),
+    };
+  }
+
+  /** @internal Called once when the process dies; later calls rethrow the same error. */
+  die(err: Error): void {
+    if (this.#dead === null) this.#dead = err;
+  }
+
+  #checkAlive(): void {
+    if (this.#dead !== null) throw this.#dead;
+  }
+
+  // ── the C library ──────────────────────────────────────────────────────────
+  malloc(size: number): number {
+    if (this.#dead !== null) throw this.#dead;
+    return this.#libc.malloc(isU32(size) ? size : toSizeT(size));
+  }
+  free(ptr: number): void {
+    if (this.#dead !== null) throw this.#dead;
+    this.#libc.free(isU32(ptr) ? ptr : toSizeT(ptr));
+  }
+  calloc(nmemb: number, size: number): number {
+    this.#checkAlive();
+    return this.#libc.calloc(toSizeT(nmemb), toSizeT(size));
+  }
+  realloc(ptr: number, size: number): number {
+    if (this.#dead !== null) throw this.#dead;
+    return this.#libc.realloc(toSizeT(ptr), isU32(size) ? size : toSizeT(size));
+  }
+  reallocarray(ptr: number, nmemb: number, size: number): number {
+    this.#checkAlive();
+    return this.#libc.reallocarray(toSizeT(ptr), toSizeT(nmemb), toSizeT(size));
+  }
+  memalign(alignment: number, size: number): number {
+    this.#checkAlive();
+    return this.#libc.memalign(toSizeT(alignment), toSizeT(size));
+  }
+  aligned_alloc(alignment: number, size: number): number {
+    this.#checkAlive();
+    return this.#libc.aligned_alloc(toSizeT(alignment), toSizeT(size));
+  }
+  valloc(size: number): number {
+    this.#checkAlive();
+    return this.#libc.valloc(toSizeT(size));
+  }
+  pvalloc(size: number): number {
+    this.#checkAlive();
+    return this.#libc.pvalloc(toSizeT(size));
+  }
+  posix_memalign(alignment: number, size: number): { err: number; ptr: number } {
+    this.#checkAlive();
+    return this.#libc.posix_memalign(toSizeT(alignment), toSizeT(size));
+  }
+  malloc_usable_size(ptr: number): number {
+    this.#checkAlive();
+    return this.#libc.malloc_usable_size(toSizeT(ptr));
+  }
+  malloc_trim(pad: number): number {
+    this.#checkAlive();
+    return this.#libc.malloc_trim(toSizeT(pad));
+  }
+  malloc_stats(): string {
+    this.#checkAlive();
+    return this.#libc.malloc_stats();
+  }
+  malloc_info(): string {
+    this.#checkAlive();
+    return this.#libc.malloc_info();
+  }
+  mallinfo2(): Mallinfo2 {
+    this.#checkAlive();
+    return this.#libc.mallinfo2();
+  }
+  mallopt(param: number, value: number): number {
+    this.#checkAlive();
+    // An unknown parameter number makes glibc return 0; so does one that is no C int.
+    const p = toInt(param, 0x7fffffff);
+    // A value with no C int spelling: choose one every parameter refuses or clamps as glibc would
+    // for INT_MIN (negative values are refused by the parameters that check them).
+    return this.#libc.mallopt(p, toInt(value, -0x80000000));
+  }
+  sbrk(increment: number): number {
+    this.#checkAlive();
+    // intptr_t; an unrepresentable increment is one no break can move by.
+    const r = this.#libc.sbrk(toInt(increment, 0x7fffffff));
+    return r === SIZE_MAX ? -1 : r;
+  }
+  brk(addr: number): number {
+    this.#checkAlive();
+    return this.#libc.brk(toSizeT(addr));
+  }
+  get errno(): number {
+    return this.#libc.errno;
+  }
+  set errno(value: number) {
+    this.#libc.errno = toInt(value, 0);
+  }
+
+  // ── looking at memory ──────────────────────────────────────────────────────
+  maps(): string {
+    this.#checkAlive();
+    return this.#kernel.maps();
+  }
+  status(): Status {
+    this.#checkAlive();
+    return this.#kernel.status();
+  }
+  get faults(): { minor: number } {
+    return { minor: this.#kernel.faults.minor };
+  }
+  read(addr: number, length: number): Uint8Array {
+    this.#checkAlive();
+    return this.#kernel.read(addr, length);
+  }
+  write(addr: number, bytes: ArrayLike<number>): void {
+    this.#checkAlive();
+    this.#kernel.write(addr, bytes);
+  }
+  fill(addr: number, byte: number, length: number): void {
+    this.#checkAlive();
+    this.#kernel.fill(addr, byte, length);
+  }
+}
+
+/** Creates a fresh emulated process: a new address space with glibc's malloc untouched. */
+export async function createProcess(options: ProcessOptions = {}): Promise<Process> {
+  if (options === null || typeof options !== "object") throw new TypeError("createProcess: options must be an object");
+  const resolved = resolveOptions(options);
+  const flavour = options.allocator ?? "wasm";
+  if (flavour !== "wasm" && flavour !== "ts") throw new TypeError(`createProcess: invalid allocator: ${String(flavour)}`);
+  if (flavour === "ts") throw new Error("createProcess: the pure-TypeScript baseline allocator is not built yet");
+
+  let proc: Process | null = null;
+  const onDeath = (err: Error) => proc?.die(err);
+  const memory = new WebAssembly.Memory({ initial: 2, maximum: 65536 });
+  let kernel: Kernel | null = null;
+  const loaded = await loadAllocator({
+    memory,
+    seed: resolved.seed,
+    debug: options.debug === true,
+    kernel: () => kernel!,
+    onAbort: (message: string) => {
+      const err = new ProcessAbort(message);
+      onDeath(err);
+      return err;
+    },
+  });
+  kernel = new Kernel({
+    ...resolved,
+    memory,
+    program: { textStart: PROGRAM_TEXT_START, dataStart: PROGRAM_DATA_START, dataEnd: loaded.heapBase },
+    onDeath: (err: Error) => onDeath(err instanceof ProcessKilled ? err : new ProcessKilled(err.message)),
+  });
+  proc = new Process(memory, kernel, loaded.libc);
+  return proc;
+}
