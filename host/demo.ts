@@ -40,7 +40,8 @@ function mincoreLine(proc: Process, addr: number, length: number): string {
   return `${picture}  ${resident} of ${pages} pages resident`;
 }
 
-async function main(): Promise<void> {
+/** Prints the walk-through on stdout. */
+export async function runDemo(): Promise<void> {
   const proc = await createProcess({ seed: 42 });
   out(bold("ptmalloc-wasm") + " — glibc 2.36 malloc in WebAssembly, in an emulated 32-bit Linux process (seed 42)");
 
@@ -97,7 +98,10 @@ async function main(): Promise<void> {
   );
 }
 
-main().catch((err: unknown) => {
-  console.error(err);
-  process.exitCode = 1;
-});
+const invokedDirectly = typeof process !== "undefined" && process.argv[1] !== undefined && /demo\.[jt]s$/.test(process.argv[1]);
+if (invokedDirectly) {
+  runDemo().catch((err: unknown) => {
+    console.error(err);
+    process.exitCode = 1;
+  });
+}

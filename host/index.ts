@@ -7,3 +7,16 @@ export type { Mallinfo2 } from "./libc.js";
 export type { Status } from "./kernel/kernel.js";
 export { ProcessAbort, ProcessKilled, SegmentationFault } from "./errors.js";
 export * from "./constants.js";
+export {
+  replay,
+  formatReplay,
+  firstDifference,
+  parseOps,
+  formatOps,
+  parseMtrace,
+  convertMtrace,
+  parseTrace,
+  Op,
+  NO_ID,
+} from "./trace/index.js";
+export type { OpList, ReplayOptions, ReplayResult, ReplayTarget } from "./trace/index.js";

@@ -6,7 +6,7 @@
 import { isU32, toInt, toSizeT, SIZE_MAX } from "./cargs.js";
 import { ProcessAbort, ProcessKilled } from "./errors.js";
 import { Kernel, type KernelOptions, type Status } from "./kernel/kernel.js";
-import { loadAllocator, PROGRAM_DATA_START, PROGRAM_TEXT_START } from "./allocator.js";
+import { loadAllocator, PROGRAM_DATA_START, PROGRAM_TEXT_START, type LoadedAllocator } from "./allocator.js";
 import type { LibC, Mallinfo2 } from "./libc.js";
 
 export type RlimitName = "RLIMIT_AS" | "RLIMIT_DATA" | "RLIMIT_STACK" | "RLIMIT_MEMLOCK";
@@ -238,6 +238,18 @@ export class Process {
 
 /** Creates a fresh emulated process: a new address space with glibc's malloc untouched. */
 export async function createProcess(options: ProcessOptions = {}): Promise<Process> {
+  return (await bootProcess(options)).process;
+}
+
+/** A process with its parts exposed: for tests, benchmarks and tools inside this package. */
+export interface BootedProcess {
+  process: Process;
+  kernel: Kernel;
+  allocator: LoadedAllocator;
+}
+
+/** @internal createProcess, keeping hold of the kernel and the allocator's raw exports. */
+export async function bootProcess(options: ProcessOptions = {}): Promise<BootedProcess> {
   if (options === null || typeof options !== "object") throw new TypeError("createProcess: options must be an object");
   const resolved = resolveOptions(options);
   const flavour = options.allocator ?? "wasm";
@@ -248,7 +260,7 @@ export async function createProcess(options: ProcessOptions = {}): Promise<Proce
   const onDeath = (err: Error) => proc?.die(err);
   const memory = new WebAssembly.Memory({ initial: 2, maximum: 65536 });
   let kernel: Kernel | null = null;
-  const loaded = await loadAllocator({
+  const allocator = await loadAllocator({
     memory,
     seed: resolved.seed,
     debug: options.debug === true,
@@ -262,9 +274,9 @@ export async function createProcess(options: ProcessOptions = {}): Promise<Proce
   kernel = new Kernel({
     ...resolved,
     memory,
-    program: { textStart: PROGRAM_TEXT_START, dataStart: PROGRAM_DATA_START, dataEnd: loaded.heapBase },
+    program: { textStart: PROGRAM_TEXT_START, dataStart: PROGRAM_DATA_START, dataEnd: allocator.heapBase },
     onDeath: (err: Error) => onDeath(err instanceof ProcessKilled ? err : new ProcessKilled(err.message)),
   });
-  proc = new Process(memory, kernel, loaded.libc);
-  return proc;
+  proc = new Process(memory, kernel, allocator.libc);
+  return { process: proc, kernel, allocator };
 }
