@@ -1,0 +1,397 @@
+// The scenario language of oracle/kernel/scenarios/ (see README.md next to this file), run on the
+// emulated kernel. interp.c runs the same text on the real kernel; both print the same lines, so
+// a fixture of the real kernel's output compares line by line with this one's.
+//
+// Addresses print relative to the nearest base (BRK0, the initial break, or a mapping the
+// scenario named), maps lines only where they meet a range the scenario created, status as
+// deltas since the scenario started: nothing depends on ASLR or on what else the process holds.
+
+const PAGE = 4096;
+const CEILING_PAGES = 16;
+const LOW_ADDRESSES = 0x100000;
+const FAR_DISTANCE = 0x10000000;
+
+/** What a scenario needs from an emulated process (a Process from createProcess, or a Kernel). */
+export interface KernelTarget {
+  sys: {
+    brk(addr: number): number;
+    mmap(addr: number, length: number, prot: number, flags: number, fd: number, offset: number): number;
+    munmap(addr: number, length: number): number;
+    mremap(oldAddr: number, oldLength: number, newLength: number, flags: number, newAddr?: number): number;
+    mprotect(addr: number, length: number, prot: number): number;
+    madvise(addr: number, length: number, advice: number): number;
+    mincore(addr: number, length: number, vec: Uint8Array): number;
+    mlock(addr: number, length: number): number;
+    mlock2(addr: number, length: number, flags: number): number;
+    munlock(addr: number, length: number): number;
+    mlockall(flags: number): number;
+    munlockall(): number;
+    getrlimit(resource: number | string): { cur: number; max: number };
+    setrlimit(resource: number | string, limit: { cur: number; max: number }): number;
+  };
+  maps(): string;
+  status(): { VmSize: number; VmLck: number; VmRSS: number; VmData: number };
+  read(addr: number, length: number): Uint8Array;
+  write(addr: number, bytes: ArrayLike<number>): void;
+  fill(addr: number, byte: number, length: number): void;
+}
+
+export interface Scenario {
+  name: string;
+  privileged: boolean;
+  /** The command lines, comments and blank lines removed, tokens joined by one space. */
+  commands: string[];
+}
+
+/** Splits a scenario file into scenarios ("scenario NAME" starts one; "privileged yes|no"). */
+export function parseScenarios(text: string): Scenario[] {
+  const scenarios: Scenario[] = [];
+  let current: Scenario | null = null;
+  for (const raw of text.split("\n")) {
+    const line = raw.replace(/#.*/, "").trim();
+    if (raw.startsWith("scenario ")) {
+      current = { name: raw.slice(9).trim(), privileged: false, commands: [] };
+      scenarios.push(current);
+      continue;
+    }
+    if (!current || line === "") continue;
+    const tokens = line.split(/[ \t\r]+/);
+    if (tokens[0] === "privileged") {
+      current.privileged = tokens[1] === "yes";
+      continue;
+    }
+    current.commands.push(tokens.slice(0, 12).join(" "));
+  }
+  return scenarios;
+}
+
+/** Splits an oracle output (a fixture) into the lines of each scenario, by name. */
+export function parseOutput(text: string): Map<string, string[]> {
+  const result = new Map<string, string[]>();
+  let lines: string[] | null = null;
+  for (const line of text.split("\n")) {
+    if (line.startsWith("== ")) {
+      lines = [];
+      result.set(line.slice(3), lines);
+    } else if (lines && line !== "") {
+      lines.push(line);
+    }
+  }
+  return result;
+}
+
+const SYMBOLS: Record<string, number> = {
+  PROT_NONE: 0, PROT_READ: 1, PROT_WRITE: 2, PROT_EXEC: 4, PROT_SEM: 8,
+  PROT_GROWSDOWN: 0x01000000, PROT_GROWSUP: 0x02000000,
+  NONE: 0, R: 1, W: 2, X: 4, RW: 3, RX: 5, WX: 6, RWX: 7,
+  MAP_SHARED: 1, MAP_PRIVATE: 2, MAP_SHARED_VALIDATE: 3, MAP_FIXED: 0x10, MAP_ANONYMOUS: 0x20,
+  MAP_ANON: 0x20, MAP_32BIT: 0x40, MAP_GROWSDOWN: 0x100, MAP_DENYWRITE: 0x800,
+  MAP_EXECUTABLE: 0x1000, MAP_LOCKED: 0x2000, MAP_NORESERVE: 0x4000, MAP_POPULATE: 0x8000,
+  MAP_NONBLOCK: 0x10000, MAP_STACK: 0x20000, MAP_HUGETLB: 0x40000, MAP_SYNC: 0x80000,
+  MAP_FIXED_NOREPLACE: 0x100000, MAP_UNINITIALIZED: 0x4000000,
+  SHARED: 1, PRIVATE: 2, SHARED_VALIDATE: 3, FIXED: 0x10, ANON: 0x20, GROWSDOWN: 0x100,
+  LOCKED: 0x2000, NORESERVE: 0x4000, POPULATE: 0x8000, STACK: 0x20000, HUGETLB: 0x40000,
+  NOREPLACE: 0x100000,
+  MREMAP_MAYMOVE: 1, MREMAP_FIXED: 2, MREMAP_DONTUNMAP: 4, MAYMOVE: 1, DONTUNMAP: 4,
+  MADV_NORMAL: 0, MADV_RANDOM: 1, MADV_SEQUENTIAL: 2, MADV_WILLNEED: 3, MADV_DONTNEED: 4,
+  MADV_FREE: 8, MADV_REMOVE: 9, MADV_DONTFORK: 10, MADV_DOFORK: 11, MADV_MERGEABLE: 12,
+  MADV_UNMERGEABLE: 13, MADV_HUGEPAGE: 14, MADV_NOHUGEPAGE: 15, MADV_DONTDUMP: 16,
+  MADV_DODUMP: 17, MADV_WIPEONFORK: 18, MADV_KEEPONFORK: 19, MADV_COLD: 20, MADV_PAGEOUT: 21,
+  MADV_POPULATE_READ: 22, MADV_POPULATE_WRITE: 23, MADV_DONTNEED_LOCKED: 24,
+  MCL_CURRENT: 1, MCL_FUTURE: 2, MCL_ONFAULT: 4, MLOCK_ONFAULT: 1,
+  RLIMIT_DATA: 2, RLIMIT_STACK: 3, RLIMIT_MEMLOCK: 8, RLIMIT_AS: 9,
+  DATA: 2, STACK_LIMIT: 3, MEMLOCK: 8, AS: 9,
+};
+
+const ERRNO_NAMES: Record<number, string> = {
+  1: "EPERM", 2: "ENOENT", 4: "EINTR", 9: "EBADF", 11: "EAGAIN", 12: "ENOMEM", 13: "EACCES",
+  14: "EFAULT", 16: "EBUSY", 17: "EEXIST", 19: "ENODEV", 22: "EINVAL", 27: "EFBIG", 38: "ENOSYS",
+  75: "EOVERFLOW", 95: "EOPNOTSUPP",
+};
+
+const errnoName = (e: number) => ERRNO_NAMES[e] ?? `E${e}`;
+
+class ParseError extends Error {}
+
+interface Name {
+  name: string;
+  value: number;
+  base: boolean;
+}
+
+/** Runs one scenario on an emulated process; returns the lines interp.c prints for it. */
+export function runScenario(scenario: Scenario, target: KernelTarget): string[] {
+  const lines: string[] = [];
+  const names: Name[] = [];
+  const ranges: Array<[number, number]> = [];
+
+  const bind = (name: string, value: number, base: boolean) => {
+    const i = names.findIndex((n) => n.name === name);
+    if (i >= 0) names.splice(i, 1);
+    if (names.length < 128) names.push({ name, value: value >>> 0, base });
+  };
+  const lookup = (name: string) => names.find((n) => n.name === name)?.value;
+
+  const atom = (word: string): number => {
+    if (word === "") throw new ParseError("bad expression");
+    if (/^[0-9]/.test(word)) {
+      const m = /^(0[xX][0-9a-fA-F]+|0[0-7]*|[1-9][0-9]*)([pkmg]?)$/.exec(word);
+      if (!m) throw new ParseError(`bad number ${word}`);
+      const hex = /^0[xX]/.test(m[1]);
+      if (hex && m[2] !== "") throw new ParseError(`bad number ${word}`);
+      let v = hex ? parseInt(m[1].slice(2), 16) : /^0[0-7]+$/.test(m[1]) ? parseInt(m[1], 8) : parseInt(m[1], 10);
+      v *= { "": 1, p: PAGE, k: 1024, m: 1 << 20, g: 1 << 30 }[m[2]]!;
+      return v % 2 ** 32 >>> 0;
+    }
+    const v = SYMBOLS[word] ?? lookup(word);
+    if (v === undefined) throw new ParseError(`unknown name ${word}`);
+    return v;
+  };
+
+  const evaluate = (text: string): number => {
+    let s = text;
+    let acc = 0;
+    let op = "+";
+    if (s.startsWith("-") || s.startsWith("+")) {
+      op = s[0];
+      s = s.slice(1);
+    }
+    for (;;) {
+      const m = /^[0-9A-Za-z_]*/.exec(s)![0];
+      const v = atom(m);
+      acc = (op === "+" ? acc + v : op === "-" ? acc - v : acc | v) >>> 0;
+      s = s.slice(m.length);
+      if (s === "") break;
+      if (!"+-|".includes(s[0])) throw new ParseError(`bad operator ${s[0]}`);
+      op = s[0];
+      s = s.slice(1);
+    }
+    return acc;
+  };
+
+  const relTo = (v: number, base: number, name: string): string => {
+    const d = v - base;
+    const ad = Math.abs(d);
+    if (d === 0) return name;
+    if (ad % PAGE === 0) return `${name}${d < 0 ? "-" : "+"}${ad / PAGE}p`;
+    return `${name}${d < 0 ? "-" : "+"}0x${ad.toString(16)}`;
+  };
+
+  const rel = (v: number): string => {
+    let best: Name | null = null;
+    let bestDistance = Infinity;
+    for (const n of names) {
+      if (!n.base) continue;
+      const d = Math.abs(v - n.value);
+      if (d < bestDistance) {
+        bestDistance = d;
+        best = n;
+      }
+    }
+    // low addresses come only from hints and MAP_FIXED: absolute is meaningful there
+    if (!best || bestDistance > FAR_DISTANCE) return v < LOW_ADDRESSES ? `0x${v.toString(16)}` : "far";
+    return relTo(v, best.value, best.name);
+  };
+
+  const track = (start: number, len: number) => {
+    const end = start + Math.ceil(len / PAGE) * PAGE;
+    if (ranges.length < 4096 && end > start) ranges.push([start, end]);
+  };
+  let brk0 = 0;
+  let brkCur = 0;
+  let brkMax = 0;
+  const tracked = (start: number, end: number) =>
+    (brkMax > brk0 && start < brkMax && end > Math.floor(brk0 / PAGE) * PAGE) ||
+    ranges.some(([s, e]) => start < e && end > s);
+
+  const isError = (r: number) => r < 0 && r >= -4095;
+  const intResult = (r: number) => (isError(r) ? errnoName(-r) : String(r));
+  const addrResult = (r: number, want: number, wantName: string) => {
+    if (isError(r)) return errnoName(-r);
+    if (want !== 0 && r >>> 0 === want) return `=${wantName}`;
+    return rel(r >>> 0);
+  };
+
+  const rle = (bytes: Uint8Array, digits: boolean) => {
+    const parts: string[] = [];
+    for (let i = 0; i < bytes.length; ) {
+      let j = i;
+      while (j < bytes.length && bytes[j] === bytes[i]) j++;
+      parts.push(`${digits ? bytes[i] : bytes[i].toString(16).padStart(2, "0")}*${j - i}`);
+      i = j;
+    }
+    return parts.join(" ");
+  };
+
+  const faultText = (err: unknown): string => {
+    const e = err as { name?: string; code?: string; addr?: number; signal?: string };
+    if (e && e.name === "SegmentationFault") return `SIGSEGV ${e.code} ${rel((e.addr ?? 0) >>> 0)}`;
+    throw err;
+  };
+
+  const status = () => {
+    const s = target.status();
+    return { size: s.VmSize, lck: s.VmLck, rss: s.VmRSS, data: s.VmData };
+  };
+  const signed = (n: number) => (n >= 0 ? `+${n}` : String(n));
+
+  const { sys } = target;
+  // interp.c maps the same PROT_NONE ceiling above the scenario's mappings before it starts
+  sys.mmap(0, CEILING_PAGES * PAGE, 0, 0x02 | 0x20 | 0x4000, -1, 0);
+  brk0 = brkCur = brkMax = sys.brk(0) >>> 0;
+  bind("BRK0", brk0, true);
+  const status0 = status();
+  bind("VMSIZE0", status0.size * 1024, false);
+  bind("VMDATA0", status0.data * 1024, false);
+
+  const printMaps = () => {
+    lines.push("maps =>");
+    for (const line of target.maps().split("\n")) {
+      const m = /^([0-9a-f]+)-([0-9a-f]+) (\S+) (\S+) (\S+) (\S+)\s*(.*)$/.exec(line);
+      if (!m) continue;
+      const start = parseInt(m[1], 16);
+      const end = parseInt(m[2], 16);
+      if (!tracked(start, end)) continue;
+      const name = m[7].trim().split(/\s+/)[0] ?? "";
+      lines.push(`  ${rel(start)} ${(end - start) / PAGE}p ${m[3]}${name ? " " + name : ""}`);
+    }
+  };
+
+  const run = (tok: string[]): string => {
+    const cmd = tok[0];
+    const need = (min: number, max: number) => {
+      if (tok.length < min || tok.length > max) throw new ParseError("wrong argument count");
+    };
+    const args = (from: number) => tok.slice(from).map(evaluate);
+    switch (cmd) {
+      case "mmap": {
+        need(6, 8);
+        const a = args(2);
+        const fd = tok.length > 6 ? a[4] | 0 : -1;
+        const off = tok.length > 7 ? a[5] : 0;
+        const r = sys.mmap(a[0], a[1], a[2], a[3], fd, off);
+        const text = addrResult(r, a[0], "addr");
+        if (!isError(r)) {
+          track(r >>> 0, a[1]);
+          if (tok[1] !== "-") bind(tok[1], r, true);
+        }
+        return text;
+      }
+      case "mremap": {
+        need(6, 7);
+        const a = args(2);
+        const r = tok.length > 6 ? sys.mremap(a[0], a[1], a[2], a[3], a[4]) : sys.mremap(a[0], a[1], a[2], a[3]);
+        const text = addrResult(r, a[3] & 2 ? (a[4] ?? 0) : 0, "new");
+        if (!isError(r)) {
+          track(r >>> 0, a[2]);
+          if (tok[1] !== "-") bind(tok[1], r, true);
+        }
+        return text;
+      }
+      case "brk": {
+        need(2, 2);
+        let addr = evaluate(tok[1]);
+        if (tok[1].startsWith("+") || tok[1].startsWith("-")) addr = (addr + brkCur) >>> 0;
+        brkCur = sys.brk(addr) >>> 0;
+        if (brkCur > brkMax) brkMax = brkCur;
+        return relTo(brkCur, brk0, "BRK0");
+      }
+      case "let":
+        need(3, 3);
+        bind(tok[1], evaluate(tok[2]), false);
+        return "ok";
+      case "munmap":
+      case "mlock":
+      case "munlock": {
+        need(3, 3);
+        const [addr, len] = args(1);
+        return intResult(cmd === "munmap" ? sys.munmap(addr, len) : cmd === "mlock" ? sys.mlock(addr, len) : sys.munlock(addr, len));
+      }
+      case "mprotect":
+      case "madvise":
+      case "mlock2": {
+        need(4, 4);
+        const [addr, len, x] = args(1);
+        return intResult(
+          cmd === "mprotect" ? sys.mprotect(addr, len, x) : cmd === "madvise" ? sys.madvise(addr, len, x) : sys.mlock2(addr, len, x),
+        );
+      }
+      case "mlockall":
+        need(2, 2);
+        return intResult(sys.mlockall(evaluate(tok[1])));
+      case "munlockall":
+        need(1, 1);
+        return intResult(sys.munlockall());
+      case "mincore": {
+        need(3, 3);
+        const [addr, len] = args(1);
+        const pages = Math.ceil(len / PAGE);
+        const vec = new Uint8Array(pages);
+        const r = sys.mincore(addr, len, vec);
+        if (r < 0) return intResult(r);
+        return pages <= 64 ? Array.from(vec, String).join("") : rle(vec, true);
+      }
+      case "setrlimit": {
+        need(4, 4);
+        const resource = evaluate(tok[1]);
+        const cur = tok[2] === "INF" ? Infinity : evaluate(tok[2]);
+        const max = tok[3] === "INF" ? Infinity : evaluate(tok[3]);
+        return intResult(sys.setrlimit(resource, { cur, max }));
+      }
+      case "getrlimit": {
+        need(2, 2);
+        const limit = sys.getrlimit(evaluate(tok[1])) as { cur: number; max: number } | number;
+        // a bad resource: −errno, as a number or in both fields
+        if (typeof limit === "number") return intResult(limit);
+        if (isError(limit.cur)) return intResult(limit.cur);
+        const { cur, max } = limit;
+        const show = (v: number) => (v === Infinity ? "INF" : String(v));
+        return `${show(cur)} ${show(max)}`;
+      }
+      case "touch":
+      case "rtouch":
+      case "peek":
+      case "fill": {
+        need(cmd === "fill" ? 4 : 3, cmd === "fill" ? 4 : 3);
+        const [addr, len, byte] = args(1);
+        if (cmd === "peek" && len > 1 << 20) throw new ParseError("peek too long");
+        try {
+          if (cmd === "touch") for (let off = 0; off < len; off += PAGE) target.write(addr + off, [0x5a]);
+          else if (cmd === "rtouch") for (let off = 0; off < len; off += PAGE) target.read(addr + off, 1);
+          else if (cmd === "fill") target.fill(addr, byte & 0xff, len);
+          else return rle(target.read(addr, len), false);
+        } catch (err) {
+          return faultText(err);
+        }
+        return "ok";
+      }
+      case "status": {
+        need(1, 1);
+        const s = status();
+        return (
+          `VmSize${signed(s.size - status0.size)} VmLck${signed(s.lck - status0.lck)} ` +
+          `VmRSS${signed(s.rss - status0.rss)} VmData${signed(s.data - status0.data)}`
+        );
+      }
+      default:
+        return `!! unknown command ${cmd}`;
+    }
+  };
+
+  for (const command of scenario.commands) {
+    const tok = command.split(" ");
+    if (tok[0] === "maps") {
+      printMaps();
+      continue;
+    }
+    let result: string;
+    try {
+      result = run(tok);
+    } catch (err) {
+      if (err instanceof ParseError) result = `!! ${err.message}`;
+      else result = `!! threw ${(err as Error).name}: ${(err as Error).message}`;
+    }
+    lines.push(`${command} => ${result}`);
+  }
+  return lines;
+}

@@ -1,0 +1,403 @@
+/* corrupt: glibc's heap integrity checks, case by case, on the real C library.
+ *
+ *   corrupt CASES_FILE      (writes the cases with their observed outcome as JSON on stdout)
+ *
+ * Each case (see corruption.cases) is a list of steps on named blocks: allocate, free, realloc,
+ * write bytes at an offset from a block's address, and so on. The parent runs every case in a
+ * forked child and records how the child ended: the signal, the message glibc printed on stderr
+ * and the index of the step that was running. The emulator's tests run the same steps through
+ * the public API and expect ProcessAbort with the same message at the same step.
+ *
+ * The parent never calls malloc (the op list is mmapped, output goes through out.h), so every
+ * child starts from an untouched heap, as a fresh emulated process does. The child detaches from
+ * any terminal (setsid) so that glibc's fatal message goes to stderr rather than /dev/tty.
+ *
+ * Steps (one per line; NAME, TARGET are block names; OFF, VALUE signed decimal or 0x hex):
+ *   m NAME SIZE                   NAME = malloc(SIZE)
+ *   c NAME NMEMB SIZE             NAME = calloc(NMEMB, SIZE)
+ *   a NAME ALIGN SIZE             NAME = memalign(ALIGN, SIZE)
+ *   r NAME OLD OFF SIZE           NAME = realloc(OLD + OFF, SIZE)
+ *   f NAME OFF                    free(NAME + OFF)
+ *   w32 NAME OFF VALUE            32-bit little-endian VALUE at NAME + OFF
+ *   wptr NAME OFF TARGET TOFF     the address TARGET + TOFF at NAME + OFF
+ *   wsafe NAME OFF VALUE          VALUE as safe-linking stores it at NAME + OFF:
+ *                                 VALUE ^ ((NAME + OFF) >> 12)
+ *   wsafeptr NAME OFF TARGET TOFF the address TARGET + TOFF, safe-linked as above
+ *   copy NAME OFF SRC SOFF LEN    LEN bytes from SRC + SOFF to NAME + OFF
+ *   mmany NAME COUNT SIZE GUARD   NAME0 .. NAME<COUNT-1> = malloc(SIZE), each followed by an
+ *                                 unnamed malloc(GUARD) when GUARD > 0 (so they never merge)
+ *   fmany NAME COUNT              free(NAME0) .. free(NAME<COUNT-1>)
+ *   sbrk INCREMENT                sbrk(INCREMENT)
+ *   mallinfo2 | malloc_stats | malloc_info
+ * A case starts with `case NAME`, has one `about TEXT` line, then its steps; `#` lines are
+ * comments.
+ */
+#define _GNU_SOURCE
+#include <fcntl.h>
+#include <gnu/libc-version.h>
+#include <malloc.h>
+#include <signal.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "out.h"
+
+static void die(const char *msg) {
+  out_flush();
+  write(2, "corrupt: ", 9);
+  write(2, msg, strlen(msg));
+  write(2, "\n", 1);
+  _exit(2);
+}
+
+/* ── the cases file, as lines of tokens ────────────────────────────────────────────── */
+
+static const char *text;
+static size_t text_len;
+
+#define MAX_TOK 8
+typedef struct {
+  const char *tok[MAX_TOK];
+  size_t len[MAX_TOK];
+  int n;
+  const char *rest; /* the text after the first token (for `about`) */
+  size_t rest_len;
+} line_t;
+
+/* Reads the line at *pos into l; returns 0 at the end of the text. */
+static int next_line(size_t *pos, line_t *l) {
+  while (*pos < text_len) {
+    size_t start = *pos, end = start;
+    while (end < text_len && text[end] != '\n') end++;
+    *pos = end < text_len ? end + 1 : end;
+    size_t i = start;
+    l->n = 0;
+    l->rest = NULL;
+    l->rest_len = 0;
+    while (i < end) {
+      while (i < end && (text[i] == ' ' || text[i] == '\t' || text[i] == '\r')) i++;
+      if (i >= end) break;
+      if (l->n == 1 && !l->rest) {
+        l->rest = text + i;
+        size_t e = end;
+        while (e > i && (text[e - 1] == ' ' || text[e - 1] == '\r')) e--;
+        l->rest_len = e - i;
+      }
+      size_t s = i;
+      while (i < end && text[i] != ' ' && text[i] != '\t' && text[i] != '\r') i++;
+      if (l->n < MAX_TOK) {
+        l->tok[l->n] = text + s;
+        l->len[l->n] = i - s;
+      }
+      l->n++;
+    }
+    if (l->n == 0 || l->tok[0][0] == '#') continue;
+    return 1;
+  }
+  return 0;
+}
+
+static int is(const line_t *l, int k, const char *word) {
+  return k < l->n && l->len[k] == strlen(word) && memcmp(l->tok[k], word, l->len[k]) == 0;
+}
+
+static long long num(const line_t *l, int k) {
+  if (k >= l->n) die("missing number");
+  const char *s = l->tok[k];
+  size_t n = l->len[k], i = 0;
+  int neg = 0;
+  if (n > 0 && s[0] == '-') {
+    neg = 1;
+    i = 1;
+  }
+  unsigned long long v = 0;
+  if (n > i + 2 && s[i] == '0' && (s[i + 1] == 'x' || s[i + 1] == 'X')) {
+    for (i += 2; i < n; i++) {
+      char c = s[i];
+      int d = c >= '0' && c <= '9' ? c - '0' : c >= 'a' && c <= 'f' ? c - 'a' + 10
+            : c >= 'A' && c <= 'F' ? c - 'A' + 10 : -1;
+      if (d < 0) die("bad hex number");
+      v = v * 16 + (unsigned)d;
+    }
+  } else {
+    if (i == n) die("bad number");
+    for (; i < n; i++) {
+      if (s[i] < '0' || s[i] > '9') die("bad number");
+      v = v * 10 + (unsigned)(s[i] - '0');
+    }
+  }
+  return neg ? -(long long)v : (long long)v;
+}
+
+/* ── named blocks (in the child) ──────────────────────────────────────────────────── */
+
+#define MAX_NAMES 32768
+static struct {
+  const char *name;
+  size_t len;
+  uintptr_t addr;
+} names[MAX_NAMES];
+static int n_names;
+static char name_pool[MAX_NAMES * 24]; /* generated names (mmany) */
+static size_t pool_used;
+
+static uintptr_t *named(const char *name, size_t len, int create) {
+  for (int i = n_names - 1; i >= 0; i--)
+    if (names[i].len == len && memcmp(names[i].name, name, len) == 0) return &names[i].addr;
+  if (!create) die("unknown block name");
+  if (n_names == MAX_NAMES) die("too many names");
+  names[n_names].name = name;
+  names[n_names].len = len;
+  return &names[n_names++].addr;
+}
+
+static uintptr_t *slot(const line_t *l, int k, int create) {
+  if (k >= l->n) die("missing name");
+  return named(l->tok[k], l->len[k], create);
+}
+
+/* NAME followed by the decimal index, kept in name_pool; returns its length. */
+static const char *indexed_name(const line_t *l, int k, unsigned long i, size_t *len) {
+  char digits[24];
+  int nd = 0;
+  do {
+    digits[nd++] = (char)('0' + i % 10);
+    i /= 10;
+  } while (i);
+  size_t n = l->len[k] + (size_t)nd;
+  if (pool_used + n > sizeof name_pool) die("names too long");
+  char *out = name_pool + pool_used;
+  memcpy(out, l->tok[k], l->len[k]);
+  for (int d = 0; d < nd; d++) out[l->len[k] + (size_t)d] = digits[nd - 1 - d];
+  pool_used += n;
+  *len = n;
+  return out;
+}
+
+static uintptr_t at(const line_t *l, int k) { return *slot(l, k, 0) + (uintptr_t)num(l, k + 1); }
+
+static void put32(uintptr_t addr, uint32_t v) { memcpy((void *)addr, &v, 4); }
+
+static int progress_fd;
+static void *volatile guard_sink;
+
+static void run_step(const line_t *l) {
+  if (is(l, 0, "m")) {
+    *slot(l, 1, 1) = (uintptr_t)malloc((size_t)num(l, 2));
+  } else if (is(l, 0, "c")) {
+    *slot(l, 1, 1) = (uintptr_t)calloc((size_t)num(l, 2), (size_t)num(l, 3));
+  } else if (is(l, 0, "a")) {
+    *slot(l, 1, 1) = (uintptr_t)memalign((size_t)num(l, 2), (size_t)num(l, 3));
+  } else if (is(l, 0, "r")) {
+    uintptr_t old = at(l, 2);
+    *slot(l, 1, 1) = (uintptr_t)realloc((void *)old, (size_t)num(l, 4));
+  } else if (is(l, 0, "f")) {
+    free((void *)at(l, 1));
+  } else if (is(l, 0, "w32")) {
+    put32(at(l, 1), (uint32_t)num(l, 3));
+  } else if (is(l, 0, "wptr")) {
+    put32(at(l, 1), (uint32_t)at(l, 3));
+  } else if (is(l, 0, "wsafe")) {
+    uintptr_t where = at(l, 1);
+    put32(where, (uint32_t)num(l, 3) ^ (uint32_t)(where >> 12));
+  } else if (is(l, 0, "wsafeptr")) {
+    uintptr_t where = at(l, 1);
+    put32(where, (uint32_t)at(l, 3) ^ (uint32_t)(where >> 12));
+  } else if (is(l, 0, "copy")) {
+    memmove((void *)at(l, 1), (void *)at(l, 3), (size_t)num(l, 5));
+  } else if (is(l, 0, "mmany")) {
+    unsigned long count = (unsigned long)num(l, 2);
+    size_t size = (size_t)num(l, 3), guard = (size_t)num(l, 4);
+    for (unsigned long i = 0; i < count; i++) {
+      size_t len;
+      const char *name = indexed_name(l, 1, i, &len);
+      *named(name, len, 1) = (uintptr_t)malloc(size);
+      if (guard) guard_sink = malloc(guard); /* kept in a volatile: gcc drops unused mallocs */
+    }
+  } else if (is(l, 0, "fmany")) {
+    unsigned long count = (unsigned long)num(l, 2);
+    size_t mark = pool_used;
+    for (unsigned long i = 0; i < count; i++) {
+      size_t len;
+      const char *name = indexed_name(l, 1, i, &len);
+      free((void *)*named(name, len, 0));
+      pool_used = mark;
+    }
+  } else if (is(l, 0, "sbrk")) {
+    sbrk((intptr_t)num(l, 1));
+  } else if (is(l, 0, "mallinfo2")) {
+    struct mallinfo2 m = mallinfo2();
+    (void)m;
+  } else if (is(l, 0, "malloc_stats")) {
+    malloc_stats(); /* its text goes to the captured stderr, before any later message */
+  } else if (is(l, 0, "malloc_info")) {
+    /* malloc_info writes through a FILE; fopen would malloc one, so it writes to stdout's FILE,
+       made unbuffered before the first step and pointed at /dev/null. */
+    malloc_info(0, stdout);
+  } else {
+    die("unknown step");
+  }
+}
+
+/* Runs one case in a child; the parent records the outcome. */
+static void run_case(size_t body, const char *name, size_t name_len) {
+  int errp[2], progp[2];
+  if (pipe(errp) != 0 || pipe(progp) != 0) die("pipe");
+  pid_t pid = fork();
+  if (pid < 0) die("fork");
+  if (pid == 0) {
+    setsid();
+    close(errp[0]);
+    close(progp[0]);
+    dup2(errp[1], 2);
+    int devnull = open("/dev/null", O_WRONLY);
+    if (devnull >= 0) dup2(devnull, 1);
+    setvbuf(stdout, NULL, _IONBF, 0);
+    progress_fd = progp[1];
+    size_t pos = body;
+    line_t l;
+    uint32_t step = 0;
+    while (next_line(&pos, &l)) {
+      if (is(&l, 0, "case")) break;
+      if (is(&l, 0, "about")) continue;
+      write(progress_fd, &step, 4);
+      run_step(&l);
+      step++;
+    }
+    _exit(0);
+  }
+  close(errp[1]);
+  close(progp[1]);
+  static char err[4096];
+  size_t err_len = 0;
+  for (;;) {
+    ssize_t n = read(errp[0], err + err_len, sizeof err - 1 - err_len);
+    if (n <= 0) break;
+    err_len += (size_t)n;
+  }
+  close(errp[0]);
+  uint32_t last = 0, v;
+  int any = 0;
+  while (read(progp[0], &v, 4) == 4) {
+    last = v;
+    any = 1;
+  }
+  close(progp[0]);
+  int status = 0;
+  waitpid(pid, &status, 0);
+
+  /* the message: the last line of stderr (earlier lines are malloc_stats() text) */
+  size_t msg_len = err_len;
+  while (msg_len > 0 && err[msg_len - 1] == '\n') msg_len--;
+  size_t msg_start = msg_len;
+  while (msg_start > 0 && err[msg_start - 1] != '\n') msg_start--;
+
+  out_str("    \"outcome\": { ");
+  if (WIFSIGNALED(status)) {
+    int sig = WTERMSIG(status);
+    out_str("\"signal\": \"");
+    out_str(sig == SIGABRT ? "SIGABRT" : sig == SIGSEGV ? "SIGSEGV" : sig == SIGKILL ? "SIGKILL" : "other");
+    out_str("\", ");
+  } else {
+    out_str("\"signal\": null, \"exitStatus\": ");
+    out_u((unsigned)WEXITSTATUS(status));
+    out_str(", ");
+  }
+  out_str("\"step\": ");
+  if (any && WIFSIGNALED(status)) out_u(last); else out_str("null");
+  out_str(", \"message\": \"");
+  for (size_t i = msg_start; i < msg_len; i++) {
+    char c = err[i];
+    if (c == '"' || c == '\\') { out_char('\\'); out_char(c); }
+    else if (c == '\n') out_str("\\n");
+    else if ((unsigned char)c < 32) out_char('?');
+    else out_char(c);
+  }
+  out_str("\" }\n");
+  (void)name;
+  (void)name_len;
+}
+
+static void out_json_string(const char *s, size_t n) {
+  out_char('"');
+  for (size_t i = 0; i < n; i++) {
+    if (s[i] == '"' || s[i] == '\\') out_char('\\');
+    out_char(s[i]);
+  }
+  out_char('"');
+}
+
+/* One step as a JSON array of its tokens: names stay strings, numbers become numbers. */
+static void out_step(const line_t *l) {
+  out_char('[');
+  for (int k = 0; k < l->n && k < MAX_TOK; k++) {
+    if (k) out_str(", ");
+    const char *s = l->tok[k];
+    size_t n = l->len[k];
+    int numeric = k > 0 && n > 0 && ((s[0] >= '0' && s[0] <= '9') || (s[0] == '-' && n > 1));
+    if (numeric) out_i(num(l, k));
+    else out_json_string(s, n);
+  }
+  out_char(']');
+}
+
+int main(int argc, char **argv) {
+  if (argc != 2) die("usage: corrupt CASES_FILE");
+  int fd = open(argv[1], O_RDONLY);
+  if (fd < 0) die("cannot open the cases file");
+  struct stat st;
+  if (fstat(fd, &st) != 0 || st.st_size == 0) die("cannot stat the cases file");
+  text_len = (size_t)st.st_size;
+  text = mmap(NULL, text_len, PROT_READ, MAP_PRIVATE, fd, 0);
+  if (text == MAP_FAILED) die("cannot mmap the cases file");
+  close(fd);
+
+  out_str("{\n  \"format\": \"corruption cases v1: steps as in oracle/replay/corrupt.c; outcome from glibc ");
+  out_str(gnu_get_libc_version());
+  out_str(" i386\",\n  \"cases\": [\n");
+  size_t pos = 0;
+  line_t l;
+  int first = 1;
+  int have = next_line(&pos, &l);
+  while (have) {
+    if (!is(&l, 0, "case") || l.n != 2) die("expected `case NAME`");
+    const char *name = l.tok[1];
+    size_t name_len = l.len[1];
+    size_t body = pos;
+    if (!first) out_str(",\n");
+    first = 0;
+    out_str("  {\n    \"name\": ");
+    out_json_string(name, name_len);
+    out_str(",\n");
+    /* about + steps */
+    int n_steps = 0;
+    int about = 0;
+    while ((have = next_line(&pos, &l)) && !is(&l, 0, "case")) {
+      if (is(&l, 0, "about")) {
+        out_str("    \"about\": ");
+        out_json_string(l.rest, l.rest_len);
+        out_str(",\n    \"steps\": [\n");
+        about = 1;
+        continue;
+      }
+      if (!about) die("`about` must come first");
+      if (n_steps) out_str(",\n");
+      out_str("      ");
+      out_step(&l);
+      n_steps++;
+    }
+    out_str("\n    ],\n");
+    out_flush();
+    run_case(body, name, name_len);
+    out_str("  }");
+  }
+  out_str("\n  ]\n}\n");
+  out_flush();
+  return 0;
+}
