@@ -66,20 +66,18 @@ export async function runDemo(): Promise<void> {
   heading("2. Demand paging: a page is resident only once touched");
   const size = 128 * 1024;
   const block = proc.malloc(size);
-  // An mmapped chunk sits 8 bytes below the pointer; its prev_size field holds the alignment
-  // correction between the start of the mapping and the chunk (8 on i386), and its size field
-  // the rest of the mapping.
-  const view = new DataView(proc.memory.buffer);
-  const chunk = block - 8;
-  const correction = view.getUint32(chunk, true);
-  const mapStart = chunk - correction;
-  const mapLength = (view.getUint32(chunk + 4, true) & ~7) + correction;
-  out(`malloc(${size}) = ${hex(block)}: an mmapped chunk of ${mapLength / PAGE_SIZE} pages`);
-  out(`   before touching:       ${mincoreLine(proc, mapStart, mapLength)}`);
+  const first = block & ~(PAGE_SIZE - 1);
+  const span = ((block + size + PAGE_SIZE - 1) & ~(PAGE_SIZE - 1)) - first;
+  const rss0 = proc.status().VmRSS;
+  out(`malloc(${size}) = ${hex(block)} ${dim("(from the top chunk: it fits, so no mmap)")}, spanning ${span / PAGE_SIZE} pages`);
+  out(`   as returned:            ${mincoreLine(proc, first, span)}  ${dim("(glibc wrote only chunk headers)")}`);
   proc.write(block, [1]);
   proc.write(block + size - 1, [1]);
-  out(`   first and last bytes:  ${mincoreLine(proc, mapStart, mapLength)}`);
-  out(`   VmRSS ${proc.status().VmRSS} kB, minor faults ${proc.faults.minor}`);
+  out(`   first and last byte:    ${mincoreLine(proc, first, span)}`);
+  proc.fill(block, 0x5a, size);
+  out(`   every byte:             ${mincoreLine(proc, first, span)}`);
+  out(`   VmRSS ${rss0} → ${proc.status().VmRSS} kB, minor faults ${proc.faults.minor}`);
+  proc.free(block);
 
   heading("3. The raw system calls");
   const m = proc.sys.mmap(0, 16 * PAGE_SIZE, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
