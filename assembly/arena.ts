@@ -1,0 +1,112 @@
+// The arena (struct malloc_state) and the parameters (struct malloc_par) in static data.
+// A single-threaded process has one arena, main_arena.
+//
+//  main_arena  +0     mutex (unused: one thread)
+//              +4     flags (NONCONTIGUOUS_BIT)
+//              +8     have_fastchunks
+//              +12    fastbinsY[NFASTBINS]     singly linked, LIFO, safe-linked fd
+//              +56    top                      ┐ bin 1 (unsorted) seen as a chunk starts here:
+//              +60    last_remainder           ┘ its prev_size/size overlay top/last_remainder,
+//              +64    bins[2*NBINS-2]            so the initial top (= bin 1) has size 0.
+//                     bins[2(i-1)], bins[2(i-1)+1] = fd, bk of bin i (1 unsorted,
+//                     2..63 small: one size each, 64..126 large: sorted, nextsize lists)
+//              +1080  binmap[BINMAPSIZE]       bit i: bin i may be non-empty
+//              +1096  next, next_free, attached_threads
+//              +1108  system_mem, max_system_mem
+//
+// bin_at(i) is the address such that fd(bin_at(i)) is bins[2(i-1)]: bin headers are fake
+// chunks whose fd/bk are the list ends; an empty bin links to itself.
+
+import {
+  BINMAPSIZE, DEFAULT_ARENA_TEST, DEFAULT_MMAP_MAX, DEFAULT_MMAP_THRESHOLD, DEFAULT_TOP_PAD,
+  DEFAULT_TRIM_THRESHOLD, MAX_TCACHE_SIZE, NBINS, NFASTBINS, SIZE_SZ, TCACHE_FILL_COUNT, TCACHE_MAX_BINS,
+} from "./config";
+
+export const AV_FLAGS = 4;
+export const AV_HAVE_FASTCHUNKS = 8;
+export const AV_FASTBINS = 12;
+export const AV_TOP = AV_FASTBINS + NFASTBINS * SIZE_SZ;
+export const AV_LAST_REMAINDER = AV_TOP + SIZE_SZ;
+export const AV_BINS = AV_LAST_REMAINDER + SIZE_SZ;
+export const AV_BINMAP = AV_BINS + (2 * NBINS - 2) * SIZE_SZ;
+export const AV_NEXT = AV_BINMAP + BINMAPSIZE * 4;
+export const AV_NEXT_FREE = AV_NEXT + SIZE_SZ;
+export const AV_ATTACHED_THREADS = AV_NEXT_FREE + SIZE_SZ;
+export const AV_SYSTEM_MEM = AV_ATTACHED_THREADS + SIZE_SZ;
+export const AV_MAX_SYSTEM_MEM = AV_SYSTEM_MEM + SIZE_SZ;
+export const SIZEOF_MALLOC_STATE = AV_MAX_SYSTEM_MEM + SIZE_SZ;
+
+export const NONCONTIGUOUS_BIT = 2;
+
+/** &main_arena */
+export const main_arena: usize = memory.data(SIZEOF_MALLOC_STATE, 16);
+
+// @ts-ignore: decorator
+@inline export function av_top(): usize { return load<usize>(main_arena, AV_TOP); }
+// @ts-ignore: decorator
+@inline export function set_av_top(p: usize): void { store<usize>(main_arena, p, AV_TOP); }
+// @ts-ignore: decorator
+@inline export function last_remainder(): usize { return load<usize>(main_arena, AV_LAST_REMAINDER); }
+// @ts-ignore: decorator
+@inline export function set_last_remainder(p: usize): void { store<usize>(main_arena, p, AV_LAST_REMAINDER); }
+// @ts-ignore: decorator
+@inline export function system_mem(): usize { return load<usize>(main_arena, AV_SYSTEM_MEM); }
+// @ts-ignore: decorator
+@inline export function set_system_mem(v: usize): void { store<usize>(main_arena, v, AV_SYSTEM_MEM); }
+// @ts-ignore: decorator
+@inline export function max_system_mem(): usize { return load<usize>(main_arena, AV_MAX_SYSTEM_MEM); }
+// @ts-ignore: decorator
+@inline export function set_max_system_mem(v: usize): void { store<usize>(main_arena, v, AV_MAX_SYSTEM_MEM); }
+// @ts-ignore: decorator
+@inline export function have_fastchunks(): bool { return load<u32>(main_arena, AV_HAVE_FASTCHUNKS) != 0; }
+// @ts-ignore: decorator
+@inline export function set_have_fastchunks(v: bool): void { store<u32>(main_arena, <u32>v, AV_HAVE_FASTCHUNKS); }
+// @ts-ignore: decorator
+@inline export function contiguous(): bool { return (load<u32>(main_arena, AV_FLAGS) & NONCONTIGUOUS_BIT) == 0; }
+// @ts-ignore: decorator
+@inline export function set_noncontiguous(): void {
+  store<u32>(main_arena, load<u32>(main_arena, AV_FLAGS) | NONCONTIGUOUS_BIT, AV_FLAGS);
+}
+/** &fastbinsY[idx] */
+// @ts-ignore: decorator
+@inline export function fastbin_addr(idx: usize): usize { return main_arena + AV_FASTBINS + (idx << 2); }
+
+/**
+ * struct malloc_par, plus the few other statics of malloc.c (global_max_fast, perturb_byte,
+ * tcache_key, the thread's tcache pointer, __malloc_initialized). Field order = the
+ * initializer of MP_INIT below.
+ */
+@unmanaged export class MallocPar {
+  trim_threshold: usize;
+  top_pad: usize;
+  mmap_threshold: usize;
+  arena_test: usize;
+  arena_max: usize;
+  n_mmaps: i32;
+  n_mmaps_max: i32;
+  max_n_mmaps: i32;
+  no_dyn_threshold: i32;
+  mmapped_mem: usize;
+  max_mmapped_mem: usize;
+  sbrk_base: usize;
+  tcache_bins: usize;
+  tcache_max_bytes: usize;
+  tcache_count: usize;
+  tcache_unsorted_limit: usize;
+  // other statics of malloc.c
+  global_max_fast: usize;
+  perturb_byte: i32;
+  tcache_key: usize;
+  tcache: usize;
+  malloc_initialized: i32;
+  tcache_shutting_down: i32;
+}
+
+/** mp_ with glibc's static initializer. */
+export const mp_ = changetype<MallocPar>(memory.data<u32>([
+  DEFAULT_TRIM_THRESHOLD, DEFAULT_TOP_PAD, DEFAULT_MMAP_THRESHOLD, DEFAULT_ARENA_TEST, 0,
+  0, DEFAULT_MMAP_MAX, 0, 0,
+  0, 0, 0,
+  TCACHE_MAX_BINS, MAX_TCACHE_SIZE, TCACHE_FILL_COUNT, 0,
+  0, 0, 0, 0, 0, 0,
+], 16));

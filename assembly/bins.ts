@@ -1,0 +1,115 @@
+// Bin indexing, the binmap, unlinking, and arena initialization.
+//
+//  fastbins  idx = (size >> 3) - 2        sizes 16, 32, 48, 64 (max_fast 64) → idx 0, 2, 4, 6
+//  bin 1     unsorted                     any size, FIFO queue (insert at fd, take from bk)
+//  bins 2-63 small: (size >> 4) + 1       sizes 16 .. 992, one size each
+//  bins 64-126 large                      sizes >= 1008, log-spaced, sorted by size (largest
+//            first) with a skip list over the distinct sizes (fd_nextsize/bk_nextsize)
+
+import {
+  BINMAPSHIFT, MALLOC_ALIGN_MASK, MIN_CHUNK_SIZE, MIN_LARGE_SIZE, NBINS, SIZE_SZ, SMALLBIN_CORRECTION,
+} from "./config";
+import {
+  AV_BINMAP, AV_BINS, AV_HAVE_FASTCHUNKS, main_arena, mp_, set_av_top,
+} from "./arena";
+import {
+  bk, bk_nextsize, chunksize, chunksize_nomask, fd, fd_nextsize, prev_size, set_bk, set_bk_nextsize,
+  set_fd, set_fd_nextsize,
+} from "./chunk";
+import { CORRUPTED_DOUBLE_LINKED_LIST, CORRUPTED_DOUBLE_LINKED_LIST_NOT_SMALL, CORRUPTED_SIZE_VS_PREV_SIZE } from "./messages";
+import { malloc_printerr } from "./syscalls";
+
+// @ts-ignore: decorator
+@inline export function bin_at(i: usize): usize { return main_arena + AV_BINS + ((i - 1) << 3) - 2 * SIZE_SZ; }
+// @ts-ignore: decorator
+@inline export function unsorted_chunks(): usize { return bin_at(1); }
+// @ts-ignore: decorator
+@inline export function initial_top(): usize { return bin_at(1); }
+// @ts-ignore: decorator
+@inline export function next_bin(b: usize): usize { return b + 2 * SIZE_SZ; }
+
+// @ts-ignore: decorator
+@inline export function in_smallbin_range(sz: usize): bool { return sz < <usize>MIN_LARGE_SIZE; }
+// @ts-ignore: decorator
+@inline export function smallbin_index(sz: usize): usize { return (sz >> 4) + SMALLBIN_CORRECTION; }
+
+/** largebin_index_32_big (i386: MALLOC_ALIGNMENT 16). */
+export function largebin_index(sz: usize): usize {
+  if ((sz >> 6) <= 45) return 49 + (sz >> 6);
+  if ((sz >> 9) <= 20) return 91 + (sz >> 9);
+  if ((sz >> 12) <= 10) return 110 + (sz >> 12);
+  if ((sz >> 15) <= 4) return 119 + (sz >> 15);
+  if ((sz >> 18) <= 2) return 124 + (sz >> 18);
+  return 126;
+}
+
+// @ts-ignore: decorator
+@inline export function bin_index(sz: usize): usize {
+  return in_smallbin_range(sz) ? smallbin_index(sz) : largebin_index(sz);
+}
+
+// @ts-ignore: decorator
+@inline export function fastbin_index(sz: usize): usize { return (<u32>sz >> 3) - 2; }
+
+/** global_max_fast after mallopt(M_MXFAST, s) / initialization. */
+export function set_max_fast(s: usize): void {
+  mp_.global_max_fast = s <= <usize>(MALLOC_ALIGN_MASK - SIZE_SZ)
+    ? <usize>(MIN_CHUNK_SIZE / 2)
+    : (s + SIZE_SZ) & ~(<usize>MALLOC_ALIGN_MASK);
+}
+
+// ── binmap ──────────────────────────────────────────────────────────────────
+// @ts-ignore: decorator
+@inline export function binmap_addr(block: usize): usize { return main_arena + AV_BINMAP + (block << 2); }
+// @ts-ignore: decorator
+@inline export function idx2block(i: usize): usize { return i >> BINMAPSHIFT; }
+// @ts-ignore: decorator
+@inline export function idx2bit(i: usize): u32 { return <u32>1 << <u32>(i & 31); }
+// @ts-ignore: decorator
+@inline export function mark_bin(i: usize): void {
+  const a = binmap_addr(idx2block(i));
+  store<u32>(a, load<u32>(a) | idx2bit(i));
+}
+
+/** unlink_chunk: take a free chunk out of its doubly linked bin (and the nextsize list). */
+export function unlink_chunk(p: usize): void {
+  const size = chunksize(p);
+  if (size != prev_size(p + size)) malloc_printerr(CORRUPTED_SIZE_VS_PREV_SIZE);
+  const f = fd(p);
+  const b = bk(p);
+  if (bk(f) != p || fd(b) != p) malloc_printerr(CORRUPTED_DOUBLE_LINKED_LIST);
+  set_bk(f, b);
+  set_fd(b, f);
+  if (!in_smallbin_range(chunksize_nomask(p)) && fd_nextsize(p) != 0) {
+    const fdn = fd_nextsize(p);
+    const bkn = bk_nextsize(p);
+    if (bk_nextsize(fdn) != p || fd_nextsize(bkn) != p) malloc_printerr(CORRUPTED_DOUBLE_LINKED_LIST_NOT_SMALL);
+    if (fd_nextsize(f) == 0) {
+      if (fdn == p) {
+        set_fd_nextsize(f, f);
+        set_bk_nextsize(f, f);
+      } else {
+        set_fd_nextsize(f, fdn);
+        set_bk_nextsize(f, bkn);
+        set_bk_nextsize(fdn, f);
+        set_fd_nextsize(bkn, f);
+      }
+    } else {
+      set_bk_nextsize(fdn, bkn);
+      set_fd_nextsize(bkn, fdn);
+    }
+  }
+}
+
+/** malloc_init_state(&main_arena): empty bins, max_fast, top = the unsorted bin (size 0). */
+export function malloc_init_state(): void {
+  for (let i: usize = 1; i < <usize>NBINS; ++i) {
+    const b = bin_at(i);
+    set_fd(b, b);
+    set_bk(b, b);
+  }
+  // main_arena stays contiguous (MORECORE_CONTIGUOUS).
+  set_max_fast(64 * SIZE_SZ / 4);
+  store<u32>(main_arena, 0, AV_HAVE_FASTCHUNKS);
+  set_av_top(initial_top());
+}

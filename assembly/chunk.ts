@@ -1,0 +1,123 @@
+// A chunk: glibc's boundary-tagged block, i386 layout (SIZE_SZ 4, MALLOC_ALIGNMENT 16).
+//
+//     chunk ──> +0  ┌──────────────────────────────────────────┐
+//                   │ prev_size: size of the previous chunk,   │  (only while that one is free;
+//                   │   else the tail of its user data)        │   an mmapped chunk: its offset
+//                   ├──────────────────────────────────┬─┬─┬─┤   from the mapping's start)
+//               +4  │ size (multiple of 16)             │A│M│P│  A NON_MAIN_ARENA, M IS_MMAPPED,
+//       mem ──> +8  ├──────────────────────────────────┴─┴─┴─┤  P PREV_INUSE (previous in use)
+//                   │ fd   (free: next in bin; tcache: next, │  user data starts here:
+//              +12  │ bk    safe-linked; tcache: key)        │  chunk2mem(p) = p + 8,
+//              +16  │ fd_nextsize (free large chunks only)   │  16-aligned
+//              +20  │ bk_nextsize                            │
+//                   │ ...                                    │
+// next chunk ─> +size ┤ prev_size = size, when this one is free (the "foot")
+//                   └──────────────────────────────────────────┘
+// In use, a chunk gives its user size - 8 + 4 bytes: it borrows the next chunk's prev_size.
+
+import {
+  CHUNK_HDR_SZ, IS_MMAPPED, MALLOC_ALIGN_MASK, MINSIZE, NON_MAIN_ARENA, PREV_INUSE, SIZE_BITS, SIZE_SZ,
+} from "./config";
+
+// @ts-ignore: decorator
+@inline export function chunk2mem(p: usize): usize { return p + CHUNK_HDR_SZ; }
+// @ts-ignore: decorator
+@inline export function mem2chunk(mem: usize): usize { return mem - CHUNK_HDR_SZ; }
+
+// @ts-ignore: decorator
+@inline export function prev_size(p: usize): usize { return load<usize>(p, 0); }
+// @ts-ignore: decorator
+@inline export function set_prev_size(p: usize, v: usize): void { store<usize>(p, v, 0); }
+// @ts-ignore: decorator
+@inline export function chunksize_nomask(p: usize): usize { return load<usize>(p, SIZE_SZ); }
+// @ts-ignore: decorator
+@inline export function chunksize(p: usize): usize { return load<usize>(p, SIZE_SZ) & ~(<usize>SIZE_BITS); }
+/** Set the whole size field (flags included). */
+// @ts-ignore: decorator
+@inline export function set_head(p: usize, v: usize): void { store<usize>(p, v, SIZE_SZ); }
+/** Set the size, keeping the PREV_INUSE bit. */
+// @ts-ignore: decorator
+@inline export function set_head_size(p: usize, s: usize): void {
+  store<usize>(p, (load<usize>(p, SIZE_SZ) & PREV_INUSE) | s, SIZE_SZ);
+}
+/** Write the size into the next chunk's prev_size (free chunks only). */
+// @ts-ignore: decorator
+@inline export function set_foot(p: usize, s: usize): void { store<usize>(p + s, s, 0); }
+
+// @ts-ignore: decorator
+@inline export function prev_inuse(p: usize): bool { return (load<usize>(p, SIZE_SZ) & PREV_INUSE) != 0; }
+// @ts-ignore: decorator
+@inline export function chunk_is_mmapped(p: usize): bool { return (load<usize>(p, SIZE_SZ) & IS_MMAPPED) != 0; }
+// @ts-ignore: decorator
+@inline export function chunk_main_arena(p: usize): bool { return (load<usize>(p, SIZE_SZ) & NON_MAIN_ARENA) == 0; }
+// @ts-ignore: decorator
+@inline export function chunk_at_offset(p: usize, s: usize): usize { return p + s; }
+// @ts-ignore: decorator
+@inline export function next_chunk(p: usize): usize { return p + chunksize(p); }
+
+/** In use = the next chunk's PREV_INUSE bit. */
+// @ts-ignore: decorator
+@inline export function inuse(p: usize): bool {
+  return (load<usize>(p + chunksize(p), SIZE_SZ) & PREV_INUSE) != 0;
+}
+// @ts-ignore: decorator
+@inline export function inuse_bit_at_offset(p: usize, s: usize): bool {
+  return (load<usize>(p + s, SIZE_SZ) & PREV_INUSE) != 0;
+}
+// @ts-ignore: decorator
+@inline export function set_inuse_bit_at_offset(p: usize, s: usize): void {
+  store<usize>(p + s, load<usize>(p + s, SIZE_SZ) | PREV_INUSE, SIZE_SZ);
+}
+// @ts-ignore: decorator
+@inline export function clear_inuse_bit_at_offset(p: usize, s: usize): void {
+  store<usize>(p + s, load<usize>(p + s, SIZE_SZ) & ~(<usize>PREV_INUSE), SIZE_SZ);
+}
+
+// Free-list links (offsets 8, 12, 16, 20).
+// @ts-ignore: decorator
+@inline export function fd(p: usize): usize { return load<usize>(p, 2 * SIZE_SZ); }
+// @ts-ignore: decorator
+@inline export function bk(p: usize): usize { return load<usize>(p, 3 * SIZE_SZ); }
+// @ts-ignore: decorator
+@inline export function fd_nextsize(p: usize): usize { return load<usize>(p, 4 * SIZE_SZ); }
+// @ts-ignore: decorator
+@inline export function bk_nextsize(p: usize): usize { return load<usize>(p, 5 * SIZE_SZ); }
+// @ts-ignore: decorator
+@inline export function set_fd(p: usize, v: usize): void { store<usize>(p, v, 2 * SIZE_SZ); }
+// @ts-ignore: decorator
+@inline export function set_bk(p: usize, v: usize): void { store<usize>(p, v, 3 * SIZE_SZ); }
+// @ts-ignore: decorator
+@inline export function set_fd_nextsize(p: usize, v: usize): void { store<usize>(p, v, 4 * SIZE_SZ); }
+// @ts-ignore: decorator
+@inline export function set_bk_nextsize(p: usize, v: usize): void { store<usize>(p, v, 5 * SIZE_SZ); }
+
+/** memsize: the bytes a user may use in an in-use chunk. */
+// @ts-ignore: decorator
+@inline export function memsize(p: usize): usize {
+  return chunksize(p) - CHUNK_HDR_SZ + (chunk_is_mmapped(p) ? 0 : SIZE_SZ);
+}
+
+// @ts-ignore: decorator
+@inline export function aligned_OK(m: usize): bool { return (m & MALLOC_ALIGN_MASK) == 0; }
+/** With MALLOC_ALIGNMENT != CHUNK_HDR_SZ, the test is on the user pointer. */
+// @ts-ignore: decorator
+@inline export function misaligned_chunk(p: usize): bool { return ((p + CHUNK_HDR_SZ) & MALLOC_ALIGN_MASK) != 0; }
+
+/** request2size: the chunk size for a request (no overflow check). */
+// @ts-ignore: decorator
+@inline export function request2size(req: usize): usize {
+  return req + SIZE_SZ + MALLOC_ALIGN_MASK < <usize>MINSIZE
+    ? <usize>MINSIZE
+    : (req + SIZE_SZ + MALLOC_ALIGN_MASK) & ~(<usize>MALLOC_ALIGN_MASK);
+}
+
+/** checked_request2size: 0 when the request exceeds PTRDIFF_MAX. */
+// @ts-ignore: decorator
+@inline export function checked_request2size(req: usize): usize {
+  if (req > 0x7fffffff) return 0;
+  return request2size(req);
+}
+
+/** Safe-linking: PROTECT_PTR(pos, ptr) = (pos >> 12) ^ ptr; REVEAL_PTR is the same. */
+// @ts-ignore: decorator
+@inline export function protect_ptr(pos: usize, ptr: usize): usize { return (pos >> 12) ^ ptr; }

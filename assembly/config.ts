@@ -1,0 +1,98 @@
+// The numbers that shape the allocator: glibc 2.36's malloc as built for i386.
+// Every other size, count or threshold is derived from the first few here, once.
+// Plain `export const` numbers only: this file compiles as AssemblyScript (the allocator)
+// and as TypeScript (the host, the tests), so both sides read the same values.
+
+// ── the machine ─────────────────────────────────────────────────────────────
+/** sizeof(size_t) = sizeof(void *) on i386. */
+export const SIZE_SZ = 4;
+/** 2 * sizeof(long double) on i386: 16, larger than the chunk header. */
+export const MALLOC_ALIGNMENT = 16;
+export const MALLOC_ALIGN_MASK = MALLOC_ALIGNMENT - 1;
+/** prev_size + size. */
+export const CHUNK_HDR_SZ = 2 * SIZE_SZ;
+/** A page (4 KiB), as GLRO(dl_pagesize). */
+export const PAGESIZE = 4096;
+
+// ── chunks ──────────────────────────────────────────────────────────────────
+/** offsetof(struct malloc_chunk, fd_nextsize): prev_size, size, fd, bk. */
+export const MIN_CHUNK_SIZE = 4 * SIZE_SZ;
+export const MINSIZE = (MIN_CHUNK_SIZE + MALLOC_ALIGN_MASK) & ~MALLOC_ALIGN_MASK;
+/** sizeof(struct malloc_chunk): the four words above plus fd_nextsize, bk_nextsize. */
+export const SIZEOF_MALLOC_CHUNK = 6 * SIZE_SZ;
+export const PREV_INUSE = 0x1;
+export const IS_MMAPPED = 0x2;
+export const NON_MAIN_ARENA = 0x4;
+export const SIZE_BITS = PREV_INUSE | IS_MMAPPED | NON_MAIN_ARENA;
+/** PTRDIFF_MAX of a 32-bit process: larger requests fail at once. */
+export const PTRDIFF_MAX = 0x7fffffff;
+
+// ── bins ────────────────────────────────────────────────────────────────────
+export const NBINS = 128;
+export const NSMALLBINS = 64;
+export const SMALLBIN_WIDTH = MALLOC_ALIGNMENT;
+/** 1 when MALLOC_ALIGNMENT > CHUNK_HDR_SZ (i386): small bin indices are bumped by one. */
+export const SMALLBIN_CORRECTION = MALLOC_ALIGNMENT > CHUNK_HDR_SZ ? 1 : 0;
+export const MIN_LARGE_SIZE = (NSMALLBINS - SMALLBIN_CORRECTION) * SMALLBIN_WIDTH;
+export const BINMAPSHIFT = 5;
+export const BITSPERMAP = 1 << BINMAPSHIFT;
+export const BINMAPSIZE = NBINS / BITSPERMAP;
+
+// ── fastbins ────────────────────────────────────────────────────────────────
+export const MAX_FAST_SIZE = (80 * SIZE_SZ) / 4;
+export const DEFAULT_MXFAST = (64 * SIZE_SZ) / 4;
+/** fastbin_index(request2size(MAX_FAST_SIZE)) + 1 */
+export const NFASTBINS = ((((MAX_FAST_SIZE + SIZE_SZ + MALLOC_ALIGN_MASK) & ~MALLOC_ALIGN_MASK) >> 3) - 2) + 1;
+export const FASTBIN_CONSOLIDATION_THRESHOLD = 65536;
+
+// ── tcache ──────────────────────────────────────────────────────────────────
+export const TCACHE_MAX_BINS = 64;
+export const TCACHE_FILL_COUNT = 7;
+export const MAX_TCACHE_COUNT = 65535;
+/** tidx2usize(TCACHE_MAX_BINS - 1): the largest request served from the tcache. */
+export const MAX_TCACHE_SIZE = (TCACHE_MAX_BINS - 1) * MALLOC_ALIGNMENT + MINSIZE - SIZE_SZ;
+/** sizeof(tcache_perthread_struct): uint16_t counts[64] then entries[64]. */
+export const TCACHE_COUNTS_OFFSET = 0;
+export const TCACHE_ENTRIES_OFFSET = 2 * TCACHE_MAX_BINS;
+export const SIZEOF_TCACHE = TCACHE_ENTRIES_OFFSET + SIZE_SZ * TCACHE_MAX_BINS;
+
+// ── defaults of mp_ (malloc-machine.h, malloc.c) ────────────────────────────
+export const DEFAULT_TOP_PAD = 131072;
+export const DEFAULT_TRIM_THRESHOLD = 128 * 1024;
+export const DEFAULT_MMAP_THRESHOLD_MIN = 128 * 1024;
+/** 512 KiB on a 32-bit platform. */
+export const DEFAULT_MMAP_THRESHOLD_MAX = 512 * 1024;
+export const DEFAULT_MMAP_THRESHOLD = DEFAULT_MMAP_THRESHOLD_MIN;
+export const DEFAULT_MMAP_MAX = 65536;
+/** NARENAS_FROM_NCORES(1) with sizeof(long) == 4. */
+export const DEFAULT_ARENA_TEST = 2;
+/** sysmalloc's smallest mmap when brk fails (MMAP_AS_MORECORE_SIZE). */
+export const MMAP_AS_MORECORE_SIZE = 1024 * 1024;
+
+// ── mallopt parameter numbers (malloc.h) ────────────────────────────────────
+export const M_MXFAST = 1;
+export const M_TRIM_THRESHOLD = -1;
+export const M_TOP_PAD = -2;
+export const M_MMAP_THRESHOLD = -3;
+export const M_MMAP_MAX = -4;
+export const M_CHECK_ACTION = -5;
+export const M_PERTURB = -6;
+export const M_ARENA_TEST = -7;
+export const M_ARENA_MAX = -8;
+
+// ── the kernel ABI the allocator uses (Linux i386) ──────────────────────────
+export const PROT_READ = 0x1;
+export const PROT_WRITE = 0x2;
+export const MAP_PRIVATE = 0x02;
+export const MAP_ANONYMOUS = 0x20;
+export const MREMAP_MAYMOVE = 1;
+export const MADV_DONTNEED = 4;
+export const ENOMEM = 12;
+export const EINVAL = 22;
+/** A raw syscall result above this (as u32) is -errno. */
+export const SYSCALL_ERROR_FLOOR = 0xfffff000;
+
+/** File descriptors the text reports go to (through the `write` import). */
+export const STDERR_FILENO = 2;
+/** malloc_info(0, fp): the host captures whatever the call writes; fd 1 stands for fp. */
+export const MALLOC_INFO_FD = 1;

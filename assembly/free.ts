@@ -1,0 +1,208 @@
+// free: tcache (with the double-free scan) → fastbin (LIFO, "fasttop" check) → coalesce with
+// free neighbours into the unsorted bin or the top; a large enough result consolidates the
+// fastbins and may trim the top (systrim). Mmapped chunks are unmapped.
+
+import {
+  CHUNK_HDR_SZ, DEFAULT_MMAP_THRESHOLD_MAX, FASTBIN_CONSOLIDATION_THRESHOLD, MINSIZE, NFASTBINS, PREV_INUSE,
+} from "./config";
+import {
+  av_top, contiguous, fastbin_addr, have_fastchunks, mp_, set_av_top, set_have_fastchunks, system_mem,
+} from "./arena";
+import { fastbin_index, in_smallbin_range, unlink_chunk, unsorted_chunks } from "./bins";
+import {
+  aligned_OK, bk, chunk2mem, chunk_main_arena, chunk_is_mmapped, chunksize, chunksize_nomask, fd, inuse_bit_at_offset,
+  mem2chunk, misaligned_chunk, prev_inuse, prev_size, protect_ptr, set_bk, set_bk_nextsize, set_fd,
+  set_fd_nextsize, set_foot, set_head, clear_inuse_bit_at_offset,
+} from "./chunk";
+import {
+  CONSOLIDATE_INVALID_CHUNK_SIZE, CONSOLIDATE_UNALIGNED_FASTBIN, CORRUPTED_SIZE_VS_PREV_SIZE_CONSOLIDATING,
+  CORRUPTED_SIZE_VS_PREV_SIZE_FASTBINS, DOUBLE_FREE_FASTTOP, DOUBLE_FREE_OUT, DOUBLE_FREE_PREV, DOUBLE_FREE_TOP,
+  FREE_CORRUPTED_UNSORTED, FREE_INVALID_NEXT_SIZE_FAST, FREE_INVALID_NEXT_SIZE_NORMAL, FREE_INVALID_POINTER,
+  FREE_INVALID_SIZE, FREE_TCACHE_DOUBLE_FREE, FREE_TCACHE_TOO_MANY, FREE_TCACHE_UNALIGNED,
+  INVALID_FASTBIN_ENTRY_FREE,
+} from "./messages";
+import { munmap_chunk, systrim } from "./sysmalloc";
+import { get_errno, malloc_printerr, mark_written, set_errno } from "./syscalls";
+import { csize2tidx, maybe_init_tcache, tcache_count, tcache_entry, tcache_put } from "./tcache";
+
+/** free_perturb: fill freed user memory with perturb_byte (M_PERTURB). */
+export function free_perturb(p: usize, n: usize): void {
+  if (mp_.perturb_byte != 0) {
+    memory.fill(p, <u8>mp_.perturb_byte, n);
+    mark_written(p, n);
+  }
+}
+
+/** __libc_free */
+export function libc_free(mem: usize): void {
+  if (mem == 0) return;
+  const err = get_errno();
+  const p = mem2chunk(mem);
+  if (chunk_is_mmapped(p)) {
+    // The dynamic mmap threshold: a freed mmapped chunk raises it to its size.
+    const sz = chunksize_nomask(p);
+    if (!mp_.no_dyn_threshold && sz > mp_.mmap_threshold && sz <= <usize>DEFAULT_MMAP_THRESHOLD_MAX) {
+      mp_.mmap_threshold = chunksize(p);
+      mp_.trim_threshold = mp_.mmap_threshold << 1;
+    }
+    munmap_chunk(p);
+  } else {
+    maybe_init_tcache();
+    _int_free(p, false);
+  }
+  set_errno(err);
+}
+
+/** _int_free(&main_arena, p, have_lock): internal callers hold the lock, which enables
+ *  the check of the fastbin's previous head. */
+export function _int_free(p0: usize, have_lock: bool): void {
+  let p = p0;
+  let size = chunksize(p);
+  if (p > <usize>0 - size || misaligned_chunk(p)) malloc_printerr(FREE_INVALID_POINTER);
+  if (size < <usize>MINSIZE || !aligned_OK(size)) malloc_printerr(FREE_INVALID_SIZE);
+
+  // ── tcache ──
+  const tc = mp_.tcache;
+  const tc_idx = csize2tidx(size);
+  if (tc != 0 && tc_idx < mp_.tcache_bins) {
+    const e = chunk2mem(p);
+    if (load<usize>(e, 4) == mp_.tcache_key) {
+      // Probably a double free: make sure before aborting.
+      let cnt: usize = 0;
+      for (let tmp = tcache_entry(tc, tc_idx); tmp != 0; tmp = protect_ptr(tmp, load<usize>(tmp)), ++cnt) {
+        if (cnt >= mp_.tcache_count) malloc_printerr(FREE_TCACHE_TOO_MANY);
+        if (!aligned_OK(tmp)) malloc_printerr(FREE_TCACHE_UNALIGNED);
+        if (tmp == e) malloc_printerr(FREE_TCACHE_DOUBLE_FREE);
+      }
+    }
+    if (<usize>tcache_count(tc, tc_idx) < mp_.tcache_count) {
+      tcache_put(p, tc_idx);
+      return;
+    }
+  }
+
+  // ── fastbins ──
+  if (size <= mp_.global_max_fast) {
+    const next = p + size;
+    if (chunksize_nomask(next) <= <usize>CHUNK_HDR_SZ || chunksize(next) >= system_mem()) {
+      malloc_printerr(FREE_INVALID_NEXT_SIZE_FAST);
+    }
+    free_perturb(chunk2mem(p), size - CHUNK_HDR_SZ);
+    set_have_fastchunks(true);
+    const idx = fastbin_index(size);
+    const fb = fastbin_addr(idx);
+    const old = load<usize>(fb);
+    if (old == p) malloc_printerr(DOUBLE_FREE_FASTTOP);
+    set_fd(p, protect_ptr(p + 8, old));
+    store<usize>(fb, p);
+    if (have_lock && old != 0 && fastbin_index(chunksize(old)) != idx) malloc_printerr(INVALID_FASTBIN_ENTRY_FREE);
+    return;
+  }
+
+  if (chunk_is_mmapped(p)) {
+    munmap_chunk(p);
+    return;
+  }
+
+  // ── coalesce ──
+  if (!ASC_NO_ASSERT) assert(chunk_main_arena(p)); // one arena: NON_MAIN_ARENA is never set
+  const nextchunk = p + size;
+  const top = av_top();
+  if (p == top) malloc_printerr(DOUBLE_FREE_TOP);
+  if (contiguous() && nextchunk >= top + chunksize(top)) malloc_printerr(DOUBLE_FREE_OUT);
+  if (!prev_inuse(nextchunk)) malloc_printerr(DOUBLE_FREE_PREV);
+  const nextsize = chunksize(nextchunk);
+  if (chunksize_nomask(nextchunk) <= <usize>CHUNK_HDR_SZ || nextsize >= system_mem()) {
+    malloc_printerr(FREE_INVALID_NEXT_SIZE_NORMAL);
+  }
+  free_perturb(chunk2mem(p), size - CHUNK_HDR_SZ);
+
+  if (!prev_inuse(p)) {
+    const prevsize = prev_size(p);
+    size += prevsize;
+    p -= prevsize;
+    if (chunksize(p) != prevsize) malloc_printerr(CORRUPTED_SIZE_VS_PREV_SIZE_CONSOLIDATING);
+    unlink_chunk(p);
+  }
+
+  if (nextchunk != top) {
+    if (!inuse_bit_at_offset(nextchunk, nextsize)) {
+      unlink_chunk(nextchunk);
+      size += nextsize;
+    } else {
+      clear_inuse_bit_at_offset(nextchunk, 0);
+    }
+    const bck = unsorted_chunks();
+    const fwd = fd(bck);
+    if (bk(fwd) != bck) malloc_printerr(FREE_CORRUPTED_UNSORTED);
+    set_fd(p, fwd);
+    set_bk(p, bck);
+    if (!in_smallbin_range(size)) {
+      set_fd_nextsize(p, 0);
+      set_bk_nextsize(p, 0);
+    }
+    set_fd(bck, p);
+    set_bk(fwd, p);
+    set_head(p, size | PREV_INUSE);
+    set_foot(p, size);
+  } else {
+    size += nextsize;
+    set_head(p, size | PREV_INUSE);
+    set_av_top(p);
+  }
+
+  if (size >= <usize>FASTBIN_CONSOLIDATION_THRESHOLD) {
+    if (have_fastchunks()) malloc_consolidate();
+    if (chunksize(av_top()) >= mp_.trim_threshold) systrim(mp_.top_pad);
+  }
+}
+
+/** malloc_consolidate: empty every fastbin, coalescing each chunk into the unsorted bin or top. */
+export function malloc_consolidate(): void {
+  set_have_fastchunks(false);
+  const unsorted_bin = unsorted_chunks();
+  for (let i: usize = 0; i < <usize>NFASTBINS; ++i) {
+    const fb = fastbin_addr(i);
+    let p = load<usize>(fb);
+    store<usize>(fb, 0);
+    while (p != 0) {
+      if (misaligned_chunk(p)) malloc_printerr(CONSOLIDATE_UNALIGNED_FASTBIN);
+      if (fastbin_index(chunksize(p)) != i) malloc_printerr(CONSOLIDATE_INVALID_CHUNK_SIZE);
+      const nextp = protect_ptr(p + 8, fd(p));
+      let size = chunksize(p);
+      const nextchunk = p + size;
+      const nextsize = chunksize(nextchunk);
+      if (!prev_inuse(p)) {
+        const prevsize = prev_size(p);
+        size += prevsize;
+        p -= prevsize;
+        if (chunksize(p) != prevsize) malloc_printerr(CORRUPTED_SIZE_VS_PREV_SIZE_FASTBINS);
+        unlink_chunk(p);
+      }
+      if (nextchunk != av_top()) {
+        if (!inuse_bit_at_offset(nextchunk, nextsize)) {
+          size += nextsize;
+          unlink_chunk(nextchunk);
+        } else {
+          clear_inuse_bit_at_offset(nextchunk, 0);
+        }
+        const first_unsorted = fd(unsorted_bin);
+        set_fd(unsorted_bin, p);
+        set_bk(first_unsorted, p);
+        if (!in_smallbin_range(size)) {
+          set_fd_nextsize(p, 0);
+          set_bk_nextsize(p, 0);
+        }
+        set_head(p, size | PREV_INUSE);
+        set_bk(p, unsorted_bin);
+        set_fd(p, first_unsorted);
+        set_foot(p, size);
+      } else {
+        size += nextsize;
+        set_head(p, size | PREV_INUSE);
+        set_av_top(p);
+      }
+      p = nextp;
+    }
+  }
+}

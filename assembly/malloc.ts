@@ -1,0 +1,400 @@
+// malloc: the tcache fast path, then _int_malloc's search order —
+// fastbin (exact) → small bin (exact) → [large request: consolidate fastbins] →
+// unsorted bin (exact fits taken or cached, the rest sorted into bins; the last remainder
+// serves small runs) → large bin best fit → next non-empty bin via the binmap → top → sysmalloc.
+
+import {
+  ENOMEM, MINSIZE, PREV_INUSE, SIZE_SZ,
+} from "./config";
+import {
+  av_top, fastbin_addr, have_fastchunks, last_remainder, max_system_mem, mp_, set_av_top,
+  set_last_remainder, system_mem,
+} from "./arena";
+import {
+  bin_at, in_smallbin_range, largebin_index, malloc_init_state, mark_bin, next_bin, smallbin_index,
+  unlink_chunk, unsorted_chunks, fastbin_index, idx2bit, idx2block, binmap_addr,
+} from "./bins";
+import {
+  bk, bk_nextsize, checked_request2size, chunk2mem, chunk_is_mmapped, chunk_main_arena, chunksize, chunksize_nomask, fd,
+  fd_nextsize, mem2chunk, misaligned_chunk, prev_inuse, prev_size, protect_ptr, set_bk, set_bk_nextsize,
+  set_fd, set_fd_nextsize, set_foot, set_head, set_inuse_bit_at_offset,
+} from "./chunk";
+import { malloc_consolidate } from "./free";
+import {
+  ASSERT_INT_MALLOC_BCK_BK_MAIN_ARENA, ASSERT_INT_MALLOC_BIT, ASSERT_INT_MALLOC_FWD_MAIN_ARENA, ASSERT_INT_MALLOC_SIZE,
+  MALLOC_CORRUPTED_TOP_SIZE, MALLOC_CORRUPTED_UNSORTED, MALLOC_CORRUPTED_UNSORTED_2,
+  MALLOC_CORRUPTED_UNSORTED_3, MALLOC_INVALID_NEXT_PREV_INUSE_UNSORTED, MALLOC_INVALID_NEXT_SIZE_UNSORTED,
+  MALLOC_INVALID_SIZE_UNSORTED, MALLOC_LARGEBIN_CORRUPTED_BK, MALLOC_LARGEBIN_CORRUPTED_NEXTSIZE,
+  MALLOC_MEMORY_CORRUPTION_FAST, MALLOC_MISMATCHING_PREV_SIZE_UNSORTED, MALLOC_SMALLBIN_CORRUPTED,
+  MALLOC_UNALIGNED_FASTBIN, MALLOC_UNALIGNED_FASTBIN_2, MALLOC_UNALIGNED_FASTBIN_3, MALLOC_UNSORTED_CORRUPTED,
+} from "./messages";
+import { sysmalloc } from "./sysmalloc";
+import { malloc_printerr, mark_written, set_errno } from "./syscalls";
+import { csize2tidx, maybe_init_tcache, tcache_count, tcache_get, tcache_put } from "./tcache";
+
+/** ptmalloc_init: once, before the first use of the arena. */
+export function ptmalloc_init(): void {
+  if (mp_.malloc_initialized) return;
+  mp_.malloc_initialized = 1;
+  malloc_init_state();
+}
+
+/** alloc_perturb: fill fresh user memory with perturb_byte ^ 0xff (M_PERTURB). */
+export function alloc_perturb(p: usize, n: usize): void {
+  if (mp_.perturb_byte != 0) {
+    memory.fill(p, <u8>(mp_.perturb_byte ^ 0xff), n);
+    mark_written(p, n);
+  }
+}
+
+/** __libc_malloc */
+export function libc_malloc(bytes: usize): usize {
+  if (!mp_.malloc_initialized) ptmalloc_init();
+  const tbytes = checked_request2size(bytes);
+  if (tbytes == 0) {
+    set_errno(ENOMEM);
+    return 0;
+  }
+  const tc_idx = csize2tidx(tbytes);
+  maybe_init_tcache();
+  const tc = mp_.tcache;
+  if (tc_idx < mp_.tcache_bins && tc != 0 && tcache_count(tc, tc_idx) > 0) {
+    return tcache_get(tc_idx);
+  }
+  return _int_malloc(bytes);
+}
+
+/** Split `victim` (already unlinked, size `size`) for a request of `nb`; the remainder goes to
+ *  the unsorted bin, or the whole chunk is used when the remainder would be too small. */
+// @ts-ignore: decorator
+@inline function split_to_unsorted(victim: usize, size: usize, nb: usize, message: string, setLastRemainder: bool): void {
+  const remainder_size = size - nb;
+  if (remainder_size < <usize>MINSIZE) {
+    set_inuse_bit_at_offset(victim, size);
+  } else {
+    const remainder = victim + nb;
+    const bck = unsorted_chunks();
+    const fwd = fd(bck);
+    if (bk(fwd) != bck) malloc_printerr(message);
+    set_bk(remainder, bck);
+    set_fd(remainder, fwd);
+    set_fd(bck, remainder);
+    set_bk(fwd, remainder);
+    if (setLastRemainder) set_last_remainder(remainder);
+    if (!in_smallbin_range(remainder_size)) {
+      set_fd_nextsize(remainder, 0);
+      set_bk_nextsize(remainder, 0);
+    }
+    set_head(victim, nb | PREV_INUSE);
+    set_head(remainder, remainder_size | PREV_INUSE);
+    set_foot(remainder, remainder_size);
+  }
+}
+
+/** _int_malloc(&main_arena, bytes) */
+export function _int_malloc(bytes: usize): usize {
+  const nb = checked_request2size(bytes);
+  if (nb == 0) {
+    set_errno(ENOMEM);
+    return 0;
+  }
+  const tc = mp_.tcache;
+
+  // ── fastbins ──
+  if (nb <= mp_.global_max_fast) {
+    const idx = fastbin_index(nb);
+    const fb = fastbin_addr(idx);
+    const victim = load<usize>(fb);
+    if (victim != 0) {
+      if (misaligned_chunk(victim)) malloc_printerr(MALLOC_UNALIGNED_FASTBIN_2);
+      store<usize>(fb, protect_ptr(victim + 8, fd(victim)));
+      if (fastbin_index(chunksize(victim)) != idx) malloc_printerr(MALLOC_MEMORY_CORRUPTION_FAST);
+      const tc_idx = csize2tidx(nb);
+      if (tc != 0 && tc_idx < mp_.tcache_bins) {
+        let tc_victim: usize;
+        while (<usize>tcache_count(tc, tc_idx) < mp_.tcache_count && (tc_victim = load<usize>(fb)) != 0) {
+          if (misaligned_chunk(tc_victim)) malloc_printerr(MALLOC_UNALIGNED_FASTBIN_3);
+          store<usize>(fb, protect_ptr(tc_victim + 8, fd(tc_victim)));
+          tcache_put(tc_victim, tc_idx);
+        }
+      }
+      const p = chunk2mem(victim);
+      alloc_perturb(p, bytes);
+      return p;
+    }
+  }
+
+  let idx: usize;
+  // ── small bins ──
+  if (in_smallbin_range(nb)) {
+    idx = smallbin_index(nb);
+    const bin = bin_at(idx);
+    const victim = bk(bin);
+    if (victim != bin) {
+      const bck = bk(victim);
+      if (fd(bck) != victim) malloc_printerr(MALLOC_SMALLBIN_CORRUPTED);
+      set_inuse_bit_at_offset(victim, nb);
+      set_bk(bin, bck);
+      set_fd(bck, bin);
+      const tc_idx = csize2tidx(nb);
+      if (tc != 0 && tc_idx < mp_.tcache_bins) {
+        let tc_victim: usize;
+        while (<usize>tcache_count(tc, tc_idx) < mp_.tcache_count && (tc_victim = bk(bin)) != bin) {
+          const b2 = bk(tc_victim);
+          set_inuse_bit_at_offset(tc_victim, nb);
+          set_bk(bin, b2);
+          set_fd(b2, bin);
+          tcache_put(tc_victim, tc_idx);
+        }
+      }
+      const p = chunk2mem(victim);
+      alloc_perturb(p, bytes);
+      return p;
+    }
+  } else {
+    idx = largebin_index(nb);
+    if (have_fastchunks()) malloc_consolidate();
+  }
+
+  let tcache_nb: usize = 0;
+  const tc_idx = csize2tidx(nb);
+  if (tc != 0 && tc_idx < mp_.tcache_bins) tcache_nb = nb;
+  let return_cached = false;
+  let tcache_unsorted_count: usize = 0;
+
+  for (;;) {
+    // ── the unsorted bin ──
+    let iters = 0;
+    const unsorted = unsorted_chunks();
+    let victim: usize;
+    while ((victim = bk(unsorted)) != unsorted) {
+      let bck = bk(victim);
+      let size = chunksize(victim);
+      const next = victim + size;
+      const sysmem = system_mem();
+      if (size <= 8 || size > sysmem) malloc_printerr(MALLOC_INVALID_SIZE_UNSORTED);
+      const nextsz = chunksize_nomask(next);
+      if (nextsz < 8 || nextsz > sysmem) malloc_printerr(MALLOC_INVALID_NEXT_SIZE_UNSORTED);
+      if ((prev_size(next) & ~(<usize>7)) != size) malloc_printerr(MALLOC_MISMATCHING_PREV_SIZE_UNSORTED);
+      if (fd(bck) != victim || fd(victim) != unsorted) malloc_printerr(MALLOC_UNSORTED_CORRUPTED);
+      if (prev_inuse(next)) malloc_printerr(MALLOC_INVALID_NEXT_PREV_INUSE_UNSORTED);
+
+      // A small request takes from the last remainder when it is the only unsorted chunk.
+      if (in_smallbin_range(nb) && bck == unsorted && victim == last_remainder() && size > nb + MINSIZE) {
+        const remainder_size = size - nb;
+        const remainder = victim + nb;
+        set_bk(unsorted, remainder);
+        set_fd(unsorted, remainder);
+        set_last_remainder(remainder);
+        set_bk(remainder, unsorted);
+        set_fd(remainder, unsorted);
+        if (!in_smallbin_range(remainder_size)) {
+          set_fd_nextsize(remainder, 0);
+          set_bk_nextsize(remainder, 0);
+        }
+        set_head(victim, nb | PREV_INUSE);
+        set_head(remainder, remainder_size | PREV_INUSE);
+        set_foot(remainder, remainder_size);
+        const p = chunk2mem(victim);
+        alloc_perturb(p, bytes);
+        return p;
+      }
+
+      if (fd(bck) != victim) malloc_printerr(MALLOC_CORRUPTED_UNSORTED_3);
+      set_bk(unsorted, bck);
+      set_fd(bck, unsorted);
+
+      if (size == nb) {
+        set_inuse_bit_at_offset(victim, size);
+        if (tcache_nb != 0 && <usize>tcache_count(tc, tc_idx) < mp_.tcache_count) {
+          tcache_put(victim, tc_idx);
+          return_cached = true;
+          continue;
+        }
+        const p = chunk2mem(victim);
+        alloc_perturb(p, bytes);
+        return p;
+      }
+
+      // Sort the chunk into its bin.
+      let victim_index: usize;
+      let fwd: usize;
+      if (in_smallbin_range(size)) {
+        victim_index = smallbin_index(size);
+        bck = bin_at(victim_index);
+        fwd = fd(bck);
+      } else {
+        victim_index = largebin_index(size);
+        bck = bin_at(victim_index);
+        fwd = fd(bck);
+        if (fwd != bck) {
+          size |= PREV_INUSE; // compare with size fields directly (PREV_INUSE always set there)
+          if (!chunk_main_arena(bk(bck))) malloc_printerr(ASSERT_INT_MALLOC_BCK_BK_MAIN_ARENA);
+          if (size < chunksize_nomask(bk(bck))) {
+            // smaller than the smallest: append
+            fwd = bck;
+            bck = bk(bck);
+            set_fd_nextsize(victim, fd(fwd));
+            set_bk_nextsize(victim, bk_nextsize(fd(fwd)));
+            set_bk_nextsize(fd(fwd), victim);
+            set_fd_nextsize(bk_nextsize(victim), victim);
+          } else {
+            if (!chunk_main_arena(fwd)) malloc_printerr(ASSERT_INT_MALLOC_FWD_MAIN_ARENA);
+            while (size < chunksize_nomask(fwd)) {
+              fwd = fd_nextsize(fwd);
+              if (!chunk_main_arena(fwd)) malloc_printerr(ASSERT_INT_MALLOC_FWD_MAIN_ARENA);
+            }
+            if (size == chunksize_nomask(fwd)) {
+              // same size: insert after the first of that size (the skip list is unchanged)
+              fwd = fd(fwd);
+            } else {
+              set_fd_nextsize(victim, fwd);
+              set_bk_nextsize(victim, bk_nextsize(fwd));
+              if (fd_nextsize(bk_nextsize(fwd)) != fwd) malloc_printerr(MALLOC_LARGEBIN_CORRUPTED_NEXTSIZE);
+              set_bk_nextsize(fwd, victim);
+              set_fd_nextsize(bk_nextsize(victim), victim);
+            }
+            bck = bk(fwd);
+            if (fd(bck) != fwd) malloc_printerr(MALLOC_LARGEBIN_CORRUPTED_BK);
+          }
+        } else {
+          set_fd_nextsize(victim, victim);
+          set_bk_nextsize(victim, victim);
+        }
+      }
+      mark_bin(victim_index);
+      set_bk(victim, bck);
+      set_fd(victim, fwd);
+      set_bk(fwd, victim);
+      set_fd(bck, victim);
+
+      ++tcache_unsorted_count;
+      if (return_cached && mp_.tcache_unsorted_limit > 0 && tcache_unsorted_count > mp_.tcache_unsorted_limit) {
+        return tcache_get(tc_idx);
+      }
+      if (++iters >= 10000) break;
+    }
+
+    if (return_cached) return tcache_get(tc_idx);
+
+    // ── large request: best fit in its own bin ──
+    if (!in_smallbin_range(nb)) {
+      const bin = bin_at(idx);
+      victim = fd(bin);
+      if (victim != bin && chunksize_nomask(victim) >= nb) {
+        victim = bk_nextsize(victim);
+        let size: usize;
+        while ((size = chunksize(victim)) < nb) victim = bk_nextsize(victim);
+        // Take the second of equal-sized chunks: the skip list need not be rerouted.
+        if (victim != bk(bin) && chunksize_nomask(victim) == chunksize_nomask(fd(victim))) victim = fd(victim);
+        unlink_chunk(victim);
+        split_to_unsorted(victim, size, nb, MALLOC_CORRUPTED_UNSORTED, false);
+        const p = chunk2mem(victim);
+        alloc_perturb(p, bytes);
+        return p;
+      }
+    }
+
+    // ── the next larger non-empty bin, by the binmap ──
+    ++idx;
+    let bin = bin_at(idx);
+    let block = idx2block(idx);
+    let map = load<u32>(binmap_addr(block));
+    let bit = idx2bit(idx);
+    let found = false;
+    for (;;) {
+      if (bit > map || bit == 0) {
+        let exhausted = false;
+        do {
+          if (++block >= 4) { exhausted = true; break; }
+        } while ((map = load<u32>(binmap_addr(block))) == 0);
+        if (exhausted) break;
+        bin = bin_at(block << 5);
+        bit = 1;
+      }
+      while ((bit & map) == 0) {
+        bin = next_bin(bin);
+        bit <<= 1;
+        if (bit == 0) malloc_printerr(ASSERT_INT_MALLOC_BIT);
+      }
+      victim = bk(bin);
+      if (victim == bin) {
+        // a stale bit: clear it and go on
+        map &= ~bit;
+        store<u32>(binmap_addr(block), map);
+        bin = next_bin(bin);
+        bit <<= 1;
+      } else {
+        found = true;
+        break;
+      }
+    }
+    if (found) {
+      const size = chunksize(victim);
+      if (size < nb) malloc_printerr(ASSERT_INT_MALLOC_SIZE); // bins above nb's hold only larger chunks
+      unlink_chunk(victim);
+      split_to_unsorted(victim, size, nb, MALLOC_CORRUPTED_UNSORTED_2, in_smallbin_range(nb));
+      const p = chunk2mem(victim);
+      alloc_perturb(p, bytes);
+      return p;
+    }
+
+    // ── top ──
+    victim = av_top();
+    const size = chunksize(victim);
+    if (size > system_mem()) malloc_printerr(MALLOC_CORRUPTED_TOP_SIZE);
+    if (size >= nb + MINSIZE) {
+      const remainder = victim + nb;
+      set_av_top(remainder);
+      set_head(victim, nb | PREV_INUSE);
+      set_head(remainder, (size - nb) | PREV_INUSE);
+      const p = chunk2mem(victim);
+      alloc_perturb(p, bytes);
+      return p;
+    } else if (have_fastchunks()) {
+      malloc_consolidate();
+      idx = in_smallbin_range(nb) ? smallbin_index(nb) : largebin_index(nb);
+    } else {
+      const p = sysmalloc(nb);
+      if (p != 0) alloc_perturb(p, bytes);
+      return p;
+    }
+  }
+  return 0; // not reached
+}
+
+/** __libc_calloc: no tcache; memory fresh from the kernel is not cleared again. */
+export function libc_calloc(n: usize, elem_size: usize): usize {
+  const product = <u64>n * <u64>elem_size;
+  if (product > 0x7fffffff) { // __builtin_mul_overflow into a ptrdiff_t
+    set_errno(ENOMEM);
+    return 0;
+  }
+  const sz = <usize>product;
+  if (!mp_.malloc_initialized) ptmalloc_init();
+  maybe_init_tcache();
+
+  const oldtop = av_top();
+  let oldtopsize = chunksize(oldtop);
+  // Only newly allocated memory is known to be clear (MORECORE_CLEARS == 1).
+  const fresh = mp_.sbrk_base + max_system_mem() - oldtop;
+  if (oldtopsize < fresh) oldtopsize = fresh;
+
+  const mem = _int_malloc(sz);
+  if (mem == 0) return 0;
+  const p = mem2chunk(mem);
+  let csz = chunksize(p);
+  if (chunk_is_mmapped(p)) {
+    if (mp_.perturb_byte != 0) {
+      memory.fill(mem, 0, sz);
+      mark_written(mem, sz);
+    }
+    return mem;
+  }
+  if (mp_.perturb_byte == 0 && p == oldtop && csz > oldtopsize) csz = oldtopsize;
+  const clearsize = csz - SIZE_SZ;
+  memory.fill(mem, 0, clearsize);
+  mark_written(mem, clearsize);
+  return mem;
+}
+

@@ -1,0 +1,107 @@
+// memalign and friends: over-allocate nb + alignment + MINSIZE, then free the misaligned
+// head (as its own chunk) and any tail of at least MINSIZE.
+// glibc 2.36: aligned_alloc = memalign (no checks); valloc = memalign(4096, n);
+// pvalloc rounds with & -(pagesize - 1) (a known quirk: pvalloc(10) asks for 4097 bytes);
+// posix_memalign checks the alignment (EINVAL) and returns ENOMEM instead of setting errno.
+
+import { EINVAL, ENOMEM, IS_MMAPPED, MALLOC_ALIGNMENT, MINSIZE, PAGESIZE, PREV_INUSE } from "./config";
+import { mp_ } from "./arena";
+import {
+  checked_request2size, chunk2mem, chunk_is_mmapped, chunksize, mem2chunk, prev_size, set_head, set_head_size,
+  set_inuse_bit_at_offset, set_prev_size,
+} from "./chunk";
+import { _int_free } from "./free";
+import { _int_malloc, libc_malloc, ptmalloc_init } from "./malloc";
+import { set_errno } from "./syscalls";
+
+/** _int_memalign(&main_arena, alignment, bytes) */
+function _int_memalign(alignment: usize, bytes: usize): usize {
+  const nb = checked_request2size(bytes);
+  if (nb == 0 || alignment > 0x7fffffff) {
+    set_errno(ENOMEM);
+    return 0;
+  }
+  const m = _int_malloc(nb + alignment + MINSIZE);
+  if (m == 0) return 0;
+  let p = mem2chunk(m);
+  if (m % alignment != 0) {
+    let brk = mem2chunk((m + alignment - 1) & (0 - alignment));
+    if (brk - p < <usize>MINSIZE) brk += alignment;
+    const newp = brk;
+    const leadsize = brk - p;
+    const newsize = chunksize(p) - leadsize;
+    if (chunk_is_mmapped(p)) {
+      set_prev_size(newp, prev_size(p) + leadsize);
+      set_head(newp, newsize | IS_MMAPPED);
+      return chunk2mem(newp);
+    }
+    set_head(newp, newsize | PREV_INUSE);
+    set_inuse_bit_at_offset(newp, newsize);
+    set_head_size(p, leadsize);
+    _int_free(p, true);
+    p = newp;
+  }
+  if (!chunk_is_mmapped(p)) {
+    const size = chunksize(p);
+    if (size > nb + MINSIZE) {
+      const remainder = p + nb;
+      set_head(remainder, (size - nb) | PREV_INUSE);
+      set_head_size(p, nb);
+      _int_free(remainder, true);
+    }
+  }
+  return chunk2mem(p);
+}
+
+/** _mid_memalign */
+function mid_memalign(alignment0: usize, bytes: usize): usize {
+  let alignment = alignment0;
+  if (alignment <= <usize>MALLOC_ALIGNMENT) return libc_malloc(bytes);
+  if (alignment < <usize>MINSIZE) alignment = <usize>MINSIZE;
+  if (alignment > 0x80000000) {
+    set_errno(EINVAL);
+    return 0;
+  }
+  if ((alignment & (alignment - 1)) != 0) {
+    let a: usize = MALLOC_ALIGNMENT * 2;
+    while (a < alignment) a <<= 1;
+    alignment = a;
+  }
+  return _int_memalign(alignment, bytes);
+}
+
+export function libc_memalign(alignment: usize, bytes: usize): usize {
+  if (!mp_.malloc_initialized) ptmalloc_init();
+  return mid_memalign(alignment, bytes);
+}
+
+export function libc_valloc(bytes: usize): usize {
+  if (!mp_.malloc_initialized) ptmalloc_init();
+  return mid_memalign(PAGESIZE, bytes);
+}
+
+export function libc_pvalloc(bytes: usize): usize {
+  if (!mp_.malloc_initialized) ptmalloc_init();
+  const rounded = bytes + (PAGESIZE - 1);
+  if (rounded < bytes) {
+    set_errno(ENOMEM);
+    return 0;
+  }
+  return mid_memalign(PAGESIZE, rounded & (0 - (PAGESIZE - 1)));
+}
+
+const POSIX_MEMALIGN_RESULT: usize = memory.data(4, 4);
+
+/** posix_memalign: the error number (errno untouched on EINVAL); the pointer via posix_memalign_ptr(). */
+export function libc_posix_memalign(alignment: usize, size: usize): i32 {
+  if (!mp_.malloc_initialized) ptmalloc_init();
+  if ((alignment & 3) != 0 || ((alignment >> 2) & ((alignment >> 2) - 1)) != 0 || alignment == 0) return EINVAL;
+  const mem = mid_memalign(alignment, size);
+  if (mem != 0) {
+    store<usize>(POSIX_MEMALIGN_RESULT, mem);
+    return 0;
+  }
+  return ENOMEM;
+}
+
+export function posix_memalign_result(): usize { return load<usize>(POSIX_MEMALIGN_RESULT); }

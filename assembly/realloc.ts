@@ -1,0 +1,117 @@
+// realloc: mmapped chunks are resized with mremap; heap chunks grow in place into the top or
+// a free successor, else move (malloc, copy, free); a shrink frees the tail when it is at
+// least MINSIZE.
+
+import { CHUNK_HDR_SZ, ENOMEM, MALLOC_ALIGN_MASK, MINSIZE, PREV_INUSE, SIZE_SZ } from "./config";
+import { av_top, mp_, set_av_top, system_mem } from "./arena";
+import { unlink_chunk } from "./bins";
+import {
+  checked_request2size, chunk2mem, chunk_is_mmapped, chunksize, chunksize_nomask, inuse, mem2chunk, memsize,
+  misaligned_chunk, set_head, set_head_size, set_inuse_bit_at_offset,
+} from "./chunk";
+import { _int_free, libc_free } from "./free";
+import { _int_malloc, libc_malloc, ptmalloc_init } from "./malloc";
+import { REALLOC_INVALID_NEXT_SIZE, REALLOC_INVALID_OLD_SIZE, REALLOC_INVALID_POINTER } from "./messages";
+import { munmap_chunk, mremap_chunk } from "./sysmalloc";
+import { malloc_printerr, set_errno } from "./syscalls";
+import { maybe_init_tcache } from "./tcache";
+
+/** __libc_realloc */
+export function libc_realloc(oldmem: usize, bytes: usize): usize {
+  if (!mp_.malloc_initialized) ptmalloc_init();
+  if (bytes == 0 && oldmem != 0) {
+    libc_free(oldmem);
+    return 0;
+  }
+  if (oldmem == 0) return libc_malloc(bytes);
+
+  const oldp = mem2chunk(oldmem);
+  const oldsize = chunksize(oldp);
+  if (!chunk_is_mmapped(oldp)) maybe_init_tcache();
+
+  if (oldp > <usize>0 - oldsize || misaligned_chunk(oldp)) malloc_printerr(REALLOC_INVALID_POINTER);
+
+  const nb = checked_request2size(bytes);
+  if (nb == 0) {
+    set_errno(ENOMEM);
+    return 0;
+  }
+
+  if (chunk_is_mmapped(oldp)) {
+    const newp = mremap_chunk(oldp, nb);
+    if (newp != 0) return chunk2mem(newp);
+    if (oldsize - SIZE_SZ >= nb) return oldmem; // do nothing
+    const newmem = libc_malloc(bytes);
+    if (newmem == 0) return 0;
+    memory.copy(newmem, oldmem, oldsize - CHUNK_HDR_SZ);
+    munmap_chunk(oldp);
+    return newmem;
+  }
+  return _int_realloc(oldp, oldsize, nb);
+}
+
+/** _int_realloc(&main_arena, oldp, oldsize, nb) */
+export function _int_realloc(oldp: usize, oldsize: usize, nb: usize): usize {
+  if (chunksize_nomask(oldp) <= <usize>CHUNK_HDR_SZ || oldsize >= system_mem()) malloc_printerr(REALLOC_INVALID_OLD_SIZE);
+  const next = oldp + oldsize;
+  const nextsize = chunksize(next);
+  if (chunksize_nomask(next) <= <usize>CHUNK_HDR_SZ || nextsize >= system_mem()) malloc_printerr(REALLOC_INVALID_NEXT_SIZE);
+
+  let newp: usize;
+  let newsize: usize;
+  if (oldsize >= nb) {
+    newp = oldp;
+    newsize = oldsize;
+  } else {
+    const top = av_top();
+    if (next == top && (newsize = oldsize + nextsize) >= nb + MINSIZE) {
+      // grow into the top
+      set_head_size(oldp, nb);
+      set_av_top(oldp + nb);
+      set_head(oldp + nb, (newsize - nb) | PREV_INUSE);
+      return chunk2mem(oldp);
+    } else if (next != top && !inuse(next) && (newsize = oldsize + nextsize) >= nb) {
+      // grow into the free successor
+      newp = oldp;
+      unlink_chunk(next);
+    } else {
+      const newmem = _int_malloc(nb - MALLOC_ALIGN_MASK);
+      if (newmem == 0) return 0;
+      newp = mem2chunk(newmem);
+      newsize = chunksize(newp);
+      if (newp == next) {
+        // the new chunk is the successor: no copy
+        newsize += oldsize;
+        newp = oldp;
+      } else {
+        const oldmem = chunk2mem(oldp);
+        memory.copy(newmem, oldmem, memsize(oldp));
+        _int_free(oldp, true);
+        return newmem;
+      }
+    }
+  }
+
+  const remainder_size = newsize - nb;
+  if (remainder_size < <usize>MINSIZE) {
+    set_head_size(newp, newsize);
+    set_inuse_bit_at_offset(newp, newsize);
+  } else {
+    const remainder = newp + nb;
+    set_head_size(newp, nb);
+    set_head(remainder, remainder_size | PREV_INUSE);
+    set_inuse_bit_at_offset(remainder, remainder_size);
+    _int_free(remainder, true);
+  }
+  return chunk2mem(newp);
+}
+
+/** reallocarray: realloc(ptr, nmemb * size) with the product checked. */
+export function libc_reallocarray(ptr: usize, nmemb: usize, size: usize): usize {
+  const product = <u64>nmemb * <u64>size;
+  if (product > 0xffffffff) {
+    set_errno(ENOMEM);
+    return 0;
+  }
+  return libc_realloc(ptr, <usize>product);
+}

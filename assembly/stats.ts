@@ -1,0 +1,214 @@
+// What the allocator tells about itself: mallinfo2, malloc_stats (stderr text),
+// malloc_info (XML), malloc_usable_size, and malloc_trim (mtrim: whole free pages inside
+// the heap are dropped with MADV_DONTNEED, then the top is trimmed).
+
+import {
+  MADV_DONTNEED, MALLOC_ALIGNMENT, MALLOC_INFO_FD, NBINS, NFASTBINS, PAGESIZE, SIZEOF_MALLOC_CHUNK, STDERR_FILENO,
+} from "./config";
+import { av_top, fastbin_addr, max_system_mem, mp_, system_mem } from "./arena";
+import { bin_at, bin_index } from "./bins";
+import { bk, chunk_is_mmapped, chunksize, chunksize_nomask, fd, inuse, mem2chunk, memsize, misaligned_chunk, protect_ptr } from "./chunk";
+import { malloc_consolidate } from "./free";
+import { ptmalloc_init } from "./malloc";
+import { MALLINFO_UNALIGNED_FASTBIN, MALLOC_INFO_UNALIGNED_FASTBIN } from "./messages";
+import { out_begin, out_flush, out_i32, out_str, out_u32 } from "./format";
+import { systrim } from "./sysmalloc";
+import { do_madvise, malloc_printerr } from "./syscalls";
+
+/**
+ * struct mallinfo2, filled by mallinfo2():
+ * arena ordblks smblks hblks hblkhd usmblks fsmblks uordblks fordblks keepcost (u32 each).
+ */
+export const MALLINFO2: usize = memory.data(40, 16);
+
+function int_mallinfo(): void {
+  let avail = chunksize(av_top());
+  let nblocks: usize = 1;
+  let nfastblocks: usize = 0;
+  let fastavail: usize = 0;
+  for (let i: usize = 0; i < <usize>NFASTBINS; ++i) {
+    for (let p = load<usize>(fastbin_addr(i)); p != 0; p = protect_ptr(p + 8, fd(p))) {
+      if (misaligned_chunk(p)) malloc_printerr(MALLINFO_UNALIGNED_FASTBIN);
+      ++nfastblocks;
+      fastavail += chunksize(p);
+    }
+  }
+  avail += fastavail;
+  for (let i: usize = 1; i < <usize>NBINS; ++i) {
+    const b = bin_at(i);
+    for (let p = bk(b); p != b; p = bk(p)) {
+      ++nblocks;
+      avail += chunksize(p);
+    }
+  }
+  const m = MALLINFO2;
+  store<u32>(m, system_mem(), 0);
+  store<u32>(m, nblocks, 4);
+  store<u32>(m, nfastblocks, 8);
+  store<u32>(m, mp_.n_mmaps, 12);
+  store<u32>(m, mp_.mmapped_mem, 16);
+  store<u32>(m, 0, 20);
+  store<u32>(m, fastavail, 24);
+  store<u32>(m, system_mem() - avail, 28);
+  store<u32>(m, avail, 32);
+  store<u32>(m, chunksize(av_top()), 36);
+}
+
+/** __libc_mallinfo2: fills MALLINFO2 and returns its address. */
+export function libc_mallinfo2(): usize {
+  if (!mp_.malloc_initialized) ptmalloc_init();
+  int_mallinfo();
+  return MALLINFO2;
+}
+
+/** __malloc_stats: glibc's exact text, to fd 2. */
+export function libc_malloc_stats(): void {
+  if (!mp_.malloc_initialized) ptmalloc_init();
+  let in_use_b = <u32>mp_.mmapped_mem;
+  let system_b = in_use_b;
+  int_mallinfo();
+  const arena = load<u32>(MALLINFO2, 0);
+  const uord = load<u32>(MALLINFO2, 28);
+  out_begin(STDERR_FILENO);
+  out_str("Arena 0:\n");
+  out_str("system bytes     = "); out_u32(arena, 10); out_str("\n");
+  out_str("in use bytes     = "); out_u32(uord, 10); out_str("\n");
+  system_b += arena;
+  in_use_b += uord;
+  out_str("Total (incl. mmap):\n");
+  out_str("system bytes     = "); out_u32(system_b, 10); out_str("\n");
+  out_str("in use bytes     = "); out_u32(in_use_b, 10); out_str("\n");
+  out_str("max mmap regions = "); out_u32(<u32>mp_.max_n_mmaps, 10); out_str("\n");
+  out_str("max mmap bytes   = "); out_u32(<u32>mp_.max_mmapped_mem, 10); out_str("\n");
+  out_flush();
+}
+
+function size_line(tag: string, from: u32, to: u32, total: u32, count: u32): void {
+  out_str("  <"); out_str(tag);
+  out_str(" from=\""); out_u32(from);
+  out_str("\" to=\""); out_u32(to);
+  out_str("\" total=\""); out_u32(total);
+  out_str("\" count=\""); out_u32(count);
+  out_str("\"/>\n");
+}
+
+function total_line(type: string, count: u32, size: u32): void {
+  out_str("<total type=\""); out_str(type);
+  out_str("\" count=\""); out_u32(count);
+  out_str("\" size=\""); out_u32(size);
+  out_str("\"/>\n");
+}
+
+function sized_line(elem: string, type: string, size: u32): void {
+  out_str("<"); out_str(elem); out_str(" type=\""); out_str(type);
+  out_str("\" size=\""); out_u32(size); out_str("\"/>\n");
+}
+
+/** __malloc_info(0, fp): the XML report. */
+export function libc_malloc_info(options: i32): i32 {
+  if (options != 0) return 22; // EINVAL
+  if (!mp_.malloc_initialized) ptmalloc_init();
+  out_begin(MALLOC_INFO_FD);
+  out_str("<malloc version=\"1\">\n");
+  out_str("<heap nr=\""); out_i32(0); out_str("\">\n<sizes>\n");
+
+  let avail = chunksize(av_top());
+  let nblocks: u32 = 1;
+  let nfastblocks: u32 = 0;
+  let fastavail: u32 = 0;
+  // fastbins: one line each (from = size - 15, to = size)
+  for (let i: usize = 0; i < <usize>NFASTBINS; ++i) {
+    let p = load<usize>(fastbin_addr(i));
+    if (p == 0) continue;
+    let n: u32 = 0;
+    const thissize = <u32>chunksize(p);
+    while (p != 0) {
+      if (misaligned_chunk(p)) malloc_printerr(MALLOC_INFO_UNALIGNED_FASTBIN);
+      ++n;
+      p = protect_ptr(p + 8, fd(p));
+    }
+    fastavail += n * thissize;
+    nfastblocks += n;
+    size_line("size", thissize - (MALLOC_ALIGNMENT - 1), thissize, n * thissize, n);
+  }
+  // regular bins (bin 1, the unsorted bin, is printed last)
+  let uFrom: u32 = 0, uTo: u32 = 0, uTotal: u32 = 0, uCount: u32 = 0;
+  for (let i: usize = 1; i < <usize>NBINS; ++i) {
+    const b = bin_at(i);
+    let from: u32 = 0xffffffff, to: u32 = 0, total: u32 = 0, count: u32 = 0;
+    let r = fd(b);
+    if (r != 0) {
+      while (r != b) {
+        const rs = <u32>chunksize_nomask(r);
+        ++count;
+        total += rs;
+        if (rs < from) from = rs;
+        if (rs > to) to = rs;
+        r = fd(r);
+      }
+    }
+    if (count == 0) from = 0;
+    nblocks += count;
+    avail += total;
+    if (i == 1) {
+      uFrom = from; uTo = to; uTotal = total; uCount = count;
+    } else if (count != 0) {
+      size_line("size", from, to, total, count);
+    }
+  }
+  if (uCount != 0) size_line("unsorted", uFrom, uTo, uTotal, uCount);
+  out_str("</sizes>\n");
+  total_line("fast", nfastblocks, fastavail);
+  total_line("rest", nblocks, <u32>avail);
+  sized_line("system", "current", <u32>system_mem());
+  sized_line("system", "max", <u32>max_system_mem());
+  sized_line("aspace", "total", <u32>system_mem());
+  sized_line("aspace", "mprotect", <u32>system_mem());
+  out_str("</heap>\n");
+  total_line("fast", nfastblocks, fastavail);
+  total_line("rest", nblocks, <u32>avail);
+  out_str("<total type=\"mmap\" count=\""); out_i32(mp_.n_mmaps);
+  out_str("\" size=\""); out_u32(<u32>mp_.mmapped_mem); out_str("\"/>\n");
+  sized_line("system", "current", <u32>system_mem());
+  sized_line("system", "max", <u32>max_system_mem());
+  sized_line("aspace", "total", <u32>system_mem());
+  sized_line("aspace", "mprotect", <u32>system_mem());
+  out_str("</malloc>\n");
+  out_flush();
+  return 0;
+}
+
+/** __malloc_usable_size */
+export function libc_malloc_usable_size(mem: usize): usize {
+  if (mem == 0) return 0;
+  const p = mem2chunk(mem);
+  if (chunk_is_mmapped(p)) return chunksize(p) - 8;
+  if (inuse(p)) return memsize(p);
+  return 0;
+}
+
+/** __malloc_trim → mtrim(&main_arena, pad) */
+export function libc_malloc_trim(pad: usize): i32 {
+  if (!mp_.malloc_initialized) ptmalloc_init();
+  malloc_consolidate();
+  const psm1: usize = PAGESIZE - 1;
+  const psindex = bin_index(PAGESIZE);
+  let result = 0;
+  for (let i: usize = 1; i < <usize>NBINS; ++i) {
+    if (i != 1 && i < psindex) continue;
+    const b = bin_at(i);
+    for (let p = bk(b); p != b; p = bk(p)) {
+      let size = chunksize(p);
+      if (size > psm1 + SIZEOF_MALLOC_CHUNK) {
+        // the chunk holds at least one whole unused page
+        const paligned_mem = (p + SIZEOF_MALLOC_CHUNK + psm1) & ~psm1;
+        size -= paligned_mem - p;
+        if (size > psm1) {
+          do_madvise(paligned_mem, size & ~psm1, MADV_DONTNEED);
+          result = 1;
+        }
+      }
+    }
+  }
+  return result | systrim(pad);
+}

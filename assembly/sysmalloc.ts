@@ -1,0 +1,222 @@
+// Getting memory from the kernel and giving it back:
+//  - sysmalloc: a request at or above the mmap threshold gets its own mapping; otherwise the
+//    break grows by (nb + top_pad + MINSIZE - old top), page-rounded. The first time, the
+//    heap start is re-aligned (chunk2mem 16-aligned) and a second sbrk rounds the end to a
+//    page: on i386 the break starts page-aligned, so that is 8 bytes plus one more page.
+//    When brk fails (the break ran into a mapping), mmap stands in (at least 1 MiB) and the
+//    arena becomes non-contiguous: the old top is closed by two fenceposts and freed.
+//  - systrim: the top's whole pages beyond top_pad go back with a negative sbrk.
+//  - mmapped chunks: prev_size holds the offset of the chunk in its mapping (8 on i386),
+//    the size is the mapping length minus that offset.
+
+import {
+  CHUNK_HDR_SZ, ENOMEM, IS_MMAPPED, MALLOC_ALIGN_MASK, MALLOC_ALIGNMENT, MINSIZE, MMAP_AS_MORECORE_SIZE,
+  MREMAP_MAYMOVE, PAGESIZE, PREV_INUSE, SIZE_SZ,
+} from "./config";
+import {
+  av_top, contiguous, max_system_mem, mp_, set_av_top, set_max_system_mem, set_noncontiguous,
+  set_system_mem, system_mem,
+} from "./arena";
+import { initial_top } from "./bins";
+import { chunk2mem, chunksize, prev_inuse, prev_size, set_head, set_prev_size } from "./chunk";
+import { _int_free } from "./free";
+import { ASSERT_SYSMALLOC_OLD_SIZE, ASSERT_SYSMALLOC_OLD_TOP, BREAK_ADJUSTED, MREMAP_CHUNK_INVALID_POINTER, MUNMAP_CHUNK_INVALID_POINTER } from "./messages";
+import {
+  do_mremap, do_munmap, malloc_printerr, MAP_FAILED, mmap_anon, morecore, set_errno,
+} from "./syscalls";
+
+// @ts-ignore: decorator
+@inline function align_up(x: usize, a: usize): usize { return (x + a - 1) & ~(a - 1); }
+// @ts-ignore: decorator
+@inline function powerof2(x: usize): bool { return (x & (x - 1)) == 0; }
+
+/** A chunk of its own mapping for a request of chunk size nb; MAP_FAILED when mmap fails. */
+function sysmalloc_mmap(nb: usize): usize {
+  const size = align_up(nb + SIZE_SZ + MALLOC_ALIGN_MASK, PAGESIZE);
+  if (size <= nb) return MAP_FAILED; // wrapped around
+  const mm = mmap_anon(size, 0);
+  if (mm == MAP_FAILED) return mm;
+  let p: usize;
+  const front_misalign = chunk2mem(mm) & MALLOC_ALIGN_MASK;
+  if (front_misalign > 0) {
+    const correction = <usize>MALLOC_ALIGNMENT - front_misalign;
+    p = mm + correction;
+    set_prev_size(p, correction);
+    set_head(p, (size - correction) | IS_MMAPPED);
+  } else {
+    p = mm;
+    set_prev_size(p, 0);
+    set_head(p, size | IS_MMAPPED);
+  }
+  const n = ++mp_.n_mmaps;
+  if (n > mp_.max_n_mmaps) mp_.max_n_mmaps = n;
+  const sum = mp_.mmapped_mem += size;
+  if (sum > mp_.max_mmapped_mem) mp_.max_mmapped_mem = sum;
+  return chunk2mem(p);
+}
+
+/** sysmalloc(nb, &main_arena): called when no bin and not the top can serve nb. */
+export function sysmalloc(nb: usize): usize {
+  if (nb >= mp_.mmap_threshold && mp_.n_mmaps < mp_.n_mmaps_max) {
+    const mm = sysmalloc_mmap(nb);
+    if (mm != MAP_FAILED) return mm;
+  }
+
+  const old_top = av_top();
+  let old_size = chunksize(old_top);
+  const old_end = old_top + old_size;
+  // the first time the top is the empty initial one; later it is a real chunk ending on a page
+  if (!((old_top == initial_top() && old_size == 0) ||
+    (old_size >= <usize>MINSIZE && prev_inuse(old_top) && (old_end & (PAGESIZE - 1)) == 0))) {
+    malloc_printerr(ASSERT_SYSMALLOC_OLD_TOP);
+  }
+  if (old_size >= nb + MINSIZE) malloc_printerr(ASSERT_SYSMALLOC_OLD_SIZE);
+  let brk: usize = 0; // MORECORE_FAILURE
+  let snd_brk: usize = 0;
+
+  let size: isize = <isize>(nb + mp_.top_pad + MINSIZE);
+  if (contiguous()) size -= <isize>old_size;
+  size = <isize>align_up(<usize>size, PAGESIZE);
+  if (size > 0) brk = morecore(size);
+
+  if (brk == 0) {
+    // mmap as a stand-in for a failed brk (sysmalloc_mmap_fallback).
+    let msize = size;
+    if (contiguous()) msize = <isize>align_up(<usize>msize + old_size, PAGESIZE);
+    if (<usize>msize < <usize>MMAP_AS_MORECORE_SIZE) msize = MMAP_AS_MORECORE_SIZE;
+    if (<usize>msize > nb) {
+      const mbrk = mmap_anon(<usize>msize, 0);
+      if (mbrk != MAP_FAILED) {
+        set_noncontiguous();
+        size = msize;
+        brk = mbrk;
+        snd_brk = brk + <usize>size;
+      }
+    }
+  }
+
+  if (brk != 0) {
+    if (mp_.sbrk_base == 0) mp_.sbrk_base = brk;
+    set_system_mem(system_mem() + <usize>size);
+
+    if (brk == old_end && snd_brk == 0) {
+      // the break simply grew the top
+      set_head(old_top, (<usize>size + old_size) | PREV_INUSE);
+    } else if (contiguous() && old_size != 0 && brk < old_end) {
+      malloc_printerr(BREAK_ADJUSTED);
+    } else {
+      let correction: usize = 0;
+      let aligned_brk = brk;
+      if (contiguous()) {
+        // A foreign sbrk moved the break: count the gap as ours.
+        if (old_size != 0) set_system_mem(system_mem() + (brk - old_end));
+        const front_misalign = chunk2mem(brk) & MALLOC_ALIGN_MASK;
+        if (front_misalign > 0) {
+          correction = <usize>MALLOC_ALIGNMENT - front_misalign;
+          aligned_brk += correction;
+        }
+        // old top cannot be merged: ask again for its size, and round the end to a page
+        correction += old_size;
+        const end_misalign = brk + <usize>size + correction;
+        correction += align_up(end_misalign, PAGESIZE) - end_misalign;
+        snd_brk = morecore(<isize>correction);
+        if (snd_brk == 0) {
+          correction = 0;
+          snd_brk = morecore(0);
+        }
+      } else {
+        const front_misalign = chunk2mem(brk) & MALLOC_ALIGN_MASK;
+        if (front_misalign > 0) aligned_brk += <usize>MALLOC_ALIGNMENT - front_misalign;
+        if (snd_brk == 0) snd_brk = morecore(0);
+      }
+
+      if (snd_brk != 0) {
+        set_av_top(aligned_brk);
+        set_head(aligned_brk, (snd_brk - aligned_brk + correction) | PREV_INUSE);
+        set_system_mem(system_mem() + correction);
+        if (old_size != 0) {
+          // Two fenceposts close the old top; what is left of it is freed.
+          old_size = (old_size - 2 * CHUNK_HDR_SZ) & ~(<usize>MALLOC_ALIGN_MASK);
+          set_head(old_top, old_size | PREV_INUSE);
+          set_head(old_top + old_size, CHUNK_HDR_SZ | PREV_INUSE);
+          set_head(old_top + old_size + CHUNK_HDR_SZ, CHUNK_HDR_SZ | PREV_INUSE);
+          if (old_size >= <usize>MINSIZE) _int_free(old_top, true);
+        }
+      }
+    }
+  }
+
+  if (system_mem() > max_system_mem()) set_max_system_mem(system_mem());
+
+  const p = av_top();
+  const topsize = chunksize(p);
+  if (topsize >= nb + MINSIZE) {
+    const remainder = p + nb;
+    set_av_top(remainder);
+    set_head(p, nb | PREV_INUSE);
+    set_head(remainder, (topsize - nb) | PREV_INUSE);
+    return chunk2mem(p);
+  }
+  set_errno(ENOMEM);
+  return 0;
+}
+
+/** systrim: give the top's free whole pages beyond `pad` back to the kernel. 1 if released. */
+export function systrim(pad: usize): i32 {
+  const top = av_top();
+  const top_size = chunksize(top);
+  const top_area = top_size - MINSIZE - 1; // a long in glibc, compared as unsigned
+  if (top_area <= pad) return 0;
+  const extra = <isize>((top_area - pad) & ~(<usize>PAGESIZE - 1));
+  if (extra == 0) return 0;
+  const current_brk = morecore(0);
+  if (current_brk == top + top_size) {
+    morecore(-extra);
+    const new_brk = morecore(0);
+    if (new_brk != 0) {
+      const released = current_brk - new_brk;
+      if (released != 0) {
+        set_system_mem(system_mem() - released);
+        set_head(top, (top_size - released) | PREV_INUSE);
+        return 1;
+      }
+    }
+  }
+  return 0;
+}
+
+/** munmap_chunk: unmap an mmapped chunk's whole mapping. */
+export function munmap_chunk(p: usize): void {
+  const size = chunksize(p);
+  const mem = chunk2mem(p);
+  const block = p - prev_size(p);
+  const total_size = prev_size(p) + size;
+  if (((block | total_size) & (PAGESIZE - 1)) != 0 || !powerof2(mem & (PAGESIZE - 1))) {
+    malloc_printerr(MUNMAP_CHUNK_INVALID_POINTER);
+  }
+  mp_.n_mmaps--;
+  mp_.mmapped_mem -= total_size;
+  do_munmap(block, total_size);
+}
+
+/** mremap_chunk: resize an mmapped chunk's mapping (may move); 0 when mremap fails. */
+export function mremap_chunk(p0: usize, nb: usize): usize {
+  const offset = prev_size(p0);
+  const size = chunksize(p0);
+  const block = p0 - offset;
+  const mem = chunk2mem(p0);
+  const total_size = offset + size;
+  if (((block | total_size) & (PAGESIZE - 1)) != 0 || !powerof2(mem & (PAGESIZE - 1))) {
+    malloc_printerr(MREMAP_CHUNK_INVALID_POINTER);
+  }
+  const new_size = align_up(nb + offset + SIZE_SZ, PAGESIZE);
+  if (total_size == new_size) return p0;
+  const cp = do_mremap(block, total_size, new_size, MREMAP_MAYMOVE);
+  if (cp == MAP_FAILED) return 0;
+  const p = cp + offset;
+  if (!ASC_NO_ASSERT) assert(prev_size(p) == offset && ((p + 8) & MALLOC_ALIGN_MASK) == 0);
+  set_head(p, (new_size - offset) | IS_MMAPPED);
+  const sum = mp_.mmapped_mem += new_size - size - offset;
+  if (sum > mp_.max_mmapped_mem) mp_.max_mmapped_mem = sum;
+  return p;
+}

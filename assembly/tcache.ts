@@ -1,0 +1,81 @@
+// The per-thread cache: 64 bins of up to 7 chunks each, for chunk sizes 16 .. 1024.
+// Its struct is carved from the heap by the first malloc (the chunk at the start of the heap):
+//
+//  tcache ─> +0    uint16_t counts[64]
+//            +128  tcache_entry *entries[64]    (sizeof = 384, chunk size 400)
+//
+//  an entry is a chunk's user memory:  +0 next (safe-linked)   +4 key (= tcache_key while cached)
+
+import {
+  MALLOC_ALIGNMENT, MINSIZE, SIZEOF_TCACHE, TCACHE_ENTRIES_OFFSET,
+} from "./config";
+import { mp_ } from "./arena";
+import { aligned_OK, chunk2mem, protect_ptr } from "./chunk";
+import { _int_malloc } from "./malloc";
+import { MALLOC_UNALIGNED_TCACHE } from "./messages";
+import { malloc_printerr } from "./syscalls";
+
+/** csize2tidx: the tcache bin of a chunk size. */
+// @ts-ignore: decorator
+@inline export function csize2tidx(x: usize): usize { return (x - MINSIZE + MALLOC_ALIGNMENT - 1) / MALLOC_ALIGNMENT; }
+
+// @ts-ignore: decorator
+@inline export function tcache_count(tc: usize, idx: usize): u32 { return <u32>load<u16>(tc + (idx << 1)); }
+// @ts-ignore: decorator
+@inline function entry_slot(tc: usize, idx: usize): usize { return tc + TCACHE_ENTRIES_OFFSET + (idx << 2); }
+// @ts-ignore: decorator
+@inline export function tcache_entry(tc: usize, idx: usize): usize { return load<usize>(entry_slot(tc, idx)); }
+
+/** tcache_put: cache the chunk (the caller checked the index and the room). */
+// @ts-ignore: decorator
+@inline export function tcache_put(chunk: usize, idx: usize): void {
+  const tc = mp_.tcache;
+  const e = chunk2mem(chunk);
+  store<usize>(e, mp_.tcache_key, 4);
+  const slot = entry_slot(tc, idx);
+  store<usize>(e, protect_ptr(e, load<usize>(slot)));
+  store<usize>(slot, e);
+  const cnt = tc + (idx << 1);
+  store<u16>(cnt, load<u16>(cnt) + 1);
+}
+
+/** tcache_get: take the most recently cached chunk of the bin (the caller checked the count). */
+// @ts-ignore: decorator
+@inline export function tcache_get(idx: usize): usize {
+  const tc = mp_.tcache;
+  const slot = entry_slot(tc, idx);
+  const e = load<usize>(slot);
+  if (!aligned_OK(e)) malloc_printerr(MALLOC_UNALIGNED_TCACHE);
+  store<usize>(slot, protect_ptr(e, load<usize>(e)));
+  const cnt = tc + (idx << 1);
+  store<u16>(cnt, load<u16>(cnt) - 1);
+  store<usize>(e, 0, 4);
+  return e;
+}
+
+/** tcache_init: carve the struct from the main arena; on failure, try again next call. */
+export function tcache_init(): void {
+  if (mp_.tcache_shutting_down) return;
+  const victim = _int_malloc(SIZEOF_TCACHE);
+  if (victim != 0) {
+    mp_.tcache = victim;
+    memory.fill(victim, 0, SIZEOF_TCACHE);
+  }
+}
+
+// @ts-ignore: decorator
+@inline export function maybe_init_tcache(): void {
+  if (mp_.tcache == 0) tcache_init();
+}
+
+/**
+ * tcache_key: glibc reads it from getrandom(); here it comes from the process seed (set by the
+ * host before the first call), mixed so that nearby seeds give unrelated keys.
+ */
+export function tcache_key_initialize(seed: u32): void {
+  let x = seed ^ 0x9e3779b9;
+  x ^= x >>> 16; x *= 0x85ebca6b;
+  x ^= x >>> 13; x *= 0xc2b2ae35;
+  x ^= x >>> 16;
+  mp_.tcache_key = x;
+}

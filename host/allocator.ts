@@ -1,0 +1,190 @@
+// The Wasm allocator (assembly/, glibc 2.36's ptmalloc2) bound to a process's memory and kernel.
+//
+// Ordering (process.ts): the memory is created; the module is instantiated against it (its data
+// segments land at PROGRAM_DATA_START); heapBase (the end of that static data) is read; only then
+// is the kernel created. The imports therefore reach the kernel through a getter, resolved at the
+// first system call.
+//
+// Every u32 crosses the Wasm boundary as an i32: results are converted here with `>>> 0`, once.
+
+import { debugWasmBase64, releaseWasmBase64 } from "./generated/wasm-binaries.js";
+import { ProcessAbort } from "./errors.js";
+import type { LibC, Mallinfo2 } from "./libc.js";
+
+/** Where the program's text would start (the Wasm module has none in memory: a token page). */
+export const PROGRAM_TEXT_START = 0x10000;
+/** asc --memoryBase: the module's static data (main_arena, mp_, messages) starts here. */
+export const PROGRAM_DATA_START = 0x11000;
+
+/** What the allocator needs from the kernel: raw syscalls (result ≥ 0 or −errno). */
+export interface AllocatorKernel {
+  brk(addr: number): number;
+  mmap(addr: number, length: number, prot: number, flags: number, fd: number, offset: number): number;
+  munmap(addr: number, length: number): number;
+  mremap(oldAddr: number, oldLength: number, newLength: number, flags: number, newAddr?: number): number;
+  madvise(addr: number, length: number, advice: number): number;
+  markWritten(addr: number, length: number): void;
+}
+
+export interface LoadAllocatorOptions {
+  memory: WebAssembly.Memory;
+  /** The process seed: glibc's tcache_key comes from it. */
+  seed: number;
+  /** The debug build, with the whole-heap checker run after every call. */
+  debug?: boolean;
+  /** The kernel, which may be created after instantiation. */
+  kernel: () => AllocatorKernel;
+  /** Builds the error thrown when glibc aborts (default: a ProcessAbort with the message). */
+  onAbort?: (message: string) => Error;
+}
+
+/** The raw exports of the module (all numbers are i32 as Wasm gives them). */
+export interface AllocatorExports {
+  malloc(size: number): number;
+  free(ptr: number): void;
+  calloc(n: number, size: number): number;
+  realloc(ptr: number, size: number): number;
+  reallocarray(ptr: number, n: number, size: number): number;
+  memalign(align: number, size: number): number;
+  aligned_alloc(align: number, size: number): number;
+  valloc(size: number): number;
+  pvalloc(size: number): number;
+  posix_memalign(align: number, size: number): number;
+  posix_memalign_ptr(): number;
+  malloc_usable_size(ptr: number): number;
+  malloc_trim(pad: number): number;
+  malloc_stats(): void;
+  malloc_info(options: number): number;
+  mallinfo2(): number;
+  mallopt(param: number, value: number): number;
+  sbrk(increment: number): number;
+  brk(addr: number): number;
+  errno_get(): number;
+  errno_set(value: number): void;
+  ptmalloc_seed(seed: number): void;
+  heap_base(): number;
+  mp_addr(): number;
+  set_debug_checks(on: number): void;
+  check_malloc_state(): void;
+  check_failure(): number;
+}
+
+export interface LoadedAllocator {
+  /** End of the module's static data (__heap_base): the program's data segment ends here. */
+  heapBase: number;
+  libc: LibC;
+  /** The module's exports, for tests and tools. */
+  exports: AllocatorExports;
+}
+
+function decodeBase64(b64: string): Uint8Array {
+  const g = globalThis as { Buffer?: { from(s: string, enc: string): Uint8Array } };
+  if (g.Buffer) return g.Buffer.from(b64, "base64");
+  const bin = atob(b64);
+  const out = new Uint8Array(bin.length);
+  for (let i = 0; i < bin.length; i++) out[i] = bin.charCodeAt(i);
+  return out;
+}
+
+// One compiled module per realm and flavour.
+const compiled: { release?: Promise<WebAssembly.Module>; debug?: Promise<WebAssembly.Module> } = {};
+
+/** The compiled allocator module (cached). */
+export function allocatorModule(debug = false): Promise<WebAssembly.Module> {
+  const key = debug ? "debug" : "release";
+  return (compiled[key] ??= WebAssembly.compile(decodeBase64(debug ? debugWasmBase64 : releaseWasmBase64) as BufferSource));
+}
+
+const MALLINFO2_FIELDS = [
+  "arena", "ordblks", "smblks", "hblks", "hblkhd", "usmblks", "fsmblks", "uordblks", "fordblks", "keepcost",
+] as const;
+
+/** Instantiates the allocator against `memory` and binds the C library surface. */
+export async function loadAllocator(options: LoadAllocatorOptions): Promise<LoadedAllocator> {
+  const module = await allocatorModule(options.debug === true);
+  return instantiateAllocator(module, options);
+}
+
+/** The synchronous half of loadAllocator, for a module already compiled. */
+export function instantiateAllocator(module: WebAssembly.Module, options: LoadAllocatorOptions): LoadedAllocator {
+  const { memory } = options;
+  let kernel: AllocatorKernel | null = null;
+  const k = (): AllocatorKernel => (kernel ??= options.kernel());
+  let captured: string[] = [];
+  const onAbort = options.onAbort ?? ((message: string) => new ProcessAbort(message));
+
+  const env = {
+    memory,
+    sys_brk: (addr: number) => k().brk(addr >>> 0),
+    sys_mmap: (addr: number, len: number, prot: number, flags: number) => k().mmap(addr >>> 0, len >>> 0, prot, flags, -1, 0),
+    sys_munmap: (addr: number, len: number) => k().munmap(addr >>> 0, len >>> 0),
+    sys_mremap: (old: number, oldLen: number, newLen: number, flags: number) =>
+      k().mremap(old >>> 0, oldLen >>> 0, newLen >>> 0, flags),
+    sys_madvise: (addr: number, len: number, advice: number) => k().madvise(addr >>> 0, len >>> 0, advice),
+    mark_written: (addr: number, len: number) => k().markWritten(addr >>> 0, len >>> 0),
+    write: (_fd: number, ptr: number, len: number) => {
+      const bytes = new Uint8Array(memory.buffer, ptr >>> 0, len >>> 0);
+      let s = "";
+      for (let i = 0; i < bytes.length; i++) s += String.fromCharCode(bytes[i]);
+      captured.push(s);
+      return len;
+    },
+    abort: (msgPtr: number, msgLen: number) => {
+      // The message is a static AssemblyScript string: UTF-16LE, msgLen bytes.
+      const units = new Uint16Array(memory.buffer, msgPtr >>> 0, (msgLen >>> 0) >>> 1);
+      let message = "";
+      for (let i = 0; i < units.length; i++) message += String.fromCharCode(units[i]);
+      throw onAbort(message);
+    },
+  };
+  const instance = new WebAssembly.Instance(module, { env });
+  const x = instance.exports as unknown as AllocatorExports;
+  x.ptmalloc_seed(options.seed >>> 0);
+  if (options.debug === true) x.set_debug_checks(1);
+
+  const capture = (run: () => void): string => {
+    captured = [];
+    run();
+    const text = captured.join("");
+    captured = [];
+    return text;
+  };
+
+  const { malloc, free, calloc, realloc, reallocarray, memalign, aligned_alloc, valloc, pvalloc } = x;
+  const libc: LibC = {
+    malloc: (size) => malloc(size) >>> 0,
+    free: (ptr) => free(ptr),
+    calloc: (n, size) => calloc(n, size) >>> 0,
+    realloc: (ptr, size) => realloc(ptr, size) >>> 0,
+    reallocarray: (ptr, n, size) => reallocarray(ptr, n, size) >>> 0,
+    memalign: (align, size) => memalign(align, size) >>> 0,
+    aligned_alloc: (align, size) => aligned_alloc(align, size) >>> 0,
+    valloc: (size) => valloc(size) >>> 0,
+    pvalloc: (size) => pvalloc(size) >>> 0,
+    posix_memalign: (align, size) => {
+      const err = x.posix_memalign(align, size);
+      return { err, ptr: err === 0 ? x.posix_memalign_ptr() >>> 0 : 0 };
+    },
+    malloc_usable_size: (ptr) => x.malloc_usable_size(ptr) >>> 0,
+    malloc_trim: (pad) => x.malloc_trim(pad),
+    malloc_stats: () => capture(() => x.malloc_stats()),
+    malloc_info: () => capture(() => void x.malloc_info(0)),
+    mallinfo2: (): Mallinfo2 => {
+      const addr = x.mallinfo2() >>> 0;
+      const words = new Uint32Array(memory.buffer, addr, MALLINFO2_FIELDS.length);
+      const m = {} as Record<(typeof MALLINFO2_FIELDS)[number], number>;
+      MALLINFO2_FIELDS.forEach((name, i) => (m[name] = words[i]));
+      return m;
+    },
+    mallopt: (param, value) => x.mallopt(param, value),
+    sbrk: (increment) => x.sbrk(increment) >>> 0,
+    brk: (addr) => x.brk(addr),
+    get errno() {
+      return x.errno_get();
+    },
+    set errno(value: number) {
+      x.errno_set(value);
+    },
+  };
+  return { heapBase: x.heap_base() >>> 0, libc, exports: x };
+}

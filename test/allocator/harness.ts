@@ -1,0 +1,50 @@
+// One allocator over a fresh memory and the real kernel, as host/process.ts builds a process,
+// but with the allocator's exports and its syscalls in reach: every syscall the allocator makes
+// is logged (calls), so tests can check what glibc would have asked the kernel.
+
+import { allocatorModule, instantiateAllocator, PROGRAM_DATA_START, PROGRAM_TEXT_START, type AllocatorKernel, type LoadedAllocator } from "../../host/allocator.js";
+import { Kernel } from "../../host/kernel/kernel.js";
+
+export interface TestProcess extends LoadedAllocator {
+  memory: WebAssembly.Memory;
+  kernel: Kernel;
+  /** The allocator's syscalls, in order: "brk(ADDR)", "mmap(LEN)", "munmap(LEN)", "mremap(OLD,NEW)", "madvise(LEN,ADVICE)". */
+  calls: string[];
+  /** The initial break. */
+  brk0: number;
+  /** The current break. */
+  curBrk(): number;
+}
+
+export async function makeProcess(opts: { debug?: boolean; seed?: number } = {}): Promise<TestProcess> {
+  const debug = opts.debug ?? true;
+  const seed = opts.seed ?? 1;
+  const memory = new WebAssembly.Memory({ initial: 2, maximum: 65536 });
+  const module = await allocatorModule(debug);
+  const calls: string[] = [];
+  let kernel: Kernel | null = null;
+  const k = () => kernel!;
+  const recorder: AllocatorKernel = {
+    brk: (addr) => (calls.push(`brk(${addr})`), k().brk(addr)),
+    mmap: (addr, len, prot, flags, fd, off) => (calls.push(`mmap(${len})`), k().mmap(addr, len, prot, flags, fd, off)),
+    munmap: (addr, len) => (calls.push(`munmap(${len})`), k().munmap(addr, len)),
+    mremap: (old, oldLen, newLen, flags) => (calls.push(`mremap(${oldLen},${newLen})`), k().mremap(old, oldLen, newLen, flags)),
+    madvise: (addr, len, advice) => (calls.push(`madvise(${len},${advice})`), k().madvise(addr, len, advice)),
+    markWritten: (addr, len) => k().markWritten(addr, len),
+  };
+  const loaded = instantiateAllocator(module, { memory, seed, debug, kernel: () => recorder });
+  kernel = new Kernel({
+    memory,
+    seed,
+    aslr: 2,
+    overcommit: 0,
+    overcommitRatio: 50,
+    ramBytes: 1024 * 1024 * 1024,
+    swapBytes: 0,
+    privileged: false,
+    rlimits: {},
+    program: { textStart: PROGRAM_TEXT_START, dataStart: PROGRAM_DATA_START, dataEnd: loaded.heapBase },
+  });
+  const kern = kernel;
+  return { ...loaded, memory, kernel: kern, calls, brk0: kern.startBrk, curBrk: () => kern.brk(0) };
+}

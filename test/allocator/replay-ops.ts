@@ -1,0 +1,54 @@
+// A direct replayer of "ops v1" lists (shared traces FORMAT.md) over one allocator instance,
+// writing the oracle's replay-output lines (without the "# replay" header) for a line-by-line
+// comparison with the real glibc's *.replay32.txt.
+
+import type { TestProcess } from "./harness.js";
+
+export function replayOps(p: TestProcess, opsText: string, checkpointEvery = 10000, withSummary = true): string[] {
+  const { libc, memory, brk0 } = p;
+  const out: string[] = [];
+  const ptrs: number[] = [];
+  let nops = 0, maxBrk = 0, mmapped = 0, allocs = 0, frees = 0;
+  const mi = () => {
+    const m = libc.mallinfo2();
+    return `arena=${m.arena} ordblks=${m.ordblks} smblks=${m.smblks} hblks=${m.hblks} hblkhd=${m.hblkhd} usmblks=${m.usmblks} fsmblks=${m.fsmblks} uordblks=${m.uordblks} fordblks=${m.fordblks} keepcost=${m.keepcost}`;
+  };
+  const record = (id: number, ptr: number) => {
+    allocs++;
+    ptrs[id] = ptr;
+    if (ptr === 0) return void out.push(`${id} N`);
+    const size = new Uint32Array(memory.buffer, ptr - 4, 1)[0];
+    if (size & 2) {
+      mmapped++;
+      out.push(`${id} M ${size & ~7}`);
+    } else {
+      out.push(`${id} ${ptr - brk0} ${size & ~7}`);
+    }
+  };
+  for (const line of opsText.split("\n")) {
+    if (line === "" || line[0] === "#") continue;
+    const f = line.split(" ");
+    switch (f[0]) {
+      case "m": record(+f[1], libc.malloc(+f[2])); break;
+      case "c": record(+f[1], libc.calloc(+f[2], +f[3])); break;
+      case "a": record(+f[1], libc.memalign(+f[2], +f[3])); break;
+      case "r": record(+f[1], libc.realloc(f[2] === "-" ? 0 : ptrs[+f[2]], +f[3])); break;
+      case "f": libc.free(ptrs[+f[1]]); frees++; break;
+      // extensions for differential runs: mallopt and malloc_trim
+      case "o": out.push(`# mallopt ${f[1]} ${f[2]} => ${libc.mallopt(+f[1], +f[2])}`); break;
+      case "t": out.push(`# malloc_trim ${f[1]} => ${libc.malloc_trim(+f[1])}`); break;
+      default: throw new Error(`unknown op: ${line}`);
+    }
+    nops++;
+    const delta = p.curBrk() - brk0;
+    if (delta > maxBrk) maxBrk = delta;
+    if (checkpointEvery > 0 && nops % checkpointEvery === 0) out.push(`# op=${nops} brk=${delta} ${mi()}`);
+  }
+  if (!withSummary) return out;
+  out.push(`# end ops=${nops} allocs=${allocs} frees=${frees} mmapped_allocs=${mmapped} errors=0`);
+  out.push(`# brk_delta=${p.curBrk() - brk0} max_brk_delta=${maxBrk}`);
+  out.push(`# mallinfo2 ${mi()}`);
+  out.push("# malloc_stats:");
+  for (const l of libc.malloc_stats().split("\n")) if (l) out.push(`# ${l}`);
+  return out;
+}
