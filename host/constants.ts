@@ -1,10 +1,17 @@
 // Linux i386 values of the constants the public API exports (asm-generic/mman-common.h,
 // asm/mman.h for x86, asm-generic/errno-base.h, asm-generic/resource.h, glibc malloc.h).
+// The ones the allocator uses too are defined once, in assembly/config.ts (which compiles as
+// both AssemblyScript and TypeScript), and re-exported here.
+
+import { MAP_ANONYMOUS, PAGESIZE } from "../assembly/config.js";
+export {
+  M_MXFAST, M_TRIM_THRESHOLD, M_TOP_PAD, M_MMAP_THRESHOLD, M_MMAP_MAX, M_CHECK_ACTION, M_PERTURB,
+  M_ARENA_TEST, M_ARENA_MAX,
+  PROT_READ, PROT_WRITE, MAP_PRIVATE, MAP_ANONYMOUS, MREMAP_MAYMOVE, MADV_DONTNEED, ENOMEM, EINVAL,
+} from "../assembly/config.js";
 
 // ── mmap / mprotect protections ────────────────────────────────────────────────
 export const PROT_NONE = 0x0;
-export const PROT_READ = 0x1;
-export const PROT_WRITE = 0x2;
 export const PROT_EXEC = 0x4;
 export const PROT_SEM = 0x8;
 export const PROT_GROWSDOWN = 0x01000000;
@@ -12,11 +19,9 @@ export const PROT_GROWSUP = 0x02000000;
 
 // ── mmap flags ─────────────────────────────────────────────────────────────────
 export const MAP_SHARED = 0x01;
-export const MAP_PRIVATE = 0x02;
 export const MAP_SHARED_VALIDATE = 0x03;
 export const MAP_TYPE = 0x0f;
 export const MAP_FIXED = 0x10;
-export const MAP_ANONYMOUS = 0x20;
 export const MAP_ANON = MAP_ANONYMOUS;
 export const MAP_32BIT = 0x40;
 export const MAP_GROWSDOWN = 0x0100;
@@ -35,7 +40,6 @@ export const MAP_UNINITIALIZED = 0x4000000;
 export const MAP_FAILED = -1;
 
 // ── mremap ─────────────────────────────────────────────────────────────────────
-export const MREMAP_MAYMOVE = 1;
 export const MREMAP_FIXED = 2;
 export const MREMAP_DONTUNMAP = 4;
 
@@ -44,7 +48,6 @@ export const MADV_NORMAL = 0;
 export const MADV_RANDOM = 1;
 export const MADV_SEQUENTIAL = 2;
 export const MADV_WILLNEED = 3;
-export const MADV_DONTNEED = 4;
 export const MADV_FREE = 8;
 export const MADV_REMOVE = 9;
 export const MADV_DONTFORK = 10;
@@ -72,18 +75,9 @@ export const MCL_ONFAULT = 4;
 export const MLOCK_ONFAULT = 1;
 
 // ── mallopt parameters (glibc malloc.h) ────────────────────────────────────────
-export const M_MXFAST = 1;
 export const M_NLBLKS = 2;
 export const M_GRAIN = 3;
 export const M_KEEP = 4;
-export const M_TRIM_THRESHOLD = -1;
-export const M_TOP_PAD = -2;
-export const M_MMAP_THRESHOLD = -3;
-export const M_MMAP_MAX = -4;
-export const M_CHECK_ACTION = -5;
-export const M_PERTURB = -6;
-export const M_ARENA_TEST = -7;
-export const M_ARENA_MAX = -8;
 
 // ── resource limits ────────────────────────────────────────────────────────────
 export const RLIMIT_CPU = 0;
@@ -105,19 +99,17 @@ export const ENOENT = 2;
 export const EINTR = 4;
 export const EBADF = 9;
 export const EAGAIN = 11;
-export const ENOMEM = 12;
 export const EACCES = 13;
 export const EFAULT = 14;
 export const EBUSY = 16;
 export const EEXIST = 17;
 export const ENODEV = 19;
-export const EINVAL = 22;
 export const EFBIG = 27;
 export const ENOSYS = 38;
 export const EOVERFLOW = 75;
 
 /** Page size of the emulated process (4 KiB). A Wasm page is 64 KiB: see WASM_PAGE_SIZE. */
-export const PAGE_SIZE = 4096;
+export const PAGE_SIZE = PAGESIZE;
 export const PAGE_SHIFT = 12;
 export const WASM_PAGE_SIZE = 65536;
 /** TASK_SIZE of a 32-bit task on x86-64 (IA32_PAGE_OFFSET): the end of user space. */
