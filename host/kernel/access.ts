@@ -1,0 +1,101 @@
+// Checked access to the process's memory, as a user-space load or store would fault: an
+// unmapped address is SEGV_MAPERR, a missing permission SEGV_ACCERR, and an access just below
+// a VM_GROWSDOWN VMA grows it first (expand_downwards), as the x86 fault handler does.
+
+import { PAGE_SIZE } from "../constants.js";
+import { SegmentationFault } from "../errors.js";
+import { STACK_GUARD_GAP, pageDown } from "./aslr.js";
+import { MMAP_MIN_ADDR, type Mm } from "./mm.js";
+import { VM_ACCESS_FLAGS, VM_ACCOUNT, VM_EXEC, VM_GROWSDOWN, VM_LOCKED, VM_READ, VM_WRITE, pagesOf } from "./vma.js";
+
+/** expand_downwards + acct_stack_growth; true if the VMA at `index` now reaches addr. */
+function expandStack(mm: Mm, index: number, addr: number): boolean {
+  const v = mm.vmas.list[index]!;
+  const address = pageDown(addr);
+  if (address < MMAP_MIN_ADDR) return false;
+  const prev = mm.vmas.list[index - 1];
+  if (prev !== undefined && !(prev.flags & VM_GROWSDOWN) && prev.flags & VM_ACCESS_FLAGS) {
+    if (address - prev.end < STACK_GUARD_GAP) return false;
+  }
+  const grow = pagesOf(v.start - address);
+  if (!mm.mayExpandVm(v.flags, grow)) return false;
+  if (v.end - address > mm.rlimits.cur(3)) return false;
+  if (v.flags & VM_LOCKED && !mm.mlockFutureOk(v.flags, grow * PAGE_SIZE)) return false;
+  if (v.flags & VM_ACCOUNT && !mm.chargeCommit(grow)) return false;
+  mm.vmas.resize(index, address, v.end);
+  return true;
+}
+
+/**
+ * Checks [addr, addr + len) for the access and faults its accessible prefix in (write faults
+ * make pages resident; read faults map the zero page). Returns the fault to raise after the
+ * prefix, or null: a store instruction sequence (memset, memcpy) writes every byte before the
+ * first bad one, then the signal arrives.
+ */
+function faultIn(mm: Mm, addr: number, len: number, write: boolean): { okEnd: number; fault: SegmentationFault | null } {
+  const end = addr + len;
+  const vmas = mm.vmas;
+  const need = write ? VM_WRITE : VM_READ | VM_WRITE | VM_EXEC; // x86: any access right reads
+  let a = addr;
+  let fault: SegmentationFault | null = null;
+  while (a < end) {
+    const i = vmas.lowerBound(a);
+    const v = vmas.list[i];
+    if (v === undefined || v.start > a) {
+      if (v !== undefined && v.flags & VM_GROWSDOWN && a < 2 ** 32 && expandStack(mm, i, a)) continue;
+      fault = new SegmentationFault("SEGV_MAPERR", a);
+      break;
+    }
+    if (!(v.flags & need)) {
+      fault = new SegmentationFault("SEGV_ACCERR", a);
+      break;
+    }
+    a = Math.min(v.end, end);
+  }
+  const okEnd = Math.min(a, end);
+  for (let i = vmas.lowerBound(addr); i < vmas.count && okEnd > addr; i++) {
+    const v = vmas.list[i]!;
+    if (v.start >= okEnd) break;
+    const s = pageDown(Math.max(v.start, addr));
+    const e = Math.min(v.end, Math.ceil(okEnd / PAGE_SIZE) * PAGE_SIZE);
+    if (write) mm.writeFault(i, s, e);
+    else {
+      mm.scanVma(i, s, e);
+      mm.readFault(i, s, e);
+    }
+  }
+  return { okEnd, fault };
+}
+
+export function readBytes(mm: Mm, addr: number, len: number): Uint8Array {
+  const { fault } = faultIn(mm, addr, len, false);
+  if (fault) throw fault;
+  return mm.pages.u8().slice(addr, addr + len);
+}
+
+export function writeBytes(mm: Mm, addr: number, bytes: ArrayLike<number>): void {
+  const { okEnd, fault } = faultIn(mm, addr, bytes.length, true);
+  const n = okEnd - addr;
+  const u8 = mm.pages.u8();
+  if (n === bytes.length) u8.set(bytes, addr);
+  else for (let k = 0; k < n; k++) u8[addr + k] = bytes[k]!;
+  if (fault) throw fault;
+}
+
+export function fillBytes(mm: Mm, addr: number, byte: number, len: number): void {
+  const { okEnd, fault } = faultIn(mm, addr, len, true);
+  mm.pages.u8().fill(byte & 0xff, addr, okEnd);
+  if (fault) throw fault;
+}
+
+/** The allocator wrote [addr, addr + len) through raw stores: those pages are resident now. */
+export function markWritten(mm: Mm, addr: number, len: number): void {
+  if (!(len > 0)) return;
+  const end = addr + len;
+  const vmas = mm.vmas;
+  for (let i = vmas.lowerBound(addr); i < vmas.count; i++) {
+    const v = vmas.list[i]!;
+    if (v.start >= end) break;
+    mm.writeFault(i, pageDown(Math.max(v.start, addr)), Math.min(v.end, Math.ceil(end / PAGE_SIZE) * PAGE_SIZE));
+  }
+}

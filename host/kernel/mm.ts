@@ -1,0 +1,426 @@
+// mm_struct: one process's address space and the primitives every memory syscall is built from
+// (unmap a range, insert a mapping, change flags over a range, fault pages in, pick a free
+// range). The syscalls themselves (mmap.ts, brk.ts, …) only validate and sequence these.
+
+import { EFAULT, ENOMEM, PAGE_SIZE, WASM_PAGE_SIZE } from "../constants.js";
+import { ProcessKilled } from "../errors.js";
+import { computeLayout, pageAlign, pageDown, type Layout } from "./aslr.js";
+import { getUnmappedArea } from "./placement.js";
+import { Commit, Rlimits, type Rlimit } from "./limits.js";
+import { PAGE_ANON, PAGE_FILE, PAGE_SHMEM, PAGE_ZERO, Pages } from "./pages.js";
+import {
+  BACKING_ANON,
+  BACKING_FILE,
+  BACKING_SHMEM,
+  MAX_MAP_COUNT,
+  VM_ACCESS_FLAGS,
+  VM_ACCOUNT,
+  VM_EXEC,
+  VM_GROWSDOWN,
+  VM_LOCKED,
+  VM_LOCKONFAULT,
+  VM_READ,
+  VM_SHARED,
+  VM_WRITE,
+  VmaList,
+  isDataMapping,
+  pagesOf,
+  type Vma,
+} from "./vma.js";
+
+export interface KernelOptions {
+  /** Created by the process with maximum 65536 pages; only the kernel grows it. */
+  memory: WebAssembly.Memory;
+  seed: number;
+  aslr: 0 | 1 | 2;
+  overcommit: 0 | 1 | 2;
+  overcommitRatio: number;
+  ramBytes: number;
+  swapBytes: number;
+  /** CAP_IPC_LOCK: mlock ignores RLIMIT_MEMLOCK. (No other capability is modelled.) */
+  privileged: boolean;
+  rlimits: Partial<Record<"RLIMIT_AS" | "RLIMIT_DATA" | "RLIMIT_STACK" | "RLIMIT_MEMLOCK", Rlimit>>;
+  /** The Wasm module's image: a text page at textStart, static data in [dataStart, dataEnd). */
+  program: { textStart: number; dataStart: number; dataEnd: number };
+  /** Called just before the kernel throws ProcessKilled. */
+  onDeath?: (err: Error) => void;
+}
+
+/**
+ * mmap_min_addr as the kernel uses it: max(vm.mmap_min_addr, CONFIG_LSM_MMAP_MIN_ADDR). Hints
+ * below it are raised to it and the kernel never places anything lower on its own (the null
+ * guard); stacks do not grow below it.
+ */
+export const MMAP_MIN_ADDR = 0x10000;
+/** vm.mmap_min_addr itself (dac_mmap_min_addr): MAP_FIXED below it is EPERM. */
+export const DAC_MMAP_MIN_ADDR = 0x1000;
+/** The program image's fake identity in /proc/self/maps. */
+export const PROGRAM_PATH = "/usr/bin/ptmalloc-wasm";
+export const PROGRAM_INODE = 1316977;
+export const PROGRAM_DEV = "08:01";
+/** First inode number handed to a MAP_SHARED|MAP_ANONYMOUS object ("/dev/zero (deleted)"). */
+const FIRST_SHMEM_INODE = 1046;
+
+interface ShmemObject {
+  mappedPages: number;
+  chargedPages: number;
+}
+
+export class Mm {
+  readonly vmas = new VmaList();
+  readonly pages: Pages;
+  readonly rlimits: Rlimits;
+  readonly commit: Commit;
+  readonly layout: Layout;
+  readonly privileged: boolean;
+  readonly memory: WebAssembly.Memory;
+  readonly ramBytes: number;
+  readonly swapBytes: number;
+  readonly overcommit: 0 | 1 | 2;
+  readonly startCode: number;
+  readonly endCode: number;
+  readonly startData: number;
+  readonly endData: number;
+  readonly startBrk: number;
+  brk: number;
+  /** mm->def_flags: VM_LOCKED (| VM_LOCKONFAULT) after mlockall(MCL_FUTURE). */
+  defFlags = 0;
+  private nextAnonVma = 1;
+  private nextShmemInode = FIRST_SHMEM_INODE;
+  private readonly shmem = new Map<number, ShmemObject>();
+  private readonly onDeath: ((err: Error) => void) | undefined;
+  private dead = false;
+
+  constructor(options: KernelOptions) {
+    this.memory = options.memory;
+    this.privileged = options.privileged;
+    this.ramBytes = options.ramBytes;
+    this.swapBytes = options.swapBytes;
+    this.overcommit = options.overcommit;
+    this.onDeath = options.onDeath;
+    this.rlimits = new Rlimits(options.ramBytes, options.rlimits);
+    this.commit = new Commit({
+      overcommit: options.overcommit,
+      overcommitRatio: options.overcommitRatio,
+      ramBytes: options.ramBytes,
+      swapBytes: options.swapBytes,
+    });
+    const oomPages = Math.floor((options.ramBytes + options.swapBytes) / PAGE_SIZE);
+    this.pages = new Pages(options.memory, (rss) => {
+      if (rss > oomPages) this.oomKill();
+    });
+
+    const { textStart, dataStart, dataEnd } = options.program;
+    this.layout = computeLayout({
+      aslr: options.aslr,
+      seed: options.seed,
+      stackRlimitCur: this.rlimits.cur(3),
+      dataEnd,
+    });
+    this.startCode = textStart;
+    this.endCode = Math.min(textStart + PAGE_SIZE, Math.max(textStart, pageDown(dataStart)));
+    this.startData = dataStart;
+    this.endData = dataEnd;
+    this.startBrk = this.layout.startBrk;
+    this.brk = this.startBrk;
+
+    // exec: the program image, then the stack (charged against the commit as Linux does).
+    if (this.endCode > this.startCode) {
+      this.insertVma({
+        start: this.startCode,
+        end: this.endCode,
+        flags: VM_READ | VM_EXEC,
+        pgoff: 0,
+        backing: BACKING_FILE,
+        anonVma: 0,
+        objectId: PROGRAM_INODE,
+      });
+    }
+    const dataVmaStart = Math.max(pageDown(dataStart), this.endCode);
+    const dataVmaEnd = pageAlign(dataEnd);
+    if (dataVmaEnd > dataVmaStart) {
+      this.commit.charge(pagesOf(dataVmaEnd - dataVmaStart), 0);
+      this.insertVma({
+        start: dataVmaStart,
+        end: dataVmaEnd,
+        flags: VM_READ | VM_WRITE | VM_ACCOUNT,
+        pgoff: pagesOf(dataVmaStart - pageDown(textStart)),
+        backing: BACKING_FILE,
+        anonVma: 0,
+        objectId: PROGRAM_INODE,
+      });
+    }
+    const { stackStart, stackEnd } = this.layout;
+    this.commit.charge(pagesOf(stackEnd - stackStart), this.vmas.totalPages);
+    this.insertVma({
+      start: stackStart,
+      end: stackEnd,
+      flags: VM_READ | VM_WRITE | VM_GROWSDOWN | VM_ACCOUNT,
+      pgoff: pagesOf(stackStart),
+      backing: BACKING_ANON,
+      anonVma: 0,
+      objectId: 0,
+    });
+    if (!this.ensureMemory(stackEnd)) throw new RangeError("the Wasm memory cannot cover the stack");
+    // What exec leaves resident: the text page, the data the module initialized, argv/envp.
+    for (let a = this.startCode; a < this.endCode; a += PAGE_SIZE) this.pages.touchRead(a / PAGE_SIZE, PAGE_FILE);
+    if (dataVmaEnd > dataVmaStart) this.pages.scan(dataVmaStart / PAGE_SIZE, dataVmaEnd / PAGE_SIZE, PAGE_ANON);
+    this.writeFault(this.vmas.indexOf(stackEnd - 1), stackEnd - PAGE_SIZE, stackEnd);
+  }
+
+  private oomKill(): never {
+    const err = new ProcessKilled();
+    if (!this.dead) {
+      this.dead = true;
+      this.onDeath?.(err);
+    }
+    throw err;
+  }
+
+  /** Grows the Wasm memory so that [0, end) exists; false if the host refuses. */
+  ensureMemory(end: number): boolean {
+    const have = this.memory.buffer.byteLength;
+    if (end <= have) return true;
+    const needPages = Math.ceil(end / WASM_PAGE_SIZE) - have / WASM_PAGE_SIZE;
+    try {
+      this.memory.grow(needPages);
+      return true;
+    } catch {
+      return false;
+    }
+  }
+
+  readState(v: Vma): number {
+    if (v.backing === BACKING_SHMEM) return PAGE_SHMEM;
+    if (v.backing === BACKING_FILE) return PAGE_FILE;
+    return PAGE_ZERO;
+  }
+
+  writeState(v: Vma): number {
+    return v.backing === BACKING_SHMEM ? PAGE_SHMEM : PAGE_ANON;
+  }
+
+  get mapCount(): number {
+    return this.vmas.count;
+  }
+
+  // ── VMAs ─────────────────────────────────────────────────────────────────────
+
+  /** Inserts a VMA into a free range and merges it with its neighbours; returns its index. */
+  insertVma(vma: Vma): number {
+    const i = this.vmas.lowerBound(vma.start);
+    this.vmas.insert(i, vma);
+    return this.vmas.mergeAround(i);
+  }
+
+  newAnonVmaId(): number {
+    return this.nextAnonVma++;
+  }
+
+  /** A new shmem object for MAP_SHARED|MAP_ANONYMOUS; returns its inode number. */
+  newShmem(pages: number, chargedPages: number): number {
+    const id = this.nextShmemInode++;
+    this.shmem.set(id, { mappedPages: pages, chargedPages });
+    return id;
+  }
+
+  /**
+   * Gives an anonymous VMA its anon_vma on its first write fault, reusing a neighbour's when
+   * the two could one day merge (find_mergeable_anon_vma), so that mprotect round trips re-merge.
+   */
+  private assignAnonVma(index: number): void {
+    const list = this.vmas.list;
+    const v = list[index]!;
+    const compatible = (a: Vma, b: Vma) =>
+      a.end === b.start &&
+      a.backing === b.backing &&
+      a.objectId === b.objectId &&
+      ((a.flags ^ b.flags) & ~VM_ACCESS_FLAGS) === 0 &&
+      b.pgoff === a.pgoff + pagesOf(a.end - a.start);
+    const next = list[index + 1];
+    const prev = list[index - 1];
+    if (next !== undefined && next.anonVma !== 0 && compatible(v, next)) v.anonVma = next.anonVma;
+    else if (prev !== undefined && prev.anonVma !== 0 && compatible(prev, v)) v.anonVma = prev.anonVma;
+    else v.anonVma = this.newAnonVmaId();
+  }
+
+  /**
+   * Gives [s, e) of VMA `index` new vm_flags, as mprotect_fixup / mlock_fixup /
+   * madvise_update_vma do: a piece that can join a neighbour moves the boundary instead of
+   * splitting; every real split needs room under max_map_count. Returns the index of the VMA
+   * now covering [s, e), or -ENOMEM.
+   */
+  fixup(index: number, s: number, e: number, newFlags: number): number {
+    const vmas = this.vmas;
+    const v = vmas.list[index]!;
+    if (newFlags === v.flags) return index;
+    const piece: Vma = { ...v, start: s, end: e, flags: newFlags, pgoff: v.pgoff + pagesOf(s - v.start) };
+    const prev = vmas.list[index - 1];
+    const next = vmas.list[index + 1];
+    const intoPrev = s === v.start && prev !== undefined && VmaList.canMerge(prev, piece);
+    const intoNext = e === v.end && next !== undefined && VmaList.canMerge(piece, next);
+    const splitAtStart = s > v.start;
+    if (splitAtStart) {
+      if (!intoNext && vmas.count >= MAX_MAP_COUNT) return -ENOMEM;
+      vmas.split(index, s);
+      index++;
+    }
+    if (e < vmas.list[index]!.end) {
+      if (!intoPrev && vmas.count >= MAX_MAP_COUNT) {
+        if (splitAtStart) vmas.mergeNext(index - 1);
+        return -ENOMEM;
+      }
+      vmas.split(index, e);
+    }
+    vmas.setFlags(index, newFlags);
+    return vmas.mergeAround(index);
+  }
+
+  /** Moves a shmem object's count of mapped pages (mremap growing or moving it). */
+  shmemMapped(objectId: number, deltaPages: number): void {
+    const obj = this.shmem.get(objectId);
+    if (obj !== undefined) obj.mappedPages += deltaPages;
+  }
+
+  // ── pages ────────────────────────────────────────────────────────────────────
+
+  /** Write-faults [start, end) of VMA `index` in (all of it must lie in that VMA). */
+  writeFault(index: number, start: number, end: number): void {
+    const v = this.vmas.list[index]!;
+    const state = this.writeState(v);
+    let any = false;
+    for (let p = start / PAGE_SIZE, e = end / PAGE_SIZE; p < e; p++) if (this.pages.touchWrite(p, state)) any = true;
+    if (any && v.backing === BACKING_ANON && v.anonVma === 0) this.assignAnonVma(index);
+  }
+
+  /** Read-faults [start, end) of VMA `index`. */
+  readFault(index: number, start: number, end: number): void {
+    const v = this.vmas.list[index]!;
+    const state = this.readState(v);
+    for (let p = start / PAGE_SIZE, e = end / PAGE_SIZE; p < e; p++) this.pages.touchRead(p, state);
+  }
+
+  /**
+   * Finds raw writes in [start, end) of VMA `index`; those pages become resident. Only
+   * writable memory is scanned: a real store into anything else would have faulted, and pages
+   * written before their VMA lost PROT_WRITE were scanned when it did (see mprotect).
+   */
+  scanVma(index: number, start: number, end: number): void {
+    const v = this.vmas.list[index]!;
+    if (!(v.flags & VM_WRITE)) return;
+    const found = this.pages.scan(start / PAGE_SIZE, end / PAGE_SIZE, this.writeState(v));
+    if (found > 0 && v.backing === BACKING_ANON && v.anonVma === 0) this.assignAnonVma(index);
+  }
+
+  /** Scans every mapped page (for /proc/self/status). */
+  scanAll(): void {
+    for (let i = 0; i < this.vmas.count; i++) {
+      const v = this.vmas.list[i]!;
+      this.scanVma(i, v.start, v.end);
+    }
+  }
+
+  /**
+   * populate_vma_page_range over [start, end) for each VMA met (holes are skipped, as
+   * __mm_populate skips them). Returns 0, or -EFAULT at the first inaccessible VMA unless
+   * errors are ignored.
+   */
+  populate(start: number, end: number, ignoreErrors: boolean): number {
+    for (let i = this.vmas.lowerBound(start); i < this.vmas.count; i++) {
+      const v = this.vmas.list[i]!;
+      if (v.start >= end) break;
+      if (v.flags & VM_LOCKONFAULT) continue;
+      const a = Math.max(v.start, start);
+      const b = Math.min(v.end, end);
+      if ((v.flags & VM_ACCESS_FLAGS) === 0) {
+        if (ignoreErrors) continue;
+        return -EFAULT;
+      }
+      if ((v.flags & (VM_WRITE | VM_SHARED)) === VM_WRITE) this.writeFault(i, a, b);
+      else this.readFault(i, a, b);
+    }
+    return 0;
+  }
+
+  // ── unmapping ────────────────────────────────────────────────────────────────
+
+  /**
+   * do_munmap on a page-aligned range: splits the VMAs at the edges, drops their pages and
+   * their commit charge. Fails (ENOMEM) only when punching a hole would exceed max_map_count.
+   */
+  unmap(start: number, end: number): number {
+    const vmas = this.vmas;
+    let i = vmas.lowerBound(start);
+    const first = vmas.list[i];
+    if (first === undefined || first.start >= end) return 0;
+    if (start > first.start) {
+      if (end < first.end && vmas.count >= MAX_MAP_COUNT) return -ENOMEM;
+      vmas.split(i, start);
+      i++;
+    }
+    let last = vmas.lowerBound(end - 1);
+    if (last >= vmas.count || vmas.list[last]!.start >= end) last--;
+    if (vmas.list[last]!.end > end) vmas.split(last, end);
+    const removed = vmas.remove(i, last - i + 1);
+    for (const r of removed) this.release(r);
+    this.pages.freeTables(removed[0]!.start / PAGE_SIZE, removed[removed.length - 1]!.end / PAGE_SIZE, (a, b) =>
+      vmas.intersecting(a, b) !== undefined,
+    );
+    return 0;
+  }
+
+  /** What a removed VMA gives back: its pages, its commit charge, its share of a shmem object. */
+  private release(v: Vma): void {
+    const pages = pagesOf(v.end - v.start);
+    this.pages.drop(v.start / PAGE_SIZE, v.end / PAGE_SIZE);
+    if (v.flags & VM_ACCOUNT) this.commit.uncharge(pages);
+    if (v.backing === BACKING_SHMEM) {
+      const obj = this.shmem.get(v.objectId);
+      if (obj !== undefined) {
+        obj.mappedPages -= pages;
+        if (obj.mappedPages <= 0) {
+          this.commit.uncharge(obj.chargedPages);
+          this.shmem.delete(v.objectId);
+        }
+      }
+    }
+  }
+
+  // ── limits ───────────────────────────────────────────────────────────────────
+
+  /** may_expand_vm: RLIMIT_AS, and RLIMIT_DATA for private writable non-stack memory. */
+  mayExpandVm(flags: number, pages: number): boolean {
+    const as = this.rlimits.cur(9);
+    if (this.vmas.totalPages + pages > Math.floor(as / PAGE_SIZE)) return false;
+    if (isDataMapping(flags)) {
+      const data = this.rlimits.get(2) as Rlimit;
+      if (this.vmas.dataPages + pages > Math.floor(data.cur / PAGE_SIZE)) {
+        // The Valgrind workaround: a zero soft limit is checked against the hard one.
+        if (data.cur === 0 && this.vmas.dataPages + pages <= Math.floor(data.max / PAGE_SIZE)) return true;
+        return false;
+      }
+    }
+    return true;
+  }
+
+  /** mlock_future_check: would locking `bytes` more of VM_LOCKED memory pass RLIMIT_MEMLOCK? */
+  mlockFutureOk(flags: number, bytes: number): boolean {
+    if (!(flags & VM_LOCKED)) return true;
+    const locked = pagesOf(bytes) + this.vmas.lockedPages;
+    return locked <= Math.floor(this.rlimits.cur(8) / PAGE_SIZE) || this.privileged;
+  }
+
+  /** can_do_mlock: a non-zero RLIMIT_MEMLOCK, or CAP_IPC_LOCK. */
+  canDoMlock(): boolean {
+    return this.rlimits.cur(8) !== 0 || this.privileged;
+  }
+
+  chargeCommit(pages: number): boolean {
+    return this.commit.charge(pages, this.vmas.totalPages);
+  }
+
+  /** get_unmapped_area for anonymous memory (placement.ts). */
+  getUnmappedArea(addr: number, len: number, fixed: boolean): number {
+    return getUnmappedArea(this, addr, len, fixed);
+  }
+}

@@ -1,0 +1,74 @@
+// mprotect(2), as do_mprotect_pkey / mprotect_fixup of Linux 6.1: VMAs are changed one after
+// the other, so a hole stops the walk with ENOMEM after the VMAs before it were changed.
+
+import { EINVAL, ENOMEM, PAGE_SIZE, PROT_EXEC, PROT_GROWSDOWN, PROT_GROWSUP, PROT_READ, PROT_SEM, PROT_WRITE } from "../constants.js";
+import { ulong } from "./args.js";
+import { pageAlign } from "./aslr.js";
+import type { Mm } from "./mm.js";
+import { protToVmFlags } from "./mmap.js";
+import { VM_ACCESS_FLAGS, VM_ACCOUNT, VM_GROWSDOWN, VM_LOCKED, VM_NORESERVE, VM_SHARED, VM_WRITE, pagesOf } from "./vma.js";
+
+export function sysMprotect(mm: Mm, addrArg: unknown, lenArg: unknown, protArg: unknown): number {
+  let start = ulong(addrArg);
+  const lenIn = ulong(lenArg);
+  let prot = ulong(protArg);
+  const grows = prot & (PROT_GROWSDOWN | PROT_GROWSUP);
+  prot &= ~(PROT_GROWSDOWN | PROT_GROWSUP);
+  if (grows === (PROT_GROWSDOWN | PROT_GROWSUP)) return -EINVAL;
+  if (start % PAGE_SIZE !== 0) return -EINVAL;
+  if (lenIn === 0) return 0;
+  const len = pageAlign(lenIn);
+  const end = start + len;
+  if (prot & ~(PROT_READ | PROT_WRITE | PROT_EXEC | PROT_SEM)) return -EINVAL; // arch_validate_prot
+
+  const vmas = mm.vmas;
+  const first = vmas.list[vmas.lowerBound(start)];
+  if (first === undefined) return -ENOMEM;
+  if (grows & PROT_GROWSDOWN) {
+    if (first.start >= end) return -ENOMEM;
+    start = first.start;
+    if (!(first.flags & VM_GROWSDOWN)) return -EINVAL;
+  } else {
+    if (first.start > start) return -ENOMEM;
+    if (grows & PROT_GROWSUP) return -EINVAL; // x86 has no VM_GROWSUP
+  }
+  const protFlags = protToVmFlags(prot);
+  let nstart = start;
+  while (nstart < end) {
+    const i = vmas.lowerBound(nstart);
+    const v = vmas.list[i];
+    if (v === undefined || v.start > nstart) return -ENOMEM;
+    const tmp = Math.min(v.end, end);
+    const r = mprotectFixup(mm, i, nstart, tmp, protFlags | (v.flags & ~VM_ACCESS_FLAGS));
+    if (r < 0) return r;
+    nstart = tmp;
+  }
+  return 0;
+}
+
+/** mprotect_fixup: a private mapping made writable is charged (and stays charged). */
+function mprotectFixup(mm: Mm, index: number, s: number, e: number, newFlags: number): number {
+  const v = mm.vmas.list[index]!;
+  const oldFlags = v.flags;
+  if (newFlags === oldFlags) return 0;
+  const pages = pagesOf(e - s);
+  let charged = 0;
+  if (newFlags & VM_WRITE) {
+    if (!mm.mayExpandVm(newFlags, pages) && mm.mayExpandVm(oldFlags, pages)) return -ENOMEM;
+    if (!(oldFlags & (VM_ACCOUNT | VM_WRITE | VM_SHARED | VM_NORESERVE))) {
+      if (!mm.chargeCommit(pages)) return -ENOMEM;
+      charged = pages;
+      newFlags |= VM_ACCOUNT;
+    }
+  }
+  // Stores made while the pages were writable must be found before they stop being scanned.
+  if (oldFlags & VM_WRITE && !(newFlags & VM_WRITE)) mm.scanVma(index, s, e);
+  const r = mm.fixup(index, s, e, newFlags);
+  if (r < 0) {
+    mm.commit.uncharge(charged);
+    return r;
+  }
+  // A locked private mapping made writable is populated for writing at once.
+  if ((oldFlags & (VM_WRITE | VM_SHARED | VM_LOCKED)) === VM_LOCKED && newFlags & VM_WRITE) mm.populate(s, e, true);
+  return 0;
+}

@@ -1,0 +1,184 @@
+// mremap(2) (mm/mremap.c): shrink in place, grow in place when the pages after the VMA are
+// free, otherwise move (MREMAP_MAYMOVE) keeping the contents; MREMAP_FIXED picks the target and
+// unmaps what was there; MREMAP_DONTUNMAP moves the pages and leaves the old range mapped and
+// empty. The order of checks follows the kernel; so does the commit accounting of a move (the
+// old charge travels with the pages) and its VmPeak (the transient double mapping is not a peak).
+
+import { EAGAIN, EFAULT, EINVAL, ENOMEM, MREMAP_DONTUNMAP, MREMAP_FIXED, MREMAP_MAYMOVE, PAGE_SIZE, TASK_SIZE } from "../constants.js";
+import { ulong } from "./args.js";
+import { pageAlign } from "./aslr.js";
+import type { Mm } from "./mm.js";
+import { BACKING_ANON, BACKING_SHMEM, MAX_MAP_COUNT, VM_ACCOUNT, VM_LOCKED, VM_LOCKED_MASK, VM_SHARED, pagesOf } from "./vma.js";
+
+/** do_munmap with its own argument checks (the ranges mremap derives can be out of bounds). */
+function doMunmap(mm: Mm, start: number, len: number): number {
+  if (start % PAGE_SIZE !== 0 || start > TASK_SIZE || len > TASK_SIZE - start) return -EINVAL;
+  const aligned = pageAlign(len);
+  if (aligned === 0) return -EINVAL;
+  return mm.unmap(start, start + aligned);
+}
+
+/** vma_to_resize: the VMA holding addr, if [addr, addr + oldLen) may become newLen long. */
+function vmaToResize(mm: Mm, addr: number, oldLen: number, newLen: number): number {
+  const i = mm.vmas.indexOf(addr);
+  if (i < 0) return -EFAULT;
+  const v = mm.vmas.list[i]!;
+  // A zero old_len duplicates a shared mapping; a private one cannot be duplicated.
+  if (oldLen === 0 && !(v.flags & VM_SHARED)) return -EINVAL;
+  if (oldLen > v.end - addr) return -EFAULT;
+  if (newLen === oldLen) return i;
+  if (!mm.mlockFutureOk(v.flags, newLen - oldLen)) return -EAGAIN;
+  if (!mm.mayExpandVm(v.flags, pagesOf(newLen - oldLen))) return -ENOMEM;
+  return i;
+}
+
+export function sysMremap(
+  mm: Mm,
+  addrArg: unknown,
+  oldLenArg: unknown,
+  newLenArg: unknown,
+  flagsArg: unknown,
+  newAddrArg: unknown,
+): number {
+  const addr = ulong(addrArg);
+  let oldLen = ulong(oldLenArg);
+  let newLen = ulong(newLenArg);
+  const flags = ulong(flagsArg);
+  const newAddr = ulong(newAddrArg);
+  if (flags & ~(MREMAP_FIXED | MREMAP_MAYMOVE | MREMAP_DONTUNMAP)) return -EINVAL;
+  if (flags & MREMAP_FIXED && !(flags & MREMAP_MAYMOVE)) return -EINVAL;
+  if (flags & MREMAP_DONTUNMAP && (!(flags & MREMAP_MAYMOVE) || oldLen !== newLen)) return -EINVAL;
+  if (addr % PAGE_SIZE !== 0) return -EINVAL;
+  oldLen = pageAlign(oldLen);
+  newLen = pageAlign(newLen);
+  if (newLen === 0) return -EINVAL;
+  if (mm.vmas.indexOf(addr) < 0) return -EFAULT;
+
+  if (flags & (MREMAP_FIXED | MREMAP_DONTUNMAP)) return mremapTo(mm, addr, oldLen, newAddr, newLen, flags);
+
+  // Shrinking always works: it just unmaps the tail.
+  if (oldLen >= newLen) {
+    if (oldLen === newLen) return addr;
+    const r = doMunmap(mm, addr + newLen, oldLen - newLen);
+    return r < 0 ? r : addr;
+  }
+
+  const i = vmaToResize(mm, addr, oldLen, newLen);
+  if (i < 0) return i;
+  const v = mm.vmas.list[i]!;
+  if (oldLen === v.end - addr && expandable(mm, i, newLen - oldLen)) {
+    const pages = pagesOf(newLen - oldLen);
+    if (v.flags & VM_ACCOUNT && !mm.chargeCommit(pages)) return -ENOMEM;
+    if (!mm.ensureMemory(addr + newLen)) {
+      if (v.flags & VM_ACCOUNT) mm.commit.uncharge(pages);
+      return -ENOMEM;
+    }
+    mm.vmas.resize(i, v.start, addr + newLen);
+    if (v.backing === BACKING_SHMEM) mm.shmemMapped(v.objectId, pages);
+    mm.vmas.mergeNext(i);
+    if (v.flags & VM_LOCKED) mm.populate(addr + oldLen, addr + newLen, true);
+    return addr;
+  }
+  if (!(flags & MREMAP_MAYMOVE)) return -ENOMEM;
+  const target = mm.getUnmappedArea(0, newLen, false);
+  if (target < 0) return target;
+  return moveVma(mm, addr, oldLen, newLen, target, flags);
+}
+
+/** vma_expandable: the pages after the VMA are free and the longer VMA still fits. */
+function expandable(mm: Mm, index: number, delta: number): boolean {
+  const v = mm.vmas.list[index]!;
+  const end = v.end + delta;
+  if (mm.vmas.intersecting(v.end, end) !== undefined) return false;
+  return mm.getUnmappedArea(v.start, end - v.start, true) >= 0;
+}
+
+function mremapTo(mm: Mm, addr: number, oldLen: number, newAddr: number, newLen: number, flags: number): number {
+  if (newAddr % PAGE_SIZE !== 0) return -EINVAL;
+  if (newLen > TASK_SIZE || newAddr > TASK_SIZE - newLen) return -EINVAL;
+  if (addr + oldLen > newAddr && newAddr + newLen > addr) return -EINVAL;
+  // Room for both ranges to be split in three before anything is unmapped.
+  if (mm.mapCount + 2 >= MAX_MAP_COUNT - 3) return -ENOMEM;
+  if (flags & MREMAP_FIXED) {
+    const r = doMunmap(mm, newAddr, newLen);
+    if (r < 0) return r;
+  }
+  if (oldLen > newLen) {
+    const r = doMunmap(mm, addr + newLen, oldLen - newLen);
+    if (r < 0) return r;
+    oldLen = newLen;
+  }
+  const i = vmaToResize(mm, addr, oldLen, newLen);
+  if (i < 0) return i;
+  const v = mm.vmas.list[i]!;
+  if (flags & MREMAP_DONTUNMAP && !mm.mayExpandVm(v.flags, pagesOf(oldLen))) return -ENOMEM;
+  const target = mm.getUnmappedArea(newAddr, newLen, (flags & MREMAP_FIXED) !== 0);
+  if (target < 0) return target;
+  return moveVma(mm, addr, oldLen, newLen, flags & MREMAP_FIXED ? newAddr : target, flags);
+}
+
+/** move_vma: a new VMA at newAddr takes the pages of [oldAddr, oldAddr + oldLen). */
+function moveVma(mm: Mm, oldAddr: number, oldLen: number, newLen: number, newAddr: number, flags: number): number {
+  const vmas = mm.vmas;
+  if (mm.mapCount >= MAX_MAP_COUNT - 3) return -ENOMEM;
+  const dontUnmap = (flags & MREMAP_DONTUNMAP) !== 0;
+  let v = vmas.list[vmas.indexOf(oldAddr)]!;
+  const vmFlags = v.flags;
+  const toAccount = pagesOf(dontUnmap ? newLen : newLen - oldLen);
+  if (vmFlags & VM_ACCOUNT && !mm.chargeCommit(toAccount)) return -ENOMEM;
+  if (!mm.ensureMemory(newAddr + newLen)) {
+    if (vmFlags & VM_ACCOUNT) mm.commit.uncharge(toAccount);
+    return -ENOMEM;
+  }
+  // copy_vma: a never-faulted anonymous VMA takes a pgoff matching its new place, to merge there.
+  let pgoff = v.pgoff + pagesOf(oldAddr - v.start);
+  if (v.backing === BACKING_ANON && v.anonVma === 0) pgoff = pagesOf(newAddr);
+  const hiwater = Math.max(vmas.hiwaterPages, vmas.totalPages);
+  mm.insertVma({ ...v, start: newAddr, end: newAddr + newLen, pgoff });
+  if (v.backing === BACKING_SHMEM) mm.shmemMapped(v.objectId, pagesOf(newLen));
+  // Shared pages stay where they were as well: a duplicate, or the old half of DONTUNMAP.
+  if (oldLen === 0) {
+    const pages = pagesOf(Math.min(newLen, v.end - oldAddr));
+    mm.pages.copy(oldAddr / PAGE_SIZE, newAddr / PAGE_SIZE, pages);
+    vmas.hiwaterPages = hiwater;
+    return newAddr;
+  }
+  if (dontUnmap && v.backing === BACKING_SHMEM) mm.pages.copy(oldAddr / PAGE_SIZE, newAddr / PAGE_SIZE, pagesOf(oldLen));
+  else mm.pages.move(oldAddr / PAGE_SIZE, newAddr / PAGE_SIZE, pagesOf(oldLen), mm.writeState(v));
+
+  let oldIndex = vmas.indexOf(oldAddr);
+  v = vmas.list[oldIndex]!;
+  if (dontUnmap) {
+    // The old range stays mapped, fresh and unlocked (the whole old VMA loses its lock bits).
+    vmas.setFlags(oldIndex, v.flags & ~VM_LOCKED_MASK);
+    if (v.start === oldAddr && v.end === oldAddr + oldLen) v.anonVma = 0;
+    vmas.mergeAround(oldIndex);
+    return newAddr;
+  }
+  // Conceal VM_ACCOUNT while unmapping the old range: its charge now belongs to the new VMA.
+  const accountStart = vmFlags & VM_ACCOUNT && v.start < oldAddr;
+  const accountEnd = vmFlags & VM_ACCOUNT && v.end > oldAddr + oldLen;
+  if (vmFlags & VM_ACCOUNT) vmas.setFlags(oldIndex, v.flags & ~VM_ACCOUNT);
+  if (mm.unmap(oldAddr, oldAddr + oldLen) < 0) {
+    if (vmFlags & VM_ACCOUNT) {
+      mm.commit.charge(pagesOf(oldLen), 0);
+      oldIndex = vmas.indexOf(oldAddr);
+      vmas.setFlags(oldIndex, vmas.list[oldIndex]!.flags | VM_ACCOUNT);
+    }
+  } else {
+    if (accountStart) {
+      const k = vmas.indexOf(oldAddr - 1);
+      vmas.setFlags(k, vmas.list[k]!.flags | VM_ACCOUNT);
+      vmas.mergeAround(k);
+    }
+    if (accountEnd) {
+      const k = vmas.indexOf(oldAddr + oldLen);
+      vmas.setFlags(k, vmas.list[k]!.flags | VM_ACCOUNT);
+      vmas.mergeAround(k);
+    }
+  }
+  vmas.hiwaterPages = hiwater;
+  if (vmFlags & VM_LOCKED) mm.populate(newAddr + oldLen, newAddr + newLen, true);
+  return newAddr;
+}
+

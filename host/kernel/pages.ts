@@ -1,0 +1,274 @@
+// Demand paging: one byte of state per 4 KiB page of the 4 GiB space (2^20 entries), as a page
+// table would hold it, plus the counters /proc/self/status reports.
+//
+//   NONE      not present: never touched, or dropped (munmap, MADV_DONTNEED, brk shrink)
+//   ZERO      present, mapped to the shared zero page by a read fault: no RSS
+//   ANON/FILE/SHMEM  resident (written, populated, or found non-zero by a scan); the state
+//             remembers which of RssAnon / RssFile / RssShmem the page counts in
+//
+// Raw writes through `memory` (the allocator's metadata, the user's stores) do not fault; the
+// kernel finds them by scanning non-resident pages for non-zero bytes before it reports or
+// zeroes anything. Zeroing touches only pages that are resident or found non-zero, so a huge
+// mapping that was never written costs no host memory to drop.
+
+import { PAGE_SIZE } from "../constants.js";
+
+export const PAGE_NONE = 0;
+export const PAGE_ZERO = 1;
+export const PAGE_ANON = 2;
+export const PAGE_FILE = 3;
+export const PAGE_SHMEM = 4;
+
+const PAGE_COUNT = 1 << 20;
+/** Pages mapped by one page-table page (x86-64 PTE table: 512 × 4 KiB = 2 MiB). */
+const PTE_SHIFT = 9;
+/** Pages mapped by one PMD table (1 GiB). */
+const PMD_SHIFT = 18;
+
+const ZERO_CHUNK = new Uint8Array(1 << 20);
+type BufferLike = { compare(a: Uint8Array, b: Uint8Array): number };
+const NodeBuffer = (globalThis as { Buffer?: BufferLike }).Buffer;
+
+export class Pages {
+  readonly state = new Uint8Array(PAGE_COUNT);
+  /** Resident pages by state (index PAGE_ANON, PAGE_FILE, PAGE_SHMEM). */
+  readonly rss = [0, 0, 0, 0, 0];
+  rssTotal = 0;
+  hiwaterRss = 0;
+  minorFaults = 0;
+  private readonly pteTables = new Uint8Array(PAGE_COUNT >> PTE_SHIFT);
+  private readonly pmdTables = new Uint8Array(PAGE_COUNT >> PMD_SHIFT);
+  pteTableCount = 0;
+  pmdTableCount = 0;
+  pudTableCount = 0;
+
+  private buffer: ArrayBuffer | null = null;
+  private bytes = new Uint8Array(0);
+  private words = new Int32Array(0);
+
+  constructor(
+    private readonly memory: WebAssembly.Memory,
+    /** Called with the new RSS in pages whenever it grows: the OOM killer's hook. */
+    private readonly onRssGrow: (rssPages: number) => void,
+  ) {}
+
+  /** The byte view of the memory, re-made only when the buffer changed (memory.grow). */
+  u8(): Uint8Array {
+    if (this.memory.buffer !== this.buffer) this.refresh();
+    return this.bytes;
+  }
+
+  private refresh(): void {
+    const buf = this.memory.buffer as ArrayBuffer;
+    this.buffer = buf;
+    this.bytes = new Uint8Array(buf);
+    this.words = new Int32Array(buf);
+  }
+
+  /** True if [startByte, startByte + len) is all zero (beyond the memory counts as zero). */
+  isZero(startByte: number, len: number): boolean {
+    const u8 = this.u8();
+    const end = Math.min(startByte + len, u8.length);
+    if (NodeBuffer !== undefined) {
+      for (let a = startByte; a < end; a += ZERO_CHUNK.length) {
+        const n = Math.min(ZERO_CHUNK.length, end - a);
+        if (NodeBuffer.compare(u8.subarray(a, a + n), ZERO_CHUNK.subarray(0, n)) !== 0) return false;
+      }
+      return true;
+    }
+    const words = this.words;
+    for (let i = Math.floor(startByte / 4), e = Math.floor(end / 4); i < e; i++) if (words[i] !== 0) return false;
+    return true;
+  }
+
+  private present(page: number): void {
+    const t = page >>> PTE_SHIFT;
+    if (this.pteTables[t] === 0) {
+      this.pteTables[t] = 1;
+      this.pteTableCount++;
+      const m = page >>> PMD_SHIFT;
+      if (this.pmdTables[m] === 0) {
+        this.pmdTables[m] = 1;
+        this.pmdTableCount++;
+        if (this.pudTableCount === 0) this.pudTableCount = 1;
+      }
+    }
+  }
+
+  /**
+   * A read fault. `readState` is PAGE_ZERO for private anonymous memory (the shared zero page,
+   * no RSS), or the resident state a read brings in (shmem and file pages are real pages).
+   */
+  touchRead(page: number, readState: number): void {
+    if (this.state[page] !== PAGE_NONE) return;
+    this.minorFaults++;
+    this.present(page);
+    if (readState === PAGE_ZERO) this.state[page] = PAGE_ZERO;
+    else this.makeResident(page, readState);
+  }
+
+  /** A write fault (or populate / found non-zero): the page becomes resident. True if it was not. */
+  touchWrite(page: number, residentState: number): boolean {
+    const s = this.state[page]!;
+    if (s >= PAGE_ANON) return false;
+    this.minorFaults++;
+    if (s === PAGE_NONE) this.present(page);
+    this.makeResident(page, residentState);
+    return true;
+  }
+
+  private makeResident(page: number, residentState: number): void {
+    this.state[page] = residentState;
+    this.rss[residentState]!++;
+    this.rssTotal++;
+    if (this.rssTotal > this.hiwaterRss) this.hiwaterRss = this.rssTotal;
+    this.onRssGrow(this.rssTotal);
+  }
+
+  /**
+   * Scans the non-resident pages of [startPage, endPage) for bytes written behind the kernel's
+   * back, making each such page resident. Returns how many it found.
+   */
+  scan(startPage: number, endPage: number, residentState: number, onFound?: (page: number) => void): number {
+    let found = 0;
+    const state = this.state;
+    let p = startPage;
+    while (p < endPage) {
+      if (state[p]! >= PAGE_ANON) {
+        p++;
+        continue;
+      }
+      let runEnd = p + 1;
+      while (runEnd < endPage && state[runEnd]! < PAGE_ANON && runEnd - p < 256) runEnd++;
+      if (!this.isZero(p * PAGE_SIZE, (runEnd - p) * PAGE_SIZE)) {
+        for (let q = p; q < runEnd; q++) {
+          if (!this.isZero(q * PAGE_SIZE, PAGE_SIZE)) {
+            this.touchWrite(q, residentState);
+            onFound?.(q);
+            found++;
+          }
+        }
+      }
+      p = runEnd;
+    }
+    return found;
+  }
+
+  /**
+   * Drops [startPage, endPage): resident pages and pages found non-zero are zeroed, all become
+   * not present. The next touch reads zero, as a fresh page does.
+   */
+  drop(startPage: number, endPage: number): void {
+    const state = this.state;
+    const u8 = this.u8();
+    let p = startPage;
+    while (p < endPage) {
+      const s = state[p]!;
+      if (s >= PAGE_ANON) {
+        let runEnd = p;
+        while (runEnd < endPage && state[runEnd]! >= PAGE_ANON) {
+          this.rss[state[runEnd]!]!--;
+          this.rssTotal--;
+          state[runEnd] = PAGE_NONE;
+          runEnd++;
+        }
+        u8.fill(0, p * PAGE_SIZE, Math.min(runEnd * PAGE_SIZE, u8.length));
+        p = runEnd;
+        continue;
+      }
+      let runEnd = p;
+      while (runEnd < endPage && state[runEnd]! < PAGE_ANON && runEnd - p < 256) {
+        state[runEnd] = PAGE_NONE;
+        runEnd++;
+      }
+      const a = p * PAGE_SIZE;
+      const b = Math.min(runEnd * PAGE_SIZE, u8.length);
+      if (a < b && !this.isZero(a, b - a)) {
+        for (let q = a; q < b; q += PAGE_SIZE) if (!this.isZero(q, PAGE_SIZE)) u8.fill(0, q, q + PAGE_SIZE);
+      }
+      p = runEnd;
+    }
+  }
+
+  /**
+   * Moves the pages of [src, src + count) to [dst, dst + count) (mremap; the ranges never
+   * overlap, and the destination is freshly unmapped): contents and states travel, the source
+   * is left not present and zero.
+   */
+  move(srcPage: number, dstPage: number, count: number, residentState: number): void {
+    if (count <= 0 || srcPage === dstPage) return;
+    this.scan(srcPage, srcPage + count, residentState);
+    this.drop(dstPage, dstPage + count);
+    const u8 = this.u8();
+    const state = this.state;
+    for (let i = 0; i < count; i++) {
+      const s = state[srcPage + i]!;
+      if (s === PAGE_NONE) continue;
+      const from = srcPage + i;
+      const to = dstPage + i;
+      this.present(to);
+      state[to] = s;
+      state[from] = PAGE_NONE;
+      if (s >= PAGE_ANON) {
+        u8.copyWithin(to * PAGE_SIZE, from * PAGE_SIZE, (from + 1) * PAGE_SIZE);
+        u8.fill(0, from * PAGE_SIZE, (from + 1) * PAGE_SIZE);
+      }
+    }
+  }
+
+  /**
+   * Copies the pages of [src, src + count) to the fresh [dst, dst + count), states included:
+   * how one flat memory shows a second mapping of the same shmem pages (mremap duplicating a
+   * shared mapping, or MREMAP_DONTUNMAP of one). The two copies do not stay coherent.
+   */
+  copy(srcPage: number, dstPage: number, count: number): void {
+    this.scan(srcPage, srcPage + count, PAGE_SHMEM);
+    const u8 = this.u8();
+    for (let i = 0; i < count; i++) {
+      const s = this.state[srcPage + i]!;
+      if (s === PAGE_NONE) continue;
+      if (s === PAGE_ZERO) {
+        this.touchRead(dstPage + i, PAGE_ZERO);
+        continue;
+      }
+      this.touchWrite(dstPage + i, s);
+      u8.copyWithin((dstPage + i) * PAGE_SIZE, (srcPage + i) * PAGE_SIZE, (srcPage + i + 1) * PAGE_SIZE);
+    }
+  }
+
+  /**
+   * free_pgtables: after an unmap of [startPage, endPage), page-table pages whose span no
+   * VMA intersects any more are freed. `mapped(a, b)` tells whether a VMA intersects [a, b).
+   */
+  freeTables(startPage: number, endPage: number, mapped: (startAddr: number, endAddr: number) => boolean): void {
+    const span = 1 << PTE_SHIFT;
+    for (let t = startPage >>> PTE_SHIFT; t <= (endPage - 1) >>> PTE_SHIFT; t++) {
+      if (this.pteTables[t] === 0) continue;
+      const a = (t << PTE_SHIFT) * PAGE_SIZE;
+      if (!mapped(a, a + span * PAGE_SIZE)) {
+        this.pteTables[t] = 0;
+        this.pteTableCount--;
+      }
+    }
+    const gib = 1 << PMD_SHIFT;
+    for (let m = startPage >>> PMD_SHIFT; m <= (endPage - 1) >>> PMD_SHIFT; m++) {
+      if (this.pmdTables[m] === 0) continue;
+      const a = m * gib * PAGE_SIZE;
+      if (!mapped(a, a + gib * PAGE_SIZE)) {
+        this.pmdTables[m] = 0;
+        this.pmdTableCount--;
+      }
+    }
+    if (this.pmdTableCount === 0) this.pudTableCount = 0;
+  }
+
+  /** The page-table pages mm_pgtables_bytes counts (PTE + PMD + PUD tables). */
+  get tablePages(): number {
+    return this.pteTableCount + this.pmdTableCount + this.pudTableCount;
+  }
+
+  /** Pages present (zero-page or resident) among [startPage, endPage) of the table, for verify(). */
+  isTablePresent(page: number): boolean {
+    return this.pteTables[page >>> PTE_SHIFT] === 1;
+  }
+}

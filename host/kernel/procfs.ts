@@ -1,0 +1,109 @@
+// /proc/self/maps and the memory lines of /proc/self/status, as fs/proc/task_mmu.c prints them.
+
+import { PAGE_SIZE } from "../constants.js";
+import { pageAlign, pageDown } from "./aslr.js";
+import { PROGRAM_DEV, PROGRAM_PATH, type Mm } from "./mm.js";
+import { PAGE_ANON, PAGE_FILE, PAGE_SHMEM } from "./pages.js";
+import { BACKING_FILE, BACKING_SHMEM, VM_EXEC, VM_MAYSHARE, VM_READ, VM_WRITE, type Vma } from "./vma.js";
+
+/** The memory fields of /proc/self/status, in kB. */
+export interface Status {
+  VmPeak: number;
+  VmSize: number;
+  VmLck: number;
+  VmPin: number;
+  VmHWM: number;
+  VmRSS: number;
+  RssAnon: number;
+  RssFile: number;
+  RssShmem: number;
+  VmData: number;
+  VmStk: number;
+  VmExe: number;
+  VmLib: number;
+  VmPTE: number;
+  VmSwap: number;
+}
+
+const hex8 = (n: number) => n.toString(16).padStart(8, "0");
+/** seq_setwidth(m, 25 + sizeof(void *) * 6 - 1) of a 64-bit kernel: names start at column 73. */
+const NAME_COLUMN = 72;
+
+/** The name show_map_vma gives a VMA (program path, shmem object, [heap], [stack]), or "". */
+export function vmaName(mm: Mm, v: Vma): string {
+  if (v.backing === BACKING_FILE) return PROGRAM_PATH;
+  if (v.backing === BACKING_SHMEM) return "/dev/zero (deleted)";
+  if (v.start <= mm.brk && v.end >= mm.startBrk) return "[heap]";
+  const sp = mm.layout.startStack;
+  if (v.start <= sp && v.end >= sp) return "[stack]";
+  return "";
+}
+
+export function mapsLine(mm: Mm, v: Vma): string {
+  const perms =
+    (v.flags & VM_READ ? "r" : "-") +
+    (v.flags & VM_WRITE ? "w" : "-") +
+    (v.flags & VM_EXEC ? "x" : "-") +
+    (v.flags & VM_MAYSHARE ? "s" : "p");
+  let dev = "00:00";
+  let inode = 0;
+  let offset = 0;
+  if (v.backing === BACKING_FILE) {
+    dev = PROGRAM_DEV;
+    inode = v.objectId;
+    offset = v.pgoff * PAGE_SIZE;
+  } else if (v.backing === BACKING_SHMEM) {
+    dev = "00:01";
+    inode = v.objectId;
+    offset = v.pgoff * PAGE_SIZE;
+  }
+  const header = `${hex8(v.start)}-${hex8(v.end)} ${perms} ${hex8(offset)} ${dev} ${inode} `;
+  const name = vmaName(mm, v);
+  return name === "" ? header : `${header.padEnd(NAME_COLUMN)} ${name}`;
+}
+
+export function maps(mm: Mm): string {
+  let out = "";
+  for (const v of mm.vmas.list) out += mapsLine(mm, v) + "\n";
+  return out;
+}
+
+export function status(mm: Mm): Status {
+  mm.scanAll();
+  const kB = (pages: number) => (pages * PAGE_SIZE) / 1024;
+  const vmas = mm.vmas;
+  const pages = mm.pages;
+  const total = vmas.totalPages;
+  const execBytes = vmas.execPages * PAGE_SIZE;
+  const text = Math.min(pageAlign(mm.endCode) - pageDown(mm.startCode), execBytes);
+  // Resident memory beyond the emulated RAM is reported as swapped out (anonymous pages first,
+  // then shmem), as reclaim would leave it; which pages exactly is not modelled.
+  const ramPages = Math.floor(mm.ramBytes / PAGE_SIZE);
+  const swapped = Math.max(0, pages.rssTotal - ramPages);
+  const anonSwapped = Math.min(swapped, pages.rss[PAGE_ANON]!);
+  const shmemSwapped = swapped - anonSwapped;
+  return {
+    VmPeak: kB(Math.max(total, vmas.hiwaterPages)),
+    VmSize: kB(total),
+    VmLck: kB(vmas.lockedPages),
+    VmPin: 0,
+    VmHWM: kB(Math.min(Math.max(pages.hiwaterRss, pages.rssTotal), ramPages)),
+    VmRSS: kB(pages.rssTotal - swapped),
+    RssAnon: kB(pages.rss[PAGE_ANON]! - anonSwapped),
+    RssFile: kB(pages.rss[PAGE_FILE]!),
+    RssShmem: kB(pages.rss[PAGE_SHMEM]! - shmemSwapped),
+    VmData: kB(vmas.dataPages),
+    VmStk: kB(vmas.stackPages),
+    VmExe: text / 1024,
+    VmLib: (execBytes - text) / 1024,
+    VmPTE: kB(pages.tablePages),
+    VmSwap: kB(anonSwapped),
+  };
+}
+
+/** The same fields as /proc/self/status prints them ("VmPeak:\t    2112 kB", …). */
+export function statusText(s: Status): string {
+  let out = "";
+  for (const [key, value] of Object.entries(s)) out += `${key}:\t${String(value).padStart(8)} kB\n`;
+  return out;
+}

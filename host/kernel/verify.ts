@@ -1,0 +1,74 @@
+// mm.verify(): the whole-structure invariant check that tests and fuzzers run after every step.
+
+import { PAGE_SIZE, TASK_SIZE } from "../constants.js";
+import type { Mm } from "./mm.js";
+import { DAC_MMAP_MIN_ADDR } from "./mm.js";
+import { PAGE_ANON, PAGE_NONE, PAGE_SHMEM } from "./pages.js";
+import { MAX_MAP_COUNT, VM_LOCKED, VmaList, isDataMapping, isExecMapping, isStackMapping, pagesOf } from "./vma.js";
+
+function fail(what: string): never {
+  throw new Error(`kernel invariant violated: ${what}`);
+}
+
+const hex = (n: number) => "0x" + n.toString(16);
+
+export function verify(mm: Mm): void {
+  const list = mm.vmas.list;
+  if (list.length > MAX_MAP_COUNT + 1) fail(`map count ${list.length}`);
+  let total = 0;
+  let data = 0;
+  let stack = 0;
+  let exec = 0;
+  let locked = 0;
+  const memoryEnd = mm.memory.buffer.byteLength;
+  for (let i = 0; i < list.length; i++) {
+    const v = list[i]!;
+    const at = `VMA ${hex(v.start)}-${hex(v.end)}`;
+    if (v.start % PAGE_SIZE !== 0 || v.end % PAGE_SIZE !== 0) fail(`${at} not page aligned`);
+    if (!(v.start < v.end)) fail(`${at} empty`);
+    if (v.start < DAC_MMAP_MIN_ADDR || v.end > TASK_SIZE) fail(`${at} outside user space`);
+    if (v.end > memoryEnd) fail(`${at} beyond the Wasm memory (${hex(memoryEnd)})`);
+    const prev = list[i - 1];
+    if (prev !== undefined) {
+      if (prev.end > v.start) fail(`${at} overlaps or is out of order`);
+      if (VmaList.canMerge(prev, v)) fail(`${at} could merge with the VMA before it`);
+    }
+    const pages = pagesOf(v.end - v.start);
+    total += pages;
+    if (isExecMapping(v.flags)) exec += pages;
+    else if (isStackMapping(v.flags)) stack += pages;
+    else if (isDataMapping(v.flags)) data += pages;
+    if (v.flags & VM_LOCKED) locked += pages;
+  }
+  const s = mm.vmas;
+  if (total !== s.totalPages) fail(`total_vm ${s.totalPages}, VMAs hold ${total}`);
+  if (data !== s.dataPages) fail(`data_vm ${s.dataPages}, VMAs hold ${data}`);
+  if (stack !== s.stackPages) fail(`stack_vm ${s.stackPages}, VMAs hold ${stack}`);
+  if (exec !== s.execPages) fail(`exec_vm ${s.execPages}, VMAs hold ${exec}`);
+  if (locked !== s.lockedPages) fail(`locked_vm ${s.lockedPages}, VMAs hold ${locked}`);
+
+  // Page states: nothing outside a VMA is present; the RSS counters match the states.
+  const state = mm.pages.state;
+  const rss = [0, 0, 0, 0, 0];
+  const words = new Uint32Array(state.buffer, state.byteOffset, state.length / 4);
+  let k = 0;
+  let next = list[0];
+  for (let p = 0; p < state.length; p++) {
+    if ((p & 3) === 0 && words[p >>> 2] === 0) {
+      p += 3;
+      continue;
+    }
+    const st = state[p]!;
+    if (st === PAGE_NONE) continue;
+    const addr = p * PAGE_SIZE;
+    while (next !== undefined && next.end <= addr) next = list[++k];
+    if (next === undefined || next.start > addr) fail(`page ${hex(addr)} is present outside any VMA`);
+    if (!mm.pages.isTablePresent(p)) fail(`page ${hex(addr)} is present without a page table`);
+    if (st >= PAGE_ANON && st <= PAGE_SHMEM) rss[st]!++;
+  }
+  for (let st = PAGE_ANON; st <= PAGE_SHMEM; st++) {
+    if (rss[st] !== mm.pages.rss[st]) fail(`RSS counter ${st} is ${mm.pages.rss[st]}, pages hold ${rss[st]}`);
+  }
+  if (mm.pages.rssTotal !== rss[2]! + rss[3]! + rss[4]!) fail("RSS total disagrees with its parts");
+  if (mm.brk < mm.startBrk) fail(`brk ${hex(mm.brk)} below start_brk ${hex(mm.startBrk)}`);
+}
