@@ -30,7 +30,7 @@ for scenario in "$here"/scenarios/*.txt; do
   if ! "$bin/kernel-oracle" "$scenario" >"$tmp"; then
     echo "kernel oracle: $name: the oracle failed" >&2
     rm -f "$tmp"
-    exit 2
+    exit 1
   fi
   if [ -f "$out" ] && cmp -s "$tmp" "$out"; then
     rm -f "$tmp"
