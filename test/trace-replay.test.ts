@@ -20,7 +20,7 @@ const SCENARIOS = readdirSync(scenariosDir)
   .map((f) => f.slice(0, -4))
   .sort();
 
-type CreateProcess = (options?: { seed?: number }) => Promise<ReplayTarget>;
+type CreateProcess = (options?: { seed?: number; debug?: boolean }) => Promise<ReplayTarget>;
 let createProcess: CreateProcess | null = null;
 let loadError: unknown = null;
 
@@ -34,11 +34,12 @@ beforeAll(async () => {
   }
 });
 
-async function freshProcess(seed: number): Promise<ReplayTarget> {
+/** `debug`: the allocator's debug build, which checks the whole heap after every call. */
+async function freshProcess(seed: number, debug = false): Promise<ReplayTarget> {
   if (createProcess === null) {
     throw new Error(`createProcess() from host/index.js is not available yet: ${String((loadError as Error)?.message ?? loadError)}`);
   }
-  return createProcess({ seed });
+  return createProcess({ seed, debug });
 }
 
 /** Which op created the ID printed on an output line, for the failure message. */
@@ -55,8 +56,15 @@ function opOfLine(list: OpList, line: string | undefined): string {
   return "";
 }
 
-async function expectSameAsOracle(list: OpList, expected: string, checkpointEvery: number, seed: number, alignBreak = 0) {
-  const proc = await freshProcess(seed);
+async function expectSameAsOracle(
+  list: OpList,
+  expected: string,
+  checkpointEvery: number,
+  seed: number,
+  alignBreak = 0,
+  debug = false,
+) {
+  const proc = await freshProcess(seed, debug);
   const result = replay(proc, list, { checkpointEvery, timings: false, alignBreak });
   const actual = formatReplay(result);
   const diff = firstDifference(expected, actual);
@@ -76,12 +84,13 @@ function directive(list: OpList, name: string, fallback: number): number {
   return fallback;
 }
 
-describe("scenario op lists replay as on glibc 2.36 i386 (checkpoints after every op or every N)", () => {
+describe("scenario op lists replay as on glibc 2.36 i386, heap checked after every call", () => {
   for (const name of SCENARIOS) {
     it(name, async () => {
       const list = parseOps(readFileSync(join(scenariosDir, `${name}.ops`)));
       const expected = readFileSync(join(fixtures, `${name}.replay32.txt`), "utf8");
-      await expectSameAsOracle(list, expected, directive(list, "checkpoint-every", 1), 7, directive(list, "align-break", 0));
+      const every = directive(list, "checkpoint-every", 1);
+      await expectSameAsOracle(list, expected, every, 7, directive(list, "align-break", 0), true);
     });
   }
 });
