@@ -6,6 +6,8 @@
 // scenario named), maps lines only where they meet a range the scenario created, status as
 // deltas since the scenario started: nothing depends on ASLR or on what else the process holds.
 
+import type { Syscalls } from "../../host/process.js";
+
 const PAGE = 4096;
 const CEILING_PAGES = 16;
 const LOW_ADDRESSES = 0x100000;
@@ -13,22 +15,7 @@ const FAR_DISTANCE = 0x10000000;
 
 /** What a scenario needs from an emulated process (a Process from createProcess, or a Kernel). */
 export interface KernelTarget {
-  sys: {
-    brk(addr: number): number;
-    mmap(addr: number, length: number, prot: number, flags: number, fd: number, offset: number): number;
-    munmap(addr: number, length: number): number;
-    mremap(oldAddr: number, oldLength: number, newLength: number, flags: number, newAddr?: number): number;
-    mprotect(addr: number, length: number, prot: number): number;
-    madvise(addr: number, length: number, advice: number): number;
-    mincore(addr: number, length: number, vec: Uint8Array): number;
-    mlock(addr: number, length: number): number;
-    mlock2(addr: number, length: number, flags: number): number;
-    munlock(addr: number, length: number): number;
-    mlockall(flags: number): number;
-    munlockall(): number;
-    getrlimit(resource: number | string): { cur: number; max: number };
-    setrlimit(resource: number | string, limit: { cur: number; max: number }): number;
-  };
+  sys: Syscalls;
   maps(): string;
   status(): { VmSize: number; VmLck: number; VmRSS: number; VmData: number };
   read(addr: number, length: number): Uint8Array;
