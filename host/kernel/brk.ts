@@ -52,6 +52,9 @@ export function sysBrk(mm: Mm, brkArg: unknown): number {
   }
   mm.insertVma({ start: oldBrk, end: newBrk, flags, pgoff: pagesOf(oldBrk), backing: BACKING_ANON, anonVma: 0, objectId: 0 });
   mm.brk = brk;
-  if (mm.defFlags & VM_LOCKED) mm.populate(oldBrk, newBrk, true);
+  if (flags & VM_LOCKED) {
+    mm.lockedVm += pagesOf(len);
+    mm.populate(oldBrk, newBrk, true);
+  }
   return brk;
 }

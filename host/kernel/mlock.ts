@@ -20,6 +20,15 @@ import { pageAlign } from "./aslr.js";
 import type { Mm } from "./mm.js";
 import { VM_LOCKED, VM_LOCKED_MASK, VM_LOCKONFAULT, pagesOf } from "./vma.js";
 
+/** mlock_fixup: new lock bits on [s, e) of VMA `index`; locked_vm follows VM_LOCKED changes. */
+function mlockFixup(mm: Mm, index: number, s: number, e: number, newFlags: number): number {
+  const oldFlags = mm.vmas.list[index]!.flags;
+  if (newFlags === oldFlags) return index;
+  const r = mm.fixup(index, s, e, newFlags);
+  if (r >= 0 && (oldFlags ^ newFlags) & VM_LOCKED) mm.lockedVm += newFlags & VM_LOCKED ? pagesOf(e - s) : -pagesOf(e - s);
+  return r;
+}
+
 /** apply_vma_lock_flags: sets the lock bits on every VMA of [start, start + len), no holes. */
 function applyVmaLockFlags(mm: Mm, start: number, len: number, lockFlags: number): number {
   const end = start + len;
@@ -32,7 +41,7 @@ function applyVmaLockFlags(mm: Mm, start: number, len: number, lockFlags: number
     const v = vmas.list[i];
     if (v === undefined || v.start > nstart) return -ENOMEM;
     const tmp = Math.min(v.end, end);
-    const r = mm.fixup(i, nstart, tmp, (v.flags & ~VM_LOCKED_MASK) | lockFlags);
+    const r = mlockFixup(mm, i, nstart, tmp, (v.flags & ~VM_LOCKED_MASK) | lockFlags);
     if (r < 0) return r;
     nstart = tmp;
   }
@@ -58,7 +67,7 @@ function doMlock(mm: Mm, addrArg: unknown, lenArg: unknown, lockFlags: number): 
   len = pageAlign(len + (start % PAGE_SIZE));
   start -= start % PAGE_SIZE;
   const lockLimit = Math.floor(mm.rlimits.cur(8) / PAGE_SIZE);
-  let locked = pagesOf(len) + mm.vmas.lockedPages;
+  let locked = pagesOf(len) + mm.lockedVm;
   if (locked > lockLimit && !mm.privileged) locked -= lockedPagesIn(mm, start, len);
   if (!(locked <= lockLimit || mm.privileged)) return -ENOMEM;
   const r = applyVmaLockFlags(mm, start, len, lockFlags);
@@ -107,7 +116,7 @@ function applyMlockallFlags(mm: Mm, flags: number): void {
     const v = vmas.list[i];
     if (v === undefined) break;
     a = v.end;
-    mm.fixup(i, v.start, v.end, (v.flags & ~VM_LOCKED_MASK) | toAdd);
+    mlockFixup(mm, i, v.start, v.end, (v.flags & ~VM_LOCKED_MASK) | toAdd);
   }
 }
 

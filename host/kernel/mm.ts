@@ -85,6 +85,12 @@ export class Mm {
   brk: number;
   /** mm->def_flags: VM_LOCKED (| VM_LOCKONFAULT) after mlockall(MCL_FUTURE). */
   defFlags = 0;
+  /**
+   * mm->locked_vm in pages (VmLck, and what RLIMIT_MEMLOCK is checked against). A counter moved
+   * by each call as Linux moves it, not the sum over VM_LOCKED VMAs: MREMAP_DONTUNMAP of a locked
+   * mapping counts the new VMA and leaves the old one's pages counted after unlocking it.
+   */
+  lockedVm = 0;
   private nextAnonVma = 1;
   private nextShmemInode = FIRST_SHMEM_INODE;
   private readonly shmem = new Map<number, ShmemObject>();
@@ -245,6 +251,24 @@ export class Mm {
   }
 
   /**
+   * Whether VMA `index` has an anon_vma: a page of it was ever faulted in for writing. Stores
+   * made through the memory behind the kernel's back would have faulted too, so a writable VMA
+   * without one is scanned for them first.
+   */
+  hasAnonVma(index: number, scannedStart = 0, scannedEnd = 0): boolean {
+    const v = this.vmas.list[index]!;
+    if (v.anonVma === 0 && v.backing === BACKING_ANON) {
+      // [scannedStart, scannedEnd): a part the caller has just scanned.
+      if (scannedEnd <= v.start || scannedStart >= v.end) this.scanVma(index, v.start, v.end);
+      else {
+        if (v.start < scannedStart) this.scanVma(index, v.start, scannedStart);
+        if (v.anonVma === 0 && scannedEnd < v.end) this.scanVma(index, scannedEnd, v.end);
+      }
+    }
+    return v.anonVma !== 0;
+  }
+
+  /**
    * Gives [s, e) of VMA `index` new vm_flags, as mprotect_fixup / mlock_fixup /
    * madvise_update_vma do: a piece that can join a neighbour moves the boundary instead of
    * splitting; every real split needs room under max_map_count. Returns the index of the VMA
@@ -345,10 +369,11 @@ export class Mm {
   // ── unmapping ────────────────────────────────────────────────────────────────
 
   /**
-   * do_munmap on a page-aligned range: splits the VMAs at the edges, drops their pages and
-   * their commit charge. Fails (ENOMEM) only when punching a hole would exceed max_map_count.
+   * do_munmap on a page-aligned range: splits the VMAs at the edges, drops their pages (unless
+   * the caller already did: `pagesClear`) and their commit charge. Fails (ENOMEM) only when
+   * punching a hole would exceed max_map_count.
    */
-  unmap(start: number, end: number): number {
+  unmap(start: number, end: number, pagesClear = false): number {
     const vmas = this.vmas;
     let i = vmas.lowerBound(start);
     const first = vmas.list[i];
@@ -362,18 +387,22 @@ export class Mm {
     if (last >= vmas.count || vmas.list[last]!.start >= end) last--;
     if (vmas.list[last]!.end > end) vmas.split(last, end);
     const removed = vmas.remove(i, last - i + 1);
-    for (const r of removed) this.release(r);
+    for (const r of removed) this.release(r, pagesClear);
     this.pages.freeTables(removed[0]!.start / PAGE_SIZE, removed[removed.length - 1]!.end / PAGE_SIZE, (a, b) =>
       vmas.intersecting(a, b) !== undefined,
     );
     return 0;
   }
 
-  /** What a removed VMA gives back: its pages, its commit charge, its share of a shmem object. */
-  private release(v: Vma): void {
+  /**
+   * What a removed VMA gives back: its pages, its commit charge, its share of a shmem object.
+   * `pagesClear`: the caller has just left every page not present and zero (mremap's move).
+   */
+  private release(v: Vma, pagesClear: boolean): void {
     const pages = pagesOf(v.end - v.start);
-    this.pages.drop(v.start / PAGE_SIZE, v.end / PAGE_SIZE);
+    if (!pagesClear) this.pages.drop(v.start / PAGE_SIZE, v.end / PAGE_SIZE);
     if (v.flags & VM_ACCOUNT) this.commit.uncharge(pages);
+    if (v.flags & VM_LOCKED) this.lockedVm -= pages;
     if (v.backing === BACKING_SHMEM) {
       const obj = this.shmem.get(v.objectId);
       if (obj !== undefined) {
@@ -406,7 +435,7 @@ export class Mm {
   /** mlock_future_check: would locking `bytes` more of VM_LOCKED memory pass RLIMIT_MEMLOCK? */
   mlockFutureOk(flags: number, bytes: number): boolean {
     if (!(flags & VM_LOCKED)) return true;
-    const locked = pagesOf(bytes) + this.vmas.lockedPages;
+    const locked = pagesOf(bytes) + this.lockedVm;
     return locked <= Math.floor(this.rlimits.cur(8) / PAGE_SIZE) || this.privileged;
   }
 

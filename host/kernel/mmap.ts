@@ -19,6 +19,7 @@ import {
   MAP_POPULATE,
   MAP_PRIVATE,
   MAP_SHARED,
+  MAP_STACK,
   MAP_SYNC,
   MAP_TYPE,
   PAGE_SIZE,
@@ -39,6 +40,7 @@ import {
   VM_GROWSDOWN,
   VM_LOCKED,
   VM_MAYSHARE,
+  VM_NOHUGEPAGE,
   VM_NORESERVE,
   VM_READ,
   VM_SHARED,
@@ -95,6 +97,9 @@ export function sysMmap(
   let vmFlags = protToVmFlags(prot) | mm.defFlags;
   if (flags & MAP_GROWSDOWN) vmFlags |= VM_GROWSDOWN;
   if (flags & MAP_SYNC) vmFlags |= VM_SYNC; // calc_vm_flag_bits keeps it even on private memory
+  // Since 6.7 (with transparent huge pages built in) a thread stack is kept off huge pages, so
+  // it never merges with a plain neighbour.
+  if (flags & MAP_STACK) vmFlags |= VM_NOHUGEPAGE;
   if (flags & MAP_LOCKED) {
     vmFlags |= VM_LOCKED;
     if (!mm.canDoMlock()) return -EPERM;
@@ -153,6 +158,7 @@ export function mmapRegion(mm: Mm, addr: number, len: number, vmFlags: number, p
     anonVma: 0,
     objectId: shared ? mm.newShmem(pages, shmemCharge) : 0,
   });
+  if (vmFlags & VM_LOCKED) mm.lockedVm += pages;
   return addr;
 }
 

@@ -1,12 +1,25 @@
-// mprotect(2), as do_mprotect_pkey / mprotect_fixup of Linux 6.1: VMAs are changed one after
-// the other, so a hole stops the walk with ENOMEM after the VMAs before it were changed.
+// mprotect(2), as do_mprotect_pkey / mprotect_fixup: VMAs are changed one after the other, so a
+// hole stops the walk with ENOMEM after the VMAs before it were changed. As on the reference
+// kernel (6.7 and later), a private anonymous VMA that never had a page faulted in (no anon_vma)
+// gives its commit charge back when it stops being writable, and so can merge with neighbours
+// that were never charged.
 
 import { EINVAL, ENOMEM, PAGE_SIZE, PROT_EXEC, PROT_GROWSDOWN, PROT_GROWSUP, PROT_READ, PROT_SEM, PROT_WRITE } from "../constants.js";
 import { ulong } from "./args.js";
 import { pageAlign } from "./aslr.js";
 import type { Mm } from "./mm.js";
 import { protToVmFlags } from "./mmap.js";
-import { VM_ACCESS_FLAGS, VM_ACCOUNT, VM_GROWSDOWN, VM_LOCKED, VM_NORESERVE, VM_SHARED, VM_WRITE, pagesOf } from "./vma.js";
+import {
+  BACKING_ANON,
+  VM_ACCESS_FLAGS,
+  VM_ACCOUNT,
+  VM_GROWSDOWN,
+  VM_LOCKED,
+  VM_NORESERVE,
+  VM_SHARED,
+  VM_WRITE,
+  pagesOf,
+} from "./vma.js";
 
 export function sysMprotect(mm: Mm, addrArg: unknown, lenArg: unknown, protArg: unknown): number {
   let start = ulong(addrArg);
@@ -46,7 +59,11 @@ export function sysMprotect(mm: Mm, addrArg: unknown, lenArg: unknown, protArg: 
   return 0;
 }
 
-/** mprotect_fixup: a private mapping made writable is charged (and stays charged). */
+/**
+ * mprotect_fixup: a private mapping made writable is charged; made read-only it stays charged,
+ * unless it is anonymous and was never faulted (no anon_vma), when nothing can be lost by
+ * giving the charge back.
+ */
 function mprotectFixup(mm: Mm, index: number, s: number, e: number, newFlags: number): number {
   const v = mm.vmas.list[index]!;
   const oldFlags = v.flags;
@@ -60,6 +77,8 @@ function mprotectFixup(mm: Mm, index: number, s: number, e: number, newFlags: nu
       charged = pages;
       newFlags |= VM_ACCOUNT;
     }
+  } else if (oldFlags & VM_ACCOUNT && v.backing === BACKING_ANON && !mm.hasAnonVma(index)) {
+    newFlags &= ~VM_ACCOUNT;
   }
   // Stores made while the pages were writable must be found before they stop being scanned.
   if (oldFlags & VM_WRITE && !(newFlags & VM_WRITE)) mm.scanVma(index, s, e);
@@ -68,6 +87,7 @@ function mprotectFixup(mm: Mm, index: number, s: number, e: number, newFlags: nu
     mm.commit.uncharge(charged);
     return r;
   }
+  if (oldFlags & VM_ACCOUNT && !(newFlags & VM_ACCOUNT)) mm.commit.uncharge(pages);
   // A locked private mapping made writable is populated for writing at once.
   if ((oldFlags & (VM_WRITE | VM_SHARED | VM_LOCKED)) === VM_LOCKED && newFlags & VM_WRITE) mm.populate(s, e, true);
   return 0;

@@ -1,4 +1,4 @@
-// mremap(2) (mm/mremap.c): shrink in place, grow in place when the pages after the VMA are
+// mremap(2) (mm/mremap.c, as the reference kernel has it): shrink in place, grow in place when the pages after the VMA are
 // free, otherwise move (MREMAP_MAYMOVE) keeping the contents; MREMAP_FIXED picks the target and
 // unmaps what was there; MREMAP_DONTUNMAP moves the pages and leaves the old range mapped and
 // empty. The order of checks follows the kernel; so does the commit accounting of a move (the
@@ -8,7 +8,7 @@ import { EAGAIN, EFAULT, EINVAL, ENOMEM, MREMAP_DONTUNMAP, MREMAP_FIXED, MREMAP_
 import { ulong } from "./args.js";
 import { pageAlign } from "./aslr.js";
 import type { Mm } from "./mm.js";
-import { BACKING_ANON, BACKING_SHMEM, MAX_MAP_COUNT, VM_ACCOUNT, VM_LOCKED, VM_LOCKED_MASK, VM_SHARED, pagesOf } from "./vma.js";
+import { BACKING_ANON, BACKING_SHMEM, MAX_MAP_COUNT, VM_ACCOUNT, VM_LOCKED, VM_LOCKED_MASK, VM_SHARED, VM_WRITE, pagesOf } from "./vma.js";
 
 /** do_munmap with its own argument checks (the ranges mremap derives can be out of bounds). */
 function doMunmap(mm: Mm, start: number, len: number): number {
@@ -52,6 +52,7 @@ export function sysMremap(
   oldLen = pageAlign(oldLen);
   newLen = pageAlign(newLen);
   if (newLen === 0) return -EINVAL;
+  if (newLen > TASK_SIZE) return -EINVAL; // checked before anything else since 6.16
   if (mm.vmas.indexOf(addr) < 0) return -EFAULT;
 
   if (flags & (MREMAP_FIXED | MREMAP_DONTUNMAP)) return mremapTo(mm, addr, oldLen, newAddr, newLen, flags);
@@ -74,6 +75,7 @@ export function sysMremap(
       return -ENOMEM;
     }
     mm.vmas.resize(i, v.start, addr + newLen);
+    if (v.flags & VM_LOCKED) mm.lockedVm += pages;
     if (v.backing === BACKING_SHMEM) mm.shmemMapped(v.objectId, pages);
     mm.vmas.mergeNext(i);
     if (v.flags & VM_LOCKED) mm.populate(addr + oldLen, addr + newLen, true);
@@ -122,7 +124,8 @@ function moveVma(mm: Mm, oldAddr: number, oldLen: number, newLen: number, newAdd
   const vmas = mm.vmas;
   if (mm.mapCount >= MAX_MAP_COUNT - 3) return -ENOMEM;
   const dontUnmap = (flags & MREMAP_DONTUNMAP) !== 0;
-  let v = vmas.list[vmas.indexOf(oldAddr)]!;
+  const index = vmas.indexOf(oldAddr);
+  let v = vmas.list[index]!;
   const vmFlags = v.flags;
   const toAccount = pagesOf(dontUnmap ? newLen : newLen - oldLen);
   if (vmFlags & VM_ACCOUNT && !mm.chargeCommit(toAccount)) return -ENOMEM;
@@ -130,11 +133,16 @@ function moveVma(mm: Mm, oldAddr: number, oldLen: number, newLen: number, newAdd
     if (vmFlags & VM_ACCOUNT) mm.commit.uncharge(toAccount);
     return -ENOMEM;
   }
+  // Raw stores into the moving pages travel with them: find them first (once, for both uses).
+  const movedEnd = oldLen === 0 ? Math.min(oldAddr + newLen, v.end) : oldAddr + oldLen;
+  mm.scanVma(index, oldAddr, movedEnd);
   // copy_vma: a never-faulted anonymous VMA takes a pgoff matching its new place, to merge there.
   let pgoff = v.pgoff + pagesOf(oldAddr - v.start);
-  if (v.backing === BACKING_ANON && v.anonVma === 0) pgoff = pagesOf(newAddr);
+  if (v.backing === BACKING_ANON && !mm.hasAnonVma(index, oldAddr, movedEnd)) pgoff = pagesOf(newAddr);
   const hiwater = Math.max(vmas.hiwaterPages, vmas.totalPages);
   mm.insertVma({ ...v, start: newAddr, end: newAddr + newLen, pgoff });
+  // The new VMA's pages count in locked_vm at once; the old one's leave it only if it is unmapped.
+  if (vmFlags & VM_LOCKED) mm.lockedVm += pagesOf(newLen);
   if (v.backing === BACKING_SHMEM) mm.shmemMapped(v.objectId, pagesOf(newLen));
   // Shared pages stay where they were as well: a duplicate, or the old half of DONTUNMAP.
   if (oldLen === 0) {
@@ -144,12 +152,13 @@ function moveVma(mm: Mm, oldAddr: number, oldLen: number, newLen: number, newAdd
     return newAddr;
   }
   if (dontUnmap && v.backing === BACKING_SHMEM) mm.pages.copy(oldAddr / PAGE_SIZE, newAddr / PAGE_SIZE, pagesOf(oldLen));
-  else mm.pages.move(oldAddr / PAGE_SIZE, newAddr / PAGE_SIZE, pagesOf(oldLen), mm.writeState(v));
+  else mm.pages.move(oldAddr / PAGE_SIZE, newAddr / PAGE_SIZE, pagesOf(oldLen));
 
   let oldIndex = vmas.indexOf(oldAddr);
   v = vmas.list[oldIndex]!;
   if (dontUnmap) {
-    // The old range stays mapped, fresh and unlocked (the whole old VMA loses its lock bits).
+    // The old range stays mapped, fresh and unlocked (the whole old VMA loses its lock bits,
+    // though locked_vm keeps counting them).
     vmas.setFlags(oldIndex, v.flags & ~VM_LOCKED_MASK);
     if (v.start === oldAddr && v.end === oldAddr + oldLen) v.anonVma = 0;
     vmas.mergeAround(oldIndex);
@@ -159,7 +168,9 @@ function moveVma(mm: Mm, oldAddr: number, oldLen: number, newLen: number, newAdd
   const accountStart = vmFlags & VM_ACCOUNT && v.start < oldAddr;
   const accountEnd = vmFlags & VM_ACCOUNT && v.end > oldAddr + oldLen;
   if (vmFlags & VM_ACCOUNT) vmas.setFlags(oldIndex, v.flags & ~VM_ACCOUNT);
-  if (mm.unmap(oldAddr, oldAddr + oldLen) < 0) {
+  // The pages just moved out: the old range of a writable VMA (scanned above) is already not
+  // present and zero; anything else is dropped as usual.
+  if (mm.unmap(oldAddr, oldAddr + oldLen, (vmFlags & VM_WRITE) !== 0) < 0) {
     if (vmFlags & VM_ACCOUNT) {
       mm.commit.charge(pagesOf(oldLen), 0);
       oldIndex = vmas.indexOf(oldAddr);

@@ -12,6 +12,7 @@
 // mapping that was never written costs no host memory to drop.
 
 import { PAGE_SIZE } from "../constants.js";
+import { zeroScanner } from "./zeroscan.js";
 
 export const PAGE_NONE = 0;
 export const PAGE_ZERO = 1;
@@ -24,10 +25,6 @@ const PAGE_COUNT = 1 << 20;
 const PTE_SHIFT = 9;
 /** Pages mapped by one PMD table (1 GiB). */
 const PMD_SHIFT = 18;
-
-const ZERO_CHUNK = new Uint8Array(1 << 20);
-type BufferLike = { compare(a: Uint8Array, b: Uint8Array): number };
-const NodeBuffer = (globalThis as { Buffer?: BufferLike }).Buffer;
 
 export class Pages {
   readonly state = new Uint8Array(PAGE_COUNT);
@@ -46,11 +43,19 @@ export class Pages {
   private bytes = new Uint8Array(0);
   private words = new Int32Array(0);
 
+  /** The first non-zero 512-byte block of a byte range, or its end (zeroscan.ts). */
+  private readonly firstNonZero: (startByte: number, endByte: number) => number;
+
   constructor(
     private readonly memory: WebAssembly.Memory,
     /** Called with the new RSS in pages whenever it grows: the OOM killer's hook. */
     private readonly onRssGrow: (rssPages: number) => void,
-  ) {}
+  ) {
+    this.firstNonZero = zeroScanner(memory, () => {
+      this.u8();
+      return this.words;
+    });
+  }
 
   /** The byte view of the memory, re-made only when the buffer changed (memory.grow). */
   u8(): Uint8Array {
@@ -65,20 +70,18 @@ export class Pages {
     this.words = new Int32Array(buf);
   }
 
-  /** True if [startByte, startByte + len) is all zero (beyond the memory counts as zero). */
-  isZero(startByte: number, len: number): boolean {
-    const u8 = this.u8();
-    const end = Math.min(startByte + len, u8.length);
-    if (NodeBuffer !== undefined) {
-      for (let a = startByte; a < end; a += ZERO_CHUNK.length) {
-        const n = Math.min(ZERO_CHUNK.length, end - a);
-        if (NodeBuffer.compare(u8.subarray(a, a + n), ZERO_CHUNK.subarray(0, n)) !== 0) return false;
-      }
-      return true;
-    }
-    const words = this.words;
-    for (let i = Math.floor(startByte / 4), e = Math.floor(end / 4); i < e; i++) if (words[i] !== 0) return false;
-    return true;
+  /** The first page of [startPage, endPage) holding a non-zero byte, or endPage (beyond the memory all is zero). */
+  nextNonZeroPage(startPage: number, endPage: number): number {
+    const a = startPage * PAGE_SIZE;
+    const b = Math.min(endPage * PAGE_SIZE, this.u8().length);
+    if (a >= b) return endPage;
+    const hit = this.firstNonZero(a, b);
+    return hit >= b ? endPage : Math.floor(hit / PAGE_SIZE);
+  }
+
+  /** True if every byte of the pages [startPage, endPage) is zero. */
+  isZero(startPage: number, endPage: number): boolean {
+    return this.nextNonZeroPage(startPage, endPage) >= endPage;
   }
 
   private present(page: number): void {
@@ -134,20 +137,14 @@ export class Pages {
     const state = this.state;
     let p = startPage;
     while (p < endPage) {
-      if (state[p]! >= PAGE_ANON) {
-        p++;
-        continue;
-      }
+      while (p < endPage && state[p]! >= PAGE_ANON) p++;
+      if (p >= endPage) break;
       let runEnd = p + 1;
-      while (runEnd < endPage && state[runEnd]! < PAGE_ANON && runEnd - p < 256) runEnd++;
-      if (!this.isZero(p * PAGE_SIZE, (runEnd - p) * PAGE_SIZE)) {
-        for (let q = p; q < runEnd; q++) {
-          if (!this.isZero(q * PAGE_SIZE, PAGE_SIZE)) {
-            this.touchWrite(q, residentState);
-            onFound?.(q);
-            found++;
-          }
-        }
+      while (runEnd < endPage && state[runEnd]! < PAGE_ANON) runEnd++;
+      for (let q = this.nextNonZeroPage(p, runEnd); q < runEnd; q = this.nextNonZeroPage(q + 1, runEnd)) {
+        this.touchWrite(q, residentState);
+        onFound?.(q);
+        found++;
       }
       p = runEnd;
     }
@@ -156,15 +153,15 @@ export class Pages {
 
   /**
    * Drops [startPage, endPage): resident pages and pages found non-zero are zeroed, all become
-   * not present. The next touch reads zero, as a fresh page does.
+   * not present. The next touch reads zero, as a fresh page does; and memory that no VMA covers
+   * is all zero, which is why a new mapping needs no clearing.
    */
   drop(startPage: number, endPage: number): void {
     const state = this.state;
     const u8 = this.u8();
     let p = startPage;
     while (p < endPage) {
-      const s = state[p]!;
-      if (s >= PAGE_ANON) {
+      if (state[p]! >= PAGE_ANON) {
         let runEnd = p;
         while (runEnd < endPage && state[runEnd]! >= PAGE_ANON) {
           this.rss[state[runEnd]!]!--;
@@ -172,57 +169,67 @@ export class Pages {
           state[runEnd] = PAGE_NONE;
           runEnd++;
         }
-        u8.fill(0, p * PAGE_SIZE, Math.min(runEnd * PAGE_SIZE, u8.length));
+        u8.fill(0, p * PAGE_SIZE, runEnd * PAGE_SIZE);
         p = runEnd;
         continue;
       }
-      let runEnd = p;
-      while (runEnd < endPage && state[runEnd]! < PAGE_ANON && runEnd - p < 256) {
-        state[runEnd] = PAGE_NONE;
-        runEnd++;
-      }
-      const a = p * PAGE_SIZE;
-      const b = Math.min(runEnd * PAGE_SIZE, u8.length);
-      if (a < b && !this.isZero(a, b - a)) {
-        for (let q = a; q < b; q += PAGE_SIZE) if (!this.isZero(q, PAGE_SIZE)) u8.fill(0, q, q + PAGE_SIZE);
+      let runEnd = p + 1;
+      while (runEnd < endPage && state[runEnd]! < PAGE_ANON) runEnd++;
+      state.fill(PAGE_NONE, p, runEnd);
+      for (let q = this.nextNonZeroPage(p, runEnd); q < runEnd; q = this.nextNonZeroPage(q + 1, runEnd)) {
+        u8.fill(0, q * PAGE_SIZE, (q + 1) * PAGE_SIZE);
       }
       p = runEnd;
     }
   }
 
   /**
-   * Moves the pages of [src, src + count) to [dst, dst + count) (mremap; the ranges never
-   * overlap, and the destination is freshly unmapped): contents and states travel, the source
-   * is left not present and zero.
+   * Moves the pages of [src, src + count) to [dst, dst + count) (mremap): contents and states
+   * travel, the source is left not present and zero. The ranges do not overlap, the
+   * destination is unmapped (so zero and not present), and the caller has scanned the source
+   * for raw stores: only resident pages have contents to copy.
    */
-  move(srcPage: number, dstPage: number, count: number, residentState: number): void {
+  move(srcPage: number, dstPage: number, count: number): void {
     if (count <= 0 || srcPage === dstPage) return;
-    this.scan(srcPage, srcPage + count, residentState);
-    this.drop(dstPage, dstPage + count);
     const u8 = this.u8();
     const state = this.state;
-    for (let i = 0; i < count; i++) {
+    let i = 0;
+    while (i < count) {
       const s = state[srcPage + i]!;
-      if (s === PAGE_NONE) continue;
-      const from = srcPage + i;
-      const to = dstPage + i;
-      this.present(to);
-      state[to] = s;
-      state[from] = PAGE_NONE;
-      if (s >= PAGE_ANON) {
-        u8.copyWithin(to * PAGE_SIZE, from * PAGE_SIZE, (from + 1) * PAGE_SIZE);
-        u8.fill(0, from * PAGE_SIZE, (from + 1) * PAGE_SIZE);
+      if (s === PAGE_NONE) {
+        i++;
+        continue;
       }
+      if (s === PAGE_ZERO) {
+        this.present(dstPage + i);
+        state[dstPage + i] = s;
+        state[srcPage + i] = PAGE_NONE;
+        i++;
+        continue;
+      }
+      let j = i;
+      while (j < count && state[srcPage + j]! >= PAGE_ANON) {
+        this.present(dstPage + j);
+        state[dstPage + j] = state[srcPage + j]!;
+        state[srcPage + j] = PAGE_NONE;
+        j++;
+      }
+      const from = (srcPage + i) * PAGE_SIZE;
+      const to = (dstPage + i) * PAGE_SIZE;
+      const bytes = (j - i) * PAGE_SIZE;
+      u8.copyWithin(to, from, from + bytes);
+      u8.fill(0, from, from + bytes);
+      i = j;
     }
   }
 
   /**
    * Copies the pages of [src, src + count) to the fresh [dst, dst + count), states included:
    * how one flat memory shows a second mapping of the same shmem pages (mremap duplicating a
-   * shared mapping, or MREMAP_DONTUNMAP of one). The two copies do not stay coherent.
+   * shared mapping, or MREMAP_DONTUNMAP of one). The two copies do not stay coherent. The
+   * caller has scanned the source for raw stores.
    */
   copy(srcPage: number, dstPage: number, count: number): void {
-    this.scan(srcPage, srcPage + count, PAGE_SHMEM);
     const u8 = this.u8();
     for (let i = 0; i < count; i++) {
       const s = this.state[srcPage + i]!;

@@ -85,7 +85,7 @@ export function status(mm: Mm): Status {
   return {
     VmPeak: kB(Math.max(total, vmas.hiwaterPages)),
     VmSize: kB(total),
-    VmLck: kB(vmas.lockedPages),
+    VmLck: kB(mm.lockedVm),
     VmPin: 0,
     VmHWM: kB(Math.min(Math.max(pages.hiwaterRss, pages.rssTotal), ramPages)),
     VmRSS: kB(pages.rssTotal - swapped),

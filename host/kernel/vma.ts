@@ -85,7 +85,8 @@ export const isDataMapping = (f: number) => (f & (VM_WRITE | VM_SHARED | VM_STAC
 /** sysctl vm.max_map_count. */
 export const MAX_MAP_COUNT = 65530;
 
-export const pagesOf = (bytes: number) => bytes / 2 ** PAGE_SHIFT;
+const PAGE_BYTES = 2 ** PAGE_SHIFT;
+export const pagesOf = (bytes: number) => bytes / PAGE_BYTES;
 
 export class VmaList {
   readonly list: Vma[] = [];

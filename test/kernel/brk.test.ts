@@ -71,6 +71,32 @@ describe("brk: raw semantics", () => {
     const k = makeKernel({ overcommit: 2, overcommitRatio: 0, swapBytes: 0 });
     expect(k.brk(k.startBrk + PAGE)).toBe(k.startBrk);
   });
+  it("is charged like mmap: the overcommit 0 heuristic refuses more than RAM + swap at once", () => {
+    const k = makeKernel({ overcommit: 0, ramBytes: 16 * MiB, swapBytes: 4 * MiB });
+    const b = k.startBrk;
+    const c = k.committedBytes;
+    expect(k.brk(b + 20 * MiB + PAGE)).toBe(b);
+    expect(k.committedBytes).toBe(c);
+    expect(k.mmap(0, 20 * MiB + PAGE, 3, 0x22, -1, 0)).toBe(-12);
+    expect(k.brk(b + 20 * MiB)).toBe(b + 20 * MiB);
+    expect(k.committedBytes).toBe(c + 20 * MiB);
+    expect(k.brk(b + 40 * MiB)).toBe(b + 40 * MiB); // each call is judged alone, as Linux does
+    expect(k.brk(b)).toBe(b);
+    expect(k.committedBytes).toBe(c);
+    k.verify();
+  });
+  it("is charged like mmap: overcommit 2 counts what the heap already holds", () => {
+    const k = makeKernel({ overcommit: 2, overcommitRatio: 100, ramBytes: 16 * MiB, swapBytes: 0 });
+    const b = k.startBrk;
+    const room = 16 * MiB - k.committedBytes;
+    expect(k.brk(b + room)).toBe(b); // the admin and user reserves are kept back
+    const ok = k.brk(b + room / 2);
+    expect(ok).toBe(b + room / 2);
+    expect(k.mmap(0, room / 2, 3, 0x22, -1, 0)).toBe(-12);
+    expect(k.brk(b)).toBe(b);
+    expect(k.mmap(0, room / 2, 3, 0x22, -1, 0)).toBeGreaterThan(0);
+    k.verify();
+  });
   it("merges with nothing but its own heap", () => {
     const k = makeKernel();
     const b = k.startBrk;

@@ -56,6 +56,37 @@ describe("mlock / munlock", () => {
   });
 });
 
+describe("locked_vm", () => {
+  it("is a counter: MREMAP_DONTUNMAP of a locked mapping leaves the old pages counted", () => {
+    const k = makeKernel({ rlimits: { RLIMIT_MEMLOCK: { cur: 4 * PAGE, max: 4 * PAGE } } });
+    const a = k.mmap(0, 2 * PAGE, 3, ANON_PRIVATE, -1, 0);
+    expect(k.mlock(a, 2 * PAGE)).toBe(0);
+    const b = k.mremap(a, 2 * PAGE, 2 * PAGE, 1 | 4); // MAYMOVE | DONTUNMAP
+    expect(b).toBeGreaterThan(0);
+    expect(k.status().VmLck).toBe(16);
+    expect(k.munmap(b, 2 * PAGE)).toBe(0);
+    expect(k.status().VmLck).toBe(8); // nothing is locked, yet two pages stay counted
+    const c = k.mmap(0, 3 * PAGE, 3, ANON_PRIVATE, -1, 0);
+    expect(k.mlock(c, 3 * PAGE)).toBe(ENOMEM);
+    expect(k.mlock(c, 2 * PAGE)).toBe(0);
+    k.verify();
+  });
+  it("follows growth and moves of locked mappings, and munmap", () => {
+    const k = makeKernel({ privileged: true });
+    const a = k.mmap(0, 2 * PAGE, 3, ANON_PRIVATE | 0x2000, -1, 0); // MAP_LOCKED
+    expect(k.status().VmLck).toBe(8);
+    const b = k.mremap(a, 2 * PAGE, 5 * PAGE, 1);
+    expect(k.status().VmLck).toBe(20);
+    expect(k.mremap(b, 5 * PAGE, 3 * PAGE, 0)).toBe(b);
+    expect(k.status().VmLck).toBe(12);
+    expect(k.munlock(b + PAGE, PAGE)).toBe(0);
+    expect(k.status().VmLck).toBe(8);
+    expect(k.munmap(b, 3 * PAGE)).toBe(0);
+    expect(k.status().VmLck).toBe(0);
+    k.verify();
+  });
+});
+
 describe("mlockall / munlockall", () => {
   it("validates flags", () => {
     const k = makeKernel();

@@ -36,15 +36,42 @@ describe("mprotect: split and merge", () => {
     expect(vmaAt(k, a)).toEqual([a, a + 4 * PAGE, "rw-p"]);
     k.verify();
   });
-  it("keeps a private mapping charged once it was writable, and charges on becoming writable", () => {
+  it("charges a private mapping on becoming writable, and keeps the charge once a page was faulted", () => {
     const k = makeKernel();
     const c = k.committedBytes;
     const a = k.mmap(0, 4 * PAGE, 0, ANON_PRIVATE, -1, 0);
     expect(k.committedBytes).toBe(c);
     k.mprotect(a, 4 * PAGE, 3);
     expect(k.committedBytes).toBe(c + 4 * PAGE);
-    k.mprotect(a, 4 * PAGE, 0);
+    k.fill(a + 3 * PAGE, 1, 1); // the VMA gets its anon_vma
+    k.mprotect(a, 2 * PAGE, 0);
     expect(k.committedBytes).toBe(c + 4 * PAGE);
+    k.verify();
+  });
+  it("gives the charge back when a never-faulted anonymous mapping stops being writable", () => {
+    const k = makeKernel();
+    const c = k.committedBytes;
+    const a = k.mmap(0, 4 * PAGE, 3, ANON_PRIVATE, -1, 0);
+    expect(k.committedBytes).toBe(c + 4 * PAGE);
+    k.read(a, 4 * PAGE); // read faults map the zero page: still no anon_vma
+    k.mprotect(a + PAGE, 2 * PAGE, 1);
+    expect(k.committedBytes).toBe(c + 2 * PAGE);
+    k.mprotect(a, 4 * PAGE, 3);
+    expect(k.committedBytes).toBe(c + 4 * PAGE);
+    expect(vmaAt(k, a)).toEqual([a, a + 4 * PAGE, "rw-p"]);
+    k.verify();
+  });
+  it("finds stores made through the memory before deciding a mapping was never faulted", () => {
+    const k = makeKernel();
+    const a = k.mmap(0, 4 * PAGE, 3, ANON_PRIVATE, -1, 0);
+    const b = k.mmap(a - 2 * PAGE, 2 * PAGE, 1, ANON_PRIVATE | 0x10, -1, 0); // MAP_FIXED, read-only
+    expect(b).toBe(a - 2 * PAGE);
+    const c = k.committedBytes;
+    new Uint8Array(k.mm.memory.buffer)[a + 3 * PAGE + 7] = 1; // a raw store, far from the range
+    k.mprotect(a, PAGE, 1);
+    expect(k.committedBytes).toBe(c); // it had an anon_vma after all: charged, and not merged
+    expect(vmaAt(k, a)).toEqual([a, a + PAGE, "r--p"]);
+    k.verify();
   });
   it("is enforced by the checked accessors", () => {
     const k = makeKernel();
