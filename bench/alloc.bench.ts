@@ -5,6 +5,7 @@
 //   node dist/bench/alloc.bench.js [--quick] [--trace NAME ...]
 
 import { readFileSync } from "node:fs";
+import { pathToFileURL } from "node:url";
 import { gunzipSync } from "node:zlib";
 import { Bench } from "tinybench";
 import { parseOps } from "../host/trace/ops.js";
@@ -95,8 +96,8 @@ export function formatAllocTable(rows: AllocBenchRow[]): string {
   return lines.join("\n");
 }
 
-const isMain = process.argv[1] !== undefined && import.meta.url.endsWith(process.argv[1].split("/").pop()!);
-if (isMain) {
+const invokedDirectly = process.argv[1] !== undefined && import.meta.url === pathToFileURL(process.argv[1]).href;
+if (invokedDirectly) {
   const args = process.argv.slice(2);
   const traces = args.filter((a, i) => args[i - 1] === "--trace");
   const rows = await runAllocBench({ quick: args.includes("--quick"), traces: traces.length ? traces : undefined });

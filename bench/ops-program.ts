@@ -63,37 +63,55 @@ export interface JsAllocator {
   free(ptr: number): void;
 }
 
-/** Replays a program from JS, one allocator call per op; `touch` writes first and last byte. */
+/**
+ * Replays a program from JS, one allocator call per op; `touch` writes first and last byte.
+ * The loop is the same text for every peer, but each peer gets its own compiled copy
+ * (jsLoopFor), so V8's inline caches in it see one allocator only, as an application's would.
+ */
+function runFromJsTemplate(
+  alloc: JsAllocator,
+  words: Uint32Array,
+  length: number,
+  table: Uint32Array,
+  touch: ((ptr: number, size: number) => void) | undefined,
+): void {
+  // Op kinds and the TOUCH bit as literals: this function's text is compiled again on its own.
+  for (let i = 0, end = length * 4; i < end; i += 4) {
+    const kind = words[i] & 0xff;
+    const id = words[i + 1];
+    let p: number;
+    let size: number;
+    if (kind === 0) {
+      p = alloc.malloc((size = words[i + 2]));
+    } else if (kind === 1) {
+      p = alloc.calloc(1, (size = words[i + 2]));
+    } else if (kind === 2) {
+      p = alloc.memalign(words[i + 2], (size = words[i + 3]));
+    } else if (kind === 3) {
+      p = alloc.realloc(words[i + 2] === 0xffffffff ? 0 : table[words[i + 2]], (size = words[i + 3]));
+    } else {
+      alloc.free(table[id]);
+      continue;
+    }
+    table[id] = p;
+    if (touch !== undefined && (words[i] & 0x100) !== 0 && size !== 0) touch(p, size);
+  }
+}
+
+type JsLoop = typeof runFromJsTemplate;
+
+/** A freshly compiled copy of the JS replay loop, for one peer. */
+export function jsLoopFor(): JsLoop {
+  return new Function(`return ${runFromJsTemplate.toString()}`)() as JsLoop;
+}
+
+/** Replays a program from JS with the given loop (see jsLoopFor). */
 export function runFromJs(
+  loop: JsLoop,
   alloc: JsAllocator,
   program: OpsProgram,
   table: Uint32Array,
   touch?: (ptr: number, size: number) => void,
 ): void {
-  const w = program.words;
-  for (let i = 0, end = program.length * OP_WORDS; i < end; i += OP_WORDS) {
-    const kind = w[i] & 0xff;
-    const id = w[i + 1];
-    let p: number;
-    let size: number;
-    switch (kind) {
-      case Op.MALLOC:
-        p = alloc.malloc((size = w[i + 2]));
-        break;
-      case Op.CALLOC:
-        p = alloc.calloc(1, (size = w[i + 2]));
-        break;
-      case Op.MEMALIGN:
-        p = alloc.memalign(w[i + 2], (size = w[i + 3]));
-        break;
-      case Op.REALLOC:
-        p = alloc.realloc(w[i + 2] === 0xffffffff ? 0 : table[w[i + 2]], (size = w[i + 3]));
-        break;
-      default:
-        alloc.free(table[id]);
-        continue;
-    }
-    table[id] = p;
-    if (touch !== undefined && w[i] & TOUCH && size !== 0) touch(p, size);
-  }
+  loop(alloc, program.words, program.length, table, touch);
 }

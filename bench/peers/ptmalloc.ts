@@ -4,11 +4,12 @@
 
 import { bootProcess, type BootedProcess, type ProcessOptions } from "../../host/process.js";
 import { MAP_ANONYMOUS, MAP_PRIVATE, PAGE_SIZE, PROT_READ, PROT_WRITE } from "../../host/constants.js";
-import { OP_WORDS, runFromJs, type OpsProgram } from "../ops-program.js";
+import { OP_WORDS, jsLoopFor, runFromJs, type OpsProgram } from "../ops-program.js";
 
 const BENCH_OPTIONS: ProcessOptions = { seed: 1, aslr: 0 };
 
 export function ptmallocJsRunner(program: OpsProgram, options: ProcessOptions = BENCH_OPTIONS) {
+  const loop = jsLoopFor();
   let booted: BootedProcess;
   let table: Uint32Array;
   let bytes: Uint8Array;
@@ -23,7 +24,7 @@ export function ptmallocJsRunner(program: OpsProgram, options: ProcessOptions = 
       bytes = new Uint8Array(booted.process.memory.buffer);
     },
     run() {
-      runFromJs(booted.process, program, table, touch);
+      runFromJs(loop, booted.process, program, table, touch);
     },
     get process() {
       return booted.process;

@@ -2,7 +2,7 @@
 // per run, driven from JS one call per op or by its own replay loop inside Wasm.
 
 import { readFileSync } from "node:fs";
-import { OP_WORDS, runFromJs, type JsAllocator, type OpsProgram } from "../ops-program.js";
+import { OP_WORDS, jsLoopFor, runFromJs, type JsAllocator, type OpsProgram } from "../ops-program.js";
 import { repoPath } from "./paths.js";
 
 interface TlsfExports {
@@ -31,6 +31,7 @@ export function tlsfInstance(): TlsfExports {
 
 /** One run of `program` from JS on a fresh TLSF instance (setup excluded: call prepare first). */
 export function tlsfJsRunner(program: OpsProgram) {
+  const loop = jsLoopFor();
   let x: TlsfExports;
   let table: Uint32Array;
   let alloc: JsAllocator;
@@ -54,7 +55,7 @@ export function tlsfJsRunner(program: OpsProgram) {
       };
     },
     run() {
-      runFromJs(alloc, program, table, touch);
+      runFromJs(loop, alloc, program, table, touch);
     },
   };
 }
