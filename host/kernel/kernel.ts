@@ -1,4 +1,5 @@
-// The emulated Linux 6.1 kernel of one 32-bit process: the raw memory syscalls (numbers in,
+// The emulated Linux kernel of one 32-bit process (6.1's semantics, and the reference machine's
+// newer kernel where the two differ and the oracle shows it): the raw memory syscalls (numbers in,
 // result ≥ 0 or −errno out, never a throw on bad input), procfs views, and checked access.
 
 import { EINVAL } from "../constants.js";

@@ -120,7 +120,7 @@ function adviseVma(mm: Mm, index: number, s: number, e: number, advice: number):
       if (v.flags & VM_LOCKED) return -EINVAL;
       if (v.backing === BACKING_ANON) return -EINVAL;
       if ((v.flags & (VM_SHARED | VM_WRITE)) !== (VM_SHARED | VM_WRITE)) return -EACCES;
-      mm.pages.drop(s / PAGE_SIZE, e / PAGE_SIZE);
+      mm.pages.drop(s / PAGE_SIZE, e / PAGE_SIZE, (v.flags & VM_WRITE) !== 0);
       return 0;
     case MADV_WILLNEED:
       return 0;
@@ -135,7 +135,7 @@ function adviseVma(mm: Mm, index: number, s: number, e: number, advice: number):
       // Private anonymous pages are freed; shmem keeps its pages; the program's own image
       // would fall back to its file contents, which are its current contents here.
       if (v.backing === BACKING_ANON) {
-        mm.pages.drop(s / PAGE_SIZE, e / PAGE_SIZE);
+        mm.pages.drop(s / PAGE_SIZE, e / PAGE_SIZE, (v.flags & VM_WRITE) !== 0);
       }
       return 0;
     case MADV_POPULATE_READ:

@@ -400,7 +400,7 @@ export class Mm {
    */
   private release(v: Vma, pagesClear: boolean): void {
     const pages = pagesOf(v.end - v.start);
-    if (!pagesClear) this.pages.drop(v.start / PAGE_SIZE, v.end / PAGE_SIZE);
+    if (!pagesClear) this.pages.drop(v.start / PAGE_SIZE, v.end / PAGE_SIZE, (v.flags & VM_WRITE) !== 0);
     if (v.flags & VM_ACCOUNT) this.commit.uncharge(pages);
     if (v.flags & VM_LOCKED) this.lockedVm -= pages;
     if (v.backing === BACKING_SHMEM) {

@@ -7,9 +7,11 @@
 //             remembers which of RssAnon / RssFile / RssShmem the page counts in
 //
 // Raw writes through `memory` (the allocator's metadata, the user's stores) do not fault; the
-// kernel finds them by scanning non-resident pages for non-zero bytes before it reports or
-// zeroes anything. Zeroing touches only pages that are resident or found non-zero, so a huge
-// mapping that was never written costs no host memory to drop.
+// kernel finds them by scanning non-resident pages of writable VMAs for non-zero bytes
+// (zeroscan.ts) before it reports or zeroes anything. Zeroing touches only pages that are
+// resident or found non-zero, so a huge mapping that was never written costs no host memory
+// to drop. Two facts spare reading: memory no VMA covers is all zero (every unmap zeroes what
+// it leaves), and a VMA that is not writable holds no unseen stores (losing PROT_WRITE scans).
 
 import { PAGE_SIZE } from "../constants.js";
 import { zeroScanner } from "./zeroscan.js";
@@ -70,18 +72,13 @@ export class Pages {
     this.words = new Int32Array(buf);
   }
 
-  /** The first page of [startPage, endPage) holding a non-zero byte, or endPage (beyond the memory all is zero). */
+  /** The first page of [startPage, endPage) holding a non-zero byte, or endPage (past the memory all is zero). */
   nextNonZeroPage(startPage: number, endPage: number): number {
     const a = startPage * PAGE_SIZE;
     const b = Math.min(endPage * PAGE_SIZE, this.u8().length);
     if (a >= b) return endPage;
     const hit = this.firstNonZero(a, b);
     return hit >= b ? endPage : Math.floor(hit / PAGE_SIZE);
-  }
-
-  /** True if every byte of the pages [startPage, endPage) is zero. */
-  isZero(startPage: number, endPage: number): boolean {
-    return this.nextNonZeroPage(startPage, endPage) >= endPage;
   }
 
   private present(page: number): void {
@@ -154,9 +151,11 @@ export class Pages {
   /**
    * Drops [startPage, endPage): resident pages and pages found non-zero are zeroed, all become
    * not present. The next touch reads zero, as a fresh page does; and memory that no VMA covers
-   * is all zero, which is why a new mapping needs no clearing.
+   * is all zero, which is why a new mapping needs no clearing. `writable: false` says the
+   * pages were not writable since they were last scanned or dropped (the rule scanVma relies
+   * on): the non-resident ones are known to be zero and are not read.
    */
-  drop(startPage: number, endPage: number): void {
+  drop(startPage: number, endPage: number, writable = true): void {
     const state = this.state;
     const u8 = this.u8();
     let p = startPage;
@@ -176,8 +175,10 @@ export class Pages {
       let runEnd = p + 1;
       while (runEnd < endPage && state[runEnd]! < PAGE_ANON) runEnd++;
       state.fill(PAGE_NONE, p, runEnd);
-      for (let q = this.nextNonZeroPage(p, runEnd); q < runEnd; q = this.nextNonZeroPage(q + 1, runEnd)) {
-        u8.fill(0, q * PAGE_SIZE, (q + 1) * PAGE_SIZE);
+      if (writable) {
+        for (let q = this.nextNonZeroPage(p, runEnd); q < runEnd; q = this.nextNonZeroPage(q + 1, runEnd)) {
+          u8.fill(0, q * PAGE_SIZE, (q + 1) * PAGE_SIZE);
+        }
       }
       p = runEnd;
     }

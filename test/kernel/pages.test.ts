@@ -34,6 +34,38 @@ describe("demand paging", () => {
     expect(k.status().VmRSS).toBe(rss + 8);
     k.verify();
   });
+  it("raw stores survive losing PROT_WRITE, travel with mremap and are gone after munmap", () => {
+    const k = makeKernel();
+    const a = k.mmap(0, 8 * PAGE, 3, ANON_PRIVATE, -1, 0);
+    const u8 = () => new Uint8Array(k.mm.memory.buffer);
+    u8()[a + 2 * PAGE + 9] = 7;
+    u8()[a + 6 * PAGE + 4095] = 8;
+    expect(k.mprotect(a, 8 * PAGE, 0)).toBe(0); // the stores are found as PROT_WRITE goes
+    expect(k.mmap(a + 8 * PAGE, PAGE, 0, ANON_PRIVATE | 0x10, -1, 0)).toBe(a + 8 * PAGE); // no room to grow
+    const b = k.mremap(a, 8 * PAGE, 16 * PAGE, 1);
+    expect(b).not.toBe(a);
+    expect(u8()[b + 2 * PAGE + 9]).toBe(7);
+    expect(u8()[b + 6 * PAGE + 4095]).toBe(8);
+    expect(u8()[a + 2 * PAGE + 9]).toBe(0);
+    expect(k.munmap(b, 16 * PAGE)).toBe(0);
+    expect(u8()[b + 2 * PAGE + 9]).toBe(0);
+    expect(u8()[b + 6 * PAGE + 4095]).toBe(0);
+    k.verify();
+  });
+  it("a move carries stores the kernel never saw and leaves the old place zero", () => {
+    const k = makeKernel();
+    const a = k.mmap(0, 4 * PAGE, 3, ANON_PRIVATE, -1, 0);
+    const u8 = () => new Uint8Array(k.mm.memory.buffer);
+    u8()[a + 3 * PAGE + 1] = 5;
+    const b = k.mremap(a, 4 * PAGE, 4 * PAGE, 3, a - 64 * PAGE); // MAYMOVE | FIXED
+    expect(b).toBe(a - 64 * PAGE);
+    expect(u8()[b + 3 * PAGE + 1]).toBe(5);
+    expect(u8()[a + 3 * PAGE + 1]).toBe(0);
+    const c = k.mmap(a, 4 * PAGE, 3, ANON_PRIVATE | 0x10, -1, 0);
+    expect(c).toBe(a);
+    expect(k.read(a, 4 * PAGE).every((x) => x === 0)).toBe(true);
+    k.verify();
+  });
   it("VmHWM keeps the peak", () => {
     const k = makeKernel();
     const a = k.mmap(0, 64 * PAGE, 3, ANON_PRIVATE, -1, 0);
