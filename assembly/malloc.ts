@@ -4,7 +4,7 @@
 // serves small runs) → large bin best fit → next non-empty bin via the binmap → top → sysmalloc.
 
 import {
-  ENOMEM, MINSIZE, PREV_INUSE, SIZE_SZ,
+  ENOMEM, MINSIZE, PAGESIZE, PREV_INUSE, SIZE_SZ,
 } from "./config";
 import {
   av_top, fastbin_addr, have_fastchunks, last_remainder, max_system_mem, mp_, set_av_top,
@@ -391,10 +391,26 @@ export function libc_calloc(n: usize, elem_size: usize): usize {
     }
     return mem;
   }
+  const nextchunk = p + csz;
   if (mp_.perturb_byte == 0 && p == oldtop && csz > oldtopsize) csz = oldtopsize;
   const clearsize = csz - SIZE_SZ;
   memory.fill(mem, 0, clearsize);
-  mark_written(mem, clearsize);
+  mark_cleared(p, nextchunk, mem + clearsize);
   return mem;
+}
+
+/**
+ * calloc's memset makes every page it stores into resident, zeros or not. The kernel finds the
+ * page holding this chunk's size field and the one holding the next chunk's by itself (their
+ * bytes are not zero); only the pages between need telling, and a small chunk has none — so the
+ * common calloc makes no host call.
+ */
+function mark_cleared(p: usize, nextchunk: usize, clearEnd: usize): void {
+  const pageMask: usize = PAGESIZE - 1;
+  const first = (p + SIZE_SZ + PAGESIZE) & ~pageMask; // the page after the size field's
+  let last = clearEnd;
+  const nextHeaderPage = (nextchunk + SIZE_SZ) & ~pageMask;
+  if (last > nextHeaderPage) last = nextHeaderPage;
+  if (first < last) mark_written(first, last - first);
 }
 
