@@ -11,10 +11,7 @@ import { debugWasmBase64, releaseWasmBase64 } from "./generated/wasm-binaries.js
 import { ProcessAbort } from "./errors.js";
 import type { LibC, Mallinfo2 } from "./libc.js";
 
-/** Where the program's text would start (the Wasm module has none in memory: a token page). */
-export const PROGRAM_TEXT_START = 0x10000;
-/** asc --memoryBase: the module's static data (main_arena, mp_, messages) starts here. */
-export const PROGRAM_DATA_START = 0x11000;
+export { PROGRAM_DATA_START, PROGRAM_TEXT_START } from "./constants.js";
 
 /** What the allocator needs from the kernel: raw syscalls (result ≥ 0 or −errno). */
 export interface AllocatorKernel {

@@ -114,3 +114,9 @@ export const PAGE_SHIFT = 12;
 export const WASM_PAGE_SIZE = 65536;
 /** TASK_SIZE of a 32-bit task on x86-64 (IA32_PAGE_OFFSET): the end of user space. */
 export const TASK_SIZE = 0xffffe000;
+
+// ── the emulated program image ─────────────────────────────────────────────────
+/** Where the program's text would start: the Wasm module has no code in memory, a token page. */
+export const PROGRAM_TEXT_START = 0x10000;
+/** asc --memoryBase (asconfig.json): the module's static data (main_arena, mp_, …) starts here. */
+export const PROGRAM_DATA_START = 0x11000;

@@ -6,7 +6,10 @@
 import { isU32, toInt, toSizeT, SIZE_MAX } from "./cargs.js";
 import { ProcessAbort, ProcessKilled } from "./errors.js";
 import { Kernel, type KernelOptions, type Status } from "./kernel/kernel.js";
-import { loadAllocator, PROGRAM_DATA_START, PROGRAM_TEXT_START, type LoadedAllocator } from "./allocator.js";
+import { loadAllocator, type LoadAllocatorOptions, type LoadedAllocator } from "./allocator.js";
+import { loadBaseline, type LoadedBaseline } from "./baseline/index.js";
+import { PROGRAM_DATA_START, PROGRAM_TEXT_START } from "./constants.js";
+import { WASM_HEAP_BASE } from "./generated/wasm-layout.js";
 import type { LibC, Mallinfo2 } from "./libc.js";
 
 export type RlimitName = "RLIMIT_AS" | "RLIMIT_DATA" | "RLIMIT_STACK" | "RLIMIT_MEMLOCK";
@@ -245,7 +248,7 @@ export async function createProcess(options: ProcessOptions = {}): Promise<Proce
 export interface BootedProcess {
   process: Process;
   kernel: Kernel;
-  allocator: LoadedAllocator;
+  allocator: LoadedAllocator | LoadedBaseline;
 }
 
 /** @internal createProcess, keeping hold of the kernel and the allocator's raw exports. */
@@ -254,13 +257,12 @@ export async function bootProcess(options: ProcessOptions = {}): Promise<BootedP
   const resolved = resolveOptions(options);
   const flavour = options.allocator ?? "wasm";
   if (flavour !== "wasm" && flavour !== "ts") throw new TypeError(`createProcess: invalid allocator: ${String(flavour)}`);
-  if (flavour === "ts") throw new Error("createProcess: the pure-TypeScript baseline allocator is not built yet");
 
   let proc: Process | null = null;
   const onDeath = (err: Error) => proc?.die(err);
   const memory = new WebAssembly.Memory({ initial: 2, maximum: 65536 });
   let kernel: Kernel | null = null;
-  const allocator = await loadAllocator({
+  const allocatorOptions: LoadAllocatorOptions = {
     memory,
     seed: resolved.seed,
     debug: options.debug === true,
@@ -270,7 +272,12 @@ export async function bootProcess(options: ProcessOptions = {}): Promise<BootedP
       onDeath(err);
       return err;
     },
-  });
+  };
+  // The twin claims the same static data as the Wasm module: the same seed gives the same heap.
+  const allocator =
+    flavour === "ts"
+      ? loadBaseline({ ...allocatorOptions, heapBase: WASM_HEAP_BASE })
+      : await loadAllocator(allocatorOptions);
   kernel = new Kernel({
     ...resolved,
     memory,

@@ -1,0 +1,220 @@
+// free: tcache (with the double-free scan) → fastbin (LIFO, "fasttop" check) → coalesce with
+// free neighbours into the unsorted bin or the top; a large enough result consolidates the
+// fastbins and may trim the top (systrim). Mmapped chunks are unmapped.
+
+import {
+  CHUNK_HDR_SZ, DEFAULT_MMAP_THRESHOLD_MAX, FASTBIN_CONSOLIDATION_THRESHOLD, MINSIZE, NFASTBINS,
+} from "../../assembly/config.js";
+import {
+  CONSOLIDATE_INVALID_CHUNK_SIZE, CONSOLIDATE_UNALIGNED_FASTBIN, CORRUPTED_SIZE_VS_PREV_SIZE_CONSOLIDATING,
+  CORRUPTED_SIZE_VS_PREV_SIZE_FASTBINS, DOUBLE_FREE_FASTTOP, DOUBLE_FREE_OUT, DOUBLE_FREE_PREV, DOUBLE_FREE_TOP,
+  FREE_CORRUPTED_UNSORTED, FREE_INVALID_NEXT_SIZE_FAST, FREE_INVALID_NEXT_SIZE_NORMAL, FREE_INVALID_POINTER,
+  FREE_INVALID_SIZE, FREE_TCACHE_DOUBLE_FREE, FREE_TCACHE_TOO_MANY, FREE_TCACHE_UNALIGNED,
+  INVALID_FASTBIN_ENTRY_FREE,
+} from "../../assembly/messages.js";
+import { fastbin_index, in_smallbin_range, unlink_chunk, unsorted_chunks } from "./bins.js";
+import { aligned_OK, chunksize, misaligned_chunk, user_head } from "./chunk.js";
+import { malloc_printerr, type Env } from "./env.js";
+import {
+  NONCONTIGUOUS_BIT, W_AV_FLAGS, W_FASTBINS, W_GLOBAL_MAX_FAST, W_HAVE_FASTCHUNKS, W_MMAP_THRESHOLD,
+  W_NO_DYN_THRESHOLD, W_PERTURB_BYTE, W_SYSTEM_MEM, W_TCACHE, W_TCACHE_BINS, W_TCACHE_COUNT, W_TCACHE_KEY,
+  W_TOP, W_TOP_PAD, W_TRIM_THRESHOLD,
+} from "./layout.js";
+import { munmap_chunk, systrim } from "./sysmalloc.js";
+import { get_errno, mark_written, set_errno } from "./syscalls.js";
+import { csize2tidx, ENTRIES_W, tcache_init, tcache_put } from "./tcache.js";
+
+/** free_perturb: fill freed user memory with perturb_byte (M_PERTURB). */
+function free_perturb(env: Env, p: number, n: number): void {
+  const perturb = env.i32[W_PERTURB_BYTE];
+  if (perturb !== 0) {
+    env.u8.fill(perturb & 0xff, p, p + n);
+    mark_written(env, p, n);
+  }
+}
+
+/** __libc_free */
+export function libc_free(env: Env, mem: number): void {
+  if (mem === 0) return;
+  const err = get_errno(env);
+  const p = (mem - CHUNK_HDR_SZ) >>> 0;
+  // A bad pointer may be misaligned: read its size field as the Wasm build does, byte-exact.
+  const head = user_head(env, p);
+  if ((head & 2) !== 0) {
+    // The dynamic mmap threshold: a freed mmapped chunk raises it to its size.
+    const m = env.u32;
+    if (m[W_NO_DYN_THRESHOLD] === 0 && head > m[W_MMAP_THRESHOLD] && head <= DEFAULT_MMAP_THRESHOLD_MAX) {
+      m[W_MMAP_THRESHOLD] = (head & ~7) >>> 0;
+      m[W_TRIM_THRESHOLD] = m[W_MMAP_THRESHOLD] * 2;
+    }
+    munmap_chunk(env, p);
+  } else if (env.u32[W_TCACHE] !== 0) {
+    int_free_sized(env, p, (head & ~7) >>> 0, false);
+  } else {
+    // the first free before any malloc: carving the tcache may have changed what p points at
+    tcache_init(env);
+    _int_free(env, p, false);
+  }
+  set_errno(env, err);
+}
+
+/** _int_free(&main_arena, p, have_lock): internal callers hold the lock, which enables
+ *  the check of the fastbin's previous head. */
+export function _int_free(env: Env, p: number, have_lock: boolean): void {
+  int_free_sized(env, p, (user_head(env, p) & ~7) >>> 0, have_lock);
+}
+
+/** _int_free, the chunk's size already read (by libc_free, which read the size field anyway). */
+function int_free_sized(env: Env, p: number, size: number, have_lock: boolean): void {
+  let m = env.u32;
+  if (p > ((0 - size) >>> 0) || misaligned_chunk(p)) malloc_printerr(env, FREE_INVALID_POINTER);
+  if (size < MINSIZE || !aligned_OK(size)) malloc_printerr(env, FREE_INVALID_SIZE);
+
+  // ── tcache ──
+  const tc = m[W_TCACHE];
+  const tc_idx = csize2tidx(size);
+  if (tc !== 0 && tc_idx < m[W_TCACHE_BINS]) {
+    const e = p + 8;
+    if (m[(e + 4) >>> 2] === m[W_TCACHE_KEY]) {
+      // Probably a double free: make sure before aborting.
+      const count = m[W_TCACHE_COUNT];
+      let cnt = 0;
+      for (let tmp = m[(tc >>> 2) + ENTRIES_W + tc_idx]; tmp !== 0; tmp = ((tmp >>> 12) ^ m[tmp >>> 2]) >>> 0, ++cnt) {
+        if (cnt >= count) malloc_printerr(env, FREE_TCACHE_TOO_MANY);
+        if (!aligned_OK(tmp)) malloc_printerr(env, FREE_TCACHE_UNALIGNED);
+        if (tmp === e) malloc_printerr(env, FREE_TCACHE_DOUBLE_FREE);
+      }
+    }
+    if (env.u16[(tc >>> 1) + tc_idx] < m[W_TCACHE_COUNT]) {
+      tcache_put(env, p, tc_idx);
+      return;
+    }
+  }
+
+  // ── fastbins ──
+  if (size <= m[W_GLOBAL_MAX_FAST]) {
+    const next = p + size;
+    if (m[(next + 4) >>> 2] <= CHUNK_HDR_SZ || chunksize(m, next) >= m[W_SYSTEM_MEM]) {
+      malloc_printerr(env, FREE_INVALID_NEXT_SIZE_FAST);
+    }
+    free_perturb(env, p + 8, size - CHUNK_HDR_SZ);
+    m[W_HAVE_FASTCHUNKS] = 1;
+    const idx = fastbin_index(size);
+    const fbw = W_FASTBINS + idx;
+    const old = m[fbw];
+    if (old === p) malloc_printerr(env, DOUBLE_FREE_FASTTOP);
+    m[(p + 8) >>> 2] = ((p + 8) >>> 12) ^ old;
+    m[fbw] = p;
+    if (have_lock && old !== 0 && fastbin_index(chunksize(m, old)) !== idx) malloc_printerr(env, INVALID_FASTBIN_ENTRY_FREE);
+    return;
+  }
+
+  if ((m[(p + 4) >>> 2] & 2) !== 0) {
+    munmap_chunk(env, p);
+    return;
+  }
+
+  // ── coalesce ──
+  const nextchunk = (p + size) >>> 0;
+  const top = m[W_TOP];
+  if (p === top) malloc_printerr(env, DOUBLE_FREE_TOP);
+  if ((m[W_AV_FLAGS] & NONCONTIGUOUS_BIT) === 0 && nextchunk >= ((top + chunksize(m, top)) >>> 0)) {
+    malloc_printerr(env, DOUBLE_FREE_OUT);
+  }
+  if ((m[(nextchunk + 4) >>> 2] & 1) === 0) malloc_printerr(env, DOUBLE_FREE_PREV);
+  const nextsize = chunksize(m, nextchunk);
+  if (m[(nextchunk + 4) >>> 2] <= CHUNK_HDR_SZ || nextsize >= m[W_SYSTEM_MEM]) {
+    malloc_printerr(env, FREE_INVALID_NEXT_SIZE_NORMAL);
+  }
+  free_perturb(env, p + 8, size - CHUNK_HDR_SZ);
+
+  if ((m[(p + 4) >>> 2] & 1) === 0) {
+    const prevsize = m[p >>> 2];
+    size = (size + prevsize) >>> 0;
+    p = (p - prevsize) >>> 0;
+    if (chunksize(m, p) !== prevsize) malloc_printerr(env, CORRUPTED_SIZE_VS_PREV_SIZE_CONSOLIDATING);
+    unlink_chunk(env, p);
+  }
+
+  if (nextchunk !== top) {
+    if ((m[(nextchunk + nextsize + 4) >>> 2] & 1) === 0) {
+      unlink_chunk(env, nextchunk);
+      size += nextsize;
+    } else {
+      m[(nextchunk + 4) >>> 2] &= ~1;
+    }
+    const bck = unsorted_chunks();
+    const fwd = m[(bck + 8) >>> 2];
+    if (m[(fwd + 12) >>> 2] !== bck) malloc_printerr(env, FREE_CORRUPTED_UNSORTED);
+    m[(p + 8) >>> 2] = fwd;
+    m[(p + 12) >>> 2] = bck;
+    if (!in_smallbin_range(size)) {
+      m[(p + 16) >>> 2] = 0;
+      m[(p + 20) >>> 2] = 0;
+    }
+    m[(bck + 8) >>> 2] = p;
+    m[(fwd + 12) >>> 2] = p;
+    m[(p + 4) >>> 2] = size | 1;
+    m[(p + size) >>> 2] = size;
+  } else {
+    size += nextsize;
+    m[(p + 4) >>> 2] = size | 1;
+    m[W_TOP] = p;
+  }
+
+  if (size >= FASTBIN_CONSOLIDATION_THRESHOLD) {
+    if (m[W_HAVE_FASTCHUNKS] !== 0) malloc_consolidate(env);
+    m = env.u32;
+    if (chunksize(m, m[W_TOP]) >= m[W_TRIM_THRESHOLD]) systrim(env, m[W_TOP_PAD]);
+  }
+}
+
+/** malloc_consolidate: empty every fastbin, coalescing each chunk into the unsorted bin or top. */
+export function malloc_consolidate(env: Env): void {
+  const m = env.u32;
+  m[W_HAVE_FASTCHUNKS] = 0;
+  const unsorted_bin = unsorted_chunks();
+  for (let i = 0; i < NFASTBINS; ++i) {
+    let p = m[W_FASTBINS + i];
+    m[W_FASTBINS + i] = 0;
+    while (p !== 0) {
+      if (misaligned_chunk(p)) malloc_printerr(env, CONSOLIDATE_UNALIGNED_FASTBIN);
+      if (fastbin_index(chunksize(m, p)) !== i) malloc_printerr(env, CONSOLIDATE_INVALID_CHUNK_SIZE);
+      const nextp = (((p + 8) >>> 12) ^ m[(p + 8) >>> 2]) >>> 0;
+      let size = chunksize(m, p);
+      const nextchunk = (p + size) >>> 0;
+      const nextsize = chunksize(m, nextchunk);
+      if ((m[(p + 4) >>> 2] & 1) === 0) {
+        const prevsize = m[p >>> 2];
+        size = (size + prevsize) >>> 0;
+        p = (p - prevsize) >>> 0;
+        if (chunksize(m, p) !== prevsize) malloc_printerr(env, CORRUPTED_SIZE_VS_PREV_SIZE_FASTBINS);
+        unlink_chunk(env, p);
+      }
+      if (nextchunk !== m[W_TOP]) {
+        if ((m[(nextchunk + nextsize + 4) >>> 2] & 1) === 0) {
+          size += nextsize;
+          unlink_chunk(env, nextchunk);
+        } else {
+          m[(nextchunk + 4) >>> 2] &= ~1;
+        }
+        const first_unsorted = m[(unsorted_bin + 8) >>> 2];
+        m[(unsorted_bin + 8) >>> 2] = p;
+        m[(first_unsorted + 12) >>> 2] = p;
+        if (!in_smallbin_range(size)) {
+          m[(p + 16) >>> 2] = 0;
+          m[(p + 20) >>> 2] = 0;
+        }
+        m[(p + 4) >>> 2] = size | 1;
+        m[(p + 12) >>> 2] = unsorted_bin;
+        m[(p + 8) >>> 2] = first_unsorted;
+        m[(p + size) >>> 2] = size;
+      } else {
+        size += nextsize;
+        m[(p + 4) >>> 2] = size | 1;
+        m[W_TOP] = p;
+      }
+      p = nextp;
+    }
+  }
+}

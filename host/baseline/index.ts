@@ -1,0 +1,155 @@
+// The pure-TypeScript baseline: glibc 2.36's malloc (ptmalloc2) — the same algorithm, chunk layout,
+// static data and syscalls as the Wasm build in assembly/, file for file — run as plain JS over the
+// process's memory. It gives the same addresses, heap bytes and statistics as the Wasm build; it
+// exists to compare runtimes (benchmarks) and to be the fuzzer's twin.
+//
+// Files: layout (the static data: main_arena, mp_, errno, __curbrk), env (memory views, kernel,
+// abort), syscalls (brk/sbrk, mmap family, errno), chunk, bins, tcache, malloc (+ calloc), free
+// (+ malloc_consolidate), sysmalloc (+ systrim, mmapped chunks), realloc, memalign, stats
+// (mallinfo2, malloc_stats, malloc_info, malloc_usable_size, malloc_trim), params (mallopt),
+// checks (the whole-heap walker). Constants and messages come from assembly/config.ts and
+// assembly/messages.ts, shared with the Wasm build.
+
+import {
+  DEFAULT_ARENA_TEST, DEFAULT_MMAP_MAX, DEFAULT_MMAP_THRESHOLD, DEFAULT_TOP_PAD, DEFAULT_TRIM_THRESHOLD,
+  MAX_TCACHE_SIZE, TCACHE_FILL_COUNT, TCACHE_MAX_BINS,
+} from "../../assembly/config.js";
+import type { LoadAllocatorOptions } from "../allocator.js";
+import { ProcessAbort } from "../errors.js";
+import type { LibC } from "../libc.js";
+import { check_failure_rule, check_malloc_state } from "./checks.js";
+import { Env } from "./env.js";
+import { libc_free as free } from "./free.js";
+import {
+  BASELINE_DATA_END, MAIN_ARENA, MP, W_ARENA_TEST, W_MMAP_THRESHOLD, W_N_MMAPS_MAX, W_TCACHE_BINS, W_TCACHE_COUNT,
+  W_TCACHE_MAX_BYTES, W_TOP_PAD, W_TRIM_THRESHOLD,
+} from "./layout.js";
+import { libc_calloc, libc_malloc } from "./malloc.js";
+import { libc_memalign, libc_posix_memalign, libc_pvalloc, libc_valloc } from "./memalign.js";
+import { libc_mallopt } from "./params.js";
+import { libc_realloc, libc_reallocarray } from "./realloc.js";
+import { replay_ops } from "./replay.js";
+import {
+  libc_mallinfo2, libc_malloc_info, libc_malloc_stats, libc_malloc_trim, libc_malloc_usable_size,
+} from "./stats.js";
+import { do_brk, do_sbrk, get_errno, set_errno } from "./syscalls.js";
+import { tcache_key_initialize } from "./tcache.js";
+
+export { BASELINE_DATA_END, MAIN_ARENA, MP } from "./layout.js";
+
+export interface LoadBaselineOptions extends LoadAllocatorOptions {
+  /**
+   * Where the program's static data ends, reported as heapBase (default: BASELINE_DATA_END, the end
+   * of the baseline's own statics). A twin given the Wasm build's heapBase gets the same initial
+   * break for the same seed, and so the very same addresses.
+   */
+  heapBase?: number;
+}
+
+/** For tests and tools: the heap walker and where the statics are. */
+export interface BaselineExports {
+  /** Throws (the onAbort error, message "malloc state check failed") if an invariant is broken. */
+  check_malloc_state(): void;
+  /** 0, or the number of the first broken invariant (as the Wasm build's check_failure()). */
+  check_failure(): number;
+  /** &main_arena, &mp_ */
+  main_arena: number;
+  mp_addr: number;
+  /** The benchmarks' replay loop (assembly/replay.ts's twin): an encoded op list in the process's memory. */
+  replay_ops(ops: number, count: number, table: number): void;
+}
+
+export interface LoadedBaseline {
+  heapBase: number;
+  libc: LibC;
+  exports: BaselineExports;
+}
+
+/** mp_'s static initializer (glibc's; assembly/arena.ts puts it in the data segment), written as a loader would. */
+function initStatics(env: Env): void {
+  const m = env.u32;
+  m[W_TRIM_THRESHOLD] = DEFAULT_TRIM_THRESHOLD;
+  m[W_TOP_PAD] = DEFAULT_TOP_PAD;
+  m[W_MMAP_THRESHOLD] = DEFAULT_MMAP_THRESHOLD;
+  m[W_ARENA_TEST] = DEFAULT_ARENA_TEST;
+  m[W_N_MMAPS_MAX] = DEFAULT_MMAP_MAX;
+  m[W_TCACHE_BINS] = TCACHE_MAX_BINS;
+  m[W_TCACHE_MAX_BYTES] = MAX_TCACHE_SIZE;
+  m[W_TCACHE_COUNT] = TCACHE_FILL_COUNT;
+}
+
+/**
+ * The baseline allocator bound to a process's memory and kernel: the same contract as
+ * loadAllocator (host/allocator.ts), synchronous since there is nothing to compile.
+ */
+export function loadBaseline(options: LoadBaselineOptions): LoadedBaseline {
+  const onAbort = options.onAbort ?? ((message: string) => new ProcessAbort(message));
+  const env = new Env(options.memory, options.kernel, onAbort);
+  if (env.u8.length < BASELINE_DATA_END) throw new RangeError("loadBaseline: the memory does not hold the program's data");
+  initStatics(env);
+  tcache_key_initialize(env, options.seed >>> 0);
+  const heapBase = Math.max(options.heapBase ?? BASELINE_DATA_END, BASELINE_DATA_END);
+
+  // Every entry re-wraps the memory if something grew it since the last call (a detached view
+  // has length 0): one compare per call.
+  const e = env;
+  let libc: LibC = {
+    malloc: (size) => (e.u32.length === 0 && e.refresh(), libc_malloc(e, size)),
+    free: (ptr) => (e.u32.length === 0 && e.refresh(), free(e, ptr)),
+    calloc: (n, size) => (e.u32.length === 0 && e.refresh(), libc_calloc(e, n, size)),
+    realloc: (ptr, size) => (e.u32.length === 0 && e.refresh(), libc_realloc(e, ptr, size)),
+    reallocarray: (ptr, n, size) => (e.refresh(), libc_reallocarray(e, ptr, n, size)),
+    memalign: (align, size) => (e.refresh(), libc_memalign(e, align, size)),
+    aligned_alloc: (align, size) => (e.refresh(), libc_memalign(e, align, size)),
+    valloc: (size) => (e.refresh(), libc_valloc(e, size)),
+    pvalloc: (size) => (e.refresh(), libc_pvalloc(e, size)),
+    posix_memalign: (align, size) => (e.refresh(), libc_posix_memalign(e, align, size)),
+    malloc_usable_size: (ptr) => (e.refresh(), libc_malloc_usable_size(e, ptr)),
+    malloc_trim: (pad) => (e.refresh(), libc_malloc_trim(e, pad)),
+    malloc_stats: () => (e.refresh(), libc_malloc_stats(e)),
+    malloc_info: () => (e.refresh(), libc_malloc_info(e)),
+    mallinfo2: () => (e.refresh(), libc_mallinfo2(e)),
+    mallopt: (param, value) => (e.refresh(), libc_mallopt(e, param, value)),
+    sbrk: (increment) => (e.refresh(), do_sbrk(e, increment)),
+    brk: (addr) => (e.refresh(), do_brk(e, addr)),
+    get errno() {
+      e.refresh();
+      return get_errno(e);
+    },
+    set errno(value: number) {
+      e.refresh();
+      set_errno(e, value);
+    },
+  };
+  if (options.debug === true) libc = withChecks(env, libc);
+  return {
+    heapBase,
+    libc,
+    exports: {
+      check_malloc_state: () => (e.refresh(), check_malloc_state(e)),
+      check_failure: () => (e.refresh(), check_failure_rule(e)),
+      main_arena: MAIN_ARENA,
+      mp_addr: MP,
+      replay_ops: (ops, count, table) => replay_ops(e, ops >>> 0, count >>> 0, table >>> 0),
+    },
+  };
+}
+
+/** The debug flavour: the whole-heap walk after every call that can change the heap. */
+function withChecks(env: Env, libc: LibC): LibC {
+  const checked = { ...libc } as Record<string, unknown>;
+  for (const name of [
+    "malloc", "free", "calloc", "realloc", "reallocarray", "memalign", "aligned_alloc", "valloc", "pvalloc",
+    "posix_memalign", "malloc_trim", "mallopt",
+  ] as const) {
+    const f = libc[name] as (...args: number[]) => unknown;
+    checked[name] = (...args: number[]) => {
+      const r = f(...args);
+      env.refresh();
+      check_malloc_state(env);
+      return r;
+    };
+  }
+  Object.defineProperty(checked, "errno", Object.getOwnPropertyDescriptor(libc, "errno")!);
+  return checked as unknown as LibC;
+}

@@ -1,0 +1,408 @@
+// malloc: the tcache fast path, then _int_malloc's search order —
+// fastbin (exact) → small bin (exact) → [large request: consolidate fastbins] →
+// unsorted bin (exact fits taken or cached, the rest sorted into bins; the last remainder
+// serves small runs) → large bin best fit → next non-empty bin via the binmap → top → sysmalloc.
+
+import { BINMAPSHIFT, BINMAPSIZE, ENOMEM, MINSIZE, SIZE_SZ } from "../../assembly/config.js";
+import {
+  ASSERT_INT_MALLOC_BCK_BK_MAIN_ARENA, ASSERT_INT_MALLOC_BIT, ASSERT_INT_MALLOC_FWD_MAIN_ARENA, ASSERT_INT_MALLOC_SIZE,
+  MALLOC_CORRUPTED_TOP_SIZE, MALLOC_CORRUPTED_UNSORTED, MALLOC_CORRUPTED_UNSORTED_2, MALLOC_CORRUPTED_UNSORTED_3,
+  MALLOC_INVALID_NEXT_PREV_INUSE_UNSORTED, MALLOC_INVALID_NEXT_SIZE_UNSORTED, MALLOC_INVALID_SIZE_UNSORTED,
+  MALLOC_LARGEBIN_CORRUPTED_BK, MALLOC_LARGEBIN_CORRUPTED_NEXTSIZE, MALLOC_MEMORY_CORRUPTION_FAST,
+  MALLOC_MISMATCHING_PREV_SIZE_UNSORTED, MALLOC_SMALLBIN_CORRUPTED, MALLOC_UNALIGNED_FASTBIN_2,
+  MALLOC_UNALIGNED_FASTBIN_3, MALLOC_UNSORTED_CORRUPTED,
+} from "../../assembly/messages.js";
+import {
+  bin_at, fastbin_index, in_smallbin_range, largebin_index, malloc_init_state, mark_bin, next_bin, smallbin_index,
+  unlink_chunk, unsorted_chunks,
+} from "./bins.js";
+import { checked_request2size, chunk_is_mmapped, chunksize, mem2chunk, misaligned_chunk, request2size } from "./chunk.js";
+import { malloc_printerr, type Env } from "./env.js";
+import { malloc_consolidate } from "./free.js";
+import {
+  W_BINMAP, W_FASTBINS, W_GLOBAL_MAX_FAST, W_HAVE_FASTCHUNKS, W_LAST_REMAINDER, W_MALLOC_INITIALIZED,
+  W_MAX_SYSTEM_MEM, W_PERTURB_BYTE, W_SBRK_BASE, W_SYSTEM_MEM, W_TCACHE, W_TCACHE_BINS, W_TCACHE_COUNT,
+  W_TCACHE_UNSORTED_LIMIT, W_TOP,
+} from "./layout.js";
+import { sysmalloc } from "./sysmalloc.js";
+import { mark_written, set_errno } from "./syscalls.js";
+import { csize2tidx, tcache_get, tcache_init, tcache_put } from "./tcache.js";
+
+/** ptmalloc_init: once, before the first use of the arena. */
+export function ptmalloc_init(env: Env): void {
+  if (env.u32[W_MALLOC_INITIALIZED] !== 0) return;
+  env.u32[W_MALLOC_INITIALIZED] = 1;
+  malloc_init_state(env);
+}
+
+/** alloc_perturb: fill fresh user memory with perturb_byte ^ 0xff (M_PERTURB). */
+export function alloc_perturb(env: Env, p: number, n: number): void {
+  const perturb = env.i32[W_PERTURB_BYTE];
+  if (perturb !== 0) {
+    env.u8.fill((perturb ^ 0xff) & 0xff, p, p + n);
+    mark_written(env, p, n);
+  }
+}
+
+/** __libc_malloc */
+export function libc_malloc(env: Env, bytes: number): number {
+  let m = env.u32;
+  if (m[W_MALLOC_INITIALIZED] === 0) ptmalloc_init(env);
+  if (bytes > 0x7fffffff) {
+    set_errno(env, ENOMEM);
+    return 0;
+  }
+  const tc_idx = csize2tidx(request2size(bytes));
+  let tc = m[W_TCACHE];
+  if (tc === 0) {
+    tcache_init(env);
+    m = env.u32;
+    tc = m[W_TCACHE];
+  }
+  if (tc_idx < m[W_TCACHE_BINS] && tc !== 0 && env.u16[(tc >>> 1) + tc_idx] > 0) return tcache_get(env, tc_idx);
+  return _int_malloc(env, bytes);
+}
+
+/** Split `victim` (already unlinked, size `size`) for a request of `nb`: the remainder goes to
+ *  the unsorted bin, or the whole chunk is used when the remainder would be too small. */
+function split_to_unsorted(env: Env, victim: number, size: number, nb: number, message: string, setLastRemainder: boolean): void {
+  const m = env.u32;
+  const remainder_size = size - nb;
+  if (remainder_size < MINSIZE) {
+    m[(victim + size + 4) >>> 2] |= 1;
+  } else {
+    const remainder = victim + nb;
+    const bck = unsorted_chunks();
+    const fwd = m[(bck + 8) >>> 2];
+    if (m[(fwd + 12) >>> 2] !== bck) malloc_printerr(env, message);
+    m[(remainder + 12) >>> 2] = bck;
+    m[(remainder + 8) >>> 2] = fwd;
+    m[(bck + 8) >>> 2] = remainder;
+    m[(fwd + 12) >>> 2] = remainder;
+    if (setLastRemainder) m[W_LAST_REMAINDER] = remainder;
+    if (!in_smallbin_range(remainder_size)) {
+      m[(remainder + 16) >>> 2] = 0;
+      m[(remainder + 20) >>> 2] = 0;
+    }
+    m[(victim + 4) >>> 2] = nb | 1;
+    m[(remainder + 4) >>> 2] = remainder_size | 1;
+    m[(remainder + remainder_size) >>> 2] = remainder_size;
+  }
+}
+
+/** The next larger non-empty bin after `idx`, by the binmap (stale bits cleared on the way); 0 if none. */
+function binmap_search(env: Env, idx: number): number {
+  const m = env.u32;
+  let bin = bin_at(idx);
+  let block = idx >>> BINMAPSHIFT;
+  let map = m[W_BINMAP + block];
+  let bit = (1 << (idx & 31)) >>> 0;
+  for (;;) {
+    if (bit > map || bit === 0) {
+      do {
+        if (++block >= BINMAPSIZE) return 0;
+      } while ((map = m[W_BINMAP + block]) === 0);
+      bin = bin_at(block << BINMAPSHIFT);
+      bit = 1;
+    }
+    while ((bit & map) === 0) {
+      bin = next_bin(bin);
+      bit = (bit << 1) >>> 0;
+      if (bit === 0) malloc_printerr(env, ASSERT_INT_MALLOC_BIT);
+    }
+    const victim = m[(bin + 12) >>> 2];
+    if (victim !== bin) return victim;
+    // a stale bit: clear it and go on
+    map = (map & ~bit) >>> 0;
+    m[W_BINMAP + block] = map;
+    bin = next_bin(bin);
+    bit = (bit << 1) >>> 0;
+  }
+}
+
+/** _int_malloc(&main_arena, bytes) */
+export function _int_malloc(env: Env, bytes: number): number {
+  const nb = checked_request2size(bytes);
+  if (nb === 0) {
+    set_errno(env, ENOMEM);
+    return 0;
+  }
+  const m = env.u32;
+  const tc = m[W_TCACHE];
+
+  // ── fastbins ──
+  if (nb <= m[W_GLOBAL_MAX_FAST]) {
+    const idx = fastbin_index(nb);
+    const fbw = W_FASTBINS + idx;
+    const victim = m[fbw];
+    if (victim !== 0) {
+      if (misaligned_chunk(victim)) malloc_printerr(env, MALLOC_UNALIGNED_FASTBIN_2);
+      m[fbw] = ((victim + 8) >>> 12) ^ m[(victim + 8) >>> 2];
+      if (fastbin_index(chunksize(m, victim)) !== idx) malloc_printerr(env, MALLOC_MEMORY_CORRUPTION_FAST);
+      const tc_idx = csize2tidx(nb);
+      if (tc !== 0 && tc_idx < m[W_TCACHE_BINS]) {
+        const cnt = (tc >>> 1) + tc_idx;
+        let tc_victim: number;
+        while (env.u16[cnt] < m[W_TCACHE_COUNT] && (tc_victim = m[fbw]) !== 0) {
+          if (misaligned_chunk(tc_victim)) malloc_printerr(env, MALLOC_UNALIGNED_FASTBIN_3);
+          m[fbw] = ((tc_victim + 8) >>> 12) ^ m[(tc_victim + 8) >>> 2];
+          tcache_put(env, tc_victim, tc_idx);
+        }
+      }
+      const p = victim + 8;
+      alloc_perturb(env, p, bytes);
+      return p;
+    }
+  }
+
+  let idx: number;
+  // ── small bins ──
+  if (in_smallbin_range(nb)) {
+    idx = smallbin_index(nb);
+    const bin = bin_at(idx);
+    const victim = m[(bin + 12) >>> 2];
+    if (victim !== bin) {
+      const bck = m[(victim + 12) >>> 2];
+      if (m[(bck + 8) >>> 2] !== victim) malloc_printerr(env, MALLOC_SMALLBIN_CORRUPTED);
+      m[(victim + nb + 4) >>> 2] |= 1;
+      m[(bin + 12) >>> 2] = bck;
+      m[(bck + 8) >>> 2] = bin;
+      const tc_idx = csize2tidx(nb);
+      if (tc !== 0 && tc_idx < m[W_TCACHE_BINS]) {
+        const cnt = (tc >>> 1) + tc_idx;
+        let tc_victim: number;
+        while (env.u16[cnt] < m[W_TCACHE_COUNT] && (tc_victim = m[(bin + 12) >>> 2]) !== bin) {
+          const b2 = m[(tc_victim + 12) >>> 2];
+          m[(tc_victim + nb + 4) >>> 2] |= 1;
+          m[(bin + 12) >>> 2] = b2;
+          m[(b2 + 8) >>> 2] = bin;
+          tcache_put(env, tc_victim, tc_idx);
+        }
+      }
+      const p = victim + 8;
+      alloc_perturb(env, p, bytes);
+      return p;
+    }
+  } else {
+    idx = largebin_index(nb);
+    if (m[W_HAVE_FASTCHUNKS] !== 0) malloc_consolidate(env);
+  }
+
+  const tc_idx = csize2tidx(nb);
+  const tcache_nb = tc !== 0 && tc_idx < m[W_TCACHE_BINS] ? nb : 0;
+  let return_cached = false;
+  let tcache_unsorted_count = 0;
+  const unsorted = unsorted_chunks();
+
+  for (;;) {
+    // ── the unsorted bin ──
+    let iters = 0;
+    let victim: number;
+    while ((victim = m[(unsorted + 12) >>> 2]) !== unsorted) {
+      let bck = m[(victim + 12) >>> 2];
+      let size = chunksize(m, victim);
+      const next = (victim + size) >>> 0;
+      const sysmem = m[W_SYSTEM_MEM];
+      if (size <= 8 || size > sysmem) malloc_printerr(env, MALLOC_INVALID_SIZE_UNSORTED);
+      const nextsz = m[(next + 4) >>> 2];
+      if (nextsz < 8 || nextsz > sysmem) malloc_printerr(env, MALLOC_INVALID_NEXT_SIZE_UNSORTED);
+      if (((m[next >>> 2] & ~7) >>> 0) !== size) malloc_printerr(env, MALLOC_MISMATCHING_PREV_SIZE_UNSORTED);
+      if (m[(bck + 8) >>> 2] !== victim || m[(victim + 8) >>> 2] !== unsorted) {
+        malloc_printerr(env, MALLOC_UNSORTED_CORRUPTED);
+      }
+      if ((nextsz & 1) !== 0) malloc_printerr(env, MALLOC_INVALID_NEXT_PREV_INUSE_UNSORTED);
+
+      // A small request takes from the last remainder when it is the only unsorted chunk.
+      if (in_smallbin_range(nb) && bck === unsorted && victim === m[W_LAST_REMAINDER] && size > nb + MINSIZE) {
+        const remainder_size = size - nb;
+        const remainder = victim + nb;
+        m[(unsorted + 12) >>> 2] = remainder;
+        m[(unsorted + 8) >>> 2] = remainder;
+        m[W_LAST_REMAINDER] = remainder;
+        m[(remainder + 12) >>> 2] = unsorted;
+        m[(remainder + 8) >>> 2] = unsorted;
+        if (!in_smallbin_range(remainder_size)) {
+          m[(remainder + 16) >>> 2] = 0;
+          m[(remainder + 20) >>> 2] = 0;
+        }
+        m[(victim + 4) >>> 2] = nb | 1;
+        m[(remainder + 4) >>> 2] = remainder_size | 1;
+        m[(remainder + remainder_size) >>> 2] = remainder_size;
+        const p = victim + 8;
+        alloc_perturb(env, p, bytes);
+        return p;
+      }
+
+      if (m[(bck + 8) >>> 2] !== victim) malloc_printerr(env, MALLOC_CORRUPTED_UNSORTED_3);
+      m[(unsorted + 12) >>> 2] = bck;
+      m[(bck + 8) >>> 2] = unsorted;
+
+      if (size === nb) {
+        m[(victim + size + 4) >>> 2] |= 1;
+        if (tcache_nb !== 0 && env.u16[(tc >>> 1) + tc_idx] < m[W_TCACHE_COUNT]) {
+          tcache_put(env, victim, tc_idx);
+          return_cached = true;
+          continue;
+        }
+        const p = victim + 8;
+        alloc_perturb(env, p, bytes);
+        return p;
+      }
+
+      // Sort the chunk into its bin.
+      let victim_index: number;
+      let fwd: number;
+      if (in_smallbin_range(size)) {
+        victim_index = smallbin_index(size);
+        bck = bin_at(victim_index);
+        fwd = m[(bck + 8) >>> 2];
+      } else {
+        victim_index = largebin_index(size);
+        bck = bin_at(victim_index);
+        fwd = m[(bck + 8) >>> 2];
+        if (fwd !== bck) {
+          size = (size | 1) >>> 0; // compare with size fields directly (PREV_INUSE always set there)
+          const last = m[(bck + 12) >>> 2];
+          if ((m[(last + 4) >>> 2] & 4) !== 0) malloc_printerr(env, ASSERT_INT_MALLOC_BCK_BK_MAIN_ARENA);
+          if (size < m[(last + 4) >>> 2]) {
+            // smaller than the smallest: append
+            fwd = bck;
+            bck = last;
+            const first = m[(fwd + 8) >>> 2];
+            m[(victim + 16) >>> 2] = first;
+            m[(victim + 20) >>> 2] = m[(first + 20) >>> 2];
+            m[(first + 20) >>> 2] = victim;
+            m[(m[(victim + 20) >>> 2] + 16) >>> 2] = victim;
+          } else {
+            if ((m[(fwd + 4) >>> 2] & 4) !== 0) malloc_printerr(env, ASSERT_INT_MALLOC_FWD_MAIN_ARENA);
+            while (size < m[(fwd + 4) >>> 2]) {
+              fwd = m[(fwd + 16) >>> 2];
+              if ((m[(fwd + 4) >>> 2] & 4) !== 0) malloc_printerr(env, ASSERT_INT_MALLOC_FWD_MAIN_ARENA);
+            }
+            if (size === m[(fwd + 4) >>> 2]) {
+              // same size: insert after the first of that size (the skip list is unchanged)
+              fwd = m[(fwd + 8) >>> 2];
+            } else {
+              m[(victim + 16) >>> 2] = fwd;
+              m[(victim + 20) >>> 2] = m[(fwd + 20) >>> 2];
+              if (m[(m[(fwd + 20) >>> 2] + 16) >>> 2] !== fwd) malloc_printerr(env, MALLOC_LARGEBIN_CORRUPTED_NEXTSIZE);
+              m[(fwd + 20) >>> 2] = victim;
+              m[(m[(victim + 20) >>> 2] + 16) >>> 2] = victim;
+            }
+            bck = m[(fwd + 12) >>> 2];
+            if (m[(bck + 8) >>> 2] !== fwd) malloc_printerr(env, MALLOC_LARGEBIN_CORRUPTED_BK);
+          }
+        } else {
+          m[(victim + 16) >>> 2] = victim;
+          m[(victim + 20) >>> 2] = victim;
+        }
+      }
+      mark_bin(m, victim_index);
+      m[(victim + 12) >>> 2] = bck;
+      m[(victim + 8) >>> 2] = fwd;
+      m[(fwd + 12) >>> 2] = victim;
+      m[(bck + 8) >>> 2] = victim;
+
+      ++tcache_unsorted_count;
+      const limit = m[W_TCACHE_UNSORTED_LIMIT];
+      if (return_cached && limit > 0 && tcache_unsorted_count > limit) return tcache_get(env, tc_idx);
+      if (++iters >= 10000) break;
+    }
+
+    if (return_cached) return tcache_get(env, tc_idx);
+
+    // ── large request: best fit in its own bin ──
+    if (!in_smallbin_range(nb)) {
+      const bin = bin_at(idx);
+      victim = m[(bin + 8) >>> 2];
+      if (victim !== bin && m[(victim + 4) >>> 2] >= nb) {
+        victim = m[(victim + 20) >>> 2];
+        let size: number;
+        while ((size = chunksize(m, victim)) < nb) victim = m[(victim + 20) >>> 2];
+        // Take the second of equal-sized chunks: the skip list need not be rerouted.
+        if (victim !== m[(bin + 12) >>> 2] && m[(victim + 4) >>> 2] === m[(m[(victim + 8) >>> 2] + 4) >>> 2]) {
+          victim = m[(victim + 8) >>> 2];
+        }
+        unlink_chunk(env, victim);
+        split_to_unsorted(env, victim, size, nb, MALLOC_CORRUPTED_UNSORTED, false);
+        const p = victim + 8;
+        alloc_perturb(env, p, bytes);
+        return p;
+      }
+    }
+
+    // ── the next larger non-empty bin, by the binmap ──
+    ++idx;
+    victim = binmap_search(env, idx);
+    if (victim !== 0) {
+      const size = chunksize(m, victim);
+      if (size < nb) malloc_printerr(env, ASSERT_INT_MALLOC_SIZE); // bins above nb's hold only larger chunks
+      unlink_chunk(env, victim);
+      split_to_unsorted(env, victim, size, nb, MALLOC_CORRUPTED_UNSORTED_2, in_smallbin_range(nb));
+      const p = victim + 8;
+      alloc_perturb(env, p, bytes);
+      return p;
+    }
+
+    // ── top ──
+    victim = m[W_TOP];
+    const size = chunksize(m, victim);
+    if (size > m[W_SYSTEM_MEM]) malloc_printerr(env, MALLOC_CORRUPTED_TOP_SIZE);
+    if (size >= nb + MINSIZE) {
+      const remainder = victim + nb;
+      m[W_TOP] = remainder;
+      m[(victim + 4) >>> 2] = nb | 1;
+      m[(remainder + 4) >>> 2] = (size - nb) | 1;
+      const p = victim + 8;
+      alloc_perturb(env, p, bytes);
+      return p;
+    } else if (m[W_HAVE_FASTCHUNKS] !== 0) {
+      malloc_consolidate(env);
+      idx = in_smallbin_range(nb) ? smallbin_index(nb) : largebin_index(nb);
+    } else {
+      const p = sysmalloc(env, nb);
+      if (p !== 0) alloc_perturb(env, p, bytes);
+      return p;
+    }
+  }
+}
+
+/** __libc_calloc: no tcache; memory fresh from the kernel is not cleared again. */
+export function libc_calloc(env: Env, n: number, elem_size: number): number {
+  const product = n * elem_size; // exact below 2^53: both factors are u32
+  if (product > 0x7fffffff) {
+    // __builtin_mul_overflow into a ptrdiff_t
+    set_errno(env, ENOMEM);
+    return 0;
+  }
+  const sz = product;
+  let m = env.u32;
+  if (m[W_MALLOC_INITIALIZED] === 0) ptmalloc_init(env);
+  if (m[W_TCACHE] === 0) tcache_init(env);
+  m = env.u32;
+
+  const oldtop = m[W_TOP];
+  let oldtopsize = chunksize(m, oldtop);
+  // Only newly allocated memory is known to be clear (MORECORE_CLEARS == 1).
+  const fresh = (m[W_SBRK_BASE] + m[W_MAX_SYSTEM_MEM] - oldtop) >>> 0;
+  if (oldtopsize < fresh) oldtopsize = fresh;
+
+  const mem = _int_malloc(env, sz);
+  if (mem === 0) return 0;
+  m = env.u32;
+  const p = mem2chunk(mem);
+  let csz = chunksize(m, p);
+  const perturb = env.i32[W_PERTURB_BYTE];
+  if (chunk_is_mmapped(m, p)) {
+    if (perturb !== 0) {
+      env.u8.fill(0, mem, mem + sz);
+      mark_written(env, mem, sz);
+    }
+    return mem;
+  }
+  if (perturb === 0 && p === oldtop && csz > oldtopsize) csz = oldtopsize;
+  const clearsize = csz - SIZE_SZ;
+  env.u8.fill(0, mem, mem + clearsize);
+  mark_written(env, mem, clearsize);
+  return mem;
+}

@@ -1,0 +1,99 @@
+// memalign and friends: over-allocate nb + alignment + MINSIZE, then free the misaligned
+// head (as its own chunk) and any tail of at least MINSIZE.
+// glibc 2.36: aligned_alloc = memalign (no checks); valloc = memalign(4096, n);
+// pvalloc rounds with & -(pagesize - 1) (a known quirk: pvalloc(10) asks for 4097 bytes);
+// posix_memalign checks the alignment (EINVAL) and returns ENOMEM instead of setting errno.
+
+import { EINVAL, ENOMEM, IS_MMAPPED, MALLOC_ALIGNMENT, MINSIZE, PAGESIZE } from "../../assembly/config.js";
+import { checked_request2size, chunksize } from "./chunk.js";
+import type { Env } from "./env.js";
+import { _int_free } from "./free.js";
+import { W_MALLOC_INITIALIZED } from "./layout.js";
+import { _int_malloc, libc_malloc, ptmalloc_init } from "./malloc.js";
+import { set_errno } from "./syscalls.js";
+
+/** _int_memalign(&main_arena, alignment, bytes): alignment is a power of two >= MINSIZE. */
+function _int_memalign(env: Env, alignment: number, bytes: number): number {
+  const nb = checked_request2size(bytes);
+  if (nb === 0 || alignment > 0x7fffffff) {
+    set_errno(env, ENOMEM);
+    return 0;
+  }
+  const mem = _int_malloc(env, (nb + alignment + MINSIZE) >>> 0);
+  if (mem === 0) return 0;
+  let m = env.u32;
+  let p = mem - 8;
+  if (mem % alignment !== 0) {
+    let brk = (((mem + alignment - 1) & -alignment) >>> 0) - 8;
+    if (brk - p < MINSIZE) brk += alignment;
+    const newp = brk;
+    const leadsize = brk - p;
+    const newsize = chunksize(m, p) - leadsize;
+    if ((m[(p + 4) >>> 2] & IS_MMAPPED) !== 0) {
+      m[newp >>> 2] = m[p >>> 2] + leadsize;
+      m[(newp + 4) >>> 2] = newsize | IS_MMAPPED;
+      return newp + 8;
+    }
+    m[(newp + 4) >>> 2] = newsize | 1;
+    m[(newp + newsize + 4) >>> 2] |= 1;
+    m[(p + 4) >>> 2] = (m[(p + 4) >>> 2] & 1) | leadsize;
+    _int_free(env, p, true);
+    m = env.u32;
+    p = newp;
+  }
+  if ((m[(p + 4) >>> 2] & IS_MMAPPED) === 0) {
+    const size = chunksize(m, p);
+    if (size > nb + MINSIZE) {
+      const remainder = p + nb;
+      m[(remainder + 4) >>> 2] = (size - nb) | 1;
+      m[(p + 4) >>> 2] = (m[(p + 4) >>> 2] & 1) | nb;
+      _int_free(env, remainder, true);
+    }
+  }
+  return p + 8;
+}
+
+/** _mid_memalign */
+function mid_memalign(env: Env, alignment: number, bytes: number): number {
+  if (alignment <= MALLOC_ALIGNMENT) return libc_malloc(env, bytes);
+  if (alignment < MINSIZE) alignment = MINSIZE;
+  if (alignment > 0x80000000) {
+    set_errno(env, EINVAL);
+    return 0;
+  }
+  if ((alignment & (alignment - 1)) !== 0) {
+    let a = MALLOC_ALIGNMENT * 2;
+    while (a < alignment) a *= 2;
+    alignment = a;
+  }
+  return _int_memalign(env, alignment, bytes);
+}
+
+export function libc_memalign(env: Env, alignment: number, bytes: number): number {
+  if (env.u32[W_MALLOC_INITIALIZED] === 0) ptmalloc_init(env);
+  return mid_memalign(env, alignment, bytes);
+}
+
+export function libc_valloc(env: Env, bytes: number): number {
+  if (env.u32[W_MALLOC_INITIALIZED] === 0) ptmalloc_init(env);
+  return mid_memalign(env, PAGESIZE, bytes);
+}
+
+export function libc_pvalloc(env: Env, bytes: number): number {
+  if (env.u32[W_MALLOC_INITIALIZED] === 0) ptmalloc_init(env);
+  const rounded = bytes + (PAGESIZE - 1);
+  if (rounded > 0xffffffff) {
+    set_errno(env, ENOMEM);
+    return 0;
+  }
+  return mid_memalign(env, PAGESIZE, (rounded & -(PAGESIZE - 1)) >>> 0);
+}
+
+/** posix_memalign: { err, ptr } (errno untouched). */
+export function libc_posix_memalign(env: Env, alignment: number, size: number): { err: number; ptr: number } {
+  if (env.u32[W_MALLOC_INITIALIZED] === 0) ptmalloc_init(env);
+  const a4 = alignment >>> 2;
+  if ((alignment & 3) !== 0 || (a4 & (a4 - 1)) !== 0 || alignment === 0) return { err: EINVAL, ptr: 0 };
+  const mem = mid_memalign(env, alignment, size);
+  return mem !== 0 ? { err: 0, ptr: mem } : { err: ENOMEM, ptr: 0 };
+}

@@ -1,0 +1,120 @@
+// realloc: mmapped chunks are resized with mremap; heap chunks grow in place into the top or
+// a free successor, else move (malloc, copy, free); a shrink frees the tail when it is at
+// least MINSIZE.
+
+import { CHUNK_HDR_SZ, ENOMEM, MALLOC_ALIGN_MASK, MINSIZE, SIZE_SZ } from "../../assembly/config.js";
+import { REALLOC_INVALID_NEXT_SIZE, REALLOC_INVALID_OLD_SIZE, REALLOC_INVALID_POINTER } from "../../assembly/messages.js";
+import { unlink_chunk } from "./bins.js";
+import { checked_request2size, chunksize, memsize, misaligned_chunk, user_head } from "./chunk.js";
+import { malloc_printerr, type Env } from "./env.js";
+import { _int_free, libc_free } from "./free.js";
+import { W_MALLOC_INITIALIZED, W_SYSTEM_MEM, W_TCACHE, W_TOP } from "./layout.js";
+import { _int_malloc, libc_malloc, ptmalloc_init } from "./malloc.js";
+import { munmap_chunk, mremap_chunk } from "./sysmalloc.js";
+import { set_errno } from "./syscalls.js";
+import { tcache_init } from "./tcache.js";
+
+/** __libc_realloc */
+export function libc_realloc(env: Env, oldmem: number, bytes: number): number {
+  if (env.u32[W_MALLOC_INITIALIZED] === 0) ptmalloc_init(env);
+  if (bytes === 0 && oldmem !== 0) {
+    libc_free(env, oldmem);
+    return 0;
+  }
+  if (oldmem === 0) return libc_malloc(env, bytes);
+
+  const oldp = (oldmem - CHUNK_HDR_SZ) >>> 0;
+  // A bad pointer may be misaligned: read its size field as the Wasm build does.
+  const head = user_head(env, oldp);
+  const oldsize = (head & ~7) >>> 0;
+  const mmapped = (head & 2) !== 0;
+  if (!mmapped && env.u32[W_TCACHE] === 0) tcache_init(env);
+
+  if (oldp > ((0 - oldsize) >>> 0) || misaligned_chunk(oldp)) malloc_printerr(env, REALLOC_INVALID_POINTER);
+
+  const nb = checked_request2size(bytes);
+  if (nb === 0) {
+    set_errno(env, ENOMEM);
+    return 0;
+  }
+
+  if (mmapped) {
+    const newp = mremap_chunk(env, oldp, nb);
+    if (newp !== 0) return (newp + CHUNK_HDR_SZ) >>> 0;
+    if (oldsize - SIZE_SZ >= nb) return oldmem; // do nothing
+    const newmem = libc_malloc(env, bytes);
+    if (newmem === 0) return 0;
+    env.u8.copyWithin(newmem, oldmem, oldmem + oldsize - CHUNK_HDR_SZ);
+    munmap_chunk(env, oldp);
+    return newmem;
+  }
+  return _int_realloc(env, oldp, oldsize, nb);
+}
+
+/** _int_realloc(&main_arena, oldp, oldsize, nb) */
+export function _int_realloc(env: Env, oldp: number, oldsize: number, nb: number): number {
+  let m = env.u32;
+  if (m[(oldp + 4) >>> 2] <= CHUNK_HDR_SZ || oldsize >= m[W_SYSTEM_MEM]) malloc_printerr(env, REALLOC_INVALID_OLD_SIZE);
+  const next = (oldp + oldsize) >>> 0;
+  const nextsize = chunksize(m, next);
+  if (m[(next + 4) >>> 2] <= CHUNK_HDR_SZ || nextsize >= m[W_SYSTEM_MEM]) malloc_printerr(env, REALLOC_INVALID_NEXT_SIZE);
+
+  let newp: number;
+  let newsize: number;
+  if (oldsize >= nb) {
+    newp = oldp;
+    newsize = oldsize;
+  } else {
+    const top = m[W_TOP];
+    if (next === top && (newsize = oldsize + nextsize) >= nb + MINSIZE) {
+      // grow into the top
+      m[(oldp + 4) >>> 2] = (m[(oldp + 4) >>> 2] & 1) | nb;
+      m[W_TOP] = oldp + nb;
+      m[(oldp + nb + 4) >>> 2] = (newsize - nb) | 1;
+      return oldp + CHUNK_HDR_SZ;
+    } else if (next !== top && (m[(next + nextsize + 4) >>> 2] & 1) === 0 && (newsize = oldsize + nextsize) >= nb) {
+      // grow into the free successor
+      newp = oldp;
+      unlink_chunk(env, next);
+    } else {
+      const newmem = _int_malloc(env, nb - MALLOC_ALIGN_MASK);
+      if (newmem === 0) return 0;
+      m = env.u32;
+      newp = newmem - CHUNK_HDR_SZ;
+      newsize = chunksize(m, newp);
+      if (newp === next) {
+        // the new chunk is the successor: no copy
+        newsize += oldsize;
+        newp = oldp;
+      } else {
+        const oldmem = oldp + CHUNK_HDR_SZ;
+        env.u8.copyWithin(newmem, oldmem, oldmem + memsize(m, oldp));
+        _int_free(env, oldp, true);
+        return newmem;
+      }
+    }
+  }
+
+  const remainder_size = newsize - nb;
+  if (remainder_size < MINSIZE) {
+    m[(newp + 4) >>> 2] = (m[(newp + 4) >>> 2] & 1) | newsize;
+    m[(newp + newsize + 4) >>> 2] |= 1;
+  } else {
+    const remainder = newp + nb;
+    m[(newp + 4) >>> 2] = (m[(newp + 4) >>> 2] & 1) | nb;
+    m[(remainder + 4) >>> 2] = remainder_size | 1;
+    m[(remainder + remainder_size + 4) >>> 2] |= 1;
+    _int_free(env, remainder, true);
+  }
+  return newp + CHUNK_HDR_SZ;
+}
+
+/** reallocarray: realloc(ptr, nmemb * size) with the product checked. */
+export function libc_reallocarray(env: Env, ptr: number, nmemb: number, size: number): number {
+  const product = nmemb * size; // exact: both factors are u32
+  if (product > 0xffffffff) {
+    set_errno(env, ENOMEM);
+    return 0;
+  }
+  return libc_realloc(env, ptr, product);
+}

@@ -1,0 +1,202 @@
+// What the allocator tells about itself: mallinfo2, malloc_stats (its stderr text),
+// malloc_info (XML), malloc_usable_size, and malloc_trim (mtrim: whole free pages inside
+// the heap are dropped with MADV_DONTNEED, then the top is trimmed). The texts are glibc's,
+// byte for byte, as the Wasm build writes them through its `write` import.
+
+import { MADV_DONTNEED, MALLOC_ALIGNMENT, NBINS, NFASTBINS, PAGESIZE, SIZEOF_MALLOC_CHUNK } from "../../assembly/config.js";
+import { MALLINFO_UNALIGNED_FASTBIN, MALLOC_INFO_UNALIGNED_FASTBIN } from "../../assembly/messages.js";
+import type { Mallinfo2 } from "../libc.js";
+import { bin_at, bin_index } from "./bins.js";
+import { chunksize, inuse, load_u32, memsize, misaligned_chunk, user_head } from "./chunk.js";
+import { malloc_printerr, type Env } from "./env.js";
+import { malloc_consolidate } from "./free.js";
+import {
+  W_FASTBINS, W_MALLOC_INITIALIZED, W_MAX_MMAPPED_MEM, W_MAX_N_MMAPS, W_MAX_SYSTEM_MEM, W_MMAPPED_MEM, W_N_MMAPS,
+  W_SYSTEM_MEM, W_TOP,
+} from "./layout.js";
+import { ptmalloc_init } from "./malloc.js";
+import { systrim } from "./sysmalloc.js";
+import { do_madvise } from "./syscalls.js";
+
+/** The next chunk of a fastbin (safe-linked). */
+const fastbin_next = (m: Uint32Array, p: number): number => (((p + 8) >>> 12) ^ m[(p + 8) >>> 2]) >>> 0;
+
+/** int_mallinfo(&main_arena) + the mmapped counts, as __libc_mallinfo2 returns them. */
+function int_mallinfo(env: Env): Mallinfo2 {
+  const m = env.u32;
+  const topsize = chunksize(m, m[W_TOP]);
+  let avail = topsize;
+  let nblocks = 1;
+  let nfastblocks = 0;
+  let fastavail = 0;
+  for (let i = 0; i < NFASTBINS; ++i) {
+    for (let p = m[W_FASTBINS + i]; p !== 0; p = fastbin_next(m, p)) {
+      if (misaligned_chunk(p)) malloc_printerr(env, MALLINFO_UNALIGNED_FASTBIN);
+      ++nfastblocks;
+      fastavail = (fastavail + chunksize(m, p)) >>> 0;
+    }
+  }
+  avail = (avail + fastavail) >>> 0;
+  for (let i = 1; i < NBINS; ++i) {
+    const b = bin_at(i);
+    for (let p = m[(b + 12) >>> 2]; p !== b; p = m[(p + 12) >>> 2]) {
+      ++nblocks;
+      avail = (avail + chunksize(m, p)) >>> 0;
+    }
+  }
+  const system = m[W_SYSTEM_MEM];
+  return {
+    arena: system,
+    ordblks: nblocks >>> 0,
+    smblks: nfastblocks >>> 0,
+    hblks: m[W_N_MMAPS],
+    hblkhd: m[W_MMAPPED_MEM],
+    usmblks: 0,
+    fsmblks: fastavail,
+    uordblks: (system - avail) >>> 0,
+    fordblks: avail,
+    keepcost: topsize,
+  };
+}
+
+/** __libc_mallinfo2 */
+export function libc_mallinfo2(env: Env): Mallinfo2 {
+  if (env.u32[W_MALLOC_INITIALIZED] === 0) ptmalloc_init(env);
+  return int_mallinfo(env);
+}
+
+const u10 = (v: number): string => String(v >>> 0).padStart(10);
+
+/** __malloc_stats: glibc's exact text (what it writes to stderr). */
+export function libc_malloc_stats(env: Env): string {
+  if (env.u32[W_MALLOC_INITIALIZED] === 0) ptmalloc_init(env);
+  const m = env.u32;
+  const mmapped = m[W_MMAPPED_MEM];
+  const mi = int_mallinfo(env);
+  return (
+    "Arena 0:\n" +
+    `system bytes     = ${u10(mi.arena)}\n` +
+    `in use bytes     = ${u10(mi.uordblks)}\n` +
+    "Total (incl. mmap):\n" +
+    `system bytes     = ${u10(mmapped + mi.arena)}\n` +
+    `in use bytes     = ${u10(mmapped + mi.uordblks)}\n` +
+    `max mmap regions = ${u10(m[W_MAX_N_MMAPS])}\n` +
+    `max mmap bytes   = ${u10(m[W_MAX_MMAPPED_MEM])}\n`
+  );
+}
+
+const sizeLine = (tag: string, from: number, to: number, total: number, count: number): string =>
+  `  <${tag} from="${from >>> 0}" to="${to >>> 0}" total="${total >>> 0}" count="${count >>> 0}"/>\n`;
+const totalLine = (type: string, count: number, size: number): string =>
+  `<total type="${type}" count="${count >>> 0}" size="${size >>> 0}"/>\n`;
+const sizedLine = (elem: string, type: string, size: number): string => `<${elem} type="${type}" size="${size >>> 0}"/>\n`;
+
+/** __malloc_info(0, fp): the XML report. */
+export function libc_malloc_info(env: Env): string {
+  if (env.u32[W_MALLOC_INITIALIZED] === 0) ptmalloc_init(env);
+  const m = env.u32;
+  let out = '<malloc version="1">\n<heap nr="0">\n<sizes>\n';
+  let avail = chunksize(m, m[W_TOP]);
+  let nblocks = 1;
+  let nfastblocks = 0;
+  let fastavail = 0;
+  // fastbins: one line each (from = size - 15, to = size)
+  for (let i = 0; i < NFASTBINS; ++i) {
+    let p = m[W_FASTBINS + i];
+    if (p === 0) continue;
+    let n = 0;
+    const thissize = chunksize(m, p);
+    while (p !== 0) {
+      if (misaligned_chunk(p)) malloc_printerr(env, MALLOC_INFO_UNALIGNED_FASTBIN);
+      ++n;
+      p = fastbin_next(m, p);
+    }
+    fastavail = (fastavail + n * thissize) >>> 0;
+    nfastblocks += n;
+    out += sizeLine("size", thissize - (MALLOC_ALIGNMENT - 1), thissize, n * thissize, n);
+  }
+  // regular bins (bin 1, the unsorted bin, is printed last)
+  let unsortedLine = "";
+  for (let i = 1; i < NBINS; ++i) {
+    const b = bin_at(i);
+    let from = 0xffffffff;
+    let to = 0;
+    let total = 0;
+    let count = 0;
+    let r = m[(b + 8) >>> 2];
+    if (r !== 0) {
+      while (r !== b) {
+        const rs = m[(r + 4) >>> 2];
+        ++count;
+        total = (total + rs) >>> 0;
+        if (rs < from) from = rs;
+        if (rs > to) to = rs;
+        r = m[(r + 8) >>> 2];
+      }
+    }
+    if (count === 0) from = 0;
+    nblocks += count;
+    avail = (avail + total) >>> 0;
+    if (i === 1) {
+      if (count !== 0) unsortedLine = sizeLine("unsorted", from, to, total, count);
+    } else if (count !== 0) {
+      out += sizeLine("size", from, to, total, count);
+    }
+  }
+  out += unsortedLine + "</sizes>\n";
+  const system = m[W_SYSTEM_MEM];
+  const maxSystem = m[W_MAX_SYSTEM_MEM];
+  const systemLines =
+    sizedLine("system", "current", system) +
+    sizedLine("system", "max", maxSystem) +
+    sizedLine("aspace", "total", system) +
+    sizedLine("aspace", "mprotect", system);
+  out += totalLine("fast", nfastblocks, fastavail) + totalLine("rest", nblocks, avail) + systemLines + "</heap>\n";
+  out += totalLine("fast", nfastblocks, fastavail) + totalLine("rest", nblocks, avail);
+  out += `<total type="mmap" count="${env.i32[W_N_MMAPS]}" size="${m[W_MMAPPED_MEM]}"/>\n`;
+  out += systemLines + "</malloc>\n";
+  return out;
+}
+
+/** __malloc_usable_size */
+export function libc_malloc_usable_size(env: Env, mem: number): number {
+  if (mem === 0) return 0;
+  const m = env.u32;
+  const p = (mem - 8) >>> 0;
+  const head = user_head(env, p);
+  if ((head & 2) !== 0) return (((head & ~7) >>> 0) - 8) >>> 0;
+  if ((p & 3) !== 0) {
+    // a misaligned bad pointer: the Wasm build reads its neighbour's size field unaligned too
+    const size = (head & ~7) >>> 0;
+    return (load_u32(env, ((p + size) >>> 0) + 4) & 1) !== 0 ? (size - 4) >>> 0 : 0;
+  }
+  if (inuse(m, p)) return memsize(m, p);
+  return 0;
+}
+
+/** __malloc_trim → mtrim(&main_arena, pad) */
+export function libc_malloc_trim(env: Env, pad: number): number {
+  if (env.u32[W_MALLOC_INITIALIZED] === 0) ptmalloc_init(env);
+  malloc_consolidate(env);
+  const m = env.u32;
+  const psm1 = PAGESIZE - 1;
+  const psindex = bin_index(PAGESIZE);
+  let result = 0;
+  for (let i = 1; i < NBINS; ++i) {
+    if (i !== 1 && i < psindex) continue;
+    const b = bin_at(i);
+    for (let p = m[(b + 12) >>> 2]; p !== b; p = m[(p + 12) >>> 2]) {
+      let size = chunksize(m, p);
+      if (size > psm1 + SIZEOF_MALLOC_CHUNK) {
+        // the chunk holds at least one whole unused page
+        const paligned_mem = ((p + SIZEOF_MALLOC_CHUNK + psm1) & ~psm1) >>> 0;
+        size -= paligned_mem - p;
+        if (size > psm1) {
+          do_madvise(env, paligned_mem, (size & ~psm1) >>> 0, MADV_DONTNEED);
+          result = 1;
+        }
+      }
+    }
+  }
+  return result | systrim(env, pad);
+}

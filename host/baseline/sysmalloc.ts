@@ -1,0 +1,242 @@
+// Getting memory from the kernel and giving it back:
+//  - sysmalloc: a request at or above the mmap threshold gets its own mapping; otherwise the
+//    break grows by (nb + top_pad + MINSIZE - old top), page-rounded. The first time, the
+//    heap start is re-aligned (chunk2mem 16-aligned) and a second sbrk rounds the end to a
+//    page: on i386 the break starts page-aligned, so that is 8 bytes plus one more page.
+//    When brk fails (the break ran into a mapping), mmap stands in (at least 1 MiB) and the
+//    arena becomes non-contiguous: the old top is closed by two fenceposts and freed.
+//  - systrim: the top's whole pages beyond top_pad go back with a negative sbrk.
+//  - mmapped chunks: prev_size holds the offset of the chunk in its mapping (0 on i386, where
+//    mmap gives pages and chunk2mem of a page is 16-aligned); the size is the rest of the mapping.
+
+import {
+  CHUNK_HDR_SZ, ENOMEM, IS_MMAPPED, MALLOC_ALIGN_MASK, MALLOC_ALIGNMENT, MINSIZE, MMAP_AS_MORECORE_SIZE,
+  MREMAP_MAYMOVE, PAGESIZE, SIZE_SZ,
+} from "../../assembly/config.js";
+import {
+  ASSERT_SYSMALLOC_OLD_SIZE, ASSERT_SYSMALLOC_OLD_TOP, BREAK_ADJUSTED, MREMAP_CHUNK_INVALID_POINTER,
+  MUNMAP_CHUNK_INVALID_POINTER,
+} from "../../assembly/messages.js";
+import { initial_top } from "./bins.js";
+import { chunksize, load_u32 } from "./chunk.js";
+import { malloc_printerr, type Env } from "./env.js";
+import { _int_free } from "./free.js";
+import {
+  NONCONTIGUOUS_BIT, W_AV_FLAGS, W_MAX_MMAPPED_MEM, W_MAX_N_MMAPS, W_MAX_SYSTEM_MEM, W_MMAP_THRESHOLD,
+  W_MMAPPED_MEM, W_N_MMAPS, W_N_MMAPS_MAX, W_SBRK_BASE, W_SYSTEM_MEM, W_TOP, W_TOP_PAD,
+} from "./layout.js";
+import { do_mremap, do_munmap, MAP_FAILED, mmap_anon, morecore, set_errno } from "./syscalls.js";
+
+const PAGE_MASK = PAGESIZE - 1;
+/** x rounded up to a multiple of the power of two a, as a u32 (wraps as C's size_t does). */
+const align_up = (x: number, a: number): number => ((x + a - 1) & -a) >>> 0;
+const powerof2 = (x: number): boolean => (x & (x - 1)) === 0;
+const contiguous = (m: Uint32Array): boolean => (m[W_AV_FLAGS] & NONCONTIGUOUS_BIT) === 0;
+
+/** A chunk of its own mapping for a request of chunk size nb; MAP_FAILED when mmap fails. */
+function sysmalloc_mmap(env: Env, nb: number): number {
+  const size = align_up(nb + SIZE_SZ + MALLOC_ALIGN_MASK, PAGESIZE);
+  if (size <= nb) return MAP_FAILED; // wrapped around
+  const mm = mmap_anon(env, size);
+  if (mm === MAP_FAILED) return mm;
+  const m = env.u32;
+  let p: number;
+  const front_misalign = (mm + CHUNK_HDR_SZ) & MALLOC_ALIGN_MASK;
+  if (front_misalign > 0) {
+    const correction = MALLOC_ALIGNMENT - front_misalign;
+    p = mm + correction;
+    m[p >>> 2] = correction;
+    m[(p + 4) >>> 2] = (size - correction) | IS_MMAPPED;
+  } else {
+    p = mm;
+    m[p >>> 2] = 0;
+    m[(p + 4) >>> 2] = size | IS_MMAPPED;
+  }
+  const i = env.i32;
+  const n = ++i[W_N_MMAPS];
+  if (n > i[W_MAX_N_MMAPS]) i[W_MAX_N_MMAPS] = n;
+  m[W_MMAPPED_MEM] += size;
+  if (m[W_MMAPPED_MEM] > m[W_MAX_MMAPPED_MEM]) m[W_MAX_MMAPPED_MEM] = m[W_MMAPPED_MEM];
+  return (p + CHUNK_HDR_SZ) >>> 0;
+}
+
+/** sysmalloc(nb, &main_arena): called when no bin and not the top can serve nb. */
+export function sysmalloc(env: Env, nb: number): number {
+  let m = env.u32;
+  if (nb >= m[W_MMAP_THRESHOLD] && env.i32[W_N_MMAPS] < env.i32[W_N_MMAPS_MAX]) {
+    const mm = sysmalloc_mmap(env, nb);
+    if (mm !== MAP_FAILED) return mm;
+    m = env.u32;
+  }
+
+  const old_top = m[W_TOP];
+  let old_size = chunksize(m, old_top);
+  const old_end = (old_top + old_size) >>> 0;
+  // the first time the top is the empty initial one; later it is a real chunk ending on a page
+  if (
+    !((old_top === initial_top() && old_size === 0) ||
+      (old_size >= MINSIZE && (m[(old_top + 4) >>> 2] & 1) !== 0 && (old_end & PAGE_MASK) === 0))
+  ) {
+    malloc_printerr(env, ASSERT_SYSMALLOC_OLD_TOP);
+  }
+  if (old_size >= nb + MINSIZE) malloc_printerr(env, ASSERT_SYSMALLOC_OLD_SIZE);
+  let brk = 0; // MORECORE_FAILURE
+  let snd_brk = 0;
+
+  // size is a signed long in glibc: the request, less the old top when it can be extended
+  let size = (nb + m[W_TOP_PAD] + MINSIZE) | 0;
+  if (contiguous(m)) size = (size - old_size) | 0;
+  size = align_up(size, PAGESIZE) | 0;
+  if (size > 0) brk = morecore(env, size);
+
+  m = env.u32;
+  if (brk === 0) {
+    // mmap as a stand-in for a failed brk (sysmalloc_mmap_fallback).
+    let msize = size >>> 0;
+    if (contiguous(m)) msize = align_up(msize + old_size, PAGESIZE);
+    if (msize < MMAP_AS_MORECORE_SIZE) msize = MMAP_AS_MORECORE_SIZE;
+    if (msize > nb) {
+      const mbrk = mmap_anon(env, msize);
+      m = env.u32;
+      if (mbrk !== MAP_FAILED) {
+        m[W_AV_FLAGS] |= NONCONTIGUOUS_BIT;
+        size = msize | 0;
+        brk = mbrk;
+        snd_brk = (brk + msize) >>> 0;
+      }
+    }
+  }
+
+  if (brk !== 0) {
+    if (m[W_SBRK_BASE] === 0) m[W_SBRK_BASE] = brk;
+    m[W_SYSTEM_MEM] += size;
+
+    if (brk === old_end && snd_brk === 0) {
+      // the break simply grew the top
+      m[(old_top + 4) >>> 2] = ((size >>> 0) + old_size) | 1;
+    } else if (contiguous(m) && old_size !== 0 && brk < old_end) {
+      malloc_printerr(env, BREAK_ADJUSTED);
+    } else {
+      let correction = 0;
+      let aligned_brk = brk;
+      if (contiguous(m)) {
+        // A foreign sbrk moved the break: count the gap as ours.
+        if (old_size !== 0) m[W_SYSTEM_MEM] += brk - old_end;
+        const front_misalign = (brk + CHUNK_HDR_SZ) & MALLOC_ALIGN_MASK;
+        if (front_misalign > 0) {
+          correction = MALLOC_ALIGNMENT - front_misalign;
+          aligned_brk += correction;
+        }
+        // the old top cannot be merged: ask again for its size, and round the end to a page
+        correction += old_size;
+        const end_misalign = (brk + (size >>> 0) + correction) >>> 0;
+        correction = (correction + align_up(end_misalign, PAGESIZE) - end_misalign) >>> 0;
+        snd_brk = morecore(env, correction | 0);
+        if (snd_brk === 0) {
+          correction = 0;
+          snd_brk = morecore(env, 0);
+        }
+      } else {
+        const front_misalign = (brk + CHUNK_HDR_SZ) & MALLOC_ALIGN_MASK;
+        if (front_misalign > 0) aligned_brk += MALLOC_ALIGNMENT - front_misalign;
+        if (snd_brk === 0) snd_brk = morecore(env, 0);
+      }
+
+      m = env.u32;
+      if (snd_brk !== 0) {
+        m[W_TOP] = aligned_brk;
+        m[(aligned_brk + 4) >>> 2] = (snd_brk - aligned_brk + correction) | 1;
+        m[W_SYSTEM_MEM] += correction;
+        if (old_size !== 0) {
+          // Two fenceposts close the old top; what is left of it is freed.
+          old_size = ((old_size - 2 * CHUNK_HDR_SZ) & ~MALLOC_ALIGN_MASK) >>> 0;
+          m[(old_top + 4) >>> 2] = old_size | 1;
+          m[(old_top + old_size + 4) >>> 2] = CHUNK_HDR_SZ | 1;
+          m[(old_top + old_size + CHUNK_HDR_SZ + 4) >>> 2] = CHUNK_HDR_SZ | 1;
+          if (old_size >= MINSIZE) _int_free(env, old_top, true);
+          m = env.u32;
+        }
+      }
+    }
+  }
+
+  if (m[W_SYSTEM_MEM] > m[W_MAX_SYSTEM_MEM]) m[W_MAX_SYSTEM_MEM] = m[W_SYSTEM_MEM];
+
+  const p = m[W_TOP];
+  const topsize = chunksize(m, p);
+  if (topsize >= nb + MINSIZE) {
+    const remainder = p + nb;
+    m[W_TOP] = remainder;
+    m[(p + 4) >>> 2] = nb | 1;
+    m[(remainder + 4) >>> 2] = (topsize - nb) | 1;
+    return (p + CHUNK_HDR_SZ) >>> 0;
+  }
+  set_errno(env, ENOMEM);
+  return 0;
+}
+
+/** systrim: give the top's free whole pages beyond `pad` back to the kernel. 1 if released. */
+export function systrim(env: Env, pad: number): number {
+  let m = env.u32;
+  const top = m[W_TOP];
+  const top_size = chunksize(m, top);
+  const top_area = (top_size - MINSIZE - 1) >>> 0; // a long in glibc, compared as unsigned
+  if (top_area <= pad) return 0;
+  const extra = ((top_area - pad) & ~PAGE_MASK) >>> 0;
+  if (extra === 0) return 0;
+  const current_brk = morecore(env, 0);
+  if (current_brk === ((top + top_size) >>> 0)) {
+    morecore(env, -(extra | 0));
+    const new_brk = morecore(env, 0);
+    if (new_brk !== 0) {
+      const released = (current_brk - new_brk) >>> 0;
+      if (released !== 0) {
+        m = env.u32;
+        m[W_SYSTEM_MEM] -= released;
+        m[(top + 4) >>> 2] = (top_size - released) | 1;
+        return 1;
+      }
+    }
+  }
+  return 0;
+}
+
+/** munmap_chunk: unmap an mmapped chunk's whole mapping. */
+export function munmap_chunk(env: Env, p: number): void {
+  const m = env.u32;
+  // A bad pointer freed by the user may be misaligned: read as the Wasm build does.
+  const offset = load_u32(env, p);
+  const size = (load_u32(env, p + 4) & ~7) >>> 0;
+  const mem = (p + CHUNK_HDR_SZ) >>> 0;
+  const block = (p - offset) >>> 0;
+  const total_size = (offset + size) >>> 0;
+  if (((block | total_size) & PAGE_MASK) !== 0 || !powerof2(mem & PAGE_MASK)) {
+    malloc_printerr(env, MUNMAP_CHUNK_INVALID_POINTER);
+  }
+  env.i32[W_N_MMAPS]--;
+  m[W_MMAPPED_MEM] -= total_size;
+  do_munmap(env, block, total_size);
+}
+
+/** mremap_chunk: resize an mmapped chunk's mapping (may move); 0 when mremap fails. */
+export function mremap_chunk(env: Env, p0: number, nb: number): number {
+  let m = env.u32;
+  const offset = load_u32(env, p0);
+  const size = (load_u32(env, p0 + 4) & ~7) >>> 0;
+  const block = (p0 - offset) >>> 0;
+  const mem = (p0 + CHUNK_HDR_SZ) >>> 0;
+  const total_size = (offset + size) >>> 0;
+  if (((block | total_size) & PAGE_MASK) !== 0 || !powerof2(mem & PAGE_MASK)) {
+    malloc_printerr(env, MREMAP_CHUNK_INVALID_POINTER);
+  }
+  const new_size = align_up(nb + offset + SIZE_SZ, PAGESIZE);
+  if (total_size === new_size) return p0;
+  const cp = do_mremap(env, block, total_size, new_size, MREMAP_MAYMOVE);
+  if (cp === MAP_FAILED) return 0;
+  m = env.u32;
+  const p = (cp + offset) >>> 0;
+  m[(p + 4) >>> 2] = (new_size - offset) | IS_MMAPPED;
+  m[W_MMAPPED_MEM] += new_size - size - offset;
+  if (m[W_MMAPPED_MEM] > m[W_MAX_MMAPPED_MEM]) m[W_MAX_MMAPPED_MEM] = m[W_MMAPPED_MEM];
+  return p;
+}

@@ -1,0 +1,45 @@
+// The baseline on a fresh process, as test/trace-integrity.test.ts checks the Wasm build:
+//  - the classic walk-through gives the text the real glibc gives (oracle/replay/walkthrough.c);
+//  - every heap corruption case of oracle/replay/corruption.cases ends as on the real system:
+//    ProcessAbort with glibc's exact message, at the same step, and the process stays dead.
+
+import { readFileSync } from "node:fs";
+import { dirname, join } from "node:path";
+import { fileURLToPath } from "node:url";
+import { describe, expect, it } from "vitest";
+import { ProcessAbort } from "../../host/errors.js";
+import { firstDifference, runCorruptionSteps, runWalkthrough, type CorruptionCase } from "../../host/trace/index.js";
+import { bootBaseline } from "./harness.js";
+
+const root = join(dirname(fileURLToPath(import.meta.url)), "../..");
+const fixtures = join(root, "test/fixtures/alloc");
+const walkthroughText = readFileSync(join(fixtures, "walkthrough.txt"), "utf8");
+const corruption = JSON.parse(readFileSync(join(fixtures, "corruption-cases.json"), "utf8")) as { cases: CorruptionCase[] };
+
+describe("the walk-through on a fresh baseline process", () => {
+  it("gives the real glibc's text, for any seed", () => {
+    for (const seed of [1, 42]) {
+      const diff = firstDifference(walkthroughText, runWalkthrough(bootBaseline({ seed }).process));
+      expect(diff, diff ? `line ${diff.line}:\n  glibc:    ${diff.expected}\n  baseline: ${diff.actual}` : "").toBeNull();
+    }
+  });
+});
+
+describe("the baseline detects heap corruption as glibc does", () => {
+  for (const c of corruption.cases) {
+    it(`${c.name}: ${c.outcome.signal === "SIGABRT" ? JSON.stringify(c.outcome.message) : "no abort"}`, () => {
+      const proc = bootBaseline({ seed: 5 }).process;
+      const run = runCorruptionSteps(proc, c.steps);
+      const shown = run.error instanceof Error ? `${run.error.name}: ${run.error.message}` : String(run.error);
+      if (c.outcome.signal === "SIGABRT") {
+        expect(run.step, `${c.about}\nexpected an abort at step ${c.outcome.step}; got ${run.step === null ? "no error" : `${shown} at step ${run.step}`}`).toBe(c.outcome.step);
+        expect(run.error).toBeInstanceOf(ProcessAbort);
+        expect((run.error as Error).message).toBe(c.outcome.message);
+        // the process is dead: every later call throws the same error
+        expect(() => proc.malloc(16)).toThrow(run.error as Error);
+      } else {
+        expect(run.step, shown).toBeNull();
+      }
+    });
+  }
+});
