@@ -3,7 +3,7 @@
 // unsorted bin (exact fits taken or cached, the rest sorted into bins; the last remainder
 // serves small runs) → large bin best fit → next non-empty bin via the binmap → top → sysmalloc.
 
-import { BINMAPSHIFT, BINMAPSIZE, ENOMEM, MINSIZE, SIZE_SZ } from "../../assembly/config.js";
+import { BINMAPSHIFT, BINMAPSIZE, ENOMEM, MINSIZE, PAGESIZE, SIZE_SZ } from "../../assembly/config.js";
 import {
   ASSERT_INT_MALLOC_BCK_BK_MAIN_ARENA, ASSERT_INT_MALLOC_BIT, ASSERT_INT_MALLOC_FWD_MAIN_ARENA, ASSERT_INT_MALLOC_SIZE,
   MALLOC_CORRUPTED_TOP_SIZE, MALLOC_CORRUPTED_UNSORTED, MALLOC_CORRUPTED_UNSORTED_2, MALLOC_CORRUPTED_UNSORTED_3,
@@ -400,9 +400,17 @@ export function libc_calloc(env: Env, n: number, elem_size: number): number {
     }
     return mem;
   }
+  const nextchunk = p + csz;
   if (perturb === 0 && p === oldtop && csz > oldtopsize) csz = oldtopsize;
   const clearsize = csz - SIZE_SZ;
   env.u8.fill(0, mem, mem + clearsize);
-  mark_written(env, mem, clearsize);
+  mark_cleared(env, p, nextchunk, mem + clearsize);
   return mem;
+}
+
+/** The twin of assembly/malloc.ts's mark_cleared: only the pages between the two headers. */
+function mark_cleared(env: Env, p: number, nextchunk: number, clearEnd: number): void {
+  const first = Math.floor((p + SIZE_SZ + PAGESIZE) / PAGESIZE) * PAGESIZE;
+  const last = Math.min(clearEnd, Math.floor((nextchunk + SIZE_SZ) / PAGESIZE) * PAGESIZE);
+  if (first < last) mark_written(env, first, last - first);
 }
