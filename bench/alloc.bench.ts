@@ -1,6 +1,6 @@
-// ptmalloc-wasm against AssemblyScript's TLSF allocator on the real-program traces: both driven
-// from JS (one export call per op) and by a replay loop inside Wasm. Prints ns per op (median of
-// the runs; min–max) and returns the rows for other reports.
+// ptmalloc-wasm against AssemblyScript's TLSF allocator and against its own pure-TypeScript twin
+// on the real-program traces: each driven from JS (one call per op) and by a replay loop inside
+// the allocator. Prints ns per op (median of the runs; min–max) and returns the rows.
 //
 //   node dist/bench/alloc.bench.js [--quick] [--trace NAME ...]
 
@@ -11,10 +11,13 @@ import { Bench } from "tinybench";
 import { parseOps } from "../host/trace/ops.js";
 import { encodeOps, type OpsProgram } from "./ops-program.js";
 import { repoPath } from "./peers/paths.js";
-import { ptmallocJsRunner, ptmallocWasmRunner } from "./peers/ptmalloc.js";
+import { ptmallocJsRunner, ptmallocLoopRunner } from "./peers/ptmalloc.js";
 import { tlsfJsRunner, tlsfWasmRunner } from "./peers/tlsf.js";
 
 export const TRACES = ["python3", "sqlite3", "cmake", "git"] as const;
+
+/** The pure-TypeScript twin: the same algorithm, the same process, run as JavaScript. */
+const BASELINE = { seed: 1, aslr: 0, allocator: "ts" } as const;
 
 export interface AllocBenchRow {
   workload: string;
@@ -45,7 +48,9 @@ export async function runAllocBench(
     const program = loadTraceProgram(name);
     const peers: [string, Runner][] = [
       ["ptmalloc-wasm, JS-driven", ptmallocJsRunner(program)],
-      ["ptmalloc-wasm, in-Wasm loop", ptmallocWasmRunner(program)],
+      ["ptmalloc-wasm, in-Wasm loop", ptmallocLoopRunner(program)],
+      ["pure-TS baseline, JS-driven", ptmallocJsRunner(program, { ...BASELINE })],
+      ["pure-TS baseline, in-allocator loop", ptmallocLoopRunner(program, { ...BASELINE })],
       ["AS TLSF, JS-driven", tlsfJsRunner(program)],
       ["AS TLSF, in-Wasm loop", tlsfWasmRunner(program)],
     ];

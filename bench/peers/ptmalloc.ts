@@ -43,7 +43,8 @@ function mapInProcess(booted: BootedProcess, bytes: number): number {
   return addr;
 }
 
-export function ptmallocWasmRunner(program: OpsProgram, options: ProcessOptions = BENCH_OPTIONS) {
+/** The replay loop inside the allocator (assembly/replay.ts, or the baseline's twin of it). */
+export function ptmallocLoopRunner(program: OpsProgram, options: ProcessOptions = BENCH_OPTIONS) {
   let booted: BootedProcess;
   let ops = 0;
   let table = 0;
