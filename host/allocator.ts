@@ -147,22 +147,22 @@ export function instantiateAllocator(module: WebAssembly.Module, options: LoadAl
     return text;
   };
 
-  const { malloc, free, calloc, realloc, reallocarray, memalign, aligned_alloc, valloc, pvalloc } = x;
+  // The exports themselves, unwrapped: the process converts their i32 results with >>> 0.
   const libc: LibC = {
-    malloc: (size) => malloc(size) >>> 0,
-    free: (ptr) => free(ptr),
-    calloc: (n, size) => calloc(n, size) >>> 0,
-    realloc: (ptr, size) => realloc(ptr, size) >>> 0,
-    reallocarray: (ptr, n, size) => reallocarray(ptr, n, size) >>> 0,
-    memalign: (align, size) => memalign(align, size) >>> 0,
-    aligned_alloc: (align, size) => aligned_alloc(align, size) >>> 0,
-    valloc: (size) => valloc(size) >>> 0,
-    pvalloc: (size) => pvalloc(size) >>> 0,
+    malloc: x.malloc,
+    free: x.free,
+    calloc: x.calloc,
+    realloc: x.realloc,
+    reallocarray: x.reallocarray,
+    memalign: x.memalign,
+    aligned_alloc: x.aligned_alloc,
+    valloc: x.valloc,
+    pvalloc: x.pvalloc,
     posix_memalign: (align, size) => {
       const err = x.posix_memalign(align, size);
       return { err, ptr: err === 0 ? x.posix_memalign_ptr() >>> 0 : 0 };
     },
-    malloc_usable_size: (ptr) => x.malloc_usable_size(ptr) >>> 0,
+    malloc_usable_size: x.malloc_usable_size,
     malloc_trim: (pad) => x.malloc_trim(pad),
     malloc_stats: () => capture(() => x.malloc_stats()),
     malloc_info: () => capture(() => void x.malloc_info(0)),
@@ -174,7 +174,7 @@ export function instantiateAllocator(module: WebAssembly.Module, options: LoadAl
       return m;
     },
     mallopt: (param, value) => x.mallopt(param, value),
-    sbrk: (increment) => x.sbrk(increment) >>> 0,
+    sbrk: x.sbrk,
     brk: (addr) => x.brk(addr),
     get errno() {
       return x.errno_get();

@@ -1,6 +1,8 @@
 // The C library surface an allocator implementation offers the process: glibc's malloc family
 // plus the sbrk/brk wrappers and errno. Arguments arrive already converted to the u32/i32 values
-// of the i386 ABI (see cargs.ts); addresses come back as unsigned numbers.
+// of the i386 ABI (see cargs.ts). Results that are addresses or sizes (malloc … pvalloc,
+// malloc_usable_size, sbrk) may come back as the raw 32-bit pattern, negative above 2 GiB — the
+// Wasm exports are used unwrapped, for speed — and the process converts them with >>> 0.
 //
 // Two implementations exist behind it: ptmalloc compiled to Wasm (allocator.ts) and, for
 // benchmarks and differential testing, the same algorithm in plain TypeScript.
@@ -38,4 +40,23 @@ export interface LibC {
   sbrk(increment: number): number;
   brk(addr: number): number;
   errno: number;
+}
+
+/**
+ * The same C library with its address and size results converted to unsigned numbers, for
+ * callers that use a LibC directly rather than through a Process (tests, tools).
+ */
+export function withUnsignedResults(libc: LibC): LibC {
+  const u = Object.create(libc) as LibC;
+  u.malloc = (size) => libc.malloc(size) >>> 0;
+  u.calloc = (nmemb, size) => libc.calloc(nmemb, size) >>> 0;
+  u.realloc = (ptr, size) => libc.realloc(ptr, size) >>> 0;
+  u.reallocarray = (ptr, nmemb, size) => libc.reallocarray(ptr, nmemb, size) >>> 0;
+  u.memalign = (alignment, size) => libc.memalign(alignment, size) >>> 0;
+  u.aligned_alloc = (alignment, size) => libc.aligned_alloc(alignment, size) >>> 0;
+  u.valloc = (size) => libc.valloc(size) >>> 0;
+  u.pvalloc = (size) => libc.pvalloc(size) >>> 0;
+  u.malloc_usable_size = (ptr) => libc.malloc_usable_size(ptr) >>> 0;
+  u.sbrk = (increment) => libc.sbrk(increment) >>> 0;
+  return u;
 }

@@ -130,7 +130,7 @@ export class Process {
   // ── the C library ──────────────────────────────────────────────────────────
   malloc(size: number): number {
     if (this.#dead !== null) throw this.#dead;
-    return this.#libc.malloc(isU32(size) ? size : toSizeT(size));
+    return this.#libc.malloc(isU32(size) ? size : toSizeT(size)) >>> 0;
   }
   free(ptr: number): void {
     if (this.#dead !== null) throw this.#dead;
@@ -138,31 +138,31 @@ export class Process {
   }
   calloc(nmemb: number, size: number): number {
     this.#checkAlive();
-    return this.#libc.calloc(toSizeT(nmemb), toSizeT(size));
+    return this.#libc.calloc(toSizeT(nmemb), toSizeT(size)) >>> 0;
   }
   realloc(ptr: number, size: number): number {
     if (this.#dead !== null) throw this.#dead;
-    return this.#libc.realloc(toSizeT(ptr), isU32(size) ? size : toSizeT(size));
+    return this.#libc.realloc(isU32(ptr) ? ptr : toSizeT(ptr), isU32(size) ? size : toSizeT(size)) >>> 0;
   }
   reallocarray(ptr: number, nmemb: number, size: number): number {
     this.#checkAlive();
-    return this.#libc.reallocarray(toSizeT(ptr), toSizeT(nmemb), toSizeT(size));
+    return this.#libc.reallocarray(toSizeT(ptr), toSizeT(nmemb), toSizeT(size)) >>> 0;
   }
   memalign(alignment: number, size: number): number {
     this.#checkAlive();
-    return this.#libc.memalign(toSizeT(alignment), toSizeT(size));
+    return this.#libc.memalign(toSizeT(alignment), toSizeT(size)) >>> 0;
   }
   aligned_alloc(alignment: number, size: number): number {
     this.#checkAlive();
-    return this.#libc.aligned_alloc(toSizeT(alignment), toSizeT(size));
+    return this.#libc.aligned_alloc(toSizeT(alignment), toSizeT(size)) >>> 0;
   }
   valloc(size: number): number {
     this.#checkAlive();
-    return this.#libc.valloc(toSizeT(size));
+    return this.#libc.valloc(toSizeT(size)) >>> 0;
   }
   pvalloc(size: number): number {
     this.#checkAlive();
-    return this.#libc.pvalloc(toSizeT(size));
+    return this.#libc.pvalloc(toSizeT(size)) >>> 0;
   }
   posix_memalign(alignment: number, size: number): { err: number; ptr: number } {
     this.#checkAlive();
@@ -170,7 +170,7 @@ export class Process {
   }
   malloc_usable_size(ptr: number): number {
     this.#checkAlive();
-    return this.#libc.malloc_usable_size(toSizeT(ptr));
+    return this.#libc.malloc_usable_size(toSizeT(ptr)) >>> 0;
   }
   malloc_trim(pad: number): number {
     this.#checkAlive();
@@ -199,7 +199,7 @@ export class Process {
   sbrk(increment: number): number {
     this.#checkAlive();
     // intptr_t; an unrepresentable increment is one no break can move by.
-    const r = this.#libc.sbrk(toInt(increment, 0x7fffffff));
+    const r = this.#libc.sbrk(toInt(increment, 0x7fffffff)) >>> 0;
     return r === SIZE_MAX ? -1 : r;
   }
   brk(addr: number): number {

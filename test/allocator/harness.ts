@@ -4,6 +4,7 @@
 
 import { allocatorModule, instantiateAllocator, PROGRAM_DATA_START, PROGRAM_TEXT_START, type AllocatorKernel, type LoadedAllocator } from "../../host/allocator.js";
 import { Kernel } from "../../host/kernel/kernel.js";
+import { withUnsignedResults } from "../../host/libc.js";
 
 export interface TestProcess extends LoadedAllocator {
   memory: WebAssembly.Memory;
@@ -46,5 +47,6 @@ export async function makeProcess(opts: { debug?: boolean; seed?: number } = {})
     program: { textStart: PROGRAM_TEXT_START, dataStart: PROGRAM_DATA_START, dataEnd: loaded.heapBase },
   });
   const kern = kernel;
-  return { ...loaded, memory, kernel: kern, calls, brk0: kern.startBrk, curBrk: () => kern.brk(0) };
+  const libc = withUnsignedResults(loaded.libc);
+  return { ...loaded, libc, memory, kernel: kern, calls, brk0: kern.startBrk, curBrk: () => kern.brk(0) };
 }
