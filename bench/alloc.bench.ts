@@ -2,7 +2,7 @@
 // on the real-program traces: each driven from JS (one call per op) and by a replay loop inside
 // the allocator. Prints ns per op (median of the runs; min–max) and returns the rows.
 //
-//   node dist/bench/alloc.bench.js [--quick] [--trace NAME ...]
+//   node dist/bench/alloc.bench.js [--quick] [--only NAME ...]
 
 import { readFileSync } from "node:fs";
 import { pathToFileURL } from "node:url";
@@ -10,6 +10,7 @@ import { gunzipSync } from "node:zlib";
 import { Bench } from "tinybench";
 import { parseOps } from "../host/trace/ops.js";
 import { encodeOps, type OpsProgram } from "./ops-program.js";
+import { syntheticWorkloads } from "./workloads.js";
 import { repoPath } from "./peers/paths.js";
 import { ptmallocJsRunner, ptmallocLoopRunner } from "./peers/ptmalloc.js";
 import { tlsfJsRunner, tlsfWasmRunner } from "./peers/tlsf.js";
@@ -39,13 +40,27 @@ interface Runner {
   run(): void;
 }
 
-export async function runAllocBench(
-  options: { quick?: boolean; traces?: readonly string[]; log?: (s: string) => void } = {},
-): Promise<AllocBenchRow[]> {
+export interface AllocBenchOptions {
+  quick?: boolean;
+  /** Workload names to run (synthetic ones of bench/workloads.ts, or trace names); default: all. */
+  only?: readonly string[];
+  log?: (s: string) => void;
+}
+
+/** The workloads: the synthetic ones, then the real-program traces. */
+function workloads(quick: boolean, only: readonly string[] | undefined): [string, () => OpsProgram][] {
+  const all: [string, () => OpsProgram][] = [
+    ...syntheticWorkloads(quick).map(([name, program]): [string, () => OpsProgram] => [name, () => program]),
+    ...TRACES.map((name): [string, () => OpsProgram] => [name, () => loadTraceProgram(name)]),
+  ];
+  return only && only.length > 0 ? all.filter(([name]) => only.includes(name)) : all;
+}
+
+export async function runAllocBench(options: AllocBenchOptions = {}): Promise<AllocBenchRow[]> {
   const log = options.log ?? ((s: string) => process.stderr.write(s + "\n"));
   const rows: AllocBenchRow[] = [];
-  for (const name of options.traces ?? TRACES) {
-    const program = loadTraceProgram(name);
+  for (const [name, load] of workloads(options.quick === true, options.only)) {
+    const program = load();
     const peers: [string, Runner][] = [
       ["ptmalloc-wasm, JS-driven", ptmallocJsRunner(program)],
       ["ptmalloc-wasm, in-Wasm loop", ptmallocLoopRunner(program)],
@@ -91,7 +106,7 @@ export function formatAllocTable(rows: AllocBenchRow[]): string {
     return r ? `${r.nsPerOpMedian.toFixed(1)} (${r.nsPerOpMin.toFixed(1)}–${r.nsPerOpMax.toFixed(1)})` : "–";
   };
   const lines = [
-    `| trace (ops) | ${peers.join(" | ")} |`,
+    `| workload (ops) | ${peers.join(" | ")} |`,
     `|---|${peers.map(() => "---:").join("|")}|`,
     ...workloads.map((w) => {
       const ops = rows.find((r) => r.workload === w)!.ops;
@@ -104,8 +119,8 @@ export function formatAllocTable(rows: AllocBenchRow[]): string {
 const invokedDirectly = process.argv[1] !== undefined && import.meta.url === pathToFileURL(process.argv[1]).href;
 if (invokedDirectly) {
   const args = process.argv.slice(2);
-  const traces = args.filter((a, i) => args[i - 1] === "--trace");
-  const rows = await runAllocBench({ quick: args.includes("--quick"), traces: traces.length ? traces : undefined });
+  const only = args.filter((a, i) => args[i - 1] === "--only" || args[i - 1] === "--trace");
+  const rows = await runAllocBench({ quick: args.includes("--quick"), only });
   console.log("ns per op, median (min–max):\n");
   console.log(formatAllocTable(rows));
 }

@@ -16,7 +16,7 @@ console.log(`ptmalloc-wasm benchmarks${quick ? " (quick)" : ""} — ${machine}\n
 console.log("## The emulated kernel against the real system calls\n");
 const kernel = await runKernelBench({ ops: quick ? 10_000 : 100_000, timeMs: quick ? 100 : 500 });
 
-console.log("## ptmalloc-wasm against AssemblyScript's TLSF on the real-program traces (ns per op, median (min–max))\n");
+console.log("## ptmalloc-wasm, its TypeScript twin and AssemblyScript's TLSF (ns per op, median (min–max))\n");
 const alloc = await runAllocBench({ quick });
 console.log(formatAllocTable(alloc) + "\n");
 
