@@ -25,12 +25,16 @@ import { munmap_chunk, systrim } from "./sysmalloc";
 import { get_errno, malloc_printerr, mark_written, set_errno } from "./syscalls";
 import { csize2tidx, maybe_init_tcache, tcache_count, tcache_entry, tcache_put } from "./tcache";
 
-/** free_perturb: fill freed user memory with perturb_byte (M_PERTURB). */
-export function free_perturb(p: usize, n: usize): void {
-  if (mp_.perturb_byte != 0) {
-    memory.fill(p, <u8>mp_.perturb_byte, n);
-    mark_written(p, n);
-  }
+/** free_perturb: fill freed user memory with perturb_byte (M_PERTURB); the test inline, the
+ *  fill out of line. */
+// @ts-ignore: decorator
+@inline export function free_perturb(p: usize, n: usize): void {
+  if (mp_.perturb_byte != 0) free_perturb_fill(p, n);
+}
+
+function free_perturb_fill(p: usize, n: usize): void {
+  memory.fill(p, <u8>mp_.perturb_byte, n);
+  mark_written(p, n);
 }
 
 /** __libc_free */

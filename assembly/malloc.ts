@@ -11,7 +11,7 @@ import {
   set_last_remainder, system_mem,
 } from "./arena";
 import {
-  bin_at, in_smallbin_range, largebin_index, malloc_init_state, mark_bin, next_bin, smallbin_index,
+  bin_at, in_smallbin_range, largebin_index, malloc_init_state, mark_bin, smallbin_index,
   unlink_chunk, unsorted_chunks, fastbin_index, idx2bit, idx2block, binmap_addr,
 } from "./bins";
 import {
@@ -39,12 +39,16 @@ export function ptmalloc_init(): void {
   malloc_init_state();
 }
 
-/** alloc_perturb: fill fresh user memory with perturb_byte ^ 0xff (M_PERTURB). */
-export function alloc_perturb(p: usize, n: usize): void {
-  if (mp_.perturb_byte != 0) {
-    memory.fill(p, <u8>(mp_.perturb_byte ^ 0xff), n);
-    mark_written(p, n);
-  }
+/** alloc_perturb: fill fresh user memory with perturb_byte ^ 0xff (M_PERTURB). The test is
+ *  inlined into every return path; the fill (M_PERTURB set: rare) stays out of line. */
+// @ts-ignore: decorator
+@inline export function alloc_perturb(p: usize, n: usize): void {
+  if (mp_.perturb_byte != 0) alloc_perturb_fill(p, n);
+}
+
+function alloc_perturb_fill(p: usize, n: usize): void {
+  memory.fill(p, <u8>(mp_.perturb_byte ^ 0xff), n);
+  mark_written(p, n);
 }
 
 /** __libc_malloc */
@@ -296,8 +300,9 @@ export function _int_malloc(bytes: usize): usize {
     }
 
     // ── the next larger non-empty bin, by the binmap ──
+    // glibc walks bit by bit to the next set bit of the block; a count of trailing zeros finds
+    // the same bin in one step.
     ++idx;
-    let bin = bin_at(idx);
     let block = idx2block(idx);
     let map = load<u32>(binmap_addr(block));
     let bit = idx2bit(idx);
@@ -309,20 +314,18 @@ export function _int_malloc(bytes: usize): usize {
           if (++block >= 4) { exhausted = true; break; }
         } while ((map = load<u32>(binmap_addr(block))) == 0);
         if (exhausted) break;
-        bin = bin_at(block << 5);
         bit = 1;
       }
-      while ((bit & map) == 0) {
-        bin = next_bin(bin);
-        bit <<= 1;
-        if (bit == 0) malloc_printerr(ASSERT_INT_MALLOC_BIT);
-      }
+      const rest = map & ~(bit - 1); // the set bits from `bit` up: never empty once bit <= map
+      if (rest == 0) malloc_printerr(ASSERT_INT_MALLOC_BIT);
+      const pos = ctz<u32>(rest);
+      bit = <u32>1 << pos;
+      const bin = bin_at((block << 5) + <usize>pos);
       victim = bk(bin);
       if (victim == bin) {
         // a stale bit: clear it and go on
         map &= ~bit;
         store<u32>(binmap_addr(block), map);
-        bin = next_bin(bin);
         bit <<= 1;
       } else {
         found = true;
