@@ -18,25 +18,20 @@
 // chunks whose fd/bk are the list ends; an empty bin links to itself.
 
 import {
-  BINMAPSIZE, DEFAULT_ARENA_TEST, DEFAULT_MMAP_MAX, DEFAULT_MMAP_THRESHOLD, DEFAULT_TOP_PAD,
-  DEFAULT_TRIM_THRESHOLD, MAX_TCACHE_SIZE, NBINS, NFASTBINS, SIZE_SZ, TCACHE_FILL_COUNT, TCACHE_MAX_BINS,
+  DEFAULT_ARENA_TEST, DEFAULT_MMAP_MAX, DEFAULT_MMAP_THRESHOLD, DEFAULT_TOP_PAD,
+  DEFAULT_TRIM_THRESHOLD, MAX_TCACHE_SIZE, TCACHE_FILL_COUNT, TCACHE_MAX_BINS,
 } from "./config";
 
-export const AV_FLAGS = 4;
-export const AV_HAVE_FASTCHUNKS = 8;
-export const AV_FASTBINS = 12;
-export const AV_TOP = AV_FASTBINS + NFASTBINS * SIZE_SZ;
-export const AV_LAST_REMAINDER = AV_TOP + SIZE_SZ;
-export const AV_BINS = AV_LAST_REMAINDER + SIZE_SZ;
-export const AV_BINMAP = AV_BINS + (2 * NBINS - 2) * SIZE_SZ;
-export const AV_NEXT = AV_BINMAP + BINMAPSIZE * 4;
-export const AV_NEXT_FREE = AV_NEXT + SIZE_SZ;
-export const AV_ATTACHED_THREADS = AV_NEXT_FREE + SIZE_SZ;
-export const AV_SYSTEM_MEM = AV_ATTACHED_THREADS + SIZE_SZ;
-export const AV_MAX_SYSTEM_MEM = AV_SYSTEM_MEM + SIZE_SZ;
-export const SIZEOF_MALLOC_STATE = AV_MAX_SYSTEM_MEM + SIZE_SZ;
-
-export const NONCONTIGUOUS_BIT = 2;
+// The offsets of struct malloc_state's fields (pictured above) are in config.ts, which the
+// pure-TypeScript twin imports too.
+export {
+  AV_FLAGS, AV_HAVE_FASTCHUNKS, AV_FASTBINS, AV_TOP, AV_LAST_REMAINDER, AV_BINS, AV_BINMAP, AV_NEXT,
+  AV_NEXT_FREE, AV_ATTACHED_THREADS, AV_SYSTEM_MEM, AV_MAX_SYSTEM_MEM, SIZEOF_MALLOC_STATE, NONCONTIGUOUS_BIT,
+} from "./config";
+import {
+  AV_FLAGS, AV_HAVE_FASTCHUNKS, AV_FASTBINS, AV_TOP, AV_LAST_REMAINDER, AV_SYSTEM_MEM, AV_MAX_SYSTEM_MEM,
+  SIZEOF_MALLOC_STATE, NONCONTIGUOUS_BIT,
+} from "./config";
 
 /** &main_arena */
 export const main_arena: usize = memory.data(SIZEOF_MALLOC_STATE, 16);

@@ -96,3 +96,20 @@ export const SYSCALL_ERROR_FLOOR = 0xfffff000;
 export const STDERR_FILENO = 2;
 /** malloc_info(0, fp): the host captures whatever the call writes; fd 1 stands for fp. */
 export const MALLOC_INFO_FD = 1;
+
+// ── struct malloc_state: field offsets (the picture is in arena.ts) ─────────
+export const AV_FLAGS = 4;
+export const AV_HAVE_FASTCHUNKS = 8;
+export const AV_FASTBINS = 12;
+export const AV_TOP = AV_FASTBINS + NFASTBINS * SIZE_SZ;
+export const AV_LAST_REMAINDER = AV_TOP + SIZE_SZ;
+export const AV_BINS = AV_LAST_REMAINDER + SIZE_SZ;
+export const AV_BINMAP = AV_BINS + (2 * NBINS - 2) * SIZE_SZ;
+export const AV_NEXT = AV_BINMAP + BINMAPSIZE * 4;
+export const AV_NEXT_FREE = AV_NEXT + SIZE_SZ;
+export const AV_ATTACHED_THREADS = AV_NEXT_FREE + SIZE_SZ;
+export const AV_SYSTEM_MEM = AV_ATTACHED_THREADS + SIZE_SZ;
+export const AV_MAX_SYSTEM_MEM = AV_SYSTEM_MEM + SIZE_SZ;
+export const SIZEOF_MALLOC_STATE = AV_MAX_SYSTEM_MEM + SIZE_SZ;
+/** flags: the heap is not one contiguous brk region (after the mmap fallback). */
+export const NONCONTIGUOUS_BIT = 2;

@@ -23,25 +23,20 @@
 // main_arena and mp_ sit where the Wasm build's sit (its linker puts them first), so a heap
 // of one build and of the other hold the same bytes, bin pointers included.
 //
-// The offsets repeat assembly/arena.ts, whose AssemblyScript-only syntax (memory.data,
-// @unmanaged) keeps TypeScript from importing it; everything derived from config.ts is imported.
+// struct malloc_par's offsets repeat assembly/arena.ts's mp_ class (AssemblyScript-only syntax,
+// which TypeScript cannot import); everything else comes from config.ts.
 
 import { PROGRAM_DATA_START } from "../constants.js";
-import { BINMAPSIZE, NBINS, NFASTBINS, SIZE_SZ } from "../../assembly/config.js";
+import {
+  AV_BINMAP, AV_BINS, AV_FASTBINS, AV_FLAGS, AV_HAVE_FASTCHUNKS, AV_LAST_REMAINDER, AV_MAX_SYSTEM_MEM,
+  AV_SYSTEM_MEM, AV_TOP, SIZEOF_MALLOC_STATE,
+} from "../../assembly/config.js";
 
-// ── struct malloc_state (offsets in bytes) ──────────────────────────────────
-export const AV_FLAGS = 4;
-export const AV_HAVE_FASTCHUNKS = 8;
-export const AV_FASTBINS = 12;
-export const AV_TOP = AV_FASTBINS + NFASTBINS * SIZE_SZ;
-export const AV_LAST_REMAINDER = AV_TOP + SIZE_SZ;
-export const AV_BINS = AV_LAST_REMAINDER + SIZE_SZ;
-export const AV_BINMAP = AV_BINS + (2 * NBINS - 2) * SIZE_SZ;
-export const AV_NEXT = AV_BINMAP + BINMAPSIZE * 4;
-export const AV_SYSTEM_MEM = AV_NEXT + 3 * SIZE_SZ;
-export const AV_MAX_SYSTEM_MEM = AV_SYSTEM_MEM + SIZE_SZ;
-export const SIZEOF_MALLOC_STATE = AV_MAX_SYSTEM_MEM + SIZE_SZ;
-export const NONCONTIGUOUS_BIT = 2;
+// struct malloc_state's field offsets are shared with the Wasm build (assembly/config.ts).
+export {
+  AV_FLAGS, AV_HAVE_FASTCHUNKS, AV_FASTBINS, AV_TOP, AV_LAST_REMAINDER, AV_BINS, AV_BINMAP, AV_NEXT,
+  AV_SYSTEM_MEM, AV_MAX_SYSTEM_MEM, SIZEOF_MALLOC_STATE, NONCONTIGUOUS_BIT,
+} from "../../assembly/config.js";
 
 /** &main_arena */
 export const MAIN_ARENA = PROGRAM_DATA_START;
