@@ -373,3 +373,15 @@ export function formatOps(list: OpList, options: { comments?: boolean } = {}): s
   }
   return out.length ? out.join("\n") + "\n" : "";
 }
+
+/**
+ * A scenario op list's directive comment, `# NAME: N` (e.g. `# checkpoint-every: 1`,
+ * `# align-break: 65536`: see oracle/scenarios/README.md), or `fallback` when it has none.
+ */
+export function directive(list: OpList, name: string, fallback: number): number {
+  for (const c of list.comments) {
+    const m = new RegExp(`^${name}: *(\\d+)`).exec(c);
+    if (m) return Number(m[1]);
+  }
+  return fallback;
+}
