@@ -15,7 +15,7 @@ import {
 import {
   CORRUPTED_DOUBLE_LINKED_LIST, CORRUPTED_DOUBLE_LINKED_LIST_NOT_SMALL, CORRUPTED_SIZE_VS_PREV_SIZE,
 } from "../../assembly/messages.js";
-import { malloc_printerr, type Env } from "./env.js";
+import { malloc_printerr, trap, type Env } from "./env.js";
 import { AV_BINS, MAIN_ARENA, W_BINMAP, W_GLOBAL_MAX_FAST, W_HAVE_FASTCHUNKS, W_TOP } from "./layout.js";
 
 const BIN1 = MAIN_ARENA + AV_BINS - 2 * SIZE_SZ;
@@ -61,13 +61,15 @@ export function unlink_chunk(env: Env, p: number): void {
   if (size !== m[(p + size) >>> 2]) malloc_printerr(env, CORRUPTED_SIZE_VS_PREV_SIZE);
   const f = m[(p + 8) >>> 2];
   const b = m[(p + 12) >>> 2];
-  if (m[(f + 12) >>> 2] !== p || m[(b + 8) >>> 2] !== p) malloc_printerr(env, CORRUPTED_DOUBLE_LINKED_LIST);
+  // f, b, fdn and bkn come from memory a bug may have overwritten: read through them as the Wasm
+  // build's loads do, trapping where the field lies past the end of the 4 GiB memory.
+  if (m[field(f, 12)] !== p || m[field(b, 8)] !== p) malloc_printerr(env, CORRUPTED_DOUBLE_LINKED_LIST);
   m[(f + 12) >>> 2] = b;
   m[(b + 8) >>> 2] = f;
   if (!in_smallbin_range(m[(p + 4) >>> 2]) && m[(p + 16) >>> 2] !== 0) {
     const fdn = m[(p + 16) >>> 2];
     const bkn = m[(p + 20) >>> 2];
-    if (m[(fdn + 20) >>> 2] !== p || m[(bkn + 16) >>> 2] !== p) {
+    if (m[field(fdn, 20)] !== p || m[field(bkn, 16)] !== p) {
       malloc_printerr(env, CORRUPTED_DOUBLE_LINKED_LIST_NOT_SMALL);
     }
     if (m[(f + 16) >>> 2] === 0) {
@@ -99,4 +101,14 @@ export function malloc_init_state(env: Env): void {
   set_max_fast(env, (64 * SIZE_SZ) / 4);
   m[W_HAVE_FASTCHUNKS] = 0;
   m[W_TOP] = initial_top();
+}
+
+/**
+ * The word index of the field at `offset` in the chunk at `p`, where `p` was read from memory: a
+ * Wasm load adds its constant offset without wrapping, so a field past the end of the 4 GiB memory
+ * traps there (the real i386 process would take a SIGSEGV at the wrapped address).
+ */
+function field(p: number, offset: number): number {
+  if (p + offset + 4 > 0x100000000) trap();
+  return (p + offset) >>> 2;
 }
