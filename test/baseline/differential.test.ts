@@ -201,6 +201,9 @@ function mappings(maps: string): Array<[number, number]> {
     .map((line) => line.split(" ")[0].split("-").map((h) => parseInt(h, 16)) as [number, number]);
 }
 
+/** The misuse property's fast-check seed in CI (see below). */
+const MISUSE_SEED = 20261122;
+
 describe("the baseline and the Wasm build, side by side", () => {
   it("put their statics at the same addresses", async () => {
     const { wasm, wasmExports } = await bootTwins(1);
@@ -212,9 +215,17 @@ describe("the baseline and the Wasm build, side by side", () => {
     await fc.assert(fc.asyncProperty(fc.array(opArb, { minLength: 1, maxLength: 120 }), fc.nat(), sameOnBoth), { numRuns: 150 });
   }, 600_000);
 
+  // Misuse can close a free list into a cycle, and glibc then loops forever — both builds too,
+  // inside one synchronous call that no test timeout interrupts. So this property runs from a
+  // fixed seed whose cases are known to end; FUZZ_SEED=<n> or FUZZ_SEED=random explores further
+  // (by hand, watching for a hang).
   it("fail alike on misuse: bad frees and overwritten chunk headers", async () => {
     const withMisuse = fc.oneof({ weight: 12, arbitrary: opArb }, { weight: 1, arbitrary: misuseArb });
-    await fc.assert(fc.asyncProperty(fc.array(withMisuse, { minLength: 1, maxLength: 80 }), fc.nat(), sameOnBoth), { numRuns: 200 });
+    const seed = process.env.FUZZ_SEED === "random" ? undefined : Number(process.env.FUZZ_SEED ?? MISUSE_SEED);
+    await fc.assert(fc.asyncProperty(fc.array(withMisuse, { minLength: 1, maxLength: 80 }), fc.nat(), sameOnBoth), {
+      numRuns: 200,
+      seed,
+    });
   }, 600_000);
 });
 
