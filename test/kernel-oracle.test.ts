@@ -6,6 +6,7 @@
 import { readdirSync, readFileSync } from "node:fs";
 import { fileURLToPath } from "node:url";
 import { afterAll, describe, expect, it } from "vitest";
+import { createProcess } from "../host/index.js";
 import { parseOutput, parseScenarios, runScenario, type KernelTarget, type Scenario } from "../oracle/kernel/interpreter.js";
 
 const scenarioDir = fileURLToPath(new URL("../oracle/kernel/scenarios/", import.meta.url));
@@ -18,44 +19,9 @@ function seedOf(name: string): number {
   return h >>> 0;
 }
 
-/** A fresh emulated process: through the public API when it loads, else a bare Kernel. */
-async function freshProcess(scenario: Scenario): Promise<KernelTarget> {
-  const seed = seedOf(scenario.name);
-  let createProcess: ((o: object) => Promise<KernelTarget>) | undefined;
-  try {
-    ({ createProcess } = (await import("../host/index.js")) as unknown as { createProcess: typeof createProcess });
-  } catch {
-    createProcess = undefined;
-  }
-  if (createProcess) {
-    try {
-      return await createProcess({ seed, privileged: scenario.privileged });
-    } catch {
-      // the allocator may not be built: the kernel alone is enough here
-    }
-  }
-  const { Kernel } = await import("../host/kernel/kernel.js");
-  const memory = new WebAssembly.Memory({ initial: 2, maximum: 65536 });
-  const kernel = new Kernel({
-    memory,
-    seed,
-    aslr: 2,
-    overcommit: 0,
-    overcommitRatio: 50,
-    ramBytes: 1024 * 1024 * 1024,
-    swapBytes: 0,
-    privileged: scenario.privileged,
-    rlimits: {},
-    program: { textStart: 0x10000, dataStart: 0x11000, dataEnd: 0x12000 },
-  });
-  return {
-    sys: kernel,
-    maps: () => kernel.maps(),
-    status: () => kernel.status(),
-    read: (a, l) => kernel.read(a, l),
-    write: (a, b) => kernel.write(a, b),
-    fill: (a, b, l) => kernel.fill(a, b, l),
-  };
+/** A fresh emulated process, through the public API. */
+function freshProcess(scenario: Scenario): Promise<KernelTarget> {
+  return createProcess({ seed: seedOf(scenario.name), privileged: scenario.privileged });
 }
 
 let checked = 0;
