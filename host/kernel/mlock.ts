@@ -33,19 +33,8 @@ function mlockFixup(mm: Mm, index: number, s: number, e: number, newFlags: numbe
 function applyVmaLockFlags(mm: Mm, start: number, len: number, lockFlags: number): number {
   const end = start + len;
   if (end === start) return 0;
-  const vmas = mm.vmas;
-  if (vmas.indexOf(start) < 0) return -ENOMEM;
-  let nstart = start;
-  while (nstart < end) {
-    const i = vmas.lowerBound(nstart);
-    const v = vmas.list[i];
-    if (v === undefined || v.start > nstart) return -ENOMEM;
-    const tmp = Math.min(v.end, end);
-    const r = mlockFixup(mm, i, nstart, tmp, (v.flags & ~VM_LOCKED_MASK) | lockFlags);
-    if (r < 0) return r;
-    nstart = tmp;
-  }
-  return 0;
+  if (mm.vmas.indexOf(start) < 0) return -ENOMEM;
+  return mm.forEachVmaPiece(start, end, (i, v, s, e) => mlockFixup(mm, i, s, e, (v.flags & ~VM_LOCKED_MASK) | lockFlags));
 }
 
 /** Pages of [start, start + len) already locked (count_mm_mlocked_page_nr). */

@@ -269,6 +269,26 @@ export class Mm {
   }
 
   /**
+   * Applies `fixup(index, vma, s, e)` to each VMA piece of [start, end) in address order, as the
+   * loops of mprotect and apply_vma_lock_flags do: a hole gives -ENOMEM and the first error stops
+   * the walk (what was changed before it stays changed, as on Linux). Each step looks its VMA up
+   * again, since a fixup may split or merge the array.
+   */
+  forEachVmaPiece(start: number, end: number, fixup: (index: number, vma: Vma, s: number, e: number) => number): number {
+    let nstart = start;
+    while (nstart < end) {
+      const i = this.vmas.lowerBound(nstart);
+      const v = this.vmas.list[i];
+      if (v === undefined || v.start > nstart) return -ENOMEM;
+      const e = Math.min(v.end, end);
+      const r = fixup(i, v, nstart, e);
+      if (r < 0) return r;
+      nstart = e;
+    }
+    return 0;
+  }
+
+  /**
    * Gives [s, e) of VMA `index` new vm_flags, as mprotect_fixup / mlock_fixup /
    * madvise_update_vma do: a piece that can join a neighbour moves the boundary instead of
    * splitting; every real split needs room under max_map_count. Returns the index of the VMA

@@ -46,17 +46,9 @@ export function sysMprotect(mm: Mm, addrArg: unknown, lenArg: unknown, protArg: 
     if (grows & PROT_GROWSUP) return -EINVAL; // x86 has no VM_GROWSUP
   }
   const protFlags = protToVmFlags(prot);
-  let nstart = start;
-  while (nstart < end) {
-    const i = vmas.lowerBound(nstart);
-    const v = vmas.list[i];
-    if (v === undefined || v.start > nstart) return -ENOMEM;
-    const tmp = Math.min(v.end, end);
-    const r = mprotectFixup(mm, i, nstart, tmp, protFlags | (v.flags & ~VM_ACCESS_FLAGS));
-    if (r < 0) return r;
-    nstart = tmp;
-  }
-  return 0;
+  return mm.forEachVmaPiece(start, end, (i, v, s, e) =>
+    mprotectFixup(mm, i, s, e, protFlags | (v.flags & ~VM_ACCESS_FLAGS)),
+  );
 }
 
 /**
