@@ -48,13 +48,7 @@
 
 #include "out.h"
 
-static void die(const char *msg) {
-  out_flush();
-  write(2, "corrupt: ", 9);
-  write(2, msg, strlen(msg));
-  write(2, "\n", 1);
-  _exit(2);
-}
+static void die(const char *msg) { out_die("corrupt", msg); }
 
 /* ── the cases file, as lines of tokens ────────────────────────────────────────────── */
 

@@ -26,6 +26,16 @@ __attribute__((unused)) static void out_flush(void) {
   out_len = 0;
 }
 
+/* Ends the program after what it wrote so far: "PROG: MSG" on stderr, exit status 2. */
+__attribute__((unused, noreturn)) static void out_die(const char *prog, const char *msg) {
+  out_flush();
+  write(2, prog, strlen(prog));
+  write(2, ": ", 2);
+  write(2, msg, strlen(msg));
+  write(2, "\n", 1);
+  _exit(2);
+}
+
 __attribute__((unused)) static void out_bytes(const char *s, size_t n) {
   if (out_len + n > sizeof out_buf) out_flush();
   if (n > sizeof out_buf) { /* never happens with our lines */

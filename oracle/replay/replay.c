@@ -42,13 +42,7 @@
 
 extern char **environ;
 
-static void die(const char *msg) {
-  out_flush();
-  write(2, "replay: ", 8);
-  write(2, msg, strlen(msg));
-  write(2, "\n", 1);
-  _exit(2);
-}
+static void die(const char *msg) { out_die("replay", msg); }
 
 /* ── input ─────────────────────────────────────────────────────────────────────────────── */
 
