@@ -26,6 +26,7 @@ export function sysBrk(mm: Mm, brkArg: unknown): number {
     // Shrinking is always allowed, provided there is still something there to unmap.
     if (mm.vmas.intersecting(newBrk, oldBrk) === undefined) return origBrk;
     mm.brk = brk;
+    if (mm.unmapTail(newBrk, oldBrk)) return brk;
     if (mm.unmap(newBrk, oldBrk) < 0) {
       mm.brk = origBrk;
       return origBrk;

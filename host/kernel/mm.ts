@@ -185,7 +185,7 @@ export class Mm {
 
   /** Grows the Wasm memory so that [0, end) exists; false if the host refuses. */
   ensureMemory(end: number): boolean {
-    const have = this.memory.buffer.byteLength;
+    const have = this.pages.u8().length;
     if (end <= have) return true;
     const needPages = Math.ceil(end / WASM_PAGE_SIZE) - have / WASM_PAGE_SIZE;
     try {
@@ -408,10 +408,30 @@ export class Mm {
     if (vmas.list[last]!.end > end) vmas.split(last, end);
     const removed = vmas.remove(i, last - i + 1);
     for (const r of removed) this.release(r, pagesClear);
-    this.pages.freeTables(removed[0]!.start / PAGE_SIZE, removed[removed.length - 1]!.end / PAGE_SIZE, (a, b) =>
-      vmas.intersecting(a, b) !== undefined,
-    );
+    this.pages.freeTables(removed[0]!.start / PAGE_SIZE, removed[removed.length - 1]!.end / PAGE_SIZE, this.isMapped);
     return 0;
+  }
+
+  /** Whether a VMA intersects [start, end): freeTables' question, one closure for all calls. */
+  private readonly isMapped = (start: number, end: number): boolean => this.vmas.intersecting(start, end) !== undefined;
+
+  /**
+   * unmap's common case when brk shrinks the heap: [start, end) is the tail of one private
+   * anonymous VMA. The VMA is cut short in place rather than split and the upper part removed;
+   * pages, commit charge, locked pages and counters end up as unmap leaves them. False (nothing
+   * done) when the range is anything else.
+   */
+  unmapTail(start: number, end: number): boolean {
+    const i = this.vmas.lowerBound(start);
+    const v = this.vmas.list[i];
+    if (v === undefined || v.start >= start || v.end !== end || v.backing !== BACKING_ANON) return false;
+    const pages = pagesOf(end - start);
+    this.vmas.resize(i, v.start, start);
+    this.pages.drop(start / PAGE_SIZE, end / PAGE_SIZE, (v.flags & VM_WRITE) !== 0);
+    if (v.flags & VM_ACCOUNT) this.commit.uncharge(pages);
+    if (v.flags & VM_LOCKED) this.lockedVm -= pages;
+    this.pages.freeTables(start / PAGE_SIZE, end / PAGE_SIZE, this.isMapped);
+    return true;
   }
 
   /**

@@ -14,7 +14,7 @@
 // it leaves), and a VMA that is not writable holds no unseen stores (losing PROT_WRITE scans).
 
 import { PAGE_SIZE } from "../constants.js";
-import { zeroScanner } from "./zeroscan.js";
+import { zeroScanner, type ZeroScanner } from "./zeroscan.js";
 
 export const PAGE_NONE = 0;
 export const PAGE_ZERO = 1;
@@ -41,33 +41,35 @@ export class Pages {
   pmdTableCount = 0;
   pudTableCount = 0;
 
-  private buffer: ArrayBuffer | null = null;
   private bytes = new Uint8Array(0);
   private words = new Int32Array(0);
 
-  /** The first non-zero 512-byte block of a byte range, or its end (zeroscan.ts). */
-  private readonly firstNonZero: (startByte: number, endByte: number) => number;
+  /** Finds and clears non-zero bytes (zeroscan.ts). */
+  private readonly scanner: ZeroScanner;
 
   constructor(
     private readonly memory: WebAssembly.Memory,
     /** Called with the new RSS in pages whenever it grows: the OOM killer's hook. */
     private readonly onRssGrow: (rssPages: number) => void,
   ) {
-    this.firstNonZero = zeroScanner(memory, () => {
+    this.scanner = zeroScanner(memory, () => {
       this.u8();
       return this.words;
     });
   }
 
-  /** The byte view of the memory, re-made only when the buffer changed (memory.grow). */
+  /**
+   * The byte view of the memory, re-made only when the memory grew. Growing detaches the old
+   * buffer, which empties every view of it: a length of 0 is the sign, and cheaper to read than
+   * the memory's `buffer` accessor.
+   */
   u8(): Uint8Array {
-    if (this.memory.buffer !== this.buffer) this.refresh();
+    if (this.bytes.length === 0) this.refresh();
     return this.bytes;
   }
 
   private refresh(): void {
     const buf = this.memory.buffer as ArrayBuffer;
-    this.buffer = buf;
     this.bytes = new Uint8Array(buf);
     this.words = new Int32Array(buf);
   }
@@ -77,7 +79,7 @@ export class Pages {
     const a = startPage * PAGE_SIZE;
     const b = Math.min(endPage * PAGE_SIZE, this.u8().length);
     if (a >= b) return endPage;
-    const hit = this.firstNonZero(a, b);
+    const hit = this.scanner.firstNonZero(a, b);
     return hit >= b ? endPage : Math.floor(hit / PAGE_SIZE);
   }
 
@@ -176,9 +178,10 @@ export class Pages {
       while (runEnd < endPage && state[runEnd]! < PAGE_ANON) runEnd++;
       state.fill(PAGE_NONE, p, runEnd);
       if (writable) {
-        for (let q = this.nextNonZeroPage(p, runEnd); q < runEnd; q = this.nextNonZeroPage(q + 1, runEnd)) {
-          u8.fill(0, q * PAGE_SIZE, (q + 1) * PAGE_SIZE);
-        }
+        // Past the memory's end everything is zero already.
+        const a = p * PAGE_SIZE;
+        const b = Math.min(runEnd * PAGE_SIZE, u8.length);
+        if (a < b) this.scanner.clearNonZeroPages(a, b);
       }
       p = runEnd;
     }
