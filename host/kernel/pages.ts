@@ -156,10 +156,16 @@ export class Pages {
    * is all zero, which is why a new mapping needs no clearing. `writable: false` says the
    * pages were not writable since they were last scanned or dropped (the rule scanVma relies
    * on): the non-resident ones are known to be zero and are not read.
+   *
+   * A page found non-zero here was written behind the kernel's back: on Linux it faulted in and
+   * counted in RSS until now. It is counted as a fault, and the peak (VmHWM, which Linux brings
+   * up to date before it unmaps or zaps) includes it.
    */
   drop(startPage: number, endPage: number, writable = true): void {
     const state = this.state;
     const u8 = this.u8();
+    const rssBefore = this.rssTotal;
+    let found = 0;
     let p = startPage;
     while (p < endPage) {
       if (state[p]! >= PAGE_ANON) {
@@ -181,9 +187,13 @@ export class Pages {
         // Past the memory's end everything is zero already.
         const a = p * PAGE_SIZE;
         const b = Math.min(runEnd * PAGE_SIZE, u8.length);
-        if (a < b) this.scanner.clearNonZeroPages(a, b);
+        if (a < b) found += this.scanner.clearNonZeroPages(a, b);
       }
       p = runEnd;
+    }
+    if (found > 0) {
+      this.minorFaults += found;
+      if (rssBefore + found > this.hiwaterRss) this.hiwaterRss = rssBefore + found;
     }
   }
 

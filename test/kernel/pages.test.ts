@@ -75,6 +75,19 @@ describe("demand paging", () => {
     expect(k.status().VmHWM).toBe(peak);
     expect(k.status().VmRSS).toBe(peak - 256);
   });
+  it("pages written through the raw memory and unmapped unseen still count in VmHWM and as faults", () => {
+    const k = makeKernel();
+    const before = k.status();
+    const a = k.mmap(0, 64 * PAGE, 3, ANON_PRIVATE, -1, 0);
+    const raw = k.mm.pages.u8();
+    for (let i = 0; i < 10; i++) raw[a + i * PAGE + 123] = 7; // 10 pages, never reported
+    const faults = k.faults.minor;
+    k.munmap(a, 64 * PAGE);
+    expect(k.faults.minor).toBe(faults + 10);
+    expect(k.status().VmHWM).toBe(Math.max(before.VmHWM, before.VmRSS + 40));
+    expect(k.status().VmRSS).toBe(before.VmRSS);
+    expect(raw[a + 123]).toBe(0);
+  });
   it("VmPeak keeps the peak of VmSize", () => {
     const k = makeKernel();
     const a = k.mmap(0, MiB, 3, ANON_PRIVATE, -1, 0);
