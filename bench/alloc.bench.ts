@@ -1,6 +1,13 @@
-// ptmalloc-wasm against AssemblyScript's TLSF allocator and against its own pure-TypeScript twin
-// on the real-program traces: each driven from JS (one call per op) and by a replay loop inside
-// the allocator. Prints ns per op (median of the runs; min–max) and returns the rows.
+// The allocators side by side: every workload (bench/workloads.ts and the four real-program traces)
+// replayed by every peer in the same process — ptmalloc-wasm (JS-driven and in-Wasm loop), its
+// pure-TypeScript twin, AssemblyScript's TLSF, wasi-libc's dlmalloc, @thi.ng/malloc, the two
+// floors, and the native glibc (i386 and x86-64) as the reference.
+//
+// Rounds are interleaved: each round runs every peer once, in an order rotated from round to
+// round, so a slow spell of the machine lands on all peers alike; the report gives the median of
+// the rounds and their min–max. Each run starts from a fresh allocator (new process, new
+// instance), made before the timer starts. Timing is tinybench's (one iteration per task per
+// round); the native replayer times itself in a process of its own and reports its duration.
 //
 //   node dist/bench/alloc.bench.js [--quick] [--only NAME ...]
 
@@ -9,25 +16,50 @@ import { pathToFileURL } from "node:url";
 import { gunzipSync } from "node:zlib";
 import { Bench } from "tinybench";
 import { parseOps } from "../host/trace/ops.js";
-import { encodeOps, type OpsProgram } from "./ops-program.js";
+import { OP_WORDS, encodeOps, type OpsProgram } from "./ops-program.js";
 import { syntheticWorkloads } from "./workloads.js";
 import { repoPath } from "./peers/paths.js";
-import { ptmallocJsRunner, ptmallocLoopRunner } from "./peers/ptmalloc.js";
-import { tlsfJsRunner, tlsfWasmRunner } from "./peers/tlsf.js";
+import type { Peer, PeerMemory, Runner } from "./peers/peer.js";
+import { ptmallocPeers } from "./peers/ptmalloc.js";
+import { tlsfPeers } from "./peers/tlsf.js";
+import { dlmallocPeers } from "./peers/dlmalloc.js";
+import { thingPeers } from "./peers/thing.js";
+import { floorPeers } from "./peers/floor.js";
+import { nativePeers } from "./peers/native.js";
 
 export const TRACES = ["python3", "sqlite3", "cmake", "git"] as const;
 
-/** The pure-TypeScript twin: the same algorithm, the same process, run as JavaScript. */
-const BASELINE = { seed: 1, aslr: 0, allocator: "ts" } as const;
+/** Peer names the report refers to. */
+export const NATIVE_I386 = "native glibc 2.36 i386";
+export const FLOOR_JS = "floor: empty JS→Wasm call";
+export const OURS_JS = "ptmalloc-wasm, JS-driven";
+export const OURS_WASM = "ptmalloc-wasm, in-Wasm loop";
 
 export interface AllocBenchRow {
   workload: string;
   peer: string;
+  mode: Peer["mode"];
   ops: number;
   nsPerOpMedian: number;
   nsPerOpMin: number;
   nsPerOpMax: number;
   runs: number;
+  /** What the peer obtained (median over the rounds: it is the same every round for all but noise-free peers). */
+  peakBytes?: number;
+  rssPeakKiB?: number;
+}
+
+export interface AllocBenchResult {
+  rows: AllocBenchRow[];
+  /**
+   * The embedding path in its steady state: the simple workloads (which free all they allocate)
+   * replayed again and again on one long-lived instance per JS-driven peer, as an application
+   * holds one allocator. Fresh instances per run (the main rows) make V8's call sites see a new
+   * Wasm function each time, which costs every Wasm peer alike several ns per call.
+   */
+  embedding: AllocBenchRow[];
+  /** Peers that could not run here, with why. */
+  skipped: { peer: string; reason: string }[];
 }
 
 export function loadTraceProgram(name: string): OpsProgram {
@@ -35,92 +67,318 @@ export function loadTraceProgram(name: string): OpsProgram {
   return encodeOps(parseOps(text));
 }
 
-interface Runner {
-  prepare(): void | Promise<void>;
-  run(): void;
+/** Every peer of the suite, in the order of the report. */
+export function allPeers(): Peer[] {
+  return [...ptmallocPeers(), ...tlsfPeers(), ...dlmallocPeers(), ...thingPeers(), ...floorPeers(), ...nativePeers()];
 }
 
 export interface AllocBenchOptions {
   quick?: boolean;
   /** Workload names to run (synthetic ones of bench/workloads.ts, or trace names); default: all. */
   only?: readonly string[];
+  /** Peer names (or parts of names) to run; default: all. */
+  peers?: readonly string[];
+  /** Rounds per workload (default 7; quick: 3), after one warm-up round that is not counted. */
+  rounds?: number;
+  /**
+   * A peer whose warm-up run of a workload took longer than this (ms) is timed in one round
+   * only there (default 3000; quick: 500): @thi.ng/malloc needs ~15 s per run of mixed, cmake
+   * and git, which would otherwise make the suite last many minutes.
+   */
+  slowRunMs?: number;
+  /** Progress and notes (default: stderr). */
   log?: (s: string) => void;
+  /** A progress line that is rewritten in place (default: stderr when it is a terminal). */
+  progress?: (s: string) => void;
+}
+
+/** Quick runs replay the traces' first ops only (a prefix of a trace is a valid trace). */
+export const QUICK_TRACE_OPS = 100_000;
+
+/** The first `ops` ops of a program. */
+export function prefixOf(program: OpsProgram, ops: number): OpsProgram {
+  if (ops >= program.length) return program;
+  return { words: program.words.subarray(0, ops * OP_WORDS), length: ops, ids: program.ids };
 }
 
 /** The workloads: the synthetic ones, then the real-program traces. */
 function workloads(quick: boolean, only: readonly string[] | undefined): [string, () => OpsProgram][] {
+  const synthetic = syntheticWorkloads(quick);
+  const trace = (name: string) => (quick ? prefixOf(loadTraceProgram(name), QUICK_TRACE_OPS) : loadTraceProgram(name));
   const all: [string, () => OpsProgram][] = [
-    ...syntheticWorkloads(quick).map(([name, program]): [string, () => OpsProgram] => [name, () => program]),
-    ...TRACES.map((name): [string, () => OpsProgram] => [name, () => loadTraceProgram(name)]),
+    ...synthetic.map(([name, program]): [string, () => OpsProgram] => [name, () => program]),
+    ...TRACES.map((name): [string, () => OpsProgram] => [name, () => trace(name)]),
   ];
   return only && only.length > 0 ? all.filter(([name]) => only.includes(name)) : all;
 }
 
-export async function runAllocBench(options: AllocBenchOptions = {}): Promise<AllocBenchRow[]> {
+function median(xs: number[]): number {
+  const s = [...xs].sort((a, b) => a - b);
+  const m = s.length >> 1;
+  return s.length % 2 === 1 ? s[m]! : (s[m - 1]! + s[m]!) / 2;
+}
+
+function defaultProgress(): (s: string) => void {
+  if (!process.stderr.isTTY) return () => {};
+  return (s) => process.stderr.write(`\r\x1b[K${s}`);
+}
+
+export async function runAllocBench(options: AllocBenchOptions = {}): Promise<AllocBenchResult> {
   const log = options.log ?? ((s: string) => process.stderr.write(s + "\n"));
+  const progress = options.progress ?? defaultProgress();
+  const quick = options.quick === true;
+  const rounds = options.rounds ?? (quick ? 3 : 7);
+  const slowRunMs = options.slowRunMs ?? (quick ? 500 : 3000);
+
+  const skipped: AllocBenchResult["skipped"] = [];
+  const peers = allPeers().filter((peer) => {
+    if (options.peers && options.peers.length > 0 && !options.peers.some((p) => peer.name.includes(p))) return false;
+    const reason = peer.unavailable();
+    if (reason !== null) {
+      skipped.push({ peer: peer.name, reason });
+      log(`bench: skipping ${peer.name}: ${reason}`);
+      return false;
+    }
+    return true;
+  });
+
+  // First, while the call sites of the JS loops and of Process have seen one instance each.
+  const embedding = await runEmbedding(
+    peers.filter((p) => p.mode === "js" || p.mode === "floor-js"),
+    syntheticWorkloads(quick).filter(([name]) => EMBEDDING_WORKLOADS.includes(name)),
+    rounds,
+    log,
+    progress,
+  );
+
   const rows: AllocBenchRow[] = [];
-  for (const [name, load] of workloads(options.quick === true, options.only)) {
+  const list = workloads(quick, options.only);
+  for (const [w, [name, load]] of list.entries()) {
     const program = load();
-    const peers: [string, Runner][] = [
-      ["ptmalloc-wasm, JS-driven", ptmallocJsRunner(program)],
-      ["ptmalloc-wasm, in-Wasm loop", ptmallocLoopRunner(program)],
-      ["pure-TS baseline, JS-driven", ptmallocJsRunner(program, { ...BASELINE })],
-      ["pure-TS baseline, in-allocator loop", ptmallocLoopRunner(program, { ...BASELINE })],
-      ["AS TLSF, JS-driven", tlsfJsRunner(program)],
-      ["AS TLSF, in-Wasm loop", tlsfWasmRunner(program)],
-    ];
-    const bench = new Bench({
-      time: options.quick ? 200 : 2000,
-      iterations: options.quick ? 3 : 10,
-      warmupIterations: options.quick ? 1 : 3,
-      warmupTime: 0,
-    });
-    for (const [peer, runner] of peers) {
-      bench.add(peer, () => runner.run(), { beforeEach: () => runner.prepare() });
+    const runners = peers.map((peer): [Peer, Runner] => [peer, peer.runner(program)]);
+    const times = new Map<string, number[]>(peers.map((p) => [p.name, []]));
+    const memory = new Map<string, PeerMemory[]>(peers.map((p) => [p.name, []]));
+    const started = performance.now();
+    const slow = new Set<string>();
+    for (let round = 0; round <= rounds; round++) {
+      const warmup = round === 0;
+      progress(
+        `bench: [${w + 1}/${list.length}] ${name} (${program.length} ops) — ` +
+          `${warmup ? "warm-up" : `round ${round}/${rounds}`} — ${((performance.now() - started) / 1000).toFixed(1)} s`,
+      );
+      const bench = new Bench({ iterations: 1, time: 0, warmup: false, throws: true });
+      // Rotate the order: round r starts with peer r mod n.
+      const order = runners.map((_, i) => runners[(i + round) % runners.length]!);
+      for (const [peer, runner] of order) {
+        if (round > 1 && slow.has(peer.name)) continue;
+        bench.add(peer.name, () => runner.run(), {
+          beforeEach: () => runner.prepare(),
+          afterEach: () => {
+            if (!warmup && runner.memory) memory.get(peer.name)!.push(runner.memory());
+          },
+        });
+      }
+      await bench.run();
+      if (warmup) {
+        for (const task of bench.tasks) if ((task.result?.latency.max ?? 0) > slowRunMs) slow.add(task.name);
+        continue;
+      }
+      for (const task of bench.tasks) {
+        const r = task.result;
+        if (!r || r.error) throw r?.error ?? new Error(`bench: ${task.name} produced no result`);
+        times.get(task.name)!.push(...r.latency.samples);
+      }
     }
-    log(`bench: ${name} (${program.length} ops)…`);
-    await bench.run();
-    for (const task of bench.tasks) {
-      const r = task.result;
-      if (!r || r.error) throw r?.error ?? new Error(`bench: ${task.name} produced no result`);
-      const perOp = (ms: number) => (ms * 1e6) / program.length;
-      rows.push({
-        workload: name,
-        peer: task.name,
-        ops: program.length,
-        nsPerOpMedian: perOp(r.latency.p50 ?? r.latency.mean),
-        nsPerOpMin: perOp(r.latency.min),
-        nsPerOpMax: perOp(r.latency.max),
-        runs: r.latency.samples.length,
-      });
+    progress("");
+    log(`bench: ${name} (${program.length} ops): ${((performance.now() - started) / 1000).toFixed(1)} s`);
+    for (const peer of peers) rows.push(summarize(name, peer, program, times.get(peer.name)!, memory.get(peer.name)!));
+  }
+  return { rows, embedding, skipped };
+}
+
+/** A row of the report from a peer's run times (ms) and memory figures on one workload. */
+function summarize(workload: string, peer: Peer, program: OpsProgram, ms: number[], mem: PeerMemory[]): AllocBenchRow {
+  const perOp = (t: number) => (t * 1e6) / program.length;
+  return {
+    workload,
+    peer: peer.name,
+    mode: peer.mode,
+    ops: program.length,
+    nsPerOpMedian: perOp(median(ms)),
+    nsPerOpMin: perOp(Math.min(...ms)),
+    nsPerOpMax: perOp(Math.max(...ms)),
+    runs: ms.length,
+    ...(mem.length > 0 ? { peakBytes: median(mem.map((m) => m.peakBytes)) } : {}),
+    ...(mem.length > 0 && mem[0]!.rssPeakKiB !== undefined ? { rssPeakKiB: median(mem.map((m) => m.rssPeakKiB!)) } : {}),
+  };
+}
+
+/** The small phases of simple, where the JS→Wasm call is most of the cost. */
+export const EMBEDDING_WORKLOADS = ["simple-16", "simple-64", "simple-256", "simple-1024"];
+
+async function runEmbedding(
+  peers: Peer[],
+  list: [string, OpsProgram][],
+  rounds: number,
+  log: (s: string) => void,
+  progress: (s: string) => void,
+): Promise<AllocBenchRow[]> {
+  const rows: AllocBenchRow[] = [];
+  for (const [name, program] of list) {
+    const runners: [Peer, Runner][] = [];
+    for (const peer of peers) {
+      const runner = peer.runner(program);
+      await runner.prepare(); // once: every later run starts from the state the last one left
+      runners.push([peer, runner]);
     }
+    const times = new Map<string, number[]>(peers.map((p) => [p.name, []]));
+    for (let round = 0; round <= rounds; round++) {
+      progress(`bench: embedding, ${name} — ${round === 0 ? "warm-up" : `round ${round}/${rounds}`}`);
+      const bench = new Bench({ iterations: 1, time: 0, warmup: false, throws: true });
+      for (let i = 0; i < runners.length; i++) {
+        const [peer, runner] = runners[(i + round) % runners.length]!;
+        bench.add(peer.name, () => runner.run());
+      }
+      await bench.run();
+      if (round === 0) continue;
+      for (const task of bench.tasks) times.get(task.name)!.push(...task.result!.latency.samples);
+    }
+    progress("");
+    log(`bench: embedding, ${name}: done`);
+    for (const peer of peers) rows.push(summarize(name, peer, program, times.get(peer.name)!, []));
   }
   return rows;
 }
 
-export function formatAllocTable(rows: AllocBenchRow[]): string {
-  const peers = [...new Set(rows.map((r) => r.peer))];
+// ── the report ───────────────────────────────────────────────────────────────
+
+type Cell = (r: AllocBenchRow) => string;
+
+/** One Markdown table: a row per peer, a column per workload. */
+function table(rows: AllocBenchRow[], cell: Cell, keep: (r: AllocBenchRow) => boolean = () => true): string {
+  const peers = [...new Set(rows.filter(keep).map((r) => r.peer))];
   const workloads = [...new Set(rows.map((r) => r.workload))];
-  const cell = (w: string, p: string) => {
-    const r = rows.find((x) => x.workload === w && x.peer === p);
-    return r ? `${r.nsPerOpMedian.toFixed(1)} (${r.nsPerOpMin.toFixed(1)}–${r.nsPerOpMax.toFixed(1)})` : "–";
+  const at = (w: string, p: string) => rows.find((x) => x.workload === w && x.peer === p);
+  return [
+    `| peer | ${workloads.join(" | ")} |`,
+    `|---|${workloads.map(() => "---:").join("|")}|`,
+    ...peers.map((p) => `| ${p} | ${workloads.map((w) => (at(w, p) ? cell(at(w, p)!) : "–")).join(" | ")} |`),
+  ].join("\n");
+}
+
+function ns(x: number): string {
+  return x >= 10_000 ? `${(x / 1000).toFixed(1)} µs` : x >= 100 ? x.toFixed(0) : x.toFixed(1);
+}
+
+function ratioTo(rows: AllocBenchRow[], reference: string): Cell {
+  return (r) => {
+    const ref = rows.find((x) => x.workload === r.workload && x.peer === reference);
+    return ref ? `${(r.nsPerOpMedian / ref.nsPerOpMedian).toFixed(2)}×` : "–";
   };
-  const lines = [
-    `| workload (ops) | ${peers.join(" | ")} |`,
-    `|---|${peers.map(() => "---:").join("|")}|`,
-    ...workloads.map((w) => {
-      const ops = rows.find((r) => r.workload === w)!.ops;
-      return `| ${w} (${ops}) | ${peers.map((p) => cell(w, p)).join(" | ")} |`;
-    }),
+}
+
+function mib(bytes: number): string {
+  return (bytes / 2 ** 20).toFixed(bytes < 10 * 2 ** 20 ? 2 : 1);
+}
+
+/** The goals of the suite, checked against the numbers of this run. */
+export function checkGoals(
+  rows: AllocBenchRow[],
+  embedding: AllocBenchRow[] = [],
+): { goal: string; met: boolean | null; detail: string }[] {
+  const get = (w: string, p: string) => rows.find((r) => r.workload === w && r.peer === p);
+  const steady = (w: string, p: string) => embedding.find((r) => r.workload === w && r.peer === p);
+  const workloads = [...new Set(rows.map((r) => r.workload))];
+  const out: { goal: string; met: boolean | null; detail: string }[] = [];
+  const each = (goal: string, test: (w: string) => [boolean, string] | null) => {
+    const results = workloads.map((w) => [w, test(w)] as const).filter(([, t]) => t !== null);
+    if (results.length === 0) return out.push({ goal, met: null, detail: "not measured in this run" });
+    const missed = results.filter(([, t]) => !t![0]);
+    out.push({
+      goal,
+      met: missed.length === 0,
+      detail: missed.length === 0 ? `all ${results.length} workloads` : `missed: ${missed.map(([w, t]) => `${w} (${t![1]})`).join(", ")}`,
+    });
+  };
+  const faster = (other: string) => (w: string): [boolean, string] | null => {
+    const a = get(w, OURS_WASM), b = get(w, other);
+    return a && b ? [a.nsPerOpMedian < b.nsPerOpMedian, `${ns(a.nsPerOpMedian)} vs ${ns(b.nsPerOpMedian)} ns`] : null;
+  };
+  each("in Wasm, faster than AS TLSF", faster("AS TLSF, in-Wasm loop"));
+  each("in Wasm, faster than wasi-libc dlmalloc", faster("wasi-libc dlmalloc, in-Wasm loop"));
+  each("mixed: in Wasm within 1.5× of native i386 glibc", (w) => {
+    if (w !== "mixed") return null;
+    const a = get(w, OURS_WASM), n = get(w, NATIVE_I386);
+    return a && n ? [a.nsPerOpMedian <= 1.5 * n.nsPerOpMedian, `${(a.nsPerOpMedian / n.nsPerOpMedian).toFixed(2)}×`] : null;
+  });
+  each("simple 16–1024 B, embedding steady state: JS-driven ≤ 1.5× the empty JS→Wasm call", (w) => {
+    if (!EMBEDDING_WORKLOADS.includes(w)) return null;
+    const a = steady(w, OURS_JS), f = steady(w, FLOOR_JS);
+    return a && f ? [a.nsPerOpMedian <= 1.5 * f.nsPerOpMedian, `${(a.nsPerOpMedian / f.nsPerOpMedian).toFixed(2)}×`] : null;
+  });
+  for (const [mode, ours, twin] of [
+    ["JS-driven", OURS_JS, "pure-TS baseline, JS-driven"],
+    ["in-allocator loop", OURS_WASM, "pure-TS baseline, in-allocator loop"],
+  ] as const) {
+    each(`≥ 2× faster than the pure-TS baseline (${mode})`, (w) => {
+      const a = get(w, ours), b = get(w, twin);
+      return a && b ? [b.nsPerOpMedian >= 2 * a.nsPerOpMedian, `${(b.nsPerOpMedian / a.nsPerOpMedian).toFixed(2)}×`] : null;
+    });
+  }
+  each("traces: peak heap+mmapped bytes equal native i386 glibc's", (w) => {
+    if (!(TRACES as readonly string[]).includes(w)) return null;
+    const a = get(w, OURS_WASM), n = get(w, NATIVE_I386);
+    return a?.peakBytes !== undefined && n?.peakBytes !== undefined
+      ? [a.peakBytes === n.peakBytes, `${a.peakBytes} vs ${n.peakBytes}`]
+      : null;
+  });
+  return out;
+}
+
+export function formatAllocReport(result: AllocBenchResult): string {
+  const { rows, embedding, skipped } = result;
+  const hasNative = rows.some((r) => r.peer === NATIVE_I386);
+  const hasFloor = rows.some((r) => r.peer === FLOOR_JS);
+  const parts = [
+    "### ns per op (median of the rounds)\n",
+    table(rows, (r) => ns(r.nsPerOpMedian)),
+    "\n### ns per op, min–max over the rounds\n",
+    table(rows, (r) => `${ns(r.nsPerOpMin)}–${ns(r.nsPerOpMax)}`),
   ];
-  return lines.join("\n");
+  if (hasNative) {
+    parts.push(`\n### time relative to ${NATIVE_I386} (median ÷ median)\n`, table(rows, ratioTo(rows, NATIVE_I386)));
+  }
+  if (hasFloor) {
+    parts.push(`\n### time relative to the ${FLOOR_JS} (median ÷ median)\n`, table(rows, ratioTo(rows, FLOOR_JS), (r) => !r.mode.startsWith("floor")));
+  }
+  if (embedding.length > 0) {
+    parts.push(
+      "\n### the embedding path, steady state: one long-lived instance per JS-driven peer (ns per op, median (min–max))\n",
+      table(embedding, (r) => `${ns(r.nsPerOpMedian)} (${ns(r.nsPerOpMin)}–${ns(r.nsPerOpMax)})`),
+      `\nrelative to the ${FLOOR_JS} on one instance:\n`,
+      table(embedding, ratioTo(embedding, FLOOR_JS), (r) => r.mode !== "floor-js"),
+    );
+  }
+  parts.push(
+    "\n### peak memory obtained, MiB (glibc: max system + max mmap bytes; others: heap growth)\n",
+    table(rows, (r) => (r.peakBytes !== undefined ? mib(r.peakBytes) : "–"), (r) => r.peakBytes !== undefined),
+    "\n### peak resident set (VmHWM), MiB: the emulated process's and the native process's\n",
+    table(rows, (r) => (r.rssPeakKiB !== undefined ? mib(r.rssPeakKiB * 1024) : "–"), (r) => r.rssPeakKiB !== undefined),
+    "\n### goals\n",
+    ...checkGoals(rows, embedding).map((g) => `- ${g.met === null ? "·" : g.met ? "✓" : "✗"} ${g.goal}: ${g.detail}`),
+  );
+  if (skipped.length > 0) parts.push("\n### skipped\n", ...skipped.map((s) => `- ${s.peer}: ${s.reason}`));
+  return parts.join("\n");
 }
 
 const invokedDirectly = process.argv[1] !== undefined && import.meta.url === pathToFileURL(process.argv[1]).href;
 if (invokedDirectly) {
   const args = process.argv.slice(2);
-  const only = args.filter((a, i) => args[i - 1] === "--only" || args[i - 1] === "--trace");
-  const rows = await runAllocBench({ quick: args.includes("--quick"), only });
-  console.log("ns per op, median (min–max):\n");
-  console.log(formatAllocTable(rows));
+  const valuesOf = (flag: string) => args.filter((_, i) => args[i - 1] === flag);
+  const result = await runAllocBench({
+    quick: args.includes("--quick"),
+    only: [...valuesOf("--only"), ...valuesOf("--trace")],
+    peers: valuesOf("--peer"),
+  });
+  console.log(formatAllocReport(result));
 }

@@ -1,10 +1,12 @@
-// Builds the allocator (assembly/) with asc for both targets and the TLSF benchmark peer, then embeds the
-// binaries as base64 in host/generated/wasm-binaries.ts so that the package
-// loads the same way in Node and in a browser (no file or fetch access needed).
+// Builds the allocator (assembly/) with asc for both targets and the benchmark peers (TLSF, the
+// floors, dlmalloc when clang is here), then embeds the allocator's binaries as base64 in
+// host/generated/wasm-binaries.ts so that the package loads the same way in Node and in a browser
+// (no file or fetch access needed).
 import { execFileSync } from "node:child_process";
 import { mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
+import { buildDlmalloc } from "./build-dlmalloc.mjs";
 
 const root = join(dirname(fileURLToPath(import.meta.url)), "..");
 const asc = join(root, "node_modules", "assemblyscript", "bin", "asc.js");
@@ -16,6 +18,11 @@ for (const target of ["release", "debug"]) {
 }
 // The benchmark peer: AssemblyScript's TLSF allocator in a module of its own.
 execFileSync(process.execPath, [asc, "--config", "asconfig.json", "--target", "release"], {
+  cwd: join(root, "bench", "wasm"),
+  stdio: "inherit",
+});
+// The floors: the harness with no allocator behind it (a stub-runtime module of its own).
+execFileSync(process.execPath, [asc, "--config", "floor.asconfig.json", "--target", "release"], {
   cwd: join(root, "bench", "wasm"),
   stdio: "inherit",
 });
@@ -43,3 +50,5 @@ writeFileSync(
     `export const WASM_HEAP_BASE = 0x${heapBase.toString(16)};\n`,
 );
 console.log("wasm built and embedded in host/generated/ (wasm-binaries.ts, wasm-layout.ts)");
+// The wasi-libc dlmalloc peer, when clang can target wasm32-wasi here (optional: never fails).
+if (buildDlmalloc(root)) console.log("dlmalloc peer built: build/dlmalloc.wasm");

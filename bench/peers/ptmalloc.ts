@@ -1,19 +1,39 @@
 // ptmalloc-wasm as a benchmark peer: a fresh emulated process per run, driven from JS through the
 // public API (one call per op: the embedding path) or by the replay loop inside the Wasm module
 // (assembly/replay.ts), with the op list mapped into the process as the C replayer maps its own.
+// The same two ways for the pure-TypeScript twin (`allocator: "ts"`).
 
 import { bootProcess, type BootedProcess, type ProcessOptions } from "../../host/process.js";
 import { MAP_ANONYMOUS, MAP_PRIVATE, PAGE_SIZE, PROT_READ, PROT_WRITE } from "../../host/constants.js";
+import type { Process } from "../../host/process.js";
 import { OP_WORDS, jsLoopFor, runFromJs, type OpsProgram } from "../ops-program.js";
+import type { Peer, PeerMemory, Runner } from "./peer.js";
 
 const BENCH_OPTIONS: ProcessOptions = { seed: 1, aslr: 0 };
 
-export function ptmallocJsRunner(program: OpsProgram, options: ProcessOptions = BENCH_OPTIONS) {
+/**
+ * What glibc itself says it held at most: the arena's max system bytes (malloc_info's last
+ * `<system type="max">`) plus "max mmap bytes" of malloc_stats — the figures the native
+ * replayer reads from the real glibc, so the two columns compare like with like.
+ */
+export function glibcPeakBytes(mallocInfo: string, mallocStats: string): number {
+  const system = [...mallocInfo.matchAll(/<system type="max" size="(\d+)"\/>/g)].pop();
+  const mmapped = /max mmap bytes\s*=\s*(\d+)/.exec(mallocStats);
+  if (!system || !mmapped) throw new Error("bench: malloc_info / malloc_stats text without the max figures");
+  return Number(system[1]) + Number(mmapped[1]);
+}
+
+function processMemory(proc: Process): PeerMemory {
+  return { peakBytes: glibcPeakBytes(proc.malloc_info(), proc.malloc_stats()), rssPeakKiB: proc.status().VmHWM };
+}
+
+export function ptmallocJsRunner(program: OpsProgram, options: ProcessOptions = BENCH_OPTIONS): Runner {
   const loop = jsLoopFor();
   let booted: BootedProcess;
   let table: Uint32Array;
   let bytes: Uint8Array;
   const touch = (p: number, size: number) => {
+    if (bytes.buffer !== booted.process.memory.buffer) bytes = new Uint8Array(booted.process.memory.buffer);
     bytes[p] = 1;
     bytes[p + size - 1] = 1;
   };
@@ -26,9 +46,7 @@ export function ptmallocJsRunner(program: OpsProgram, options: ProcessOptions = 
     run() {
       runFromJs(loop, booted.process, program, table, touch);
     },
-    get process() {
-      return booted.process;
-    },
+    memory: () => processMemory(booted.process),
   };
 }
 
@@ -44,7 +62,7 @@ function mapInProcess(booted: BootedProcess, bytes: number): number {
 }
 
 /** The replay loop inside the allocator (assembly/replay.ts, or the baseline's twin of it). */
-export function ptmallocLoopRunner(program: OpsProgram, options: ProcessOptions = BENCH_OPTIONS) {
+export function ptmallocLoopRunner(program: OpsProgram, options: ProcessOptions = BENCH_OPTIONS): Runner {
   let booted: BootedProcess;
   let ops = 0;
   let table = 0;
@@ -58,8 +76,29 @@ export function ptmallocLoopRunner(program: OpsProgram, options: ProcessOptions 
     run() {
       (booted.allocator.exports as unknown as ReplayExports).replay_ops(ops, program.length, table);
     },
-    get process() {
-      return booted.process;
-    },
+    memory: () => processMemory(booted.process),
   };
+}
+
+/** The pure-TypeScript twin: the same algorithm, the same process, run as JavaScript. */
+const BASELINE: ProcessOptions = { ...BENCH_OPTIONS, allocator: "ts" };
+
+export function ptmallocPeers(): Peer[] {
+  const available = () => null;
+  return [
+    { name: "ptmalloc-wasm, JS-driven", mode: "js", unavailable: available, runner: (p) => ptmallocJsRunner(p) },
+    { name: "ptmalloc-wasm, in-Wasm loop", mode: "wasm", unavailable: available, runner: (p) => ptmallocLoopRunner(p) },
+    {
+      name: "pure-TS baseline, JS-driven",
+      mode: "js",
+      unavailable: available,
+      runner: (p) => ptmallocJsRunner(p, BASELINE),
+    },
+    {
+      name: "pure-TS baseline, in-allocator loop",
+      mode: "wasm",
+      unavailable: available,
+      runner: (p) => ptmallocLoopRunner(p, BASELINE),
+    },
+  ];
 }

@@ -32,11 +32,6 @@ export function memalign(align: usize, size: usize): usize {
   return heap.alloc(align > 16 ? size + align : size);
 }
 
-/** Space in this module's memory for the op list and the id table; returns its address. */
-export function reserve(bytes: usize): usize {
-  return heap.alloc(bytes);
-}
-
 @inline function touch(p: usize, size: usize): void {
   if (size != 0) {
     store<u8>(p, 1);

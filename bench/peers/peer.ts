@@ -1,0 +1,42 @@
+// What every benchmark peer offers the suite (bench/alloc.bench.ts): a runner that replays one
+// encoded op program (bench/ops-program.ts) on a fresh allocator per run.
+
+import type { OpsProgram } from "../ops-program.js";
+
+/** What a peer obtained from its system during one run. */
+export interface PeerMemory {
+  /**
+   * Peak bytes the allocator held from its system: for glibc (ours and native) the high-water
+   * marks it keeps itself, max system bytes + max mmap bytes (malloc_info's `<system type="max">`
+   * and malloc_stats' "max mmap bytes"); for allocators that never give memory back, what their
+   * heap grew to.
+   */
+  peakBytes: number;
+  /** Peak resident set (VmHWM) of the process, in KiB, where there is one to ask. */
+  rssPeakKiB?: number;
+}
+
+/** Returned by a run that timed itself (the native replayer, in a process of its own). */
+export interface SelfTimed {
+  /** Milliseconds. */
+  overriddenDuration: number;
+}
+
+export interface Runner {
+  /** A fresh allocator (new instance, new process): not timed. */
+  prepare(): void | Promise<void>;
+  /** One replay of the whole program: timed. */
+  run(): void | SelfTimed;
+  /** After run(): what the run obtained. */
+  memory?(): PeerMemory;
+}
+
+export interface Peer {
+  /** Row label, e.g. "ptmalloc-wasm, in-Wasm loop". */
+  name: string;
+  /** How the ops reach the allocator. */
+  mode: "js" | "wasm" | "native" | "floor-js" | "floor-wasm";
+  /** null when the peer can run here; otherwise why it is skipped (printed as a note). */
+  unavailable(): string | null;
+  runner(program: OpsProgram): Runner;
+}
