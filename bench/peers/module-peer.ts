@@ -91,7 +91,7 @@ export function moduleJsRunner<X extends ModuleExports>(peer: ModulePeer<X>, pro
   let at: (p: number) => number = (p) => p;
   let start = 0;
   const touch = (p: number, size: number) => {
-    if (bytes.buffer !== x.memory.buffer) bytes = new Uint8Array(x.memory.buffer);
+    if (bytes.length === 0) bytes = new Uint8Array(x.memory.buffer); // the memory grew: the old view is detached
     bytes[at(p)] = 1;
     bytes[at(p + size - 1)] = 1;
   };

@@ -33,7 +33,7 @@ export function ptmallocJsRunner(program: OpsProgram, options: ProcessOptions = 
   let table: Uint32Array;
   let bytes: Uint8Array;
   const touch = (p: number, size: number) => {
-    if (bytes.buffer !== booted.process.memory.buffer) bytes = new Uint8Array(booted.process.memory.buffer);
+    if (bytes.length === 0) bytes = new Uint8Array(booted.process.memory.buffer); // the memory grew: the old view is detached
     bytes[p] = 1;
     bytes[p + size - 1] = 1;
   };
