@@ -109,7 +109,12 @@ function workloads(quick: boolean, only: readonly string[] | undefined): [string
     ...synthetic.map(([name, program]): [string, () => OpsProgram] => [name, () => program]),
     ...TRACES.map((name): [string, () => OpsProgram] => [name, () => trace(name)]),
   ];
-  return only && only.length > 0 ? all.filter(([name]) => only.includes(name)) : all;
+  if (!only || only.length === 0) return all;
+  const unknown = only.filter((name) => !all.some(([w]) => w === name));
+  if (unknown.length > 0) {
+    throw new Error(`bench: no workload named ${unknown.join(", ")} (there are: ${all.map(([w]) => w).join(", ")})`);
+  }
+  return all.filter(([name]) => only.includes(name));
 }
 
 function median(xs: number[]): number {
@@ -131,8 +136,17 @@ export async function runAllocBench(options: AllocBenchOptions = {}): Promise<Al
   const slowRunMs = options.slowRunMs ?? (quick ? 500 : 3000);
 
   const skipped: AllocBenchResult["skipped"] = [];
+  const wanted = options.peers ?? [];
+  const unmatched = wanted.filter((p) => !allPeers().some((peer) => peer.name.includes(p)));
+  if (unmatched.length > 0) {
+    throw new Error(
+      `bench: no peer name contains ${unmatched.map((p) => `"${p}"`).join(", ")} ` +
+        `(there are: ${allPeers().map((peer) => peer.name).join("; ")})`,
+    );
+  }
+  const list = workloads(quick, options.only);
   const peers = allPeers().filter((peer) => {
-    if (options.peers && options.peers.length > 0 && !options.peers.some((p) => peer.name.includes(p))) return false;
+    if (wanted.length > 0 && !wanted.some((p) => peer.name.includes(p))) return false;
     const reason = peer.unavailable();
     if (reason !== null) {
       skipped.push({ peer: peer.name, reason });
@@ -145,14 +159,15 @@ export async function runAllocBench(options: AllocBenchOptions = {}): Promise<Al
   // First, while the call sites of the JS loops and of Process have seen one instance each.
   const embedding = await runEmbedding(
     peers.filter((p) => p.mode === "js" || p.mode === "floor-js"),
-    syntheticWorkloads(quick).filter(([name]) => EMBEDDING_WORKLOADS.includes(name)),
+    syntheticWorkloads(quick).filter(
+      ([name]) => EMBEDDING_WORKLOADS.includes(name) && list.some(([w]) => w === name),
+    ),
     rounds,
     log,
     progress,
   );
 
   const rows: AllocBenchRow[] = [];
-  const list = workloads(quick, options.only);
   for (const [w, [name, load]] of list.entries()) {
     const program = load();
     const runners = peers.map((peer): [Peer, Runner] => [peer, peer.runner(program)]);
@@ -375,10 +390,15 @@ const invokedDirectly = process.argv[1] !== undefined && import.meta.url === pat
 if (invokedDirectly) {
   const args = process.argv.slice(2);
   const valuesOf = (flag: string) => args.filter((_, i) => args[i - 1] === flag);
-  const result = await runAllocBench({
-    quick: args.includes("--quick"),
-    only: [...valuesOf("--only"), ...valuesOf("--trace")],
-    peers: valuesOf("--peer"),
-  });
-  console.log(formatAllocReport(result));
+  try {
+    const result = await runAllocBench({
+      quick: args.includes("--quick"),
+      only: [...valuesOf("--only"), ...valuesOf("--trace")],
+      peers: valuesOf("--peer"),
+    });
+    console.log(formatAllocReport(result));
+  } catch (err) {
+    console.error((err as Error).message);
+    process.exitCode = 2;
+  }
 }

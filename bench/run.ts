@@ -26,7 +26,13 @@ if (!args.includes("--no-kernel")) {
 }
 
 console.log("\n## The allocators, every workload replayed by every peer (ns per op)\n");
-const alloc = await runAllocBench({ quick, only: valuesOf("--only"), peers: valuesOf("--peer") });
+let alloc: Awaited<ReturnType<typeof runAllocBench>>;
+try {
+  alloc = await runAllocBench({ quick, only: valuesOf("--only"), peers: valuesOf("--peer") });
+} catch (err) {
+  console.error((err as Error).message);
+  process.exit(2);
+}
 console.log(formatAllocReport(alloc) + "\n");
 
 const json = repoPath("bench", "results.json");

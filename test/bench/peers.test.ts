@@ -1,5 +1,7 @@
 import { describe, expect, it } from "vitest";
-import { allPeers, loadTraceProgram, prefixOf, checkGoals, type AllocBenchRow } from "../../bench/alloc.bench.js";
+import {
+  allPeers, loadTraceProgram, prefixOf, checkGoals, runAllocBench, type AllocBenchRow,
+} from "../../bench/alloc.bench.js";
 import { simpleWorkload, mixedWorkload } from "../../bench/workloads.js";
 import { glibcPeakBytes } from "../../bench/peers/ptmalloc.js";
 import type { Runner } from "../../bench/peers/peer.js";
@@ -65,5 +67,12 @@ describe("the goals", () => {
     expect(tlsf.detail).toContain("git");
     expect(tlsf.detail).not.toContain("mixed");
     expect(goals.find((g) => g.goal.includes("dlmalloc"))!.met).toBeNull();
+  });
+});
+
+describe("the suite's arguments", () => {
+  it("refuses a workload or a peer it does not know, naming the ones it has", async () => {
+    await expect(runAllocBench({ quick: true, only: ["nope"], log: () => {} })).rejects.toThrow(/no workload named nope.*simple-16/);
+    await expect(runAllocBench({ quick: true, peers: ["nobody"], log: () => {} })).rejects.toThrow(/no peer name contains "nobody"/);
   });
 });
