@@ -7,7 +7,7 @@ import { ProcessKilled } from "../errors.js";
 import { computeLayout, pageAlign, pageDown, type Layout } from "./aslr.js";
 import { getUnmappedArea } from "./placement.js";
 import { Commit, Rlimits, type Rlimit } from "./limits.js";
-import { PAGE_ANON, PAGE_FILE, PAGE_SHMEM, PAGE_ZERO, Pages } from "./pages.js";
+import { PAGE_ANON, PAGE_FILE, PAGE_SHMEM, PAGE_ZERO, PTE_SPAN_BYTES, Pages } from "./pages.js";
 import {
   BACKING_ANON,
   BACKING_FILE,
@@ -214,9 +214,27 @@ export class Mm {
 
   /** Inserts a VMA into a free range and merges it with its neighbours; returns its index. */
   insertVma(vma: Vma): number {
-    const i = this.vmas.lowerBound(vma.start);
-    this.vmas.insert(i, vma);
-    return this.vmas.mergeAround(i);
+    const vmas = this.vmas;
+    const i = vmas.lowerBound(vma.start);
+    const prev = vmas.list[i - 1];
+    const next = vmas.list[i];
+    const withPrev = prev !== undefined && VmaList.canMerge(prev, vma);
+    const withNext = next !== undefined && VmaList.canMerge(vma, next);
+    // The common cases — brk growing the heap, a top-down mapping landing just below its twin —
+    // merge on one side only: the neighbour grows in place, which leaves what inserting and
+    // merging would (same bounds, pgoff, anon_vma and counters) without reshaping the array.
+    if (withPrev && !withNext) {
+      if (prev.anonVma === 0) prev.anonVma = vma.anonVma;
+      vmas.resize(i - 1, prev.start, vma.end);
+      return i - 1;
+    }
+    if (withNext && !withPrev) {
+      if (next.anonVma === 0) next.anonVma = vma.anonVma;
+      vmas.resize(i, vma.start, next.end);
+      return i;
+    }
+    vmas.insert(i, vma);
+    return vmas.mergeAround(i);
   }
 
   newAnonVmaId(): number {
@@ -430,7 +448,9 @@ export class Mm {
     this.pages.drop(start / PAGE_SIZE, end / PAGE_SIZE, (v.flags & VM_WRITE) !== 0);
     if (v.flags & VM_ACCOUNT) this.commit.uncharge(pages);
     if (v.flags & VM_LOCKED) this.lockedVm -= pages;
-    this.pages.freeTables(start / PAGE_SIZE, end / PAGE_SIZE, this.isMapped);
+    // The VMA still covers the page below `start`: only page tables wholly above it can go.
+    const firstTable = Math.ceil(start / PTE_SPAN_BYTES) * PTE_SPAN_BYTES;
+    if (firstTable < end) this.pages.freeTables(firstTable / PAGE_SIZE, end / PAGE_SIZE, this.isMapped);
     return true;
   }
 

@@ -25,6 +25,8 @@ export const PAGE_SHMEM = 4;
 const PAGE_COUNT = 1 << 20;
 /** Pages mapped by one page-table page (x86-64 PTE table: 512 × 4 KiB = 2 MiB). */
 const PTE_SHIFT = 9;
+/** Bytes one page-table page maps (2 MiB). */
+export const PTE_SPAN_BYTES = (1 << PTE_SHIFT) * PAGE_SIZE;
 /** Pages mapped by one PMD table (1 GiB). */
 const PMD_SHIFT = 18;
 
