@@ -4,7 +4,7 @@
 // (Wasm or TS) → its syscall imports → the kernel → the memory. Nothing here knows chunks or VMAs.
 
 import { isU32, toInt, toSizeT, SIZE_MAX } from "./cargs.js";
-import { ProcessAbort, ProcessKilled } from "./errors.js";
+import { ProcessAbort, ProcessKilled, SegmentationFault } from "./errors.js";
 import { Kernel, type KernelOptions, type Status } from "./kernel/kernel.js";
 import { loadAllocator, type LoadAllocatorOptions, type LoadedAllocator } from "./allocator.js";
 import { loadBaseline, type LoadedBaseline } from "./baseline/index.js";
@@ -98,6 +98,11 @@ export class Process {
   readonly #free: LibC["free"];
   readonly #realloc: LibC["realloc"];
   #dead: Error | null = null;
+  // A readable span known from the last header probe, good while the kernel's accessGeneration
+  // stays #okGeneration: the probe of a heap pointer then costs two compares.
+  #okStart = 0;
+  #okEnd = 0;
+  #okGeneration = -1;
 
   /** @internal Use createProcess(). */
   constructor(memory: WebAssembly.Memory, kernel: Kernel, libc: LibC) {
@@ -136,6 +141,25 @@ export class Process {
     if (this.#dead !== null) throw this.#dead;
   }
 
+  /**
+   * glibc's first access to a chunk it is handed (free, realloc, malloc_usable_size) is a load of
+   * its size field, the 4 bytes below the pointer. Where those bytes are not readable memory, the
+   * real process dies right there of SIGSEGV; so does this one. (The allocator itself cannot
+   * fault: Wasm memory has no holes.) Later loads through a bad chunk's fields are not probed.
+   */
+  #probeHeader(ptr: number): void {
+    const at = ptr - 4;
+    if (at >= this.#okStart && ptr <= this.#okEnd && this.#okGeneration === this.#kernel.accessGeneration) return;
+    const r = this.#kernel.probeRead(at >>> 0, 4);
+    if (r instanceof SegmentationFault) {
+      this.die(r);
+      throw r;
+    }
+    this.#okStart = r.start;
+    this.#okEnd = r.end;
+    this.#okGeneration = this.#kernel.accessGeneration;
+  }
+
   // ── the C library ──────────────────────────────────────────────────────────
   malloc(size: number): number {
     if (this.#dead !== null) throw this.#dead;
@@ -143,7 +167,9 @@ export class Process {
   }
   free(ptr: number): void {
     if (this.#dead !== null) throw this.#dead;
-    this.#free(isU32(ptr) ? ptr : toSizeT(ptr));
+    const p = isU32(ptr) ? ptr : toSizeT(ptr);
+    if (p !== 0) this.#probeHeader(p);
+    this.#free(p);
   }
   calloc(nmemb: number, size: number): number {
     this.#checkAlive();
@@ -151,11 +177,18 @@ export class Process {
   }
   realloc(ptr: number, size: number): number {
     if (this.#dead !== null) throw this.#dead;
-    return this.#realloc(isU32(ptr) ? ptr : toSizeT(ptr), isU32(size) ? size : toSizeT(size)) >>> 0;
+    const p = isU32(ptr) ? ptr : toSizeT(ptr);
+    if (p !== 0) this.#probeHeader(p);
+    return this.#realloc(p, isU32(size) ? size : toSizeT(size)) >>> 0;
   }
   reallocarray(ptr: number, nmemb: number, size: number): number {
     this.#checkAlive();
-    return this.#libc.reallocarray(toSizeT(ptr), toSizeT(nmemb), toSizeT(size)) >>> 0;
+    const p = toSizeT(ptr);
+    const n = toSizeT(nmemb);
+    const s = toSizeT(size);
+    // An overflowing product fails (ENOMEM) before the old block is looked at.
+    if (p !== 0 && n * s <= SIZE_MAX) this.#probeHeader(p);
+    return this.#libc.reallocarray(p, n, s) >>> 0;
   }
   memalign(alignment: number, size: number): number {
     this.#checkAlive();
@@ -179,7 +212,9 @@ export class Process {
   }
   malloc_usable_size(ptr: number): number {
     this.#checkAlive();
-    return this.#libc.malloc_usable_size(toSizeT(ptr)) >>> 0;
+    const p = toSizeT(ptr);
+    if (p !== 0) this.#probeHeader(p);
+    return this.#libc.malloc_usable_size(p) >>> 0;
   }
   malloc_trim(pad: number): number {
     this.#checkAlive();

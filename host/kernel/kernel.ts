@@ -3,7 +3,8 @@
 // result ≥ 0 or −errno out, never a throw on bad input), procfs views, and checked access.
 
 import { EINVAL } from "../constants.js";
-import { fillBytes, markWritten, readBytes, writeBytes } from "./access.js";
+import type { SegmentationFault } from "../errors.js";
+import { fillBytes, markWritten, probeRead, readBytes, writeBytes } from "./access.js";
 import { ulong } from "./args.js";
 import { sysBrk } from "./brk.js";
 import { sysMadvise } from "./madvise.js";
@@ -104,6 +105,14 @@ export class Kernel {
   /** Committed_AS of this process, in bytes (what overcommit mode 2 limits). */
   get committedBytes(): number {
     return this.mm.commit.committedPages * 4096;
+  }
+  /** Whether a load of [addr, addr + length) would fault (nothing is faulted in): see access.ts. */
+  probeRead(addr: number, length: number): SegmentationFault | { start: number; end: number } {
+    return probeRead(this.mm, ulong(addr), ulong(length));
+  }
+  /** Bumped whenever an address may have lost access: a remembered probe is good until it moves. */
+  get accessGeneration(): number {
+    return this.mm.vmas.accessGeneration;
   }
   read(addr: number, length: number): Uint8Array {
     return readBytes(this.mm, ulong(addr), ulong(length));

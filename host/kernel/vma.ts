@@ -99,6 +99,11 @@ export class VmaList {
   hiwaterPages = 0;
   /** Bumped whenever free space may have grown (a VMA removed or shrunk): placement caches key on it. */
   freedGeneration = 0;
+  /**
+   * Bumped whenever an address may have lost access (a VMA removed, shrunk or its flags changed):
+   * whoever remembers that a range was readable (Process's header probe) keys on it.
+   */
+  accessGeneration = 0;
 
   get count(): number {
     return this.list.length;
@@ -166,6 +171,7 @@ export class VmaList {
 
   remove(index: number, count = 1): Vma[] {
     this.freedGeneration++;
+    this.accessGeneration++;
     const removed = this.list.splice(index, count);
     for (const v of removed) this.account(v.flags, -pagesOf(v.end - v.start));
     return removed;
@@ -175,6 +181,7 @@ export class VmaList {
     const v = this.list[index]!;
     const pages = pagesOf(v.end - v.start);
     this.account(v.flags, -pages);
+    this.accessGeneration++;
     v.flags = flags;
     this.account(flags, pages);
   }
@@ -182,7 +189,10 @@ export class VmaList {
   /** Moves a VMA's bounds (brk, stack growth, mremap in place), accounting the difference. */
   resize(index: number, start: number, end: number): void {
     const v = this.list[index]!;
-    if (start > v.start || end < v.end) this.freedGeneration++;
+    if (start > v.start || end < v.end) {
+      this.freedGeneration++;
+      this.accessGeneration++;
+    }
     const delta = pagesOf(end - start - (v.end - v.start));
     v.pgoff += pagesOf(start - v.start);
     v.start = start;
