@@ -9,7 +9,8 @@ import { readFileSync } from "node:fs";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { beforeAll, describe, expect, it } from "vitest";
-import { firstDifference, runCorruptionSteps, runWalkthrough, type CorruptionCase, type CorruptionTarget, type WalkthroughTarget } from "../host/trace/index.js";
+import { firstDifference, runWalkthrough, type CorruptionCase, type CorruptionTarget, type WalkthroughTarget } from "../host/trace/index.js";
+import { corruptionTitle, expectCorruptionOutcome } from "./helpers/corruption-outcome.js";
 
 const root = join(dirname(fileURLToPath(import.meta.url)), "..");
 const fixtures = join(root, "test/fixtures/alloc");
@@ -17,7 +18,7 @@ const walkthroughText = readFileSync(join(fixtures, "walkthrough.txt"), "utf8");
 const corruption = JSON.parse(readFileSync(join(fixtures, "corruption-cases.json"), "utf8")) as { cases: CorruptionCase[] };
 
 type Proc = CorruptionTarget & WalkthroughTarget;
-let api: { createProcess: (o?: { seed?: number }) => Promise<Proc>; ProcessAbort: new (...a: never[]) => Error } | null = null;
+let api: { createProcess: (o?: { seed?: number }) => Promise<Proc>; ProcessAbort: new (...a: never[]) => Error; SegmentationFault: new (...a: never[]) => Error } | null = null;
 let loadError: unknown = null;
 
 beforeAll(async () => {
@@ -82,20 +83,8 @@ describe("heap corruption is detected as glibc detects it", () => {
   });
 
   for (const c of corruption.cases) {
-    it(`${c.name}: ${c.outcome.signal === "SIGABRT" ? JSON.stringify(c.outcome.message) : "no abort"}`, async () => {
-      const proc = await freshProcess(5);
-      const run = runCorruptionSteps(proc, c.steps);
-      const shown = run.error instanceof Error ? `${run.error.name}: ${run.error.message}` : String(run.error);
-      if (c.outcome.signal === "SIGABRT") {
-        expect(run.step, `${c.about}\nexpected an abort at step ${c.outcome.step} ${JSON.stringify(c.steps[c.outcome.step!])}; got ${run.step === null ? "no error" : `${shown} at step ${run.step}`}`).toBe(c.outcome.step);
-        expect(run.error).toBeInstanceOf(api!.ProcessAbort);
-        expect((run.error as Error).message).toBe(c.outcome.message);
-        expect((run.error as { signal?: string }).signal).toBe("SIGABRT");
-        // the process is dead: every later call throws the same error
-        expect(() => proc.malloc(16)).toThrow(run.error as Error);
-      } else {
-        expect(run.step, shown).toBeNull();
-      }
+    it(corruptionTitle(c), async () => {
+      expectCorruptionOutcome(await freshProcess(5), c, api!);
     });
   }
 });

@@ -23,9 +23,9 @@
 export type CorruptionStep = (string | number)[];
 
 export interface CorruptionOutcome {
-  /** "SIGABRT" when glibc aborted; null when the steps ran to the end. */
+  /** "SIGABRT" when glibc aborted, "SIGSEGV" when a load faulted; null when the steps ran to the end. */
   signal: string | null;
-  /** Index of the step that aborted. */
+  /** Index of the step that ended the process. */
   step: number | null;
   /** glibc's message (the line it printed on stderr). */
   message: string;

@@ -7,8 +7,9 @@ import { readFileSync } from "node:fs";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { describe, expect, it } from "vitest";
-import { ProcessAbort } from "../../host/errors.js";
-import { firstDifference, runCorruptionSteps, runWalkthrough, type CorruptionCase } from "../../host/trace/index.js";
+import { ProcessAbort, SegmentationFault } from "../../host/errors.js";
+import { firstDifference, runWalkthrough, type CorruptionCase } from "../../host/trace/index.js";
+import { corruptionTitle, expectCorruptionOutcome } from "../helpers/corruption-outcome.js";
 import { bootBaseline } from "./harness.js";
 
 const root = join(dirname(fileURLToPath(import.meta.url)), "../..");
@@ -27,19 +28,8 @@ describe("the walk-through on a fresh baseline process", () => {
 
 describe("the baseline detects heap corruption as glibc does", () => {
   for (const c of corruption.cases) {
-    it(`${c.name}: ${c.outcome.signal === "SIGABRT" ? JSON.stringify(c.outcome.message) : "no abort"}`, () => {
-      const proc = bootBaseline({ seed: 5 }).process;
-      const run = runCorruptionSteps(proc, c.steps);
-      const shown = run.error instanceof Error ? `${run.error.name}: ${run.error.message}` : String(run.error);
-      if (c.outcome.signal === "SIGABRT") {
-        expect(run.step, `${c.about}\nexpected an abort at step ${c.outcome.step}; got ${run.step === null ? "no error" : `${shown} at step ${run.step}`}`).toBe(c.outcome.step);
-        expect(run.error).toBeInstanceOf(ProcessAbort);
-        expect((run.error as Error).message).toBe(c.outcome.message);
-        // the process is dead: every later call throws the same error
-        expect(() => proc.malloc(16)).toThrow(run.error as Error);
-      } else {
-        expect(run.step, shown).toBeNull();
-      }
+    it(corruptionTitle(c), () => {
+      expectCorruptionOutcome(bootBaseline({ seed: 5 }).process, c, { ProcessAbort, SegmentationFault });
     });
   }
 });
