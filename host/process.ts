@@ -80,6 +80,25 @@ function resolveOptions(options: ProcessOptions): Omit<KernelOptions, "memory" |
   };
 }
 
+/** A copy of `libc` whose functions pass what they throw through `onThrow` (errno stays as is). */
+function guardTraps(libc: LibC, onThrow: (err: unknown) => unknown): LibC {
+  const guarded = Object.create(libc) as LibC;
+  for (const key of Object.keys(libc) as (keyof LibC)[]) {
+    const fn = Object.getOwnPropertyDescriptor(libc, key)?.value as unknown; // accessors (errno) stay
+    if (typeof fn !== "function") continue;
+    Object.defineProperty(guarded, key, {
+      value: (...args: unknown[]) => {
+        try {
+          return (fn as (...a: unknown[]) => unknown)(...args);
+        } catch (err) {
+          throw onThrow(err);
+        }
+      },
+    });
+  }
+  return guarded;
+}
+
 /**
  * An emulated process. Every method of the C library follows glibc 2.36 (i386); `sys` is the raw
  * Linux 6.1 system-call ABI. After the process dies (ProcessAbort, ProcessKilled), every call
@@ -91,6 +110,8 @@ export class Process {
   readonly sys: Syscalls;
   readonly #kernel: Kernel;
   readonly #libc: LibC;
+  /** The C library calls other than the hot three, each turning a Wasm trap into SIGSEGV. */
+  readonly #lib: LibC;
   // The hot calls, held as functions rather than reached through #libc each time: V8 calls a
   // function kept in a field ~10 ns faster than a method of an object with accessors (measured,
   // bench/alloc.bench.ts "embedding" rows).
@@ -109,6 +130,7 @@ export class Process {
     this.memory = memory;
     this.#kernel = kernel;
     this.#libc = libc;
+    this.#lib = guardTraps(libc, (err) => this.#trapped(err));
     this.#malloc = libc.malloc;
     this.#free = libc.free;
     this.#realloc = libc.realloc;
@@ -142,6 +164,19 @@ export class Process {
   }
 
   /**
+   * A Wasm trap inside the allocator (a load past the end of the memory, through a corrupted
+   * link) is where the real process would take a SIGSEGV: the process dies of it. The faulting
+   * address is not known; the fault names the end of the memory, at or below which it was not.
+   * Any other error passes unchanged.
+   */
+  #trapped(err: unknown): unknown {
+    if (!(err instanceof WebAssembly.RuntimeError)) return err;
+    const fault = new SegmentationFault("SEGV_MAPERR", Math.min(this.memory.buffer.byteLength, 2 ** 32 - 1));
+    this.die(fault);
+    return this.#dead;
+  }
+
+  /**
    * glibc's first access to a chunk it is handed (free, realloc, malloc_usable_size) is a load of
    * its size field, the 4 bytes below the pointer. Where those bytes are not readable memory, the
    * real process dies right there of SIGSEGV; so does this one. (The allocator itself cannot
@@ -163,23 +198,35 @@ export class Process {
   // ── the C library ──────────────────────────────────────────────────────────
   malloc(size: number): number {
     if (this.#dead !== null) throw this.#dead;
-    return this.#malloc(isU32(size) ? size : toSizeT(size)) >>> 0;
+    try {
+      return this.#malloc(isU32(size) ? size : toSizeT(size)) >>> 0;
+    } catch (err) {
+      throw this.#trapped(err);
+    }
   }
   free(ptr: number): void {
     if (this.#dead !== null) throw this.#dead;
     const p = isU32(ptr) ? ptr : toSizeT(ptr);
     if (p !== 0) this.#probeHeader(p);
-    this.#free(p);
+    try {
+      this.#free(p);
+    } catch (err) {
+      throw this.#trapped(err);
+    }
   }
   calloc(nmemb: number, size: number): number {
     this.#checkAlive();
-    return this.#libc.calloc(toSizeT(nmemb), toSizeT(size)) >>> 0;
+    return this.#lib.calloc(toSizeT(nmemb), toSizeT(size)) >>> 0;
   }
   realloc(ptr: number, size: number): number {
     if (this.#dead !== null) throw this.#dead;
     const p = isU32(ptr) ? ptr : toSizeT(ptr);
     if (p !== 0) this.#probeHeader(p);
-    return this.#realloc(p, isU32(size) ? size : toSizeT(size)) >>> 0;
+    try {
+      return this.#realloc(p, isU32(size) ? size : toSizeT(size)) >>> 0;
+    } catch (err) {
+      throw this.#trapped(err);
+    }
   }
   reallocarray(ptr: number, nmemb: number, size: number): number {
     this.#checkAlive();
@@ -188,49 +235,49 @@ export class Process {
     const s = toSizeT(size);
     // An overflowing product fails (ENOMEM) before the old block is looked at.
     if (p !== 0 && n * s <= SIZE_MAX) this.#probeHeader(p);
-    return this.#libc.reallocarray(p, n, s) >>> 0;
+    return this.#lib.reallocarray(p, n, s) >>> 0;
   }
   memalign(alignment: number, size: number): number {
     this.#checkAlive();
-    return this.#libc.memalign(toSizeT(alignment), toSizeT(size)) >>> 0;
+    return this.#lib.memalign(toSizeT(alignment), toSizeT(size)) >>> 0;
   }
   aligned_alloc(alignment: number, size: number): number {
     this.#checkAlive();
-    return this.#libc.aligned_alloc(toSizeT(alignment), toSizeT(size)) >>> 0;
+    return this.#lib.aligned_alloc(toSizeT(alignment), toSizeT(size)) >>> 0;
   }
   valloc(size: number): number {
     this.#checkAlive();
-    return this.#libc.valloc(toSizeT(size)) >>> 0;
+    return this.#lib.valloc(toSizeT(size)) >>> 0;
   }
   pvalloc(size: number): number {
     this.#checkAlive();
-    return this.#libc.pvalloc(toSizeT(size)) >>> 0;
+    return this.#lib.pvalloc(toSizeT(size)) >>> 0;
   }
   posix_memalign(alignment: number, size: number): { err: number; ptr: number } {
     this.#checkAlive();
-    return this.#libc.posix_memalign(toSizeT(alignment), toSizeT(size));
+    return this.#lib.posix_memalign(toSizeT(alignment), toSizeT(size));
   }
   malloc_usable_size(ptr: number): number {
     this.#checkAlive();
     const p = toSizeT(ptr);
     if (p !== 0) this.#probeHeader(p);
-    return this.#libc.malloc_usable_size(p) >>> 0;
+    return this.#lib.malloc_usable_size(p) >>> 0;
   }
   malloc_trim(pad: number): number {
     this.#checkAlive();
-    return this.#libc.malloc_trim(toSizeT(pad));
+    return this.#lib.malloc_trim(toSizeT(pad));
   }
   malloc_stats(): string {
     this.#checkAlive();
-    return this.#libc.malloc_stats();
+    return this.#lib.malloc_stats();
   }
   malloc_info(): string {
     this.#checkAlive();
-    return this.#libc.malloc_info();
+    return this.#lib.malloc_info();
   }
   mallinfo2(): Mallinfo2 {
     this.#checkAlive();
-    return this.#libc.mallinfo2();
+    return this.#lib.mallinfo2();
   }
   mallopt(param: number, value: number): number {
     this.#checkAlive();
@@ -238,17 +285,17 @@ export class Process {
     const p = toInt(param, 0x7fffffff);
     // A value with no C int spelling: choose one every parameter refuses or clamps as glibc would
     // for INT_MIN (negative values are refused by the parameters that check them).
-    return this.#libc.mallopt(p, toInt(value, -0x80000000));
+    return this.#lib.mallopt(p, toInt(value, -0x80000000));
   }
   sbrk(increment: number): number {
     this.#checkAlive();
     // intptr_t; an unrepresentable increment is one no break can move by.
-    const r = this.#libc.sbrk(toInt(increment, 0x7fffffff)) >>> 0;
+    const r = this.#lib.sbrk(toInt(increment, 0x7fffffff)) >>> 0;
     return r === SIZE_MAX ? -1 : r;
   }
   brk(addr: number): number {
     this.#checkAlive();
-    return this.#libc.brk(toSizeT(addr));
+    return this.#lib.brk(toSizeT(addr));
   }
   get errno(): number {
     return this.#libc.errno;

@@ -9,7 +9,7 @@
 import { MALLOC_ALIGNMENT, MINSIZE, SIZEOF_TCACHE, TCACHE_ENTRIES_OFFSET } from "../../assembly/config.js";
 import { MALLOC_UNALIGNED_TCACHE } from "../../assembly/messages.js";
 import { aligned_OK } from "./chunk.js";
-import { malloc_printerr, type Env } from "./env.js";
+import { malloc_printerr, trap, type Env } from "./env.js";
 import { W_TCACHE, W_TCACHE_KEY, W_TCACHE_SHUTTING_DOWN } from "./layout.js";
 import { _int_malloc } from "./malloc.js";
 
@@ -43,6 +43,8 @@ export function tcache_get(env: Env, idx: number): number {
   const slot = (tc >>> 2) + ENTRIES_W + idx;
   const e = m[slot];
   if (!aligned_OK(e)) malloc_printerr(env, MALLOC_UNALIGNED_TCACHE);
+  // A poisoned entry may point past the end of the memory: the Wasm load of its link traps there.
+  if (e + 4 > env.u8.length) trap();
   const ew = e >>> 2;
   m[slot] = (e >>> 12) ^ m[ew];
   env.u16[(tc >>> 1) + idx]--;

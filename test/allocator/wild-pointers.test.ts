@@ -73,3 +73,29 @@ describe.each(["wasm", "ts"] as const)("a pointer whose header is not readable (
     expect(() => proc.free(m + 4096)).toThrow("free(): invalid pointer");
   });
 });
+
+describe.each(["wasm", "ts"] as const)("a load past the end of the memory inside the allocator (%s allocator)", (allocator) => {
+  it("is a SIGSEGV death, as the real process's load through a corrupted link would be", async () => {
+    const proc = await createProcess({ seed: 3, allocator });
+    // A free 24-byte block in the tcache whose safe-linked next pointer is made to point at the
+    // last bytes of the 4 GiB space (above the stack: never mapped, beyond the Wasm memory): the
+    // malloc after the one that takes the block loads the next entry's link from there.
+    const a = proc.malloc(24);
+    const b = proc.malloc(24);
+    proc.free(b);
+    proc.free(a);
+    const target = 0xfffffff0; // the second malloc(24) loads the next entry from it
+    const view = new DataView(proc.memory.buffer);
+    view.setUint32(a, (target ^ (a >>> 12)) >>> 0, true);
+    expect(proc.malloc(24)).toBe(a);
+    let thrown: unknown;
+    try {
+      proc.malloc(24);
+    } catch (err) {
+      thrown = err;
+    }
+    expect(thrown).toBeInstanceOf(SegmentationFault);
+    expect((thrown as SegmentationFault).signal).toBe("SIGSEGV");
+    expect(() => proc.malloc(1)).toThrow(thrown as Error);
+  });
+});
