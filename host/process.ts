@@ -373,6 +373,7 @@ export async function bootProcess(options: ProcessOptions = {}): Promise<BootedP
     ...resolved,
     memory,
     program: { textStart: PROGRAM_TEXT_START, dataStart: PROGRAM_DATA_START, dataEnd: allocator.heapBase },
+    libraries: true,
     onDeath: (err: Error) => onDeath(err instanceof ProcessKilled ? err : new ProcessKilled(err.message)),
   });
   proc = new Process(memory, kernel, allocator.libc);

@@ -6,11 +6,13 @@ import { EFAULT, ENOMEM, PAGE_SIZE, WASM_PAGE_SIZE } from "../constants.js";
 import { ProcessKilled } from "../errors.js";
 import { computeLayout, pageAlign, pageDown, type Layout } from "./aslr.js";
 import { getUnmappedArea } from "./placement.js";
+import { mapImages } from "./images.js";
 import { Commit, Rlimits, type Rlimit } from "./limits.js";
 import { PAGE_ANON, PAGE_FILE, PAGE_SHMEM, PAGE_ZERO, PTE_SPAN_BYTES, Pages } from "./pages.js";
 import {
   BACKING_ANON,
   BACKING_FILE,
+  BACKING_SPECIAL,
   BACKING_SHMEM,
   MAX_MAP_COUNT,
   VM_ACCESS_FLAGS,
@@ -44,6 +46,8 @@ export interface KernelOptions {
   program: { textStart: number; dataStart: number; dataEnd: number };
   /** Called just before the kernel throws ProcessKilled. */
   onDeath?: (err: Error) => void;
+  /** Map what a dynamically linked program has before main(): ld.so, the vDSO, libc (images.ts). */
+  libraries?: boolean;
 }
 
 /**
@@ -172,6 +176,7 @@ export class Mm {
     for (let a = this.startCode; a < this.endCode; a += PAGE_SIZE) this.pages.touchRead(a / PAGE_SIZE, PAGE_FILE);
     if (dataVmaEnd > dataVmaStart) this.pages.scan(dataVmaStart / PAGE_SIZE, dataVmaEnd / PAGE_SIZE, PAGE_ANON);
     this.writeFault(this.vmas.indexOf(stackEnd - 1), stackEnd - PAGE_SIZE, stackEnd);
+    if (options.libraries === true) mapImages(this);
   }
 
   private oomKill(): never {
@@ -198,7 +203,7 @@ export class Mm {
 
   readState(v: Vma): number {
     if (v.backing === BACKING_SHMEM) return PAGE_SHMEM;
-    if (v.backing === BACKING_FILE) return PAGE_FILE;
+    if (v.backing === BACKING_FILE || v.backing === BACKING_SPECIAL) return PAGE_FILE;
     return PAGE_ZERO;
   }
 

@@ -4,7 +4,8 @@ import { PAGE_SIZE } from "../constants.js";
 import { pageAlign, pageDown } from "./aslr.js";
 import { PROGRAM_DEV, PROGRAM_PATH, type Mm } from "./mm.js";
 import { PAGE_ANON, PAGE_FILE, PAGE_SHMEM } from "./pages.js";
-import { BACKING_FILE, BACKING_SHMEM, VM_EXEC, VM_MAYSHARE, VM_READ, VM_WRITE, type Vma } from "./vma.js";
+import { imageFile, SPECIAL_NAMES } from "./images.js";
+import { BACKING_FILE, BACKING_SHMEM, BACKING_SPECIAL, VM_EXEC, VM_MAYSHARE, VM_READ, VM_WRITE, type Vma } from "./vma.js";
 
 /** The memory fields of /proc/self/status, in kB. */
 export interface Status {
@@ -31,7 +32,8 @@ const NAME_COLUMN = 72;
 
 /** The name show_map_vma gives a VMA (program path, shmem object, [heap], [stack]), or "". */
 export function vmaName(mm: Mm, v: Vma): string {
-  if (v.backing === BACKING_FILE) return PROGRAM_PATH;
+  if (v.backing === BACKING_FILE) return imageFile(v.objectId)?.path ?? PROGRAM_PATH;
+  if (v.backing === BACKING_SPECIAL) return SPECIAL_NAMES[v.objectId] ?? "";
   if (v.backing === BACKING_SHMEM) return "/dev/zero (deleted)";
   if (v.start <= mm.brk && v.end >= mm.startBrk) return "[heap]";
   const sp = mm.layout.startStack;
@@ -49,7 +51,7 @@ export function mapsLine(mm: Mm, v: Vma): string {
   let inode = 0;
   let offset = 0;
   if (v.backing === BACKING_FILE) {
-    dev = PROGRAM_DEV;
+    dev = imageFile(v.objectId)?.dev ?? PROGRAM_DEV;
     inode = v.objectId;
     offset = v.pgoff * PAGE_SIZE;
   } else if (v.backing === BACKING_SHMEM) {

@@ -58,7 +58,8 @@ export const VM_STACK = VM_GROWSDOWN;
 /** What backs a VMA's pages: decides merging, procfs naming and which RSS counter a page joins. */
 export const BACKING_ANON = 0; // private anonymous (incl. heap and stack): RssAnon
 export const BACKING_SHMEM = 1; // MAP_SHARED|MAP_ANONYMOUS: a shmem object, RssShmem
-export const BACKING_FILE = 2; // the program's own image: RssFile for text, RssAnon once written
+export const BACKING_FILE = 2; // a file's image (the program, libc, ld.so): RssFile read, RssAnon once written
+export const BACKING_SPECIAL = 3; // the vDSO's special mappings ([vvar], [vvar_vclock], [vdso])
 
 export interface Vma {
   start: number;

@@ -223,7 +223,10 @@ export function runScenario(scenario: Scenario, target: KernelTarget): string[] 
   const signed = (n: number) => (n >= 0 ? `+${n}` : String(n));
 
   const { sys } = target;
-  // interp.c maps the same PROT_NONE ceiling above the scenario's mappings before it starts
+  // As interp.c does: fill the holes between the mappings at the top of the mmap area (libraries,
+  // vDSO; under 64 MiB each, stack aside) with PROT_NONE, so the scenario's first mapping goes
+  // below them all; then the same PROT_NONE ceiling above the scenario's mappings.
+  fillLibraryHoles(target);
   sys.mmap(0, CEILING_PAGES * PAGE, 0, 0x02 | 0x20 | 0x4000, -1, 0);
   brk0 = brkCur = brkMax = sys.brk(0) >>> 0;
   bind("BRK0", brk0, true);
@@ -381,4 +384,20 @@ export function runScenario(scenario: Scenario, target: KernelTarget): string[] 
     lines.push(`${command} => ${result}`);
   }
   return lines;
+}
+
+/** interp.c's fill_library_holes, through the same public calls. */
+function fillLibraryHoles(target: KernelTarget): void {
+  const ranges: [number, number][] = [];
+  for (const line of target.maps().split("\n")) {
+    const m = /^([0-9a-f]+)-([0-9a-f]+) /.exec(line);
+    if (!m || line.endsWith("[stack]")) continue;
+    const start = parseInt(m[1]!, 16);
+    if (start >= 0x80000000) ranges.push([start, parseInt(m[2]!, 16)]);
+  }
+  for (let i = 0; i + 1 < ranges.length; i++) {
+    const gap = ranges[i + 1]![0] - ranges[i]![1];
+    // PROT_NONE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE | MAP_FIXED_NOREPLACE
+    if (gap > 0 && gap < 64 * 2 ** 20) target.sys.mmap(ranges[i]![1], gap, 0, 0x02 | 0x20 | 0x4000 | 0x100000, -1, 0);
+  }
 }

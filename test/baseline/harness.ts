@@ -50,6 +50,7 @@ export function bootBaseline(options: BootOptions): BaselineProcess {
     privileged: false,
     rlimits: {},
     program: { textStart: PROGRAM_TEXT_START, dataStart: PROGRAM_DATA_START, dataEnd: allocator.heapBase },
+    libraries: true,
     onDeath: (err: Error) => onDeath(err instanceof ProcessKilled ? err : new ProcessKilled(err.message)),
   });
   proc = new Process(memory, kernel, allocator.libc);
