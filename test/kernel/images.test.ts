@@ -79,6 +79,15 @@ describe("a fresh process has ld.so, the vDSO and libc mapped", () => {
     expect(lines(proc).find((l) => l.start === a)!.end).toBe(ldAnon.end);
   });
 
+  it("so RLIMIT_AS bites where it bites on Linux", async () => {
+    // the real program: setrlimit(RLIMIT_AS, 8 MiB); while (malloc(1 << 20)) n++; → n = 5, VmSize 7888 kB
+    const proc = await createProcess({ seed: 11, rlimits: { RLIMIT_AS: { cur: 8 << 20, max: 8 << 20 } } });
+    let n = 0;
+    while (proc.malloc(1 << 20) !== 0) n++;
+    expect(n).toBe(5);
+    expect(proc.status().VmSize).toBe(7888);
+  });
+
   it("while a bare kernel (the unit tests') has only the program and the stack", () => {
     const k = makeKernel();
     expect(k.maps().split("\n").filter((l) => l.includes("libc")).length).toBe(0);
