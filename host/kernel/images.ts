@@ -11,7 +11,7 @@
 //             ├ [vdso] [vvar_vclock] [vvar]   map_vdso, just below
 //             ├ 2 anonymous pages             ld.so's own early allocations
 //             ├ (10-page hole)                /etc/ld.so.cache, mapped then unmapped by ld.so
-//             ├ 10 anonymous pages            libc's .bss
+//             ├ 10 anonymous pages            libc's .bss (less what the allocator's state takes)
 //             └ libc.so.6
 //
 // Residency is the real one too: the pages the loader and libc's start-up touched (file pages
@@ -87,8 +87,31 @@ const LD_SO_CACHE_PAGES = 10;
 const LIBC_BSS_PAGES = 10;
 const LIBC_BSS_RESIDENT = 4;
 
-/** Maps the loader, the vDSO and libc below mmap_base, as exec and ld.so leave a fresh process. */
-export function mapImages(mm: Mm): void {
+/**
+ * The minimal program's own data: end_data − start_data (its .data, 0x13c bytes) and the one
+ * writable page its data segment takes. brk's RLIMIT_DATA check counts the first; VmData the page.
+ */
+export const PROGRAM_DATA_BYTES = 0x13c;
+const PROGRAM_DATA_PAGES = 1;
+
+/**
+ * A minimal C program's image is 5 pages: 4 read-only (ELF header, text, rodata, RELRO) and its
+ * data page. This one has a text page and `programDataPages` writable ones; the read-only pages
+ * it lacks, the kernel maps after its data (mm.ts), so that VmSize adds up to the real one.
+ */
+export function programReadOnlyPages(programDataPages: number): number {
+  return Math.max(0, programDataPages - PROGRAM_DATA_PAGES);
+}
+
+/**
+ * Maps the loader, the vDSO and libc below mmap_base, as exec and ld.so leave a fresh process.
+ * `programDataPages`: the writable pages of the emulated program's data segment, which holds the
+ * allocator's state — main_arena, mp_, errno: libc's .data and .bss in a real process. What they
+ * take beyond a minimal program's one page comes off libc's .bss here, so that VmData and the
+ * commit charge add up to the real process's.
+ */
+export function mapImages(mm: Mm, programDataPages: number): void {
+  const libcBssPages = Math.max(0, LIBC_BSS_PAGES - Math.max(0, programDataPages - PROGRAM_DATA_PAGES));
   let top = mm.layout.mmapBase;
   const map = (pages: number, flags: number, backing: number, objectId: number, pgoff: number): number => {
     const start = top - pages * PAGE_SIZE;
@@ -122,7 +145,7 @@ export function mapImages(mm: Mm): void {
   }
   mapAnon(LD_SO_EARLY_ANON_PAGES, LD_SO_EARLY_ANON_PAGES);
   top -= LD_SO_CACHE_PAGES * PAGE_SIZE;
-  mapAnon(LIBC_BSS_PAGES, LIBC_BSS_RESIDENT);
+  mapAnon(libcBssPages, Math.min(LIBC_BSS_RESIDENT, libcBssPages));
   mapImage(LIBC, LIBC_SEGMENTS);
 }
 

@@ -6,7 +6,7 @@ import { EFAULT, ENOMEM, PAGE_SIZE, WASM_PAGE_SIZE } from "../constants.js";
 import { ProcessKilled } from "../errors.js";
 import { computeLayout, pageAlign, pageDown, type Layout } from "./aslr.js";
 import { getUnmappedArea } from "./placement.js";
-import { mapImages } from "./images.js";
+import { mapImages, PROGRAM_DATA_BYTES, programReadOnlyPages } from "./images.js";
 import { Commit, Rlimits, type Rlimit } from "./limits.js";
 import { PAGE_ANON, PAGE_FILE, PAGE_SHMEM, PAGE_ZERO, PTE_SPAN_BYTES, Pages } from "./pages.js";
 import {
@@ -121,16 +121,20 @@ export class Mm {
     });
 
     const { textStart, dataStart, dataEnd } = options.program;
+    // With the libraries (images.ts), the program's read-only pages that a C program has and this
+    // image lacks follow its data; the break starts above them.
+    const programRoPages = options.libraries === true ? programReadOnlyPages(pagesOf(pageAlign(dataEnd) - pageDown(dataStart))) : 0;
     this.layout = computeLayout({
       aslr: options.aslr,
       seed: options.seed,
       stackRlimitCur: this.rlimits.cur(3),
-      dataEnd,
+      dataEnd: pageAlign(dataEnd) + programRoPages * PAGE_SIZE,
     });
     this.startCode = textStart;
     this.endCode = Math.min(textStart + PAGE_SIZE, Math.max(textStart, pageDown(dataStart)));
     this.startData = dataStart;
-    this.endData = dataEnd;
+    // With the libraries, the program is a minimal C program whose data is libc's business.
+    this.endData = options.libraries === true ? dataStart + PROGRAM_DATA_BYTES : dataEnd;
     this.startBrk = this.layout.startBrk;
     this.brk = this.startBrk;
 
@@ -160,6 +164,17 @@ export class Mm {
         objectId: PROGRAM_INODE,
       });
     }
+    if (programRoPages > 0) {
+      this.insertVma({
+        start: dataVmaEnd,
+        end: dataVmaEnd + programRoPages * PAGE_SIZE,
+        flags: VM_READ,
+        pgoff: pagesOf(dataVmaEnd - pageDown(textStart)),
+        backing: BACKING_FILE,
+        anonVma: 0,
+        objectId: PROGRAM_INODE,
+      });
+    }
     const { stackStart, stackEnd } = this.layout;
     this.commit.charge(pagesOf(stackEnd - stackStart), this.vmas.totalPages);
     this.insertVma({
@@ -176,7 +191,7 @@ export class Mm {
     for (let a = this.startCode; a < this.endCode; a += PAGE_SIZE) this.pages.touchRead(a / PAGE_SIZE, PAGE_FILE);
     if (dataVmaEnd > dataVmaStart) this.pages.scan(dataVmaStart / PAGE_SIZE, dataVmaEnd / PAGE_SIZE, PAGE_ANON);
     this.writeFault(this.vmas.indexOf(stackEnd - 1), stackEnd - PAGE_SIZE, stackEnd);
-    if (options.libraries === true) mapImages(this);
+    if (options.libraries === true) mapImages(this, pagesOf(Math.max(0, dataVmaEnd - dataVmaStart)));
   }
 
   private oomKill(): never {
