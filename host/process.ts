@@ -369,13 +369,27 @@ export async function bootProcess(options: ProcessOptions = {}): Promise<BootedP
     flavour === "ts"
       ? loadBaseline({ ...allocatorOptions, heapBase: WASM_HEAP_BASE })
       : await loadAllocator(allocatorOptions);
-  kernel = new Kernel({
-    ...resolved,
-    memory,
-    program: { textStart: PROGRAM_TEXT_START, dataStart: PROGRAM_DATA_START, dataEnd: allocator.heapBase },
-    libraries: true,
-    onDeath: (err: Error) => onDeath(err instanceof ProcessKilled ? err : new ProcessKilled(err.message)),
-  });
+  kernel = processKernel(memory, allocator.heapBase, { ...options, seed: resolved.seed }, onDeath);
   proc = new Process(memory, kernel, allocator.libc);
   return { process: proc, kernel, allocator };
+}
+
+/**
+ * @internal The kernel of a process whose program image (the allocator's static data) ends at
+ * `heapBase`, with ld.so, the vDSO and libc mapped as a real process has them. Tests that wire
+ * an allocator to a kernel by hand get the same kernel a process gets.
+ */
+export function processKernel(
+  memory: WebAssembly.Memory,
+  heapBase: number,
+  options: ProcessOptions = {},
+  onDeath?: (err: Error) => void,
+): Kernel {
+  return new Kernel({
+    ...resolveOptions(options),
+    memory,
+    program: { textStart: PROGRAM_TEXT_START, dataStart: PROGRAM_DATA_START, dataEnd: heapBase },
+    libraries: true,
+    onDeath: (err: Error) => onDeath?.(err instanceof ProcessKilled ? err : new ProcessKilled(err.message)),
+  });
 }

@@ -2,9 +2,10 @@
 // but with the allocator's exports and its syscalls in reach: every syscall the allocator makes
 // is logged (calls), so tests can check what glibc would have asked the kernel.
 
-import { allocatorModule, instantiateAllocator, PROGRAM_DATA_START, PROGRAM_TEXT_START, type AllocatorKernel, type LoadedAllocator } from "../../host/allocator.js";
-import { Kernel } from "../../host/kernel/kernel.js";
+import { allocatorModule, instantiateAllocator, type AllocatorKernel, type LoadedAllocator } from "../../host/allocator.js";
+import type { Kernel } from "../../host/kernel/kernel.js";
 import { withUnsignedResults } from "../../host/libc.js";
+import { processKernel } from "../../host/process.js";
 
 export interface TestProcess extends LoadedAllocator {
   memory: WebAssembly.Memory;
@@ -34,18 +35,7 @@ export async function makeProcess(opts: { debug?: boolean; seed?: number } = {})
     markWritten: (addr, len) => k().markWritten(addr, len),
   };
   const loaded = instantiateAllocator(module, { memory, seed, debug, kernel: () => recorder });
-  kernel = new Kernel({
-    memory,
-    seed,
-    aslr: 2,
-    overcommit: 0,
-    overcommitRatio: 50,
-    ramBytes: 1024 * 1024 * 1024,
-    swapBytes: 0,
-    privileged: false,
-    rlimits: {},
-    program: { textStart: PROGRAM_TEXT_START, dataStart: PROGRAM_DATA_START, dataEnd: loaded.heapBase },
-  });
+  kernel = processKernel(memory, loaded.heapBase, { seed, aslr: 2 });
   const kern = kernel;
   const libc = withUnsignedResults(loaded.libc);
   return { ...loaded, libc, memory, kernel: kern, calls, brk0: kern.startBrk, curBrk: () => kern.brk(0) };

@@ -1,10 +1,10 @@
 // A process whose allocator is the pure-TypeScript baseline, built as host/process.ts builds one
 // (memory → allocator → kernel → Process), and the Wasm twin for comparison.
 
-import { PROGRAM_DATA_START, PROGRAM_TEXT_START, type AllocatorExports } from "../../host/allocator.js";
-import { ProcessAbort, ProcessKilled } from "../../host/errors.js";
-import { Kernel } from "../../host/kernel/kernel.js";
-import { bootProcess, Process } from "../../host/process.js";
+import type { AllocatorExports } from "../../host/allocator.js";
+import { ProcessAbort } from "../../host/errors.js";
+import type { Kernel } from "../../host/kernel/kernel.js";
+import { bootProcess, Process, processKernel } from "../../host/process.js";
 import { loadBaseline, type LoadedBaseline } from "../../host/baseline/index.js";
 
 export interface BaselineProcess {
@@ -39,20 +39,7 @@ export function bootBaseline(options: BootOptions): BaselineProcess {
       return err;
     },
   });
-  kernel = new Kernel({
-    memory,
-    seed: options.seed >>> 0,
-    aslr: options.aslr ?? 2,
-    overcommit: 0,
-    overcommitRatio: 50,
-    ramBytes: 1024 * 1024 * 1024,
-    swapBytes: 0,
-    privileged: false,
-    rlimits: {},
-    program: { textStart: PROGRAM_TEXT_START, dataStart: PROGRAM_DATA_START, dataEnd: allocator.heapBase },
-    libraries: true,
-    onDeath: (err: Error) => onDeath(err instanceof ProcessKilled ? err : new ProcessKilled(err.message)),
-  });
+  kernel = processKernel(memory, allocator.heapBase, { seed: options.seed >>> 0, aslr: options.aslr ?? 2 }, onDeath);
   proc = new Process(memory, kernel, allocator.libc);
   return { process: proc, kernel, memory, allocator };
 }
