@@ -68,6 +68,18 @@ export function libc_malloc(bytes: usize): usize {
   return _int_malloc(bytes);
 }
 
+/** A split's chunk fields: nextsize cleared on a large remainder, both heads, the remainder's foot. */
+// @ts-ignore: decorator
+@inline function set_split_heads(victim: usize, nb: usize, remainder: usize, remainder_size: usize): void {
+  if (!in_smallbin_range(remainder_size)) {
+    set_fd_nextsize(remainder, 0);
+    set_bk_nextsize(remainder, 0);
+  }
+  set_head(victim, nb | PREV_INUSE);
+  set_head(remainder, remainder_size | PREV_INUSE);
+  set_foot(remainder, remainder_size);
+}
+
 /** Split `victim` (already unlinked, size `size`) for a request of `nb`; the remainder goes to
  *  the unsorted bin, or the whole chunk is used when the remainder would be too small. */
 // @ts-ignore: decorator
@@ -85,13 +97,7 @@ export function libc_malloc(bytes: usize): usize {
     set_fd(bck, remainder);
     set_bk(fwd, remainder);
     if (setLastRemainder) set_last_remainder(remainder);
-    if (!in_smallbin_range(remainder_size)) {
-      set_fd_nextsize(remainder, 0);
-      set_bk_nextsize(remainder, 0);
-    }
-    set_head(victim, nb | PREV_INUSE);
-    set_head(remainder, remainder_size | PREV_INUSE);
-    set_foot(remainder, remainder_size);
+    set_split_heads(victim, nb, remainder, remainder_size);
   }
 }
 
@@ -192,13 +198,7 @@ export function _int_malloc(bytes: usize): usize {
         set_last_remainder(remainder);
         set_bk(remainder, unsorted);
         set_fd(remainder, unsorted);
-        if (!in_smallbin_range(remainder_size)) {
-          set_fd_nextsize(remainder, 0);
-          set_bk_nextsize(remainder, 0);
-        }
-        set_head(victim, nb | PREV_INUSE);
-        set_head(remainder, remainder_size | PREV_INUSE);
-        set_foot(remainder, remainder_size);
+        set_split_heads(victim, nb, remainder, remainder_size);
         const p = chunk2mem(victim);
         alloc_perturb(p, bytes);
         return p;

@@ -63,6 +63,17 @@ export function libc_malloc(env: Env, bytes: number): number {
   return _int_malloc(env, bytes);
 }
 
+/** A split's chunk fields: nextsize cleared on a large remainder, both heads, the remainder's foot. */
+function set_split_heads(m: Uint32Array, victim: number, nb: number, remainder: number, remainder_size: number): void {
+  if (!in_smallbin_range(remainder_size)) {
+    m[(remainder + 16) >>> 2] = 0;
+    m[(remainder + 20) >>> 2] = 0;
+  }
+  m[(victim + 4) >>> 2] = nb | 1;
+  m[(remainder + 4) >>> 2] = remainder_size | 1;
+  m[(remainder + remainder_size) >>> 2] = remainder_size;
+}
+
 /** Split `victim` (already unlinked, size `size`) for a request of `nb`: the remainder goes to
  *  the unsorted bin, or the whole chunk is used when the remainder would be too small. */
 function split_to_unsorted(env: Env, victim: number, size: number, nb: number, message: string, setLastRemainder: boolean): void {
@@ -80,13 +91,7 @@ function split_to_unsorted(env: Env, victim: number, size: number, nb: number, m
     m[(bck + 8) >>> 2] = remainder;
     m[(fwd + 12) >>> 2] = remainder;
     if (setLastRemainder) m[W_LAST_REMAINDER] = remainder;
-    if (!in_smallbin_range(remainder_size)) {
-      m[(remainder + 16) >>> 2] = 0;
-      m[(remainder + 20) >>> 2] = 0;
-    }
-    m[(victim + 4) >>> 2] = nb | 1;
-    m[(remainder + 4) >>> 2] = remainder_size | 1;
-    m[(remainder + remainder_size) >>> 2] = remainder_size;
+    set_split_heads(m, victim, nb, remainder, remainder_size);
   }
 }
 
@@ -221,13 +226,7 @@ export function _int_malloc(env: Env, bytes: number): number {
         m[W_LAST_REMAINDER] = remainder;
         m[(remainder + 12) >>> 2] = unsorted;
         m[(remainder + 8) >>> 2] = unsorted;
-        if (!in_smallbin_range(remainder_size)) {
-          m[(remainder + 16) >>> 2] = 0;
-          m[(remainder + 20) >>> 2] = 0;
-        }
-        m[(victim + 4) >>> 2] = nb | 1;
-        m[(remainder + 4) >>> 2] = remainder_size | 1;
-        m[(remainder + remainder_size) >>> 2] = remainder_size;
+        set_split_heads(m, victim, nb, remainder, remainder_size);
         const p = victim + 8;
         alloc_perturb(env, p, bytes);
         return p;
