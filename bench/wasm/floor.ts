@@ -4,12 +4,7 @@
 // in-Wasm loops (bench/wasm/tlsf.ts, assembly/replay.ts) but calls no allocator. A peer's ns/op
 // minus (or divided by) the floor's is then what its allocator costs.
 
-const OP_MALLOC = 0;
-const OP_CALLOC = 1;
-const OP_MEMALIGN = 2;
-const OP_REALLOC = 3;
-const OP_FREE = 4;
-const TOUCH = 0x100;
+import { OP_CALLOC, OP_FREE, OP_MALLOC, OP_MEMALIGN, OP_REALLOC, TOUCH } from "./ops";
 const FAKE = 16; // added to sizes so that a fake address is non-zero even for size 0
 
 /**

@@ -2,12 +2,7 @@
 // "minimal" runtime), driven either from JS (one export call per operation) or by replay_ops, a
 // loop inside Wasm over an encoded op list (see bench/ops-program.ts for the encoding).
 
-const OP_MALLOC = 0;
-const OP_CALLOC = 1;
-const OP_MEMALIGN = 2;
-const OP_REALLOC = 3;
-const OP_FREE = 4;
-const TOUCH = 0x100; // write the block's first and last byte after allocating it
+import { OP_CALLOC, OP_FREE, OP_MALLOC, OP_MEMALIGN, OP_REALLOC, TOUCH } from "./ops";
 
 export function malloc(size: usize): usize {
   return heap.alloc(size);
