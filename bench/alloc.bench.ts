@@ -137,15 +137,16 @@ export async function runAllocBench(options: AllocBenchOptions = {}): Promise<Al
 
   const skipped: AllocBenchResult["skipped"] = [];
   const wanted = options.peers ?? [];
-  const unmatched = wanted.filter((p) => !allPeers().some((peer) => peer.name.includes(p)));
+  const every = allPeers();
+  const unmatched = wanted.filter((p) => !every.some((peer) => peer.name.includes(p)));
   if (unmatched.length > 0) {
     throw new Error(
       `bench: no peer name contains ${unmatched.map((p) => `"${p}"`).join(", ")} ` +
-        `(there are: ${allPeers().map((peer) => peer.name).join("; ")})`,
+        `(there are: ${every.map((peer) => peer.name).join("; ")})`,
     );
   }
   const list = workloads(quick, options.only);
-  const peers = allPeers().filter((peer) => {
+  const peers = every.filter((peer) => {
     if (wanted.length > 0 && !wanted.some((p) => peer.name.includes(p))) return false;
     const reason = peer.unavailable();
     if (reason !== null) {
