@@ -44,7 +44,7 @@ export interface AllocBenchRow {
   nsPerOpMin: number;
   nsPerOpMax: number;
   runs: number;
-  /** What the peer obtained (median over the rounds: it is the same every round for all but noise-free peers). */
+  /** What the peer obtained: the median over the rounds (a deterministic peer reports the same every round). */
   peakBytes?: number;
   rssPeakKiB?: number;
 }
