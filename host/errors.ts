@@ -31,3 +31,28 @@ export class SegmentationFault extends Error {
     this.name = "SegmentationFault";
   }
 }
+
+/**
+ * The process would never return from a call: glibc, walking one of its lists made cyclic by a
+ * corruption (a fastbin after a double free, say), loops forever there — the real program hangs
+ * until it is killed. The emulator bounds the walk instead and ends the process with this error
+ * (no signal is delivered: a real hang delivers none). Every later call rethrows it.
+ */
+export class ProcessHang extends Error {
+  readonly signal = null;
+  constructor(message: string) {
+    super(message);
+    this.name = "ProcessHang";
+  }
+}
+
+/**
+ * The allocator reports a hang through its abort import, with a message that starts with this
+ * text (no glibc message does).
+ */
+export const HANG_MESSAGE_PREFIX = "the process hangs: ";
+
+/** The death an allocator abort stands for: ProcessHang for a hang message, else ProcessAbort. */
+export function abortError(message: string): ProcessAbort | ProcessHang {
+  return message.startsWith(HANG_MESSAGE_PREFIX) ? new ProcessHang(message) : new ProcessAbort(message);
+}

@@ -5,7 +5,7 @@ export { createProcess, Process } from "./process.js";
 export type { ProcessOptions, Syscalls, Rlimit, RlimitName } from "./process.js";
 export type { Mallinfo2 } from "./libc.js";
 export type { Status } from "./kernel/kernel.js";
-export { ProcessAbort, ProcessKilled, SegmentationFault } from "./errors.js";
+export { ProcessAbort, ProcessHang, ProcessKilled, SegmentationFault } from "./errors.js";
 export * from "./constants.js";
 export {
   replay,

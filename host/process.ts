@@ -4,10 +4,10 @@
 // (Wasm or TS) → its syscall imports → the kernel → the memory. Nothing here knows chunks or VMAs.
 
 import { isU32, toInt, toSizeT, SIZE_MAX } from "./cargs.js";
-import { ProcessAbort, ProcessKilled, SegmentationFault } from "./errors.js";
+import { abortError, ProcessKilled, SegmentationFault } from "./errors.js";
 import { Kernel, type KernelOptions, type Status } from "./kernel/kernel.js";
 import { loadAllocator, type LoadAllocatorOptions, type LoadedAllocator } from "./allocator.js";
-import { loadBaseline, type LoadedBaseline } from "./baseline/index.js";
+import type { LoadedBaseline } from "./baseline/index.js";
 import { PROGRAM_DATA_START, PROGRAM_TEXT_START } from "./constants.js";
 import { WASM_HEAP_BASE } from "./generated/wasm-layout.js";
 import type { LibC, Mallinfo2 } from "./libc.js";
@@ -359,7 +359,7 @@ export async function bootProcess(options: ProcessOptions = {}): Promise<BootedP
     debug: options.debug === true,
     kernel: () => kernel!,
     onAbort: (message: string) => {
-      const err = new ProcessAbort(message);
+      const err = abortError(message); // a ProcessAbort, or a ProcessHang for a walk that never ends
       onDeath(err);
       return err;
     },
@@ -367,7 +367,8 @@ export async function bootProcess(options: ProcessOptions = {}): Promise<BootedP
   // The twin claims the same static data as the Wasm module: the same seed gives the same heap.
   const allocator =
     flavour === "ts"
-      ? loadBaseline({ ...allocatorOptions, heapBase: WASM_HEAP_BASE })
+      ? // imported only when asked for: a bundle of the default path does not carry the twin
+        (await import("./baseline/index.js")).loadBaseline({ ...allocatorOptions, heapBase: WASM_HEAP_BASE })
       : await loadAllocator(allocatorOptions);
   kernel = processKernel(memory, allocator.heapBase, { ...options, seed: resolved.seed }, onDeath);
   proc = new Process(memory, kernel, allocator.libc);

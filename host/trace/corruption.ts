@@ -18,15 +18,28 @@
 //   ["mmany", NAME, COUNT, SIZE, GUARD]    NAME0 .. NAME<COUNT-1> = malloc(SIZE), each followed by
 //                                          an unnamed malloc(GUARD) when GUARD > 0
 //   ["fmany", NAME, COUNT]                 free(NAME0) .. free(NAME<COUNT-1>)
-//   ["sbrk", INCREMENT]   ["mallinfo2"]   ["malloc_stats"]   ["malloc_info"]
+//   ["sbrk", INCREMENT]   ["mallinfo2"]   ["malloc_stats"]   ["malloc_info"]   ["malloc_trim"]
+//   ["region", NAME, SIZE]                 NAME = an anonymous read-write mmap of SIZE bytes (memory
+//                                          the program owns outside the heap, for fake chunks)
+//   ["waddr", NAME, OFF, VALUE]            the absolute address VALUE at NAME + OFF
+//   ["check", NAME, OFF]                   records the 32-bit word at NAME + OFF
+//   ["checksafe", NAME, OFF]               records it decoded as a safe-linked link
+//
+// Seen values: every m, c, a, r step records the address it returned and every check the word it
+// read, as ASLR-free text (describeValue below, the same rule as corrupt.c's), so that an attack
+// that succeeds (a block returned where it aimed, a value written) is compared too.
 
 export type CorruptionStep = (string | number)[];
 
 export interface CorruptionOutcome {
-  /** "SIGABRT" when glibc aborted, "SIGSEGV" when a load faulted; null when the steps ran to the end. */
+  /** "SIGABRT" when glibc aborted, "SIGSEGV" when a load faulted; null when the steps ran to the end or hung. */
   signal: string | null;
-  /** Index of the step that ended the process. */
+  /** The step never returned: glibc looped forever (the oracle stopped it after two seconds). */
+  hang?: boolean;
+  /** Index of the step that ended the process (or hung). */
   step: number | null;
+  /** What the allocating steps returned and the checks read, as [step, text] (see describeValue). */
+  seen?: [number, string][];
   /** glibc's message (the line it printed on stderr). */
   message: string;
   exitStatus?: number;
@@ -51,6 +64,8 @@ export interface CorruptionTarget {
   mallinfo2(): unknown;
   malloc_stats(): string;
   malloc_info(): string;
+  malloc_trim(pad: number): number;
+  sys: { mmap(addr: number, length: number, prot: number, flags: number, fd: number, offset: number): number };
 }
 
 export interface CorruptionRun {
@@ -59,6 +74,40 @@ export interface CorruptionRun {
   error: unknown;
   /** The blocks' addresses by name. */
   blocks: Map<string, number>;
+  /** What the allocating steps returned and the checks read, up to the step that threw. */
+  seen: [number, string][];
+}
+
+const HEAP_SPAN = 0x4000000; // 64 MiB above the initial break count as "heap"
+const NEAR_SPAN = 0x1000000; // a named block at most 16 MiB below names a value
+
+/**
+ * A value as ASLR-free text, the rule corrupt.c applies: "0"; "R+0xOFF" inside a region R;
+ * "heap+0xOFF" within 64 MiB above the initial break; "B+0xOFF" from the named block or region
+ * with the highest address at or below it, under 16 MiB away (the first named wins a tie); else
+ * the hex value below 0x10000, or "other".
+ */
+export function describeValue(value: number, brk0: number, blocks: Map<string, number>, regions: Map<string, number>): string {
+  const v = value >>> 0;
+  if (v === 0) return "0";
+  const hex = (n: number) => `0x${(n >>> 0).toString(16)}`;
+  let inRegion: string | null = null;
+  for (const [name, size] of regions) {
+    const base = blocks.get(name)!;
+    if (v >= base && v - base < size) inRegion = name;
+  }
+  if (inRegion !== null) return `${inRegion}+${hex(v - blocks.get(inRegion)!)}`;
+  if (v >= brk0 && v - brk0 < HEAP_SPAN) return `heap+${hex(v - brk0)}`;
+  let best: string | null = null;
+  let bestAddr = -1;
+  for (const [name, base] of blocks) {
+    if (base <= v && v - base < NEAR_SPAN && base > bestAddr) {
+      best = name;
+      bestAddr = base;
+    }
+  }
+  if (best !== null) return `${best}+${hex(v - bestAddr)}`;
+  return v < 0x10000 ? hex(v) : "other";
 }
 
 function u32le(value: number): number[] {
@@ -69,6 +118,18 @@ function u32le(value: number): number[] {
 /** Runs the steps in order; stops at the first step that throws and reports it. */
 export function runCorruptionSteps(proc: CorruptionTarget, steps: readonly CorruptionStep[]): CorruptionRun {
   const blocks = new Map<string, number>();
+  const regions = new Map<string, number>();
+  const seen: [number, string][] = [];
+  const brk0 = proc.sbrk(0) >>> 0;
+  const record = (step: number, value: number) => seen.push([step, describeValue(value, brk0, blocks, regions)]);
+  const word = (at: number) => {
+    const b = proc.read(at, 4);
+    return (b[0] | (b[1] << 8) | (b[2] << 16) | (b[3] << 24)) >>> 0;
+  };
+  const set = (name: unknown, value: number, step: number) => {
+    blocks.set(String(name), value >>> 0);
+    record(step, value);
+  };
   const addr = (name: unknown, off: unknown): number => {
     const base = blocks.get(String(name));
     if (base === undefined) throw new TypeError(`corruption step: unknown block ${String(name)}`);
@@ -79,10 +140,25 @@ export function runCorruptionSteps(proc: CorruptionTarget, steps: readonly Corru
     const n = (k: number) => Number(s[k]);
     try {
       switch (s[0]) {
-        case "m": blocks.set(String(s[1]), proc.malloc(n(2)) >>> 0); break;
-        case "c": blocks.set(String(s[1]), proc.calloc(n(2), n(3)) >>> 0); break;
-        case "a": blocks.set(String(s[1]), proc.memalign(n(2), n(3)) >>> 0); break;
-        case "r": blocks.set(String(s[1]), proc.realloc(addr(s[2], s[3]), n(4)) >>> 0); break;
+        case "m": set(s[1], proc.malloc(n(2)), i); break;
+        case "c": set(s[1], proc.calloc(n(2), n(3)), i); break;
+        case "a": set(s[1], proc.memalign(n(2), n(3)), i); break;
+        case "r": set(s[1], proc.realloc(addr(s[2], s[3]), n(4)), i); break;
+        case "region": {
+          const r = proc.sys.mmap(0, n(2), 3 /* PROT_READ|PROT_WRITE */, 0x22 /* MAP_PRIVATE|MAP_ANONYMOUS */, -1, 0);
+          if (r < 0) throw new TypeError(`corruption step: region: mmap failed (${r})`);
+          blocks.set(String(s[1]), r >>> 0);
+          regions.set(String(s[1]), n(2));
+          break;
+        }
+        case "waddr": proc.write(addr(s[1], s[2]), u32le(n(3))); break;
+        case "check": record(i, word(addr(s[1], s[2]))); break;
+        case "checksafe": {
+          const where = addr(s[1], s[2]);
+          record(i, (word(where) ^ (where >>> 12)) >>> 0);
+          break;
+        }
+        case "malloc_trim": proc.malloc_trim(0); break;
         case "f": proc.free(addr(s[1], s[2])); break;
         case "w32": proc.write(addr(s[1], s[2]), u32le(n(3))); break;
         case "wptr": proc.write(addr(s[1], s[2]), u32le(addr(s[3], s[4]))); break;
@@ -114,8 +190,8 @@ export function runCorruptionSteps(proc: CorruptionTarget, steps: readonly Corru
       }
     } catch (error) {
       if (error instanceof TypeError && error.message.startsWith("corruption step:")) throw error;
-      return { step: i, error, blocks };
+      return { step: i, error, blocks, seen };
     }
   }
-  return { step: null, error: null, blocks };
+  return { step: null, error: null, blocks, seen };
 }

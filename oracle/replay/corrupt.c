@@ -5,8 +5,11 @@
  * Each case (see corruption.cases) is a list of steps on named blocks: allocate, free, realloc,
  * write bytes at an offset from a block's address, and so on. The parent runs every case in a
  * forked child and records how the child ended: the signal, the message glibc printed on stderr
- * and the index of the step that was running. The emulator's tests run the same steps through
- * the public API and expect ProcessAbort with the same message at the same step.
+ * and the index of the step that was running, or "hang" when a step was still running after two
+ * seconds (glibc walking a list made cyclic loops forever). It also records what every allocating
+ * step returned and what every `check` read (see "Seen values" below), so that an attack that
+ * succeeds is checkable too. The emulator's tests run the same steps through the public API and
+ * expect the same ending at the same step, and the same values seen on the way.
  *
  * The parent never calls malloc (the op list is mmapped, output goes through out.h), so every
  * child starts from an untouched heap, as a fresh emulated process does. The child detaches from
@@ -28,7 +31,20 @@
  *                                 unnamed malloc(GUARD) when GUARD > 0 (so they never merge)
  *   fmany NAME COUNT              free(NAME0) .. free(NAME<COUNT-1>)
  *   sbrk INCREMENT                sbrk(INCREMENT)
- *   mallinfo2 | malloc_stats | malloc_info
+ *   mallinfo2 | malloc_stats | malloc_info | malloc_trim
+ *   region NAME SIZE              NAME = an anonymous read-write mmap of SIZE bytes: memory the
+ *                                 program owns outside the heap (a stand-in for the stack or .bss,
+ *                                 where the classic attacks build their fake chunks)
+ *   waddr NAME OFF VALUE          the absolute address VALUE at NAME + OFF (for a link into
+ *                                 memory that is not mapped)
+ *   check NAME OFF                records the 32-bit word at NAME + OFF
+ *   checksafe NAME OFF            records it decoded as a safe-linked link: word ^ ((NAME+OFF) >> 12)
+ *
+ * Seen values. Each m, c, a, r step records the address it returned, and each check the word it
+ * read, as text that does not depend on ASLR: "0"; "R+0xOFF" inside a region R; "heap+0xOFF"
+ * within 64 MiB above the initial break; "B+0xOFF" from the named block or region B with the
+ * highest address at or below it, if less than 16 MiB away (the first named wins a tie);
+ * otherwise the hex value when below 0x10000, or "other".
  * A case starts with `case NAME`, has one `about TEXT` line, then its steps; `#` lines are
  * comments.
  */
@@ -136,6 +152,7 @@ static struct {
   const char *name;
   size_t len;
   uintptr_t addr;
+  size_t region; /* the size of a region, 0 for a block */
 } names[MAX_NAMES];
 static int n_names;
 static char name_pool[MAX_NAMES * 24]; /* generated names (mmany) */
@@ -148,6 +165,7 @@ static uintptr_t *named(const char *name, size_t len, int create) {
   if (n_names == MAX_NAMES) die("too many names");
   names[n_names].name = name;
   names[n_names].len = len;
+  names[n_names].region = 0;
   return &names[n_names++].addr;
 }
 
@@ -178,19 +196,103 @@ static uintptr_t at(const line_t *l, int k) { return *slot(l, k, 0) + (uintptr_t
 
 static void put32(uintptr_t addr, uint32_t v) { memcpy((void *)addr, &v, 4); }
 
-static int progress_fd;
+#define HANG_SECONDS 2
+static int progress_fd, seen_fd;
 static void *volatile guard_sink;
+static uintptr_t brk0; /* the initial break */
 
-static void run_step(const line_t *l) {
+/* ── seen values ──────────────────────────────────────────────────────────────────── */
+
+static char seen_buf[256];
+static size_t seen_len;
+static void seen_str(const char *s, size_t n) {
+  if (seen_len + n < sizeof seen_buf) {
+    memcpy(seen_buf + seen_len, s, n);
+    seen_len += n;
+  }
+}
+static void seen_hex(uint32_t v) {
+  char d[8];
+  int n = 0;
+  do {
+    d[n++] = "0123456789abcdef"[v & 15];
+    v >>= 4;
+  } while (v);
+  seen_str("0x", 2);
+  while (n) seen_str(&d[--n], 1);
+}
+
+/* Writes "STEP TEXT\n" to the seen pipe: TEXT is v described as the comment above says. */
+static void seen(uint32_t step, uintptr_t v) {
+  seen_len = 0;
+  char d[12];
+  int n = 0;
+  uint32_t s = step;
+  do {
+    d[n++] = (char)('0' + s % 10);
+    s /= 10;
+  } while (s);
+  while (n) seen_str(&d[--n], 1);
+  seen_str(" ", 1);
+  int best = -1;
+  if (v == 0) {
+    seen_str("0", 1);
+  } else {
+    for (int i = 0; i < n_names; i++)
+      if (names[i].region && v >= names[i].addr && v - names[i].addr < names[i].region) best = i;
+    if (best < 0 && v >= brk0 && v - brk0 < 0x4000000) {
+      seen_str("heap+", 5);
+      seen_hex((uint32_t)(v - brk0));
+    } else {
+      if (best < 0)
+        for (int i = 0; i < n_names; i++)
+          if (names[i].addr <= v && v - names[i].addr < 0x1000000 && (best < 0 || names[i].addr > names[best].addr)) best = i;
+      if (best >= 0) {
+        seen_str(names[best].name, names[best].len);
+        seen_str("+", 1);
+        seen_hex((uint32_t)(v - names[best].addr));
+      } else if (v < 0x10000) {
+        seen_hex((uint32_t)v);
+      } else {
+        seen_str("other", 5);
+      }
+    }
+  }
+  seen_str("\n", 1);
+  write(seen_fd, seen_buf, seen_len);
+}
+
+static void run_step(const line_t *l, uint32_t step) {
   if (is(l, 0, "m")) {
-    *slot(l, 1, 1) = (uintptr_t)malloc((size_t)num(l, 2));
+    seen(step, *slot(l, 1, 1) = (uintptr_t)malloc((size_t)num(l, 2)));
   } else if (is(l, 0, "c")) {
-    *slot(l, 1, 1) = (uintptr_t)calloc((size_t)num(l, 2), (size_t)num(l, 3));
+    seen(step, *slot(l, 1, 1) = (uintptr_t)calloc((size_t)num(l, 2), (size_t)num(l, 3)));
   } else if (is(l, 0, "a")) {
-    *slot(l, 1, 1) = (uintptr_t)memalign((size_t)num(l, 2), (size_t)num(l, 3));
+    seen(step, *slot(l, 1, 1) = (uintptr_t)memalign((size_t)num(l, 2), (size_t)num(l, 3)));
   } else if (is(l, 0, "r")) {
     uintptr_t old = at(l, 2);
-    *slot(l, 1, 1) = (uintptr_t)realloc((void *)old, (size_t)num(l, 4));
+    seen(step, *slot(l, 1, 1) = (uintptr_t)realloc((void *)old, (size_t)num(l, 4)));
+  } else if (is(l, 0, "region")) {
+    size_t size = (size_t)num(l, 2);
+    void *r = mmap(NULL, size, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+    if (r == MAP_FAILED) die("region: mmap failed");
+    uintptr_t *where = slot(l, 1, 1);
+    *where = (uintptr_t)r;
+    for (int i = 0; i < n_names; i++)
+      if (&names[i].addr == where) names[i].region = size;
+  } else if (is(l, 0, "waddr")) {
+    put32(at(l, 1), (uint32_t)num(l, 3));
+  } else if (is(l, 0, "check")) {
+    uint32_t v;
+    memcpy(&v, (void *)at(l, 1), 4);
+    seen(step, v);
+  } else if (is(l, 0, "checksafe")) {
+    uintptr_t where = at(l, 1);
+    uint32_t v;
+    memcpy(&v, (void *)where, 4);
+    seen(step, v ^ (uint32_t)(where >> 12));
+  } else if (is(l, 0, "malloc_trim")) {
+    malloc_trim(0);
   } else if (is(l, 0, "f")) {
     free((void *)at(l, 1));
   } else if (is(l, 0, "w32")) {
@@ -239,21 +341,26 @@ static void run_step(const line_t *l) {
   }
 }
 
+static void out_json_string(const char *s, size_t n);
+
 /* Runs one case in a child; the parent records the outcome. */
 static void run_case(size_t body, const char *name, size_t name_len) {
-  int errp[2], progp[2];
-  if (pipe(errp) != 0 || pipe(progp) != 0) die("pipe");
+  int errp[2], progp[2], seenp[2];
+  if (pipe(errp) != 0 || pipe(progp) != 0 || pipe(seenp) != 0) die("pipe");
   pid_t pid = fork();
   if (pid < 0) die("fork");
   if (pid == 0) {
     setsid();
     close(errp[0]);
     close(progp[0]);
+    close(seenp[0]);
     dup2(errp[1], 2);
     int devnull = open("/dev/null", O_WRONLY);
     if (devnull >= 0) dup2(devnull, 1);
     setvbuf(stdout, NULL, _IONBF, 0);
     progress_fd = progp[1];
+    seen_fd = seenp[1];
+    brk0 = (uintptr_t)sbrk(0);
     size_t pos = body;
     line_t l;
     uint32_t step = 0;
@@ -261,13 +368,15 @@ static void run_case(size_t body, const char *name, size_t name_len) {
       if (is(&l, 0, "case")) break;
       if (is(&l, 0, "about")) continue;
       write(progress_fd, &step, 4);
-      run_step(&l);
+      alarm(HANG_SECONDS); /* a step still running then loops forever: SIGALRM ends it */
+      run_step(&l, step);
       step++;
     }
     _exit(0);
   }
   close(errp[1]);
   close(progp[1]);
+  close(seenp[1]);
   static char err[4096];
   size_t err_len = 0;
   for (;;) {
@@ -283,6 +392,14 @@ static void run_case(size_t body, const char *name, size_t name_len) {
     any = 1;
   }
   close(progp[0]);
+  static char seen_text[1 << 16];
+  size_t seen_text_len = 0;
+  for (;;) {
+    ssize_t n = read(seenp[0], seen_text + seen_text_len, sizeof seen_text - 1 - seen_text_len);
+    if (n <= 0) break;
+    seen_text_len += (size_t)n;
+  }
+  close(seenp[0]);
   int status = 0;
   waitpid(pid, &status, 0);
 
@@ -291,9 +408,13 @@ static void run_case(size_t body, const char *name, size_t name_len) {
   while (msg_len > 0 && err[msg_len - 1] == '\n') msg_len--;
   size_t msg_start = msg_len;
   while (msg_start > 0 && err[msg_start - 1] != '\n') msg_start--;
+  if (WIFSIGNALED(status) && WTERMSIG(status) == SIGALRM) msg_start = msg_len; /* no message */
 
   out_str("    \"outcome\": { ");
-  if (WIFSIGNALED(status)) {
+  int hang = WIFSIGNALED(status) && WTERMSIG(status) == SIGALRM;
+  if (hang) {
+    out_str("\"signal\": null, \"hang\": true, ");
+  } else if (WIFSIGNALED(status)) {
     int sig = WTERMSIG(status);
     out_str("\"signal\": \"");
     out_str(sig == SIGABRT ? "SIGABRT" : sig == SIGSEGV ? "SIGSEGV" : sig == SIGKILL ? "SIGKILL" : "other");
@@ -305,6 +426,22 @@ static void run_case(size_t body, const char *name, size_t name_len) {
   }
   out_str("\"step\": ");
   if (any && WIFSIGNALED(status)) out_u(last); else out_str("null");
+  /* seen values: "STEP TEXT" lines become [STEP, "TEXT"] pairs */
+  out_str(", \"seen\": [");
+  for (size_t i = 0, k = 0; i < seen_text_len; k++) {
+    size_t e = i;
+    while (e < seen_text_len && seen_text[e] != '\n') e++;
+    size_t sp = i;
+    while (sp < e && seen_text[sp] != ' ') sp++;
+    if (k) out_str(", ");
+    out_char('[');
+    out_bytes(seen_text + i, sp - i);
+    out_str(", ");
+    out_json_string(seen_text + sp + 1, e - sp - 1);
+    out_char(']');
+    i = e + 1;
+  }
+  out_str("]");
   out_str(", \"message\": \"");
   for (size_t i = msg_start; i < msg_len; i++) {
     char c = err[i];

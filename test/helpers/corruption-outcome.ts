@@ -1,18 +1,48 @@
 // One corruption case (oracle/replay/corruption.cases) run on a process, checked against how the
 // real i386 glibc's process ended: the same abort message at the same step, SIGSEGV at the same
-// step, or no signal at all; a process that died stays dead.
+// step, a hang at the same step (glibc looping forever on a cyclic list: here a ProcessHang), or
+// no signal at all; the same values seen on the way (what each malloc returned, what each check
+// read: an attack that succeeds succeeds the same way); and a process that died stays dead.
 
 import { expect } from "vitest";
-import { runCorruptionSteps, type CorruptionCase, type CorruptionTarget } from "../../host/trace/corruption.js";
+import { runCorruptionSteps, type CorruptionCase, type CorruptionRun, type CorruptionTarget } from "../../host/trace/corruption.js";
 
 export interface DeathClasses {
   ProcessAbort: new (...a: never[]) => Error;
   SegmentationFault: new (...a: never[]) => Error;
+  ProcessHang: new (...a: never[]) => Error;
 }
+
+/**
+ * Cases where the emulator is known to end differently, each with the reason. Today: a corrupted
+ * link pointing at an address inside the Wasm memory that no mapping covers. Linux delivers SIGSEGV
+ * at glibc's first load through it; the emulator's allocator loads the memory's bytes (zeros) and
+ * goes on, until the kernel keeps a map of which pages are mapped. A listed case must still differ
+ * (so that the entry is dropped the day it starts to match).
+ */
+export const KNOWN_DIFFERENCES: Record<string, string> = {
+  "tcache-poisoning-unmapped": "links into unmapped memory: glibc's load of the poisoned entry's next faults (SIGSEGV); the emulator reads zeros",
+  "fastbin-dup-unmapped": "links into unmapped memory: glibc's load of the fake chunk's size faults (SIGSEGV); the emulator reads zeros",
+};
 
 /** The test's title for a case. */
 export function corruptionTitle(c: CorruptionCase): string {
-  return `${c.name}: ${c.outcome.signal === "SIGABRT" ? JSON.stringify(c.outcome.message) : (c.outcome.signal ?? "no signal")}`;
+  const o = c.outcome;
+  const end = o.hang ? "hangs" : o.signal === "SIGABRT" ? JSON.stringify(o.message) : (o.signal ?? "no signal");
+  return `${c.name}: ${end}${KNOWN_DIFFERENCES[c.name] ? " (known to differ)" : ""}`;
+}
+
+/** How a run ended, in the fixture's terms. */
+export function runEnding(run: CorruptionRun, classes: DeathClasses): { signal: string | null; hang: boolean; step: number | null; message: string } {
+  const e = run.error as { signal?: string | null; message?: string } | null;
+  if (run.step === null) return { signal: null, hang: false, step: null, message: "" };
+  const hang = run.error instanceof classes.ProcessHang;
+  return { signal: hang ? null : (e?.signal ?? "not a death"), hang, step: run.step, message: hang ? "" : String(e?.message) };
+}
+
+/** The seen values the real process had reached before it ended (all of them when it did not). */
+function seenBefore(c: CorruptionCase, run: CorruptionRun): { expected: [number, string][]; got: [number, string][] } {
+  return { expected: c.outcome.seen ?? [], got: run.seen };
 }
 
 export function expectCorruptionOutcome(proc: CorruptionTarget, c: CorruptionCase, classes: DeathClasses): void {
@@ -20,19 +50,40 @@ export function expectCorruptionOutcome(proc: CorruptionTarget, c: CorruptionCas
   const shown = run.error instanceof Error ? `${run.error.name}: ${run.error.message}` : String(run.error);
   const got = run.step === null ? "no error" : `${shown} at step ${run.step}`;
   const { signal, step } = c.outcome;
-  if (signal === null) {
+  const hang = c.outcome.hang === true;
+  const known = KNOWN_DIFFERENCES[c.name];
+  if (known !== undefined) {
+    // still differs: either the ending or the values seen
+    const end = runEnding(run, classes);
+    const same =
+      end.step === step && end.signal === signal && end.hang === hang && (signal !== "SIGABRT" || end.message === c.outcome.message) &&
+      JSON.stringify(run.seen) === JSON.stringify(c.outcome.seen ?? []);
+    expect(same, `${c.name} now ends as on glibc: drop it from KNOWN_DIFFERENCES (${known})`).toBe(false);
+    // whatever it does, it is a documented ending, never a stray exception
+    if (run.step !== null) expect([classes.ProcessAbort, classes.SegmentationFault, classes.ProcessHang].some((k) => run.error instanceof k), got).toBe(true);
+    return;
+  }
+  const { expected, got: seenGot } = seenBefore(c, run);
+  expect(seenGot, `${c.about}\nvalues seen (step, what malloc returned or a check read)`).toEqual(expected);
+  if (signal === null && !hang) {
     expect(run.step, shown).toBeNull();
     return;
   }
-  expect(run.step, `${c.about}\nexpected ${signal} at step ${step} ${JSON.stringify(c.steps[step!])}; got ${got}`).toBe(step);
-  if (signal === "SIGABRT") {
-    expect(run.error).toBeInstanceOf(classes.ProcessAbort);
+  const what = hang ? "a hang" : signal;
+  expect(run.step, `${c.about}\nexpected ${what} at step ${step} ${JSON.stringify(c.steps[step!])}; got ${got}`).toBe(step);
+  if (hang) {
+    expect(run.error, got).toBeInstanceOf(classes.ProcessHang);
+    expect((run.error as Error).message).toMatch(/^the process hangs: /);
+    expect((run.error as { signal?: unknown }).signal).toBeNull();
+  } else if (signal === "SIGABRT") {
+    expect(run.error, got).toBeInstanceOf(classes.ProcessAbort);
     expect((run.error as Error).message).toBe(c.outcome.message);
+    expect((run.error as { signal?: string }).signal).toBe(signal);
   } else {
     expect(signal, "a signal the emulator knows").toBe("SIGSEGV");
-    expect(run.error).toBeInstanceOf(classes.SegmentationFault);
+    expect(run.error, got).toBeInstanceOf(classes.SegmentationFault);
+    expect((run.error as { signal?: string }).signal).toBe(signal);
   }
-  expect((run.error as { signal?: string }).signal).toBe(signal);
   // the process is dead: every later call throws the same error
   expect(() => proc.malloc(16)).toThrow(run.error as Error);
 }
