@@ -7,7 +7,7 @@
 //
 // Every u32 crosses the Wasm boundary as an i32: results are converted here with `>>> 0`, once.
 
-import { debugWasmBase64, releaseWasmBase64 } from "./generated/wasm-binaries.js";
+import { releaseWasmBase64 } from "./generated/wasm-release.js";
 import { ProcessAbort } from "./errors.js";
 import type { LibC, Mallinfo2 } from "./libc.js";
 
@@ -89,7 +89,10 @@ const compiled: { release?: Promise<WebAssembly.Module>; debug?: Promise<WebAsse
 /** The compiled allocator module (cached). */
 export function allocatorModule(debug = false): Promise<WebAssembly.Module> {
   const key = debug ? "debug" : "release";
-  return (compiled[key] ??= WebAssembly.compile(decodeBase64(debug ? debugWasmBase64 : releaseWasmBase64) as BufferSource));
+  // The debug build is imported only when asked for, so that a bundle of the default path does not carry it.
+  return (compiled[key] ??= (
+    debug ? import("./generated/wasm-debug.js").then((m) => m.debugWasmBase64) : Promise.resolve(releaseWasmBase64)
+  ).then((b64) => WebAssembly.compile(decodeBase64(b64) as BufferSource)));
 }
 
 const MALLINFO2_FIELDS = [
