@@ -66,7 +66,7 @@ export const DEFAULT_MMAP_THRESHOLD = DEFAULT_MMAP_THRESHOLD_MIN;
 export const DEFAULT_MMAP_MAX = 65536;
 /** NARENAS_FROM_NCORES(1) with sizeof(long) == 4. */
 export const DEFAULT_ARENA_TEST = 2;
-/** sysmalloc's smallest mmap when brk fails (MMAP_AS_MORECORE_SIZE). */
+/** sysmalloc's mmap unit when brk fails (MMAP_AS_MORECORE_SIZE; 2.36 rounds up to it, see sysmalloc). */
 export const MMAP_AS_MORECORE_SIZE = 1024 * 1024;
 
 // ── mallopt parameter numbers (malloc.h) ────────────────────────────────────

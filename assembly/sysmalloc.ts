@@ -3,7 +3,7 @@
 //    break grows by (nb + top_pad + MINSIZE - old top), page-rounded. The first time, the
 //    heap start is re-aligned (chunk2mem 16-aligned) and a second sbrk rounds the end to a
 //    page: on i386 the break starts page-aligned, so that is 8 bytes plus one more page.
-//    When brk fails (the break ran into a mapping), mmap stands in (at least 1 MiB) and the
+//    When brk fails (the break ran into a mapping), mmap stands in (1 MiB-rounded) and the
 //    arena becomes non-contiguous: the old top is closed by two fenceposts and freed.
 //  - systrim: the top's whole pages beyond top_pad go back with a negative sbrk.
 //  - mmapped chunks: prev_size holds the offset of the chunk in its mapping (8 on i386),
@@ -81,9 +81,13 @@ export function sysmalloc(nb: usize): usize {
 
   if (brk == 0) {
     // mmap as a stand-in for a failed brk (sysmalloc_mmap_fallback).
+    // glibc 2.36 passes (pagesize, MMAP_AS_MORECORE_SIZE) where the function takes (minsize,
+    // pagesize): while the arena is contiguous the size, old top included, is rounded up to a
+    // multiple of 1 MiB; afterwards it stays page-rounded, one page at least (later glibc swapped
+    // them back).
     let msize = size;
-    if (contiguous()) msize = <isize>align_up(<usize>msize + old_size, PAGESIZE);
-    if (<usize>msize < <usize>MMAP_AS_MORECORE_SIZE) msize = MMAP_AS_MORECORE_SIZE;
+    if (contiguous()) msize = <isize>align_up(<usize>msize + old_size, MMAP_AS_MORECORE_SIZE);
+    if (<usize>msize < <usize>PAGESIZE) msize = PAGESIZE;
     if (<usize>msize > nb) {
       const mbrk = mmap_anon(<usize>msize, 0);
       if (mbrk != MAP_FAILED) {

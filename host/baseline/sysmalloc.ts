@@ -3,7 +3,7 @@
 //    break grows by (nb + top_pad + MINSIZE - old top), page-rounded. The first time, the
 //    heap start is re-aligned (chunk2mem 16-aligned) and a second sbrk rounds the end to a
 //    page: on i386 the break starts page-aligned, so that is 8 bytes plus one more page.
-//    When brk fails (the break ran into a mapping), mmap stands in (at least 1 MiB) and the
+//    When brk fails (the break ran into a mapping), mmap stands in (1 MiB-rounded) and the
 //    arena becomes non-contiguous: the old top is closed by two fenceposts and freed.
 //  - systrim: the top's whole pages beyond top_pad go back with a negative sbrk.
 //  - mmapped chunks: prev_size holds the offset of the chunk in its mapping (0 on i386, where
@@ -92,9 +92,12 @@ export function sysmalloc(env: Env, nb: number): number {
   m = env.u32;
   if (brk === 0) {
     // mmap as a stand-in for a failed brk (sysmalloc_mmap_fallback).
+    // glibc 2.36 passes (pagesize, MMAP_AS_MORECORE_SIZE) where the function takes (minsize,
+    // pagesize): while the arena is contiguous the size, old top included, is rounded up to a
+    // multiple of 1 MiB; afterwards it stays page-rounded, one page at least.
     let msize = size >>> 0;
-    if (contiguous(m)) msize = align_up(msize + old_size, PAGESIZE);
-    if (msize < MMAP_AS_MORECORE_SIZE) msize = MMAP_AS_MORECORE_SIZE;
+    if (contiguous(m)) msize = align_up(msize + old_size, MMAP_AS_MORECORE_SIZE);
+    if (msize < PAGESIZE) msize = PAGESIZE;
     if (msize > nb) {
       const mbrk = mmap_anon(env, msize);
       m = env.u32;
