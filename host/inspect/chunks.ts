@@ -1,0 +1,143 @@
+// The chunks themselves, as pwndbg's vis_heap_chunks walks them: the brk heap from its first chunk
+// (just above sbrk_base) to the top chunk, each chunk's size field leading to the next; and the
+// mmapped chunks, found at the start of the anonymous mappings that hold them (a chunk's
+// prev_size is its offset into the mapping). Walks are bounded and stop, saying why, at a size
+// that cannot be right.
+//
+//   chunk → +0  prev_size   (the previous chunk's last word while that chunk is in use)
+//           +4  size | A M P
+//   mem   → +8  fd          (user data while in use)
+//           +12 bk
+//           +16 fd_nextsize (large free chunks)
+//           +20 bk_nextsize
+
+import {
+  CHUNK_HDR_SZ, IS_MMAPPED, MALLOC_ALIGN_MASK, MINSIZE, NON_MAIN_ARENA, PAGESIZE, PREV_INUSE, SIZE_BITS, SIZE_SZ,
+} from "../../assembly/config.js";
+import { PREV_SIZE_AT, SIZE_AT, firstChunk } from "./layout.js";
+import type { Vma } from "./maps.js";
+import { type MemoryView, hex } from "./memory.js";
+
+/** No walk records more chunks than this. */
+export const MAX_CHUNK_WALK = 1 << 20;
+
+export type ChunkState = "inuse" | "free" | "top" | "mmapped" | "fencepost";
+
+export interface Chunk {
+  /** Header address (what data-chunk-addr shows). */
+  addr: number;
+  prevSize: number;
+  /** The raw size field, flags included. */
+  sizeField: number;
+  /** Flags masked. */
+  size: number;
+  prevInuse: boolean;
+  isMmapped: boolean;
+  nonMainArena: boolean;
+  /** What malloc_usable_size would say for an in-use chunk. */
+  usableSize: number;
+  state: ChunkState;
+  /** The free list holding it (data-bin), if any. */
+  bin?: string;
+}
+
+export interface HeapWalk {
+  /** sbrk_base: where the heap begins. */
+  startAddr: number;
+  /** The end of the walk's range (the [heap] mapping's end). */
+  endAddr: number;
+  chunks: Chunk[];
+  /** Why the walk stopped before the top chunk, if it did. */
+  problem?: string;
+}
+
+export function readChunk(mem: MemoryView, addr: number): Chunk | null {
+  const prevSize = mem.u32(addr + PREV_SIZE_AT);
+  const sizeField = mem.u32(addr + SIZE_AT);
+  if (prevSize === null || sizeField === null) return null;
+  const size = (sizeField & ~SIZE_BITS) >>> 0;
+  const isMmapped = (sizeField & IS_MMAPPED) !== 0;
+  return {
+    addr, prevSize, sizeField, size,
+    prevInuse: (sizeField & PREV_INUSE) !== 0,
+    isMmapped,
+    nonMainArena: (sizeField & NON_MAIN_ARENA) !== 0,
+    usableSize: Math.max(0, size - (isMmapped ? CHUNK_HDR_SZ : SIZE_SZ)),
+    state: isMmapped ? "mmapped" : "inuse",
+  };
+}
+
+/**
+ * The brk heap's chunks in address order, from the first chunk above `sbrkBase` up to and
+ * including the top chunk. `binOf` names the free list of each chunk found in one; a chunk in no
+ * list is free when the next chunk's PREV_INUSE is clear.
+ */
+export function walkHeap(
+  mem: MemoryView, sbrkBase: number, heapEnd: number, top: number, binOf: ReadonlyMap<number, string>,
+): HeapWalk {
+  const walk: HeapWalk = { startAddr: sbrkBase, endAddr: heapEnd, chunks: [] };
+  if (sbrkBase === 0) return walk;
+  let addr = firstChunk(sbrkBase);
+  let prev: Chunk | null = null;
+  while (addr < heapEnd) {
+    if (walk.chunks.length >= MAX_CHUNK_WALK) return (walk.problem = `stopped after ${MAX_CHUNK_WALK} chunks`), walk;
+    const c = readChunk(mem, addr);
+    if (c === null) return (walk.problem = `${hex(addr)} is outside the memory`), walk;
+    if (prev !== null && prev.state === "inuse" && !prev.bin && !c.prevInuse) prev.state = "free";
+    const bin = binOf.get(addr);
+    if (bin !== undefined) {
+      c.bin = bin;
+      c.state = "free";
+    }
+    walk.chunks.push(c);
+    if (addr === top) {
+      c.state = "top";
+      return walk;
+    }
+    if (c.size === 2 * SIZE_SZ && c.prevInuse) {
+      // sysmalloc's fenceposts at the end of an old top, when the break moved under it.
+      c.state = "fencepost";
+    } else if (c.size < MINSIZE || (c.size & MALLOC_ALIGN_MASK) !== 0) {
+      return (walk.problem = `bad size 0x${c.size.toString(16)} at ${hex(addr)}`), walk;
+    }
+    if (addr + c.size > heapEnd) return (walk.problem = `${hex(addr)}'s size runs past the heap's end`), walk;
+    prev = c;
+    addr += c.size;
+  }
+  if (top !== 0) walk.problem = `the walk did not meet the top chunk ${hex(top)}`;
+  return walk;
+}
+
+/**
+ * The mmapped chunks inside anonymous mappings: sysmalloc puts one at the start of its mapping
+ * (offset 8 on i386, memalign's further in), with prev_size = that offset and IS_MMAPPED set, and
+ * prev_size + size = the mapping's length. Neighbouring chunks' mappings may have merged into
+ * one VMA, so each VMA is followed chunk by chunk.
+ */
+export function findMmappedChunks(mem: MemoryView, vmas: readonly Vma[]): Chunk[] {
+  const out: Chunk[] = [];
+  for (const vma of vmas) {
+    if (vma.kind !== "anon" || !vma.perms.startsWith("rw")) continue;
+    let block = vma.startAddr;
+    while (block < vma.endAddr && out.length < MAX_CHUNK_WALK) {
+      const c = mmappedChunkAt(mem, block, vma.endAddr);
+      if (c === null) break;
+      out.push(c);
+      block = c.addr + c.size;
+    }
+  }
+  return out;
+}
+
+function mmappedChunkAt(mem: MemoryView, block: number, end: number): Chunk | null {
+  // The chunk sits at block + k, k its prev_size: 8 for malloc, up to a page for memalign's.
+  for (let k = 0; k < PAGESIZE; k += 2 * SIZE_SZ) {
+    if (mem.u32(block + k) !== k) continue;
+    const c = readChunk(mem, block + k);
+    if (c === null || !c.isMmapped) continue;
+    const total = k + c.size;
+    if (total === 0 || (total & (PAGESIZE - 1)) !== 0 || block + total > end) continue;
+    return c;
+  }
+  return null;
+}

@@ -1,0 +1,76 @@
+// The inspector: glibc's heap decoded from a process's memory, as pwndbg shows a real one
+// (vmmap, vis_heap_chunks, bins, arena, mp, try_free). A client of the public API only: it reads
+// proc.memory and parses proc.maps(); it never calls the allocator, so looking changes nothing.
+
+import { readArena, readMp, type ArenaFields, type MallocPar } from "./arena.js";
+import { readBins, readFastbins, readTcache, type BinList } from "./bins.js";
+import { findMmappedChunks, walkHeap, type Chunk, type HeapWalk } from "./chunks.js";
+import { parseMaps, type Vma } from "./maps.js";
+import { MemoryView } from "./memory.js";
+import { tryFree, type TryFreeResult } from "./tryfree.js";
+
+export { MemoryView, hex } from "./memory.js";
+export { parseMaps } from "./maps.js";
+export type { Vma, VmaKind } from "./maps.js";
+export { readArena, readMp, binmapBit, MP_FIELDS } from "./arena.js";
+export type { ArenaFields, MallocPar } from "./arena.js";
+export { readBins, readFastbins, readTcache, binName, MAX_LIST_WALK } from "./bins.js";
+export type { BinEntry, BinKind, BinList } from "./bins.js";
+export { walkHeap, findMmappedChunks, readChunk, MAX_CHUNK_WALK } from "./chunks.js";
+export type { Chunk, ChunkState, HeapWalk } from "./chunks.js";
+export { protectPtr, revealPtr } from "./safelink.js";
+export { tryFree } from "./tryfree.js";
+export type { FreeCheck, FreeOutcome, TryFreeResult } from "./tryfree.js";
+export { MAIN_ARENA, MP, binAt, firstChunk } from "./layout.js";
+
+/** What the inspector needs of a process: its memory and its maps. */
+export interface Inspectable {
+  readonly memory: WebAssembly.Memory;
+  maps(): string;
+}
+
+export interface HeapSnapshot {
+  vmas: Vma[];
+  arena: ArenaFields;
+  mp: MallocPar;
+  tcache: BinList[];
+  fastbins: BinList[];
+  /** Non-empty bins[]: unsorted, small, large. */
+  bins: BinList[];
+  /** Chunk header address → the data-bin name of the list holding it. */
+  binOf: Map<number, string>;
+  /** null before the first malloc (no heap yet). */
+  heap: HeapWalk | null;
+  mmapped: Chunk[];
+  /** free(mem) as glibc would run it on this heap. */
+  tryFree(mem: number): TryFreeResult;
+}
+
+/**
+ * Decodes the heap. `mapsText` defaults to proc.maps(); pass the text captured earlier to
+ * inspect a process that has died (its memory stays readable, its calls do not).
+ */
+export function inspectHeap(proc: Inspectable, mapsText?: string): HeapSnapshot {
+  const mem = new MemoryView(proc.memory);
+  const vmas = parseMaps(mapsText ?? proc.maps());
+  const arena = readArena(mem);
+  const mp = readMp(mem);
+  const tcache = readTcache(mem, mp.tcache, mp.tcache_bins);
+  const fastbins = readFastbins(mem);
+  const bins = readBins(mem);
+  const binOf = new Map<number, string>();
+  for (const list of [...tcache, ...fastbins, ...bins]) {
+    for (const e of list.entries) if (!binOf.has(e.chunk)) binOf.set(e.chunk, list.name);
+  }
+  let heap: HeapWalk | null = null;
+  if (mp.sbrk_base !== 0) {
+    const heapVma = vmas.find((v) => v.kind === "heap");
+    const end = heapVma ? heapVma.endAddr : arena.top;
+    heap = walkHeap(mem, mp.sbrk_base, end, arena.top, binOf);
+  }
+  const mmapped = findMmappedChunks(mem, vmas);
+  return {
+    vmas, arena, mp, tcache, fastbins, bins, binOf, heap, mmapped,
+    tryFree: (addr: number) => tryFree(new MemoryView(proc.memory), vmas, addr),
+  };
+}

@@ -1,0 +1,174 @@
+// What free(mem) would do, without doing it (pwndbg's try_free): the checks glibc 2.36's
+// __libc_free and _int_free run on this heap, in their order, each passed or failed, and where the
+// chunk would go — or the message glibc would abort with, or the SIGSEGV of a header that is not
+// readable memory. Read-only: it decodes memory and never calls the allocator.
+//
+// Not simulated: a free that grows a chunk to FASTBIN_CONSOLIDATION_THRESHOLD runs
+// malloc_consolidate (which has checks of its own) and may trim the top; the result says so.
+
+import {
+  AV_FASTBINS, CHUNK_HDR_SZ, FASTBIN_CONSOLIDATION_THRESHOLD, MALLOC_ALIGN_MASK, MALLOC_ALIGNMENT,
+  MINSIZE, MIN_LARGE_SIZE, PAGESIZE, PREV_INUSE, SIZE_BITS, SIZE_SZ, TCACHE_ENTRIES_OFFSET,
+} from "../../assembly/config.js";
+import * as M from "../../assembly/messages.js";
+import { readArena, readMp } from "./arena.js";
+import { binName } from "./bins.js";
+import { BK_AT, BK_NEXTSIZE_AT, FD_AT, FD_NEXTSIZE_AT, PREV_SIZE_AT, SIZE_AT, TCACHE_KEY_AT, binAt } from "./layout.js";
+import type { Vma } from "./maps.js";
+import { type MemoryView, hex } from "./memory.js";
+import { revealPtr } from "./safelink.js";
+
+export interface FreeCheck {
+  /** What glibc tests, in words. */
+  check: string;
+  passed: boolean;
+}
+
+export type FreeOutcome =
+  | { kind: "noop" }
+  | { kind: "abort"; message: string }
+  | { kind: "segv"; addr: number }
+  /** Where the chunk goes: tcache[i], fastbin[i], unsorted, top, or munmap. */
+  | { kind: "ok"; into: string; consolidates?: boolean };
+
+export interface TryFreeResult {
+  mem: number;
+  chunk: number;
+  checks: FreeCheck[];
+  outcome: FreeOutcome;
+}
+
+/** Thrown inside the simulation to stop at the first failing check or fault. */
+class Stop {
+  constructor(readonly outcome: FreeOutcome) {}
+}
+
+/**
+ * free(mem) on the heap in `mem` as it is now. `vmas` (maps()) decides whether the size field,
+ * glibc's first load, is readable; later loads fault only outside the memory, as in the process.
+ */
+export function tryFree(view: MemoryView, vmas: readonly Vma[], memAddr: number): TryFreeResult {
+  const checks: FreeCheck[] = [];
+  const mem = memAddr >>> 0;
+  const result: TryFreeResult = { mem, chunk: (mem - CHUNK_HDR_SZ) >>> 0, checks, outcome: { kind: "noop" } };
+  if (mem === 0) return result;
+  const word = (addr: number): number => {
+    const v = view.u32(addr >>> 0);
+    if (v === null) throw new Stop({ kind: "segv", addr: addr >>> 0 });
+    return v;
+  };
+  const check = (text: string, ok: boolean, message: string) => {
+    checks.push({ check: text, passed: ok });
+    if (!ok) throw new Stop({ kind: "abort", message });
+  };
+  const sizeOf = (c: number) => (word(c + SIZE_AT) & ~SIZE_BITS) >>> 0;
+  const mp = readMp(view);
+  const arena = readArena(view);
+  try {
+    const p = result.chunk;
+    const sizeAddr = (mem - SIZE_SZ) >>> 0;
+    if (!vmas.some((v) => v.perms[0] === "r" && v.startAddr <= sizeAddr && sizeAddr + 4 <= v.endAddr)) {
+      throw new Stop({ kind: "segv", addr: sizeAddr });
+    }
+    const sizeField = word(p + SIZE_AT);
+    const size = (sizeField & ~SIZE_BITS) >>> 0;
+    if (sizeField & 2) {
+      // munmap_chunk: the mapping must start and end on page boundaries.
+      const prevSize = word(p + PREV_SIZE_AT);
+      const block = (p - prevSize) >>> 0;
+      const total = (prevSize + size) >>> 0;
+      const offset = mem & (PAGESIZE - 1);
+      check("mmapped: block and length page-aligned, mem's page offset a power of two",
+        ((block | total) & (PAGESIZE - 1)) === 0 && offset !== 0 && (offset & (offset - 1)) === 0,
+        M.MUNMAP_CHUNK_INVALID_POINTER);
+      throw new Stop({ kind: "ok", into: "munmap" });
+    }
+    check("p + size does not wrap, mem 16-aligned", p <= 2 ** 32 - size && (mem & MALLOC_ALIGN_MASK) === 0, M.FREE_INVALID_POINTER);
+    check(`size ≥ MINSIZE (${MINSIZE}) and a multiple of ${MALLOC_ALIGNMENT}`,
+      size >= MINSIZE && (size & MALLOC_ALIGN_MASK) === 0, M.FREE_INVALID_SIZE);
+
+    // tcache
+    const tcIdx = Math.floor((size - MINSIZE + MALLOC_ALIGNMENT - 1) / MALLOC_ALIGNMENT);
+    if (mp.tcache !== 0 && tcIdx < mp.tcache_bins) {
+      if (word(mem + TCACHE_KEY_AT) === mp.tcache_key) {
+        // e->key == tcache_key: probably a double free; glibc walks the bin to make sure.
+        let tmp = word(mp.tcache + TCACHE_ENTRIES_OFFSET + SIZE_SZ * tcIdx);
+        for (let cnt = 0; tmp !== 0; cnt++) {
+          check(`tcache[${tcIdx}] walk: at most tcache_count (${mp.tcache_count}) entries`, cnt < mp.tcache_count, M.FREE_TCACHE_TOO_MANY);
+          check(`tcache[${tcIdx}] entry ${hex(tmp)} aligned`, (tmp & MALLOC_ALIGN_MASK) === 0, M.FREE_TCACHE_UNALIGNED);
+          check(`tcache[${tcIdx}] entry ${hex(tmp)} is not this chunk`, tmp !== mem, M.FREE_TCACHE_DOUBLE_FREE);
+          tmp = revealPtr(tmp, word(tmp));
+        }
+      }
+      const count = view.u16(mp.tcache + 2 * tcIdx) ?? 0;
+      if (count < mp.tcache_count) throw new Stop({ kind: "ok", into: binName("tcache", tcIdx) });
+    }
+
+    // fastbins
+    if (size <= mp.global_max_fast) {
+      const next = (p + size) >>> 0;
+      const nextField = word(next + SIZE_AT);
+      check("next chunk's size > 8 and < system_mem",
+        (nextField >>> 0) > CHUNK_HDR_SZ && ((nextField & ~SIZE_BITS) >>> 0) < arena.systemMem, M.FREE_INVALID_NEXT_SIZE_FAST);
+      const idx = (size >>> 3) - 2;
+      const old = word(arena.addr + AV_FASTBINS + SIZE_SZ * idx);
+      check(`not already at the head of fastbin[${idx}]`, old !== p, M.DOUBLE_FREE_FASTTOP);
+      throw new Stop({ kind: "ok", into: binName("fastbin", idx) });
+    }
+
+    // coalescing
+    const next = (p + size) >>> 0;
+    const top = arena.top;
+    check("p is not the top chunk", p !== top, M.DOUBLE_FREE_TOP);
+    check("next chunk inside the arena", !(arena.contiguous && next >= top + sizeOf(top)), M.DOUBLE_FREE_OUT);
+    const nextField = word(next + SIZE_AT);
+    check("next chunk's PREV_INUSE set", (nextField & PREV_INUSE) !== 0, M.DOUBLE_FREE_PREV);
+    const nextSize = (nextField & ~SIZE_BITS) >>> 0;
+    check("next chunk's size > 8 and < system_mem", nextField > CHUNK_HDR_SZ && nextSize < arena.systemMem, M.FREE_INVALID_NEXT_SIZE_NORMAL);
+    let merged = size;
+    let start = p;
+    if ((sizeField & PREV_INUSE) === 0) {
+      const prevSize = word(p + PREV_SIZE_AT);
+      start = (p - prevSize) >>> 0;
+      merged += prevSize;
+      check(`previous chunk ${hex(start)}'s size = prev_size`, sizeOf(start) === prevSize, M.CORRUPTED_SIZE_VS_PREV_SIZE_CONSOLIDATING);
+      unlink(start, "previous");
+    }
+    let into = "top";
+    if (next !== top) {
+      const nextInuse = (word(next + nextSize + SIZE_AT) & PREV_INUSE) !== 0;
+      if (!nextInuse) {
+        unlink(next, "next");
+        merged += nextSize;
+      }
+      const bck = binAt(1);
+      const fwd = word(bck + FD_AT);
+      check("unsorted bin's first chunk links back to the bin", word(fwd + BK_AT) === bck, M.FREE_CORRUPTED_UNSORTED);
+      into = "unsorted";
+    } else {
+      merged += nextSize;
+    }
+    const consolidates = merged >= FASTBIN_CONSOLIDATION_THRESHOLD && arena.haveFastchunks;
+    throw new Stop(consolidates ? { kind: "ok", into, consolidates } : { kind: "ok", into });
+  } catch (e) {
+    if (!(e instanceof Stop)) throw e;
+    result.outcome = e.outcome;
+  }
+  return result;
+
+  function unlink(c: number, which: string): void {
+    const size = sizeOf(c);
+    check(`${which} chunk ${hex(c)}: size = next chunk's prev_size`, size === word(c + size + PREV_SIZE_AT), M.CORRUPTED_SIZE_VS_PREV_SIZE);
+    const fd = word(c + FD_AT);
+    const bk = word(c + BK_AT);
+    check(`${which} chunk: fd->bk and bk->fd point back to it`, word(fd + BK_AT) === c && word(bk + FD_AT) === c, M.CORRUPTED_DOUBLE_LINKED_LIST);
+    // A large chunk's nextsize links are read only when it is one (chunksize_nomask, flags included).
+    if (word(c + SIZE_AT) < MIN_LARGE_SIZE) return;
+    const fdn = word(c + FD_NEXTSIZE_AT);
+    if (fdn !== 0) {
+      const bkn = word(c + BK_NEXTSIZE_AT);
+      check(`${which} chunk: nextsize links point back to it`,
+        word(fdn + BK_NEXTSIZE_AT) === c && word(bkn + FD_NEXTSIZE_AT) === c, M.CORRUPTED_DOUBLE_LINKED_LIST_NOT_SMALL);
+    }
+  }
+}
