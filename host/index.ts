@@ -18,5 +18,10 @@ export {
   parseTrace,
   Op,
   NO_ID,
+  replayStream,
+  countIds,
+  ReplayOpError,
+  OpsSyntaxError,
+  MtraceSyntaxError,
 } from "./trace/index.js";
-export type { OpList, ReplayOptions, ReplayResult, ReplayTarget } from "./trace/index.js";
+export type { OpList, ReplayOptions, ReplayResult, ReplayTarget, ReplayStreamOptions, ReplayStreamResult, ByteSource } from "./trace/index.js";

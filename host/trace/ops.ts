@@ -1,4 +1,4 @@
-// Op lists ("ops v1"): one allocator call per line.
+// Op lists ("ops v1"): one allocator call per line (docs/formats.md has the whole format).
 //
 //   m ID SIZE            malloc(SIZE)
 //   c ID NMEMB SIZE      calloc(NMEMB, SIZE)
@@ -6,28 +6,46 @@
 //   r NEWID OLDID SIZE   NEWID = realloc(OLDID, SIZE)      (OLDID "-" is NULL)
 //   f ID                 free(ID)
 //   # ...                comment
-// and three extension ops used by the scenario op lists (oracle/scenarios/README.md):
+// three extension ops used by the scenario op lists (oracle/scenarios/README.md):
 //   o PARAM VALUE        mallopt(PARAM, VALUE)     PARAM: M_* name or a number
 //   t PAD                malloc_trim(PAD)
 //   i                    malloc_info(0, fp)
+// and the rest of the C library and the raw memory system calls (the fuzzing extension):
+//   R NEWID OLDID NMEMB SIZE   reallocarray          A ID ALIGN SIZE   aligned_alloc
+//   P ID ALIGN SIZE            posix_memalign        v ID SIZE         valloc
+//   V ID SIZE                  pvalloc               u ID              malloc_usable_size
+//   s INCREMENT                sbrk (signed)         M RID LENGTH PROT FLAGS   mmap → region RID
+//   U RID OFFSET LENGTH        munmap                X RID OFFSET LENGTH PROT  mprotect
+//   D RID OFFSET LENGTH ADVICE madvise               Y RID OLDLEN NEWLEN FLAGS mremap
 //
-// A parsed list is a structure of arrays (one entry per op, comments excluded), so that the
-// largest traces (hundreds of thousands of ops) cost a few bytes per op and replay without
-// allocating:
+// A parsed list is a structure of arrays (one entry per op, comments excluded), a few bytes per
+// op, so that replay allocates nothing per op:
 //
-//   op k:  kind[k]   a[k]          b[k]                 c[k]
-//          MALLOC    ID            SIZE                 -
-//          CALLOC    ID            NMEMB                SIZE
-//          MEMALIGN  ID            ALIGN                SIZE
-//          REALLOC   NEWID         OLDID (NO_ID = NULL) SIZE
-//          FREE      ID            -                    -
-//          MALLOPT   PARAM (i32)   VALUE (i32)          -      (the PARAM text in `paramText`)
-//          TRIM      -             PAD                  -
-//          INFO      -             -                    -
+//   op k:  kind[k]        a[k]          b[k]                 c[k]       d[k]
+//          MALLOC         ID            SIZE                 -          -
+//          CALLOC         ID            NMEMB                SIZE       -
+//          MEMALIGN       ID            ALIGN                SIZE       -
+//          REALLOC        NEWID         OLDID (NO_ID = NULL) SIZE       -
+//          FREE           ID            -                    -          -
+//          MALLOPT        PARAM (i32)   VALUE (i32)          -          -   (PARAM as written: paramText)
+//          TRIM           -             PAD                  -          -
+//          INFO           -             -                    -          -
+//          REALLOCARRAY   NEWID         OLDID (NO_ID = NULL) NMEMB      SIZE
+//          ALIGNED_ALLOC, POSIX_MEMALIGN   ID   ALIGN        SIZE       -
+//          VALLOC, PVALLOC ID           SIZE                 -          -
+//          USABLE_SIZE    ID            -                    -          -
+//          SBRK           -             INCREMENT (i32)      -          -
+//          MMAP           RID           LENGTH               PROT       FLAGS
+//          MUNMAP         RID           OFFSET               LENGTH     -
+//          MPROTECT, MADVISE  RID       OFFSET               LENGTH     PROT / ADVICE
+//          MREMAP         RID           OLDLEN               NEWLEN     FLAGS
 //
-// Numbers are u32 (the i386 size_t); the IDs of allocating ops must be 0, 1, 2, ... in order.
+// `line[k]` is the op's line number in its source (the op list, or the mtrace log it came from),
+// for error messages. Numbers are u32 (the i386 size_t); the IDs of allocating ops must be
+// 0, 1, 2, ... in order, and so must the region IDs of `M` lines.
 
 import * as C from "../constants.js";
+import { ByteWriter } from "./bytewriter.js";
 
 export const Op = {
   MALLOC: 0,
@@ -38,6 +56,18 @@ export const Op = {
   MALLOPT: 5,
   TRIM: 6,
   INFO: 7,
+  REALLOCARRAY: 8,
+  ALIGNED_ALLOC: 9,
+  POSIX_MEMALIGN: 10,
+  VALLOC: 11,
+  PVALLOC: 12,
+  USABLE_SIZE: 13,
+  SBRK: 14,
+  MMAP: 15,
+  MUNMAP: 16,
+  MPROTECT: 17,
+  MADVISE: 18,
+  MREMAP: 19,
 } as const;
 export type Op = (typeof Op)[keyof typeof Op];
 
@@ -47,12 +77,17 @@ export const NO_ID = 0xffffffff;
 export interface OpList {
   /** Number of ops (comment lines excluded). */
   length: number;
-  /** Number of IDs: the allocating ops (m, c, a, r). */
+  /** Number of IDs: the allocating ops (m, c, a, r, R, A, P, v, V), counted from the start of the input. */
   ids: number;
+  /** Number of regions (`M` lines), counted from the start of the input. */
+  regions: number;
   kind: Uint8Array;
   a: Uint32Array;
   b: Uint32Array;
   c: Uint32Array;
+  d: Uint32Array;
+  /** Per op: its line number in the source (1-based). */
+  line: Uint32Array;
   /** Comment lines, without the leading "#" and one following space, in order. */
   comments: string[];
   /** For MALLOPT ops: op index → the PARAM as written (a name such as M_MMAP_THRESHOLD). */
@@ -75,16 +110,67 @@ export const MALLOPT_PARAMS: Readonly<Record<string, number>> = {
   M_ARENA_MAX: C.M_ARENA_MAX,
 };
 
+/** A line of an op list that is not an op. `line` is 1-based; `reason` says what was expected. */
 export class OpsSyntaxError extends Error {
+  readonly reason: string;
+  readonly text: string;
   constructor(
     readonly line: number,
     reason: string,
     text: string,
   ) {
-    super(`ops line ${line}: ${reason}: ${JSON.stringify(text.length > 80 ? text.slice(0, 80) + "…" : text)}`);
+    const shown = JSON.stringify(text.length > 80 ? text.slice(0, 80) + "…" : text);
+    super(`ops line ${line}: ${reason}: ${shown}`);
     this.name = "OpsSyntaxError";
+    this.reason = reason;
+    this.text = shown;
   }
 }
+
+// How each op letter reads its fields. Field kinds:
+//   N  the new ID (must be the next one)      I  an ID               O  an ID or "-" (NULL)
+//   R  a new region ID (must be the next one) G  a region ID         U  a u32
+//   S  a signed 32-bit number                 P  a mallopt parameter (M_* name or a signed number)
+type Field = "N" | "I" | "O" | "R" | "G" | "U" | "S" | "P";
+interface OpSpec {
+  kind: Op;
+  syntax: string;
+  fields: readonly Field[];
+}
+const SPECS: Record<string, OpSpec> = {
+  m: { kind: Op.MALLOC, syntax: "m ID SIZE", fields: ["N", "U"] },
+  c: { kind: Op.CALLOC, syntax: "c ID NMEMB SIZE", fields: ["N", "U", "U"] },
+  a: { kind: Op.MEMALIGN, syntax: "a ID ALIGN SIZE", fields: ["N", "U", "U"] },
+  r: { kind: Op.REALLOC, syntax: "r NEWID OLDID SIZE", fields: ["N", "O", "U"] },
+  f: { kind: Op.FREE, syntax: "f ID", fields: ["I"] },
+  o: { kind: Op.MALLOPT, syntax: "o PARAM VALUE", fields: ["P", "S"] },
+  t: { kind: Op.TRIM, syntax: "t PAD", fields: ["U"] },
+  i: { kind: Op.INFO, syntax: "i", fields: [] },
+  R: { kind: Op.REALLOCARRAY, syntax: "R NEWID OLDID NMEMB SIZE", fields: ["N", "O", "U", "U"] },
+  A: { kind: Op.ALIGNED_ALLOC, syntax: "A ID ALIGN SIZE", fields: ["N", "U", "U"] },
+  P: { kind: Op.POSIX_MEMALIGN, syntax: "P ID ALIGN SIZE", fields: ["N", "U", "U"] },
+  v: { kind: Op.VALLOC, syntax: "v ID SIZE", fields: ["N", "U"] },
+  V: { kind: Op.PVALLOC, syntax: "V ID SIZE", fields: ["N", "U"] },
+  u: { kind: Op.USABLE_SIZE, syntax: "u ID", fields: ["I"] },
+  s: { kind: Op.SBRK, syntax: "s INCREMENT", fields: ["S"] },
+  M: { kind: Op.MMAP, syntax: "M RID LENGTH PROT FLAGS", fields: ["R", "U", "U", "U"] },
+  U: { kind: Op.MUNMAP, syntax: "U RID OFFSET LENGTH", fields: ["G", "U", "U"] },
+  X: { kind: Op.MPROTECT, syntax: "X RID OFFSET LENGTH PROT", fields: ["G", "U", "U", "U"] },
+  D: { kind: Op.MADVISE, syntax: "D RID OFFSET LENGTH ADVICE", fields: ["G", "U", "U", "U"] },
+  Y: { kind: Op.MREMAP, syntax: "Y RID OLDLEN NEWLEN FLAGS", fields: ["G", "U", "U", "U"] },
+};
+/** Op kind → its letter (for writing lists back). */
+export const OP_LETTER: readonly string[] = (() => {
+  const letters: string[] = [];
+  for (const [letter, spec] of Object.entries(SPECS)) letters[spec.kind] = letter;
+  return letters;
+})();
+/** Op kind → 1 if it creates an ID. */
+export const ALLOCATING: Uint8Array = (() => {
+  const t = new Uint8Array(OP_LETTER.length);
+  for (const spec of Object.values(SPECS)) if (spec.fields[0] === "N") t[spec.kind] = 1;
+  return t;
+})();
 
 const NL = 10, SPACE = 32, TAB = 9, CR = 13, HASH = 35, MINUS = 45, ZERO = 48, NINE = 57;
 const U32_MAX = 0xffffffff;
@@ -92,20 +178,89 @@ const decoder = new TextDecoder();
 const encoder = new TextEncoder();
 
 /**
- * Incremental parser: feed text (or UTF-8 bytes) in pieces of any size with `push`, then `end()`.
+ * The growable arrays of a list being built (by the op-list parser or the mtrace converter).
+ * `take()` hands out what was added since the last take, so a stream is replayed batch by batch
+ * in bounded memory.
+ */
+export class OpSink {
+  kind = new Uint8Array(1024);
+  a = new Uint32Array(1024);
+  b = new Uint32Array(1024);
+  c = new Uint32Array(1024);
+  d = new Uint32Array(1024);
+  line = new Uint32Array(1024);
+  n = 0;
+  ids = 0;
+  regions = 0;
+  comments: string[] = [];
+  paramText = new Map<number, string>();
+
+  /** Appends one op; the caller keeps `ids`/`regions` right. */
+  add(kind: number, a: number, b: number, c: number, d: number, line: number): void {
+    const n = this.n;
+    if (n === this.kind.length) this.#grow();
+    this.kind[n] = kind;
+    this.a[n] = a;
+    this.b[n] = b;
+    this.c[n] = c;
+    this.d[n] = d;
+    this.line[n] = line;
+    this.n = n + 1;
+  }
+
+  #grow(): void {
+    const cap = this.kind.length * 2;
+    const k = new Uint8Array(cap); k.set(this.kind); this.kind = k;
+    const a = new Uint32Array(cap); a.set(this.a); this.a = a;
+    const b = new Uint32Array(cap); b.set(this.b); this.b = b;
+    const c = new Uint32Array(cap); c.set(this.c); this.c = c;
+    const d = new Uint32Array(cap); d.set(this.d); this.d = d;
+    const l = new Uint32Array(cap); l.set(this.line); this.line = l;
+  }
+
+  /** The ops added so far, as a list of exact length (copies). */
+  list(): OpList {
+    const n = this.n;
+    return {
+      length: n, ids: this.ids, regions: this.regions,
+      kind: this.kind.slice(0, n), a: this.a.slice(0, n), b: this.b.slice(0, n),
+      c: this.c.slice(0, n), d: this.d.slice(0, n), line: this.line.slice(0, n),
+      comments: this.comments, paramText: this.paramText,
+    };
+  }
+
+  /**
+   * The ops added since the last take, as views that stay valid until the next add; then starts
+   * a new batch (IDs, regions and comments keep counting).
+   */
+  take(): OpList {
+    const n = this.n;
+    const batch: OpList = {
+      length: n, ids: this.ids, regions: this.regions,
+      kind: this.kind.subarray(0, n), a: this.a.subarray(0, n), b: this.b.subarray(0, n),
+      c: this.c.subarray(0, n), d: this.d.subarray(0, n), line: this.line.subarray(0, n),
+      comments: this.comments, paramText: this.paramText,
+    };
+    this.n = 0;
+    if (this.paramText.size > 0) this.paramText = new Map();
+    return batch;
+  }
+}
+
+/**
+ * Incremental parser: feed text (or UTF-8 bytes) in pieces of any size with `push`, then `end()`
+ * (the whole list) — or `take()` after each push (the ops parsed since the last take).
  * Only the unfinished last line of a piece is carried over to the next one.
  */
 export class OpsParser {
-  #kind = new Uint8Array(1024);
-  #a = new Uint32Array(1024);
-  #b = new Uint32Array(1024);
-  #c = new Uint32Array(1024);
-  #n = 0;
-  #ids = 0;
+  readonly #sink = new OpSink();
   #line = 0;
-  #comments: string[] = [];
-  #paramText = new Map<number, string>();
   #carry: Uint8Array | null = null;
+
+  /** Lines read so far. */
+  get lines(): number {
+    return this.#line;
+  }
 
   push(piece: Uint8Array | string): void {
     let bytes = typeof piece === "string" ? encoder.encode(piece) : piece;
@@ -124,35 +279,27 @@ export class OpsParser {
     if (last + 1 < bytes.length) this.#carry = bytes.slice(last + 1);
   }
 
-  end(): OpList {
+  /** Parses a last line without a newline, if any. */
+  finish(): void {
     if (this.#carry && this.#carry.length > 0) {
       const rest = this.#carry;
       this.#carry = null;
       this.#parseLines(rest, 0, rest.length);
     }
-    const n = this.#n;
-    return {
-      length: n,
-      ids: this.#ids,
-      kind: this.#kind.slice(0, n),
-      a: this.#a.slice(0, n),
-      b: this.#b.slice(0, n),
-      c: this.#c.slice(0, n),
-      comments: this.#comments,
-      paramText: this.#paramText,
-    };
   }
 
-  #grow(): void {
-    const cap = this.#kind.length * 2;
-    const k = new Uint8Array(cap); k.set(this.#kind); this.#kind = k;
-    const a = new Uint32Array(cap); a.set(this.#a); this.#a = a;
-    const b = new Uint32Array(cap); b.set(this.#b); this.#b = b;
-    const c = new Uint32Array(cap); c.set(this.#c); this.#c = c;
+  end(): OpList {
+    this.finish();
+    return this.#sink.list();
+  }
+
+  take(): OpList {
+    return this.#sink.take();
   }
 
   /** Parses the lines in bytes[start, end); a line may end at `end` without a newline. */
   #parseLines(bytes: Uint8Array, start: number, end: number): void {
+    const sink = this.#sink;
     let p = start;
     while (p < end) {
       this.#line++;
@@ -185,15 +332,9 @@ export class OpsParser {
             }
           }
         }
-        if (ok && (cursor === end || bytes[cursor] === NL) && (kind === Op.FREE || v0 === this.#ids)) {
-          const n = this.#n;
-          if (n === this.#kind.length) this.#grow();
-          this.#kind[n] = kind;
-          this.#a[n] = v0;
-          this.#b[n] = v1;
-          this.#c[n] = v2;
-          this.#n = n + 1;
-          if (kind !== Op.FREE) this.#ids++;
+        if (ok && (cursor === end || bytes[cursor] === NL) && (kind === Op.FREE || v0 === sink.ids)) {
+          sink.add(kind, v0, v1, v2, 0, this.#line);
+          if (kind !== Op.FREE) sink.ids++;
           p = cursor + 1;
           continue;
         }
@@ -208,118 +349,97 @@ export class OpsParser {
   }
 
   #parseLine(s: Uint8Array, start: number, end: number): void {
-    const first = s[start];
-    if (first === HASH) {
+    const sink = this.#sink;
+    if (s[start] === HASH) {
       let from = start + 1;
       if (from < end && s[from] === SPACE) from++;
-      this.#comments.push(decoder.decode(s.subarray(from, end)));
+      sink.comments.push(decoder.decode(s.subarray(from, end)));
       return;
     }
-    const fail = (reason: string): never => {
-      throw new OpsSyntaxError(this.#line, reason, decoder.decode(s.subarray(start, end)));
-    };
-    let p = start + 1;
-    // fields: unsigned decimals (or "-" for realloc's OLDID, a signed value or a name for mallopt)
-    const skip = () => {
+    const lineText = () => decoder.decode(s.subarray(start, end));
+    // tokens separated by spaces or tabs
+    const tokens: [number, number][] = [];
+    for (let p = start; p < end; ) {
       while (p < end && (s[p] === SPACE || s[p] === TAB)) p++;
-    };
-    const field = (): [number, number] => {
-      if (p < end && s[p] !== SPACE && s[p] !== TAB) fail("no space after the op");
-      skip();
+      if (p === end) break;
       const from = p;
       while (p < end && s[p] !== SPACE && s[p] !== TAB) p++;
-      if (from === p) fail("missing field");
-      return [from, p];
+      tokens.push([from, p]);
+    }
+    if (tokens.length === 0) return; // blank line
+    const [f0, t0] = tokens[0];
+    const letter = t0 - f0 === 1 ? String.fromCharCode(s[f0]) : "";
+    const spec = Object.prototype.hasOwnProperty.call(SPECS, letter) ? SPECS[letter] : undefined;
+    if (spec === undefined) {
+      throw new OpsSyntaxError(this.#line, `unknown op ${JSON.stringify(decoder.decode(s.subarray(f0, t0)))} (expected one of ${Object.keys(SPECS).join(" ")}, or a # comment)`, lineText());
+    }
+    const fail = (what: string): never => {
+      throw new OpsSyntaxError(this.#line, `${what} (expected "${spec.syntax}")`, lineText());
     };
-    const num = (): number => {
-      const [from, to] = field();
-      return toNum(from, to);
-    };
-    const toNum = (from: number, to: number): number => {
+    const names = spec.syntax.split(" ").slice(1);
+    if (tokens.length - 1 !== spec.fields.length) {
+      fail(tokens.length - 1 < spec.fields.length ? `missing ${names[tokens.length - 1]}` : "trailing text");
+    }
+    const values = [0, 0, 0, 0];
+    let param = "";
+    for (let k = 0; k < spec.fields.length; k++) {
+      const [from, to] = tokens[k + 1];
+      const field = spec.fields[k];
+      const name = names[k];
+      if (field === "O" && to - from === 1 && s[from] === MINUS) {
+        values[k] = NO_ID;
+        continue;
+      }
+      if (field === "S" || field === "P") {
+        const v = signedField(s, from, to);
+        if (field === "P") param = decoder.decode(s.subarray(from, to));
+        if (Number.isNaN(v)) {
+          if (field === "P" && Object.prototype.hasOwnProperty.call(MALLOPT_PARAMS, param)) {
+            values[k] = MALLOPT_PARAMS[param] >>> 0;
+            continue;
+          }
+          fail(field === "P" ? `${name} is neither an M_* name nor a number` : `${name} is not a decimal number`);
+        }
+        if (v < -0x80000000 || v > 0x7fffffff) fail(`${name} does not fit a signed 32-bit int`);
+        values[k] = v >>> 0;
+        continue;
+      }
+      if (s[from] === MINUS) fail(`${name} is negative: ${name === "SIZE" || name.endsWith("LEN") || name === "LENGTH" || name === "NMEMB" ? "sizes" : "it"} must be an unsigned 32-bit number`);
       let v = 0;
       for (let i = from; i < to; i++) {
-        const d = s[i];
-        if (d < ZERO || d > NINE) fail("not a decimal number");
-        v = v * 10 + (d - ZERO);
+        const digit = s[i];
+        if (digit < ZERO || digit > NINE) fail(`${name} is not a decimal number`);
+        v = v * 10 + (digit - ZERO);
       }
-      if (v > U32_MAX) fail("number does not fit in 32 bits");
-      return v;
-    };
-    const signed = (): [number, number, number] => {
-      const [from, to] = field();
-      let i = from;
-      const neg = s[i] === MINUS;
-      if (neg) i++;
-      if (i === to) return [NaN, from, to];
-      let v = 0;
-      for (; i < to; i++) {
-        const d = s[i];
-        if (d < ZERO || d > NINE) return [NaN, from, to];
-        v = v * 10 + (d - ZERO);
-      }
-      return [neg ? -v : v, from, to];
-    };
-
-    const n = this.#n;
-    if (n === this.#kind.length) this.#grow();
-    const kind = this.#kind, a = this.#a, b = this.#b, c = this.#c;
-    const newId = (): number => {
-      const id = num();
-      if (id !== this.#ids) fail(`expected ID ${this.#ids}`);
-      this.#ids++;
-      return id;
-    };
-    switch (first) {
-      case 109: // m
-        kind[n] = Op.MALLOC; a[n] = newId(); b[n] = num(); c[n] = 0;
-        break;
-      case 99: // c
-        kind[n] = Op.CALLOC; a[n] = newId(); b[n] = num(); c[n] = num();
-        break;
-      case 97: // a
-        kind[n] = Op.MEMALIGN; a[n] = newId(); b[n] = num(); c[n] = num();
-        break;
-      case 114: { // r
-        kind[n] = Op.REALLOC; a[n] = newId();
-        const [from, to] = field();
-        b[n] = to - from === 1 && s[from] === MINUS ? NO_ID : toNum(from, to);
-        c[n] = num();
-        break;
-      }
-      case 102: // f
-        kind[n] = Op.FREE; a[n] = num(); b[n] = 0; c[n] = 0;
-        break;
-      case 111: { // o
-        kind[n] = Op.MALLOPT;
-        const [pv, from, to] = signed();
-        const text = decoder.decode(s.subarray(from, to));
-        let param = pv;
-        if (Number.isNaN(param)) {
-          if (!Object.prototype.hasOwnProperty.call(MALLOPT_PARAMS, text)) fail("unknown mallopt parameter");
-          param = MALLOPT_PARAMS[text];
-        }
-        const [value] = signed();
-        if (Number.isNaN(value) || value < -0x80000000 || value > 0x7fffffff) fail("mallopt value is not a C int");
-        if (param < -0x80000000 || param > 0x7fffffff) fail("mallopt parameter is not a C int");
-        a[n] = param >>> 0; b[n] = value >>> 0; c[n] = 0;
-        this.#paramText.set(n, text);
-        break;
-      }
-      case 116: // t
-        kind[n] = Op.TRIM; a[n] = 0; b[n] = num(); c[n] = 0;
-        break;
-      case 105: // i
-        kind[n] = Op.INFO; a[n] = 0; b[n] = 0; c[n] = 0;
-        if (p < end && s[p] !== SPACE && s[p] !== TAB) fail("unknown op");
-        break;
-      default:
-        fail("unknown op");
+      if (v > U32_MAX) fail(`${name} ${decoder.decode(s.subarray(from, to))} is past 32 bits (at most 4294967295)`);
+      if (field === "N" && v !== sink.ids) fail(`${name} ${v} out of order: the next ID is ${sink.ids} (IDs are 0, 1, 2, ... in op order)`);
+      if (field === "R" && v !== sink.regions) fail(`${name} ${v} out of order: the next region ID is ${sink.regions}`);
+      if (field === "G" && v >= sink.regions) fail(`region ${v} was never mapped by an M line`);
+      values[k] = v;
     }
-    skip();
-    if (p !== end) fail("trailing text");
-    this.#n = n + 1;
-
+    // Layout: allocating ops keep their ID in `a`; TRIM and SBRK keep their one number in `b`.
+    let [a, b, c, d] = values;
+    if (spec.kind === Op.TRIM || spec.kind === Op.SBRK) [a, b] = [0, a];
+    if (spec.kind === Op.MALLOPT) sink.paramText.set(sink.n, param);
+    sink.add(spec.kind, a, b, c, d, this.#line);
+    if (spec.fields[0] === "N") sink.ids++;
+    if (spec.fields[0] === "R") sink.regions++;
   }
+}
+
+/** A signed decimal in s[from, to), or NaN. */
+function signedField(s: Uint8Array, from: number, to: number): number {
+  let i = from;
+  const neg = s[i] === MINUS;
+  if (neg) i++;
+  if (i === to || to - i > 12) return NaN;
+  let v = 0;
+  for (; i < to; i++) {
+    const d = s[i];
+    if (d < ZERO || d > NINE) return NaN;
+    v = v * 10 + (d - ZERO);
+  }
+  return neg ? -v : v;
 }
 
 // The fast path's cursor (parsing is synchronous, so one shared cursor is enough).
@@ -356,22 +476,59 @@ export function parseOps(input: string | Uint8Array): OpList {
 
 /** Writes an op list back as ops v1 text (comments first, then the ops). */
 export function formatOps(list: OpList, options: { comments?: boolean } = {}): string {
-  const out: string[] = [];
-  if (options.comments !== false) for (const c of list.comments) out.push(`# ${c}`);
-  const { kind, a, b, c } = list;
+  const chunks: Uint8Array[] = [];
+  const out = new ByteWriter((bytes) => chunks.push(bytes));
+  if (options.comments !== false) for (const c of list.comments) out.ascii("# ").text(c).byte(NL);
+  writeOps(out, list);
+  out.flush();
+  let text = "";
+  for (const chunk of chunks) text += decoder.decode(chunk);
+  return text;
+}
+
+/** Writes the ops of `list` (no comments) as ops v1 lines. */
+export function writeOps(out: ByteWriter, list: OpList): void {
+  const { kind, a, b, c, d } = list;
   for (let i = 0; i < list.length; i++) {
-    switch (kind[i]) {
-      case Op.MALLOC: out.push(`m ${a[i]} ${b[i]}`); break;
-      case Op.CALLOC: out.push(`c ${a[i]} ${b[i]} ${c[i]}`); break;
-      case Op.MEMALIGN: out.push(`a ${a[i]} ${b[i]} ${c[i]}`); break;
-      case Op.REALLOC: out.push(`r ${a[i]} ${b[i] === NO_ID ? "-" : b[i]} ${c[i]}`); break;
-      case Op.FREE: out.push(`f ${a[i]}`); break;
-      case Op.MALLOPT: out.push(`o ${list.paramText.get(i) ?? a[i] | 0} ${b[i] | 0}`); break;
-      case Op.TRIM: out.push(`t ${b[i]}`); break;
-      case Op.INFO: out.push("i"); break;
+    const k = kind[i];
+    out.reserve(64);
+    out.byteUnchecked(OP_LETTER[k].charCodeAt(0));
+    switch (k) {
+      case Op.MALLOC: case Op.VALLOC: case Op.PVALLOC:
+        out.sp().u32(a[i]).sp().u32(b[i]);
+        break;
+      case Op.CALLOC: case Op.MEMALIGN: case Op.ALIGNED_ALLOC: case Op.POSIX_MEMALIGN: case Op.MUNMAP:
+        out.sp().u32(a[i]).sp().u32(b[i]).sp().u32(c[i]);
+        break;
+      case Op.REALLOC: case Op.REALLOCARRAY:
+        out.sp().u32(a[i]).sp();
+        if (b[i] === NO_ID) out.byteUnchecked(MINUS);
+        else out.u32(b[i]);
+        out.sp().u32(c[i]);
+        if (k === Op.REALLOCARRAY) out.sp().u32(d[i]);
+        break;
+      case Op.FREE: case Op.USABLE_SIZE:
+        out.sp().u32(a[i]);
+        break;
+      case Op.MALLOPT:
+        out.sp();
+        if (list.paramText.has(i)) out.text(list.paramText.get(i)!);
+        else out.i32(a[i] | 0);
+        out.sp().i32(b[i] | 0);
+        break;
+      case Op.TRIM:
+        out.sp().u32(b[i]);
+        break;
+      case Op.SBRK:
+        out.sp().i32(b[i] | 0);
+        break;
+      case Op.INFO:
+        break;
+      default: // MMAP, MPROTECT, MADVISE, MREMAP: four numbers
+        out.sp().u32(a[i]).sp().u32(b[i]).sp().u32(c[i]).sp().u32(d[i]);
     }
+    out.byteUnchecked(NL);
   }
-  return out.length ? out.join("\n") + "\n" : "";
 }
 
 /**
@@ -385,3 +542,4 @@ export function directive(list: OpList, name: string, fallback: number): number 
   }
   return fallback;
 }
+

@@ -1,6 +1,5 @@
-// Replaying an op list on a process, through the public API only, and writing the result in the
-// replay output format of the C oracle (oracle/replay/replay.c), so that the two compare line by
-// line. The format:
+// Replaying a whole op list on a process, and writing the result in the replay output format of
+// the C oracle (oracle/replay/replay.c), so that the two compare line by line. The format:
 //
 //   # replay glibc=2.36 sizeof_size_t=4 brk0_page_offset=P brk_untouched_before_first_op=yes ids=N malloc_env=none
 //       P: the initial break modulo 4096; "yes": nothing had moved the break before the first op;
@@ -21,40 +20,17 @@
 //   # mallinfo2 arena=.. …
 //   # malloc_stats:
 //   # Arena 0: …        malloc_stats() text, each line prefixed with "# "
+//
+// Streaming replay (stream.ts) writes the same text with the same ReplayWriter.
 
 import type { Mallinfo2 } from "../libc.js";
+import { ByteWriter } from "./bytewriter.js";
 import { parseTrace } from "./mtrace.js";
-import { NO_ID, Op, type OpList } from "./ops.js";
+import type { OpList } from "./ops.js";
+import { formatMallinfo2, prefixLines, Replayer, type ReplayEvents, type ReplayOptions, type ReplayTarget } from "./replayer.js";
 
-/** What replay needs from a process: a subset of the public API (Process satisfies it). */
-export interface ReplayTarget {
-  readonly memory: WebAssembly.Memory;
-  malloc(size: number): number;
-  calloc(nmemb: number, size: number): number;
-  memalign(alignment: number, size: number): number;
-  realloc(ptr: number, size: number): number;
-  free(ptr: number): void;
-  mallopt(param: number, value: number): number;
-  malloc_trim(pad: number): number;
-  mallinfo2(): Mallinfo2;
-  malloc_stats(): string;
-  malloc_info(): string;
-  sbrk(increment: number): number;
-  maps(): string;
-}
-
-export interface ReplayOptions {
-  /** mallinfo2() and the break every this many ops (0: never). Default 10000, as the oracle. */
-  checkpointEvery?: number;
-  /** Time every op (performance.now around each call). Default true. */
-  timings?: boolean;
-  /**
-   * Before the first op, move the break up to a multiple of this power of two (with sbrk) and
-   * take offsets from there, as the oracle's `replay -a ALIGN` does: blocks aligned to more than
-   * a page then land at offsets that do not depend on where ASLR put the break. Default 0 (no).
-   */
-  alignBreak?: number;
-}
+export { formatMallinfo2 } from "./replayer.js";
+export type { ReplayOptions, ReplayTarget } from "./replayer.js";
 
 export interface ReplayNote {
   /** How many ID lines come before this note in the output. */
@@ -79,7 +55,7 @@ export interface ReplayResult {
   made: Uint8Array;
   /** Per op: nanoseconds spent in the call (when timings are on). */
   opNanos: Float64Array | null;
-  /** Total wall time of the ops, in milliseconds (checkpoints excluded). */
+  /** Total wall time of the ops, in milliseconds (checkpoints excluded; 0 without timings). */
   elapsedMs: number;
   frees: number;
   errors: number;
@@ -94,181 +70,114 @@ export interface ReplayResult {
 
 const IS_MMAPPED = 2;
 const SIZE_BITS = 7;
-
-/** The mallinfo2 fields as the oracle prints them. */
-export function formatMallinfo2(m: Mallinfo2): string {
-  return (
-    `arena=${m.arena} ordblks=${m.ordblks} smblks=${m.smblks} hblks=${m.hblks} hblkhd=${m.hblkhd} ` +
-    `usmblks=${m.usmblks} fsmblks=${m.fsmblks} uordblks=${m.uordblks} fordblks=${m.fordblks} keepcost=${m.keepcost}`
-  );
-}
+const NL = 10;
 
 /**
  * Runs every op of `trace` on `proc` (a fresh process, for results comparable with the oracle).
  * `trace` is a parsed op list, or the text (or UTF-8 bytes) of an op list or of a glibc mtrace log.
- * Errors of the process (ProcessAbort, ProcessKilled) propagate unchanged. An op on an ID that is
- * not live is skipped and counted in `errors`, as the oracle does.
+ * Errors of the process (ProcessAbort, ProcessKilled, SegmentationFault) propagate unchanged. An op
+ * on an ID that is not live is skipped and counted in `errors`, as the oracle does (or throws a
+ * ReplayOpError with `badIds: "throw"`). For inputs too large to hold, see replayStream.
  */
 export function replay(proc: ReplayTarget, input: OpList | string | Uint8Array, options: ReplayOptions = {}): ReplayResult {
   const trace = typeof input === "string" || input instanceof Uint8Array ? parseTrace(input) : input;
-  const every = options.checkpointEvery ?? 10000;
-  const timed = options.timings ?? true;
-  const { kind, a, b, c } = trace;
-  const n = trace.length;
   const ids = trace.ids;
   const addr = new Uint32Array(ids);
   const sizeField = new Uint32Array(ids);
   const made = new Uint8Array(ids);
-  const live = new Uint8Array(ids); // 1 while the block is live
-  const opNanos = timed ? new Float64Array(n) : null;
   const notes: ReplayNote[] = [];
-
-  const brkUntouched = !/\[heap\]/.test(proc.maps());
-  const alignBreak = options.alignBreak ?? 0;
-  if (alignBreak > 0) {
-    if (!Number.isInteger(alignBreak) || (alignBreak & (alignBreak - 1)) !== 0) {
-      throw new RangeError(`replay: alignBreak must be a power of two, not ${alignBreak}`);
-    }
-    const cur = proc.sbrk(0) >>> 0;
-    const aligned = Math.ceil(cur / alignBreak) * alignBreak;
-    if (aligned !== cur && proc.sbrk(aligned - cur) === -1) throw new Error("replay: cannot align the break");
-  }
-  const brk0 = proc.sbrk(0) >>> 0;
-  let maxBrkDelta = 0;
-  let frees = 0, errors = 0, mmapped = 0, madeCount = 0;
-  let buffer = proc.memory.buffer;
-  let view = new DataView(buffer);
-  const now = () => performance.now();
-  let elapsed = 0;
-
-  const record = (id: number, p: number) => {
-    p = p >>> 0;
-    addr[id] = p;
-    made[id] = 1;
-    live[id] = 1;
-    madeCount++;
-    if (p !== 0) {
-      if (proc.memory.buffer !== buffer) {
-        buffer = proc.memory.buffer;
-        view = new DataView(buffer);
-      }
-      const field = view.getUint32(p - 4, true);
+  let madeCount = 0;
+  const engine = new Replayer(proc, options);
+  if (engine.timingsRequested) engine.opNanos = new Float64Array(trace.length);
+  engine.run(trace, {
+    block(id, p, field) {
+      addr[id] = p;
       sizeField[id] = field;
-      if (field & IS_MMAPPED) mmapped++;
-    }
-  };
-
-  for (let i = 0; i < n; i++) {
-    const k = kind[i];
-    const t0 = timed ? now() : 0;
-    let t1 = 0;
-    switch (k) {
-      case Op.MALLOC: {
-        const p = proc.malloc(b[i]);
-        if (timed) t1 = now();
-        record(a[i], p);
-        break;
-      }
-      case Op.CALLOC: {
-        const p = proc.calloc(b[i], c[i]);
-        if (timed) t1 = now();
-        record(a[i], p);
-        break;
-      }
-      case Op.MEMALIGN: {
-        const p = proc.memalign(b[i], c[i]);
-        if (timed) t1 = now();
-        record(a[i], p);
-        break;
-      }
-      case Op.REALLOC: {
-        const old = b[i];
-        if (old !== NO_ID && (old >= ids || live[old] === 0)) {
-          errors++;
-          if (timed) t1 = now();
-          break;
-        }
-        let oldPtr = 0;
-        if (old !== NO_ID) {
-          oldPtr = addr[old];
-          live[old] = 0;
-        }
-        const p = proc.realloc(oldPtr, c[i]);
-        if (timed) t1 = now();
-        record(a[i], p);
-        break;
-      }
-      case Op.FREE: {
-        frees++;
-        const id = a[i];
-        if (id >= ids || live[id] === 0) {
-          errors++;
-          if (timed) t1 = now();
-          break;
-        }
-        proc.free(addr[id]);
-        if (timed) t1 = now();
-        live[id] = 0;
-        break;
-      }
-      case Op.MALLOPT: {
-        const ret = proc.mallopt(a[i] | 0, b[i] | 0);
-        if (timed) t1 = now();
-        const param = trace.paramText.get(i) ?? String(a[i] | 0);
-        notes.push({ afterIds: madeCount, text: `# mallopt ${param} ${b[i] | 0} => ${ret}` });
-        break;
-      }
-      case Op.TRIM: {
-        const ret = proc.malloc_trim(b[i]);
-        if (timed) t1 = now();
-        notes.push({ afterIds: madeCount, text: `# malloc_trim ${b[i]} => ${ret}` });
-        break;
-      }
-      case Op.INFO: {
-        const xml = proc.malloc_info();
-        if (timed) t1 = now();
-        notes.push({ afterIds: madeCount, text: `# malloc_info:\n${prefixLines(xml)}` });
-        break;
-      }
-    }
-    if (timed) {
-      const dt = t1 - t0;
-      opNanos![i] = dt * 1e6;
-      elapsed += dt;
-    }
-    const delta = (proc.sbrk(0) >>> 0) - brk0;
-    if (delta > maxBrkDelta) maxBrkDelta = delta;
-    if (every > 0 && (i + 1) % every === 0) {
-      notes.push({ afterIds: madeCount, text: `# op=${i + 1} brk=${delta} ${formatMallinfo2(proc.mallinfo2())}` });
-    }
-  }
-
+      made[id] = 1;
+      madeCount++;
+    },
+    note(text) {
+      notes.push({ afterIds: madeCount, text });
+    },
+  });
   return {
-    ops: n,
+    ops: engine.ops,
     ids,
-    brk0,
-    brkUntouched,
-    alignBreak,
+    brk0: engine.brk0,
+    brkUntouched: engine.brkUntouched,
+    alignBreak: engine.alignBreak,
     addr,
     sizeField,
     made,
-    opNanos,
-    elapsedMs: elapsed,
-    frees,
-    errors,
-    mmappedAllocs: mmapped,
-    brkDelta: (proc.sbrk(0) >>> 0) - brk0,
-    maxBrkDelta,
+    opNanos: engine.opNanos,
+    elapsedMs: engine.elapsedMs,
+    frees: engine.frees,
+    errors: engine.errors,
+    mmappedAllocs: engine.mmappedAllocs,
+    brkDelta: engine.brkDelta(),
+    maxBrkDelta: engine.maxBrkDelta,
     notes,
     mallinfo2: proc.mallinfo2(),
     mallocStats: proc.malloc_stats(),
   };
 }
 
-/** Each line of `text` prefixed with "# " (a final newline ends the last line, it adds none). */
-function prefixLines(text: string): string {
-  const body = text.endsWith("\n") ? text.slice(0, -1) : text;
-  return body === "" ? "" : body.split("\n").map((line) => `# ${line}`).join("\n");
+/** What the output's header and end lines say. */
+export interface ReplaySummaryLines {
+  ops: number;
+  ids: number;
+  frees: number;
+  errors: number;
+  mmappedAllocs: number;
+  brkDelta: number;
+  maxBrkDelta: number;
+  mallinfo2: Mallinfo2;
+  mallocStats: string;
+}
+
+/** Writes replay output as bytes: the header, one line per block and the notes, the end lines. */
+export class ReplayWriter implements ReplayEvents {
+  constructor(
+    readonly out: ByteWriter,
+    readonly brk0: number,
+  ) {}
+
+  /** `ids`: the number of IDs (undefined prints `ids=?`: a stream whose length is not known). */
+  header(brkUntouched: boolean, ids: number | undefined, alignBreak: number): void {
+    this.out.ascii(
+      `# replay glibc=2.36 sizeof_size_t=4 brk0_page_offset=${this.brk0 & 4095} ` +
+        `brk_untouched_before_first_op=${brkUntouched ? "yes" : "no"} ids=${ids ?? "?"} malloc_env=none` +
+        (alignBreak > 0 ? ` align_break=${alignBreak}` : "") +
+        "\n",
+    );
+  }
+
+  block(id: number, p: number, field: number): void {
+    const out = this.out.reserve(40).u32(id).sp();
+    if (p === 0) {
+      out.byteUnchecked(78 /* N */);
+    } else if (field & IS_MMAPPED) {
+      out.byteUnchecked(77 /* M */).sp().u32((field & ~SIZE_BITS) >>> 0);
+    } else {
+      out.u32(p - this.brk0).sp().u32((field & ~SIZE_BITS) >>> 0);
+    }
+    out.byteUnchecked(NL);
+  }
+
+  note(text: string): void {
+    this.out.ascii(text).byte(NL);
+  }
+
+  end(r: ReplaySummaryLines): void {
+    this.out.ascii(
+      `# end ops=${r.ops} allocs=${r.ids} frees=${r.frees} mmapped_allocs=${r.mmappedAllocs} errors=${r.errors}\n` +
+        `# brk_delta=${r.brkDelta} max_brk_delta=${r.maxBrkDelta}\n` +
+        `# mallinfo2 ${formatMallinfo2(r.mallinfo2)}\n` +
+        "# malloc_stats:\n",
+    );
+    const stats = prefixLines(r.mallocStats);
+    if (stats !== "") this.out.ascii(stats).byte(NL);
+  }
 }
 
 /** The line of one ID, as the oracle prints it ("" if the op did not run). */
@@ -281,33 +190,35 @@ export function formatReplayLine(result: ReplayResult, id: number): string {
   return field & IS_MMAPPED ? `${id} M ${chunk}` : `${id} ${p - result.brk0} ${chunk}`;
 }
 
-/** The whole replay output, in the format of the C oracle (same `checkpointEvery`). */
-export function formatReplay(result: ReplayResult): string {
-  const out: string[] = [
-    `# replay glibc=2.36 sizeof_size_t=4 brk0_page_offset=${result.brk0 & 4095} ` +
-      `brk_untouched_before_first_op=${result.brkUntouched ? "yes" : "no"} ids=${result.ids} malloc_env=none` +
-      (result.alignBreak > 0 ? ` align_break=${result.alignBreak}` : ""),
-  ];
+/** Writes the whole replay output of `result` to `out`. */
+export function writeReplay(result: ReplayResult, out: ByteWriter): void {
+  const w = new ReplayWriter(out, result.brk0);
+  w.header(result.brkUntouched, result.ids, result.alignBreak);
   let made = 0;
   let note = 0;
   const notes = result.notes;
+  const { addr, sizeField } = result;
   for (let id = 0; id < result.ids; id++) {
-    while (note < notes.length && notes[note].afterIds <= made) out.push(notes[note++].text);
+    while (note < notes.length && notes[note].afterIds <= made) w.note(notes[note++].text);
     if (result.made[id]) {
-      out.push(formatReplayLine(result, id));
+      w.block(id, addr[id], sizeField[id]);
       made++;
     }
   }
-  while (note < notes.length) out.push(notes[note++].text);
-  out.push(
-    `# end ops=${result.ops} allocs=${result.ids} frees=${result.frees} mmapped_allocs=${result.mmappedAllocs} errors=${result.errors}`,
-  );
-  out.push(`# brk_delta=${result.brkDelta} max_brk_delta=${result.maxBrkDelta}`);
-  out.push(`# mallinfo2 ${formatMallinfo2(result.mallinfo2)}`);
-  out.push("# malloc_stats:");
-  const stats = prefixLines(result.mallocStats);
-  if (stats !== "") out.push(stats);
-  return out.join("\n") + "\n";
+  while (note < notes.length) w.note(notes[note++].text);
+  w.end(result);
+}
+
+/** The whole replay output, in the format of the C oracle (same `checkpointEvery`). */
+export function formatReplay(result: ReplayResult): string {
+  const decoder = new TextDecoder();
+  let text = "";
+  const out = new ByteWriter((bytes) => {
+    text += decoder.decode(bytes);
+  });
+  writeReplay(result, out);
+  out.flush();
+  return text;
 }
 
 export interface ReplayDifference {

@@ -1,0 +1,342 @@
+// The replay engine: runs op lists on a process, batch after batch, through the public API only.
+// Whole-input replay (replay.ts) and streaming replay (stream.ts) both drive it; what they do with
+// each block (keep it, or write its output line at once) is their ReplayEvents.
+//
+// It keeps one slot per ID (the address and whether the block is live: 5 bytes) and one per
+// region; nothing per op unless per-op timings are asked for.
+
+import type { Mallinfo2 } from "../libc.js";
+import { NO_ID, Op, type OpList } from "./ops.js";
+
+/** What replay needs from a process: a subset of the public API (Process satisfies it). */
+export interface ReplayTarget {
+  readonly memory: WebAssembly.Memory;
+  malloc(size: number): number;
+  calloc(nmemb: number, size: number): number;
+  memalign(alignment: number, size: number): number;
+  realloc(ptr: number, size: number): number;
+  free(ptr: number): void;
+  mallopt(param: number, value: number): number;
+  malloc_trim(pad: number): number;
+  mallinfo2(): Mallinfo2;
+  malloc_stats(): string;
+  malloc_info(): string;
+  sbrk(increment: number): number;
+  maps(): string;
+  // Needed only by the extension ops (R A P v V u M U X D Y).
+  reallocarray?(ptr: number, nmemb: number, size: number): number;
+  aligned_alloc?(alignment: number, size: number): number;
+  posix_memalign?(alignment: number, size: number): { err: number; ptr: number };
+  valloc?(size: number): number;
+  pvalloc?(size: number): number;
+  malloc_usable_size?(ptr: number): number;
+  readonly sys?: {
+    mmap(addr: number, length: number, prot: number, flags: number, fd: number, offset: number): number;
+    munmap(addr: number, length: number): number;
+    mprotect(addr: number, length: number, prot: number): number;
+    madvise(addr: number, length: number, advice: number): number;
+    mremap(oldAddr: number, oldLength: number, newLength: number, flags: number): number;
+  };
+}
+
+export interface ReplayOptions {
+  /** mallinfo2() and the break every this many ops (0: never). Default 10000, as the oracle. */
+  checkpointEvery?: number;
+  /**
+   * Time every op (performance.now around each call). Whole replay: per-op nanoseconds in
+   * `opNanos` (default on). Streaming replay: a histogram of powers of two (default off).
+   */
+  timings?: boolean;
+  /**
+   * Before the first op, move the break up to a multiple of this power of two (with sbrk) and
+   * take offsets from there, as the oracle's `replay -a ALIGN` does: blocks aligned to more than
+   * a page then land at offsets that do not depend on where ASLR put the break. Default 0 (no).
+   */
+  alignBreak?: number;
+  /**
+   * A free, realloc or malloc_usable_size of an ID that is not live (never allocated, or already
+   * freed): "skip" it and count it in `errors`, as the C oracle does (the default), or throw a
+   * ReplayOpError naming the op's line ("throw": the op list is wrong, stop there).
+   */
+  badIds?: "skip" | "throw";
+}
+
+/** An op that the op list itself gets wrong (with `badIds: "throw"`). `line`: the op's source line. */
+export class ReplayOpError extends Error {
+  constructor(
+    readonly line: number,
+    readonly reason: string,
+  ) {
+    super(`line ${line}: ${reason}`);
+    this.name = "ReplayOpError";
+  }
+}
+
+/** Where the engine reports, in op order, what the output shows. */
+export interface ReplayEvents {
+  /** An allocating op ran: its ID, the address (0: NULL) and the raw size field at address − 4. */
+  block(id: number, addr: number, sizeField: number): void;
+  /** A comment line (or lines) of the output: a checkpoint, an extension op's result. */
+  note(text: string): void;
+}
+
+const IS_MMAPPED = 2;
+/** Latency histogram buckets: bucket k counts ops that took [2^k, 2^(k+1)) ns (k = 0: below 2). */
+export const LATENCY_BUCKETS = 40;
+
+/** The mallinfo2 fields as the oracle prints them. */
+export function formatMallinfo2(m: Mallinfo2): string {
+  return (
+    `arena=${m.arena} ordblks=${m.ordblks} smblks=${m.smblks} hblks=${m.hblks} hblkhd=${m.hblkhd} ` +
+    `usmblks=${m.usmblks} fsmblks=${m.fsmblks} uordblks=${m.uordblks} fordblks=${m.fordblks} keepcost=${m.keepcost}`
+  );
+}
+
+/** Each line of `text` prefixed with "# " (a final newline ends the last line, it adds none). */
+export function prefixLines(text: string): string {
+  const body = text.endsWith("\n") ? text.slice(0, -1) : text;
+  return body === "" ? "" : body.split("\n").map((line) => `# ${line}`).join("\n");
+}
+
+export class Replayer {
+  readonly proc: ReplayTarget;
+  /** The break before the first op (the origin of every OFFSET). */
+  readonly brk0: number;
+  /** No [heap] existed before the first op (the break had not moved). */
+  readonly brkUntouched: boolean;
+  readonly alignBreak: number;
+  ops = 0;
+  /** IDs created so far (by ops that ran or not). */
+  ids = 0;
+  frees = 0;
+  errors = 0;
+  mmappedAllocs = 0;
+  maxBrkDelta = 0;
+  /** Wall time inside the ops, in milliseconds (only with timings). */
+  elapsedMs = 0;
+  /** Per op, nanoseconds (whole replay with timings): set by the caller to an array of the op count. */
+  opNanos: Float64Array | null = null;
+  /** Streaming timings: op counts per power-of-two bucket of nanoseconds (see LATENCY_BUCKETS). */
+  latency: Float64Array | null = null;
+  /** The timings option as resolved (whole replay: on by default; streaming: off). */
+  readonly timingsRequested: boolean;
+  readonly #every: number;
+  readonly #throw: boolean;
+  #addr = new Uint32Array(1024);
+  #live = new Uint8Array(1024);
+  #region = new Uint32Array(16);
+  #buffer: ArrayBuffer;
+  #view: DataView;
+
+  constructor(proc: ReplayTarget, options: ReplayOptions = {}, streaming = false) {
+    this.proc = proc;
+    this.#every = options.checkpointEvery ?? 10000;
+    this.#throw = options.badIds === "throw";
+    this.timingsRequested = options.timings ?? !streaming;
+    if (this.timingsRequested && streaming) this.latency = new Float64Array(LATENCY_BUCKETS);
+    this.brkUntouched = !/\[heap\]/.test(proc.maps());
+    const alignBreak = options.alignBreak ?? 0;
+    this.alignBreak = alignBreak;
+    if (alignBreak > 0) {
+      if (!Number.isInteger(alignBreak) || (alignBreak & (alignBreak - 1)) !== 0) {
+        throw new RangeError(`replay: alignBreak must be a power of two, not ${alignBreak}`);
+      }
+      const cur = proc.sbrk(0) >>> 0;
+      const aligned = Math.ceil(cur / alignBreak) * alignBreak;
+      if (aligned !== cur && proc.sbrk(aligned - cur) === -1) throw new Error("replay: cannot align the break");
+    }
+    this.brk0 = proc.sbrk(0) >>> 0;
+    this.#buffer = proc.memory.buffer;
+    this.#view = new DataView(this.#buffer);
+  }
+
+  /** True when the engine measures op times (whole: opNanos; streaming: latency). */
+  get timed(): boolean {
+    return this.opNanos !== null || this.latency !== null;
+  }
+
+  /** The break now, minus brk0. */
+  brkDelta(): number {
+    return (this.proc.sbrk(0) >>> 0) - this.brk0;
+  }
+
+  #ensureIds(ids: number): void {
+    if (ids <= this.#addr.length) return;
+    let cap = this.#addr.length;
+    while (cap < ids) cap *= 2;
+    const addr = new Uint32Array(cap); addr.set(this.#addr); this.#addr = addr;
+    const live = new Uint8Array(cap); live.set(this.#live); this.#live = live;
+  }
+
+  #ensureRegions(regions: number): void {
+    if (regions <= this.#region.length) return;
+    let cap = this.#region.length;
+    while (cap < regions) cap *= 2;
+    const r = new Uint32Array(cap); r.set(this.#region); this.#region = r;
+  }
+
+  /** Is the block of `id` live? Otherwise counts an error, or throws (badIds: "throw"). */
+  #liveId(id: number, list: OpList, i: number): boolean {
+    if (id < this.ids && this.#live[id] === 1) return true;
+    if (this.#throw) {
+      const what = id >= this.ids ? "was never allocated (no earlier op created it)" : "is not live (already freed, or passed to realloc)";
+      throw new ReplayOpError(list.line[i], `ID ${id} ${what}`);
+    }
+    this.errors++;
+    return false;
+  }
+
+  #made(id: number, p: number, events: ReplayEvents): void {
+    p = p >>> 0;
+    this.#addr[id] = p;
+    this.#live[id] = 1;
+    let field = 0;
+    if (p !== 0) {
+      if (this.proc.memory.buffer !== this.#buffer) {
+        this.#buffer = this.proc.memory.buffer;
+        this.#view = new DataView(this.#buffer);
+      }
+      field = this.#view.getUint32(p - 4, true);
+      if (field & IS_MMAPPED) this.mmappedAllocs++;
+    }
+    events.block(id, p, field);
+  }
+
+  #need<K extends keyof ReplayTarget>(name: K, line: number): NonNullable<ReplayTarget[K]> {
+    const fn = this.proc[name];
+    if (fn === undefined) throw new ReplayOpError(line, `this process has no ${String(name)}`);
+    return fn as NonNullable<ReplayTarget[K]>;
+  }
+
+  /** Runs every op of `list` (a batch: its `ids` and `regions` count from the start of the input). */
+  run(list: OpList, events: ReplayEvents): void {
+    const proc = this.proc;
+    const { kind, a, b, c, d } = list;
+    const n = list.length;
+    this.#ensureIds(list.ids);
+    this.#ensureRegions(list.regions);
+    const addr = this.#addr, live = this.#live, region = this.#region;
+    const every = this.#every;
+    const opNanos = this.opNanos, latency = this.latency;
+    const timed = opNanos !== null || latency !== null;
+    const brk0 = this.brk0;
+    let maxBrkDelta = this.maxBrkDelta;
+    let elapsed = 0;
+    for (let i = 0; i < n; i++) {
+      const k = kind[i];
+      const t0 = timed ? performance.now() : 0;
+      let p = -1; // the result of an allocating op
+      let id = a[i];
+      switch (k) {
+        case Op.MALLOC:
+          p = proc.malloc(b[i]);
+          break;
+        case Op.CALLOC:
+          p = proc.calloc(b[i], c[i]);
+          break;
+        case Op.MEMALIGN:
+          p = proc.memalign(b[i], c[i]);
+          break;
+        case Op.REALLOC:
+        case Op.REALLOCARRAY: {
+          const old = b[i];
+          this.ids = id + 1;
+          if (old !== NO_ID && !this.#liveId(old, list, i)) break;
+          let oldPtr = 0;
+          if (old !== NO_ID) {
+            oldPtr = addr[old];
+            live[old] = 0;
+          }
+          p = k === Op.REALLOC ? proc.realloc(oldPtr, c[i]) : this.#need("reallocarray", list.line[i]).call(proc, oldPtr, c[i], d[i]);
+          break;
+        }
+        case Op.FREE:
+          this.frees++;
+          if (!this.#liveId(id, list, i)) break;
+          proc.free(addr[id]);
+          live[id] = 0;
+          break;
+        case Op.MALLOPT: {
+          const ret = proc.mallopt(a[i] | 0, b[i] | 0);
+          const param = list.paramText.get(i) ?? String(a[i] | 0);
+          events.note(`# mallopt ${param} ${b[i] | 0} => ${ret}`);
+          break;
+        }
+        case Op.TRIM:
+          events.note(`# malloc_trim ${b[i]} => ${proc.malloc_trim(b[i])}`);
+          break;
+        case Op.INFO:
+          events.note(`# malloc_info:\n${prefixLines(proc.malloc_info())}`);
+          break;
+        case Op.ALIGNED_ALLOC:
+          p = this.#need("aligned_alloc", list.line[i]).call(proc, b[i], c[i]);
+          break;
+        case Op.POSIX_MEMALIGN: {
+          const r = this.#need("posix_memalign", list.line[i]).call(proc, b[i], c[i]);
+          p = r.err === 0 ? r.ptr : 0;
+          break;
+        }
+        case Op.VALLOC:
+          p = this.#need("valloc", list.line[i]).call(proc, b[i]);
+          break;
+        case Op.PVALLOC:
+          p = this.#need("pvalloc", list.line[i]).call(proc, b[i]);
+          break;
+        case Op.USABLE_SIZE:
+          if (this.#liveId(id, list, i)) this.#need("malloc_usable_size", list.line[i]).call(proc, addr[id]);
+          break;
+        case Op.SBRK:
+          proc.sbrk(b[i] | 0);
+          break;
+        default:
+          this.#system(k, list, i, region);
+      }
+      if (p !== -1) {
+        this.ids = id + 1;
+        this.#made(id, p, events);
+      }
+      if (timed) {
+        const ns = (performance.now() - t0) * 1e6;
+        elapsed += ns;
+        if (opNanos !== null) opNanos[this.ops] = ns;
+        else latency![ns < 2 ? 0 : Math.min(LATENCY_BUCKETS - 1, Math.floor(Math.log2(ns)))]++;
+      }
+      this.ops++;
+      const delta = (proc.sbrk(0) >>> 0) - brk0;
+      if (delta > maxBrkDelta) maxBrkDelta = delta;
+      if (every > 0 && this.ops % every === 0) {
+        this.maxBrkDelta = maxBrkDelta;
+        events.note(`# op=${this.ops} brk=${delta} ${formatMallinfo2(proc.mallinfo2())}`);
+      }
+    }
+    this.maxBrkDelta = maxBrkDelta;
+    this.elapsedMs += elapsed / 1e6;
+  }
+
+  /** The raw memory system calls on regions (M U X D Y). */
+  #system(k: number, list: OpList, i: number, region: Uint32Array): void {
+    const sys = this.#need("sys", list.line[i]);
+    const rid = list.a[i], b = list.b[i], c = list.c[i], d = list.d[i];
+    switch (k) {
+      case Op.MMAP: {
+        const r = sys.mmap(0, b, c, d, -1, 0);
+        region[rid] = r < 0 ? 0 : r;
+        break;
+      }
+      case Op.MUNMAP:
+        sys.munmap((region[rid] + b) >>> 0, c);
+        break;
+      case Op.MPROTECT:
+        sys.mprotect((region[rid] + b) >>> 0, c, d);
+        break;
+      case Op.MADVISE:
+        sys.madvise((region[rid] + b) >>> 0, c, d);
+        break;
+      case Op.MREMAP: {
+        const r = sys.mremap(region[rid], b, c, d);
+        if (r >= 0) region[rid] = r;
+        break;
+      }
+    }
+  }
+}
