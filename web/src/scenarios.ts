@@ -1,0 +1,111 @@
+// Built-in scenarios: classic lessons of glibc's heap, each a list of statements (URL: ?scenario=NAME).
+
+export interface Scenario {
+  name: string;
+  title: string;
+  statements: string[];
+}
+
+const tcacheFill = (n: number, size: number, prefix = "t") =>
+  Array.from({ length: n }, (_, i) => `${prefix}${i} = malloc(${size})`);
+const freeAll = (n: number, prefix = "t") => Array.from({ length: n }, (_, i) => `free(${prefix}${i})`);
+
+export const SCENARIOS: readonly Scenario[] = [
+  {
+    name: "walkthrough",
+    title: "The first malloc: tcache struct, a 139264-byte break move, then mmap",
+    statements: [
+      "a = malloc(8)       // the tcache struct is carved first; the break moves by 139264",
+      "b = malloc(4083)    // from the top chunk",
+      "c = malloc(3)       // a 16-byte chunk, the smallest there is",
+      "d = malloc(136168)  // still below the mmap threshold: the break moves again",
+      "e = malloc(1048576) // above it: a mapping of its own",
+    ],
+  },
+  {
+    name: "first-fit",
+    title: "First fit: a freed chunk is reused by the next request that fits",
+    statements: [
+      "a = malloc(1298)    // too big for the tcache",
+      "b = malloc(598)     // keeps a from merging into the top",
+      "free(a)             // a goes to the unsorted bin",
+      "c = malloc(1280)    // sorted into a large bin, then carved out of a: c == a",
+    ],
+  },
+  {
+    name: "tcache-fastbins",
+    title: "The tcache holds 7 chunks of a size; the 8th and 9th go to a fastbin",
+    statements: [
+      ...tcacheFill(9, 24),
+      ...freeAll(9),
+      "x = malloc(24)      // the tcache is served first, LIFO",
+      "y = malloc(24)",
+    ],
+  },
+  {
+    name: "consolidate",
+    title: "Freed neighbours merge into one chunk, and into the top",
+    statements: [
+      "a = malloc(1100)",
+      "b = malloc(1100)",
+      "c = malloc(1100)",
+      "g = malloc(16)      // a guard between c and the top",
+      "free(a)             // unsorted",
+      "free(c)             // unsorted",
+      "free(b)             // merges with a and c: one 3312-byte chunk",
+      "free(g)             // tcache: it stays in use as far as its neighbours know",
+      "d = malloc(4000)    // nothing fits: the unsorted chunk goes to a large bin, d comes from the top",
+    ],
+  },
+  {
+    name: "trim",
+    title: "A free that leaves a large top gives memory back to the kernel",
+    statements: [
+      "a = malloc(100000)",
+      "b = malloc(100000)  // the break moves up",
+      "free(b)             // merges into the top; top > trim_threshold: the break moves down",
+      "free(a)",
+      "malloc_trim(0)",
+    ],
+  },
+  {
+    name: "mmap-threshold",
+    title: "The mmap threshold and its dynamic growth",
+    statements: [
+      "a = malloc(200000)  // above 128 KiB: mmapped",
+      "free(a)             // unmapped; the threshold rises to this chunk's size",
+      "b = malloc(200000)  // now below the threshold: from the heap",
+      "mallopt(M_MMAP_THRESHOLD, 65536)",
+      "c = malloc(100000)  // above the new fixed threshold: mmapped",
+    ],
+  },
+  {
+    name: "tcache-double-free",
+    title: "A double free caught by the tcache's key",
+    statements: ["a = malloc(24)", "free(a)", "free(a)             // free(): double free detected in tcache 2"],
+  },
+  {
+    name: "fastbin-double-free",
+    title: "A double free at a fastbin's head: fasttop",
+    statements: [
+      ...tcacheFill(7, 24),
+      "a = malloc(24)",
+      ...freeAll(7),
+      "free(a)             // the tcache bin is full: a heads fastbin[2]",
+      "free(a)             // double free or corruption (fasttop)",
+    ],
+  },
+  {
+    name: "house-of-force",
+    title: "House of force, caught on 2.36 by the top size check",
+    statements: [
+      "a = malloc(24)",
+      "*(a+28) = 0xffffffff // overwrite the top chunk's size",
+      "b = malloc(4096)    // malloc(): corrupted top size",
+    ],
+  },
+];
+
+export function scenarioByName(name: string): Scenario | undefined {
+  return SCENARIOS.find((s) => s.name === name);
+}

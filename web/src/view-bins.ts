@@ -1,0 +1,57 @@
+// The free lists (tcache, fastbins, unsorted, small, large), the binmap, and the arena's and
+// mp_'s fields — pwndbg's `bins`, `arena` and `mp`.
+
+import { MP_FIELDS, binmapBit, type BinList } from "../../host/inspect/index.js";
+import { esc, hex, num } from "./format.js";
+import type { View } from "./session.js";
+
+function entryEl(list: BinList, i: number): string {
+  const e = list.entries[i];
+  const size = e.size === null ? "?" : String(e.size);
+  const link = e.fdStored !== undefined ? `next ${hex(e.fd)} (stored ${hex(e.fdStored)})` : `fd ${hex(e.fd)} bk ${hex(e.bk ?? 0)}`;
+  return `<button class="entry ${list.kind}" data-bin="${list.name}" data-chunk-addr="${hex(e.chunk)}" data-chunk-size="${size}" title="${link}">${hex(e.chunk)}</button>`;
+}
+
+function listRow(list: BinList): string {
+  const count = list.count !== undefined ? `<span class="count">${list.count}</span>` : "";
+  const size = list.kind === "large" ? `≥ ${num(list.chunkSize)}` : num(list.chunkSize);
+  const entries = list.entries.slice(0, 64).map((_, i) => entryEl(list, i)).join('<span class="arrow">→</span>');
+  const more = list.entries.length > 64 ? `<span class="note">… ${list.entries.length - 64} more</span>` : "";
+  const problem = list.problem ? `<span class="problem">${esc(list.problem)}</span>` : "";
+  return `<div class="bin"><span class="bin-name">${list.name}</span><span class="bin-size">${size}</span>${count}<span class="chain">${entries || '<span class="note">empty</span>'}${more}${problem}</span></div>`;
+}
+
+export function renderBins(view: View): string {
+  const h = view.heap;
+  const out: string[] = [];
+  const section = (title: string, lists: BinList[], empty: string) =>
+    out.push(`<h3>${title}</h3>${lists.length ? lists.map(listRow).join("") : `<p class="note">${empty}</p>`}`);
+  section("tcache", h.tcache, h.mp.tcache === 0 ? "no tcache yet (made at the first malloc)" : "all 64 bins empty");
+  section("fastbins", h.fastbins.filter((b) => b.entries.length > 0), `all ${h.fastbins.length} empty`);
+  section("unsorted, small and large bins", h.bins, "all empty");
+  const bits: string[] = [];
+  for (let i = 0; i < 128; i++) {
+    const on = binmapBit(h.arena.binmap, i);
+    bits.push(`<i class="${on ? "on" : ""}" title="bin ${i}${on ? ": marked" : ""}"></i>`);
+  }
+  out.push(`<h3>binmap <span class="note">(bit i: bin i may hold chunks; glibc clears bits lazily)</span></h3><div class="binmap">${bits.join("")}</div>`);
+  return out.join("");
+}
+
+export function renderArena(view: View): string {
+  const a = view.heap.arena;
+  const rows: [string, string][] = [
+    ["&main_arena", hex(a.addr)],
+    ["top", hex(a.top)],
+    ["last_remainder", hex(a.lastRemainder)],
+    ["system_mem", num(a.systemMem)],
+    ["max_system_mem", num(a.maxSystemMem)],
+    ["have_fastchunks", String(a.haveFastchunks)],
+    ["flags", `${a.flags}${a.contiguous ? "" : " (NONCONTIGUOUS)"}`],
+  ];
+  const mp = view.heap.mp;
+  const addrFields = new Set(["sbrk_base", "tcache", "tcache_key"]);
+  const mpRows = MP_FIELDS.map(([name]) => [`mp_.${name}`, addrFields.has(name) ? hex(mp[name]) : num(mp[name])] as [string, string]);
+  const tr = ([k, v]: [string, string]) => `<tr><td>${k}</td><td class="mono">${v}</td></tr>`;
+  return `<table class="kv">${rows.map(tr).join("")}${mpRows.map(tr).join("")}</table>`;
+}
