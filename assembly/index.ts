@@ -31,7 +31,7 @@ import { maybe_check } from "./checks";
 import { tcache_key_initialize } from "./tcache";
 import { mp_ } from "./arena";
 
-export { set_debug_checks, check_malloc_state, check_failure } from "./checks";
+export { set_debug_checks, check_malloc_state, check_failure, check_cycle } from "./checks";
 
 export function malloc(size: usize): usize { const r = libc_malloc(size); maybe_check(); return r; }
 export function free(ptr: usize): void { libc_free(ptr); maybe_check(); }

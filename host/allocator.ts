@@ -64,6 +64,8 @@ export interface AllocatorExports {
   set_debug_checks(on: number): void;
   check_malloc_state(): void;
   check_failure(): number;
+  /** 0, or the last cyclic list the checker found: kind << 8 | index (CYCLE_* in assembly/config.ts). */
+  check_cycle(): number;
 }
 
 export interface LoadedAllocator {

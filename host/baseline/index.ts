@@ -17,7 +17,7 @@ import {
 import type { LoadAllocatorOptions } from "../allocator.js";
 import { ProcessAbort } from "../errors.js";
 import type { LibC } from "../libc.js";
-import { check_failure_rule, check_malloc_state } from "./checks.js";
+import { check_failure_rule, check_malloc_state, lastCycle } from "./checks.js";
 import { Env } from "./env.js";
 import { libc_free as free } from "./free.js";
 import {
@@ -52,6 +52,8 @@ export interface BaselineExports {
   check_malloc_state(): void;
   /** 0, or the number of the first broken invariant (as the Wasm build's check_failure()). */
   check_failure(): number;
+  /** 0, or the last cyclic list the last whole-heap walk found (as the Wasm build's check_cycle()). */
+  check_cycle(): number;
   /** &main_arena, &mp_ */
   main_arena: number;
   mp_addr: number;
@@ -128,6 +130,7 @@ export function loadBaseline(options: LoadBaselineOptions): LoadedBaseline {
     exports: {
       check_malloc_state: () => (e.refresh(), check_malloc_state(e)),
       check_failure: () => (e.refresh(), check_failure_rule(e)),
+      check_cycle: lastCycle,
       main_arena: MAIN_ARENA,
       mp_addr: MP,
       replay_ops: (ops, count, table) => replay_ops(e, ops >>> 0, count >>> 0, table >>> 0),
