@@ -22,9 +22,14 @@
 //   ["region", NAME, SIZE]                 NAME = an anonymous read-write mmap of SIZE bytes (memory
 //                                          the program owns outside the heap, for fake chunks)
 //   ["waddr", NAME, OFF, VALUE]            the absolute address VALUE at NAME + OFF
+//   ["w8", NAME, OFF, VALUE]               the byte VALUE at NAME + OFF (an off-by-one overflow)
+//   ["fabs", VALUE]                        free(VALUE): a wild pointer
+//   ["decrypt", NAME, OFF]                 records the safe-linked link at NAME + OFF decoded from
+//                                          the word alone (how2heap's decrypt_safe_linking)
 //   ["check", NAME, OFF]                   records the 32-bit word at NAME + OFF
 //   ["checksafe", NAME, OFF]               records it decoded as a safe-linked link
 //
+// Before the first step the break moves up to a multiple of 64 KiB, as in corrupt.c.
 // Seen values: every m, c, a, r step records the address it returned and every check the word it
 // read, as ASLR-free text (describeValue below, the same rule as corrupt.c's), so that an attack
 // that succeeds (a block returned where it aimed, a value written) is compared too.
@@ -78,14 +83,16 @@ export interface CorruptionRun {
   seen: [number, string][];
 }
 
+const BRK_ALIGN = 0x10000;
 const HEAP_SPAN = 0x4000000; // 64 MiB above the initial break count as "heap"
 const NEAR_SPAN = 0x1000000; // a named block at most 16 MiB below names a value
 
 /**
  * A value as ASLR-free text, the rule corrupt.c applies: "0"; "R+0xOFF" inside a region R;
- * "heap+0xOFF" within 64 MiB above the initial break; "B+0xOFF" from the named block or region
- * with the highest address at or below it, under 16 MiB away (the first named wins a tie); else
- * the hex value below 0x10000, or "other".
+ * "heap+0xOFF" within 64 MiB above the initial break; "other" below the break (the program and
+ * the allocator's state; corrupt.c also says so inside libc); "B+0xOFF" or "B-0xOFF" from the nearest
+ * named block or region B, under 16 MiB away (the first named wins a tie); else the hex value
+ * below 0x10000, or "other". A step's own result is described before it is named.
  */
 export function describeValue(value: number, brk0: number, blocks: Map<string, number>, regions: Map<string, number>): string {
   const v = value >>> 0;
@@ -98,15 +105,20 @@ export function describeValue(value: number, brk0: number, blocks: Map<string, n
   }
   if (inRegion !== null) return `${inRegion}+${hex(v - blocks.get(inRegion)!)}`;
   if (v >= brk0 && v - brk0 < HEAP_SPAN) return `heap+${hex(v - brk0)}`;
+  // the program's image, where the allocator's own state (main_arena) lives: no ASLR-free name
+  if (v < brk0 && v >= 0x10000) return "other";
   let best: string | null = null;
-  let bestAddr = -1;
+  let bestAddr = 0;
+  let bestDist = NEAR_SPAN;
   for (const [name, base] of blocks) {
-    if (base <= v && v - base < NEAR_SPAN && base > bestAddr) {
+    const dist = Math.abs(v - base);
+    if (dist < bestDist) {
       best = name;
       bestAddr = base;
+      bestDist = dist;
     }
   }
-  if (best !== null) return `${best}+${hex(v - bestAddr)}`;
+  if (best !== null) return `${best}${v >= bestAddr ? "+" : "-"}${hex(bestDist)}`;
   return v < 0x10000 ? hex(v) : "other";
 }
 
@@ -115,11 +127,32 @@ function u32le(value: number): number[] {
   return [v & 0xff, (v >>> 8) & 0xff, (v >>> 16) & 0xff, v >>> 24];
 }
 
+/**
+ * A safe-linked link decoded without knowing where it is stored, as how2heap's
+ * decrypt_safe_linking does: the key is the storage address >> 12, and when the link points near
+ * its own storage (the same 1 MiB), each 12-bit slice of the key is the slice 12 bits above it of
+ * the plain value, recovered from the top down.
+ */
+export function decryptSafeLink(cipher: number): number {
+  let key = 0;
+  let plain = 0;
+  for (let i = 1; i <= 3; i++) {
+    const bits = Math.max(32 - 12 * i, 0); // slices from bit 20, bit 8, bit 0
+    plain = (((cipher ^ key) >>> bits) << bits) >>> 0;
+    key = plain >>> 12;
+  }
+  return plain;
+}
+
 /** Runs the steps in order; stops at the first step that throws and reports it. */
 export function runCorruptionSteps(proc: CorruptionTarget, steps: readonly CorruptionStep[]): CorruptionRun {
   const blocks = new Map<string, number>();
   const regions = new Map<string, number>();
   const seen: [number, string][] = [];
+  // corrupt.c first moves the break up to a multiple of 64 KiB: a safe-linking key then has the
+  // same low bits on every run, so a link stored raw decodes to the same (mis)alignment
+  const start = proc.sbrk(0) >>> 0;
+  proc.sbrk(Math.ceil(start / BRK_ALIGN) * BRK_ALIGN - start);
   const brk0 = proc.sbrk(0) >>> 0;
   const record = (step: number, value: number) => seen.push([step, describeValue(value, brk0, blocks, regions)]);
   const word = (at: number) => {
@@ -127,8 +160,8 @@ export function runCorruptionSteps(proc: CorruptionTarget, steps: readonly Corru
     return (b[0] | (b[1] << 8) | (b[2] << 16) | (b[3] << 24)) >>> 0;
   };
   const set = (name: unknown, value: number, step: number) => {
-    blocks.set(String(name), value >>> 0);
     record(step, value);
+    blocks.set(String(name), value >>> 0);
   };
   const addr = (name: unknown, off: unknown): number => {
     const base = blocks.get(String(name));
@@ -158,6 +191,9 @@ export function runCorruptionSteps(proc: CorruptionTarget, steps: readonly Corru
           record(i, (word(where) ^ (where >>> 12)) >>> 0);
           break;
         }
+        case "w8": proc.write(addr(s[1], s[2]), [n(3) & 0xff]); break;
+        case "fabs": proc.free(n(1) >>> 0); break;
+        case "decrypt": record(i, decryptSafeLink(word(addr(s[1], s[2])))); break;
         case "malloc_trim": proc.malloc_trim(0); break;
         case "f": proc.free(addr(s[1], s[2])); break;
         case "w32": proc.write(addr(s[1], s[2]), u32le(n(3))); break;

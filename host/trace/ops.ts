@@ -263,19 +263,22 @@ export class OpsParser {
   }
 
   push(piece: Uint8Array | string): void {
-    let bytes = typeof piece === "string" ? encoder.encode(piece) : piece;
-    let last = bytes.lastIndexOf(NL);
+    const bytes = typeof piece === "string" ? encoder.encode(piece) : piece;
+    const last = bytes.lastIndexOf(NL);
     if (last < 0) {
       this.#carry = this.#carry ? concat(this.#carry, bytes) : bytes.slice();
       return;
     }
+    let from = 0;
     if (this.#carry) {
-      const head = this.#carry;
+      // the line cut at the end of the last piece: parsed on its own, not by copying this piece
+      const first = bytes.indexOf(NL);
+      const line = concat(this.#carry, bytes.subarray(0, first + 1));
       this.#carry = null;
-      bytes = concat(head, bytes);
-      last += head.length;
+      this.#parseLines(line, 0, line.length);
+      from = first + 1;
     }
-    this.#parseLines(bytes, 0, last + 1);
+    this.#parseLines(bytes, from, last + 1);
     if (last + 1 < bytes.length) this.#carry = bytes.slice(last + 1);
   }
 

@@ -71,6 +71,24 @@ export interface ReplayResult {
 const IS_MMAPPED = 2;
 const SIZE_BITS = 7;
 const NL = 10;
+const SPACE = 32;
+
+/** Writes v (a u32) in decimal at buf[n]; returns the position after it. */
+function writeDecimal(buf: Uint8Array, n: number, v: number): number {
+  if (v < 10) {
+    buf[n] = 48 + v;
+    return n + 1;
+  }
+  const digits = v < 100 ? 2 : v < 1000 ? 3 : v < 10000 ? 4 : v < 100000 ? 5 : v < 1000000 ? 6 : v < 10000000 ? 7 : v < 100000000 ? 8 : v < 1000000000 ? 9 : 10;
+  let p = n + digits;
+  while (v >= 10) {
+    const q = (v / 10) >>> 0;
+    buf[--p] = 48 + (v - q * 10);
+    v = q;
+  }
+  buf[--p] = 48 + v;
+  return n + digits;
+}
 
 /**
  * Runs every op of `trace` on `proc` (a fresh process, for results comparable with the oracle).
@@ -153,15 +171,26 @@ export class ReplayWriter implements ReplayEvents {
   }
 
   block(id: number, p: number, field: number): void {
-    const out = this.out.reserve(40).u32(id).sp();
+    const out = this.out;
+    if (out.n + 40 > out.buf.length) out.flush();
+    const buf = out.buf;
+    let n = writeDecimal(buf, out.n, id);
+    buf[n++] = SPACE;
     if (p === 0) {
-      out.byteUnchecked(78 /* N */);
-    } else if (field & IS_MMAPPED) {
-      out.byteUnchecked(77 /* M */).sp().u32((field & ~SIZE_BITS) >>> 0);
+      buf[n++] = 78; // N
     } else {
-      out.u32(p - this.brk0).sp().u32((field & ~SIZE_BITS) >>> 0);
+      if (field & IS_MMAPPED) {
+        buf[n++] = 77; // M
+      } else {
+        const offset = p - this.brk0; // below the initial break only after an `s` op moved it down
+        if (offset < 0) buf[n++] = 45; // -
+        n = writeDecimal(buf, n, Math.abs(offset));
+      }
+      buf[n++] = SPACE;
+      n = writeDecimal(buf, n, (field & ~SIZE_BITS) >>> 0);
     }
-    out.byteUnchecked(NL);
+    buf[n++] = NL;
+    out.n = n;
   }
 
   note(text: string): void {

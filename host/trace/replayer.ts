@@ -31,6 +31,7 @@ export interface ReplayTarget {
   pvalloc?(size: number): number;
   malloc_usable_size?(ptr: number): number;
   readonly sys?: {
+    brk(addr: number): number;
     mmap(addr: number, length: number, prot: number, flags: number, fd: number, offset: number): number;
     munmap(addr: number, length: number): number;
     mprotect(addr: number, length: number, prot: number): number;
@@ -125,8 +126,7 @@ export class Replayer {
   #addr = new Uint32Array(1024);
   #live = new Uint8Array(1024);
   #region = new Uint32Array(16);
-  #buffer: ArrayBuffer;
-  #view: DataView;
+  #words: Uint32Array;
 
   constructor(proc: ReplayTarget, options: ReplayOptions = {}, streaming = false) {
     this.proc = proc;
@@ -146,8 +146,7 @@ export class Replayer {
       if (aligned !== cur && proc.sbrk(aligned - cur) === -1) throw new Error("replay: cannot align the break");
     }
     this.brk0 = proc.sbrk(0) >>> 0;
-    this.#buffer = proc.memory.buffer;
-    this.#view = new DataView(this.#buffer);
+    this.#words = new Uint32Array(proc.memory.buffer);
   }
 
   /** True when the engine measures op times (whole: opNanos; streaming: latency). */
@@ -157,7 +156,13 @@ export class Replayer {
 
   /** The break now, minus brk0. */
   brkDelta(): number {
-    return (this.proc.sbrk(0) >>> 0) - this.brk0;
+    return this.#brk() - this.brk0;
+  }
+
+  /** The break now: the raw brk(0) where the process has it (cheaper than sbrk's C wrapper). */
+  #brk(): number {
+    const sys = this.proc.sys;
+    return (sys !== undefined ? sys.brk(0) : this.proc.sbrk(0)) >>> 0;
   }
 
   #ensureIds(ids: number): void {
@@ -192,11 +197,11 @@ export class Replayer {
     this.#live[id] = 1;
     let field = 0;
     if (p !== 0) {
-      if (this.proc.memory.buffer !== this.#buffer) {
-        this.#buffer = this.proc.memory.buffer;
-        this.#view = new DataView(this.#buffer);
-      }
-      field = this.#view.getUint32(p - 4, true);
+      // A block's pointer is 8-aligned at least, so its size field is a whole u32 of memory. A
+      // grown memory detaches the old view (length 0): then, and only then, look again.
+      const at = (p - 4) >>> 2;
+      if (at >= this.#words.length) this.#words = new Uint32Array(this.proc.memory.buffer);
+      field = this.#words[at];
       if (field & IS_MMAPPED) this.mmappedAllocs++;
     }
     events.block(id, p, field);
@@ -302,11 +307,14 @@ export class Replayer {
         else latency![ns < 2 ? 0 : Math.min(LATENCY_BUCKETS - 1, Math.floor(Math.log2(ns)))]++;
       }
       this.ops++;
-      const delta = (proc.sbrk(0) >>> 0) - brk0;
-      if (delta > maxBrkDelta) maxBrkDelta = delta;
+      // Only an allocation (or sbrk) can raise the break: frees and trims only lower it.
+      if (p !== -1 || k === Op.SBRK) {
+        const delta = this.#brk() - brk0;
+        if (delta > maxBrkDelta) maxBrkDelta = delta;
+      }
       if (every > 0 && this.ops % every === 0) {
         this.maxBrkDelta = maxBrkDelta;
-        events.note(`# op=${this.ops} brk=${delta} ${formatMallinfo2(proc.mallinfo2())}`);
+        events.note(`# op=${this.ops} brk=${this.#brk() - brk0} ${formatMallinfo2(proc.mallinfo2())}`);
       }
     }
     this.maxBrkDelta = maxBrkDelta;

@@ -1,0 +1,225 @@
+// `record -- COMMAND ARGS...`: a real program's allocations, recorded on this machine by glibc's
+// own tracer (mtrace, in libc_malloc_debug.so.0 since glibc 2.34) into an mtrace log that
+// `replay` and `convert` read.
+//
+// A small LD_PRELOAD library, built with the system's `cc` on first use and cached per user,
+// starts mtrace() before main() and routes calloc and the memalign family through functions
+// named mtrx_calloc and mtrx_al_K (alignment 2^K): mtrace logs every allocation as "+", but the
+// caller it prints is the function that called glibc, so those names say which call it was
+// (host/trace/mtrace.ts reads them back). The library then drops MALLOC_TRACE from the
+// environment, so that programs the command starts do not overwrite the log.
+
+import { spawnSync } from "node:child_process";
+import { createHash } from "node:crypto";
+import { existsSync, mkdirSync, readFileSync, renameSync, rmSync, statSync, writeFileSync } from "node:fs";
+import { homedir, tmpdir, userInfo } from "node:os";
+import { basename, join, resolve } from "node:path";
+import { PROGRAM, UserError } from "./args.js";
+
+const PRELOAD_SOURCE = String.raw`/* ptmalloc-wasm record: starts glibc's mtrace() and tags calloc and the memalign family. */
+#define _GNU_SOURCE
+#include <dlfcn.h>
+#include <errno.h>
+#include <mcheck.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdlib.h>
+
+static void *(*real_calloc)(size_t, size_t);
+static void *(*real_memalign)(size_t, size_t);
+static void *(*real_aligned_alloc)(size_t, size_t);
+static int (*real_posix_memalign)(void **, size_t, size_t);
+static void *(*real_valloc)(size_t);
+static void *(*real_pvalloc)(size_t);
+
+/* While the real functions are looked up, a calloc (glibc's dlsym does not make one for names
+ * that exist) fails rather than recursing. */
+static int resolving;
+
+static void resolve_all(void) {
+  if (real_calloc) return;
+  resolving = 1;
+  real_calloc = (void *(*)(size_t, size_t))dlsym(RTLD_NEXT, "calloc");
+  real_memalign = (void *(*)(size_t, size_t))dlsym(RTLD_NEXT, "memalign");
+  real_aligned_alloc = (void *(*)(size_t, size_t))dlsym(RTLD_NEXT, "aligned_alloc");
+  real_posix_memalign = (int (*)(void **, size_t, size_t))dlsym(RTLD_NEXT, "posix_memalign");
+  real_valloc = (void *(*)(size_t))dlsym(RTLD_NEXT, "valloc");
+  real_pvalloc = (void *(*)(size_t))dlsym(RTLD_NEXT, "pvalloc");
+  resolving = 0;
+}
+
+__attribute__((constructor)) static void start_tracing(void) {
+  resolve_all();
+  mtrace();
+  unsetenv("MALLOC_TRACE");
+}
+
+/* The call into glibc must be made from the tagging function's own frame (never a tail call):
+ * mtrace prints the return address of glibc's entry point as the caller. */
+#define BARRIER() __asm__ volatile("" ::: "memory")
+
+__attribute__((noinline, visibility("default"))) void *mtrx_calloc(size_t n, size_t size) {
+  void *p = real_calloc(n, size);
+  BARRIER();
+  return p;
+}
+
+enum { K_MEMALIGN, K_ALIGNED_ALLOC, K_POSIX_MEMALIGN, K_VALLOC, K_PVALLOC };
+
+static inline __attribute__((always_inline)) void *aligned_call(int kind, size_t align, size_t size, int *err) {
+  void *p = NULL;
+  switch (kind) {
+    case K_MEMALIGN: p = real_memalign(align, size); break;
+    case K_ALIGNED_ALLOC: p = real_aligned_alloc(align, size); break;
+    case K_POSIX_MEMALIGN: *err = real_posix_memalign(&p, align, size); break;
+    case K_VALLOC: p = real_valloc(size); break;
+    default: p = real_pvalloc(size); break;
+  }
+  BARRIER();
+  return p;
+}
+
+#define TAG(K) \
+  __attribute__((noinline, visibility("default"))) void *mtrx_al_##K(int kind, size_t align, size_t size, int *err) { \
+    return aligned_call(kind, align, size, err); \
+  }
+TAG(0) TAG(1) TAG(2) TAG(3) TAG(4) TAG(5) TAG(6) TAG(7) TAG(8) TAG(9) TAG(10) TAG(11) TAG(12) TAG(13)
+TAG(14) TAG(15) TAG(16) TAG(17) TAG(18) TAG(19) TAG(20) TAG(21) TAG(22) TAG(23) TAG(24) TAG(25)
+TAG(26) TAG(27) TAG(28) TAG(29) TAG(30) TAG(31) TAG(np)
+
+typedef void *(*tag_fn)(int, size_t, size_t, int *);
+static const tag_fn tags[33] = {
+  mtrx_al_0, mtrx_al_1, mtrx_al_2, mtrx_al_3, mtrx_al_4, mtrx_al_5, mtrx_al_6, mtrx_al_7, mtrx_al_8,
+  mtrx_al_9, mtrx_al_10, mtrx_al_11, mtrx_al_12, mtrx_al_13, mtrx_al_14, mtrx_al_15, mtrx_al_16,
+  mtrx_al_17, mtrx_al_18, mtrx_al_19, mtrx_al_20, mtrx_al_21, mtrx_al_22, mtrx_al_23, mtrx_al_24,
+  mtrx_al_25, mtrx_al_26, mtrx_al_27, mtrx_al_28, mtrx_al_29, mtrx_al_30, mtrx_al_31, mtrx_al_np,
+};
+
+/* 2^K: the alignment rounded up to a power of two, as glibc itself does; 32 means above 2^31. */
+static int tag_of(size_t align) {
+  int k = 0;
+  while (k < 32 && ((size_t)1 << k) < align) k++;
+  return k;
+}
+
+static void *tagged(int kind, size_t align, size_t size, int *err) {
+  resolve_all();
+  return tags[tag_of(align)](kind, align, size, err);
+}
+
+void *calloc(size_t n, size_t size) {
+  if (resolving) return NULL;
+  resolve_all();
+  return mtrx_calloc(n, size);
+}
+void *memalign(size_t align, size_t size) { return tagged(K_MEMALIGN, align, size, NULL); }
+void *aligned_alloc(size_t align, size_t size) { return tagged(K_ALIGNED_ALLOC, align, size, NULL); }
+int posix_memalign(void **out, size_t align, size_t size) {
+  int err = 0;
+  void *p = tagged(K_POSIX_MEMALIGN, align, size, &err);
+  if (err == 0) *out = p;
+  return err;
+}
+void *valloc(size_t size) { return tagged(K_VALLOC, 4096, size, NULL); }
+void *pvalloc(size_t size) { return tagged(K_PVALLOC, 4096, size, NULL); }
+
+`;
+
+/** Splits `record` arguments into its own options and the command (after `--`, or the first word). */
+export function splitRecordArgs(args: string[]): [string[], string[]] {
+  for (let i = 0; i < args.length; i++) {
+    const a = args[i];
+    if (a === "--") return [args.slice(0, i), args.slice(i + 1)];
+    if (a === "-o" || a === "--output") {
+      i++;
+      continue;
+    }
+    if (!a.startsWith("-")) return [args.slice(0, i), args.slice(i)];
+  }
+  return [args, []];
+}
+
+function cacheDir(): string {
+  const xdg = process.env.XDG_CACHE_HOME;
+  if (xdg && xdg.startsWith("/")) return join(xdg, "ptmalloc-wasm");
+  try {
+    const home = homedir();
+    if (home && existsSync(home)) return join(home, ".cache", "ptmalloc-wasm");
+  } catch {
+    // no home directory: below
+  }
+  return join(tmpdir(), `ptmalloc-wasm-${userInfo().uid}`);
+}
+
+/** The preload library, built on first use (and again when its source changes). */
+function preloadLibrary(): string {
+  const hash = createHash("sha256").update(PRELOAD_SOURCE).digest("hex").slice(0, 12);
+  const dir = cacheDir();
+  const lib = join(dir, `mtrace-preload-${process.arch}-${hash}.so`);
+  if (existsSync(lib)) return lib;
+  mkdirSync(dir, { recursive: true });
+  const src = join(dir, `mtrace-preload-${hash}.c`);
+  writeFileSync(src, PRELOAD_SOURCE);
+  const tmp = `${lib}.${process.pid}.tmp`;
+  const cc = process.env.CC || "cc";
+  const r = spawnSync(cc, ["-shared", "-fPIC", "-O2", "-o", tmp, src, "-ldl"], { encoding: "utf8" });
+  if (r.error && (r.error as NodeJS.ErrnoException).code === "ENOENT") {
+    throw new UserError(`record needs a C compiler to build its small preload library, and there is no '${cc}' (install gcc or clang, or set CC)`);
+  }
+  if (r.status !== 0) {
+    rmSync(tmp, { force: true });
+    const first = (r.stderr || r.error?.message || "").split("\n").find((l) => l.trim() !== "") ?? "";
+    throw new UserError(`cannot build the preload library with '${cc}': ${first.trim()}`);
+  }
+  renameSync(tmp, lib);
+  return lib;
+}
+
+/** glibc 2.34 or later (where mtrace lives in libc_malloc_debug.so.0), or a UserError. */
+function checkGlibc(): void {
+  if (process.platform !== "linux") throw new UserError("record works on Linux with glibc only (it uses glibc's mtrace)");
+  const header = (process.report?.getReport() as { header?: { glibcVersionRuntime?: string } } | undefined)?.header;
+  const version = header?.glibcVersionRuntime;
+  if (!version) throw new UserError("record needs glibc (it uses glibc's mtrace); this system's C library is not glibc");
+  const [major, minor] = version.split(".").map(Number);
+  if (major < 2 || (major === 2 && minor < 34)) {
+    throw new UserError(`record needs glibc 2.34 or later (libc_malloc_debug.so.0); this system has glibc ${version}`);
+  }
+}
+
+export async function recordCommand(program: string[], output: string | undefined): Promise<number> {
+  checkGlibc();
+  const lib = preloadLibrary();
+  const out = resolve(output ?? `${basename(program[0])}.mtrace`);
+  try {
+    if (statSync(out).isDirectory()) throw new UserError("is a directory", output ?? out);
+  } catch (err) {
+    if (err instanceof UserError) throw err;
+  }
+  rmSync(out, { force: true });
+  const preload = [lib, "libc_malloc_debug.so.0", process.env.LD_PRELOAD].filter(Boolean).join(":");
+  const r = spawnSync(program[0], program.slice(1), {
+    stdio: "inherit",
+    env: { ...process.env, LD_PRELOAD: preload, MALLOC_TRACE: out },
+  });
+  if (r.error) {
+    const code = (r.error as NodeJS.ErrnoException).code;
+    if (code === "ENOENT") throw new UserError("command not found", program[0]);
+    if (code === "EACCES") throw new UserError("permission denied (not an executable?)", program[0]);
+    throw new UserError(`cannot run: ${r.error.message}`, program[0]);
+  }
+  let text = "";
+  try {
+    text = readFileSync(out, "latin1");
+  } catch {
+    // no log: below
+  }
+  if (!text.startsWith("= Start")) {
+    throw new UserError(`nothing was recorded: is '${program[0]}' a dynamically linked program using this system's glibc?`, output ?? out);
+  }
+  const records = text.split("\n").filter((l) => / [+<>!-] /.test(l) || /^[+<>!-] /.test(l)).length;
+  process.stderr.write(`${PROGRAM}: wrote ${output ?? out}: ${records} mtrace records of ${program.join(" ")}\n`);
+  const signals: Record<string, number> = { SIGABRT: 6, SIGKILL: 9, SIGSEGV: 11, SIGTERM: 15, SIGINT: 2 };
+  if (r.signal) return 128 + (signals[r.signal] ?? 1);
+  return r.status ?? 0;
+}
