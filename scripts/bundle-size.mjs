@@ -14,7 +14,7 @@ import { gzipSync } from "node:zlib";
 const root = join(dirname(fileURLToPath(import.meta.url)), "..");
 
 /** Bundles `source` (resolved from the repository root) and measures every output chunk. */
-export async function bundleSize(source = 'import { createProcess } from "ptmalloc-wasm";\nglobalThis.createProcess = createProcess;\n') {
+export async function bundleSize(source = 'import { createProcess } from "ptmalloc-wasm";\nglobalThis.createProcess = createProcess;\n', splitting = true) {
   const outdir = mkdtempSync(join(tmpdir(), "ptmalloc-bundle-"));
   try {
     const result = await build({
@@ -22,7 +22,7 @@ export async function bundleSize(source = 'import { createProcess } from "ptmall
       bundle: true,
       minify: true,
       format: "esm",
-      splitting: true,
+      splitting,
       platform: "browser",
       target: "es2022",
       outdir,
@@ -62,8 +62,10 @@ export async function bundleSize(source = 'import { createProcess } from "ptmall
 
 if (process.argv[1] === fileURLToPath(import.meta.url)) {
   const { upFront, onDemand } = await bundleSize();
+  // A bundler that does not split code inlines the dynamic imports: everything in one file.
+  const { upFront: unsplit } = await bundleSize(undefined, false);
   if (process.argv.includes("--json")) {
-    console.log(JSON.stringify({ upFront, onDemand }, null, 2));
+    console.log(JSON.stringify({ upFront, onDemand, unsplit: { bytes: unsplit.bytes, gzipBytes: unsplit.gzipBytes } }, null, 2));
   } else {
     const kb = (n) => `${(n / 1024).toFixed(1)} KiB`;
     const ours = (c) => c.inputs.filter((p) => p.startsWith("dist/")).map((p) => p.slice("dist/".length));
@@ -73,5 +75,6 @@ if (process.argv[1] === fileURLToPath(import.meta.url)) {
       const what = ours(c);
       console.log(`  on demand:       ${kb(c.bytes)} minified, ${kb(c.gzipBytes)} gzipped  (${what.slice(0, 2).join(", ")}${what.length > 2 ? `, … ${what.length} files` : ""})`);
     }
+    console.log(`  without --splitting (one file, everything inline): ${kb(unsplit.bytes)} minified, ${kb(unsplit.gzipBytes)} gzipped (${unsplit.bytes} / ${unsplit.gzipBytes} bytes)`);
   }
 }
