@@ -36,15 +36,30 @@ static void *(*real_pvalloc)(size_t);
  * that exist) fails rather than recursing. */
 static int resolving;
 
+/* glibc's tracing entry points live in libc_malloc_debug.so.0 under the base symbol versions
+ * only (not as default versions), so an unversioned dlsym would find libc's untraced ones. */
+static void *traced(const char *name) {
+  static const char *const versions[] = {"GLIBC_2.2.5", "GLIBC_2.0", "GLIBC_2.17", "GLIBC_2.2", "GLIBC_2.27"};
+  void *debug = dlopen("libc_malloc_debug.so.0", RTLD_NOW | RTLD_NOLOAD);
+  if (debug) {
+    for (size_t i = 0; i < sizeof versions / sizeof versions[0]; i++) {
+      void *f = dlvsym(debug, name, versions[i]);
+      if (f) return f;
+    }
+  }
+  return dlsym(RTLD_NEXT, name);
+}
+
 static void resolve_all(void) {
   if (real_calloc) return;
   resolving = 1;
-  real_calloc = (void *(*)(size_t, size_t))dlsym(RTLD_NEXT, "calloc");
-  real_memalign = (void *(*)(size_t, size_t))dlsym(RTLD_NEXT, "memalign");
-  real_aligned_alloc = (void *(*)(size_t, size_t))dlsym(RTLD_NEXT, "aligned_alloc");
-  real_posix_memalign = (int (*)(void **, size_t, size_t))dlsym(RTLD_NEXT, "posix_memalign");
-  real_valloc = (void *(*)(size_t))dlsym(RTLD_NEXT, "valloc");
-  real_pvalloc = (void *(*)(size_t))dlsym(RTLD_NEXT, "pvalloc");
+  real_calloc = (void *(*)(size_t, size_t))traced("calloc");
+  /* glibc 2.36's aligned_alloc is memalign (and libc_malloc_debug has no traced aligned_alloc) */
+  real_memalign = (void *(*)(size_t, size_t))traced("memalign");
+  real_aligned_alloc = real_memalign;
+  real_posix_memalign = (int (*)(void **, size_t, size_t))traced("posix_memalign");
+  real_valloc = (void *(*)(size_t))traced("valloc");
+  real_pvalloc = (void *(*)(size_t))traced("pvalloc");
   resolving = 0;
 }
 
