@@ -3,7 +3,7 @@
 // Each page creates processes (the Wasm build, and the pure-TS twin and the debug build that load
 // on demand), allocates, frees, maps, reads maps() and malloc_stats(), and replays a gzipped trace
 // that it fetches and gunzips itself (DecompressionStream). The page must log no console error and
-// fail no request, and its results must equal what the same code gives in Node.
+// fail no request, and its results must equal what the same code gives in Node (on the same dist/).
 //
 // Without Chromium (Debian's `chromium` at /usr/bin/chromium, or CHROMIUM_PATH) the tests are
 // skipped, and say so.
@@ -16,7 +16,6 @@ import { fileURLToPath } from "node:url";
 import { gunzipSync } from "node:zlib";
 import { build } from "esbuild";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import * as api from "../../host/index.js";
 import { firstDifference } from "../../host/index.js";
 // A plain JS module shared with the page.
 import { exercise } from "./page/exercise.js";
@@ -113,7 +112,8 @@ if (!haveChromium) {
       origin = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
       const { chromium } = await import("playwright-core");
       browser = await chromium.launch({ executablePath: chromiumPath, args: LAUNCH_ARGS });
-      // The same code in Node, on the sources.
+      // The same code in Node, on the same built package the pages load.
+      const api = await import(join(root, "dist", "host", "index.js"));
       expected = await exercise(api, async (url: string) => gunzipSync(readFileSync(join(here, url))).toString("utf8"));
     });
 
