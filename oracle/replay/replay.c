@@ -1,12 +1,15 @@
 /* replay: runs an op list (ops v1, see host/trace/ops.ts) against the C library's malloc and
  * prints where every block landed, in the replay output format (see host/trace/replay.ts).
  *
- *   replay [-c N] [-a ALIGN] [OPS_FILE | -]     (stdin when no file or "-"; output on stdout)
+ *   replay [-c N] [-a ALIGN] [-x] [OPS_FILE | -]     (stdin when no file or "-"; output on stdout)
  *
  *   -c N      a checkpoint line every N ops (default 10000; 0: none)
  *   -a ALIGN  before the first op, move the break up to a multiple of ALIGN (sbrk), and take
  *             offsets from there: blocks aligned to more than a page then land at offsets that
  *             do not depend on where ASLR put the break
+ *   -x        differential output (the fuzzer's): one line per op, in place of the ID lines
+ *             (see "The -x output" below); errno is cleared before every op; a SIGABRT or
+ *             SIGSEGV ends the output with "# died SIGABRT" (glibc's message is on stderr)
  *
  * Built with `gcc -m32 -O2` it is the oracle for the 32-bit emulation: glibc 2.36 on i386.
  *
@@ -21,7 +24,24 @@
  *   t PAD             malloc_trim(PAD)
  *   i                 malloc_info(0, stdout)
  * `o` and `t` print one comment line with the call's result; `i` prints "# malloc_info:" and the
- * XML, each line prefixed with "# ". (malloc_info writes through a FILE: stdout is made
+ * XML, each line prefixed with "# ". And the calls of the op-list extension (the rest of the
+ * malloc family, and system calls on regions of the program's own):
+ *   R NEWID OLDID NMEMB SIZE   reallocarray          A ID ALIGN SIZE   aligned_alloc
+ *   P ID ALIGN SIZE            posix_memalign        v ID SIZE / V ID SIZE   valloc / pvalloc
+ *   u ID                       malloc_usable_size    s INCREMENT       sbrk (signed)
+ *   M RID LENGTH PROT FLAGS    mmap(NULL, ..., -1, 0): region RID (0, 1, 2, ... in order)
+ *   U RID OFFSET LENGTH        munmap(region + OFFSET, LENGTH)
+ *   X RID OFFSET LENGTH PROT   mprotect(...)         D RID OFFSET LENGTH ADVICE   madvise(...)
+ *   Y RID OLDLEN NEWLEN FLAGS  mremap(region, ...): the region moves to the result
+ * The allocating ones print their ID line; the others print nothing (except with -x).
+ *
+ * The -x output: per op, one line starting with the op's letter:
+ *   L ID H OFFSET CHUNK USABLE   a block in the brk heap (L: m c a r R A P v V)
+ *   L ID M CHUNK USABLE          an mmapped block
+ *   L ID N ERRNO                 NULL (for P: the error it returned)
+ *   f | u USABLE | o RET | t RET | s OFFSET (the old break − the initial one) | s -1 ERRNO
+ *   M ok | M -ERRNO | U RET | X RET | D RET | Y ok | Y -ERRNO     (RET: 0 or -errno)
+ * Checkpoints and the end lines are as without -x. (malloc_info writes through a FILE: stdout is made
  * unbuffered before anything else, so that it never mallocs a buffer, and fd 1 is pointed at a
  * memfd while it writes.)
  */
@@ -30,6 +50,7 @@
 #include <fcntl.h>
 #include <gnu/libc-version.h>
 #include <malloc.h>
+#include <signal.h>
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
@@ -198,16 +219,27 @@ static int live_id(size_t *id) {
 }
 
 static unsigned long n_mmapped;
+static int xmode;   /* -x */
+static char cur_op; /* the op being run, for -x lines */
 
-/* Records the result of an allocating op and prints its line. */
-static void record(size_t id, void *p) {
+/* Records the result of an allocating op and prints its line; `err` is the errno to print for NULL. */
+static void record_err(size_t id, void *p, int err) {
   if (id != next_id) die("IDs must be 0, 1, 2, ... in op order");
   next_id++;
   ptrs[id] = p;
   state[id] = LIVE;
+  if (xmode) {
+    out_char(cur_op);
+    out_char(' ');
+  }
   out_u(id);
   if (p == NULL) {
-    out_str(" N\n");
+    out_str(" N");
+    if (xmode) {
+      out_char(' ');
+      out_i(err);
+    }
+    out_char('\n');
     return;
   }
   size_t field = ((size_t *)p)[-1];
@@ -216,12 +248,49 @@ static void record(size_t id, void *p) {
     n_mmapped++;
     out_str(" M ");
   } else {
-    out_char(' ');
+    out_str(xmode ? " H " : " ");
     out_i((long long)((uintptr_t)p - brk0));
     out_char(' ');
   }
   out_u(chunk);
+  if (xmode) {
+    out_char(' ');
+    out_u(malloc_usable_size(p));
+  }
   out_char('\n');
+}
+
+static void record(size_t id, void *p) { record_err(id, p, errno); }
+
+/* ── regions (M U X D Y) ───────────────────────────────────────────────────────────────── */
+
+static uintptr_t *regions; /* RID -> address (0: the mmap failed) */
+static size_t n_regions, next_rid;
+
+static void *region_at(unsigned long long rid, unsigned long long offset) {
+  if (rid >= next_rid) die("region used before its M line");
+  return (char *)regions[rid] + offset;
+}
+
+/* A -x line "L RET" for a system call's result (0, or -errno). */
+static void x_ret(char op, int rc) {
+  if (!xmode) return;
+  out_char(op);
+  out_char(' ');
+  out_i(rc == 0 ? 0 : -errno);
+  out_char('\n');
+}
+
+static const char *sig_name(int sig) { return sig == SIGABRT ? "SIGABRT" : sig == SIGSEGV ? "SIGSEGV" : "signal"; }
+
+/* -x: the output so far survives glibc's abort (or a fault); then the signal ends the process. */
+static void on_fatal(int sig) {
+  out_str("# died ");
+  out_str(sig_name(sig));
+  out_char('\n');
+  out_flush();
+  signal(sig, SIG_DFL);
+  raise(sig);
 }
 
 /* malloc_info(0, stdout) with fd 1 on a memfd; its text is copied to the output, prefixed. */
@@ -305,25 +374,32 @@ int main(int argc, char **argv) {
         die("bad -a value (a power of two)");
       align_break = (unsigned long)v;
       i++;
+    } else if (strcmp(argv[i], "-x") == 0) {
+      xmode = 1;
     } else if (!path) {
       path = argv[i];
     } else {
-      die("usage: replay [-c N] [-a ALIGN] [OPS_FILE | -]");
+      die("usage: replay [-c N] [-a ALIGN] [-x] [OPS_FILE | -]");
     }
   }
 
+  if (xmode) {
+    signal(SIGABRT, on_fatal);
+    signal(SIGSEGV, on_fatal);
+  }
   /* before anything touches stdout: an unbuffered FILE never mallocs a buffer */
   setvbuf(stdout, NULL, _IONBF, 0);
   load_input(path);
 
   /* first pass: count the IDs, so that the table can be mapped once */
   for (size_t i = 0; i < text_len; i++) {
-    if ((i == 0 || text[i - 1] == '\n') &&
-        (text[i] == 'm' || text[i] == 'c' || text[i] == 'a' || text[i] == 'r'))
-      n_ids++;
+    if (i > 0 && text[i - 1] != '\n') continue;
+    if (strchr("mcarRAPvV", text[i]) && text[i] != 0) n_ids++;
+    if (text[i] == 'M') n_regions++;
   }
   ptrs = anon(n_ids * sizeof *ptrs);
   state = anon(n_ids);
+  regions = anon(n_regions * sizeof *regions);
 
   brk0 = (uintptr_t)sbrk(0);
   uintptr_t start_brk = proc_start_brk();
@@ -365,6 +441,8 @@ int main(int argc, char **argv) {
     if (!(pos >= text_len || text[pos] == ' ' || text[pos] == '\t' || text[pos] == '\n'))
       die("unknown op");
     size_t id, old;
+    cur_op = op;
+    errno = 0;
     switch (op) {
       case 'm': {
         id = (size_t)need_u();
@@ -414,8 +492,139 @@ int main(int argc, char **argv) {
         record(id, realloc(oldp, size));
         break;
       }
+      case 'R': {
+        id = (size_t)need_u();
+        size_t n;
+        const char *s = token(&n);
+        void *oldp = NULL;
+        if (!(n == 1 && s[0] == '-')) {
+          unsigned long long v;
+          if (!parse_u(s, n, &v)) die("bad number in the op list");
+          if (v >= n_ids || state[v] == UNBORN || state[v] == DEAD) die("R of a dead or unknown ID");
+          oldp = ptrs[v];
+          state[v] = DEAD;
+        }
+        size_t nmemb = need_size();
+        size_t size = need_size();
+        record(id, reallocarray(oldp, nmemb, size));
+        break;
+      }
+      case 'A': {
+        id = (size_t)need_u();
+        size_t align = need_size();
+        size_t size = need_size();
+        record(id, aligned_alloc(align, size));
+        break;
+      }
+      case 'P': {
+        id = (size_t)need_u();
+        size_t align = need_size();
+        size_t size = need_size();
+        void *p = NULL;
+        int err = posix_memalign(&p, align, size);
+        record_err(id, err ? NULL : p, err);
+        break;
+      }
+      case 'v': {
+        id = (size_t)need_u();
+        size_t size = need_size();
+        record(id, valloc(size));
+        break;
+      }
+      case 'V': {
+        id = (size_t)need_u();
+        size_t size = need_size();
+        record(id, pvalloc(size));
+        break;
+      }
+      case 'u': {
+        unsigned long long v = need_u();
+        if (v >= n_ids || state[v] == UNBORN || state[v] == DEAD) die("u of a dead or unknown ID");
+        size_t usable = malloc_usable_size(ptrs[v]);
+        if (xmode) {
+          out_str("u ");
+          out_u(usable);
+          out_char('\n');
+        }
+        break;
+      }
+      case 's': {
+        size_t n;
+        const char *s = token(&n);
+        long long inc;
+        if (!parse_i(s, n, &inc) || inc < INT32_MIN || inc > INT32_MAX) die("bad sbrk increment");
+        void *r = sbrk((intptr_t)inc);
+        if (xmode) {
+          out_str("s ");
+          if (r == (void *)-1) {
+            out_str("-1 ");
+            out_i(errno);
+          } else {
+            out_i((long long)((uintptr_t)r - brk0));
+          }
+          out_char('\n');
+        }
+        break;
+      }
+      case 'M': {
+        unsigned long long rid = need_u();
+        if (rid != next_rid) die("region IDs must be 0, 1, 2, ... in op order");
+        size_t length = need_size();
+        int prot = (int)need_u();
+        int flags = (int)need_u();
+        void *r = mmap(NULL, length, prot, flags, -1, 0);
+        regions[next_rid++] = r == MAP_FAILED ? 0 : (uintptr_t)r;
+        if (xmode) {
+          if (r == MAP_FAILED) {
+            out_str("M -");
+            out_i(errno);
+            out_char('\n');
+          } else {
+            out_str("M ok\n");
+          }
+        }
+        break;
+      }
+      case 'U': {
+        unsigned long long rid = need_u(), off = need_u();
+        size_t length = need_size();
+        x_ret('U', munmap(region_at(rid, off), length));
+        break;
+      }
+      case 'X': {
+        unsigned long long rid = need_u(), off = need_u();
+        size_t length = need_size();
+        int prot = (int)need_u();
+        x_ret('X', mprotect(region_at(rid, off), length, prot));
+        break;
+      }
+      case 'D': {
+        unsigned long long rid = need_u(), off = need_u();
+        size_t length = need_size();
+        int advice = (int)need_u();
+        x_ret('D', madvise(region_at(rid, off), length, advice));
+        break;
+      }
+      case 'Y': {
+        unsigned long long rid = need_u();
+        size_t old_len = need_size(), new_len = need_size();
+        int flags = (int)need_u();
+        void *r = mremap(region_at(rid, 0), old_len, new_len, flags);
+        if (r != MAP_FAILED) regions[rid] = (uintptr_t)r;
+        if (xmode) {
+          if (r == MAP_FAILED) {
+            out_str("Y -");
+            out_i(errno);
+            out_char('\n');
+          } else {
+            out_str("Y ok\n");
+          }
+        }
+        break;
+      }
       case 'f':
         frees++;
+        if (xmode) out_str("f\n");
         if (!live_id(&id)) {
           errors++;
           break;
@@ -444,6 +653,12 @@ int main(int argc, char **argv) {
         long long value;
         if (!parse_i(vs, vn, &value)) die("bad mallopt value");
         int ret = mallopt((int)param, (int)value);
+        if (xmode) {
+          out_str("o ");
+          out_i(ret);
+          out_char('\n');
+          break;
+        }
         out_str("# mallopt ");
         out_bytes(s, n);
         out_char(' ');
@@ -456,6 +671,12 @@ int main(int argc, char **argv) {
       case 't': {
         size_t pad = need_size();
         int ret = malloc_trim(pad);
+        if (xmode) {
+          out_str("t ");
+          out_i(ret);
+          out_char('\n');
+          break;
+        }
         out_str("# malloc_trim ");
         out_u(pad);
         out_str(" => ");
