@@ -22,6 +22,8 @@ interface State {
   view: View | null;
 }
 
+/** Statements listed at most in the history (a window around the current step). */
+const HISTORY_WINDOW = 200;
 const $ = <T extends HTMLElement>(id: string) => document.getElementById(id) as T;
 const state: State = { statements: [], step: 0, seed: 1, scenario: null, selected: null, view: null };
 const typed: string[] = [];
@@ -32,6 +34,10 @@ const randomSeed = () => Math.floor(Math.random() * 0x7fffffff) + 1;
 
 function loadFromUrl(): void {
   const q = new URLSearchParams(location.search);
+  // A session too long for a query string (servers refuse request lines over some 8-16 KiB)
+  // may come in the fragment instead, which never leaves the browser: #ops=… or #cmds=….
+  const frag = new URLSearchParams(location.hash.slice(1));
+  for (const key of ["ops", "cmds"]) if (frag.has(key) && !q.has(key)) q.set(key, frag.get(key)!);
   const seed = Number(q.get("seed"));
   state.seed = q.has("seed") && Number.isSafeInteger(seed) && seed >= 0 ? seed : randomSeed();
   let error = "";
@@ -58,17 +64,32 @@ function loadFromUrl(): void {
   showError(error);
 }
 
+/** The session's URL form, computed once per list of statements. */
+let urlForm: { statements: Statement[]; key: string; value: string } | null = null;
+
 function saveToUrl(): void {
   const q = new URLSearchParams();
   if (state.scenario) q.set("scenario", state.scenario);
   else {
-    const ops = statementsToOps(state.statements);
-    if (ops !== null) q.set("ops", ops);
-    else q.set("cmds", state.statements.map((s) => s.text + (s.note ? ` // ${s.note}` : "")).join("\n"));
+    if (urlForm === null || urlForm.statements !== state.statements) {
+      const ops = statementsToOps(state.statements);
+      urlForm = ops !== null
+        ? { statements: state.statements, key: "ops", value: ops }
+        : { statements: state.statements, key: "cmds", value: state.statements.map((s) => s.text + (s.note ? ` // ${s.note}` : "")).join("\n") };
+    }
+    q.set(urlForm.key, urlForm.value);
   }
   q.set("step", String(state.step));
   q.set("seed", String(state.seed));
-  history.replaceState(null, "", `?${q.toString()}`);
+  // Long sessions go to the fragment, which no server has to accept.
+  const session = q.get("ops") ?? q.get("cmds");
+  if (session !== null && session.length > 4000) {
+    const key = q.has("ops") ? "ops" : "cmds";
+    q.delete(key);
+    history.replaceState(null, "", `?${q.toString()}#${key}=${encodeURIComponent(session)}`);
+  } else {
+    history.replaceState(null, "", `?${q.toString()}`);
+  }
 }
 
 function showError(text: string): void {
@@ -90,7 +111,9 @@ function render(): Promise<void> {
     }
     state.view = view;
     state.step = view.step;
+    const t1 = performance.now();
     draw(view);
+    document.body.dataset.replayMs = (t1 - t0).toFixed(1);
     saveToUrl();
     document.body.dataset.renderMs = (performance.now() - t0).toFixed(1);
   });
@@ -115,14 +138,21 @@ function draw(view: View): void {
   $("step-label").textContent = `step ${view.step} of ${n}`;
   $<HTMLSelectElement>("scenario").value = state.scenario ?? "";
 
-  $("history").innerHTML = state.statements
-    .map((s, i) => {
+  // A long session shows a window of statements around the current step.
+  const from = Math.max(0, Math.min(view.step - HISTORY_WINDOW / 2, n - HISTORY_WINDOW));
+  const to = Math.min(n, from + HISTORY_WINDOW);
+  const skipped = (count: number, where: string, step: number) =>
+    count > 0 ? `<li class="skip" data-step="${step}" tabindex="0">… ${count} ${where} statements</li>` : "";
+  $("history").innerHTML = skipped(from, "earlier", from) + state.statements
+    .slice(from, to)
+    .map((s, k) => {
+      const i = from + k;
       const cls = i < view.step ? (d && d.at === i ? "dead" : "done") : "later";
       const result = i < view.results.length ? `<span class="result">→ ${esc(view.results[i])}</span>` : d && d.at === i ? `<span class="result bad">✗ ${esc(d.message)}</span>` : "";
       const note = s.note ? `<span class="snote">${esc(s.note)}</span>` : "";
-      return `<li class="${cls}${i === view.step - 1 ? " cur" : ""}" data-step="${i + 1}" tabindex="0"><code>${esc(s.text)}</code>${result}${note}</li>`;
+      return `<li class="${cls}${i === view.step - 1 ? " cur" : ""}" data-step="${i + 1}" tabindex="0" value="${i + 1}"><code>${esc(s.text)}</code>${result}${note}</li>`;
     })
-    .join("");
+    .join("") + skipped(n - to, "later", to + 1);
   $("history").querySelector(".cur")?.scrollIntoView({ block: "nearest" });
 
   $("heap").innerHTML = renderHeap(view, state.selected);

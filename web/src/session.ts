@@ -97,23 +97,48 @@ function deathOf(err: unknown, at: number): Death | null {
   return null;
 }
 
-async function replay(statements: readonly Statement[], count: number, seed: number) {
-  const proc = await createProcess({ seed });
-  const vars = new Map<string, number>();
-  const results: string[] = [];
-  for (let i = 0; i < count; i++) {
+interface Run {
+  statements: readonly Statement[];
+  seed: number;
+  proc: Process;
+  vars: Map<string, number>;
+  results: string[];
+  death: Death | null;
+}
+
+/**
+ * The last living run, kept so that a step forward runs one statement instead of replaying the
+ * session (replay is exact but costs time proportional to the step). Reused only for the same
+ * seed and the very same statements (by identity) up to where it stands.
+ */
+let live: Run | null = null;
+
+function continues(run: Run | null, statements: readonly Statement[], count: number, seed: number): run is Run {
+  if (run === null || run.seed !== seed || run.death !== null || run.results.length > count) return false;
+  for (let i = 0; i < run.results.length; i++) if (run.statements[i] !== statements[i]) return false;
+  return true;
+}
+
+async function replay(statements: readonly Statement[], count: number, seed: number): Promise<Run> {
+  const run: Run = continues(live, statements, count, seed)
+    ? { ...live!, statements }
+    : { statements, seed, proc: await createProcess({ seed }), vars: new Map(), results: [], death: null };
+  live = null;
+  for (let i = run.results.length; i < count; i++) {
     try {
-      results.push(runStatement(proc, vars, statements[i]));
+      run.results.push(runStatement(run.proc, run.vars, statements[i]));
     } catch (err) {
       const death = deathOf(err, i);
       if (death === null) {
         if (err instanceof StatementError) throw new StatementError(`statement ${i + 1}: ${err.message}`);
         throw err;
       }
-      return { proc, vars, results, death };
+      run.death = death;
+      return run;
     }
   }
-  return { proc, vars, results, death: null as Death | null };
+  live = run;
+  return run;
 }
 
 /** The view after `step` statements (or at the death of the process, if it comes first). */
@@ -137,7 +162,7 @@ export async function viewAt(statements: readonly Statement[], step: number, see
     if (proc.sys.mincore(start, end - start, vec) === 0) residency.set(start, vec);
   }
   return {
-    seed, step: death ? death.at + 1 : n, results: run.results, death, proc, vars: run.vars, maps,
+    seed, step: death ? death.at + 1 : n, results: run.results.slice(), death, proc, vars: new Map(run.vars), maps,
     status: proc.status(), mallinfo: proc.mallinfo2(), mallocStats: proc.malloc_stats(), brk: proc.sbrk(0) >>> 0,
     residency, heap: inspectHeap(proc, maps), faults: proc.faults.minor,
   };

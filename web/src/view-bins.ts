@@ -14,7 +14,8 @@ function entryEl(list: BinList, i: number): string {
 
 function listRow(list: BinList): string {
   const count = list.count !== undefined ? `<span class="count">${list.count}</span>` : "";
-  const size = list.kind === "large" ? `≥ ${num(list.chunkSize)}` : num(list.chunkSize);
+  // The unsorted bin holds any size; a large bin a range, shown from its smallest chunk.
+  const size = list.kind === "unsorted" ? "any" : list.kind === "large" ? `≥ ${num(list.chunkSize)}` : num(list.chunkSize);
   const entries = list.entries.slice(0, 64).map((_, i) => entryEl(list, i)).join('<span class="arrow">→</span>');
   const more = list.entries.length > 64 ? `<span class="note">… ${list.entries.length - 64} more</span>` : "";
   const problem = list.problem ? `<span class="problem">${esc(list.problem)}</span>` : "";

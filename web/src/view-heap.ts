@@ -7,7 +7,7 @@ import { bytes, esc, hex, num, shex, wordBytes } from "./format.js";
 import type { View } from "./session.js";
 
 /** Chunks drawn at most (a bigger heap says how many were left out). */
-const MAX_DRAWN = 4000;
+const MAX_DRAWN = 1000;
 
 /** The colour class and the letter of a chunk (the second cue for colour-blind readers). */
 export function chunkClass(c: Chunk): { cls: string; tag: string; what: string } {

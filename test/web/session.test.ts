@@ -1,0 +1,86 @@
+// The explorer's statement language, its op-list mapping and its replayed views, in Node.
+
+import { describe, expect, it } from "vitest";
+import { createProcess } from "../../host/index.js";
+import { opsToStatements, statementsToOps } from "../../web/src/ops.js";
+import { SCENARIOS } from "../../web/src/scenarios.js";
+import { viewAt } from "../../web/src/session.js";
+import { evaluate, parseStatement } from "../../web/src/statements.js";
+
+describe("statements", () => {
+  it("parses calls, assignments, stores, constants and comments", () => {
+    const s = parseStatement("a = mmap(0, 8192, PROT_READ|PROT_WRITE, MAP_PRIVATE|MAP_ANONYMOUS, -1, 0) // a mapping");
+    expect(s).toMatchObject({ kind: "call", target: "a", fn: "mmap", note: "a mapping" });
+    if (s.kind !== "call") throw new Error("call expected");
+    expect(s.args.map((e) => evaluate(e, new Map()))).toEqual([0, 8192, 3, 0x22, 0xffffffff, 0]);
+    const w = parseStatement("*(p+8) = 0x41");
+    expect(w.kind).toBe("store");
+    if (w.kind === "store") expect(evaluate(w.addr, new Map([["p", 0x1000]]))).toBe(0x1008);
+  });
+
+  it("says what is wrong with a bad statement", () => {
+    expect(() => parseStatement("p = mallok(3)")).toThrow(/unknown function "mallok"/);
+    expect(() => parseStatement("malloc(1, 2)")).toThrow("malloc takes 1 argument, not 2");
+    expect(() => parseStatement("free(p")).toThrow(/expected "\)"/);
+    expect(() => parseStatement("malloc = malloc(3)")).toThrow(/cannot assign/);
+    expect(() => evaluate({ kind: "name", name: "q" }, new Map())).toThrow('"q" is not defined');
+  });
+});
+
+describe("op lists", () => {
+  it("become statements on blocks b0, b1, … and back", () => {
+    const text = "m 0 24\nc 1 4 8\nr 2 0 100\nf 1\no M_MMAP_THRESHOLD 65536\nt 0\n";
+    const statements = opsToStatements(text);
+    expect(statements.map((s) => s.text)).toEqual([
+      "b0 = malloc(24)", "b1 = calloc(4, 8)", "b2 = realloc(b0, 100)", "free(b1)",
+      "mallopt(M_MMAP_THRESHOLD, 65536)", "malloc_trim(0)",
+    ]);
+    expect(statementsToOps(statements)).toBe(text);
+  });
+
+  it("a session with an mmap or a store has no op list", () => {
+    expect(statementsToOps([parseStatement("b0 = malloc(1)"), parseStatement("*(b0) = 1")])).toBeNull();
+    expect(statementsToOps([parseStatement("p = malloc(1)")])).toBeNull(); // not named b0
+  });
+});
+
+describe("views by replay", () => {
+  it("every scenario runs, and ends as glibc ends it", async () => {
+    const ends: Record<string, string> = {};
+    for (const sc of SCENARIOS) {
+      const statements = sc.statements.map(parseStatement);
+      const view = await viewAt(statements, statements.length, 1);
+      ends[sc.name] = view.death ? `${view.death.state}: ${view.death.message}` : "alive";
+    }
+    expect(ends).toEqual({
+      walkthrough: "alive", "first-fit": "alive", "tcache-fastbins": "alive", consolidate: "alive", trim: "alive",
+      "mmap-threshold": "alive",
+      "tcache-double-free": "aborted: free(): double free detected in tcache 2",
+      "fastbin-double-free": "aborted: double free or corruption (fasttop)",
+      "house-of-force": "aborted: malloc(): corrupted top size",
+    });
+  });
+
+  it("the same seed gives the same addresses as the process driven directly", async () => {
+    const statements = ["a = malloc(24)", "b = malloc(5000)", "free(a)"].map(parseStatement);
+    const view = await viewAt(statements, 2, 7);
+    const proc = await createProcess({ seed: 7 });
+    expect([view.vars.get("a"), view.vars.get("b")]).toEqual([proc.malloc(24), proc.malloc(5000)]);
+    expect(view.maps).toBe(proc.maps());
+    expect(view.step).toBe(2);
+  });
+
+  it("first-fit: the freed chunk is handed out again", async () => {
+    const sc = SCENARIOS.find((s) => s.name === "first-fit")!;
+    const view = await viewAt(sc.statements.map(parseStatement), sc.statements.length, 1);
+    expect(view.vars.get("c")).toBe(view.vars.get("a"));
+  });
+
+  it("a step where the process died shows it just before the fatal call", async () => {
+    const sc = SCENARIOS.find((s) => s.name === "tcache-double-free")!;
+    const view = await viewAt(sc.statements.map(parseStatement), 3, 1);
+    expect(view.death).toMatchObject({ state: "aborted", signal: "SIGABRT", at: 2 });
+    expect(view.heap.tcache.map((b) => b.name)).toEqual(["tcache[1]"]);
+    expect(view.results).toEqual([expect.stringMatching(/^0x/), "done"]);
+  });
+});
