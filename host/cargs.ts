@@ -1,37 +1,109 @@
-// How a JS number becomes the C argument the i386 ABI would have carried.
+// How a JS value becomes the C argument the i386 ABI would have carried, at the public API.
 //
-// The C library takes `size_t` (u32) sizes and `void *` (u32) pointers. A JS caller can pass
-// anything; the rule (API.md) is that a value a 32-bit C caller could have written behaves as
-// glibc behaves with it, and any other value behaves as a size glibc must refuse:
-//   - an integer in [0, 2^32)          → itself
-//   - a negative integer in [-2^31, 0) → its two's-complement u32 (malloc(-1) is malloc(SIZE_MAX))
-//   - anything else (NaN, ±Infinity, fractions, ≥ 2^32, < -2^31, non-numbers)
-//                                      → SIZE_MAX, which every allocation refuses with ENOMEM
-// For `int` arguments (mallopt's value, sbrk's increment is intptr_t) see toInt.
+// One rule per C type, decided here and documented in docs/bad-input.md (the table there and
+// test/api/bad-input.test.ts are generated from the same cases):
+//
+//   size_t, void *, unsigned long (sizes, pointers, syscall addresses and lengths)
+//     - an integer in [0, 2^32)            → itself (-0 is 0)
+//     - an integer in [-2^31, 0)           → its two's complement: malloc(-1) is malloc(SIZE_MAX)
+//     - any other number (NaN, ±Infinity, fractions, ≥ 2^32, < -2^31)
+//                                          → SIZE_MAX: a size no allocation can satisfy (ENOMEM),
+//                                            an address in kernel space no pointer can hold
+//     - null, for a pointer                → NULL (0)
+//   int, intptr_t (mallopt, sbrk, prot, flags, fd, advice, memset's byte, errno)
+//     - an integer in [-2^31, 2^31)        → itself
+//     - an integer in [2^31, 2^32)         → the same 32 bits as an int (0x80000000 is INT_MIN)
+//     - any other number                   → RangeError. There is no int every callee refuses:
+//                                            mallopt(M_TOP_PAD, INT_MIN) succeeds and then every
+//                                            malloc fails; mmap ignores unknown prot bits. A
+//                                            conversion would be a silent, harmful success.
+//   rlim_t (setrlimit): see toRlim.
+//   Anything that is not a number (undefined, strings, booleans, objects, BigInt, Symbol), and
+//   null where no pointer is expected, is a value no C caller could pass: a TypeError naming the
+//   call and the argument, thrown before anything happens.
 
 export const SIZE_MAX = 0xffffffff;
+const INT_MIN = -0x80000000;
 
-/** A size_t or pointer argument. */
-export function toSizeT(value: unknown): number {
-  if (typeof value === "number" && Number.isInteger(value)) {
-    if (value >= 0 && value <= SIZE_MAX) return value;
-    if (value < 0 && value >= -0x80000000) return value >>> 0;
+/** How a value reads in an error message: its type and, for primitives, the value itself. */
+export function describeValue(value: unknown): string {
+  if (value === null) return "null";
+  switch (typeof value) {
+    case "undefined":
+      return "undefined";
+    case "number":
+      return Object.is(value, -0) ? "-0" : String(value);
+    case "string":
+      return `string ${JSON.stringify(value.length > 40 ? `${value.slice(0, 40)}…` : value)}`;
+    case "bigint":
+      return `bigint ${value}n`;
+    case "symbol":
+      return `symbol ${String(value)}`;
+    case "boolean":
+      return `boolean ${value}`;
+    case "function":
+      return "a function";
+    default:
+      return Array.isArray(value) ? "an array" : "an object";
   }
+}
+
+/** The TypeError for a value no C caller could pass as `arg` of `fn`. */
+export function notACValue(fn: string, arg: string, expected: string, value: unknown): TypeError {
+  return new TypeError(`${fn}: ${arg} must be ${expected}, got ${describeValue(value)}`);
+}
+
+/** A size_t (or unsigned long) argument. */
+export function toSizeT(value: unknown, fn: string, arg: string): number {
+  if (typeof value !== "number") throw notACValue(fn, arg, "a number", value);
+  if (Number.isInteger(value) && value >= INT_MIN && value <= SIZE_MAX) return value >>> 0;
+  return SIZE_MAX;
+}
+
+/** A pointer argument: a size_t, or null for NULL. */
+export function toPtr(value: unknown, fn: string, arg: string): number {
+  if (value === null) return 0;
+  if (typeof value !== "number") throw notACValue(fn, arg, "a number or null", value);
+  if (Number.isInteger(value) && value >= INT_MIN && value <= SIZE_MAX) return value >>> 0;
   return SIZE_MAX;
 }
 
 /** The fast check callers do before toSizeT: true for a plain u32 (the common case). */
-export function isU32(value: number): boolean {
-  return value >>> 0 === value;
+export function isU32(value: unknown): value is number {
+  return typeof value === "number" && value >>> 0 === value;
+}
+
+/** An `int` / `intptr_t` argument (i386: 32 bits, signed). */
+export function toInt(value: unknown, fn: string, arg: string): number {
+  if (typeof value !== "number") throw notACValue(fn, arg, "a number", value);
+  if (Number.isInteger(value) && value >= INT_MIN && value <= SIZE_MAX) return value | 0;
+  throw new RangeError(`${fn}: ${arg} must be an integer in [-2^31, 2^32) (a C int), got ${describeValue(value)}`);
 }
 
 /**
- * An `int` / `intptr_t` argument (i386: 32 bits, signed). Values outside the range, fractions and
- * NaN have no C spelling; they become `fallback` (a value the callee rejects, chosen per call).
+ * A 64-bit file offset (mmap's off_t, which glibc widens to off64_t): any safe integer. Only its
+ * alignment and sign matter for anonymous mappings.
  */
-export function toInt(value: unknown, fallback: number): number {
-  if (typeof value === "number" && Number.isInteger(value) && value >= -0x80000000 && value <= 0x7fffffff) {
-    return value;
+export function toOffset(value: unknown, fn: string, arg: string): number {
+  if (typeof value !== "number") throw notACValue(fn, arg, "a number", value);
+  if (Number.isSafeInteger(value)) return value + 0; // -0 → 0
+  throw new RangeError(`${fn}: ${arg} must be a safe integer (an off64_t), got ${describeValue(value)}`);
+}
+
+/**
+ * An rlim_t. On i386 rlim_t is 32 bits and RLIM_INFINITY is 0xffffffff; glibc's setrlimit passes
+ * it to the kernel as prlimit64's RLIM64_INFINITY, and its getrlimit reads back any 64-bit limit
+ * of 2^32 − 1 or more as RLIM_INFINITY (checked with gcc -m32: prlimit64 with 2^32 reads back as
+ * 0xffffffff). So: Infinity and every integer ≥ 2^32 − 1 are RLIM_INFINITY (the API spells it
+ * Infinity); an integer in [-2^31, 0) is its two's complement (-1 is RLIM_INFINITY, as in C);
+ * other numbers (NaN, -Infinity, fractions) are a RangeError.
+ */
+export function toRlim(value: unknown, fn: string, arg: string): number {
+  if (typeof value !== "number") throw notACValue(fn, arg, "a number", value);
+  if (value === Infinity) return Infinity;
+  if (Number.isInteger(value) && value >= INT_MIN) {
+    const v = value >= SIZE_MAX ? SIZE_MAX : value >>> 0;
+    return v === SIZE_MAX ? Infinity : v;
   }
-  return fallback;
+  throw new RangeError(`${fn}: ${arg} must be an integer or Infinity (an rlim_t), got ${describeValue(value)}`);
 }

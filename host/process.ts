@@ -3,43 +3,18 @@
 // Data flows one way: the caller → this file (argument conversion, errno, death) → the allocator
 // (Wasm or TS) → its syscall imports → the kernel → the memory. Nothing here knows chunks or VMAs.
 
-import { isU32, toInt, toSizeT, SIZE_MAX } from "./cargs.js";
+import { isU32, notACValue, toInt, toOffset, toPtr, toRlim, toSizeT, SIZE_MAX } from "./cargs.js";
 import { abortError, ProcessKilled, SegmentationFault } from "./errors.js";
 import { Kernel, type KernelOptions, type Status } from "./kernel/kernel.js";
+import { RLIMIT_NAMES } from "./kernel/limits.js";
+import { resolveOptions, WASM_PAGE_BYTES, type ProcessOptions, type ResolvedOptions, type Rlimit } from "./options.js";
 import { loadAllocator, type LoadAllocatorOptions, type LoadedAllocator } from "./allocator.js";
 import type { LoadedBaseline } from "./baseline/index.js";
 import { PROGRAM_DATA_START, PROGRAM_TEXT_START } from "./constants.js";
 import { WASM_HEAP_BASE } from "./generated/wasm-layout.js";
 import type { LibC, Mallinfo2 } from "./libc.js";
 
-export type RlimitName = "RLIMIT_AS" | "RLIMIT_DATA" | "RLIMIT_STACK" | "RLIMIT_MEMLOCK";
-export interface Rlimit {
-  cur: number;
-  max: number;
-}
-
-export interface ProcessOptions {
-  /** Seeds ASLR (and glibc's tcache key); same seed + same calls ⇒ same addresses. Default: random. */
-  seed?: number;
-  /** kernel.randomize_va_space. Default 2. */
-  aslr?: 0 | 1 | 2;
-  /** ptmalloc compiled to Wasm (default) or the pure-TypeScript baseline. */
-  allocator?: "wasm" | "ts";
-  /** vm.overcommit_memory. Default 0. */
-  overcommit?: 0 | 1 | 2;
-  /** vm.overcommit_ratio in percent. Default 50. */
-  overcommitRatio?: number;
-  /** Emulated physical RAM; resident pages beyond it (plus swap) ⇒ the OOM killer. Default 1 GiB. */
-  ramBytes?: number;
-  /** Emulated swap. Default 0. */
-  swapBytes?: number;
-  /** CAP_IPC_LOCK: mlock beyond RLIMIT_MEMLOCK. Default false. */
-  privileged?: boolean;
-  /** Initial resource limits in bytes; Infinity is RLIM_INFINITY. */
-  rlimits?: Partial<Record<RlimitName, Rlimit>>;
-  /** Run the debug build of the allocator, which checks the whole heap after every call. */
-  debug?: boolean;
-}
+export type { ProcessOptions, Rlimit, RlimitName } from "./options.js";
 
 /** The raw system calls: a result ≥ 0, or −errno. They never throw on bad arguments. */
 export interface Syscalls {
@@ -59,25 +34,27 @@ export interface Syscalls {
   setrlimit(resource: number | string, limit: Rlimit): number;
 }
 
-const GiB = 1024 * 1024 * 1024;
+/** The kernel's share of the options. */
+function kernelOptions(o: ResolvedOptions): Omit<KernelOptions, "memory" | "program" | "onDeath"> {
+  const { seed, aslr, overcommit, overcommitRatio, ramBytes, swapBytes, privileged, rlimits, taskSize } = o;
+  return { seed, aslr, overcommit, overcommitRatio, ramBytes, swapBytes, privileged, rlimits, taskSize };
+}
 
-function resolveOptions(options: ProcessOptions): Omit<KernelOptions, "memory" | "program" | "onDeath"> {
-  const pick = <T>(value: T | undefined, fallback: T, ok: (v: T) => boolean, what: string): T => {
-    if (value === undefined) return fallback;
-    if (!ok(value)) throw new TypeError(`createProcess: invalid ${what}: ${String(value)}`);
-    return value;
-  };
-  const nonNegative = (v: number) => typeof v === "number" && v >= 0 && Number.isFinite(v);
-  return {
-    seed: pick(options.seed, Math.floor(Math.random() * 2 ** 32), (v) => typeof v === "number" && Number.isFinite(v), "seed") >>> 0,
-    aslr: pick(options.aslr, 2, (v) => v === 0 || v === 1 || v === 2, "aslr"),
-    overcommit: pick(options.overcommit, 0, (v) => v === 0 || v === 1 || v === 2, "overcommit"),
-    overcommitRatio: pick(options.overcommitRatio, 50, nonNegative, "overcommitRatio"),
-    ramBytes: pick(options.ramBytes, GiB, (v) => nonNegative(v) && v > 0, "ramBytes"),
-    swapBytes: pick(options.swapBytes, 0, nonNegative, "swapBytes"),
-    privileged: pick(options.privileged, false, (v) => typeof v === "boolean", "privileged"),
-    rlimits: { ...(options.rlimits ?? {}) },
-  };
+/**
+ * The process's memory, made at its full size at once. The stack sits at the top of user space,
+ * so the kernel grows any memory to (nearly) its maximum before the process runs; V8 counts the
+ * whole length of a Wasm memory's buffer as external memory, and each time a buffer of gigabytes
+ * appears it runs a full mark-compact of the JS heap ("external memory pressure"). Creating it
+ * whole makes one such buffer instead of two (the small one, then the grown one), which halves
+ * the collections a createProcess triggers (scripts/measure-create.mjs). Untouched pages cost
+ * no RSS either way. Engines that refuse a large initial size get a small one, grown later.
+ */
+function newMemory(maxPages: number): WebAssembly.Memory {
+  try {
+    return new WebAssembly.Memory({ initial: maxPages, maximum: maxPages });
+  } catch {
+    return new WebAssembly.Memory({ initial: 2, maximum: maxPages });
+  }
 }
 
 /** A copy of `libc` whose functions pass what they throw through `onThrow` (errno stays as is). */
@@ -134,24 +111,7 @@ export class Process {
     this.#malloc = libc.malloc;
     this.#free = libc.free;
     this.#realloc = libc.realloc;
-    const k = kernel;
-    const live = () => this.#checkAlive();
-    this.sys = {
-      brk: (a) => (live(), k.brk(a)),
-      mmap: (a, l, p, f, fd, o) => (live(), k.mmap(a, l, p, f, fd, o)),
-      munmap: (a, l) => (live(), k.munmap(a, l)),
-      mremap: (o, ol, nl, f, na) => (live(), k.mremap(o, ol, nl, f, na)),
-      mprotect: (a, l, p) => (live(), k.mprotect(a, l, p)),
-      madvise: (a, l, adv) => (live(), k.madvise(a, l, adv)),
-      mincore: (a, l, v) => (live(), k.mincore(a, l, v)),
-      mlock: (a, l) => (live(), k.mlock(a, l)),
-      mlock2: (a, l, f) => (live(), k.mlock2(a, l, f)),
-      munlock: (a, l) => (live(), k.munlock(a, l)),
-      mlockall: (f) => (live(), k.mlockall(f)),
-      munlockall: () => (live(), k.munlockall()),
-      getrlimit: (r) => (live(), k.getrlimit(r)),
-      setrlimit: (r, lim) => (live(), k.setrlimit(r, lim)),
-    };
+    this.sys = checkedSyscalls(kernel, () => this.#checkAlive());
   }
 
   /** @internal Called once when the process dies; later calls rethrow the same error. */
@@ -196,17 +156,32 @@ export class Process {
   }
 
   // ── the C library ──────────────────────────────────────────────────────────
+  // Arguments become C values by cargs.ts's rules (docs/bad-input.md); a value no C caller could
+  // pass throws before the process is touched. A dead process rethrows its death first.
+
+  /**
+   * glibc's malloc(size): the address of a block of at least `size` bytes (16-byte aligned), or
+   * 0 with errno ENOMEM (a size above PTRDIFF_MAX, or no memory). malloc(0) is a minimal block.
+   * A size that is not an integer in [-2^31, 2^32) is SIZE_MAX (ENOMEM); a negative integer is
+   * its two's complement, as in C. @throws TypeError if `size` is not a number.
+   */
   malloc(size: number): number {
     if (this.#dead !== null) throw this.#dead;
+    const s = isU32(size) ? size : toSizeT(size, "malloc", "size");
     try {
-      return this.#malloc(isU32(size) ? size : toSizeT(size)) >>> 0;
+      return this.#malloc(s) >>> 0;
     } catch (err) {
       throw this.#trapped(err);
     }
   }
-  free(ptr: number): void {
+  /**
+   * glibc's free(ptr): 0 or null does nothing. A block glibc finds corrupted or already freed
+   * kills the process with ProcessAbort (glibc's exact message); a pointer whose chunk header is
+   * not readable memory, with SegmentationFault. @throws TypeError if `ptr` is not a number or null.
+   */
+  free(ptr: number | null): void {
     if (this.#dead !== null) throw this.#dead;
-    const p = isU32(ptr) ? ptr : toSizeT(ptr);
+    const p = isU32(ptr) ? ptr : toPtr(ptr, "free", "ptr");
     if (p !== 0) this.#probeHeader(p);
     try {
       this.#free(p);
@@ -214,119 +189,184 @@ export class Process {
       throw this.#trapped(err);
     }
   }
+  /** glibc's calloc(nmemb, size): zeroed memory, or 0 with ENOMEM (also when nmemb × size overflows size_t). */
   calloc(nmemb: number, size: number): number {
     this.#checkAlive();
-    return this.#lib.calloc(toSizeT(nmemb), toSizeT(size)) >>> 0;
+    const n = toSizeT(nmemb, "calloc", "nmemb");
+    return this.#lib.calloc(n, toSizeT(size, "calloc", "size")) >>> 0;
   }
-  realloc(ptr: number, size: number): number {
+  /**
+   * glibc's realloc(ptr, size): realloc(0, n) is malloc(n); realloc(p, 0) frees p and returns 0;
+   * on failure 0 with ENOMEM and the old block untouched. Dies as free does on a bad pointer.
+   */
+  realloc(ptr: number | null, size: number): number {
     if (this.#dead !== null) throw this.#dead;
-    const p = isU32(ptr) ? ptr : toSizeT(ptr);
+    const p = isU32(ptr) ? ptr : toPtr(ptr, "realloc", "ptr");
+    const s = isU32(size) ? size : toSizeT(size, "realloc", "size");
     if (p !== 0) this.#probeHeader(p);
     try {
-      return this.#realloc(p, isU32(size) ? size : toSizeT(size)) >>> 0;
+      return this.#realloc(p, s) >>> 0;
     } catch (err) {
       throw this.#trapped(err);
     }
   }
-  reallocarray(ptr: number, nmemb: number, size: number): number {
+  /** glibc's reallocarray(ptr, nmemb, size): realloc to nmemb × size, or 0 with ENOMEM if the product overflows. */
+  reallocarray(ptr: number | null, nmemb: number, size: number): number {
     this.#checkAlive();
-    const p = toSizeT(ptr);
-    const n = toSizeT(nmemb);
-    const s = toSizeT(size);
+    const p = toPtr(ptr, "reallocarray", "ptr");
+    const n = toSizeT(nmemb, "reallocarray", "nmemb");
+    const s = toSizeT(size, "reallocarray", "size");
     // An overflowing product fails (ENOMEM) before the old block is looked at.
     if (p !== 0 && n * s <= SIZE_MAX) this.#probeHeader(p);
     return this.#lib.reallocarray(p, n, s) >>> 0;
   }
+  /**
+   * glibc's memalign(alignment, size): an alignment that is not a power of two is rounded up to
+   * one (below MALLOC_ALIGNMENT it is MALLOC_ALIGNMENT); above 2^31, 0 with EINVAL.
+   */
   memalign(alignment: number, size: number): number {
     this.#checkAlive();
-    return this.#lib.memalign(toSizeT(alignment), toSizeT(size)) >>> 0;
+    const a = toSizeT(alignment, "memalign", "alignment");
+    return this.#lib.memalign(a, toSizeT(size, "memalign", "size")) >>> 0;
   }
+  /** glibc 2.36's aligned_alloc(alignment, size): the same as memalign (no check that size is a multiple). */
   aligned_alloc(alignment: number, size: number): number {
     this.#checkAlive();
-    return this.#lib.aligned_alloc(toSizeT(alignment), toSizeT(size)) >>> 0;
+    const a = toSizeT(alignment, "aligned_alloc", "alignment");
+    return this.#lib.aligned_alloc(a, toSizeT(size, "aligned_alloc", "size")) >>> 0;
   }
+  /** glibc's valloc(size): a page-aligned (4 KiB) block. */
   valloc(size: number): number {
     this.#checkAlive();
-    return this.#lib.valloc(toSizeT(size)) >>> 0;
+    return this.#lib.valloc(toSizeT(size, "valloc", "size")) >>> 0;
   }
+  /** glibc's pvalloc(size): a page-aligned block of size rounded up to whole pages (0 becomes one page). */
   pvalloc(size: number): number {
     this.#checkAlive();
-    return this.#lib.pvalloc(toSizeT(size)) >>> 0;
+    return this.#lib.pvalloc(toSizeT(size, "pvalloc", "size")) >>> 0;
   }
+  /**
+   * glibc's posix_memalign: `{ err, ptr }` where err is 0, EINVAL (alignment not a power of two
+   * times sizeof(void *)) or ENOMEM; errno is left as it was.
+   */
   posix_memalign(alignment: number, size: number): { err: number; ptr: number } {
     this.#checkAlive();
-    return this.#lib.posix_memalign(toSizeT(alignment), toSizeT(size));
+    const a = toSizeT(alignment, "posix_memalign", "alignment");
+    return this.#lib.posix_memalign(a, toSizeT(size, "posix_memalign", "size"));
   }
-  malloc_usable_size(ptr: number): number {
+  /** glibc's malloc_usable_size(ptr): the bytes usable in the block (0 for NULL). Dies as free does on a bad pointer. */
+  malloc_usable_size(ptr: number | null): number {
     this.#checkAlive();
-    const p = toSizeT(ptr);
+    const p = toPtr(ptr, "malloc_usable_size", "ptr");
     if (p !== 0) this.#probeHeader(p);
     return this.#lib.malloc_usable_size(p) >>> 0;
   }
+  /** glibc's malloc_trim(pad): gives free memory back (top of the heap, whole free pages), keeping `pad` bytes; 1 if any was released. */
   malloc_trim(pad: number): number {
     this.#checkAlive();
-    return this.#lib.malloc_trim(toSizeT(pad));
+    return this.#lib.malloc_trim(toSizeT(pad, "malloc_trim", "pad"));
   }
+  /** The exact text glibc's malloc_stats() prints to stderr. */
   malloc_stats(): string {
     this.#checkAlive();
     return this.#lib.malloc_stats();
   }
+  /** The exact XML text glibc's malloc_info(0, fp) writes. */
   malloc_info(): string {
     this.#checkAlive();
     return this.#lib.malloc_info();
   }
+  /** glibc's mallinfo2(): byte counts of the main arena and mmapped blocks. */
   mallinfo2(): Mallinfo2 {
     this.#checkAlive();
     return this.#lib.mallinfo2();
   }
+  /**
+   * glibc's mallopt(param, value): 1 on success, 0 for an unknown parameter or a value the
+   * parameter refuses (M_MXFAST, M_TRIM_THRESHOLD, M_TOP_PAD, M_MMAP_THRESHOLD, M_MMAP_MAX,
+   * M_PERTURB, M_ARENA_TEST, M_ARENA_MAX…). Both are C ints: an integer in [2^31, 2^32) is the
+   * int with the same bits. @throws RangeError for a number with no int spelling (NaN, ±Infinity,
+   * a fraction, out of range): glibc accepts many ints a NaN could be mapped to (M_TOP_PAD takes
+   * INT_MIN as a 2 GiB pad), so none is chosen. @throws TypeError for a non-number.
+   */
   mallopt(param: number, value: number): number {
     this.#checkAlive();
-    // An unknown parameter number makes glibc return 0; so does one that is no C int.
-    const p = toInt(param, 0x7fffffff);
-    // A value with no C int spelling: choose one every parameter refuses or clamps as glibc would
-    // for INT_MIN (negative values are refused by the parameters that check them).
-    return this.#lib.mallopt(p, toInt(value, -0x80000000));
+    const p = toInt(param, "mallopt", "param");
+    return this.#lib.mallopt(p, toInt(value, "mallopt", "value"));
   }
+  /**
+   * glibc's sbrk(increment) (intptr_t): the previous break, or -1 with errno ENOMEM. Takes what
+   * mallopt takes (an int), and throws as mallopt does.
+   */
   sbrk(increment: number): number {
     this.#checkAlive();
-    // intptr_t; an unrepresentable increment is one no break can move by.
-    const r = this.#lib.sbrk(toInt(increment, 0x7fffffff)) >>> 0;
+    const r = this.#lib.sbrk(toInt(increment, "sbrk", "increment")) >>> 0;
     return r === SIZE_MAX ? -1 : r;
   }
-  brk(addr: number): number {
+  /** glibc's brk(addr): 0, or -1 with errno ENOMEM. null is NULL (brk(0) fails: the break cannot go there). */
+  brk(addr: number | null): number {
     this.#checkAlive();
-    return this.#lib.brk(toSizeT(addr));
+    return this.#lib.brk(toPtr(addr, "brk", "addr"));
   }
+  /**
+   * The main thread's errno (an int), as the C library left it. Readable after the process died;
+   * setting it takes an int as mallopt does (and rethrows a death, as every call does).
+   */
   get errno(): number {
     return this.#libc.errno;
   }
   set errno(value: number) {
-    this.#libc.errno = toInt(value, 0);
+    this.#checkAlive();
+    this.#libc.errno = toInt(value, "errno", "value");
   }
 
   // ── looking at memory ──────────────────────────────────────────────────────
+  /** /proc/self/maps of the process: one line per VMA, 8-hex-digit addresses, `[heap]`, `[stack]`, the libraries. */
   maps(): string {
     this.#checkAlive();
     return this.#kernel.maps();
   }
+  /** The memory lines of /proc/self/status (VmPeak, VmSize, VmLck, VmHWM, VmRSS, VmData, VmStk, …), in kB. */
   status(): Status {
     this.#checkAlive();
     return this.#kernel.status();
   }
+  /** Minor page faults so far: pages that became resident (or mapped the zero page). Readable after death. */
   get faults(): { minor: number } {
     return { minor: this.#kernel.faults.minor };
   }
-  read(addr: number, length: number): Uint8Array {
+  /**
+   * A copy of `length` bytes at `addr`, read as the process would read them: pages read while
+   * untouched map the zero page (a minor fault, no RSS). `addr` is a pointer and `length` a
+   * size_t (cargs.ts rules). @throws SegmentationFault (SEGV_MAPERR unmapped, SEGV_ACCERR no
+   * PROT_READ) at the first bad byte; the process lives on. @throws TypeError for non-numbers.
+   */
+  read(addr: number | null, length: number): Uint8Array {
     this.#checkAlive();
-    return this.#kernel.read(addr, length);
+    const a = toPtr(addr, "read", "addr");
+    return this.#kernel.read(a, toSizeT(length, "read", "length"));
   }
-  write(addr: number, bytes: ArrayLike<number>): void {
+  /**
+   * Stores `bytes` (a typed array, or an array of numbers, each kept modulo 256 as a Uint8Array
+   * keeps it) at `addr`; the pages written become resident. Bytes before a fault are written,
+   * as a store loop's would be. @throws SegmentationFault (needs PROT_WRITE). @throws TypeError
+   * if `bytes` is anything else.
+   */
+  write(addr: number | null, bytes: ArrayLike<number>): void {
     this.#checkAlive();
-    this.#kernel.write(addr, bytes);
+    const a = toPtr(addr, "write", "addr");
+    if (!ArrayBuffer.isView(bytes) || bytes instanceof DataView) {
+      if (!Array.isArray(bytes)) throw notACValue("write", "bytes", "a typed array or an array of numbers", bytes);
+      for (const b of bytes) if (typeof b !== "number") throw notACValue("write", "bytes[i]", "a number", b);
+    }
+    this.#kernel.write(a, bytes);
   }
-  fill(addr: number, byte: number, length: number): void {
+  /** memset(addr, byte, length): `byte` is an int kept modulo 256; faults as write does. */
+  fill(addr: number | null, byte: number, length: number): void {
     this.#checkAlive();
-    this.#kernel.fill(addr, byte, length);
+    const a = toPtr(addr, "fill", "addr");
+    const b = toInt(byte, "fill", "byte");
+    this.#kernel.fill(a, b, toSizeT(length, "fill", "length"));
   }
 }
 
@@ -344,19 +384,17 @@ export interface BootedProcess {
 
 /** @internal createProcess, keeping hold of the kernel and the allocator's raw exports. */
 export async function bootProcess(options: ProcessOptions = {}): Promise<BootedProcess> {
-  if (options === null || typeof options !== "object") throw new TypeError("createProcess: options must be an object");
   const resolved = resolveOptions(options);
-  const flavour = options.allocator ?? "wasm";
-  if (flavour !== "wasm" && flavour !== "ts") throw new TypeError(`createProcess: invalid allocator: ${String(flavour)}`);
+  const flavour = resolved.allocator;
 
   let proc: Process | null = null;
   const onDeath = (err: Error) => proc?.die(err);
-  const memory = new WebAssembly.Memory({ initial: 2, maximum: 65536 });
+  const memory = newMemory(resolved.maxMemoryBytes / WASM_PAGE_BYTES);
   let kernel: Kernel | null = null;
   const allocatorOptions: LoadAllocatorOptions = {
     memory,
     seed: resolved.seed,
-    debug: options.debug === true,
+    debug: resolved.debug,
     kernel: () => kernel!,
     onAbort: (message: string) => {
       const err = abortError(message); // a ProcessAbort, or a ProcessHang for a walk that never ends
@@ -370,7 +408,7 @@ export async function bootProcess(options: ProcessOptions = {}): Promise<BootedP
       ? // imported only when asked for: a bundle of the default path does not carry the twin
         (await import("./baseline/index.js")).loadBaseline({ ...allocatorOptions, heapBase: WASM_HEAP_BASE })
       : await loadAllocator(allocatorOptions);
-  kernel = processKernel(memory, allocator.heapBase, { ...options, seed: resolved.seed }, onDeath);
+  kernel = kernelFor(memory, allocator.heapBase, resolved, onDeath);
   proc = new Process(memory, kernel, allocator.libc);
   return { process: proc, kernel, allocator };
 }
@@ -386,11 +424,84 @@ export function processKernel(
   options: ProcessOptions = {},
   onDeath?: (err: Error) => void,
 ): Kernel {
+  return kernelFor(memory, heapBase, resolveOptions(options), onDeath);
+}
+
+function kernelFor(memory: WebAssembly.Memory, heapBase: number, options: ResolvedOptions, onDeath?: (err: Error) => void): Kernel {
   return new Kernel({
-    ...resolveOptions(options),
+    ...kernelOptions(options),
     memory,
     program: { textStart: PROGRAM_TEXT_START, dataStart: PROGRAM_DATA_START, dataEnd: heapBase },
     libraries: true,
     onDeath: (err: Error) => onDeath?.(err instanceof ProcessKilled ? err : new ProcessKilled(err.message)),
   });
+}
+
+/** A resource argument: an int (RLIMIT_AS is 9), or a name the API accepts for it. */
+function toResource(value: unknown, fn: string): number {
+  if (typeof value === "string") {
+    const r = RLIMIT_NAMES.indexOf(value as (typeof RLIMIT_NAMES)[number]);
+    if (r < 0) throw new TypeError(`${fn}: unknown resource name ${JSON.stringify(value)} (known: ${RLIMIT_NAMES.join(", ")})`);
+    return r;
+  }
+  if (typeof value !== "number") throw notACValue(fn, "resource", "a number or an RLIMIT_* name", value);
+  return toInt(value, fn, "resource");
+}
+
+/**
+ * The public `sys` table: each argument becomes the C value of its type (cargs.ts) before the
+ * kernel sees it, so a value no C caller could pass throws with the process untouched; every C
+ * value, however bad, reaches the kernel and comes back as −errno.
+ */
+function checkedSyscalls(k: Kernel, live: () => void): Syscalls {
+  return {
+    brk: (a) => (live(), k.brk(toPtr(a, "sys.brk", "addr"))),
+    mmap: (a, l, p, f, fd, o) => {
+      live();
+      const n = "sys.mmap";
+      return k.mmap(toPtr(a, n, "addr"), toSizeT(l, n, "length"), toInt(p, n, "prot"), toInt(f, n, "flags"), toInt(fd, n, "fd"), toOffset(o, n, "offset"));
+    },
+    munmap: (a, l) => (live(), k.munmap(toPtr(a, "sys.munmap", "addr"), toSizeT(l, "sys.munmap", "length"))),
+    mremap: (o, ol, nl, f, na) => {
+      live();
+      const n = "sys.mremap";
+      const args = [toPtr(o, n, "oldAddr"), toSizeT(ol, n, "oldLength"), toSizeT(nl, n, "newLength"), toInt(f, n, "flags")] as const;
+      return k.mremap(...args, na === undefined ? 0 : toPtr(na, n, "newAddr"));
+    },
+    mprotect: (a, l, p) => {
+      live();
+      return k.mprotect(toPtr(a, "sys.mprotect", "addr"), toSizeT(l, "sys.mprotect", "length"), toInt(p, "sys.mprotect", "prot"));
+    },
+    madvise: (a, l, adv) => {
+      live();
+      return k.madvise(toPtr(a, "sys.madvise", "addr"), toSizeT(l, "sys.madvise", "length"), toInt(adv, "sys.madvise", "advice"));
+    },
+    mincore: (a, l, v) => {
+      live();
+      const addr = toPtr(a, "sys.mincore", "addr");
+      const len = toSizeT(l, "sys.mincore", "length");
+      // NULL is a C value (the kernel answers EFAULT when it has a byte to store); nothing else is.
+      if (v !== null && !(v instanceof Uint8Array)) throw notACValue("sys.mincore", "vec", "a Uint8Array or null", v);
+      return k.mincore(addr, len, v as Uint8Array);
+    },
+    mlock: (a, l) => (live(), k.mlock(toPtr(a, "sys.mlock", "addr"), toSizeT(l, "sys.mlock", "length"))),
+    mlock2: (a, l, f) => {
+      live();
+      return k.mlock2(toPtr(a, "sys.mlock2", "addr"), toSizeT(l, "sys.mlock2", "length"), toInt(f, "sys.mlock2", "flags"));
+    },
+    munlock: (a, l) => (live(), k.munlock(toPtr(a, "sys.munlock", "addr"), toSizeT(l, "sys.munlock", "length"))),
+    mlockall: (f) => (live(), k.mlockall(toInt(f, "sys.mlockall", "flags"))),
+    munlockall: () => (live(), k.munlockall()),
+    getrlimit: (r) => (live(), k.getrlimit(toResource(r, "sys.getrlimit"))),
+    setrlimit: (r, lim) => {
+      live();
+      const n = "sys.setrlimit";
+      const resource = toResource(r, n);
+      // NULL is a C value: the raw syscall's copy_from_user fails with EFAULT.
+      if (lim === null) return k.setrlimit(resource, null as unknown as Rlimit);
+      if (typeof lim !== "object") throw notACValue(n, "limit", "an object { cur, max } or null", lim);
+      const cur = toRlim((lim as Partial<Rlimit>).cur, n, "limit.cur");
+      return k.setrlimit(resource, { cur, max: toRlim((lim as Partial<Rlimit>).max, n, "limit.max") });
+    },
+  };
 }

@@ -48,10 +48,12 @@ export function offset64(value: unknown): number {
 
 /**
  * An rlim_t of the 32-bit ABI (glibc's i386 setrlimit widens it for prlimit64): the API spells
- * RLIM_INFINITY as Infinity, and the i386 all-ones value means the same.
+ * RLIM_INFINITY as Infinity, and the i386 all-ones value means the same. A number of 2^32 or
+ * more is a prlimit64 value beyond any 32-bit address space, which i386 glibc's getrlimit reads
+ * back as RLIM_INFINITY: it is that, not its low 32 bits (2^32 meant as 4 GiB is no limit, not 0).
  */
 export function rlim(value: unknown): number {
-  if (value === Infinity) return Infinity;
+  if (typeof value === "number" && value >= 0xffffffff) return Infinity;
   const v = ulong(value);
   return v === 0xffffffff ? Infinity : v;
 }

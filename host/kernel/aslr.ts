@@ -2,7 +2,7 @@
 // x86-64, as arch/x86/mm/mmap.c, fs/exec.c and fs/binfmt_elf.c compute them in Linux 6.1, with
 // every random draw taken from one seeded generator so that a seed reproduces a layout.
 
-import { PAGE_SIZE, TASK_SIZE } from "../constants.js";
+import { PAGE_SIZE, TASK_SIZE as DEFAULT_TASK_SIZE } from "../constants.js";
 
 /** A small seeded PRNG (SplitMix32): deterministic, fast, good enough for page offsets. */
 export class Prng {
@@ -35,6 +35,8 @@ export const pageAlign = (x: number) => Math.ceil(x / PAGE_SIZE) * PAGE_SIZE;
 export const pageDown = (x: number) => Math.floor(x / PAGE_SIZE) * PAGE_SIZE;
 
 export interface Layout {
+  /** The end of user space (TASK_SIZE); nothing is ever mapped at or above it. */
+  taskSize: number;
   /** Top of the top-down mmap zone (mm->mmap_compat_base). */
   mmapBase: number;
   /** Start of the bottom-up zone (mmap_compat_legacy_base, TASK_UNMAPPED_BASE + rnd). */
@@ -59,10 +61,17 @@ export interface LayoutInput {
   stackRlimitCur: number;
   /** End of the program's data (the ELF's bss end, elf_brk). */
   dataEnd: number;
+  /**
+   * TASK_SIZE. Default 0xFFFFE000, a 32-bit task's on x86-64. A process whose Wasm memory has a
+   * smaller maximum has a smaller address space: Linux's formulas below are applied to it as
+   * they are, except the break's randomization, which a small space could not hold (see there).
+   */
+  taskSize?: number;
 }
 
 export function computeLayout(input: LayoutInput): Layout {
   const rng = new Prng(input.seed);
+  const TASK_SIZE = input.taskSize ?? DEFAULT_TASK_SIZE;
   const randomize = input.aslr >= 1; // PF_RANDOMIZE
 
   // arch_pick_mmap_layout: one random draw shared by both bases.
@@ -84,11 +93,14 @@ export function computeLayout(input: LayoutInput): Layout {
   const stackStart = stackEnd - INITIAL_STACK_BYTES;
   const startStack = stackEnd - 0x100;
 
-  // The break starts at the page-aligned end of the data; randomized in mode 2 only.
+  // The break starts at the page-aligned end of the data; randomized in mode 2 only. Linux's
+  // 32 MiB range would put the heap above mmap_base in a small address space (mmap_base sits at
+  // 1/6 of it when the stack gap is clamped): there it is 1/32 of the space, which leaves the
+  // default (32 MiB of 4 GiB) as it is.
   let startBrk = pageAlign(input.dataEnd);
   if (randomize && input.aslr === 2) {
-    const pages = BRK_RND_RANGE / PAGE_SIZE;
+    const pages = Math.min(BRK_RND_RANGE, pageDown(TASK_SIZE / 32)) / PAGE_SIZE;
     startBrk += (rng.nextU32() % pages) * PAGE_SIZE;
   }
-  return { mmapBase, legacyMmapBase, legacy, stackStart, stackEnd, startStack, startBrk };
+  return { taskSize: TASK_SIZE, mmapBase, legacyMmapBase, legacy, stackStart, stackEnd, startStack, startBrk };
 }

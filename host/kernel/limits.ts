@@ -90,9 +90,10 @@ export class Rlimits {
    * (that needs CAP_SYS_RESOURCE, which `privileged` — CAP_IPC_LOCK — does not give).
    */
   set(resource: unknown, limit: unknown): number {
+    // The syscall copies the struct in (EFAULT) before do_prlimit looks at the resource.
+    if (limit === null || typeof limit !== "object") return -EFAULT;
     const r = Rlimits.resourceOf(resource);
     if (r < 0) return -EINVAL;
-    if (limit === null || typeof limit !== "object") return -EFAULT;
     const { cur: rawCur, max: rawMax } = limit as Partial<Rlimit>;
     const cur = rlim(rawCur);
     const max = rlim(rawMax);

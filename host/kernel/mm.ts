@@ -48,6 +48,8 @@ export interface KernelOptions {
   onDeath?: (err: Error) => void;
   /** Map what a dynamically linked program has before main(): ld.so, the vDSO, libc (images.ts). */
   libraries?: boolean;
+  /** The end of user space (TASK_SIZE): 0xFFFFE000 unless the memory's maximum is smaller (aslr.ts). */
+  taskSize?: number;
 }
 
 /**
@@ -128,6 +130,7 @@ export class Mm {
       aslr: options.aslr,
       seed: options.seed,
       stackRlimitCur: this.rlimits.cur(3),
+      taskSize: options.taskSize,
       dataEnd: pageAlign(dataEnd) + programRoPages * PAGE_SIZE,
     });
     this.startCode = textStart;

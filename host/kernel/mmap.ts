@@ -26,7 +26,6 @@ import {
   PROT_EXEC,
   PROT_READ,
   PROT_WRITE,
-  TASK_SIZE,
 } from "../constants.js";
 import { offset64, ulong } from "./args.js";
 import { pageAlign } from "./aslr.js";
@@ -165,7 +164,7 @@ export function mmapRegion(mm: Mm, addr: number, len: number, vmFlags: number, p
 export function sysMunmap(mm: Mm, addrArg: unknown, lenArg: unknown): number {
   const addr = ulong(addrArg);
   const lenIn = ulong(lenArg);
-  if (addr % PAGE_SIZE !== 0 || addr > TASK_SIZE || lenIn > TASK_SIZE - addr) return -EINVAL;
+  if (addr % PAGE_SIZE !== 0 || addr > mm.layout.taskSize || lenIn > mm.layout.taskSize - addr) return -EINVAL;
   const len = pageAlign(lenIn);
   if (len === 0) return -EINVAL;
   return mm.unmap(addr, addr + len);

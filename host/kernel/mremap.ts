@@ -4,7 +4,7 @@
 // empty. The order of checks follows the kernel; so does the commit accounting of a move (the
 // old charge travels with the pages) and its VmPeak (the transient double mapping is not a peak).
 
-import { EAGAIN, EFAULT, EINVAL, ENOMEM, MREMAP_DONTUNMAP, MREMAP_FIXED, MREMAP_MAYMOVE, PAGE_SIZE, TASK_SIZE } from "../constants.js";
+import { EAGAIN, EFAULT, EINVAL, ENOMEM, MREMAP_DONTUNMAP, MREMAP_FIXED, MREMAP_MAYMOVE, PAGE_SIZE } from "../constants.js";
 import { ulong } from "./args.js";
 import { pageAlign } from "./aslr.js";
 import type { Mm } from "./mm.js";
@@ -12,7 +12,7 @@ import { BACKING_ANON, BACKING_SHMEM, MAX_MAP_COUNT, VM_ACCOUNT, VM_LOCKED, VM_L
 
 /** do_munmap with its own argument checks (the ranges mremap derives can be out of bounds). */
 function doMunmap(mm: Mm, start: number, len: number): number {
-  if (start % PAGE_SIZE !== 0 || start > TASK_SIZE || len > TASK_SIZE - start) return -EINVAL;
+  if (start % PAGE_SIZE !== 0 || start > mm.layout.taskSize || len > mm.layout.taskSize - start) return -EINVAL;
   const aligned = pageAlign(len);
   if (aligned === 0) return -EINVAL;
   return mm.unmap(start, start + aligned);
@@ -52,7 +52,7 @@ export function sysMremap(
   oldLen = pageAlign(oldLen);
   newLen = pageAlign(newLen);
   if (newLen === 0) return -EINVAL;
-  if (newLen > TASK_SIZE) return -EINVAL; // checked before anything else since 6.16
+  if (newLen > mm.layout.taskSize) return -EINVAL; // checked before anything else since 6.16
   if (mm.vmas.indexOf(addr) < 0) return -EFAULT;
 
   if (flags & (MREMAP_FIXED | MREMAP_DONTUNMAP)) return mremapTo(mm, addr, oldLen, newAddr, newLen, flags);
@@ -97,7 +97,7 @@ function expandable(mm: Mm, index: number, delta: number): boolean {
 
 function mremapTo(mm: Mm, addr: number, oldLen: number, newAddr: number, newLen: number, flags: number): number {
   if (newAddr % PAGE_SIZE !== 0) return -EINVAL;
-  if (newLen > TASK_SIZE || newAddr > TASK_SIZE - newLen) return -EINVAL;
+  if (newLen > mm.layout.taskSize || newAddr > mm.layout.taskSize - newLen) return -EINVAL;
   if (addr + oldLen > newAddr && newAddr + newLen > addr) return -EINVAL;
   // Room for both ranges to be split in three before anything is unmapped.
   if (mm.mapCount + 2 >= MAX_MAP_COUNT - 3) return -ENOMEM;

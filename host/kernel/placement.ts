@@ -4,7 +4,7 @@
 // bottom-up only. A stack's guard gap counts as taken. Each search walks the sorted VMA array
 // from where it starts, so it costs the number of VMAs it passes, never the address space.
 
-import { EINVAL, ENOMEM, EPERM, PAGE_SIZE, TASK_SIZE } from "../constants.js";
+import { EINVAL, ENOMEM, EPERM, PAGE_SIZE } from "../constants.js";
 import { pageAlign, pageDown } from "./aslr.js";
 import { DAC_MMAP_MIN_ADDR, MMAP_MIN_ADDR, type Mm } from "./mm.js";
 import { startGap } from "./vma.js";
@@ -87,7 +87,7 @@ function hintFree(mm: Mm, addr: number, len: number): boolean {
 
 /** arch_get_unmapped_area: the bottom-up search from the legacy base (TASK_UNMAPPED_BASE + rnd). */
 function legacyArea(mm: Mm, addr: number, len: number): number {
-  const end = TASK_SIZE;
+  const end = mm.layout.taskSize;
   if (len > end) return -ENOMEM;
   if (addr !== 0) {
     addr = pageAlign(addr);
@@ -102,6 +102,7 @@ function legacyArea(mm: Mm, addr: number, len: number): number {
  * address; EPERM: below vm.mmap_min_addr).
  */
 export function getUnmappedArea(mm: Mm, addr: number, len: number, fixed: boolean): number {
+  const TASK_SIZE = mm.layout.taskSize;
   if (len > TASK_SIZE) return -ENOMEM;
   let result: number;
   if (fixed) result = addr;

@@ -1,6 +1,6 @@
 // mm.verify(): the whole-structure invariant check that tests and fuzzers run after every step.
 
-import { PAGE_SIZE, TASK_SIZE } from "../constants.js";
+import { PAGE_SIZE } from "../constants.js";
 import type { Mm } from "./mm.js";
 import { DAC_MMAP_MIN_ADDR } from "./mm.js";
 import { PAGE_ANON, PAGE_NONE, PAGE_SHMEM } from "./pages.js";
@@ -26,7 +26,7 @@ export function verify(mm: Mm): void {
     const at = `VMA ${hex(v.start)}-${hex(v.end)}`;
     if (v.start % PAGE_SIZE !== 0 || v.end % PAGE_SIZE !== 0) fail(`${at} not page aligned`);
     if (!(v.start < v.end)) fail(`${at} empty`);
-    if (v.start < DAC_MMAP_MIN_ADDR || v.end > TASK_SIZE) fail(`${at} outside user space`);
+    if (v.start < DAC_MMAP_MIN_ADDR || v.end > mm.layout.taskSize) fail(`${at} outside user space`);
     if (v.end > memoryEnd) fail(`${at} beyond the Wasm memory (${hex(memoryEnd)})`);
     const prev = list[i - 1];
     if (prev !== undefined) {
