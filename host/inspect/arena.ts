@@ -51,13 +51,13 @@ export const MP_FIELDS: readonly [name: string, offset: number, signed: boolean]
 
 export type MallocPar = Record<string, number>;
 
-export function readArena(mem: MemoryView): ArenaFields {
-  const at = (off: number) => mem.u32(L.MAIN_ARENA + off) ?? 0;
+export function readArena(mem: MemoryView, addrs: L.StateAddrs): ArenaFields {
+  const at = (off: number) => mem.u32(addrs.mainArena + off) ?? 0;
   const flags = at(AV_FLAGS);
   const binmap: number[] = [];
   for (let i = 0; i < BINMAPSIZE; i++) binmap.push(at(AV_BINMAP + 4 * i));
   return {
-    addr: L.MAIN_ARENA,
+    addr: addrs.mainArena,
     flags,
     contiguous: (flags & NONCONTIGUOUS_BIT) === 0,
     haveFastchunks: at(AV_HAVE_FASTCHUNKS) !== 0,
@@ -69,10 +69,10 @@ export function readArena(mem: MemoryView): ArenaFields {
   };
 }
 
-export function readMp(mem: MemoryView): MallocPar {
+export function readMp(mem: MemoryView, addrs: L.StateAddrs): MallocPar {
   const out: MallocPar = {};
   for (const [name, offset, signed] of MP_FIELDS) {
-    const v = mem.u32(L.MP + offset) ?? 0;
+    const v = mem.u32(addrs.mp + offset) ?? 0;
     out[name] = signed ? v | 0 : v;
   }
   return out;

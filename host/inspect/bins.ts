@@ -8,7 +8,7 @@ import {
   MALLOC_ALIGN_MASK, MINSIZE, MALLOC_ALIGNMENT, NBINS, NFASTBINS, NSMALLBINS, SIZE_BITS, SIZE_SZ,
   SMALLBIN_CORRECTION, SMALLBIN_WIDTH, TCACHE_ENTRIES_OFFSET, TCACHE_MAX_BINS, AV_FASTBINS,
 } from "../../assembly/config.js";
-import { BK_AT, BK_NEXTSIZE_AT, FD_AT, FD_NEXTSIZE_AT, MAIN_ARENA, SIZE_AT, binAt } from "./layout.js";
+import { BK_AT, BK_NEXTSIZE_AT, FD_AT, FD_NEXTSIZE_AT, SIZE_AT, binAt } from "./layout.js";
 import { type MemoryView, hex } from "./memory.js";
 import { revealPtr } from "./safelink.js";
 
@@ -79,10 +79,10 @@ export function readTcache(mem: MemoryView, tcache: number, tcacheBins = TCACHE_
 }
 
 /** Every fastbin (empty ones included: there are only NFASTBINS). */
-export function readFastbins(mem: MemoryView): BinList[] {
+export function readFastbins(mem: MemoryView, mainArena: number): BinList[] {
   const out: BinList[] = [];
   for (let i = 0; i < NFASTBINS; i++) {
-    const head = mem.u32(MAIN_ARENA + AV_FASTBINS + SIZE_SZ * i) ?? 0;
+    const head = mem.u32(mainArena + AV_FASTBINS + SIZE_SZ * i) ?? 0;
     const list: BinList = { name: binName("fastbin", i), kind: "fastbin", index: i, chunkSize: fastbinChunkSize(i), entries: [] };
     walkSingly(mem, head, 0, list);
     out.push(list);
@@ -114,10 +114,10 @@ function walkSingly(mem: MemoryView, head: number, bias: number, list: BinList):
 }
 
 /** bins[] that are not empty: unsorted (1), small (2..63), large (64..126). */
-export function readBins(mem: MemoryView): BinList[] {
+export function readBins(mem: MemoryView, mainArena: number): BinList[] {
   const out: BinList[] = [];
   for (let i = 1; i < NBINS; i++) {
-    const bin = binAt(i);
+    const bin = binAt(mainArena, i);
     const fd = mem.u32(bin + FD_AT) ?? bin;
     if (fd === bin) continue;
     const kind: BinKind = i === 1 ? "unsorted" : i < NSMALLBINS ? "small" : "large";

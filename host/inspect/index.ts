@@ -6,6 +6,7 @@ import { readArena, readMp, type ArenaFields, type MallocPar } from "./arena.js"
 import { readBins, readFastbins, readTcache, type BinList } from "./bins.js";
 import { findMmappedChunks, walkHeap, type Chunk, type HeapWalk } from "./chunks.js";
 import { parseMaps, type Vma } from "./maps.js";
+import { locateState } from "./layout.js";
 import { MemoryView } from "./memory.js";
 import { tryFree, type TryFreeResult } from "./tryfree.js";
 
@@ -21,7 +22,8 @@ export type { Chunk, ChunkState, HeapWalk } from "./chunks.js";
 export { protectPtr, revealPtr } from "./safelink.js";
 export { tryFree } from "./tryfree.js";
 export type { FreeCheck, FreeOutcome, TryFreeResult } from "./tryfree.js";
-export { MAIN_ARENA, MP, binAt, firstChunk } from "./layout.js";
+export { binAt, firstChunk, locateState } from "./layout.js";
+export type { StateAddrs } from "./layout.js";
 
 /** What the inspector needs of a process: its memory and its maps. */
 export interface Inspectable {
@@ -30,6 +32,8 @@ export interface Inspectable {
 }
 
 export interface HeapSnapshot {
+  /** Where main_arena and mp_ are. */
+  addrs: { mainArena: number; mp: number };
   vmas: Vma[];
   arena: ArenaFields;
   mp: MallocPar;
@@ -52,12 +56,13 @@ export interface HeapSnapshot {
  */
 export function inspectHeap(proc: Inspectable, mapsText?: string): HeapSnapshot {
   const mem = new MemoryView(proc.memory);
+  const addrs = locateState(mem, proc.memory);
   const vmas = parseMaps(mapsText ?? proc.maps());
-  const arena = readArena(mem);
-  const mp = readMp(mem);
+  const arena = readArena(mem, addrs);
+  const mp = readMp(mem, addrs);
   const tcache = readTcache(mem, mp.tcache, mp.tcache_bins);
-  const fastbins = readFastbins(mem);
-  const bins = readBins(mem);
+  const fastbins = readFastbins(mem, addrs.mainArena);
+  const bins = readBins(mem, addrs.mainArena);
   const binOf = new Map<number, string>();
   for (const list of [...tcache, ...fastbins, ...bins]) {
     for (const e of list.entries) if (!binOf.has(e.chunk)) binOf.set(e.chunk, list.name);
@@ -70,7 +75,7 @@ export function inspectHeap(proc: Inspectable, mapsText?: string): HeapSnapshot 
   }
   const mmapped = findMmappedChunks(mem, vmas);
   return {
-    vmas, arena, mp, tcache, fastbins, bins, binOf, heap, mmapped,
-    tryFree: (addr: number) => tryFree(new MemoryView(proc.memory), vmas, addr),
+    addrs, vmas, arena, mp, tcache, fastbins, bins, binOf, heap, mmapped,
+    tryFree: (addr: number) => tryFree(new MemoryView(proc.memory), addrs, vmas, addr),
   };
 }

@@ -13,7 +13,9 @@ import {
 import * as M from "../../assembly/messages.js";
 import { readArena, readMp } from "./arena.js";
 import { binName } from "./bins.js";
-import { BK_AT, BK_NEXTSIZE_AT, FD_AT, FD_NEXTSIZE_AT, PREV_SIZE_AT, SIZE_AT, TCACHE_KEY_AT, binAt } from "./layout.js";
+import {
+  BK_AT, BK_NEXTSIZE_AT, FD_AT, FD_NEXTSIZE_AT, PREV_SIZE_AT, SIZE_AT, TCACHE_KEY_AT, binAt, type StateAddrs,
+} from "./layout.js";
 import type { Vma } from "./maps.js";
 import { type MemoryView, hex } from "./memory.js";
 import { revealPtr } from "./safelink.js";
@@ -47,7 +49,7 @@ class Stop {
  * free(mem) on the heap in `mem` as it is now. `vmas` (maps()) decides whether the size field,
  * glibc's first load, is readable; later loads fault only outside the memory, as in the process.
  */
-export function tryFree(view: MemoryView, vmas: readonly Vma[], memAddr: number): TryFreeResult {
+export function tryFree(view: MemoryView, addrs: StateAddrs, vmas: readonly Vma[], memAddr: number): TryFreeResult {
   const checks: FreeCheck[] = [];
   const mem = memAddr >>> 0;
   const result: TryFreeResult = { mem, chunk: (mem - CHUNK_HDR_SZ) >>> 0, checks, outcome: { kind: "noop" } };
@@ -62,8 +64,8 @@ export function tryFree(view: MemoryView, vmas: readonly Vma[], memAddr: number)
     if (!ok) throw new Stop({ kind: "abort", message });
   };
   const sizeOf = (c: number) => (word(c + SIZE_AT) & ~SIZE_BITS) >>> 0;
-  const mp = readMp(view);
-  const arena = readArena(view);
+  const mp = readMp(view, addrs);
+  const arena = readArena(view, addrs);
   try {
     const p = result.chunk;
     const sizeAddr = (mem - SIZE_SZ) >>> 0;
@@ -141,7 +143,7 @@ export function tryFree(view: MemoryView, vmas: readonly Vma[], memAddr: number)
         unlink(next, "next");
         merged += nextSize;
       }
-      const bck = binAt(1);
+      const bck = binAt(addrs.mainArena, 1);
       const fwd = word(bck + FD_AT);
       check("unsorted bin's first chunk links back to the bin", word(fwd + BK_AT) === bck, M.FREE_CORRUPTED_UNSORTED);
       into = "unsorted";

@@ -4,7 +4,8 @@
 import { describe, expect, it } from "vitest";
 import { createProcess, type Process } from "../../host/index.js";
 import { bootProcess } from "../../host/process.js";
-import { MP, MAIN_ARENA, inspectHeap, hex, revealPtr } from "../../host/inspect/index.js";
+import { inspectHeap, hex, revealPtr } from "../../host/inspect/index.js";
+import { MP as BASELINE_MP } from "../../host/baseline/layout.js";
 
 const fresh = () => createProcess({ seed: 1 });
 const chunkOf = (p: number) => p - 8;
@@ -14,10 +15,12 @@ function chunkList(proc: Process) {
 }
 
 describe("where glibc's state is", () => {
-  it("mp_ sits where the Wasm module's linker put it", async () => {
+  it("finds mp_ where the Wasm module's linker put it, and where the TypeScript twin put it", async () => {
     const booted = await bootProcess({ seed: 1 });
     const exports = (booted.allocator as { exports?: { mp_addr(): number } }).exports;
-    expect(exports!.mp_addr() >>> 0).toBe(MP);
+    expect(inspectHeap(booted.process).addrs.mp).toBe(exports!.mp_addr() >>> 0);
+    const twin = await createProcess({ seed: 1, allocator: "ts" });
+    expect(inspectHeap(twin).addrs.mp).toBe(BASELINE_MP);
   });
 
   it("an unsorted chunk links to bin_at(1) inside main_arena", async () => {
@@ -28,7 +31,7 @@ describe("where glibc's state is", () => {
     const snap = inspectHeap(proc);
     const unsorted = snap.bins.find((b) => b.name === "unsorted")!;
     expect(unsorted.entries.map((e) => e.chunk)).toEqual([chunkOf(a)]);
-    expect(unsorted.entries[0].fd).toBe(MAIN_ARENA + 56);
+    expect(unsorted.entries[0].fd).toBe(snap.addrs.mainArena + 56); // bin_at(1), derived from mp_'s place
   });
 });
 
