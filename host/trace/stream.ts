@@ -92,9 +92,14 @@ export async function* maybeGunzip(source: ByteSource): AsyncGenerator<Uint8Arra
         for await (const piece of rest()) {
           if (gunzip.destroyed) return; // the reader stopped early
           if (!gunzip.write(piece)) {
-            await new Promise((ok) => {
-              gunzip.once("drain", ok);
-              gunzip.once("close", ok);
+            await new Promise<void>((ok) => {
+              const done = () => {
+                gunzip.off("drain", done);
+                gunzip.off("close", done);
+                ok();
+              };
+              gunzip.on("drain", done);
+              gunzip.on("close", done);
             });
           }
         }
