@@ -2,6 +2,7 @@
 // session on a fresh process (session.ts) and redraws the panels. The URL always holds the
 // session (?scenario= | ?ops= | ?cmds=, &step=, &seed=), so a link reproduces what was seen.
 
+import { renderChart, seriesFor } from "./chart.js";
 import { LEGEND, renderDetail, renderHeap, renderTryFree } from "./view-heap.js";
 import { renderArena, renderBins } from "./view-bins.js";
 import { renderSpace } from "./view-space.js";
@@ -113,6 +114,7 @@ function render(): Promise<void> {
     state.step = view.step;
     const t1 = performance.now();
     draw(view);
+    $("chart").innerHTML = renderChart(await seriesFor(state.statements, state.seed), view.step);
     document.body.dataset.replayMs = (t1 - t0).toFixed(1);
     saveToUrl();
     document.body.dataset.renderMs = (performance.now() - t0).toFixed(1);
