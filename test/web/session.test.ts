@@ -76,6 +76,11 @@ describe("views by replay", () => {
     expect(view.vars.get("c")).toBe(view.vars.get("a"));
   });
 
+  it("a store to unmapped memory kills the process with SIGSEGV", async () => {
+    const view = await viewAt(["p = malloc(8)", "*(0x40000000) = 1"].map(parseStatement), 2, 1);
+    expect(view.death).toMatchObject({ state: "killed", signal: "SIGSEGV", at: 1 });
+  });
+
   it("a step where the process died shows it just before the fatal call", async () => {
     const sc = SCENARIOS.find((s) => s.name === "tcache-double-free")!;
     const view = await viewAt(sc.statements.map(parseStatement), 3, 1);
