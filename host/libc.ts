@@ -7,19 +7,31 @@
 // Two implementations exist behind it: ptmalloc compiled to Wasm (allocator.ts) and, for
 // benchmarks and differential testing, the same algorithm in plain TypeScript.
 
+/** glibc's struct mallinfo2: byte counts (size_t) of the main arena and of mmapped blocks. */
 export interface Mallinfo2 {
+  /** Bytes the main arena got from sbrk (non-mmapped space). */
   arena: number;
+  /** Free chunks that are not fastbin chunks (the top chunk counts as one). */
   ordblks: number;
+  /** Free fastbin chunks. */
   smblks: number;
+  /** Blocks allocated with mmap. */
   hblks: number;
+  /** Bytes in mmapped blocks. */
   hblkhd: number;
+  /** Always 0 (unused since glibc 2.x). */
   usmblks: number;
+  /** Bytes in free fastbin chunks. */
   fsmblks: number;
+  /** Bytes in use in the arenas (allocated chunks, tcache'd ones included). */
   uordblks: number;
+  /** Free bytes in the arenas (fastbins included). */
   fordblks: number;
+  /** Bytes at the top that malloc_trim could give back. */
   keepcost: number;
 }
 
+/** @internal */
 export interface LibC {
   malloc(size: number): number;
   free(ptr: number): void;
@@ -43,7 +55,7 @@ export interface LibC {
 }
 
 /**
- * The same C library with its address and size results converted to unsigned numbers, for
+ * @internal The same C library with its address and size results converted to unsigned numbers, for
  * callers that use a LibC directly rather than through a Process (tests, tools).
  */
 export function withUnsignedResults(libc: LibC): LibC {

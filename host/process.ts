@@ -16,22 +16,74 @@ import type { LibC, Mallinfo2 } from "./libc.js";
 
 export type { ProcessOptions, Rlimit, RlimitName } from "./options.js";
 
-/** The raw system calls: a result ≥ 0, or −errno. They never throw on bad arguments. */
+/**
+ * The raw Linux 6.1 system calls of a 32-bit process, as `syscall(2)` returns them: a result ≥ 0,
+ * or −errno (−4095..−1). Addresses and lengths are `unsigned long` (a number that is no u32 is
+ * 0xffffffff; negative integers are their two's complement), prot/flags/fd/advice are `int`s (a
+ * number with no int spelling is a RangeError). Bad C values never throw: they give −errno. A
+ * value no C caller could pass (undefined, a string, an object, BigInt, Symbol) is a TypeError
+ * and nothing happens. See docs/bad-input.md. Only anonymous memory exists.
+ */
 export interface Syscalls {
-  brk(addr: number): number;
-  mmap(addr: number, length: number, prot: number, flags: number, fd: number, offset: number): number;
-  munmap(addr: number, length: number): number;
-  mremap(oldAddr: number, oldLength: number, newLength: number, flags: number, newAddr?: number): number;
-  mprotect(addr: number, length: number, prot: number): number;
-  madvise(addr: number, length: number, advice: number): number;
-  mincore(addr: number, length: number, vec: Uint8Array): number;
-  mlock(addr: number, length: number): number;
-  mlock2(addr: number, length: number, flags: number): number;
-  munlock(addr: number, length: number): number;
+  /**
+   * brk(2): moves the break to `addr` (bytes, page-rounded) and returns the new break; on
+   * failure (RLIMIT_DATA, another mapping in the way, below the start) the old one, as the raw
+   * syscall does (glibc's brk() turns that into -1/ENOMEM). `brk(0)` reads the break.
+   */
+  brk(addr: number | null): number;
+  /**
+   * mmap(2) (mmap2 underneath, so `offset` must be page-aligned): the address of a new mapping
+   * of `length` bytes (rounded up to 4 KiB pages), placed top-down below mmap_base unless
+   * MAP_FIXED / MAP_FIXED_NOREPLACE or a free hint says otherwise. `fd` must be -1 with
+   * MAP_ANONYMOUS (else −EBADF). −EINVAL bad flags/length 0/unaligned fixed address, −ENOMEM no
+   * room / RLIMIT_AS / overcommit / too many mappings, −EEXIST MAP_FIXED_NOREPLACE over a mapping,
+   * −EPERM below vm.mmap_min_addr, −EAGAIN MAP_LOCKED beyond RLIMIT_MEMLOCK.
+   */
+  mmap(addr: number | null, length: number, prot: number, flags: number, fd: number, offset: number): number;
+  /** munmap(2): unmaps the pages of [addr, addr + length); 0, or −EINVAL (unaligned addr, length 0, out of user space). */
+  munmap(addr: number | null, length: number): number;
+  /**
+   * mremap(2): shrinks, grows in place, or (MREMAP_MAYMOVE) moves a mapping; MREMAP_FIXED puts
+   * it at `newAddr` (0 when left out), MREMAP_DONTUNMAP leaves the old range mapped and empty.
+   * The new address, or −EINVAL / −EFAULT (no mapping at oldAddr) / −ENOMEM (no room, limits).
+   */
+  mremap(oldAddr: number | null, oldLength: number, newLength: number, flags: number, newAddr?: number | null): number;
+  /** mprotect(2): changes PROT_* of whole pages; 0, −EINVAL (unaligned, unknown bits), −ENOMEM (a hole in the range). */
+  mprotect(addr: number | null, length: number, prot: number): number;
+  /**
+   * madvise(2): MADV_DONTNEED drops pages (they read as zero again, RSS falls), MADV_FREE,
+   * MADV_WILLNEED, MADV_POPULATE_*, … ; 0, −EINVAL (unknown advice, unaligned), −ENOMEM (a hole).
+   */
+  madvise(addr: number | null, length: number, advice: number): number;
+  /**
+   * mincore(2): writes one byte per page of [addr, addr + length) into `vec` (1 = resident or
+   * mapped to the zero page); 0, −EINVAL (unaligned), −ENOMEM (a hole), −EFAULT (`vec` null or
+   * too short: the bytes before stay written).
+   */
+  mincore(addr: number | null, length: number, vec: Uint8Array | null): number;
+  /** mlock(2): locks (and faults in) the pages; −ENOMEM beyond RLIMIT_MEMLOCK (unless `privileged`) or over a hole. */
+  mlock(addr: number | null, length: number): number;
+  /** mlock2(2): mlock, or with MLOCK_ONFAULT locking pages only as they are touched; −EINVAL for unknown flags. */
+  mlock2(addr: number | null, length: number, flags: number): number;
+  /** munlock(2): unlocks the pages; 0 or −ENOMEM (a hole). */
+  munlock(addr: number | null, length: number): number;
+  /** mlockall(2): MCL_CURRENT, MCL_FUTURE, MCL_ONFAULT; −EINVAL for other bits or none, −ENOMEM beyond RLIMIT_MEMLOCK. */
   mlockall(flags: number): number;
+  /** munlockall(2): always 0. */
   munlockall(): number;
+  /**
+   * getrlimit(2): `{ cur, max }` in bytes (Infinity is RLIM_INFINITY). `resource` is its number
+   * (RLIMIT_AS is 9) or its name ("RLIMIT_AS"; an unknown name is a TypeError). A bad number
+   * gives `{ cur: −EINVAL, max: −EINVAL }`.
+   */
   getrlimit(resource: number | string): Rlimit;
-  setrlimit(resource: number | string, limit: Rlimit): number;
+  /**
+   * setrlimit(2) (prlimit64 underneath): 0, or −EFAULT (`limit` null), −EINVAL (bad resource,
+   * cur > max), −EPERM (raising max, which needs CAP_SYS_RESOURCE). cur and max are rlim_t: a
+   * non-negative integer, Infinity, or anything ≥ 2^32 − 1 (all RLIM_INFINITY, as i386 glibc
+   * reads them back); a missing field is a TypeError and the limit stays as it was.
+   */
+  setrlimit(resource: number | string, limit: Rlimit | null): number;
 }
 
 /** The kernel's share of the options. */
@@ -82,8 +134,13 @@ function guardTraps(libc: LibC, onThrow: (err: unknown) => unknown): LibC {
  * SegmentationFault), every call throws that error again.
  */
 export class Process {
-  /** The process's whole address space: an address is a byte offset into `memory.buffer`. */
+  /**
+   * The process's whole address space: an address is a byte offset into `memory.buffer`.
+   * Unchecked: a raw write is found by the kernel's scan (default `writes: "scan"`); re-read
+   * `memory.buffer` after any call that may have grown the memory.
+   */
   readonly memory: WebAssembly.Memory;
+  /** The raw system calls (result ≥ 0 or −errno), for what the C library does not cover. */
   readonly sys: Syscalls;
   readonly #kernel: Kernel;
   readonly #libc: LibC;
@@ -370,12 +427,17 @@ export class Process {
   }
 }
 
-/** Creates a fresh emulated process: a new address space with glibc's malloc untouched. */
+/**
+ * Creates a fresh emulated process: a new 32-bit address space as exec leaves it (program,
+ * ld.so, the vDSO, libc, the stack), with glibc's malloc untouched. Every option is checked
+ * first: an unknown name or a wrong kind of value is a TypeError, a value out of range a
+ * RangeError, each naming the option (docs/bad-input.md).
+ */
 export async function createProcess(options: ProcessOptions = {}): Promise<Process> {
   return (await bootProcess(options)).process;
 }
 
-/** A process with its parts exposed: for tests, benchmarks and tools inside this package. */
+/** @internal A process with its parts exposed: for tests, benchmarks and tools inside this package. */
 export interface BootedProcess {
   process: Process;
   kernel: Kernel;
