@@ -126,6 +126,4 @@ describe("extension ops replay as the calls they stand for", () => {
     expect(result.ops).toBe(20);
     expect(result.mmappedAllocs).toBe(1);
   });
-
-});
 });

@@ -1,6 +1,6 @@
 // Standard output in big pieces with backpressure, and a spool for output that must wait for its
 // header: the replay output's first line says how many IDs the trace has, known only at its end.
-// The spool keeps up to 64 MiB in memory, then moves to a temporary file, so memory stays bounded.
+// The spool keeps up to 32 MiB in memory, then moves to a temporary file, so memory stays bounded.
 
 import { closeSync, createReadStream, mkdtempSync, openSync, rmSync, writeSync } from "node:fs";
 import { once } from "node:events";
@@ -12,7 +12,7 @@ export async function writeStdout(bytes: Uint8Array | string): Promise<void> {
   if (!process.stdout.write(bytes)) await once(process.stdout, "drain");
 }
 
-const MEMORY_LIMIT = 64 << 20;
+const MEMORY_LIMIT = 32 << 20;
 
 export class Spool {
   #pieces: Uint8Array[] = [];

@@ -195,6 +195,11 @@ export class OpSink {
   comments: string[] = [];
   paramText = new Map<number, string>();
 
+  /** Makes room for `k` more ops. */
+  reserve(k: number): void {
+    while (this.n + k > this.kind.length) this.#grow();
+  }
+
   /** Appends one op; the caller keeps `ids`/`regions` right. */
   add(kind: number, a: number, b: number, c: number, d: number, line: number): void {
     const n = this.n;
@@ -303,42 +308,54 @@ export class OpsParser {
   /** Parses the lines in bytes[start, end); a line may end at `end` without a newline. */
   #parseLines(bytes: Uint8Array, start: number, end: number): void {
     const sink = this.#sink;
+    // the loop writes straight into the arrays (taken again when they grow)
+    let kinds = sink.kind, A = sink.a, B = sink.b, C = sink.c, D = sink.d, L = sink.line;
+    let n = sink.n, ids = sink.ids, line = this.#line;
     let p = start;
     while (p < end) {
-      this.#line++;
-      // Fast path: `m|c|a|r|f` and plain decimal fields separated by single spaces. Anything
-      // else (comments, extension ops, odd spacing, errors) goes to the general parser.
+      line++;
+      if (n === kinds.length) {
+        sink.n = n;
+        sink.reserve(1);
+        kinds = sink.kind; A = sink.a; B = sink.b; C = sink.c; D = sink.d; L = sink.line;
+      }
+      // Fast path: `m|c|a|r|f` and plain decimal fields separated by single spaces, each at most
+      // 10 digits and within u32. Anything else (comments, extension ops, odd spacing, errors)
+      // goes to the general parser.
       const op = bytes[p];
       const kind = op === 109 ? Op.MALLOC : op === 102 ? Op.FREE : op === 99 ? Op.CALLOC : op === 114 ? Op.REALLOC : op === 97 ? Op.MEMALIGN : -1;
       if (kind >= 0 && bytes[p + 1] === SPACE) {
         const fields = kind === Op.MALLOC ? 2 : kind === Op.FREE ? 1 : 3;
-        cursor = p + 2;
-        const v0 = fastField(bytes, end);
-        let v1 = 0, v2 = 0;
-        let ok = v0 >= 0;
+        let q = p + 2, from = q, v0 = 0, v1 = 0, v2 = 0, d = 0;
+        while (q < end && (d = bytes[q] - ZERO) >= 0 && d <= 9) { v0 = v0 * 10 + d; q++; }
+        let ok = q > from && q - from <= 10 && v0 <= U32_MAX;
         if (ok && fields > 1) {
-          ok = bytes[cursor++] === SPACE;
-          if (ok) {
-            if (kind === Op.REALLOC && bytes[cursor] === MINUS) {
-              cursor++;
-              v1 = NO_ID;
-            } else {
-              v1 = fastField(bytes, end);
-              ok = v1 >= 0;
-            }
+          ok = bytes[q++] === SPACE;
+          if (ok && kind === Op.REALLOC && bytes[q] === MINUS) {
+            q++;
+            v1 = NO_ID;
+          } else if (ok) {
+            from = q;
+            while (q < end && (d = bytes[q] - ZERO) >= 0 && d <= 9) { v1 = v1 * 10 + d; q++; }
+            ok = q > from && q - from <= 10 && v1 <= U32_MAX;
           }
           if (ok && fields > 2) {
-            ok = bytes[cursor++] === SPACE;
-            if (ok) {
-              v2 = fastField(bytes, end);
-              ok = v2 >= 0;
-            }
+            ok = bytes[q++] === SPACE;
+            from = q;
+            while (q < end && (d = bytes[q] - ZERO) >= 0 && d <= 9) { v2 = v2 * 10 + d; q++; }
+            ok = ok && q > from && q - from <= 10 && v2 <= U32_MAX;
           }
         }
-        if (ok && (cursor === end || bytes[cursor] === NL) && (kind === Op.FREE || v0 === sink.ids)) {
-          sink.add(kind, v0, v1, v2, 0, this.#line);
-          if (kind !== Op.FREE) sink.ids++;
-          p = cursor + 1;
+        if (ok && (q === end || bytes[q] === NL) && (kind === Op.FREE || v0 === ids)) {
+          kinds[n] = kind;
+          A[n] = v0;
+          B[n] = v1;
+          C[n] = v2;
+          D[n] = 0;
+          L[n] = line;
+          n++;
+          if (kind !== Op.FREE) ids++;
+          p = q + 1;
           continue;
         }
       }
@@ -346,9 +363,20 @@ export class OpsParser {
       if (eol < 0 || eol > end) eol = end;
       let lineEnd = eol;
       if (lineEnd > p && bytes[lineEnd - 1] === CR) lineEnd--;
-      if (lineEnd > p) this.#parseLine(bytes, p, lineEnd);
+      if (lineEnd > p) {
+        sink.n = n;
+        sink.ids = ids;
+        this.#line = line;
+        this.#parseLine(bytes, p, lineEnd);
+        n = sink.n;
+        ids = sink.ids;
+        kinds = sink.kind; A = sink.a; B = sink.b; C = sink.c; D = sink.d; L = sink.line;
+      }
       p = eol + 1;
     }
+    sink.n = n;
+    sink.ids = ids;
+    this.#line = line;
   }
 
   #parseLine(s: Uint8Array, start: number, end: number): void {
@@ -443,24 +471,6 @@ function signedField(s: Uint8Array, from: number, to: number): number {
     v = v * 10 + (d - ZERO);
   }
   return neg ? -v : v;
-}
-
-// The fast path's cursor (parsing is synchronous, so one shared cursor is enough).
-let cursor = 0;
-
-/** A decimal field at `cursor` (advanced past it), or -1 if there is none or it exceeds u32. */
-function fastField(s: Uint8Array, end: number): number {
-  let v = 0;
-  const from = cursor;
-  let q = from;
-  while (q < end) {
-    const d = s[q];
-    if (d < ZERO || d > NINE) break;
-    v = v * 10 + (d - ZERO);
-    q++;
-  }
-  cursor = q;
-  return q === from || q - from > 10 || v > U32_MAX ? -1 : v;
 }
 
 function concat(x: Uint8Array, y: Uint8Array): Uint8Array {
