@@ -11,6 +11,10 @@ import { bk, chunk_is_mmapped, chunksize, chunksize_nomask, fd, inuse, mem2chunk
 import { malloc_consolidate } from "./free";
 import { ptmalloc_init } from "./malloc";
 import { MALLINFO_UNALIGNED_FASTBIN, MALLOC_INFO_UNALIGNED_FASTBIN } from "./messages";
+import {
+  MALLINFO2_CYCLIC_BIN, MALLINFO2_CYCLIC_FASTBIN, MALLOC_INFO_CYCLIC_BIN, MALLOC_INFO_CYCLIC_FASTBIN, MALLOC_STATS_CYCLIC_BIN,
+  MALLOC_STATS_CYCLIC_FASTBIN, MALLOC_TRIM_CYCLIC_BIN,
+} from "./hangs";
 import { out_begin, out_flush, out_i32, out_str, out_u32 } from "./format";
 import { systrim } from "./sysmalloc";
 import { do_madvise, malloc_printerr } from "./syscalls";
@@ -21,14 +25,44 @@ import { do_madvise, malloc_printerr } from "./syscalls";
  */
 export const MALLINFO2: usize = memory.data(40, 16);
 
-function int_mallinfo(): void {
+// Cycle finding for the walks below (Brent's algorithm). glibc walks each list until its end and
+// loops forever on a cycle; a walk here keeps a mark — the link it was at when its step count last
+// reached a power of two — and meets the mark again only on a cycle, once every link of the cycle
+// has been visited (so any check glibc makes on the way has fired first). Then the process hangs:
+// the abort import ends it with a message of hangs.ts. One compare per link. malloc's large-bin
+// loops use it too; walks never nest.
+let walkMark: usize = 0; // a walk that reaches link 0 (a null bk: the null page) counts as a cycle at once
+let walkPower: u32 = 1;
+let walkSteps: u32 = 0;
+
+// @ts-ignore: decorator
+@inline export function walk_start(): void {
+  walkMark = 0;
+  walkPower = 1;
+  walkSteps = 0;
+}
+
+/** Called at each link p of a walk begun by walk_start: ends the process if p closes a cycle. */
+// @ts-ignore: decorator
+@inline export function walk_step(p: usize, hang: string): void {
+  if (p == walkMark) malloc_printerr(hang);
+  if (++walkSteps == walkPower) {
+    walkMark = p;
+    walkPower <<= 1;
+    walkSteps = 0;
+  }
+}
+
+function int_mallinfo(fastHang: string, binHang: string): void {
   let avail = chunksize(av_top());
   let nblocks: usize = 1;
   let nfastblocks: usize = 0;
   let fastavail: usize = 0;
   for (let i: usize = 0; i < <usize>NFASTBINS; ++i) {
+    walk_start();
     for (let p = load<usize>(fastbin_addr(i)); p != 0; p = protect_ptr(p + 8, fd(p))) {
       if (misaligned_chunk(p)) malloc_printerr(MALLINFO_UNALIGNED_FASTBIN);
+      walk_step(p, fastHang);
       ++nfastblocks;
       fastavail += chunksize(p);
     }
@@ -36,7 +70,9 @@ function int_mallinfo(): void {
   avail += fastavail;
   for (let i: usize = 1; i < <usize>NBINS; ++i) {
     const b = bin_at(i);
+    walk_start();
     for (let p = bk(b); p != b; p = bk(p)) {
+      walk_step(p, binHang);
       ++nblocks;
       avail += chunksize(p);
     }
@@ -57,7 +93,7 @@ function int_mallinfo(): void {
 /** __libc_mallinfo2: fills MALLINFO2 and returns its address. */
 export function libc_mallinfo2(): usize {
   if (!mp_.malloc_initialized) ptmalloc_init();
-  int_mallinfo();
+  int_mallinfo(MALLINFO2_CYCLIC_FASTBIN, MALLINFO2_CYCLIC_BIN);
   return MALLINFO2;
 }
 
@@ -66,7 +102,7 @@ export function libc_malloc_stats(): void {
   if (!mp_.malloc_initialized) ptmalloc_init();
   let in_use_b = <u32>mp_.mmapped_mem;
   let system_b = in_use_b;
-  int_mallinfo();
+  int_mallinfo(MALLOC_STATS_CYCLIC_FASTBIN, MALLOC_STATS_CYCLIC_BIN);
   const arena = load<u32>(MALLINFO2, 0);
   const uord = load<u32>(MALLINFO2, 28);
   out_begin(STDERR_FILENO);
@@ -122,8 +158,10 @@ export function libc_malloc_info(options: i32): i32 {
     if (p == 0) continue;
     let n: u32 = 0;
     const thissize = <u32>chunksize(p);
+    walk_start();
     while (p != 0) {
       if (misaligned_chunk(p)) malloc_printerr(MALLOC_INFO_UNALIGNED_FASTBIN);
+      walk_step(p, MALLOC_INFO_CYCLIC_FASTBIN);
       ++n;
       p = protect_ptr(p + 8, fd(p));
     }
@@ -137,8 +175,10 @@ export function libc_malloc_info(options: i32): i32 {
     const b = bin_at(i);
     let from: u32 = 0xffffffff, to: u32 = 0, total: u32 = 0, count: u32 = 0;
     let r = fd(b);
+    walk_start();
     if (r != 0) {
       while (r != b) {
+        walk_step(r, MALLOC_INFO_CYCLIC_BIN);
         const rs = <u32>chunksize_nomask(r);
         ++count;
         total += rs;
@@ -197,7 +237,9 @@ export function libc_malloc_trim(pad: usize): i32 {
   for (let i: usize = 1; i < <usize>NBINS; ++i) {
     if (i != 1 && i < psindex) continue;
     const b = bin_at(i);
+    walk_start();
     for (let p = bk(b); p != b; p = bk(p)) {
+      walk_step(p, MALLOC_TRIM_CYCLIC_BIN);
       let size = chunksize(p);
       if (size > psm1 + SIZEOF_MALLOC_CHUNK) {
         // the chunk holds at least one whole unused page

@@ -1,5 +1,7 @@
 // The ways an emulated process (or one access into it) ends badly. Each is a real Error
-// subclass carrying the signal Linux would deliver.
+// subclass carrying the signal Linux would deliver (none for a hang).
+
+import { HANG_MESSAGE_PREFIX } from "../assembly/hangs.js";
 
 /** glibc detected heap corruption and called abort(): SIGABRT, with glibc's exact message. */
 export class ProcessAbort extends Error {
@@ -46,11 +48,8 @@ export class ProcessHang extends Error {
   }
 }
 
-/**
- * The allocator reports a hang through its abort import, with a message that starts with this
- * text (no glibc message does).
- */
-export const HANG_MESSAGE_PREFIX = "the process hangs: ";
+// The allocator reports a hang through its abort import, with a message that starts with
+// HANG_MESSAGE_PREFIX (no glibc message does); the messages are in assembly/hangs.ts.
 
 /** The death an allocator abort stands for: ProcessHang for a hang message, else ProcessAbort. */
 export function abortError(message: string): ProcessAbort | ProcessHang {

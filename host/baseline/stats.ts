@@ -4,6 +4,10 @@
 // byte for byte, as the Wasm build writes them through its `write` import.
 
 import { MADV_DONTNEED, MALLOC_ALIGNMENT, NBINS, NFASTBINS, PAGESIZE, SIZEOF_MALLOC_CHUNK } from "../../assembly/config.js";
+import {
+  MALLINFO2_CYCLIC_BIN, MALLINFO2_CYCLIC_FASTBIN, MALLOC_INFO_CYCLIC_BIN, MALLOC_INFO_CYCLIC_FASTBIN, MALLOC_STATS_CYCLIC_BIN,
+  MALLOC_STATS_CYCLIC_FASTBIN, MALLOC_TRIM_CYCLIC_BIN,
+} from "../../assembly/hangs.js";
 import { MALLINFO_UNALIGNED_FASTBIN, MALLOC_INFO_UNALIGNED_FASTBIN } from "../../assembly/messages.js";
 import type { Mallinfo2 } from "../libc.js";
 import { bin_at, bin_index } from "./bins.js";
@@ -18,11 +22,43 @@ import { ptmalloc_init } from "./malloc.js";
 import { systrim } from "./sysmalloc.js";
 import { do_madvise } from "./syscalls.js";
 
+// The walks below follow links read from memory, so they load as the Wasm build does (load_u32:
+// a link past the end of the memory traps, the process dies of SIGSEGV).
+
+/** The word at p + offset, p a link read from memory. */
+const ld = (env: Env, p: number, offset: number): number => load_u32(env, p + offset);
+/** chunksize of a chunk reached through a link. */
+const chunksize_ld = (env: Env, p: number): number => (ld(env, p, 4) & ~7) >>> 0;
+
 /** The next chunk of a fastbin (safe-linked). */
-const fastbin_next = (m: Uint32Array, p: number): number => (((p + 8) >>> 12) ^ m[(p + 8) >>> 2]) >>> 0;
+const fastbin_next = (env: Env, p: number): number => (((p + 8) >>> 12) ^ ld(env, p, 8)) >>> 0;
+
+// Cycle finding for the walks (Brent's algorithm), as the Wasm build's stats.ts does it: glibc
+// loops forever on a cyclic list; a walk here meets its mark again only on a cycle, after every
+// link of it was visited, and the process hangs (assembly/hangs.ts). Also used by malloc's
+// large-bin loops. Module state, as in the Wasm build: walks never nest.
+let walkMark = 0; // as the Wasm build: a walk that reaches link 0 (a null bk) counts as a cycle at once
+let walkPower = 1;
+let walkSteps = 0;
+
+export function walk_start(): void {
+  walkMark = 0;
+  walkPower = 1;
+  walkSteps = 0;
+}
+
+/** Called at each link p of a walk begun by walk_start: ends the process if p closes a cycle. */
+export function walk_step(env: Env, p: number, hang: string): void {
+  if (p === walkMark) malloc_printerr(env, hang);
+  if (++walkSteps === walkPower) {
+    walkMark = p;
+    walkPower *= 2;
+    walkSteps = 0;
+  }
+}
 
 /** int_mallinfo(&main_arena) + the mmapped counts, as __libc_mallinfo2 returns them. */
-function int_mallinfo(env: Env): Mallinfo2 {
+function int_mallinfo(env: Env, fastHang: string, binHang: string): Mallinfo2 {
   const m = env.u32;
   const topsize = chunksize(m, m[W_TOP]);
   let avail = topsize;
@@ -30,18 +66,22 @@ function int_mallinfo(env: Env): Mallinfo2 {
   let nfastblocks = 0;
   let fastavail = 0;
   for (let i = 0; i < NFASTBINS; ++i) {
-    for (let p = m[W_FASTBINS + i]; p !== 0; p = fastbin_next(m, p)) {
+    walk_start();
+    for (let p = m[W_FASTBINS + i]; p !== 0; p = fastbin_next(env, p)) {
       if (misaligned_chunk(p)) malloc_printerr(env, MALLINFO_UNALIGNED_FASTBIN);
+      walk_step(env, p, fastHang);
       ++nfastblocks;
-      fastavail = (fastavail + chunksize(m, p)) >>> 0;
+      fastavail = (fastavail + chunksize_ld(env, p)) >>> 0;
     }
   }
   avail = (avail + fastavail) >>> 0;
   for (let i = 1; i < NBINS; ++i) {
     const b = bin_at(i);
-    for (let p = m[(b + 12) >>> 2]; p !== b; p = m[(p + 12) >>> 2]) {
+    walk_start();
+    for (let p = m[(b + 12) >>> 2]; p !== b; p = ld(env, p, 12)) {
+      walk_step(env, p, binHang);
       ++nblocks;
-      avail = (avail + chunksize(m, p)) >>> 0;
+      avail = (avail + chunksize_ld(env, p)) >>> 0;
     }
   }
   const system = m[W_SYSTEM_MEM];
@@ -62,7 +102,7 @@ function int_mallinfo(env: Env): Mallinfo2 {
 /** __libc_mallinfo2 */
 export function libc_mallinfo2(env: Env): Mallinfo2 {
   if (env.u32[W_MALLOC_INITIALIZED] === 0) ptmalloc_init(env);
-  return int_mallinfo(env);
+  return int_mallinfo(env, MALLINFO2_CYCLIC_FASTBIN, MALLINFO2_CYCLIC_BIN);
 }
 
 const u10 = (v: number): string => String(v >>> 0).padStart(10);
@@ -72,7 +112,7 @@ export function libc_malloc_stats(env: Env): string {
   if (env.u32[W_MALLOC_INITIALIZED] === 0) ptmalloc_init(env);
   const m = env.u32;
   const mmapped = m[W_MMAPPED_MEM];
-  const mi = int_mallinfo(env);
+  const mi = int_mallinfo(env, MALLOC_STATS_CYCLIC_FASTBIN, MALLOC_STATS_CYCLIC_BIN);
   return (
     "Arena 0:\n" +
     `system bytes     = ${u10(mi.arena)}\n` +
@@ -105,11 +145,13 @@ export function libc_malloc_info(env: Env): string {
     let p = m[W_FASTBINS + i];
     if (p === 0) continue;
     let n = 0;
-    const thissize = chunksize(m, p);
+    const thissize = chunksize_ld(env, p);
+    walk_start();
     while (p !== 0) {
       if (misaligned_chunk(p)) malloc_printerr(env, MALLOC_INFO_UNALIGNED_FASTBIN);
+      walk_step(env, p, MALLOC_INFO_CYCLIC_FASTBIN);
       ++n;
-      p = fastbin_next(m, p);
+      p = fastbin_next(env, p);
     }
     fastavail = (fastavail + n * thissize) >>> 0;
     nfastblocks += n;
@@ -124,14 +166,16 @@ export function libc_malloc_info(env: Env): string {
     let total = 0;
     let count = 0;
     let r = m[(b + 8) >>> 2];
+    walk_start();
     if (r !== 0) {
       while (r !== b) {
-        const rs = m[(r + 4) >>> 2];
+        walk_step(env, r, MALLOC_INFO_CYCLIC_BIN);
+        const rs = ld(env, r, 4);
         ++count;
         total = (total + rs) >>> 0;
         if (rs < from) from = rs;
         if (rs > to) to = rs;
-        r = m[(r + 8) >>> 2];
+        r = ld(env, r, 8);
       }
     }
     if (count === 0) from = 0;
@@ -185,8 +229,10 @@ export function libc_malloc_trim(env: Env, pad: number): number {
   for (let i = 1; i < NBINS; ++i) {
     if (i !== 1 && i < psindex) continue;
     const b = bin_at(i);
-    for (let p = m[(b + 12) >>> 2]; p !== b; p = m[(p + 12) >>> 2]) {
-      let size = chunksize(m, p);
+    walk_start();
+    for (let p = m[(b + 12) >>> 2]; p !== b; p = ld(env, p, 12)) {
+      walk_step(env, p, MALLOC_TRIM_CYCLIC_BIN);
+      let size = chunksize_ld(env, p);
       if (size > psm1 + SIZEOF_MALLOC_CHUNK) {
         // the chunk holds at least one whole unused page
         const paligned_mem = ((p + SIZEOF_MALLOC_CHUNK + psm1) & ~psm1) >>> 0;

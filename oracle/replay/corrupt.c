@@ -37,19 +37,29 @@
  *                                 where the classic attacks build their fake chunks)
  *   waddr NAME OFF VALUE          the absolute address VALUE at NAME + OFF (for a link into
  *                                 memory that is not mapped)
+ *   w8 NAME OFF VALUE             the byte VALUE at NAME + OFF (an off-by-one overflow)
+ *   fabs VALUE                    free(VALUE): a wild pointer, not derived from any block
+ *   decrypt NAME OFF              records the safe-linked link at NAME + OFF decoded from the
+ *                                 word alone, without its address (how2heap's decrypt_safe_linking:
+ *                                 each 12-bit slice of the key is the slice above it of the plain)
  *   check NAME OFF                records the 32-bit word at NAME + OFF
  *   checksafe NAME OFF            records it decoded as a safe-linked link: word ^ ((NAME+OFF) >> 12)
  *
+ * Before the first step the child moves the break up to a multiple of 64 KiB (see run_case).
+ *
  * Seen values. Each m, c, a, r step records the address it returned, and each check the word it
- * read, as text that does not depend on ASLR: "0"; "R+0xOFF" inside a region R; "heap+0xOFF"
- * within 64 MiB above the initial break; "B+0xOFF" from the named block or region B with the
- * highest address at or below it, if less than 16 MiB away (the first named wins a tie);
+ * read (described before the step names its result), as text that does not depend on ASLR:
+ * "0"; "R+0xOFF" inside a region R; "heap+0xOFF" within 64 MiB above the initial break;
+ * "other" below the break or inside a loaded object (the program, libc: main_arena's bins, whose
+ * addresses an attack may write, have no ASLR-free name); "B+0xOFF" or "B-0xOFF" from the
+ * nearest named block or region B, if less than 16 MiB away (the first named wins a tie);
  * otherwise the hex value when below 0x10000, or "other".
  * A case starts with `case NAME`, has one `about TEXT` line, then its steps; `#` lines are
  * comments.
  */
 #define _GNU_SOURCE
 #include <fcntl.h>
+#include <link.h>
 #include <gnu/libc-version.h>
 #include <malloc.h>
 #include <signal.h>
@@ -197,6 +207,7 @@ static uintptr_t at(const line_t *l, int k) { return *slot(l, k, 0) + (uintptr_t
 static void put32(uintptr_t addr, uint32_t v) { memcpy((void *)addr, &v, 4); }
 
 #define HANG_SECONDS 2
+#define BRK_ALIGN 0x10000
 static int progress_fd, seen_fd;
 static void *volatile guard_sink;
 static uintptr_t brk0; /* the initial break */
@@ -222,6 +233,25 @@ static void seen_hex(uint32_t v) {
   while (n) seen_str(&d[--n], 1);
 }
 
+/* Whether v lies in a loaded object (the program, libc, ld.so): dl_iterate_phdr, which does not
+   malloc, lists their segments. */
+static uintptr_t probe_v;
+static int probe_object(struct dl_phdr_info *info, size_t size, void *data) {
+  (void)size;
+  (void)data;
+  for (int i = 0; i < info->dlpi_phnum; i++) {
+    const ElfW(Phdr) *ph = &info->dlpi_phdr[i];
+    if (ph->p_type != PT_LOAD) continue;
+    uintptr_t start = info->dlpi_addr + ph->p_vaddr;
+    if (probe_v >= start && probe_v - start < ph->p_memsz) return 1;
+  }
+  return 0;
+}
+static int in_loaded_object(uintptr_t v) {
+  probe_v = v;
+  return dl_iterate_phdr(probe_object, NULL) != 0;
+}
+
 /* Writes "STEP TEXT\n" to the seen pipe: TEXT is v described as the comment above says. */
 static void seen(uint32_t step, uintptr_t v) {
   seen_len = 0;
@@ -238,19 +268,30 @@ static void seen(uint32_t step, uintptr_t v) {
   if (v == 0) {
     seen_str("0", 1);
   } else {
+    uintptr_t best_dist = 0;
     for (int i = 0; i < n_names; i++)
-      if (names[i].region && v >= names[i].addr && v - names[i].addr < names[i].region) best = i;
+      if (names[i].region && v >= names[i].addr && v - names[i].addr < names[i].region) {
+        best = i;
+        best_dist = v - names[i].addr;
+      }
     if (best < 0 && v >= brk0 && v - brk0 < 0x4000000) {
       seen_str("heap+", 5);
       seen_hex((uint32_t)(v - brk0));
+    } else if (best < 0 && ((v >= 0x10000 && v < brk0) || in_loaded_object(v))) {
+      seen_str("other", 5); /* the program, libc (main_arena's bins), ld.so: no ASLR-free name */
     } else {
       if (best < 0)
-        for (int i = 0; i < n_names; i++)
-          if (names[i].addr <= v && v - names[i].addr < 0x1000000 && (best < 0 || names[i].addr > names[best].addr)) best = i;
+        for (int i = 0; i < n_names; i++) {
+          uintptr_t a = names[i].addr, dist = v >= a ? v - a : a - v;
+          if (dist < 0x1000000 && (best < 0 || dist < best_dist)) {
+            best = i;
+            best_dist = dist;
+          }
+        }
       if (best >= 0) {
         seen_str(names[best].name, names[best].len);
-        seen_str("+", 1);
-        seen_hex((uint32_t)(v - names[best].addr));
+        seen_str(v >= names[best].addr ? "+" : "-", 1);
+        seen_hex((uint32_t)best_dist);
       } else if (v < 0x10000) {
         seen_hex((uint32_t)v);
       } else {
@@ -264,14 +305,22 @@ static void seen(uint32_t step, uintptr_t v) {
 
 static void run_step(const line_t *l, uint32_t step) {
   if (is(l, 0, "m")) {
-    seen(step, *slot(l, 1, 1) = (uintptr_t)malloc((size_t)num(l, 2)));
+    uintptr_t got = (uintptr_t)malloc((size_t)num(l, 2));
+    seen(step, got);
+    *slot(l, 1, 1) = got;
   } else if (is(l, 0, "c")) {
-    seen(step, *slot(l, 1, 1) = (uintptr_t)calloc((size_t)num(l, 2), (size_t)num(l, 3)));
+    uintptr_t got = (uintptr_t)calloc((size_t)num(l, 2), (size_t)num(l, 3));
+    seen(step, got);
+    *slot(l, 1, 1) = got;
   } else if (is(l, 0, "a")) {
-    seen(step, *slot(l, 1, 1) = (uintptr_t)memalign((size_t)num(l, 2), (size_t)num(l, 3)));
+    uintptr_t got = (uintptr_t)memalign((size_t)num(l, 2), (size_t)num(l, 3));
+    seen(step, got);
+    *slot(l, 1, 1) = got;
   } else if (is(l, 0, "r")) {
     uintptr_t old = at(l, 2);
-    seen(step, *slot(l, 1, 1) = (uintptr_t)realloc((void *)old, (size_t)num(l, 4)));
+    uintptr_t got = (uintptr_t)realloc((void *)old, (size_t)num(l, 4));
+    seen(step, got);
+    *slot(l, 1, 1) = got;
   } else if (is(l, 0, "region")) {
     size_t size = (size_t)num(l, 2);
     void *r = mmap(NULL, size, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
@@ -291,6 +340,19 @@ static void run_step(const line_t *l, uint32_t step) {
     uint32_t v;
     memcpy(&v, (void *)where, 4);
     seen(step, v ^ (uint32_t)(where >> 12));
+  } else if (is(l, 0, "w8")) {
+    *(volatile uint8_t *)at(l, 1) = (uint8_t)num(l, 3);
+  } else if (is(l, 0, "fabs")) {
+    free((void *)(uintptr_t)num(l, 1));
+  } else if (is(l, 0, "decrypt")) {
+    uint32_t cipher, key = 0, plain = 0;
+    memcpy(&cipher, (void *)at(l, 1), 4);
+    for (int i = 1; i <= 3; i++) { /* slices from bit 20, bit 8, bit 0 */
+      int bits = 32 - 12 * i > 0 ? 32 - 12 * i : 0;
+      plain = ((cipher ^ key) >> bits) << bits;
+      key = plain >> 12;
+    }
+    seen(step, plain);
   } else if (is(l, 0, "malloc_trim")) {
     malloc_trim(0);
   } else if (is(l, 0, "f")) {
@@ -360,6 +422,11 @@ static void run_case(size_t body, const char *name, size_t name_len) {
     setvbuf(stdout, NULL, _IONBF, 0);
     progress_fd = progp[1];
     seen_fd = seenp[1];
+    /* the break moved up to a multiple of 64 KiB first: a safe-linking key (an address >> 12)
+       then has the same low 4 bits whatever ASLR chose, so a link stored raw decodes to the same
+       (mis)alignment on every run and on the emulator */
+    brk0 = (uintptr_t)sbrk(0);
+    sbrk((intptr_t)(((brk0 + BRK_ALIGN - 1) & ~(uintptr_t)(BRK_ALIGN - 1)) - brk0));
     brk0 = (uintptr_t)sbrk(0);
     size_t pos = body;
     line_t l;
