@@ -191,22 +191,6 @@ export class Replayer {
     return false;
   }
 
-  #made(id: number, p: number, events: ReplayEvents): void {
-    p = p >>> 0;
-    this.#addr[id] = p;
-    this.#live[id] = 1;
-    let field = 0;
-    if (p !== 0) {
-      // A block's pointer is 8-aligned at least, so its size field is a whole u32 of memory. A
-      // grown memory detaches the old view (length 0): then, and only then, look again.
-      const at = (p - 4) >>> 2;
-      if (at >= this.#words.length) this.#words = new Uint32Array(this.proc.memory.buffer);
-      field = this.#words[at];
-      if (field & IS_MMAPPED) this.mmappedAllocs++;
-    }
-    events.block(id, p, field);
-  }
-
   #need<K extends keyof ReplayTarget>(name: K, line: number): NonNullable<ReplayTarget[K]> {
     const fn = this.proc[name];
     if (fn === undefined) throw new ReplayOpError(line, `this process has no ${String(name)}`);
@@ -221,6 +205,7 @@ export class Replayer {
     this.#ensureIds(list.ids);
     this.#ensureRegions(list.regions);
     const addr = this.#addr, live = this.#live, region = this.#region;
+    let words = this.#words;
     const every = this.#every;
     const opNanos = this.opNanos, latency = this.latency;
     const timed = opNanos !== null || latency !== null;
@@ -296,15 +281,27 @@ export class Replayer {
         default:
           this.#system(k, list, i, region);
       }
-      if (p !== -1) {
-        this.ids = id + 1;
-        this.#made(id, p, events);
-      }
       if (timed) {
         const ns = (performance.now() - t0) * 1e6;
         elapsed += ns;
         if (opNanos !== null) opNanos[this.ops] = ns;
         else latency![ns < 2 ? 0 : Math.min(LATENCY_BUCKETS - 1, Math.floor(Math.log2(ns)))]++;
+      }
+      if (p !== -1) {
+        this.ids = id + 1;
+        p = p >>> 0;
+        addr[id] = p;
+        live[id] = 1;
+        let field = 0;
+        if (p !== 0) {
+          // A block's pointer is 8-aligned at least, so its size field is a whole u32 of memory.
+          // A grown memory detaches the old view (length 0): then, and only then, look again.
+          const at = (p - 4) >>> 2;
+          if (at >= words.length) words = this.#words = new Uint32Array(proc.memory.buffer);
+          field = words[at];
+          if (field & IS_MMAPPED) this.mmappedAllocs++;
+        }
+        events.block(id, p, field);
       }
       this.ops++;
       // Only an allocation (or sbrk) can raise the break: frees and trims only lower it.
