@@ -24,6 +24,12 @@ import {
 import { munmap_chunk, systrim } from "./sysmalloc";
 import { get_errno, malloc_printerr, mark_written, set_errno } from "./syscalls";
 import { csize2tidx, maybe_init_tcache, tcache_count, tcache_entry, tcache_put } from "./tcache";
+import {
+  cov, COV_FREE_MMAPPED, COV_FREE_DYN_THRESHOLD, COV_TCACHE_DOUBLE_FREE_SCAN, COV_TCACHE_PUT, COV_FASTBIN_PUT,
+  COV_FREE_COALESCE_PREV, COV_FREE_COALESCE_NEXT, COV_FREE_TO_UNSORTED, COV_FREE_INTO_TOP,
+  COV_FREE_CONSOLIDATE, COV_FREE_TRIM, COV_CONSOLIDATE_CHUNK, COV_CONSOLIDATE_PREV, COV_CONSOLIDATE_NEXT,
+  COV_CONSOLIDATE_INTO_TOP,
+} from "./coverage";
 
 /** free_perturb: fill freed user memory with perturb_byte (M_PERTURB); the test inline, the
  *  fill out of line. */
@@ -44,8 +50,10 @@ export function libc_free(mem: usize): void {
   const p = mem2chunk(mem);
   if (chunk_is_mmapped(p)) {
     // The dynamic mmap threshold: a freed mmapped chunk raises it to its size.
+    cov(COV_FREE_MMAPPED);
     const sz = chunksize_nomask(p);
     if (!mp_.no_dyn_threshold && sz > mp_.mmap_threshold && sz <= <usize>DEFAULT_MMAP_THRESHOLD_MAX) {
+      cov(COV_FREE_DYN_THRESHOLD);
       mp_.mmap_threshold = chunksize(p);
       mp_.trim_threshold = mp_.mmap_threshold << 1;
     }
@@ -72,6 +80,7 @@ export function _int_free(p0: usize, have_lock: bool): void {
     const e = chunk2mem(p);
     if (load<usize>(e, 4) == mp_.tcache_key) {
       // Probably a double free: make sure before aborting.
+      cov(COV_TCACHE_DOUBLE_FREE_SCAN);
       let cnt: usize = 0;
       for (let tmp = tcache_entry(tc, tc_idx); tmp != 0; tmp = protect_ptr(tmp, load<usize>(tmp)), ++cnt) {
         if (cnt >= mp_.tcache_count) malloc_printerr(FREE_TCACHE_TOO_MANY);
@@ -80,6 +89,7 @@ export function _int_free(p0: usize, have_lock: bool): void {
       }
     }
     if (<usize>tcache_count(tc, tc_idx) < mp_.tcache_count) {
+      cov(COV_TCACHE_PUT);
       tcache_put(p, tc_idx);
       return;
     }
@@ -91,6 +101,7 @@ export function _int_free(p0: usize, have_lock: bool): void {
     if (chunksize_nomask(next) <= <usize>CHUNK_HDR_SZ || chunksize(next) >= system_mem()) {
       malloc_printerr(FREE_INVALID_NEXT_SIZE_FAST);
     }
+    cov(COV_FASTBIN_PUT);
     free_perturb(chunk2mem(p), size - CHUNK_HDR_SZ);
     set_have_fastchunks(true);
     const idx = fastbin_index(size);
@@ -122,6 +133,7 @@ export function _int_free(p0: usize, have_lock: bool): void {
   free_perturb(chunk2mem(p), size - CHUNK_HDR_SZ);
 
   if (!prev_inuse(p)) {
+    cov(COV_FREE_COALESCE_PREV);
     const prevsize = prev_size(p);
     size += prevsize;
     p -= prevsize;
@@ -131,6 +143,7 @@ export function _int_free(p0: usize, have_lock: bool): void {
 
   if (nextchunk != top) {
     if (!inuse_bit_at_offset(nextchunk, nextsize)) {
+      cov(COV_FREE_COALESCE_NEXT);
       unlink_chunk(nextchunk);
       size += nextsize;
     } else {
@@ -139,6 +152,7 @@ export function _int_free(p0: usize, have_lock: bool): void {
     const bck = unsorted_chunks();
     const fwd = fd(bck);
     if (bk(fwd) != bck) malloc_printerr(FREE_CORRUPTED_UNSORTED);
+    cov(COV_FREE_TO_UNSORTED);
     set_fd(p, fwd);
     set_bk(p, bck);
     if (!in_smallbin_range(size)) {
@@ -150,14 +164,21 @@ export function _int_free(p0: usize, have_lock: bool): void {
     set_head(p, size | PREV_INUSE);
     set_foot(p, size);
   } else {
+    cov(COV_FREE_INTO_TOP);
     size += nextsize;
     set_head(p, size | PREV_INUSE);
     set_av_top(p);
   }
 
   if (size >= <usize>FASTBIN_CONSOLIDATION_THRESHOLD) {
-    if (have_fastchunks()) malloc_consolidate();
-    if (chunksize(av_top()) >= mp_.trim_threshold) systrim(mp_.top_pad);
+    if (have_fastchunks()) {
+      cov(COV_FREE_CONSOLIDATE);
+      malloc_consolidate();
+    }
+    if (chunksize(av_top()) >= mp_.trim_threshold) {
+      cov(COV_FREE_TRIM);
+      systrim(mp_.top_pad);
+    }
   }
 }
 
@@ -170,6 +191,7 @@ export function malloc_consolidate(): void {
     let p = load<usize>(fb);
     store<usize>(fb, 0);
     while (p != 0) {
+      cov(COV_CONSOLIDATE_CHUNK);
       if (misaligned_chunk(p)) malloc_printerr(CONSOLIDATE_UNALIGNED_FASTBIN);
       if (fastbin_index(chunksize(p)) != i) malloc_printerr(CONSOLIDATE_INVALID_CHUNK_SIZE);
       const nextp = protect_ptr(p + 8, fd(p));
@@ -177,6 +199,7 @@ export function malloc_consolidate(): void {
       const nextchunk = p + size;
       const nextsize = chunksize(nextchunk);
       if (!prev_inuse(p)) {
+        cov(COV_CONSOLIDATE_PREV);
         const prevsize = prev_size(p);
         size += prevsize;
         p -= prevsize;
@@ -185,6 +208,7 @@ export function malloc_consolidate(): void {
       }
       if (nextchunk != av_top()) {
         if (!inuse_bit_at_offset(nextchunk, nextsize)) {
+          cov(COV_CONSOLIDATE_NEXT);
           size += nextsize;
           unlink_chunk(nextchunk);
         } else {
@@ -202,6 +226,7 @@ export function malloc_consolidate(): void {
         set_fd(p, first_unsorted);
         set_foot(p, size);
       } else {
+        cov(COV_CONSOLIDATE_INTO_TOP);
         size += nextsize;
         set_head(p, size | PREV_INUSE);
         set_av_top(p);

@@ -33,6 +33,15 @@ import { MALLOC_CYCLIC_LARGEBIN_SEARCH, MALLOC_CYCLIC_LARGEBIN_SORT } from "./ha
 import { walk_start, walk_step } from "./stats";
 import { malloc_printerr, mark_written, set_errno } from "./syscalls";
 import { csize2tidx, maybe_init_tcache, tcache_count, tcache_get, tcache_put } from "./tcache";
+import {
+  cov, COV_TCACHE_GET, COV_SPLIT_EXHAUST, COV_SPLIT_REMAINDER, COV_MALLOC_ENOMEM, COV_FASTBIN_HIT,
+  COV_FASTBIN_TO_TCACHE, COV_SMALLBIN_HIT, COV_SMALLBIN_TO_TCACHE, COV_LARGE_CONSOLIDATE,
+  COV_LAST_REMAINDER_SPLIT, COV_UNSORTED_EXACT_TO_TCACHE, COV_UNSORTED_EXACT, COV_UNSORTED_TO_SMALLBIN,
+  COV_UNSORTED_TO_LARGE_SMALLEST, COV_UNSORTED_TO_LARGE_SAME_SIZE, COV_UNSORTED_TO_LARGE_NEW_SIZE,
+  COV_UNSORTED_TO_LARGE_EMPTY, COV_UNSORTED_CACHED_LIMIT, COV_UNSORTED_ITER_LIMIT, COV_UNSORTED_RETURN_CACHED,
+  COV_LARGEBIN_BEST_FIT, COV_LARGEBIN_SECOND_OF_SIZE, COV_BINMAP_STALE_BIT, COV_BINMAP_HIT, COV_TOP_SPLIT,
+  COV_TOP_CONSOLIDATE,
+} from "./coverage";
 
 /** ptmalloc_init: once, before the first use of the arena. */
 export function ptmalloc_init(): void {
@@ -65,6 +74,7 @@ export function libc_malloc(bytes: usize): usize {
   maybe_init_tcache();
   const tc = mp_.tcache;
   if (tc_idx < mp_.tcache_bins && tc != 0 && tcache_count(tc, tc_idx) > 0) {
+    cov(COV_TCACHE_GET);
     return tcache_get(tc_idx);
   }
   return _int_malloc(bytes);
@@ -88,8 +98,10 @@ export function libc_malloc(bytes: usize): usize {
 @inline function split_to_unsorted(victim: usize, size: usize, nb: usize, message: string, setLastRemainder: bool): void {
   const remainder_size = size - nb;
   if (remainder_size < <usize>MINSIZE) {
+    cov(COV_SPLIT_EXHAUST);
     set_inuse_bit_at_offset(victim, size);
   } else {
+    cov(COV_SPLIT_REMAINDER);
     const remainder = victim + nb;
     const bck = unsorted_chunks();
     const fwd = fd(bck);
@@ -107,6 +119,7 @@ export function libc_malloc(bytes: usize): usize {
 export function _int_malloc(bytes: usize): usize {
   const nb = checked_request2size(bytes);
   if (nb == 0) {
+    cov(COV_MALLOC_ENOMEM);
     set_errno(ENOMEM);
     return 0;
   }
@@ -118,6 +131,7 @@ export function _int_malloc(bytes: usize): usize {
     const fb = fastbin_addr(idx);
     const victim = load<usize>(fb);
     if (victim != 0) {
+      cov(COV_FASTBIN_HIT);
       if (misaligned_chunk(victim)) malloc_printerr(MALLOC_UNALIGNED_FASTBIN_2);
       store<usize>(fb, protect_ptr(victim + 8, fd(victim)));
       if (fastbin_index(chunksize(victim)) != idx) malloc_printerr(MALLOC_MEMORY_CORRUPTION_FAST);
@@ -125,6 +139,7 @@ export function _int_malloc(bytes: usize): usize {
       if (tc != 0 && tc_idx < mp_.tcache_bins) {
         let tc_victim: usize;
         while (<usize>tcache_count(tc, tc_idx) < mp_.tcache_count && (tc_victim = load<usize>(fb)) != 0) {
+          cov(COV_FASTBIN_TO_TCACHE);
           if (misaligned_chunk(tc_victim)) malloc_printerr(MALLOC_UNALIGNED_FASTBIN_3);
           store<usize>(fb, protect_ptr(tc_victim + 8, fd(tc_victim)));
           tcache_put(tc_victim, tc_idx);
@@ -143,6 +158,7 @@ export function _int_malloc(bytes: usize): usize {
     const bin = bin_at(idx);
     const victim = bk(bin);
     if (victim != bin) {
+      cov(COV_SMALLBIN_HIT);
       const bck = bk(victim);
       if (fd(bck) != victim) malloc_printerr(MALLOC_SMALLBIN_CORRUPTED);
       set_inuse_bit_at_offset(victim, nb);
@@ -152,6 +168,7 @@ export function _int_malloc(bytes: usize): usize {
       if (tc != 0 && tc_idx < mp_.tcache_bins) {
         let tc_victim: usize;
         while (<usize>tcache_count(tc, tc_idx) < mp_.tcache_count && (tc_victim = bk(bin)) != bin) {
+          cov(COV_SMALLBIN_TO_TCACHE);
           const b2 = bk(tc_victim);
           set_inuse_bit_at_offset(tc_victim, nb);
           set_bk(bin, b2);
@@ -165,7 +182,10 @@ export function _int_malloc(bytes: usize): usize {
     }
   } else {
     idx = largebin_index(nb);
-    if (have_fastchunks()) malloc_consolidate();
+    if (have_fastchunks()) {
+      cov(COV_LARGE_CONSOLIDATE);
+      malloc_consolidate();
+    }
   }
 
   let tcache_nb: usize = 0;
@@ -193,6 +213,7 @@ export function _int_malloc(bytes: usize): usize {
 
       // A small request takes from the last remainder when it is the only unsorted chunk.
       if (in_smallbin_range(nb) && bck == unsorted && victim == last_remainder() && size > nb + MINSIZE) {
+        cov(COV_LAST_REMAINDER_SPLIT);
         const remainder_size = size - nb;
         const remainder = victim + nb;
         set_bk(unsorted, remainder);
@@ -213,10 +234,12 @@ export function _int_malloc(bytes: usize): usize {
       if (size == nb) {
         set_inuse_bit_at_offset(victim, size);
         if (tcache_nb != 0 && <usize>tcache_count(tc, tc_idx) < mp_.tcache_count) {
+          cov(COV_UNSORTED_EXACT_TO_TCACHE);
           tcache_put(victim, tc_idx);
           return_cached = true;
           continue;
         }
+        cov(COV_UNSORTED_EXACT);
         const p = chunk2mem(victim);
         alloc_perturb(p, bytes);
         return p;
@@ -226,6 +249,7 @@ export function _int_malloc(bytes: usize): usize {
       let victim_index: usize;
       let fwd: usize;
       if (in_smallbin_range(size)) {
+        cov(COV_UNSORTED_TO_SMALLBIN);
         victim_index = smallbin_index(size);
         bck = bin_at(victim_index);
         fwd = fd(bck);
@@ -238,6 +262,7 @@ export function _int_malloc(bytes: usize): usize {
           if (!chunk_main_arena(bk(bck))) malloc_printerr(ASSERT_INT_MALLOC_BCK_BK_MAIN_ARENA);
           if (size < chunksize_nomask(bk(bck))) {
             // smaller than the smallest: append
+            cov(COV_UNSORTED_TO_LARGE_SMALLEST);
             fwd = bck;
             bck = bk(bck);
             set_fd_nextsize(victim, fd(fwd));
@@ -254,8 +279,10 @@ export function _int_malloc(bytes: usize): usize {
             }
             if (size == chunksize_nomask(fwd)) {
               // same size: insert after the first of that size (the skip list is unchanged)
+              cov(COV_UNSORTED_TO_LARGE_SAME_SIZE);
               fwd = fd(fwd);
             } else {
+              cov(COV_UNSORTED_TO_LARGE_NEW_SIZE);
               set_fd_nextsize(victim, fwd);
               set_bk_nextsize(victim, bk_nextsize(fwd));
               if (fd_nextsize(bk_nextsize(fwd)) != fwd) malloc_printerr(MALLOC_LARGEBIN_CORRUPTED_NEXTSIZE);
@@ -266,6 +293,7 @@ export function _int_malloc(bytes: usize): usize {
             if (fd(bck) != fwd) malloc_printerr(MALLOC_LARGEBIN_CORRUPTED_BK);
           }
         } else {
+          cov(COV_UNSORTED_TO_LARGE_EMPTY);
           set_fd_nextsize(victim, victim);
           set_bk_nextsize(victim, victim);
         }
@@ -278,18 +306,26 @@ export function _int_malloc(bytes: usize): usize {
 
       ++tcache_unsorted_count;
       if (return_cached && mp_.tcache_unsorted_limit > 0 && tcache_unsorted_count > mp_.tcache_unsorted_limit) {
+        cov(COV_UNSORTED_CACHED_LIMIT);
         return tcache_get(tc_idx);
       }
-      if (++iters >= 10000) break;
+      if (++iters >= 10000) {
+        cov(COV_UNSORTED_ITER_LIMIT);
+        break;
+      }
     }
 
-    if (return_cached) return tcache_get(tc_idx);
+    if (return_cached) {
+      cov(COV_UNSORTED_RETURN_CACHED);
+      return tcache_get(tc_idx);
+    }
 
     // ── large request: best fit in its own bin ──
     if (!in_smallbin_range(nb)) {
       const bin = bin_at(idx);
       victim = fd(bin);
       if (victim != bin && chunksize_nomask(victim) >= nb) {
+        cov(COV_LARGEBIN_BEST_FIT);
         victim = bk_nextsize(victim);
         let size: usize;
         walk_start(); // glibc loops forever on a cyclic nextsize list: hangs.ts
@@ -298,7 +334,10 @@ export function _int_malloc(bytes: usize): usize {
           walk_step(victim, MALLOC_CYCLIC_LARGEBIN_SEARCH);
         }
         // Take the second of equal-sized chunks: the skip list need not be rerouted.
-        if (victim != bk(bin) && chunksize_nomask(victim) == chunksize_nomask(fd(victim))) victim = fd(victim);
+        if (victim != bk(bin) && chunksize_nomask(victim) == chunksize_nomask(fd(victim))) {
+          cov(COV_LARGEBIN_SECOND_OF_SIZE);
+          victim = fd(victim);
+        }
         unlink_chunk(victim);
         split_to_unsorted(victim, size, nb, MALLOC_CORRUPTED_UNSORTED, false);
         const p = chunk2mem(victim);
@@ -332,6 +371,7 @@ export function _int_malloc(bytes: usize): usize {
       victim = bk(bin);
       if (victim == bin) {
         // a stale bit: clear it and go on
+        cov(COV_BINMAP_STALE_BIT);
         map &= ~bit;
         store<u32>(binmap_addr(block), map);
         bit <<= 1;
@@ -341,6 +381,7 @@ export function _int_malloc(bytes: usize): usize {
       }
     }
     if (found) {
+      cov(COV_BINMAP_HIT);
       const size = chunksize(victim);
       if (size < nb) malloc_printerr(ASSERT_INT_MALLOC_SIZE); // bins above nb's hold only larger chunks
       unlink_chunk(victim);
@@ -355,6 +396,7 @@ export function _int_malloc(bytes: usize): usize {
     const size = chunksize(victim);
     if (size > system_mem()) malloc_printerr(MALLOC_CORRUPTED_TOP_SIZE);
     if (size >= nb + MINSIZE) {
+      cov(COV_TOP_SPLIT);
       const remainder = victim + nb;
       set_av_top(remainder);
       set_head(victim, nb | PREV_INUSE);
@@ -363,6 +405,7 @@ export function _int_malloc(bytes: usize): usize {
       alloc_perturb(p, bytes);
       return p;
     } else if (have_fastchunks()) {
+      cov(COV_TOP_CONSOLIDATE);
       malloc_consolidate();
       idx = in_smallbin_range(nb) ? smallbin_index(nb) : largebin_index(nb);
     } else {

@@ -13,6 +13,10 @@ import {
 import { _int_free } from "./free";
 import { _int_malloc, libc_malloc, ptmalloc_init } from "./malloc";
 import { set_errno } from "./syscalls";
+import {
+  cov, COV_MEMALIGN_MISALIGNED, COV_MEMALIGN_MMAPPED, COV_MEMALIGN_TRIM_TAIL, COV_MEMALIGN_SMALL_ALIGN,
+  COV_MEMALIGN_EINVAL,
+} from "./coverage";
 
 /** _int_memalign(&main_arena, alignment, bytes) */
 function _int_memalign(alignment: usize, bytes: usize): usize {
@@ -25,12 +29,14 @@ function _int_memalign(alignment: usize, bytes: usize): usize {
   if (m == 0) return 0;
   let p = mem2chunk(m);
   if (m % alignment != 0) {
+    cov(COV_MEMALIGN_MISALIGNED);
     let brk = mem2chunk((m + alignment - 1) & (0 - alignment));
     if (brk - p < <usize>MINSIZE) brk += alignment;
     const newp = brk;
     const leadsize = brk - p;
     const newsize = chunksize(p) - leadsize;
     if (chunk_is_mmapped(p)) {
+      cov(COV_MEMALIGN_MMAPPED);
       set_prev_size(newp, prev_size(p) + leadsize);
       set_head(newp, newsize | IS_MMAPPED);
       return chunk2mem(newp);
@@ -44,6 +50,7 @@ function _int_memalign(alignment: usize, bytes: usize): usize {
   if (!chunk_is_mmapped(p)) {
     const size = chunksize(p);
     if (size > nb + MINSIZE) {
+      cov(COV_MEMALIGN_TRIM_TAIL);
       const remainder = p + nb;
       set_head(remainder, (size - nb) | PREV_INUSE);
       set_head_size(p, nb);
@@ -56,9 +63,13 @@ function _int_memalign(alignment: usize, bytes: usize): usize {
 /** _mid_memalign */
 function mid_memalign(alignment0: usize, bytes: usize): usize {
   let alignment = alignment0;
-  if (alignment <= <usize>MALLOC_ALIGNMENT) return libc_malloc(bytes);
+  if (alignment <= <usize>MALLOC_ALIGNMENT) {
+    cov(COV_MEMALIGN_SMALL_ALIGN);
+    return libc_malloc(bytes);
+  }
   if (alignment < <usize>MINSIZE) alignment = <usize>MINSIZE;
   if (alignment > 0x80000000) {
+    cov(COV_MEMALIGN_EINVAL);
     set_errno(EINVAL);
     return 0;
   }

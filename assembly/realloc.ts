@@ -15,15 +15,24 @@ import { REALLOC_INVALID_NEXT_SIZE, REALLOC_INVALID_OLD_SIZE, REALLOC_INVALID_PO
 import { munmap_chunk, mremap_chunk } from "./sysmalloc";
 import { malloc_printerr, set_errno } from "./syscalls";
 import { maybe_init_tcache } from "./tcache";
+import {
+  cov, COV_REALLOC_FREE, COV_REALLOC_MALLOC, COV_REALLOC_MMAPPED_MREMAP, COV_REALLOC_MMAPPED_KEEP,
+  COV_REALLOC_MMAPPED_COPY, COV_REALLOC_SHRINK, COV_REALLOC_GROW_TOP, COV_REALLOC_GROW_NEXT, COV_REALLOC_MOVE,
+  COV_REALLOC_SPLIT,
+} from "./coverage";
 
 /** __libc_realloc */
 export function libc_realloc(oldmem: usize, bytes: usize): usize {
   if (!mp_.malloc_initialized) ptmalloc_init();
   if (bytes == 0 && oldmem != 0) {
+    cov(COV_REALLOC_FREE);
     libc_free(oldmem);
     return 0;
   }
-  if (oldmem == 0) return libc_malloc(bytes);
+  if (oldmem == 0) {
+    cov(COV_REALLOC_MALLOC);
+    return libc_malloc(bytes);
+  }
 
   const oldp = mem2chunk(oldmem);
   const oldsize = chunksize(oldp);
@@ -39,8 +48,15 @@ export function libc_realloc(oldmem: usize, bytes: usize): usize {
 
   if (chunk_is_mmapped(oldp)) {
     const newp = mremap_chunk(oldp, nb);
-    if (newp != 0) return chunk2mem(newp);
-    if (oldsize - SIZE_SZ >= nb) return oldmem; // do nothing
+    if (newp != 0) {
+      cov(COV_REALLOC_MMAPPED_MREMAP);
+      return chunk2mem(newp);
+    }
+    if (oldsize - SIZE_SZ >= nb) {
+      cov(COV_REALLOC_MMAPPED_KEEP);
+      return oldmem; // do nothing
+    }
+    cov(COV_REALLOC_MMAPPED_COPY);
     const newmem = libc_malloc(bytes);
     if (newmem == 0) return 0;
     memory.copy(newmem, oldmem, oldsize - CHUNK_HDR_SZ);
@@ -60,18 +76,21 @@ export function _int_realloc(oldp: usize, oldsize: usize, nb: usize): usize {
   let newp: usize;
   let newsize: usize;
   if (oldsize >= nb) {
+    cov(COV_REALLOC_SHRINK);
     newp = oldp;
     newsize = oldsize;
   } else {
     const top = av_top();
     if (next == top && (newsize = oldsize + nextsize) >= nb + MINSIZE) {
       // grow into the top
+      cov(COV_REALLOC_GROW_TOP);
       set_head_size(oldp, nb);
       set_av_top(oldp + nb);
       set_head(oldp + nb, (newsize - nb) | PREV_INUSE);
       return chunk2mem(oldp);
     } else if (next != top && !inuse(next) && (newsize = oldsize + nextsize) >= nb) {
       // grow into the free successor
+      cov(COV_REALLOC_GROW_NEXT);
       newp = oldp;
       unlink_chunk(next);
     } else {
@@ -84,6 +103,7 @@ export function _int_realloc(oldp: usize, oldsize: usize, nb: usize): usize {
         newsize += oldsize;
         newp = oldp;
       } else {
+        cov(COV_REALLOC_MOVE);
         const oldmem = chunk2mem(oldp);
         memory.copy(newmem, oldmem, memsize(oldp));
         _int_free(oldp, true);
@@ -97,6 +117,7 @@ export function _int_realloc(oldp: usize, oldsize: usize, nb: usize): usize {
     set_head_size(newp, newsize);
     set_inuse_bit_at_offset(newp, newsize);
   } else {
+    cov(COV_REALLOC_SPLIT);
     const remainder = newp + nb;
     set_head_size(newp, nb);
     set_head(remainder, remainder_size | PREV_INUSE);

@@ -5,6 +5,7 @@
 import {
   ENOMEM, MAP_ANONYMOUS, MAP_PRIVATE, PROT_READ, PROT_WRITE, SYSCALL_ERROR_FLOOR,
 } from "./config";
+import { cov_check } from "./coverage";
 
 // @ts-ignore: decorator
 @external("env", "sys_brk") declare function sys_brk(addr: usize): usize;
@@ -40,6 +41,7 @@ const CURBRK_ADDR: usize = memory.data(4, 4);
 
 /** malloc_printerr: never returns (the host throws ProcessAbort with the message). */
 export function malloc_printerr(message: string): void {
+  cov_check(message);
   host_abort(changetype<usize>(message), <usize>message.length << 1);
   unreachable();
 }

@@ -24,6 +24,11 @@ import { ASSERT_SYSMALLOC_OLD_SIZE, ASSERT_SYSMALLOC_OLD_TOP, BREAK_ADJUSTED, MR
 import {
   do_mremap, do_munmap, malloc_printerr, MAP_FAILED, mmap_anon, morecore, set_errno,
 } from "./syscalls";
+import {
+  cov, COV_SYSMALLOC_MMAP, COV_SYSMALLOC_MMAP_FAILED, COV_SYSMALLOC_MMAP_FALLBACK, COV_SYSMALLOC_BRK_EXTEND,
+  COV_SYSMALLOC_BRK_FIRST, COV_SYSMALLOC_FENCEPOSTS, COV_SYSMALLOC_ENOMEM, COV_SYSTRIM, COV_MUNMAP_CHUNK,
+  COV_MREMAP_CHUNK, COV_MREMAP_FAILED,
+} from "./coverage";
 
 // @ts-ignore: decorator
 @inline function align_up(x: usize, a: usize): usize { return (x + a - 1) & ~(a - 1); }
@@ -36,6 +41,7 @@ function sysmalloc_mmap(nb: usize): usize {
   if (size <= nb) return MAP_FAILED; // wrapped around
   const mm = mmap_anon(size, 0);
   if (mm == MAP_FAILED) return mm;
+  cov(COV_SYSMALLOC_MMAP);
   let p: usize;
   const front_misalign = chunk2mem(mm) & MALLOC_ALIGN_MASK;
   if (front_misalign > 0) {
@@ -60,6 +66,7 @@ export function sysmalloc(nb: usize): usize {
   if (nb >= mp_.mmap_threshold && mp_.n_mmaps < mp_.n_mmaps_max) {
     const mm = sysmalloc_mmap(nb);
     if (mm != MAP_FAILED) return mm;
+    cov(COV_SYSMALLOC_MMAP_FAILED);
   }
 
   const old_top = av_top();
@@ -91,6 +98,7 @@ export function sysmalloc(nb: usize): usize {
     if (<usize>msize > nb) {
       const mbrk = mmap_anon(<usize>msize, 0);
       if (mbrk != MAP_FAILED) {
+        cov(COV_SYSMALLOC_MMAP_FALLBACK);
         set_noncontiguous();
         size = msize;
         brk = mbrk;
@@ -105,6 +113,7 @@ export function sysmalloc(nb: usize): usize {
 
     if (brk == old_end && snd_brk == 0) {
       // the break simply grew the top
+      cov(COV_SYSMALLOC_BRK_EXTEND);
       set_head(old_top, (<usize>size + old_size) | PREV_INUSE);
     } else if (contiguous() && old_size != 0 && brk < old_end) {
       malloc_printerr(BREAK_ADJUSTED);
@@ -112,6 +121,7 @@ export function sysmalloc(nb: usize): usize {
       let correction: usize = 0;
       let aligned_brk = brk;
       if (contiguous()) {
+        cov(COV_SYSMALLOC_BRK_FIRST);
         // A foreign sbrk moved the break: count the gap as ours.
         if (old_size != 0) set_system_mem(system_mem() + (brk - old_end));
         const front_misalign = chunk2mem(brk) & MALLOC_ALIGN_MASK;
@@ -140,6 +150,7 @@ export function sysmalloc(nb: usize): usize {
         set_system_mem(system_mem() + correction);
         if (old_size != 0) {
           // Two fenceposts close the old top; what is left of it is freed.
+          cov(COV_SYSMALLOC_FENCEPOSTS);
           old_size = (old_size - 2 * CHUNK_HDR_SZ) & ~(<usize>MALLOC_ALIGN_MASK);
           set_head(old_top, old_size | PREV_INUSE);
           set_head(old_top + old_size, CHUNK_HDR_SZ | PREV_INUSE);
@@ -161,6 +172,7 @@ export function sysmalloc(nb: usize): usize {
     set_head(remainder, (topsize - nb) | PREV_INUSE);
     return chunk2mem(p);
   }
+  cov(COV_SYSMALLOC_ENOMEM);
   set_errno(ENOMEM);
   return 0;
 }
@@ -180,6 +192,7 @@ export function systrim(pad: usize): i32 {
     if (new_brk != 0) {
       const released = current_brk - new_brk;
       if (released != 0) {
+        cov(COV_SYSTRIM);
         set_system_mem(system_mem() - released);
         set_head(top, (top_size - released) | PREV_INUSE);
         return 1;
@@ -198,6 +211,7 @@ export function munmap_chunk(p: usize): void {
   if (((block | total_size) & (PAGESIZE - 1)) != 0 || !powerof2(mem & (PAGESIZE - 1))) {
     malloc_printerr(MUNMAP_CHUNK_INVALID_POINTER);
   }
+  cov(COV_MUNMAP_CHUNK);
   mp_.n_mmaps--;
   mp_.mmapped_mem -= total_size;
   do_munmap(block, total_size);
@@ -216,7 +230,11 @@ export function mremap_chunk(p0: usize, nb: usize): usize {
   const new_size = align_up(nb + offset + SIZE_SZ, PAGESIZE);
   if (total_size == new_size) return p0;
   const cp = do_mremap(block, total_size, new_size, MREMAP_MAYMOVE);
-  if (cp == MAP_FAILED) return 0;
+  if (cp == MAP_FAILED) {
+    cov(COV_MREMAP_FAILED);
+    return 0;
+  }
+  cov(COV_MREMAP_CHUNK);
   const p = cp + offset;
   if (!ASC_NO_ASSERT) assert(prev_size(p) == offset && ((p + 8) & MALLOC_ALIGN_MASK) == 0);
   set_head(p, (new_size - offset) | IS_MMAPPED);

@@ -14,6 +14,7 @@ import { aligned_OK, chunk2mem, protect_ptr } from "./chunk";
 import { _int_malloc } from "./malloc";
 import { MALLOC_UNALIGNED_TCACHE } from "./messages";
 import { malloc_printerr } from "./syscalls";
+import { cov, COV_TCACHE_INIT } from "./coverage";
 
 /** csize2tidx: the tcache bin of a chunk size. */
 // @ts-ignore: decorator
@@ -58,6 +59,7 @@ export function tcache_init(): void {
   if (mp_.tcache_shutting_down) return;
   const victim = _int_malloc(SIZEOF_TCACHE);
   if (victim != 0) {
+    cov(COV_TCACHE_INIT);
     mp_.tcache = victim;
     memory.fill(victim, 0, SIZEOF_TCACHE);
   }

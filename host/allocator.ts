@@ -68,15 +68,33 @@ export interface AllocatorExports {
   check_cycle(): number;
 }
 
+/**
+ * The debug build's branch coverage (assembly/coverage.ts): one id per allocator path and per
+ * integrity check; a path that runs marks its id until reset(). Ids are 0 … count() − 1, and
+ * names[id] names each ("tcache_get", "unsorted_exact", …, "check:FREE_INVALID_POINTER", …).
+ */
+export interface AllocatorCoverage {
+  /** The number of ids (names.length). */
+  count(): number;
+  /** Whether path `id` ran since the last reset (false for an id out of range). */
+  hit(id: number): boolean;
+  /** Forgets every hit. */
+  reset(): void;
+  /** Each id's name, in id order. */
+  readonly names: readonly string[];
+}
+
 export interface LoadedAllocator {
   /** End of the module's static data (__heap_base): the program's data segment ends here. */
   heapBase: number;
   libc: LibC;
   /** The module's exports, for tests and tools. */
   exports: AllocatorExports;
+  /** Branch coverage: present only for the debug build (LoadAllocatorOptions.debug). */
+  coverage?: AllocatorCoverage;
 }
 
-function decodeBase64(b64: string): Uint8Array {
+export function decodeBase64(b64: string): Uint8Array {
   const g = globalThis as { Buffer?: { from(s: string, enc: string): Uint8Array } };
   if (g.Buffer) return g.Buffer.from(b64, "base64");
   const bin = atob(b64);
@@ -88,12 +106,20 @@ function decodeBase64(b64: string): Uint8Array {
 // One compiled module per realm and flavour.
 const compiled: { release?: Promise<WebAssembly.Module>; debug?: Promise<WebAssembly.Module> } = {};
 
+// The coverage ids' names, loaded with the debug module (generated from assembly/coverage.ts).
+let coverageNames: readonly string[] | null = null;
+
 /** The compiled allocator module (cached). */
 export function allocatorModule(debug = false): Promise<WebAssembly.Module> {
   const key = debug ? "debug" : "release";
   // The debug build is imported only when asked for, so that a bundle of the default path does not carry it.
   return (compiled[key] ??= (
-    debug ? import("./generated/wasm-debug.js").then((m) => m.debugWasmBase64) : Promise.resolve(releaseWasmBase64)
+    debug
+      ? Promise.all([import("./generated/wasm-debug.js"), import("./generated/coverage-names.js")]).then(([m, c]) => {
+          coverageNames = c.COVERAGE_NAMES;
+          return m.debugWasmBase64;
+        })
+      : Promise.resolve(releaseWasmBase64)
   ).then((b64) => WebAssembly.compile(decodeBase64(b64) as BufferSource)));
 }
 
@@ -188,5 +214,14 @@ export function instantiateAllocator(module: WebAssembly.Module, options: LoadAl
       x.errno_set(value);
     },
   };
-  return { heapBase: x.heap_base() >>> 0, libc, exports: x };
+  return { heapBase: x.heap_base() >>> 0, libc, exports: x, coverage: coverageOf(instance) };
+}
+
+/** The debug module's coverage exports as an AllocatorCoverage; undefined for the release module. */
+function coverageOf(instance: WebAssembly.Instance): AllocatorCoverage | undefined {
+  const c = instance.exports as { cov_count?: () => number; cov_hit?: (id: number) => number; cov_reset?: () => void };
+  if (c.cov_count === undefined || c.cov_hit === undefined || c.cov_reset === undefined || coverageNames === null) return undefined;
+  const { cov_count, cov_hit, cov_reset } = c;
+  if (cov_count() !== coverageNames.length) throw new Error("allocator: the coverage names do not match the debug module");
+  return { count: () => cov_count() >>> 0, hit: (id) => cov_hit(id >>> 0) !== 0, reset: () => cov_reset(), names: coverageNames };
 }
