@@ -15,7 +15,7 @@ import {
 import {
   CORRUPTED_DOUBLE_LINKED_LIST, CORRUPTED_DOUBLE_LINKED_LIST_NOT_SMALL, CORRUPTED_SIZE_VS_PREV_SIZE,
 } from "../../assembly/messages.js";
-import { malloc_printerr, trap, type Env } from "./env.js";
+import { ld, malloc_printerr, st, type Env } from "./env.js";
 import { AV_BINS, MAIN_ARENA, W_BINMAP, W_GLOBAL_MAX_FAST, W_HAVE_FASTCHUNKS, W_TOP } from "./layout.js";
 
 const BIN1 = MAIN_ARENA + AV_BINS - 2 * SIZE_SZ;
@@ -57,34 +57,34 @@ export function mark_bin(m: Uint32Array, i: number): void {
 /** unlink_chunk: take a free chunk out of its doubly linked bin (and the nextsize list). */
 export function unlink_chunk(env: Env, p: number): void {
   const m = env.u32;
-  const size = (m[(p + 4) >>> 2] & ~7) >>> 0;
-  if (size !== m[(p + size) >>> 2]) malloc_printerr(env, CORRUPTED_SIZE_VS_PREV_SIZE);
-  const f = m[(p + 8) >>> 2];
-  const b = m[(p + 12) >>> 2];
-  // f, b, fdn and bkn come from memory a bug may have overwritten: read through them as the Wasm
-  // build's loads do, trapping where the field lies past the end of the 4 GiB memory.
-  if (m[field(f, 12)] !== p || m[field(b, 8)] !== p) malloc_printerr(env, CORRUPTED_DOUBLE_LINKED_LIST);
-  m[(f + 12) >>> 2] = b;
-  m[(b + 8) >>> 2] = f;
-  if (!in_smallbin_range(m[(p + 4) >>> 2]) && m[(p + 16) >>> 2] !== 0) {
-    const fdn = m[(p + 16) >>> 2];
-    const bkn = m[(p + 20) >>> 2];
-    if (m[field(fdn, 20)] !== p || m[field(bkn, 16)] !== p) {
+  const size = (ld(env, p, 4) & ~7) >>> 0;
+  if (size !== ld(env, (p + size) >>> 0, 0)) malloc_printerr(env, CORRUPTED_SIZE_VS_PREV_SIZE);
+  const f = ld(env, p, 8);
+  const b = ld(env, p, 12);
+  // f, b, fdn and bkn come from memory a bug may have overwritten: ld/st go through them as the
+  // Wasm build's loads and stores do, trapping past the end of the memory.
+  if (ld(env, f, 12) !== p || ld(env, b, 8) !== p) malloc_printerr(env, CORRUPTED_DOUBLE_LINKED_LIST);
+  st(env, f, 12, b);
+  st(env, b, 8, f);
+  if (!in_smallbin_range(ld(env, p, 4)) && ld(env, p, 16) !== 0) {
+    const fdn = ld(env, p, 16);
+    const bkn = ld(env, p, 20);
+    if (ld(env, fdn, 20) !== p || ld(env, bkn, 16) !== p) {
       malloc_printerr(env, CORRUPTED_DOUBLE_LINKED_LIST_NOT_SMALL);
     }
-    if (m[(f + 16) >>> 2] === 0) {
+    if (ld(env, f, 16) === 0) {
       if (fdn === p) {
-        m[(f + 16) >>> 2] = f;
-        m[(f + 20) >>> 2] = f;
+        st(env, f, 16, f);
+        st(env, f, 20, f);
       } else {
-        m[(f + 16) >>> 2] = fdn;
-        m[(f + 20) >>> 2] = bkn;
-        m[(fdn + 20) >>> 2] = f;
-        m[(bkn + 16) >>> 2] = f;
+        st(env, f, 16, fdn);
+        st(env, f, 20, bkn);
+        st(env, fdn, 20, f);
+        st(env, bkn, 16, f);
       }
     } else {
-      m[(fdn + 20) >>> 2] = bkn;
-      m[(bkn + 16) >>> 2] = fdn;
+      st(env, fdn, 20, bkn);
+      st(env, bkn, 16, fdn);
     }
   }
 }
@@ -103,12 +103,3 @@ export function malloc_init_state(env: Env): void {
   m[W_TOP] = initial_top();
 }
 
-/**
- * The word index of the field at `offset` in the chunk at `p`, where `p` was read from memory: a
- * Wasm load adds its constant offset without wrapping, so a field past the end of the 4 GiB memory
- * traps there (the real i386 process would take a SIGSEGV at the wrapped address).
- */
-function field(p: number, offset: number): number {
-  if (p + offset + 4 > 0x100000000) trap();
-  return (p + offset) >>> 2;
-}

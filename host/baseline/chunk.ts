@@ -19,7 +19,7 @@
 // `(p + k) >>> 2` wraps modulo 2^32 exactly as the Wasm build's address arithmetic does.
 
 import { CHUNK_HDR_SZ, MALLOC_ALIGN_MASK, MINSIZE, SIZE_SZ } from "../../assembly/config.js";
-import { trap, type Env } from "./env.js";
+import { ld, trap, type Env } from "./env.js";
 
 // The allocator's code indexes the word view with the offsets of the picture directly —
 // m[p >>> 2] prev_size, m[(p + 4) >>> 2] size, m[(p + 8) >>> 2] fd, m[(p + 12) >>> 2] bk,
@@ -34,6 +34,8 @@ export const chunk2mem = (p: number): number => (p + CHUNK_HDR_SZ) >>> 0;
 export const mem2chunk = (mem: number): number => (mem - CHUNK_HDR_SZ) >>> 0;
 
 export const chunksize = (m: Uint32Array, p: number): number => (m[(p + 4) >>> 2] & SIZE_MASK) >>> 0;
+/** chunksize of a chunk reached through a link: read with ld (bounded as a Wasm load). */
+export const chunksize_ld = (env: Env, p: number): number => (ld(env, p, 4) & SIZE_MASK) >>> 0;
 export const chunk_is_mmapped = (m: Uint32Array, p: number): boolean => (m[(p + 4) >>> 2] & 2) !== 0;
 /** In use = the next chunk's PREV_INUSE bit. */
 export const inuse = (m: Uint32Array, p: number): boolean => (m[(p + chunksize(m, p) + 4) >>> 2] & 1) !== 0;

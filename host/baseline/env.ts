@@ -56,6 +56,27 @@ export function malloc_printerr(env: Env, message: string): never {
   throw env.onAbort(message);
 }
 
+/**
+ * Loads and stores through a pointer read from memory (a link, or a size a bug may have
+ * overwritten), done as the Wasm build's `load<u32>(base, offset)` does them: the constant offset
+ * is added without wrapping, a misaligned address reads the bytes it names, and an access past the
+ * end of the memory traps (the process dies of SIGSEGV) — where a typed array would give undefined
+ * or drop the store. `base` is a u32.
+ */
+export function ld(env: Env, base: number, offset: number): number {
+  const a = base + offset;
+  if (a + 4 > env.u8.length) trap();
+  return (a & 3) === 0 ? env.u32[a >>> 2] : env.dv.getUint32(a, true);
+}
+
+/** The store twin of ld. */
+export function st(env: Env, base: number, offset: number, value: number): void {
+  const a = base + offset;
+  if (a + 4 > env.u8.length) trap();
+  if ((a & 3) === 0) env.u32[a >>> 2] = value;
+  else env.dv.setUint32(a, value >>> 0, true);
+}
+
 /** What a Wasm load past the end of the memory does: a trap, thrown as a RuntimeError. */
 export function trap(): never {
   throw new WebAssembly.RuntimeError("memory access out of bounds");

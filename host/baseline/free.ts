@@ -13,8 +13,8 @@ import {
   INVALID_FASTBIN_ENTRY_FREE,
 } from "../../assembly/messages.js";
 import { fastbin_index, in_smallbin_range, unlink_chunk, unsorted_chunks } from "./bins.js";
-import { aligned_OK, chunksize, misaligned_chunk, user_head } from "./chunk.js";
-import { malloc_printerr, type Env } from "./env.js";
+import { aligned_OK, chunksize, chunksize_ld, misaligned_chunk, user_head } from "./chunk.js";
+import { ld, malloc_printerr, st, type Env } from "./env.js";
 import {
   NONCONTIGUOUS_BIT, W_AV_FLAGS, W_FASTBINS, W_GLOBAL_MAX_FAST, W_HAVE_FASTCHUNKS, W_MMAP_THRESHOLD,
   W_NO_DYN_THRESHOLD, W_PERTURB_BYTE, W_SYSTEM_MEM, W_TCACHE, W_TCACHE_BINS, W_TCACHE_COUNT, W_TCACHE_KEY,
@@ -75,11 +75,11 @@ function int_free_sized(env: Env, p: number, size: number, have_lock: boolean): 
   const tc_idx = csize2tidx(size);
   if (tc !== 0 && tc_idx < m[W_TCACHE_BINS]) {
     const e = p + 8;
-    if (m[(e + 4) >>> 2] === m[W_TCACHE_KEY]) {
+    if (ld(env, e, 4) === m[W_TCACHE_KEY]) {
       // Probably a double free: make sure before aborting.
       const count = m[W_TCACHE_COUNT];
       let cnt = 0;
-      for (let tmp = m[(tc >>> 2) + ENTRIES_W + tc_idx]; tmp !== 0; tmp = ((tmp >>> 12) ^ m[tmp >>> 2]) >>> 0, ++cnt) {
+      for (let tmp = m[(tc >>> 2) + ENTRIES_W + tc_idx]; tmp !== 0; tmp = ((tmp >>> 12) ^ ld(env, tmp, 0)) >>> 0, ++cnt) {
         if (cnt >= count) malloc_printerr(env, FREE_TCACHE_TOO_MANY);
         if (!aligned_OK(tmp)) malloc_printerr(env, FREE_TCACHE_UNALIGNED);
         if (tmp === e) malloc_printerr(env, FREE_TCACHE_DOUBLE_FREE);
@@ -94,7 +94,7 @@ function int_free_sized(env: Env, p: number, size: number, have_lock: boolean): 
   // ── fastbins ──
   if (size <= m[W_GLOBAL_MAX_FAST]) {
     const next = p + size;
-    if (m[(next + 4) >>> 2] <= CHUNK_HDR_SZ || chunksize(m, next) >= m[W_SYSTEM_MEM]) {
+    if (ld(env, next, 4) <= CHUNK_HDR_SZ || chunksize_ld(env, next) >= m[W_SYSTEM_MEM]) {
       malloc_printerr(env, FREE_INVALID_NEXT_SIZE_FAST);
     }
     free_perturb(env, p + 8, size - CHUNK_HDR_SZ);
@@ -103,13 +103,13 @@ function int_free_sized(env: Env, p: number, size: number, have_lock: boolean): 
     const fbw = W_FASTBINS + idx;
     const old = m[fbw];
     if (old === p) malloc_printerr(env, DOUBLE_FREE_FASTTOP);
-    m[(p + 8) >>> 2] = ((p + 8) >>> 12) ^ old;
+    st(env, p, 8, ((p + 8) >>> 12) ^ old);
     m[fbw] = p;
-    if (have_lock && old !== 0 && fastbin_index(chunksize(m, old)) !== idx) malloc_printerr(env, INVALID_FASTBIN_ENTRY_FREE);
+    if (have_lock && old !== 0 && fastbin_index(chunksize_ld(env, old)) !== idx) malloc_printerr(env, INVALID_FASTBIN_ENTRY_FREE);
     return;
   }
 
-  if ((m[(p + 4) >>> 2] & 2) !== 0) {
+  if ((ld(env, p, 4) & 2) !== 0) {
     munmap_chunk(env, p);
     return;
   }
@@ -118,47 +118,47 @@ function int_free_sized(env: Env, p: number, size: number, have_lock: boolean): 
   const nextchunk = (p + size) >>> 0;
   const top = m[W_TOP];
   if (p === top) malloc_printerr(env, DOUBLE_FREE_TOP);
-  if ((m[W_AV_FLAGS] & NONCONTIGUOUS_BIT) === 0 && nextchunk >= ((top + chunksize(m, top)) >>> 0)) {
+  if ((m[W_AV_FLAGS] & NONCONTIGUOUS_BIT) === 0 && nextchunk >= ((top + chunksize_ld(env, top)) >>> 0)) {
     malloc_printerr(env, DOUBLE_FREE_OUT);
   }
-  if ((m[(nextchunk + 4) >>> 2] & 1) === 0) malloc_printerr(env, DOUBLE_FREE_PREV);
-  const nextsize = chunksize(m, nextchunk);
-  if (m[(nextchunk + 4) >>> 2] <= CHUNK_HDR_SZ || nextsize >= m[W_SYSTEM_MEM]) {
+  if ((ld(env, nextchunk, 4) & 1) === 0) malloc_printerr(env, DOUBLE_FREE_PREV);
+  const nextsize = chunksize_ld(env, nextchunk);
+  if (ld(env, nextchunk, 4) <= CHUNK_HDR_SZ || nextsize >= m[W_SYSTEM_MEM]) {
     malloc_printerr(env, FREE_INVALID_NEXT_SIZE_NORMAL);
   }
   free_perturb(env, p + 8, size - CHUNK_HDR_SZ);
 
-  if ((m[(p + 4) >>> 2] & 1) === 0) {
-    const prevsize = m[p >>> 2];
+  if ((ld(env, p, 4) & 1) === 0) {
+    const prevsize = ld(env, p, 0);
     size = (size + prevsize) >>> 0;
     p = (p - prevsize) >>> 0;
-    if (chunksize(m, p) !== prevsize) malloc_printerr(env, CORRUPTED_SIZE_VS_PREV_SIZE_CONSOLIDATING);
+    if (chunksize_ld(env, p) !== prevsize) malloc_printerr(env, CORRUPTED_SIZE_VS_PREV_SIZE_CONSOLIDATING);
     unlink_chunk(env, p);
   }
 
   if (nextchunk !== top) {
-    if ((m[(nextchunk + nextsize + 4) >>> 2] & 1) === 0) {
+    if ((ld(env, (nextchunk + nextsize) >>> 0, 4) & 1) === 0) {
       unlink_chunk(env, nextchunk);
       size += nextsize;
     } else {
-      m[(nextchunk + 4) >>> 2] &= ~1;
+      st(env, nextchunk, 4, ld(env, nextchunk, 4) & ~1);
     }
     const bck = unsorted_chunks();
-    const fwd = m[(bck + 8) >>> 2];
-    if (m[(fwd + 12) >>> 2] !== bck) malloc_printerr(env, FREE_CORRUPTED_UNSORTED);
-    m[(p + 8) >>> 2] = fwd;
-    m[(p + 12) >>> 2] = bck;
+    const fwd = ld(env, bck, 8);
+    if (ld(env, fwd, 12) !== bck) malloc_printerr(env, FREE_CORRUPTED_UNSORTED);
+    st(env, p, 8, fwd);
+    st(env, p, 12, bck);
     if (!in_smallbin_range(size)) {
-      m[(p + 16) >>> 2] = 0;
-      m[(p + 20) >>> 2] = 0;
+      st(env, p, 16, 0);
+      st(env, p, 20, 0);
     }
-    m[(bck + 8) >>> 2] = p;
-    m[(fwd + 12) >>> 2] = p;
-    m[(p + 4) >>> 2] = size | 1;
-    m[(p + size) >>> 2] = size;
+    st(env, bck, 8, p);
+    st(env, fwd, 12, p);
+    st(env, p, 4, size | 1);
+    st(env, (p + size) >>> 0, 0, size);
   } else {
     size += nextsize;
-    m[(p + 4) >>> 2] = size | 1;
+    st(env, p, 4, size | 1);
     m[W_TOP] = p;
   }
 
@@ -179,39 +179,39 @@ export function malloc_consolidate(env: Env): void {
     m[W_FASTBINS + i] = 0;
     while (p !== 0) {
       if (misaligned_chunk(p)) malloc_printerr(env, CONSOLIDATE_UNALIGNED_FASTBIN);
-      if (fastbin_index(chunksize(m, p)) !== i) malloc_printerr(env, CONSOLIDATE_INVALID_CHUNK_SIZE);
-      const nextp = (((p + 8) >>> 12) ^ m[(p + 8) >>> 2]) >>> 0;
-      let size = chunksize(m, p);
+      if (fastbin_index(chunksize_ld(env, p)) !== i) malloc_printerr(env, CONSOLIDATE_INVALID_CHUNK_SIZE);
+      const nextp = (((p + 8) >>> 12) ^ ld(env, p, 8)) >>> 0;
+      let size = chunksize_ld(env, p);
       const nextchunk = (p + size) >>> 0;
-      const nextsize = chunksize(m, nextchunk);
-      if ((m[(p + 4) >>> 2] & 1) === 0) {
-        const prevsize = m[p >>> 2];
+      const nextsize = chunksize_ld(env, nextchunk);
+      if ((ld(env, p, 4) & 1) === 0) {
+        const prevsize = ld(env, p, 0);
         size = (size + prevsize) >>> 0;
         p = (p - prevsize) >>> 0;
-        if (chunksize(m, p) !== prevsize) malloc_printerr(env, CORRUPTED_SIZE_VS_PREV_SIZE_FASTBINS);
+        if (chunksize_ld(env, p) !== prevsize) malloc_printerr(env, CORRUPTED_SIZE_VS_PREV_SIZE_FASTBINS);
         unlink_chunk(env, p);
       }
       if (nextchunk !== m[W_TOP]) {
-        if ((m[(nextchunk + nextsize + 4) >>> 2] & 1) === 0) {
+        if ((ld(env, (nextchunk + nextsize) >>> 0, 4) & 1) === 0) {
           size += nextsize;
           unlink_chunk(env, nextchunk);
         } else {
-          m[(nextchunk + 4) >>> 2] &= ~1;
+          st(env, nextchunk, 4, ld(env, nextchunk, 4) & ~1);
         }
-        const first_unsorted = m[(unsorted_bin + 8) >>> 2];
-        m[(unsorted_bin + 8) >>> 2] = p;
-        m[(first_unsorted + 12) >>> 2] = p;
+        const first_unsorted = ld(env, unsorted_bin, 8);
+        st(env, unsorted_bin, 8, p);
+        st(env, first_unsorted, 12, p);
         if (!in_smallbin_range(size)) {
-          m[(p + 16) >>> 2] = 0;
-          m[(p + 20) >>> 2] = 0;
+          st(env, p, 16, 0);
+          st(env, p, 20, 0);
         }
-        m[(p + 4) >>> 2] = size | 1;
-        m[(p + 12) >>> 2] = unsorted_bin;
-        m[(p + 8) >>> 2] = first_unsorted;
-        m[(p + size) >>> 2] = size;
+        st(env, p, 4, size | 1);
+        st(env, p, 12, unsorted_bin);
+        st(env, p, 8, first_unsorted);
+        st(env, (p + size) >>> 0, 0, size);
       } else {
         size += nextsize;
-        m[(p + 4) >>> 2] = size | 1;
+        st(env, p, 4, size | 1);
         m[W_TOP] = p;
       }
       p = nextp;

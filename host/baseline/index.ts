@@ -19,6 +19,7 @@ import { ProcessAbort } from "../errors.js";
 import type { LibC } from "../libc.js";
 import { check_failure_rule, check_malloc_state, lastCycle } from "./checks.js";
 import { Env } from "./env.js";
+import { writeProgramData } from "./image.js";
 import { libc_free as free } from "./free.js";
 import {
   BASELINE_DATA_END, MAIN_ARENA, MP, W_ARENA_TEST, W_MMAP_THRESHOLD, W_N_MMAPS_MAX, W_TCACHE_BINS, W_TCACHE_COUNT,
@@ -88,6 +89,10 @@ export function loadBaseline(options: LoadBaselineOptions): LoadedBaseline {
   const onAbort = options.onAbort ?? ((message: string) => new ProcessAbort(message));
   const env = new Env(options.memory, options.kernel, onAbort);
   if (env.u8.length < BASELINE_DATA_END) throw new RangeError("loadBaseline: the memory does not hold the program's data");
+  // The Wasm module's initialized data first (the same resident pages as a Wasm process), then
+  // the twin's own statics over it.
+  writeProgramData(options.memory);
+  env.u8.fill(0, MAIN_ARENA, BASELINE_DATA_END);
   initStatics(env);
   tcache_key_initialize(env, options.seed >>> 0);
   const heapBase = Math.max(options.heapBase ?? BASELINE_DATA_END, BASELINE_DATA_END);

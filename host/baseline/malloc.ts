@@ -16,8 +16,10 @@ import {
   bin_at, fastbin_index, in_smallbin_range, largebin_index, malloc_init_state, mark_bin, next_bin, smallbin_index,
   unlink_chunk, unsorted_chunks,
 } from "./bins.js";
-import { checked_request2size, chunk_is_mmapped, chunksize, mem2chunk, misaligned_chunk, request2size } from "./chunk.js";
-import { malloc_printerr, type Env } from "./env.js";
+import {
+  checked_request2size, chunk_is_mmapped, chunksize, chunksize_ld, mem2chunk, misaligned_chunk, request2size,
+} from "./chunk.js";
+import { ld, malloc_printerr, st, type Env } from "./env.js";
 import { malloc_consolidate } from "./free.js";
 import {
   W_BINMAP, W_FASTBINS, W_GLOBAL_MAX_FAST, W_HAVE_FASTCHUNKS, W_LAST_REMAINDER, W_MALLOC_INITIALIZED,
@@ -66,14 +68,14 @@ export function libc_malloc(env: Env, bytes: number): number {
 }
 
 /** A split's chunk fields: nextsize cleared on a large remainder, both heads, the remainder's foot. */
-function set_split_heads(m: Uint32Array, victim: number, nb: number, remainder: number, remainder_size: number): void {
+function set_split_heads(env: Env, victim: number, nb: number, remainder: number, remainder_size: number): void {
   if (!in_smallbin_range(remainder_size)) {
-    m[(remainder + 16) >>> 2] = 0;
-    m[(remainder + 20) >>> 2] = 0;
+    st(env, remainder, 16, 0);
+    st(env, remainder, 20, 0);
   }
-  m[(victim + 4) >>> 2] = nb | 1;
-  m[(remainder + 4) >>> 2] = remainder_size | 1;
-  m[(remainder + remainder_size) >>> 2] = remainder_size;
+  st(env, victim, 4, nb | 1);
+  st(env, remainder, 4, remainder_size | 1);
+  st(env, (remainder + remainder_size) >>> 0, 0, remainder_size);
 }
 
 /** Split `victim` (already unlinked, size `size`) for a request of `nb`: the remainder goes to
@@ -82,18 +84,18 @@ function split_to_unsorted(env: Env, victim: number, size: number, nb: number, m
   const m = env.u32;
   const remainder_size = size - nb;
   if (remainder_size < MINSIZE) {
-    m[(victim + size + 4) >>> 2] |= 1;
+    st(env, (victim + size) >>> 0, 4, ld(env, (victim + size) >>> 0, 4) | 1);
   } else {
-    const remainder = victim + nb;
+    const remainder = (victim + nb) >>> 0;
     const bck = unsorted_chunks();
-    const fwd = m[(bck + 8) >>> 2];
-    if (m[(fwd + 12) >>> 2] !== bck) malloc_printerr(env, message);
-    m[(remainder + 12) >>> 2] = bck;
-    m[(remainder + 8) >>> 2] = fwd;
-    m[(bck + 8) >>> 2] = remainder;
-    m[(fwd + 12) >>> 2] = remainder;
+    const fwd = ld(env, bck, 8);
+    if (ld(env, fwd, 12) !== bck) malloc_printerr(env, message);
+    st(env, remainder, 12, bck);
+    st(env, remainder, 8, fwd);
+    st(env, bck, 8, remainder);
+    st(env, fwd, 12, remainder);
     if (setLastRemainder) m[W_LAST_REMAINDER] = remainder;
-    set_split_heads(m, victim, nb, remainder, remainder_size);
+    set_split_heads(env, victim, nb, remainder, remainder_size);
   }
 }
 
@@ -144,15 +146,15 @@ export function _int_malloc(env: Env, bytes: number): number {
     const victim = m[fbw];
     if (victim !== 0) {
       if (misaligned_chunk(victim)) malloc_printerr(env, MALLOC_UNALIGNED_FASTBIN_2);
-      m[fbw] = ((victim + 8) >>> 12) ^ m[(victim + 8) >>> 2];
-      if (fastbin_index(chunksize(m, victim)) !== idx) malloc_printerr(env, MALLOC_MEMORY_CORRUPTION_FAST);
+      m[fbw] = ((victim + 8) >>> 12) ^ ld(env, victim, 8);
+      if (fastbin_index(chunksize_ld(env, victim)) !== idx) malloc_printerr(env, MALLOC_MEMORY_CORRUPTION_FAST);
       const tc_idx = csize2tidx(nb);
       if (tc !== 0 && tc_idx < m[W_TCACHE_BINS]) {
         const cnt = (tc >>> 1) + tc_idx;
         let tc_victim: number;
         while (env.u16[cnt] < m[W_TCACHE_COUNT] && (tc_victim = m[fbw]) !== 0) {
           if (misaligned_chunk(tc_victim)) malloc_printerr(env, MALLOC_UNALIGNED_FASTBIN_3);
-          m[fbw] = ((tc_victim + 8) >>> 12) ^ m[(tc_victim + 8) >>> 2];
+          m[fbw] = ((tc_victim + 8) >>> 12) ^ ld(env, tc_victim, 8);
           tcache_put(env, tc_victim, tc_idx);
         }
       }
@@ -167,22 +169,22 @@ export function _int_malloc(env: Env, bytes: number): number {
   if (in_smallbin_range(nb)) {
     idx = smallbin_index(nb);
     const bin = bin_at(idx);
-    const victim = m[(bin + 12) >>> 2];
+    const victim = ld(env, bin, 12);
     if (victim !== bin) {
-      const bck = m[(victim + 12) >>> 2];
-      if (m[(bck + 8) >>> 2] !== victim) malloc_printerr(env, MALLOC_SMALLBIN_CORRUPTED);
-      m[(victim + nb + 4) >>> 2] |= 1;
-      m[(bin + 12) >>> 2] = bck;
-      m[(bck + 8) >>> 2] = bin;
+      const bck = ld(env, victim, 12);
+      if (ld(env, bck, 8) !== victim) malloc_printerr(env, MALLOC_SMALLBIN_CORRUPTED);
+      st(env, (victim + nb) >>> 0, 4, ld(env, (victim + nb) >>> 0, 4) | 1);
+      st(env, bin, 12, bck);
+      st(env, bck, 8, bin);
       const tc_idx = csize2tidx(nb);
       if (tc !== 0 && tc_idx < m[W_TCACHE_BINS]) {
         const cnt = (tc >>> 1) + tc_idx;
         let tc_victim: number;
-        while (env.u16[cnt] < m[W_TCACHE_COUNT] && (tc_victim = m[(bin + 12) >>> 2]) !== bin) {
-          const b2 = m[(tc_victim + 12) >>> 2];
-          m[(tc_victim + nb + 4) >>> 2] |= 1;
-          m[(bin + 12) >>> 2] = b2;
-          m[(b2 + 8) >>> 2] = bin;
+        while (env.u16[cnt] < m[W_TCACHE_COUNT] && (tc_victim = ld(env, bin, 12)) !== bin) {
+          const b2 = ld(env, tc_victim, 12);
+          st(env, (tc_victim + nb) >>> 0, 4, ld(env, (tc_victim + nb) >>> 0, 4) | 1);
+          st(env, bin, 12, b2);
+          st(env, b2, 8, bin);
           tcache_put(env, tc_victim, tc_idx);
         }
       }
@@ -205,16 +207,16 @@ export function _int_malloc(env: Env, bytes: number): number {
     // ── the unsorted bin ──
     let iters = 0;
     let victim: number;
-    while ((victim = m[(unsorted + 12) >>> 2]) !== unsorted) {
-      let bck = m[(victim + 12) >>> 2];
-      let size = chunksize(m, victim);
+    while ((victim = ld(env, unsorted, 12)) !== unsorted) {
+      let bck = ld(env, victim, 12);
+      let size = chunksize_ld(env, victim);
       const next = (victim + size) >>> 0;
       const sysmem = m[W_SYSTEM_MEM];
       if (size <= 8 || size > sysmem) malloc_printerr(env, MALLOC_INVALID_SIZE_UNSORTED);
-      const nextsz = m[(next + 4) >>> 2];
+      const nextsz = ld(env, next, 4);
       if (nextsz < 8 || nextsz > sysmem) malloc_printerr(env, MALLOC_INVALID_NEXT_SIZE_UNSORTED);
-      if (((m[next >>> 2] & ~7) >>> 0) !== size) malloc_printerr(env, MALLOC_MISMATCHING_PREV_SIZE_UNSORTED);
-      if (m[(bck + 8) >>> 2] !== victim || m[(victim + 8) >>> 2] !== unsorted) {
+      if (((ld(env, next, 0) & ~7) >>> 0) !== size) malloc_printerr(env, MALLOC_MISMATCHING_PREV_SIZE_UNSORTED);
+      if (ld(env, bck, 8) !== victim || ld(env, victim, 8) !== unsorted) {
         malloc_printerr(env, MALLOC_UNSORTED_CORRUPTED);
       }
       if ((nextsz & 1) !== 0) malloc_printerr(env, MALLOC_INVALID_NEXT_PREV_INUSE_UNSORTED);
@@ -222,24 +224,24 @@ export function _int_malloc(env: Env, bytes: number): number {
       // A small request takes from the last remainder when it is the only unsorted chunk.
       if (in_smallbin_range(nb) && bck === unsorted && victim === m[W_LAST_REMAINDER] && size > nb + MINSIZE) {
         const remainder_size = size - nb;
-        const remainder = victim + nb;
-        m[(unsorted + 12) >>> 2] = remainder;
-        m[(unsorted + 8) >>> 2] = remainder;
+        const remainder = (victim + nb) >>> 0;
+        st(env, unsorted, 12, remainder);
+        st(env, unsorted, 8, remainder);
         m[W_LAST_REMAINDER] = remainder;
-        m[(remainder + 12) >>> 2] = unsorted;
-        m[(remainder + 8) >>> 2] = unsorted;
-        set_split_heads(m, victim, nb, remainder, remainder_size);
+        st(env, remainder, 12, unsorted);
+        st(env, remainder, 8, unsorted);
+        set_split_heads(env, victim, nb, remainder, remainder_size);
         const p = victim + 8;
         alloc_perturb(env, p, bytes);
         return p;
       }
 
-      if (m[(bck + 8) >>> 2] !== victim) malloc_printerr(env, MALLOC_CORRUPTED_UNSORTED_3);
-      m[(unsorted + 12) >>> 2] = bck;
-      m[(bck + 8) >>> 2] = unsorted;
+      if (ld(env, bck, 8) !== victim) malloc_printerr(env, MALLOC_CORRUPTED_UNSORTED_3);
+      st(env, unsorted, 12, bck);
+      st(env, bck, 8, unsorted);
 
       if (size === nb) {
-        m[(victim + size + 4) >>> 2] |= 1;
+        st(env, (victim + size) >>> 0, 4, ld(env, (victim + size) >>> 0, 4) | 1);
         if (tcache_nb !== 0 && env.u16[(tc >>> 1) + tc_idx] < m[W_TCACHE_COUNT]) {
           tcache_put(env, victim, tc_idx);
           return_cached = true;
@@ -256,55 +258,55 @@ export function _int_malloc(env: Env, bytes: number): number {
       if (in_smallbin_range(size)) {
         victim_index = smallbin_index(size);
         bck = bin_at(victim_index);
-        fwd = m[(bck + 8) >>> 2];
+        fwd = ld(env, bck, 8);
       } else {
         victim_index = largebin_index(size);
         bck = bin_at(victim_index);
-        fwd = m[(bck + 8) >>> 2];
+        fwd = ld(env, bck, 8);
         if (fwd !== bck) {
           size = (size | 1) >>> 0; // compare with size fields directly (PREV_INUSE always set there)
-          const last = m[(bck + 12) >>> 2];
-          if ((m[(last + 4) >>> 2] & 4) !== 0) malloc_printerr(env, ASSERT_INT_MALLOC_BCK_BK_MAIN_ARENA);
-          if (size < m[(last + 4) >>> 2]) {
+          const last = ld(env, bck, 12);
+          if ((ld(env, last, 4) & 4) !== 0) malloc_printerr(env, ASSERT_INT_MALLOC_BCK_BK_MAIN_ARENA);
+          if (size < ld(env, last, 4)) {
             // smaller than the smallest: append
             fwd = bck;
             bck = last;
-            const first = m[(fwd + 8) >>> 2];
-            m[(victim + 16) >>> 2] = first;
-            m[(victim + 20) >>> 2] = m[(first + 20) >>> 2];
-            m[(first + 20) >>> 2] = victim;
-            m[(m[(victim + 20) >>> 2] + 16) >>> 2] = victim;
+            const first = ld(env, fwd, 8);
+            st(env, victim, 16, first);
+            st(env, victim, 20, ld(env, first, 20));
+            st(env, first, 20, victim);
+            st(env, ld(env, victim, 20), 16, victim);
           } else {
-            if ((m[(fwd + 4) >>> 2] & 4) !== 0) malloc_printerr(env, ASSERT_INT_MALLOC_FWD_MAIN_ARENA);
+            if ((ld(env, fwd, 4) & 4) !== 0) malloc_printerr(env, ASSERT_INT_MALLOC_FWD_MAIN_ARENA);
             walk_start(); // glibc loops forever on a cyclic nextsize list: assembly/hangs.ts
-            while (size < m[(fwd + 4) >>> 2]) {
-              fwd = m[(fwd + 16) >>> 2];
-              if ((m[(fwd + 4) >>> 2] & 4) !== 0) malloc_printerr(env, ASSERT_INT_MALLOC_FWD_MAIN_ARENA);
+            while (size < ld(env, fwd, 4)) {
+              fwd = ld(env, fwd, 16);
+              if ((ld(env, fwd, 4) & 4) !== 0) malloc_printerr(env, ASSERT_INT_MALLOC_FWD_MAIN_ARENA);
               walk_step(env, fwd, MALLOC_CYCLIC_LARGEBIN_SORT);
             }
-            if (size === m[(fwd + 4) >>> 2]) {
+            if (size === ld(env, fwd, 4)) {
               // same size: insert after the first of that size (the skip list is unchanged)
-              fwd = m[(fwd + 8) >>> 2];
+              fwd = ld(env, fwd, 8);
             } else {
-              m[(victim + 16) >>> 2] = fwd;
-              m[(victim + 20) >>> 2] = m[(fwd + 20) >>> 2];
-              if (m[(m[(fwd + 20) >>> 2] + 16) >>> 2] !== fwd) malloc_printerr(env, MALLOC_LARGEBIN_CORRUPTED_NEXTSIZE);
-              m[(fwd + 20) >>> 2] = victim;
-              m[(m[(victim + 20) >>> 2] + 16) >>> 2] = victim;
+              st(env, victim, 16, fwd);
+              st(env, victim, 20, ld(env, fwd, 20));
+              if (ld(env, ld(env, fwd, 20), 16) !== fwd) malloc_printerr(env, MALLOC_LARGEBIN_CORRUPTED_NEXTSIZE);
+              st(env, fwd, 20, victim);
+              st(env, ld(env, victim, 20), 16, victim);
             }
-            bck = m[(fwd + 12) >>> 2];
-            if (m[(bck + 8) >>> 2] !== fwd) malloc_printerr(env, MALLOC_LARGEBIN_CORRUPTED_BK);
+            bck = ld(env, fwd, 12);
+            if (ld(env, bck, 8) !== fwd) malloc_printerr(env, MALLOC_LARGEBIN_CORRUPTED_BK);
           }
         } else {
-          m[(victim + 16) >>> 2] = victim;
-          m[(victim + 20) >>> 2] = victim;
+          st(env, victim, 16, victim);
+          st(env, victim, 20, victim);
         }
       }
       mark_bin(m, victim_index);
-      m[(victim + 12) >>> 2] = bck;
-      m[(victim + 8) >>> 2] = fwd;
-      m[(fwd + 12) >>> 2] = victim;
-      m[(bck + 8) >>> 2] = victim;
+      st(env, victim, 12, bck);
+      st(env, victim, 8, fwd);
+      st(env, fwd, 12, victim);
+      st(env, bck, 8, victim);
 
       ++tcache_unsorted_count;
       const limit = m[W_TCACHE_UNSORTED_LIMIT];
@@ -317,18 +319,18 @@ export function _int_malloc(env: Env, bytes: number): number {
     // ── large request: best fit in its own bin ──
     if (!in_smallbin_range(nb)) {
       const bin = bin_at(idx);
-      victim = m[(bin + 8) >>> 2];
-      if (victim !== bin && m[(victim + 4) >>> 2] >= nb) {
-        victim = m[(victim + 20) >>> 2];
+      victim = ld(env, bin, 8);
+      if (victim !== bin && ld(env, victim, 4) >= nb) {
+        victim = ld(env, victim, 20);
         let size: number;
         walk_start(); // glibc loops forever on a cyclic nextsize list: assembly/hangs.ts
-        while ((size = chunksize(m, victim)) < nb) {
-          victim = m[(victim + 20) >>> 2];
+        while ((size = chunksize_ld(env, victim)) < nb) {
+          victim = ld(env, victim, 20);
           walk_step(env, victim, MALLOC_CYCLIC_LARGEBIN_SEARCH);
         }
         // Take the second of equal-sized chunks: the skip list need not be rerouted.
-        if (victim !== m[(bin + 12) >>> 2] && m[(victim + 4) >>> 2] === m[(m[(victim + 8) >>> 2] + 4) >>> 2]) {
-          victim = m[(victim + 8) >>> 2];
+        if (victim !== ld(env, bin, 12) && ld(env, victim, 4) === ld(env, ld(env, victim, 8), 4)) {
+          victim = ld(env, victim, 8);
         }
         unlink_chunk(env, victim);
         split_to_unsorted(env, victim, size, nb, MALLOC_CORRUPTED_UNSORTED, false);
@@ -342,7 +344,7 @@ export function _int_malloc(env: Env, bytes: number): number {
     ++idx;
     victim = binmap_search(env, idx);
     if (victim !== 0) {
-      const size = chunksize(m, victim);
+      const size = chunksize_ld(env, victim);
       if (size < nb) malloc_printerr(env, ASSERT_INT_MALLOC_SIZE); // bins above nb's hold only larger chunks
       unlink_chunk(env, victim);
       split_to_unsorted(env, victim, size, nb, MALLOC_CORRUPTED_UNSORTED_2, in_smallbin_range(nb));
@@ -353,13 +355,13 @@ export function _int_malloc(env: Env, bytes: number): number {
 
     // ── top ──
     victim = m[W_TOP];
-    const size = chunksize(m, victim);
+    const size = chunksize_ld(env, victim);
     if (size > m[W_SYSTEM_MEM]) malloc_printerr(env, MALLOC_CORRUPTED_TOP_SIZE);
     if (size >= nb + MINSIZE) {
-      const remainder = victim + nb;
+      const remainder = (victim + nb) >>> 0;
       m[W_TOP] = remainder;
-      m[(victim + 4) >>> 2] = nb | 1;
-      m[(remainder + 4) >>> 2] = (size - nb) | 1;
+      st(env, victim, 4, nb | 1);
+      st(env, remainder, 4, (size - nb) | 1);
       const p = victim + 8;
       alloc_perturb(env, p, bytes);
       return p;
