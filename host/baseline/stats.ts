@@ -11,8 +11,8 @@ import {
 import { MALLINFO_UNALIGNED_FASTBIN, MALLOC_INFO_UNALIGNED_FASTBIN } from "../../assembly/messages.js";
 import type { Mallinfo2 } from "../libc.js";
 import { bin_at, bin_index } from "./bins.js";
-import { chunksize, inuse, load_u32, memsize, misaligned_chunk, user_head } from "./chunk.js";
-import { malloc_printerr, type Env } from "./env.js";
+import { chunksize, chunksize_ld, inuse, load_u32, memsize, misaligned_chunk, user_head } from "./chunk.js";
+import { ld, malloc_printerr, type Env } from "./env.js";
 import { malloc_consolidate } from "./free.js";
 import {
   W_FASTBINS, W_MALLOC_INITIALIZED, W_MAX_MMAPPED_MEM, W_MAX_N_MMAPS, W_MAX_SYSTEM_MEM, W_MMAPPED_MEM, W_N_MMAPS,
@@ -22,13 +22,8 @@ import { ptmalloc_init } from "./malloc.js";
 import { systrim } from "./sysmalloc.js";
 import { do_madvise } from "./syscalls.js";
 
-// The walks below follow links read from memory, so they load as the Wasm build does (load_u32:
-// a link past the end of the memory traps, the process dies of SIGSEGV).
-
-/** The word at p + offset, p a link read from memory. */
-const ld = (env: Env, p: number, offset: number): number => load_u32(env, p + offset);
-/** chunksize of a chunk reached through a link. */
-const chunksize_ld = (env: Env, p: number): number => (ld(env, p, 4) & ~7) >>> 0;
+// The walks below follow links read from memory, so they load as the Wasm build does (ld: a link
+// past the end of the memory traps, the process dies of SIGSEGV).
 
 /** The next chunk of a fastbin (safe-linked). */
 const fastbin_next = (env: Env, p: number): number => (((p + 8) >>> 12) ^ ld(env, p, 8)) >>> 0;

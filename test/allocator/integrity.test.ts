@@ -1,10 +1,19 @@
 // Every corruption below aborts the real i386 glibc 2.36 with exactly this message (each scenario
 // was run under gcc -m32 in a forked child, stderr captured). The same steps here must throw a
-// ProcessAbort carrying the same text.
+// ProcessAbort carrying the same text. Then: where glibc loops forever on a cyclic list, the
+// process ends with ProcessHang and the host goes on; and docs/attacks.md shows every case of
+// oracle/replay/corruption.cases with the real outcome and ours, as measured here.
 
+import { readFileSync, writeFileSync } from "node:fs";
+import { dirname, join } from "node:path";
+import { fileURLToPath } from "node:url";
 import { describe, expect, it } from "vitest";
-import { ProcessAbort } from "../../host/errors.js";
+import * as H from "../../assembly/hangs.js";
 import * as M from "../../assembly/messages.js";
+import { ProcessAbort, ProcessHang, SegmentationFault } from "../../host/errors.js";
+import { createProcess, type Process } from "../../host/process.js";
+import { runCorruptionSteps, type CorruptionCase } from "../../host/trace/corruption.js";
+import { attacksTable, attacksTableIn, glibcOutcomeText, KNOWN_DIFFERENCES, runOutcomeText } from "../helpers/corruption-outcome.js";
 import { makeProcess, type TestProcess } from "./harness.js";
 
 type Scenario = (p: TestProcess, word: (addr: number, value?: number) => number) => void;
@@ -179,4 +188,106 @@ describe("the debug build's whole-heap checker", () => {
     expect(() => p.exports.check_malloc_state()).toThrow(M.CHECK_MALLOC_STATE_FAILED);
     expect(p.exports.check_failure()).toBe(7);
   });
+});
+
+// ── hangs ─────────────────────────────────────────────────────────────────────────────────────
+
+const root = join(dirname(fileURLToPath(import.meta.url)), "../..");
+const corruption = JSON.parse(readFileSync(join(root, "test/fixtures/alloc/corruption-cases.json"), "utf8")) as { cases: CorruptionCase[] };
+
+/** Fills the tcache bin of 32-byte chunks, then frees a, b, a into the fastbin: a cycle a -> b -> a. */
+function cyclicFastbin(p: Process): void {
+  const t = Array.from({ length: 7 }, () => p.malloc(24));
+  const a = p.malloc(24);
+  const b = p.malloc(24);
+  p.malloc(24);
+  for (const x of t) p.free(x);
+  p.free(a);
+  p.free(b);
+  p.free(a);
+}
+
+describe("where glibc loops forever, the process hangs and the host does not", () => {
+  for (const allocator of ["wasm", "ts"] as const) {
+    for (const [call, run, message] of [
+      ["mallinfo2", (p: Process) => p.mallinfo2(), H.MALLINFO2_CYCLIC_FASTBIN],
+      ["malloc_stats", (p: Process) => p.malloc_stats(), H.MALLOC_STATS_CYCLIC_FASTBIN],
+      ["malloc_info", (p: Process) => p.malloc_info(), H.MALLOC_INFO_CYCLIC_FASTBIN],
+    ] as const) {
+      it(`${allocator}: ${call} on a cyclic fastbin ends in ProcessHang, with no signal, and the process stays dead`, async () => {
+        const p = await createProcess({ seed: 3, allocator });
+        cyclicFastbin(p);
+        const started = performance.now();
+        let thrown: unknown = null;
+        try {
+          run(p);
+        } catch (e) {
+          thrown = e;
+        }
+        expect(performance.now() - started).toBeLessThan(1000);
+        expect(thrown).toBeInstanceOf(ProcessHang);
+        expect((thrown as ProcessHang).message).toBe(message);
+        expect((thrown as ProcessHang).signal).toBeNull();
+        expect(() => p.malloc(16)).toThrow(thrown as Error);
+        expect(() => p.free(0)).toThrow(thrown as Error);
+      });
+    }
+
+    it(`${allocator}: long lists without a cycle are walked to their end (no false hang)`, async () => {
+      const p = await createProcess({ seed: 3, allocator });
+      // 7 chunks fill the tcache bin; 1000 more go to one fastbin, kept apart by guards
+      const t = Array.from({ length: 7 }, () => p.malloc(24));
+      const fast: number[] = [];
+      for (let i = 0; i < 1000; i++) {
+        fast.push(p.malloc(24));
+        p.malloc(40);
+      }
+      // 700 chunks beyond the tcache's sizes wait in the unsorted bin (the 4 of 40 bytes keep them apart)
+      const big: number[] = [];
+      for (let i = 0; i < 700; i++) {
+        big.push(p.malloc(1100 + 16 * (i % 60)));
+        p.malloc(40);
+      }
+      for (const x of t) p.free(x);
+      for (const x of fast) p.free(x);
+      for (const x of big) p.free(x);
+      const mi = p.mallinfo2();
+      expect(mi.smblks).toBe(1000);
+      expect(mi.ordblks).toBe(701); // the unsorted chunks and top
+      expect(p.malloc_info()).toContain('<size from="17" to="32" total="32000" count="1000"/>');
+      // sorting them into large bins and searching those bins' nextsize lists: no false hang either
+      expect(p.malloc(5000)).not.toBe(0);
+      for (let i = 0; i < 60; i++) expect(p.malloc(1100 + 16 * i)).not.toBe(0);
+    });
+  }
+});
+
+// ── docs/attacks.md ───────────────────────────────────────────────────────────────────────────
+
+describe("docs/attacks.md", () => {
+  it("lists every corruption case with the real glibc's outcome and ours, as measured (UPDATE_ATTACKS_DOC=1 rewrites it)", async () => {
+    const classes = { ProcessAbort, SegmentationFault, ProcessHang };
+    const ours = new Map<string, { wasm: string; ts: string }>();
+    for (const c of corruption.cases) {
+      const texts: string[] = [];
+      for (const allocator of ["wasm", "ts"] as const) {
+        const run = runCorruptionSteps(await createProcess({ seed: 5, allocator }), c.steps);
+        const text = runOutcomeText(c, run, classes);
+        const same = text === glibcOutcomeText(c) && JSON.stringify(run.seen) === JSON.stringify(c.outcome.seen ?? []);
+        const known = KNOWN_DIFFERENCES[c.name];
+        texts.push(same ? "same" : `differs${known ? ` (${known.split(":")[0]})` : ""}: ${text}`);
+      }
+      ours.set(c.name, { wasm: texts[0], ts: texts[1] });
+    }
+    const table = attacksTable(corruption.cases, (c) => ours.get(c.name)!);
+    const path = join(root, "docs/attacks.md");
+    const doc = readFileSync(path, "utf8");
+    const current = attacksTableIn(doc);
+    expect(current, "docs/attacks.md has the table's markers").not.toBeNull();
+    if (process.env.UPDATE_ATTACKS_DOC === "1" && current !== table) writeFileSync(path, doc.replace(current!, table));
+    else expect(current).toBe(table);
+    // and only the documented cases differ
+    const differing = [...ours].filter(([, o]) => o.wasm !== "same" || o.ts !== "same").map(([n]) => n);
+    expect(differing.sort()).toEqual(Object.keys(KNOWN_DIFFERENCES).sort());
+  }, 60_000);
 });

@@ -92,3 +92,49 @@ export function expectCorruptionOutcome(proc: CorruptionTarget, c: CorruptionCas
 
 /** Steps that are the program's own loads and stores, not calls into the C library. */
 const MEMORY_ACCESS_STEPS = new Set(["w32", "wptr", "wsafe", "wsafeptr", "waddr", "w8", "copy", "check", "checksafe", "decrypt"]);
+
+// ── docs/attacks.md: the table of every case, generated from the fixture ──────────────────────
+
+const ATTACKS_BEGIN = "<!-- attacks-table:begin (generated from test/fixtures/alloc/corruption-cases.json) -->";
+const ATTACKS_END = "<!-- attacks-table:end -->";
+
+const cell = (text: string): string => text.replace(/\|/g, "\\|").replace(/\n/g, " ");
+const stepText = (c: CorruptionCase, i: number): string => `\`${c.steps[i].join(" ")}\``;
+
+/** How a case ended on the real glibc, in words (with the last values it saw, for an attack that ran through). */
+export function glibcOutcomeText(c: CorruptionCase): string {
+  const o = c.outcome;
+  if (o.hang) return `hangs in step ${o.step} ${stepText(c, o.step!)}`;
+  if (o.signal === "SIGABRT") return `aborts in step ${o.step} ${stepText(c, o.step!)}: “${o.message}”`;
+  if (o.signal !== null) return `${o.signal} in step ${o.step} ${stepText(c, o.step!)}`;
+  const seen = (o.seen ?? []).slice(-3).map(([i, v]) => `${stepText(c, i)} → ${v}`);
+  return `runs to the end${seen.length ? `; ${seen.join(", ")}` : ""}`;
+}
+
+/** How a run here ended, in the same words. */
+export function runOutcomeText(c: CorruptionCase, run: CorruptionRun, classes: DeathClasses): string {
+  const end = runEnding(run, classes);
+  return glibcOutcomeText({ ...c, outcome: { signal: end.signal, hang: end.hang, step: end.step, message: end.message, seen: run.seen } });
+}
+
+/** The markdown table (between its markers): case, what it does, glibc 2.36, the Wasm build, the TS baseline. */
+export function attacksTable(cases: CorruptionCase[], ours: (c: CorruptionCase) => { wasm: string; ts: string }): string {
+  const rows = cases.map((c) => {
+    const o = ours(c);
+    return `| \`${c.name}\` | ${cell(c.about)} | ${cell(glibcOutcomeText(c))} | ${cell(o.wasm)} | ${cell(o.ts)} |`;
+  });
+  return [
+    ATTACKS_BEGIN,
+    "| case | what it does | real glibc 2.36 (i386) | ptmalloc-wasm (Wasm) | ptmalloc-wasm (TS baseline) |",
+    "|---|---|---|---|---|",
+    ...rows,
+    ATTACKS_END,
+  ].join("\n");
+}
+
+/** The table part of docs/attacks.md, or null when its markers are missing. */
+export function attacksTableIn(doc: string): string | null {
+  const a = doc.indexOf(ATTACKS_BEGIN);
+  const b = doc.indexOf(ATTACKS_END);
+  return a < 0 || b < a ? null : doc.slice(a, b + ATTACKS_END.length);
+}
