@@ -1,0 +1,103 @@
+// The command line of `ptmalloc-wasm fuzz` (and `npm run fuzz -- …`): strict parsing, one line
+// quoting what was wrong, then the usage.
+
+import { parseArgs } from "node:util";
+import { PROFILES, type Profile } from "./sizes.js";
+
+export const USAGE = `usage: ptmalloc-wasm fuzz [options]
+  --ops N            stop after N ops in all (default 1000000 unless --seconds is given)
+  --seconds N        stop after N seconds
+  --seed S           the campaign's seed (default: random; printed)
+  --workers K        worker threads, each running its own processes (default 1)
+  --profile P        tiny | mixed | large | adversarial (default mixed)
+  --oracle           also replay every sequence on the real i386 glibc (needs gcc -m32)
+  --twin             run the pure-TypeScript build in lockstep on every sequence
+  --twin-every N     ... on every N-th sequence only (default 4; 0: never)
+  --deep             the debug build (the whole heap checked after every call) and every
+                     live block's contents checked every 64 ops: O(heap) per op
+  --deep-every N     check every live block's contents every N ops (release build)
+  --info-every N     check mallinfo2 against the shadow every N ops (default 256)
+  --sequence-ops N   ops per sequence, each on a fresh process (default 50000; 4000 with --oracle)
+  --trace FILE       mutate this op list or mtrace log (.gz accepted) instead of generating
+  --replay FILE      run a repro file (or any op list) once under the checks
+  --out DIR          where repro files are written (default: the current directory)
+  --shrink-seconds N time budget for shrinking a failure (default 120)
+  --quiet            no progress line
+exit status: 0 clean, 1 a violation (repro file written), 2 bad usage`;
+
+export class UsageError extends Error {}
+
+export interface FuzzArgs {
+  ops: number | null;
+  seconds: number | null;
+  seed: number;
+  seedGiven: boolean;
+  workers: number;
+  profile: Profile;
+  oracle: boolean;
+  twinEvery: number;
+  deep: boolean;
+  deepEvery: number;
+  infoEvery: number;
+  sequenceOps: number;
+  trace: string | null;
+  replay: string | null;
+  outDir: string;
+  shrinkSeconds: number;
+  quiet: boolean;
+  help: boolean;
+}
+
+function count(name: string, text: string | undefined, min: number): number | null {
+  if (text === undefined) return null;
+  if (!/^\d+(e\d+)?$/i.test(text)) throw new UsageError(`--${name} takes a whole number, not ${JSON.stringify(text)}`);
+  const n = Number(text);
+  if (!Number.isSafeInteger(n) || n < min) throw new UsageError(`--${name} must be a whole number ≥ ${min}, not ${JSON.stringify(text)}`);
+  return n;
+}
+
+export function parseFuzzArgs(argv: string[]): FuzzArgs {
+  let parsed;
+  try {
+    parsed = parseArgs({
+      args: argv,
+      strict: true,
+      allowPositionals: false,
+      options: {
+        ops: { type: "string" }, seconds: { type: "string" }, seed: { type: "string" }, workers: { type: "string" },
+        profile: { type: "string" }, oracle: { type: "boolean" }, twin: { type: "boolean" }, "twin-every": { type: "string" },
+        deep: { type: "boolean" }, "deep-every": { type: "string" }, "info-every": { type: "string" },
+        "sequence-ops": { type: "string" }, trace: { type: "string" }, replay: { type: "string" }, out: { type: "string" },
+        "shrink-seconds": { type: "string" }, quiet: { type: "boolean" }, help: { type: "boolean", short: "h" },
+      },
+    });
+  } catch (err) {
+    throw new UsageError((err as Error).message.split("\n")[0]);
+  }
+  const v = parsed.values;
+  const profile = (v.profile ?? "mixed") as Profile;
+  if (!PROFILES.includes(profile)) throw new UsageError(`--profile must be one of ${PROFILES.join(", ")}, not ${JSON.stringify(v.profile)}`);
+  const seed = count("seed", v.seed, 0);
+  if (seed !== null && seed > 0xffffffff) throw new UsageError(`--seed must fit in 32 bits, not ${JSON.stringify(v.seed)}`);
+  const seconds = count("seconds", v.seconds, 1);
+  const ops = count("ops", v.ops, 1) ?? (seconds === null ? 1_000_000 : null);
+  const twinEvery = v.twin ? 1 : (count("twin-every", v["twin-every"], 0) ?? 4);
+  const oracle = v.oracle === true;
+  return {
+    ops, seconds,
+    seed: seed ?? Math.floor(Math.random() * 2 ** 32),
+    seedGiven: seed !== null,
+    workers: count("workers", v.workers, 1) ?? 1,
+    profile, oracle, twinEvery,
+    deep: v.deep === true,
+    deepEvery: count("deep-every", v["deep-every"], 1) ?? (v.deep ? 64 : 0),
+    infoEvery: count("info-every", v["info-every"], 1) ?? 256,
+    sequenceOps: count("sequence-ops", v["sequence-ops"], 1) ?? (oracle ? 4000 : 50000),
+    trace: v.trace ?? null,
+    replay: v.replay ?? null,
+    outDir: v.out ?? ".",
+    shrinkSeconds: count("shrink-seconds", v["shrink-seconds"], 1) ?? 120,
+    quiet: v.quiet === true,
+    help: v.help === true,
+  };
+}

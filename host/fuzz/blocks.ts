@@ -1,0 +1,257 @@
+// The shadow of the heap the fuzzer keeps: every block it holds (by ID), its request, its usable
+// span and its contents, and the set of live spans sorted by address, so that a new block is
+// checked against its two neighbours only (O(log n) per op).
+//
+// A block's span is [ptr − 4, ptr + usable): its size field (the 4 bytes below the pointer, the
+// allocator's own header) and what the caller may write. Live spans tile the heap without
+// overlapping: a chunk's usable bytes end where the next chunk's size field starts.
+//
+// Contents: each block carries a pattern derived from its ID, written on allocation at the first
+// and last 64 bytes and at three words in between (all of it for blocks up to 4 KiB would cost
+// more than the call itself for big ones); a free or realloc checks it first.
+
+export class Violation extends Error {
+  constructor(
+    readonly op: number,
+    readonly what: string,
+  ) {
+    super(what);
+    this.name = "Violation";
+  }
+}
+
+/** Per-ID state. */
+export const enum State {
+  UNBORN = 0,
+  LIVE = 1,
+  /** freed, or handed to a realloc that succeeded */
+  DEAD = 2,
+  /** NULL result: a later free/realloc/usable of it passes NULL */
+  NULLED = 3,
+  /** a realloc of it failed: the block is still allocated but no op may name it again */
+  ORPHAN = 4,
+}
+
+/**
+ * The pattern of block `id`: word k (bytes 4k..4k+3, little-endian) holds a hash of (id, k). A
+ * block's pointer is 16-aligned, so whole words are written and checked through a Uint32Array.
+ */
+export function patternWord(id: number, k: number): number {
+  return (Math.imul(id + 1, 0x9e3779b1) ^ Math.imul(k + 1, 0x85ebca77)) >>> 0;
+}
+
+/** The pattern byte at offset `off` of block `id`. */
+export function patternByte(id: number, off: number): number {
+  return (patternWord(id, off >>> 2) >>> ((off & 3) * 8)) & 0xff;
+}
+
+const HEAD_WORDS = 16; // 64 bytes at each end
+
+/**
+ * The pattern's places in a block of `size` bytes: the words of [0, 64) and of the last 64 bytes
+ * (whole words only), three words in between, and the bytes after the last whole word.
+ * `visit(k)` is called for each word index in order; the return is where the trailing bytes start.
+ */
+function tailStart(size: number): number {
+  return size & ~3;
+}
+
+export function writePattern(u8: Uint8Array, u32: Uint32Array, ptr: number, size: number, id: number): void {
+  const words = Math.floor(size / 4);
+  const w0 = ptr >>> 2;
+  const idTerm = Math.imul(id + 1, 0x9e3779b1);
+  const head = words < HEAD_WORDS ? words : HEAD_WORDS;
+  for (let k = 0; k < head; k++) u32[w0 + k] = idTerm ^ Math.imul(k + 1, 0x85ebca77);
+  if (words > HEAD_WORDS) {
+    const from = words - HEAD_WORDS > HEAD_WORDS ? words - HEAD_WORDS : HEAD_WORDS;
+    for (let k = from; k < words; k++) u32[w0 + k] = idTerm ^ Math.imul(k + 1, 0x85ebca77);
+    if (words > 4 * HEAD_WORDS) {
+      for (let q = 1; q <= 3; q++) {
+        const k = Math.floor((words * q) / 4);
+        u32[w0 + k] = idTerm ^ Math.imul(k + 1, 0x85ebca77);
+      }
+    }
+  }
+  for (let off = tailStart(size); off < size; off++) u8[ptr + off] = patternByte(id, off);
+}
+
+/** The first byte offset below `limit` where block `id`'s pattern is not intact, or -1. */
+export function checkPattern(u8: Uint8Array, u32: Uint32Array, ptr: number, size: number, id: number, limit = size): number {
+  const words = Math.floor(size / 4);
+  const whole = Math.floor((size < limit ? size : limit) / 4); // words wholly below the limit
+  const w0 = ptr >>> 2;
+  const idTerm = Math.imul(id + 1, 0x9e3779b1);
+  const head = whole < HEAD_WORDS ? whole : HEAD_WORDS;
+  for (let k = 0; k < head; k++) if (u32[w0 + k] !== ((idTerm ^ Math.imul(k + 1, 0x85ebca77)) >>> 0)) return firstBad(u8, ptr, id, k);
+  if (words > HEAD_WORDS) {
+    const from = words - HEAD_WORDS > HEAD_WORDS ? words - HEAD_WORDS : HEAD_WORDS;
+    for (let k = from; k < whole; k++) if (u32[w0 + k] !== ((idTerm ^ Math.imul(k + 1, 0x85ebca77)) >>> 0)) return firstBad(u8, ptr, id, k);
+    if (words > 4 * HEAD_WORDS) {
+      for (let q = 1; q <= 3; q++) {
+        const k = Math.floor((words * q) / 4);
+        if (k < whole && u32[w0 + k] !== ((idTerm ^ Math.imul(k + 1, 0x85ebca77)) >>> 0)) return firstBad(u8, ptr, id, k);
+      }
+    }
+  }
+  const end = size < limit ? size : limit;
+  for (let off = tailStart(size); off < end; off++) if (u8[ptr + off] !== patternByte(id, off)) return off;
+  return -1;
+}
+
+function firstBad(u8: Uint8Array, ptr: number, id: number, k: number): number {
+  for (let off = 4 * k; off < 4 * k + 4; off++) if (u8[ptr + off] !== patternByte(id, off)) return off;
+  return 4 * k;
+}
+
+/** The first non-zero byte among the pattern's places (every byte when `all` or small), or -1. */
+export function checkZero(u8: Uint8Array, u32: Uint32Array, ptr: number, size: number, all: boolean): number {
+  const words = Math.floor(size / 4);
+  const w0 = ptr >>> 2;
+  const scanAll = all || words <= 4 * HEAD_WORDS;
+  for (let k = 0; k < words; k++) {
+    if (!scanAll && k === HEAD_WORDS) {
+      k = words - HEAD_WORDS;
+      if (u32[w0 + Math.floor(words / 4)] | u32[w0 + Math.floor(words / 2)] | u32[w0 + Math.floor((words * 3) / 4)]) return 4 * Math.floor(words / 4);
+    }
+    if (u32[w0 + k] !== 0) return 4 * k;
+  }
+  for (let off = words * 4; off < size; off++) if (u8[ptr + off] !== 0) return off;
+  return -1;
+}
+
+export class Blocks {
+  // per ID
+  state = new Uint8Array(1024);
+  addr = new Float64Array(1024);
+  size = new Float64Array(1024);
+  usable = new Float64Array(1024);
+  mmapped = new Uint8Array(1024);
+  /** An mmapped block's mapping length (prev_size + chunk size), read when it was made. */
+  mapLength = new Float64Array(1024);
+  ids = 0;
+  // the IDs that ops may name (LIVE and NULLED), densely, for picking one at random
+  pickable = new Int32Array(1024);
+  pickCount = 0;
+  #pickPos = new Int32Array(1024);
+  // live spans (LIVE and ORPHAN blocks) as [start, end) pairs, sorted by start: one memmove per change
+  #spans = new Uint32Array(2048);
+  spanCount = 0;
+  /** Sums over live blocks (orphans included): requested bytes in the heap and in mmapped chunks, their count. */
+  heapRequested = 0;
+  mmapRequested = 0;
+  mmapCount = 0;
+  mmapBytes = 0;
+
+  /** A new ID (the next one), in state `state`. */
+  born(state: State): number {
+    const id = this.ids++;
+    if (id === this.state.length) this.#growIds();
+    this.state[id] = state;
+    this.addr[id] = 0;
+    this.size[id] = 0;
+    this.usable[id] = 0;
+    this.mmapped[id] = 0;
+    this.#pickPos[id] = -1;
+    this.#addPickable(id);
+    return id;
+  }
+
+  #growIds(): void {
+    const cap = this.state.length * 2;
+    const g8 = (x: Uint8Array) => { const y = new Uint8Array(cap); y.set(x); return y; };
+    const g64 = (x: Float64Array) => { const y = new Float64Array(cap); y.set(x); return y; };
+    const g32 = (x: Int32Array) => { const y = new Int32Array(cap); y.set(x); return y; };
+    this.state = g8(this.state);
+    this.mmapped = g8(this.mmapped);
+    this.addr = g64(this.addr);
+    this.size = g64(this.size);
+    this.usable = g64(this.usable);
+    this.mapLength = g64(this.mapLength);
+    this.pickable = g32(this.pickable);
+    this.#pickPos = g32(this.#pickPos);
+  }
+
+  #addPickable(id: number): void {
+    this.#pickPos[id] = this.pickCount;
+    this.pickable[this.pickCount++] = id;
+  }
+
+  /** The ID leaves the pickable list (freed, reallocated, orphaned). */
+  unpick(id: number): void {
+    const at = this.#pickPos[id];
+    if (at < 0) return;
+    const last = this.pickable[--this.pickCount];
+    this.pickable[at] = last;
+    this.#pickPos[last] = at;
+    this.#pickPos[id] = -1;
+  }
+
+  #search(start: number): number {
+    const sp = this.#spans;
+    let lo = 0, hi = this.spanCount;
+    while (lo < hi) {
+      const mid = (lo + hi) >>> 1;
+      if (sp[2 * mid] < start) lo = mid + 1;
+      else hi = mid;
+    }
+    return lo;
+  }
+
+  /**
+   * Records the span of a new live block; returns the start of a live span it overlaps, or -1.
+   * [start, end) must not meet any other live span.
+   */
+  insertSpan(start: number, end: number): number {
+    const sp = this.#spans;
+    const lo = this.#search(start);
+    if (lo > 0 && sp[2 * lo - 1] > start) return sp[2 * lo - 2];
+    if (lo < this.spanCount && sp[2 * lo] < end) return sp[2 * lo];
+    if (2 * this.spanCount + 2 > sp.length) {
+      const grown = new Uint32Array(sp.length * 2);
+      grown.set(sp);
+      this.#spans = grown;
+    }
+    const s2 = this.#spans;
+    s2.copyWithin(2 * lo + 2, 2 * lo, 2 * this.spanCount);
+    s2[2 * lo] = start;
+    s2[2 * lo + 1] = end;
+    this.spanCount++;
+    return -1;
+  }
+
+  /** Forgets the span that starts at `start`. */
+  removeSpan(start: number): void {
+    const lo = this.#search(start);
+    if (lo >= this.spanCount || this.#spans[2 * lo] !== start) throw new Error(`fuzz: no span at 0x${start.toString(16)}`);
+    this.#spans.copyWithin(2 * lo, 2 * lo + 2, 2 * this.spanCount);
+    this.spanCount--;
+  }
+
+  /** The start of a live span meeting [start, end), or -1. */
+  overlapping(start: number, end: number): number {
+    const sp = this.#spans;
+    let lo = 0, hi = this.spanCount;
+    while (lo < hi) {
+      const mid = (lo + hi) >>> 1;
+      if (sp[2 * mid + 1] <= start) lo = mid + 1;
+      else hi = mid;
+    }
+    return lo < this.spanCount && sp[2 * lo] < end ? sp[2 * lo] : -1;
+  }
+
+  /** The live block (LIVE or ORPHAN) whose span starts at `start`, or -1 (a slow search: for reports). */
+  ownerAt(start: number): number {
+    for (let id = 0; id < this.ids; id++) {
+      const st = this.state[id];
+      if ((st === State.LIVE || st === State.ORPHAN) && this.addr[id] - 4 === start) return id;
+    }
+    return -1;
+  }
+
+  /** The live blocks (LIVE and ORPHAN), in ID order. */
+  liveIds(): number[] {
+    const out: number[] = [];
+    for (let id = 0; id < this.ids; id++) if (this.state[id] === State.LIVE || this.state[id] === State.ORPHAN) out.push(id);
+    return out;
+  }
+}

@@ -1,0 +1,182 @@
+// A campaign: sequences of a seed handed out to K workers (worker threads, each booting its own
+// processes; with one worker the main thread runs them), until --ops are done or --seconds have
+// passed. On the first violation everything stops; the failing sequence is shrunk and written as
+// a repro file.
+
+import { Worker } from "node:worker_threads";
+import { checkList, type Mode } from "./check.js";
+import { parseSeq } from "./ops.js";
+import { fmtCount, Progress } from "./progress.js";
+import { writeRepro } from "./repro.js";
+import { shrink } from "./shrink.js";
+import { CLASSES } from "./sizes.js";
+import { runTask, type Task, type TaskResult, type TaskSettings } from "./task.js";
+
+export interface CampaignOptions {
+  seed: number;
+  /** Stop after this many ops (null: by time only). */
+  ops: number | null;
+  /** Stop after this many seconds (null: by ops only). */
+  seconds: number | null;
+  workers: number;
+  mode: Mode;
+  /** Ops per sequence (one fresh process each). */
+  sequenceOps: number;
+  /** Run the twin on every N-th sequence (0: never; 1: always). */
+  twinEvery: number;
+  trace: string | null;
+  /** Where repro files go. */
+  outDir: string;
+  shrinkSeconds: number;
+  quiet: boolean;
+  /** Where progress and the report go (stderr). */
+  err: NodeJS.WriteStream;
+}
+
+export interface CampaignResult {
+  ops: number;
+  sequences: number;
+  elapsedMs: number;
+  cpuMs: number;
+  violation: TaskResult | null;
+  reproPath: string | null;
+  shrunkOps: number;
+  classes: number[];
+  paths: Set<number>;
+  pathTotal: number;
+  rssStartMiB: number;
+  rssEndMiB: number;
+  rssMaxMiB: number;
+}
+
+type Runner = { run(task: Task): Promise<TaskResult>; close(): Promise<void> };
+
+function threadRunner(settings: TaskSettings): Runner {
+  const worker = new Worker(new URL("./worker.js", import.meta.url));
+  worker.postMessage({ settings });
+  let pending: { resolve: (r: TaskResult) => void; reject: (e: Error) => void } | null = null;
+  worker.on("message", (msg: { result?: TaskResult; error?: string }) => {
+    const p = pending!;
+    pending = null;
+    if (msg.result) p.resolve(msg.result);
+    else p.reject(new Error(msg.error));
+  });
+  worker.on("error", (err) => pending?.reject(err));
+  return {
+    run: (task) => new Promise((resolve, reject) => {
+      pending = { resolve, reject };
+      worker.postMessage({ task });
+    }),
+    close: async () => void (await worker.terminate()),
+  };
+}
+
+function inlineRunner(settings: TaskSettings): Runner {
+  return { run: (task) => runTask(task, settings), close: async () => {} };
+}
+
+const MiB = 1024 * 1024;
+
+export async function runCampaign(o: CampaignOptions): Promise<CampaignResult> {
+  const settings: TaskSettings = { seed: o.seed, mode: o.mode, trace: o.trace };
+  const runners: Runner[] =
+    o.workers <= 1 ? [inlineRunner(settings)] : Array.from({ length: o.workers }, () => threadRunner(settings));
+  const progress = new Progress(o.err, o.quiet);
+  const start = Date.now();
+  const cpu0 = process.cpuUsage();
+  const classes = new Array<number>(CLASSES.length).fill(0);
+  const paths = new Set<number>();
+  let pathTotal = 0;
+  let ops = 0, sequences = 0, nextIndex = 0, scheduled = 0;
+  let violation: TaskResult | null = null;
+  let rssStart = 0, rssMax = 0;
+  const reach = () => (pathTotal > 0 ? `paths ${paths.size}/${pathTotal}` : `classes ${classes.filter((c) => c > 0).length}/${CLASSES.length}`);
+  const timeUp = () => o.seconds !== null && Date.now() - start >= o.seconds * 1000;
+
+  const nextTask = (): Task | null => {
+    if (violation || timeUp()) return null;
+    let count = o.sequenceOps;
+    if (o.ops !== null) {
+      count = Math.min(count, o.ops - scheduled);
+      if (count <= 0) return null;
+    }
+    scheduled += count;
+    const index = nextIndex++;
+    return { index, count, twin: o.twinEvery > 0 && index % o.twinEvery === 0 };
+  };
+
+  const ticker = setInterval(() => progress.update({ ops, violations: violation ? 1 : 0, reach: reach(), elapsedMs: Date.now() - start }), 250);
+  try {
+    await Promise.all(
+      runners.map(async (runner) => {
+        for (let task = nextTask(); task; task = nextTask()) {
+          const r = await runner.run(task);
+          ops += r.ops;
+          sequences++;
+          r.classes.forEach((c, i) => (classes[i] += c));
+          if (r.paths) for (const p of r.paths) paths.add(p);
+          pathTotal = Math.max(pathTotal, r.pathTotal);
+          const rss = process.memoryUsage().rss / MiB;
+          if (sequences === runners.length) rssStart = rss; // after the first round: warmed up
+          rssMax = Math.max(rssMax, rss);
+          if (r.violation && !violation) violation = r;
+        }
+      }),
+    );
+  } finally {
+    clearInterval(ticker);
+    await Promise.all(runners.map((r) => r.close()));
+  }
+  const elapsedMs = Date.now() - start;
+  const cpu = process.cpuUsage(cpu0);
+  progress.update({ ops, violations: violation ? 1 : 0, reach: reach(), elapsedMs: Infinity });
+  progress.done();
+  const result: CampaignResult = {
+    ops, sequences, elapsedMs, cpuMs: (cpu.user + cpu.system) / 1000, violation, reproPath: null, shrunkOps: 0,
+    classes, paths, pathTotal, rssStartMiB: rssStart || process.memoryUsage().rss / MiB, rssEndMiB: process.memoryUsage().rss / MiB, rssMaxMiB: rssMax,
+  };
+  if (violation) await report(o, violation, result);
+  return result;
+}
+
+/** Prints the failure, shrinks it and writes the repro file. */
+async function report(o: CampaignOptions, v: TaskResult, result: CampaignResult): Promise<void> {
+  const err = o.err;
+  err.write(`fuzz: VIOLATION in sequence ${v.index} (campaign seed ${o.seed}, process seed ${v.processSeed}, profile ${o.mode.profile}${v.twin ? ", with the twin" : ""})\n`);
+  err.write(`  at op ${v.violation!.op}: ${v.violation!.what}\n`);
+  const { seq } = parseSeq(v.failing!);
+  const mode = { ...o.mode, twin: v.twin };
+  const first = await checkList(seq, v.processSeed, mode);
+  let final = seq;
+  let what = v.violation!.what;
+  let op = v.violation!.op;
+  if (!first) {
+    err.write("  (replaying the sequence alone does not fail again: written unshrunk)\n");
+  } else {
+    err.write(`fuzz: shrinking ${seq.length} ops …\n`);
+    const s = await shrink(seq, first, (c) => checkList(c, v.processSeed, mode), o.shrinkSeconds * 1000);
+    final = s.seq;
+    what = s.violation.what;
+    op = s.violation.op;
+    err.write(`fuzz: shrunk to ${s.seq.length} ops in ${s.runs} runs${s.truncated ? " (time budget reached)" : ""}: at op ${op}: ${what}\n`);
+  }
+  const checks = [o.mode.oracle ? "--oracle" : "", v.twin ? "--twin" : "", o.mode.debug ? "--deep" : ""].filter(Boolean).join(" ");
+  result.reproPath = writeRepro(o.outDir, final, {
+    campaignSeed: o.seed, profile: o.mode.profile, index: v.index, processSeed: v.processSeed, what, op, checks, originalOps: seq.length,
+  });
+  result.shrunkOps = final.length;
+  err.write(`fuzz: repro written to ${result.reproPath}\n`);
+}
+
+export function summary(r: CampaignResult): string {
+  const secs = r.elapsedMs / 1000;
+  const rate = r.ops / Math.max(secs, 1e-9);
+  const perCpu = r.ops / Math.max(r.cpuMs / 1000, 1e-9);
+  const reach = r.pathTotal > 0 ? `paths reached ${r.paths.size}/${r.pathTotal}` : `size classes reached ${r.classes.filter((c) => c > 0).length}/${CLASSES.length}`;
+  const drift = ((r.rssEndMiB - r.rssStartMiB) / r.rssStartMiB) * 100;
+  return (
+    `fuzz: ${r.violation ? "FAILED" : "clean"}: ${r.ops} ops in ${r.sequences} sequences, ${secs.toFixed(1)} s: ` +
+    `${fmtCount(rate)} ops/s (${fmtCount(perCpu)} per CPU-second), ${reach}, ` +
+    `RSS ${r.rssStartMiB.toFixed(0)} → ${r.rssEndMiB.toFixed(0)} MiB (${drift >= 0 ? "+" : ""}${drift.toFixed(1)} %, max ${r.rssMaxMiB.toFixed(0)})`
+  );
+}

@@ -1,0 +1,448 @@
+// Runs op sequences on a fresh process and checks, after every op, what must hold whatever the
+// allocator does: blocks are aligned, at least as large as asked, never overlap one another or
+// the size field below each, keep their contents until freed (and through realloc), calloc's read
+// as zero, errno is ENOMEM or EINVAL when a call fails, and small requests do not fail. Every
+// `infoEvery` ops mallinfo2 is held against the shadow; every `deepEvery` ops every live block's
+// contents are checked (O(heap)). With a twin (the pure-TypeScript build, same seed) every call
+// is made on both and must give the same results; with `xlines` each op's result is recorded in
+// the oracle replayer's `-x` format (see oracle.ts).
+
+import { bootProcess, Process, processKernel } from "../process.js";
+import { ProcessAbort } from "../errors.js";
+import type { Kernel } from "../kernel/kernel.js";
+import type { Mallinfo2 } from "../libc.js";
+import { IS_MMAPPED, MP, MP_MMAP_THRESHOLD, MP_N_MMAPS_MAX } from "./layout.js";
+import { Blocks, checkPattern, checkZero, State, Violation, writePattern } from "./blocks.js";
+import { K, LETTER, NONE, type OpSeq } from "./ops.js";
+import { PAGE, Regions } from "./regions.js";
+
+const ENOMEM = 12, EINVAL = 22;
+
+/** The calls the executor makes: a Process, or a wrapper around one (tests break it on purpose). */
+export type Target = Pick<
+  Process,
+  | "malloc" | "calloc" | "realloc" | "reallocarray" | "free" | "memalign" | "aligned_alloc" | "posix_memalign"
+  | "valloc" | "pvalloc" | "malloc_usable_size" | "malloc_trim" | "mallopt" | "sbrk" | "mallinfo2" | "errno"
+  | "sys" | "maps" | "status" | "memory"
+>;
+
+export interface ExecConfig {
+  /** The process seed (ASLR, tcache key). */
+  seed: number;
+  /** Run the pure-TypeScript twin in lockstep. */
+  twin?: boolean;
+  /** The debug build: the allocator checks its whole heap after every call. */
+  debug?: boolean;
+  /** Ops between checks of every live block's contents (0: only at the end). */
+  deepEvery?: number;
+  /** Ops between mallinfo2 checks. Default 256. */
+  infoEvery?: number;
+  /** Record each op's result in the oracle's -x format. */
+  xlines?: boolean;
+  /** Before the first op, move the break up to a multiple of this (the oracle's -a). */
+  alignBreak?: number;
+  ramBytes?: number;
+  swapBytes?: number;
+  overcommit?: 0 | 1 | 2;
+  /** Wraps the process (tests: a deliberately broken target). */
+  wrap?: (proc: Process) => Target;
+}
+
+export interface Coverage {
+  count(): number;
+  hit(id: number): boolean;
+  reset(): void;
+  names: readonly string[];
+}
+
+/**
+ * The pure-TypeScript build on a process of its own, its program data ending where the Wasm
+ * module's does: the same seed then gives the very same addresses.
+ */
+async function bootTwin(options: { seed: number; ramBytes?: number; swapBytes?: number; overcommit?: 0 | 1 | 2 }, heapBase: number): Promise<Process> {
+  const { loadBaseline } = await import("../baseline/index.js");
+  const memory = new WebAssembly.Memory({ initial: 2, maximum: 65536 });
+  let proc: Process | null = null;
+  let kernel: Kernel | null = null;
+  const onDeath = (err: Error) => proc?.die(err);
+  const allocator = loadBaseline({
+    memory,
+    seed: options.seed,
+    heapBase,
+    kernel: () => kernel!,
+    onAbort: (message) => {
+      const err = new ProcessAbort(message);
+      onDeath(err);
+      return err;
+    },
+  });
+  kernel = processKernel(memory, allocator.heapBase, options, onDeath);
+  proc = new Process(memory, kernel, allocator.libc);
+  return proc;
+}
+
+function nextPow2(x: number): number {
+  let p = 1;
+  while (p < x) p *= 2;
+  return p;
+}
+
+export class Executor {
+  readonly blocks = new Blocks();
+  readonly regions: Regions;
+  readonly lines: string[] = [];
+  /** The allocator's branch coverage (debug build, when it has it). */
+  readonly coverage: Coverage | null;
+  /** Ops run so far; the op whose call threw (died), or -1. */
+  ops = 0;
+  #u8: Uint8Array;
+  #u32: Uint32Array;
+  readonly #deepEvery: number;
+  readonly #infoEvery: number;
+  readonly #xlines: boolean;
+  #brk0 = 0;
+  /** A foreign sbrk moved the break: glibc may then fail even small requests (it does). */
+  #sawSbrk = false;
+
+  private constructor(
+    readonly proc: Target,
+    readonly twin: Target | null,
+    coverage: Coverage | null,
+    config: ExecConfig,
+  ) {
+    this.coverage = coverage;
+    this.#u8 = new Uint8Array(proc.memory.buffer);
+    this.#u32 = new Uint32Array(proc.memory.buffer);
+    this.#deepEvery = config.deepEvery ?? 0;
+    this.#infoEvery = config.infoEvery ?? 256;
+    this.#xlines = config.xlines === true;
+    this.regions = new Regions(proc.sys, () => this.mem(), () => proc.maps(), () => proc.status().VmSize, this.blocks);
+  }
+
+  static async create(config: ExecConfig): Promise<Executor> {
+    const options = {
+      seed: config.seed, debug: config.debug === true, ramBytes: config.ramBytes, swapBytes: config.swapBytes, overcommit: config.overcommit,
+    };
+    const booted = await bootProcess(options);
+    const proc = config.wrap ? config.wrap(booted.process) : booted.process;
+    const twin = config.twin ? await bootTwin(options, booted.allocator.heapBase) : null;
+    const cov = (booted.allocator as { coverage?: Coverage }).coverage ?? null;
+    const ex = new Executor(proc, twin, cov, config);
+    if (config.alignBreak) {
+      for (const p of twin ? [proc, twin] : [proc]) {
+        const brk = p.sbrk(0);
+        const up = Math.ceil(brk / config.alignBreak) * config.alignBreak - brk;
+        if (up && p.sbrk(up) === -1) throw new Error("fuzz: cannot align the break");
+      }
+    }
+    ex.#brk0 = proc.sbrk(0);
+    return ex;
+  }
+
+  /** The memory as bytes (a new view after the memory grew). */
+  mem(): Uint8Array {
+    if (this.#u8.byteLength === 0) {
+      this.#u8 = new Uint8Array(this.proc.memory.buffer);
+      this.#u32 = new Uint32Array(this.proc.memory.buffer);
+    }
+    return this.#u8;
+  }
+
+  /** The memory as words (valid after mem()). */
+  get words(): Uint32Array {
+    return this.#u32;
+  }
+
+  /** A word of the allocator's mp_ (mmap threshold, n_mmaps_max, …). */
+  mpWord(offset: number): number {
+    const u8 = this.mem();
+    const a = MP + offset;
+    return (u8[a] | (u8[a + 1] << 8) | (u8[a + 2] << 16) | (u8[a + 3] << 24)) >>> 0;
+  }
+  mmapThreshold(): number {
+    return this.mpWord(MP_MMAP_THRESHOLD);
+  }
+  mmapMax(): number {
+    return this.mpWord(MP_N_MMAPS_MAX);
+  }
+
+  #fail(i: number, what: string): never {
+    throw new Violation(i, what);
+  }
+
+  /** Runs op `i` of `seq`; throws a Violation when a check fails or the process dies. */
+  step(seq: OpSeq, i: number): void {
+    try {
+      this.#step(seq, i);
+    } catch (err) {
+      if (err instanceof Violation) throw err;
+      const e = err as Error;
+      // only the ways a process dies are findings; anything else is the fuzzer's own bug
+      if (!(e instanceof WebAssembly.RuntimeError) && typeof (e as { signal?: unknown }).signal === "undefined") throw e;
+      const how = e instanceof ProcessAbort ? `abort: ${e.message}` : `${e.name}: ${e.message}`;
+      throw new Violation(i, `the process died: ${how}`);
+    }
+    this.ops++;
+    if (this.#infoEvery && this.ops % this.#infoEvery === 0) this.checkInfo(i);
+    if (this.#deepEvery && this.ops % this.#deepEvery === 0) this.checkContents(i);
+  }
+
+  #step(seq: OpSeq, i: number): void {
+    const k = seq.kind[i];
+    const a = seq.a[i], b = seq.b[i], c = seq.c[i], d = seq.d[i];
+    const p = this.proc;
+    const t = this.twin;
+    if (this.#xlines) p.errno = 0, t && (t.errno = 0);
+    switch (k) {
+      case K.MALLOC: return this.#alloc(i, k, a, b, 16, p.malloc(b), t?.malloc(b));
+      case K.CALLOC: return this.#alloc(i, k, a, b * c, 16, p.calloc(b, c), t?.calloc(b, c));
+      case K.MEMALIGN: return this.#alloc(i, k, a, c, b, p.memalign(b, c), t?.memalign(b, c));
+      case K.ALIGNED_ALLOC: return this.#alloc(i, k, a, c, b, p.aligned_alloc(b, c), t?.aligned_alloc(b, c));
+      case K.POSIX_MEMALIGN: {
+        const r = p.posix_memalign(b, c);
+        const r2 = t?.posix_memalign(b, c);
+        if (r2 && (r2.err !== r.err || r2.ptr !== r.ptr)) this.#fail(i, `twin: posix_memalign gave ${JSON.stringify(r2)}, wasm ${JSON.stringify(r)}`);
+        if ((r.err === 0) !== (r.ptr !== 0)) this.#fail(i, `posix_memalign returned ${r.err} with pointer 0x${r.ptr.toString(16)}`);
+        if (r.err !== 0 && r.err !== ENOMEM && r.err !== EINVAL) this.#fail(i, `posix_memalign returned ${r.err}`);
+        return this.#alloc(i, k, a, c, b, r.ptr, undefined, r.err);
+      }
+      case K.VALLOC: return this.#alloc(i, k, a, b, PAGE, p.valloc(b), t?.valloc(b));
+      case K.PVALLOC: return this.#alloc(i, k, a, Math.ceil(b / PAGE) * PAGE, PAGE, p.pvalloc(b), t?.pvalloc(b));
+      case K.REALLOC:
+      case K.REALLOCARRAY: {
+        const n = k === K.REALLOC ? 1 : c;
+        const size = k === K.REALLOC ? c : d;
+        // an ID whose allocation returned NULL is realloc(NULL, …): nothing to carry or release
+        if (b !== NONE && this.blocks.state[b] !== State.LIVE) {
+          this.blocks.unpick(b);
+          this.blocks.state[b] = State.DEAD;
+        }
+        const old = b === NONE || this.blocks.state[b] === State.DEAD ? -1 : b;
+        const oldPtr = old < 0 ? 0 : this.blocks.addr[old];
+        if (old >= 0) this.#checkIntact(i, old);
+        const res = k === K.REALLOC ? p.realloc(oldPtr, size) : p.reallocarray(oldPtr, n, size);
+        const res2 = t ? (k === K.REALLOC ? t.realloc(oldPtr, size) : t.reallocarray(oldPtr, n, size)) : undefined;
+        const product = n * size;
+        // the old block: gone when the call succeeded or freed it (size 0), else still allocated
+        if (old >= 0) {
+          this.blocks.unpick(old);
+          if (res !== 0 || (product === 0 && product <= 0xffffffff)) this.#release(old);
+          else this.blocks.state[old] = State.ORPHAN;
+        }
+        return this.#alloc(i, k, a, product, 16, res, res2, 0, old >= 0 && res !== 0 ? old : -1);
+      }
+      case K.FREE: {
+        const id = a;
+        if (this.blocks.state[id] === State.LIVE) this.#checkIntact(i, id);
+        const ptr = this.blocks.addr[id];
+        this.blocks.unpick(id);
+        if (this.blocks.state[id] === State.LIVE) this.#release(id);
+        this.blocks.state[id] = State.DEAD;
+        p.free(ptr);
+        t?.free(ptr);
+        if (this.#xlines) this.lines.push("f");
+        return;
+      }
+      case K.USABLE: {
+        const ptr = this.blocks.addr[a];
+        const got = p.malloc_usable_size(ptr);
+        const want = this.blocks.state[a] === State.LIVE ? this.blocks.usable[a] : 0;
+        if (got !== want) this.#fail(i, `malloc_usable_size(ID ${a}) = ${got}, the chunk header says ${want}`);
+        if (t && t.malloc_usable_size(ptr) !== got) this.#fail(i, "twin: malloc_usable_size differs");
+        if (this.#xlines) this.lines.push(`u ${got}`);
+        return;
+      }
+      case K.MALLOPT: {
+        const r = p.mallopt(a, b);
+        if (r !== 0 && r !== 1) this.#fail(i, `mallopt returned ${r}`);
+        if (t && t.mallopt(a, b) !== r) this.#fail(i, "twin: mallopt result differs");
+        if (this.#xlines) this.lines.push(`o ${r}`);
+        return;
+      }
+      case K.TRIM: {
+        const r = p.malloc_trim(a);
+        if (r !== 0 && r !== 1) this.#fail(i, `malloc_trim returned ${r}`);
+        if (t && t.malloc_trim(a) !== r) this.#fail(i, "twin: malloc_trim result differs");
+        if (this.#xlines) this.lines.push(`t ${r}`);
+        return;
+      }
+      case K.SBRK: {
+        if (a !== 0) this.#sawSbrk = true;
+        const before = p.sbrk(0);
+        const r = p.sbrk(a);
+        const r2 = t?.sbrk(a);
+        if (t && r2 !== r) this.#fail(i, `twin: sbrk(${a}) = ${r2}, wasm ${r}`);
+        if (r !== -1 && r !== before) this.#fail(i, `sbrk(${a}) returned 0x${r.toString(16)}, the break was 0x${before.toString(16)}`);
+        const after = p.sbrk(0);
+        if (after !== (r === -1 ? before : before + a)) this.#fail(i, `sbrk(${a}): the break went from 0x${before.toString(16)} to 0x${after.toString(16)}`);
+        if (r === -1 && p.errno !== ENOMEM) this.#fail(i, `sbrk failed with errno ${p.errno}`);
+        if (this.#xlines) this.lines.push(r === -1 ? `s -1 ${p.errno}` : `s ${r - this.#brk0}`);
+        return;
+      }
+      default:
+        return this.#kernel(i, k, a, b, c, d);
+    }
+  }
+
+  #kernel(i: number, k: number, a: number, b: number, c: number, d: number): void {
+    const fail = (what: string): never => this.#fail(i, what);
+    const R = this.regions;
+    const t = this.twin;
+    let res: number;
+    let res2: number | undefined;
+    switch (k) {
+      case K.MMAP:
+        res = R.mmap(b, c, d, fail);
+        res2 = t?.sys.mmap(0, b, c, d, -1, 0);
+        if (this.#xlines) this.lines.push(res >= 0 ? "M ok" : `M ${res}`);
+        break;
+      case K.MUNMAP:
+        res = R.munmap(a, b, c);
+        res2 = t?.sys.munmap(R.list[a].addr + b, c);
+        if (this.#xlines) this.lines.push(`U ${res}`);
+        break;
+      case K.MPROTECT:
+        res = R.mprotect(a, b, c, d, fail);
+        res2 = t?.sys.mprotect(R.list[a].addr + b, c, d);
+        if (this.#xlines) this.lines.push(`X ${res}`);
+        break;
+      case K.MADVISE:
+        res = R.madvise(a, b, c, d, fail);
+        res2 = t?.sys.madvise(R.list[a].addr + b, c, d);
+        if (this.#xlines) this.lines.push(`D ${res}`);
+        break;
+      default: {
+        const from = R.list[a].addr;
+        res = R.mremap(a, b, c, d, fail);
+        res2 = t?.sys.mremap(from, b, c, d);
+        if (this.#xlines) this.lines.push(res >= 0 ? "Y ok" : `Y ${res}`);
+      }
+    }
+    if (t && res2 !== res) fail(`twin: ${LETTER[k]} gave ${res2}, wasm ${res}`);
+    R.verify(fail);
+  }
+
+  /** Checks a block's pattern (before a free or realloc). */
+  #checkIntact(i: number, id: number): void {
+    const bad = checkPattern(this.mem(), this.#u32, this.blocks.addr[id], this.blocks.size[id], id);
+    if (bad >= 0) this.#fail(i, `block ${id} (0x${this.blocks.addr[id].toString(16)}, ${this.blocks.size[id]} bytes) was overwritten at offset ${bad} while live`);
+  }
+
+  /** A live block leaves the shadow (its span and the mallinfo sums). */
+  #release(id: number): void {
+    const B = this.blocks;
+    B.removeSpan(B.addr[id] - 4);
+    if (B.mmapped[id]) {
+      B.mmapRequested -= B.size[id];
+      B.mmapCount--;
+      B.mmapBytes -= B.mapLength[id];
+    } else {
+      B.heapRequested -= B.size[id];
+    }
+    B.state[id] = State.DEAD;
+  }
+
+  #word(addr: number): number {
+    const u8 = this.mem();
+    return (u8[addr] | (u8[addr + 1] << 8) | (u8[addr + 2] << 16) | (u8[addr + 3] << 24)) >>> 0;
+  }
+
+  /**
+   * A new ID's result. `request` is what the block must hold (a product may exceed SIZE_MAX),
+   * `align` what the address must be a multiple of; `from` the ID whose contents a realloc carried.
+   */
+  #alloc(i: number, k: number, id: number, request: number, align: number, ptr: number, twinPtr: number | undefined, err = 0, from = -1): void {
+    const B = this.blocks;
+    if (twinPtr !== undefined && twinPtr !== ptr) this.#fail(i, `twin: ${LETTER[k]} returned 0x${twinPtr.toString(16)}, wasm 0x${ptr.toString(16)}`);
+    const got = B.born(State.LIVE);
+    if (got !== id) this.#fail(i, `op list out of step: ID ${id} where ${got} was next`);
+    const p = this.proc;
+    if (ptr === 0) {
+      B.unpick(id);
+      B.state[id] = State.NULLED;
+      B.addr[id] = 0;
+      // posix_memalign reports its error as the result; the others through errno
+      const e = k === K.POSIX_MEMALIGN ? err : p.errno;
+      const freedBySizeZero = (k === K.REALLOC || k === K.REALLOCARRAY) && request === 0;
+      if (!freedBySizeZero && e !== ENOMEM && e !== EINVAL) this.#fail(i, `${LETTER[k]} returned NULL with errno ${e}`);
+      if (this.twin && k !== K.POSIX_MEMALIGN && this.twin.errno !== p.errno) this.#fail(i, `twin: errno ${this.twin.errno}, wasm ${p.errno}`);
+      const validAlign = (k === K.MALLOC || k === K.CALLOC || k === K.REALLOC || k === K.REALLOCARRAY || k === K.VALLOC || k === K.PVALLOC || (align & (align - 1)) === 0);
+      // a small request fails only when the break and mmap both fail, which nothing here makes
+      // happen (a foreign sbrk aside: the real glibc then refuses some requests too)
+      if (!freedBySizeZero && !this.#sawSbrk && request + align <= 64 * 1024 && validAlign && align !== 0 && err !== EINVAL) this.#fail(i, `${LETTER[k]} of ${request} bytes (alignment ${align}) failed with errno ${e}`);
+      if (this.#xlines) this.lines.push(`${LETTER[k]} ${id} N ${e}`);
+      return;
+    }
+    const want = align > 16 && align <= 0x80000000 ? nextPow2(align) : 16;
+    if (ptr % want !== 0) this.#fail(i, `${LETTER[k]} returned 0x${ptr.toString(16)}, not aligned to ${want}`);
+    const field = this.#word(ptr - 4);
+    const mmapped = (field & IS_MMAPPED) !== 0;
+    const chunk = field & ~7;
+    const usable = chunk - (mmapped ? 8 : 4);
+    if (usable < request) this.#fail(i, `${LETTER[k]}(${request}) gave a block of ${usable} usable bytes`);
+    const clashAt = B.insertSpan(ptr - 4, ptr + usable);
+    if (clashAt >= 0) {
+      const clash = B.ownerAt(clashAt);
+      this.#fail(i, `${LETTER[k]} returned 0x${ptr.toString(16)} (${usable} bytes), overlapping live block ${clash} at 0x${B.addr[clash].toString(16)} (${B.usable[clash]} bytes)`);
+    }
+    B.addr[id] = ptr;
+    B.size[id] = request;
+    B.usable[id] = usable;
+    B.mmapped[id] = mmapped ? 1 : 0;
+    if (mmapped) {
+      B.mmapRequested += request;
+      B.mmapCount++;
+      B.mapLength[id] = chunk + this.#word(ptr - 8);
+      B.mmapBytes += B.mapLength[id];
+    } else {
+      B.heapRequested += request;
+    }
+    const u8 = this.mem();
+    const u32 = this.#u32;
+    if (k === K.CALLOC) {
+      const nz = checkZero(u8, u32, ptr, request, this.#deepEvery > 0);
+      if (nz >= 0) this.#fail(i, `calloc(${request}) at 0x${ptr.toString(16)}: byte ${nz} is not zero`);
+    }
+    if (from >= 0) {
+      const bad = checkPattern(u8, u32, ptr, B.size[from], from, request);
+      if (bad >= 0) this.#fail(i, `realloc lost the contents of block ${from} at offset ${bad}`);
+    }
+    writePattern(u8, u32, ptr, request, id);
+    if (this.#xlines) {
+      const where = mmapped ? "M" : `H ${ptr - this.#brk0}`;
+      this.lines.push(`${LETTER[k]} ${id} ${where} ${chunk} ${usable}`);
+    }
+  }
+
+  /** mallinfo2 against the shadow (and the twin's). */
+  checkInfo(i: number): Mallinfo2 {
+    const m = this.proc.mallinfo2();
+    const B = this.blocks;
+    const fail = (what: string): never => this.#fail(i, `mallinfo2: ${what} (${JSON.stringify(m)})`);
+    if (m.uordblks + m.fordblks !== m.arena) fail("uordblks + fordblks != arena");
+    if (m.hblks !== B.mmapCount) fail(`hblks ${m.hblks}, but ${B.mmapCount} mmapped blocks are live`);
+    if (m.hblkhd !== B.mmapBytes) fail(`hblkhd ${m.hblkhd}, but the live mmapped blocks span ${B.mmapBytes} bytes`);
+    if (m.uordblks < B.heapRequested) fail(`uordblks ${m.uordblks} below the ${B.heapRequested} bytes requested`);
+    if (this.twin) {
+      const m2 = this.twin.mallinfo2();
+      for (const key of Object.keys(m) as (keyof Mallinfo2)[]) if (m2[key] !== m[key]) fail(`twin: ${key} ${m2[key]}`);
+    }
+    return m;
+  }
+
+  /** Every live block's contents (O(heap)). */
+  checkContents(i: number): void {
+    for (const id of this.blocks.liveIds()) this.#checkIntact(i, id);
+  }
+
+  /** The end of a sequence: the O(heap) checks once. */
+  finish(i: number): Mallinfo2 {
+    this.checkContents(i);
+    return this.checkInfo(i);
+  }
+
+  /** The initial break (after alignBreak): offsets in the -x lines are from here. */
+  get brk0(): number {
+    return this.#brk0;
+  }
+}

@@ -1,0 +1,184 @@
+// The op generator: draws the next op from the profile's mix, knowing what the executor holds
+// (which IDs are live, which regions are mapped, the allocator's current mmap threshold), so that
+// every op it writes is valid in the op-list sense and the sequence replays exactly.
+
+import { M_MMAP_MAX, M_MMAP_THRESHOLD, M_MXFAST, M_PERTURB, M_TOP_PAD, M_TRIM_THRESHOLD } from "../../assembly/config.js";
+import { MADV_DONTNEED, MAP_ANONYMOUS, MAP_NORESERVE, MAP_POPULATE, MAP_PRIVATE, MREMAP_MAYMOVE, PROT_NONE, PROT_READ, PROT_WRITE } from "../constants.js";
+import type { Executor } from "./executor.js";
+import { K, NONE, type OpSeq } from "./ops.js";
+import { Prng } from "./prng.js";
+import { PAGE } from "./regions.js";
+import { CLASS_ID, CLASSES, classOf, drawAlign, drawSize, type Profile, type SizeLimits } from "./sizes.js";
+
+const MiB = 1 << 20;
+
+/** Op weights per profile, in the order of WEIGHT_KINDS. */
+const WEIGHT_KINDS = [K.MALLOC, K.FREE, K.CALLOC, K.REALLOC, K.REALLOCARRAY, K.MEMALIGN, K.ALIGNED_ALLOC, K.POSIX_MEMALIGN, K.VALLOC, K.PVALLOC, K.USABLE, K.MALLOPT, K.TRIM, K.SBRK, K.MMAP];
+const WEIGHTS: Record<Profile, number[]> = {
+  //         m    f    c   r   R  a  A  P  v  V   u  o  t  s  kernel
+  tiny:     [380, 400, 40, 80, 10, 8, 4, 4, 2, 2, 30, 1, 2, 1, 2],
+  mixed:    [330, 350, 40, 90, 15, 12, 6, 6, 4, 4, 30, 3, 4, 2, 5],
+  large:    [300, 320, 40, 120, 15, 15, 8, 8, 6, 6, 30, 4, 8, 2, 10],
+  adversarial: [250, 260, 50, 100, 30, 30, 15, 15, 10, 10, 30, 40, 25, 15, 40],
+};
+const MAX_LIVE: Record<Profile, number> = { tiny: 3000, mixed: 1500, large: 150, adversarial: 400 };
+
+export interface GeneratorOptions {
+  profile: Profile;
+  /** Keep requests whose outcome depends on the address-space layout away (the oracle cannot follow them). */
+  oracleSafe: boolean;
+}
+
+export class Generator {
+  readonly rng: Prng;
+  /** How many generated requests fell in each class of sizes.CLASSES. */
+  readonly classes = new Uint32Array(CLASSES.length);
+  readonly #cumulative: number[];
+  readonly #total: number;
+  readonly #limits: SizeLimits;
+  readonly #maxLive: number;
+  #regions = 0;
+  /** An sbrk to undo on the next op (a foreign sbrk that gives its memory back at once). */
+  #undo = 0;
+
+  constructor(
+    seed: number,
+    readonly options: GeneratorOptions,
+  ) {
+    this.rng = new Prng(seed);
+    let sum = 0;
+    this.#cumulative = WEIGHTS[options.profile].map((w) => (sum += w));
+    this.#total = sum;
+    this.#limits = { maxHuge: options.oracleSafe ? 64 * MiB : 128 * MiB };
+    this.#maxLive = MAX_LIVE[options.profile];
+  }
+
+  /** Appends the next op to `seq`; returns its index. */
+  next(seq: OpSeq, ex: Executor): number {
+    const rng = this.rng;
+    const B = ex.blocks;
+    if (this.#undo) {
+      const inc = -this.#undo;
+      this.#undo = 0;
+      return seq.push(K.SBRK, inc);
+    }
+    const draw = rng.below(this.#total);
+    const cum = this.#cumulative;
+    let w = 0;
+    while (cum[w] <= draw) w++;
+    let kind = WEIGHT_KINDS[w];
+    if (B.pickCount === 0 && (kind === K.FREE || kind === K.USABLE)) kind = K.MALLOC;
+    if (B.pickCount > this.#maxLive && kind !== K.FREE && rng.chance(0.7)) kind = K.FREE;
+    const id = B.ids;
+    switch (kind) {
+      case K.MALLOC: return seq.push(K.MALLOC, id, this.#size(ex));
+      case K.FREE: return seq.push(K.FREE, B.pickable[rng.below(B.pickCount)]);
+      case K.USABLE: return seq.push(K.USABLE, B.pickable[rng.below(B.pickCount)]);
+      case K.CALLOC: {
+        if (rng.chance(0.08)) return this.#overflowing(seq, K.CALLOC, id);
+        const n = rng.chance(0.7) ? 1 : rng.range(2, 64);
+        return seq.push(K.CALLOC, id, n, Math.floor(this.#size(ex) / n));
+      }
+      case K.REALLOC:
+      case K.REALLOCARRAY: {
+        const old = B.pickCount > 0 && rng.chance(0.93) ? B.pickable[rng.below(B.pickCount)] : NONE;
+        if (old !== NONE && B.mmapped[old]) this.classes[CLASS_ID["realloc-mremap"]]++;
+        // grow or shrink the block a little as often as anything else: the in-place paths
+        const s = old !== NONE && rng.chance(0.4) ? Math.max(0, Math.floor(B.size[old] * (0.5 + rng.u32() / 2 ** 32)) + rng.range(-24, 24)) : this.#size(ex);
+        if (kind === K.REALLOC) return seq.push(K.REALLOC, id, old, s);
+        if (rng.chance(0.15)) return this.#overflowing(seq, K.REALLOCARRAY, id, old);
+        const n = rng.range(1, 16);
+        return seq.push(K.REALLOCARRAY, id, old, n, Math.floor(s / n));
+      }
+      case K.MEMALIGN:
+      case K.ALIGNED_ALLOC:
+      case K.POSIX_MEMALIGN: {
+        const s = this.#size(ex);
+        let align = drawAlign(rng, this.options.profile, MiB);
+        // an alignment beyond a page inside an mmapped chunk lands where the mapping's address
+        // puts it: keep those requests in the heap when the oracle must follow
+        if (this.options.oracleSafe && align > PAGE && align <= MiB && ex.mmapMax() > 0 && s + align + 64 >= ex.mmapThreshold()) align = PAGE;
+        if (align > PAGE && align <= MiB) this.classes[CLASS_ID["align>page"]]++;
+        if (align === MiB) this.classes[CLASS_ID["align-1MiB"]]++;
+        return seq.push(kind, id, align, s);
+      }
+      case K.VALLOC: return seq.push(K.VALLOC, id, this.#size(ex));
+      case K.PVALLOC: return seq.push(K.PVALLOC, id, this.#size(ex));
+      case K.MALLOPT: return this.#mallopt(seq);
+      case K.TRIM: return seq.push(K.TRIM, rng.pick([0, 0, 4096, 65536, 1 << 20]));
+      case K.SBRK: {
+        const r = rng.below(10);
+        if (r < 2) return seq.push(K.SBRK, 0);
+        // increments no break can take (ENOMEM); a real 2 GiB break is layout-dependent
+        if (r < 3) return seq.push(K.SBRK, this.options.oracleSafe ? -0x80000000 : rng.pick([0x7fffffff, -0x80000000]));
+        const inc = rng.pick([8, 16, 4096, 20000, 65536]);
+        if (r < 7) this.#undo = inc;
+        return seq.push(K.SBRK, inc);
+      }
+      default:
+        this.classes[CLASS_ID["kernel-region"]]++;
+        return this.#kernel(seq, ex);
+    }
+  }
+
+  #size(ex: Executor): number {
+    const B = ex.blocks;
+    let s = drawSize(this.rng, this.options.profile, this.#limits);
+    // the live total stays far below the address space: a small request must never fail
+    if (s < 0x80000000 && s > MiB && B.heapRequested + B.mmapRequested + s > (this.options.oracleSafe ? 256 : 384) * MiB) s = this.rng.range(0, 4096);
+    this.classes[classOf(s)]++;
+    return s;
+  }
+
+  /** calloc / reallocarray whose product overflows size_t (or PTRDIFF_MAX). */
+  #overflowing(seq: OpSeq, kind: number, id: number, old = NONE): number {
+    const rng = this.rng;
+    this.classes[CLASS_ID.overflow]++;
+    const pairs: Array<[number, number]> = [[0x10000, 0x10000], [0xffffffff, 2], [2, 0x80000000], [0x40000000, 4], [3, 0x55555556], [0x1000, 0x80001]];
+    const [n, s] = rng.pick(pairs);
+    return kind === K.CALLOC ? seq.push(K.CALLOC, id, n, s) : seq.push(K.REALLOCARRAY, id, old, n, s);
+  }
+
+  #mallopt(seq: OpSeq): number {
+    const rng = this.rng;
+    switch (rng.below(6)) {
+      case 0: return seq.push(K.MALLOPT, M_TRIM_THRESHOLD, rng.pick([0, 4096, 131072, MiB, -1]));
+      case 1: return seq.push(K.MALLOPT, M_TOP_PAD, rng.pick([0, 4096, 65536, 131072, MiB]));
+      case 2: return seq.push(K.MALLOPT, M_MMAP_THRESHOLD, rng.pick([4096, 65536, 131072, 524288, 524289, MiB]));
+      case 3: return seq.push(K.MALLOPT, M_MMAP_MAX, rng.pick([0, 1, 4, 65536]));
+      case 4: return seq.push(K.MALLOPT, M_MXFAST, rng.pick([0, 16, 32, 64, 80, 81, -1]));
+      default: return seq.push(K.MALLOPT, M_PERTURB, rng.chance(0.5) ? 0 : rng.range(1, 255));
+    }
+  }
+
+  #kernel(seq: OpSeq, ex: Executor): number {
+    const rng = this.rng;
+    const live = ex.regions.list.map((r, rid) => ({ r, rid })).filter(({ r }) => r.anyMapped());
+    if (live.length === 0 || (live.length < 6 && rng.chance(0.25))) {
+      const pages = rng.range(1, 48);
+      const length = pages * PAGE - (rng.chance(0.2) ? rng.range(1, PAGE - 1) : 0);
+      const prot = rng.pick([PROT_READ | PROT_WRITE, PROT_READ | PROT_WRITE, PROT_READ, PROT_NONE]);
+      const flags = MAP_PRIVATE | MAP_ANONYMOUS | (rng.chance(0.2) ? MAP_POPULATE : 0) | (rng.chance(0.1) ? MAP_NORESERVE : 0);
+      return seq.push(K.MMAP, this.#regions++, length, prot, flags);
+    }
+    const { r, rid } = rng.pick(live);
+    // only pages the region still has mapped (a hole may hold someone else's mapping by now)
+    const [first, end] = rng.pick(r.runs());
+    const from = rng.range(first, end - 1);
+    const count = rng.chance(0.3) ? end - from : rng.range(1, end - from);
+    const off = from * PAGE;
+    const len = count * PAGE - (rng.chance(0.2) ? rng.range(0, PAGE - 1) : 0);
+    const op = rng.below(5);
+    if (op >= 3 && r.mapped[0]) {
+      const run0 = r.runs()[0][1];
+      const oldLen = rng.chance(0.7) ? run0 * PAGE : rng.range(1, run0) * PAGE;
+      const newLen = rng.range(1, 2 * run0 + 4) * PAGE;
+      return seq.push(K.MREMAP, rid, oldLen, newLen, MREMAP_MAYMOVE);
+    }
+    switch (op) {
+      case 0: return rng.chance(0.4) ? seq.push(K.MUNMAP, rid, first * PAGE, (end - first) * PAGE) : seq.push(K.MUNMAP, rid, off, len);
+      case 1: return seq.push(K.MPROTECT, rid, off, len, rng.pick([PROT_NONE, PROT_READ, PROT_READ | PROT_WRITE]));
+      default: return seq.push(K.MADVISE, rid, off, len, MADV_DONTNEED);
+    }
+  }
+}

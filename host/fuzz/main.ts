@@ -1,0 +1,85 @@
+// `ptmalloc-wasm fuzz` and `npm run fuzz`: the entry point. The CLI imports this module and calls
+// fuzzMain; run directly (node dist/host/fuzz/main.js ARGS) it is its own program.
+//
+// What a campaign checks, and how to read its output: docs/fuzz.md.
+
+import { readFileSync, realpathSync } from "node:fs";
+import { pathToFileURL } from "node:url";
+import { MALLOPT_PARAMS } from "../trace/ops.js";
+import { parseFuzzArgs, UsageError, USAGE, type FuzzArgs } from "./args.js";
+import { runCampaign, summary } from "./campaign.js";
+import { checkList, type Mode } from "./check.js";
+import { parseSeq } from "./ops.js";
+import { oracleBinary, oracleUnavailable } from "./oracle.js";
+import { reproSeed } from "./repro.js";
+
+function modeOf(a: FuzzArgs, oracle: string | null): Mode {
+  return { profile: a.profile, twin: a.twinEvery === 1, debug: a.deep, deepEvery: a.deepEvery, infoEvery: a.infoEvery, oracle };
+}
+
+/** Runs `fuzz ARGS`; resolves to the exit status (0 clean, 1 violation, 2 bad usage). */
+export async function fuzzMain(argv: string[], err: NodeJS.WriteStream = process.stderr, out: NodeJS.WriteStream = process.stdout): Promise<number> {
+  let a: FuzzArgs;
+  try {
+    a = parseFuzzArgs(argv);
+  } catch (e) {
+    if (!(e instanceof UsageError)) throw e;
+    err.write(`ptmalloc-wasm fuzz: ${e.message}\n${USAGE}\n`);
+    return 2;
+  }
+  if (a.help) {
+    out.write(`${USAGE}\n`);
+    return 0;
+  }
+  let oracle: string | null = null;
+  if (a.oracle) {
+    oracle = oracleBinary();
+    if (!oracle) {
+      err.write(`ptmalloc-wasm fuzz: --oracle: ${oracleUnavailable}\n`);
+      return 2;
+    }
+  }
+  const mode = modeOf(a, oracle);
+
+  if (a.replay) {
+    let parsed;
+    try {
+      parsed = parseSeq(readFileSync(a.replay, "utf8"), MALLOPT_PARAMS);
+    } catch (e) {
+      err.write(`ptmalloc-wasm fuzz: --replay ${a.replay}: ${(e as Error).message}\n`);
+      return 2;
+    }
+    const seed = a.seedGiven ? a.seed : (reproSeed(parsed.comments) ?? a.seed);
+    const v = await checkList(parsed.seq, seed, mode);
+    if (v) {
+      err.write(`fuzz: ${a.replay}: fails at op ${v.op} (${parsed.seq.line(v.op)}): ${v.what}\n`);
+      return 1;
+    }
+    err.write(`fuzz: ${a.replay}: ${parsed.seq.length} ops, clean (process seed ${seed})\n`);
+    return 0;
+  }
+
+  err.write(
+    `fuzz: seed ${a.seed}, profile ${a.profile}, ${a.ops !== null ? `${a.ops} ops` : ""}${a.ops !== null && a.seconds !== null ? " or " : ""}${a.seconds !== null ? `${a.seconds} s` : ""}, ` +
+      `${a.workers} worker${a.workers > 1 ? "s" : ""}${a.trace ? `, mutating ${a.trace}` : ""}` +
+      `${oracle ? ", against the real glibc" : ""}${a.twinEvery ? `, twin on ${a.twinEvery === 1 ? "every" : `every ${a.twinEvery}th`} sequence` : ""}${a.deep ? ", deep" : ""}\n`,
+  );
+  const r = await runCampaign({
+    seed: a.seed, ops: a.ops, seconds: a.seconds, workers: a.workers, mode, sequenceOps: a.sequenceOps, twinEvery: a.twinEvery,
+    trace: a.trace, outDir: a.outDir, shrinkSeconds: a.shrinkSeconds, quiet: a.quiet, err,
+  });
+  err.write(`${summary(r)}\n`);
+  return r.violation ? 1 : 0;
+}
+
+// Run as a program (not imported by the CLI).
+const self = process.argv[1] ? pathToFileURL(realpathSync(process.argv[1])).href : "";
+if (self === import.meta.url) {
+  fuzzMain(process.argv.slice(2)).then(
+    (code) => (process.exitCode = code),
+    (e: unknown) => {
+      console.error(e);
+      process.exitCode = 1;
+    },
+  );
+}

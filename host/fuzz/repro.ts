@@ -1,0 +1,47 @@
+// A failure, written as a replayable op list: comment lines say where it came from and what
+// failed, then the (shrunk) ops. `ptmalloc-wasm replay FILE --seed S` replays it on a process with
+// the same seed; `ptmalloc-wasm fuzz --replay FILE` runs it again under every check.
+
+import { writeFileSync } from "node:fs";
+import { join } from "node:path";
+import type { OpSeq } from "./ops.js";
+
+export interface ReproInfo {
+  /** The campaign's seed, profile, sequence index and the sequence's process seed. */
+  campaignSeed: number;
+  profile: string;
+  index: number;
+  processSeed: number;
+  /** What failed (the violation, after shrinking), at which op of the written list. */
+  what: string;
+  op: number;
+  /** The flags that select the checks (e.g. "--oracle --twin"). */
+  checks: string;
+  originalOps: number;
+}
+
+export function reproComments(info: ReproInfo): string[] {
+  return [
+    "ops v1 (format: FORMAT.md) with the op-list extension",
+    `source: ptmalloc-wasm fuzz --seed ${info.campaignSeed} --profile ${info.profile}${info.checks ? " " + info.checks : ""}: sequence ${info.index}, process seed ${info.processSeed}, ${info.originalOps} ops shrunk to the ones below`,
+    `failed: at op ${info.op}: ${info.what.replace(/\n/g, " ")}`,
+    `process-seed: ${info.processSeed}`,
+    `reproduce: ptmalloc-wasm fuzz --replay FILE ${info.checks}`.trimEnd() + ` (or: ptmalloc-wasm replay FILE --seed ${info.processSeed})`,
+  ];
+}
+
+/** Writes the repro file into `dir`; returns its path. */
+export function writeRepro(dir: string, seq: OpSeq, info: ReproInfo): string {
+  const path = join(dir, `fuzz-repro-${info.campaignSeed}-${info.index}.ops`);
+  writeFileSync(path, seq.format(reproComments(info)));
+  return path;
+}
+
+/** The process seed a repro file names (its `# process-seed: N` line), or null. */
+export function reproSeed(comments: readonly string[]): number | null {
+  for (const c of comments) {
+    const m = /^process-seed: (\d+)/.exec(c);
+    if (m) return Number(m[1]);
+  }
+  return null;
+}
