@@ -179,8 +179,8 @@ function runCommand(line: string): void {
     showError((e as Error).message);
     return;
   }
-  if (state.view?.death && state.view.step >= state.statements.length) {
-    showError("The process is dead: step back to a living step (or pick a scenario) first.");
+  if (state.view?.death) {
+    showError("The process is dead at this step: step back to one where it lives (or pick a scenario) first.");
     return;
   }
   // Check names before running: an undefined variable is a typing error, not a step.
