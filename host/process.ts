@@ -6,6 +6,7 @@
 import { isU32, notACValue, toInt, toOffset, toPtr, toRlim, toSizeT, SIZE_MAX } from "./cargs.js";
 import { abortError, ProcessKilled, SegmentationFault } from "./errors.js";
 import { Kernel, type KernelOptions, type Status } from "./kernel/kernel.js";
+import { computeLayout } from "./kernel/aslr.js";
 import { RLIMIT_NAMES } from "./kernel/limits.js";
 import { resolveOptions, WASM_PAGE_BYTES, type ProcessOptions, type ResolvedOptions, type Rlimit } from "./options.js";
 import { loadAllocator, type LoadAllocatorOptions, type LoadedAllocator } from "./allocator.js";
@@ -93,19 +94,25 @@ function kernelOptions(o: ResolvedOptions): Omit<KernelOptions, "memory" | "prog
 }
 
 /**
- * The process's memory, made at its full size at once. The stack sits at the top of user space,
- * so the kernel grows any memory to (nearly) its maximum before the process runs; V8 counts the
- * whole length of a Wasm memory's buffer as external memory, and each time a buffer of gigabytes
- * appears it runs a full mark-compact of the JS heap ("external memory pressure"). Creating it
- * whole makes one such buffer instead of two (the small one, then the grown one), which halves
- * the collections a createProcess triggers (scripts/measure-create.mjs). Untouched pages cost
- * no RSS either way. Engines that refuse a large initial size get a small one, grown later.
+ * The process's memory, made at once at the size the kernel would grow it to before the process
+ * runs: up to the page holding the top of the stack, which exec puts just below TASK_SIZE
+ * (randomized by up to 8 MiB). The layout's stack draw depends only on the seed, aslr and
+ * TASK_SIZE, so it is known before the kernel exists. Why at once: V8 counts the whole length of
+ * a Wasm memory's buffer as external memory, and a buffer of gigabytes appearing at once sets
+ * off a full mark-compact of the JS heap ("external memory pressure"); made small and then grown
+ * it appeared twice, and cost two (scripts/measure-create.mjs). Not beyond the stack's page: the
+ * space above it stays outside the memory, so a wild load there traps as the real process's
+ * SIGSEGV (a memory of the full maximum would read zeros there). Untouched pages cost no RSS.
+ * Engines that refuse a large initial size get a small one, which the kernel grows.
  */
-function newMemory(maxPages: number): WebAssembly.Memory {
+function newMemory(o: ResolvedOptions): WebAssembly.Memory {
+  const maximum = o.maxMemoryBytes / WASM_PAGE_BYTES;
+  const { stackEnd } = computeLayout({ aslr: o.aslr, seed: o.seed, stackRlimitCur: 0, dataEnd: 0, taskSize: o.taskSize });
+  const initial = Math.min(maximum, Math.ceil(stackEnd / WASM_PAGE_BYTES));
   try {
-    return new WebAssembly.Memory({ initial: maxPages, maximum: maxPages });
+    return new WebAssembly.Memory({ initial, maximum });
   } catch {
-    return new WebAssembly.Memory({ initial: 2, maximum: maxPages });
+    return new WebAssembly.Memory({ initial: 2, maximum });
   }
 }
 
@@ -451,7 +458,7 @@ export async function bootProcess(options: ProcessOptions = {}): Promise<BootedP
 
   let proc: Process | null = null;
   const onDeath = (err: Error) => proc?.die(err);
-  const memory = newMemory(resolved.maxMemoryBytes / WASM_PAGE_BYTES);
+  const memory = newMemory(resolved);
   let kernel: Kernel | null = null;
   const allocatorOptions: LoadAllocatorOptions = {
     memory,

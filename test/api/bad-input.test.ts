@@ -125,7 +125,7 @@ async function runKind(fn: Fn, kind: Kind, allocator: Allocator): Promise<string
   return lines;
 }
 
-describe("bad input: every function × every kind of value, both allocators", () => {
+describe("bad input: every function with every kind of value, on both allocators", () => {
   for (const fn of FUNCTIONS.filter((f) => f.params.length > 0)) {
     describe(fn.name, () => {
       for (const kind of KINDS) {

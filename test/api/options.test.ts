@@ -3,7 +3,9 @@
 
 import { describe, expect, it } from "vitest";
 import { EFAULT, EINVAL, ENOMEM, EPERM } from "../../host/constants.js";
+import { resolveOptions } from "../../host/options.js";
 import { createProcess, type ProcessOptions } from "../../host/process.js";
+import { KINDS } from "./bad-input.table.js";
 
 const MiB = 1024 * 1024;
 const GiB = 1024 * MiB;
@@ -134,4 +136,49 @@ describe("sys.setrlimit with what a C caller could and could not pass", () => {
     expect(() => proc.sys.setrlimit(NaN, { cur: 1, max: 1 })).toThrow(RangeError);
     expect(proc.sys.getrlimit(99)).toEqual({ cur: -EINVAL, max: -EINVAL });
   });
+});
+
+describe("every option with every kind of value of the bad-input table", () => {
+  // What each option accepts; everything else must throw, a TypeError for a value of the wrong
+  // type and a RangeError for a number (or string, for the string options) out of range.
+  const accepts: Record<string, (v: unknown) => boolean> = {
+    seed: (v) => typeof v === "number" && Number.isFinite(v),
+    aslr: (v) => v === 0 || v === 1 || v === 2,
+    overcommit: (v) => v === 0 || v === 1 || v === 2,
+    overcommitRatio: (v) => Number.isSafeInteger(v) && (v as number) >= 0,
+    ramBytes: (v) => Number.isSafeInteger(v) && (v as number) >= 1,
+    swapBytes: (v) => Number.isSafeInteger(v) && (v as number) >= 0,
+    nprocs: (v) => Number.isSafeInteger(v) && (v as number) >= 1,
+    maxMemoryBytes: (v) => Number.isSafeInteger(v) && (v as number) >= 32 * MiB && (v as number) <= 4 * GiB,
+    privileged: (v) => typeof v === "boolean",
+    debug: (v) => typeof v === "boolean",
+    allocator: (v) => v === "wasm" || v === "ts",
+    writes: (v) => v === "scan" || v === "declared",
+    arch: (v) => v === "i386",
+    "rlimits.RLIMIT_AS.cur": (v) => v === Infinity || (Number.isInteger(v) && (v as number) >= 0),
+  };
+  const numeric = new Set(["seed", "aslr", "overcommit", "overcommitRatio", "ramBytes", "swapBytes", "nprocs", "maxMemoryBytes", "rlimits.RLIMIT_AS.cur"]);
+  for (const [name, ok] of Object.entries(accepts)) {
+    for (const kind of KINDS) {
+      if (kind.value === undefined && !name.startsWith("rlimits")) continue; // an option left out is its default
+      it(`${name} = ${kind.name}`, () => {
+        const options =
+          name === "rlimits.RLIMIT_AS.cur" ? { rlimits: { RLIMIT_AS: { cur: kind.value, max: Infinity } } } : { [name]: kind.value };
+        if (ok(kind.value)) {
+          expect(() => resolveOptions(options)).not.toThrow();
+          return;
+        }
+        const wrongType = typeof kind.value !== "number";
+        let thrown: unknown;
+        try {
+          resolveOptions(options);
+        } catch (err) {
+          thrown = err;
+        }
+        expect(thrown).toBeInstanceOf(Error);
+        expect((thrown as Error).message).toContain(`createProcess: ${name}`);
+        if (numeric.has(name)) expect((thrown as Error).name).toBe(wrongType ? "TypeError" : "RangeError");
+      });
+    }
+  }
 });
