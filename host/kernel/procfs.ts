@@ -8,21 +8,37 @@ import { imageFile, SPECIAL_NAMES } from "./images.js";
 import { BACKING_FILE, BACKING_SHMEM, BACKING_SPECIAL, VM_EXEC, VM_MAYSHARE, VM_READ, VM_WRITE, type Vma } from "./vma.js";
 
 /** The memory fields of /proc/self/status, in kB. */
+/** The memory lines of /proc/self/status, each in kB (fs/proc/task_mmu.c task_mem). */
 export interface Status {
+  /** Peak of VmSize. */
   VmPeak: number;
+  /** Everything mapped (total_vm): the whole address space in use, resident or not. */
   VmSize: number;
+  /** Locked memory (mlock, mlockall): what RLIMIT_MEMLOCK is checked against. */
   VmLck: number;
+  /** Pinned memory: always 0 here. */
   VmPin: number;
+  /** Peak of VmRSS. */
   VmHWM: number;
+  /** Resident pages: RssAnon + RssFile + RssShmem. */
   VmRSS: number;
+  /** Resident anonymous pages (written heap, stack, private copies). */
   RssAnon: number;
+  /** Resident file pages (the program's and libraries' pages read in). */
   RssFile: number;
+  /** Resident shared anonymous pages (MAP_SHARED | MAP_ANONYMOUS). */
   RssShmem: number;
+  /** Private writable mappings other than the stack (data_vm): the heap, mmapped blocks; RLIMIT_DATA counts it. */
   VmData: number;
+  /** The stack (stack_vm). */
   VmStk: number;
+  /** The program's text (end_code − start_code). */
   VmExe: number;
+  /** Executable mappings other than the program's text (exec_vm − VmExe): the libraries. */
   VmLib: number;
+  /** Page-table pages. */
   VmPTE: number;
+  /** Anonymous pages swapped out (with swapBytes, resident pages beyond RAM). */
   VmSwap: number;
 }
 
