@@ -20,6 +20,12 @@ export class Violation extends Error {
   }
 }
 
+/**
+ * An op a shrunk list cannot run as meant: a system call aimed at pages its region no longer has
+ * (cutting ops out changed what the region holds). Such a candidate is not a failure.
+ */
+export class InvalidOp extends Error {}
+
 /** Per-ID state. */
 export const enum State {
   UNBORN = 0,

@@ -61,6 +61,7 @@ export async function checkGenerated(seed: number, count: number, mode: Mode): P
 /** Replays `seq` (made from process seed `seed`) in `mode`: the first violation, or null. */
 export async function checkList(seq: OpSeq, seed: number, mode: Mode): Promise<Violation | null> {
   const r = await runList(seq, seed, sequenceConfig(mode));
+  if (r.invalid) return null;
   if (mode.oracle) return againstOracle(mode.oracle, seq, r.lines, r.endInfo, r.violation);
   return r.violation;
 }

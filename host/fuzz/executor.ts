@@ -12,7 +12,7 @@ import { ProcessAbort } from "../errors.js";
 import type { Kernel } from "../kernel/kernel.js";
 import type { Mallinfo2 } from "../libc.js";
 import { IS_MMAPPED, MP, MP_MMAP_THRESHOLD, MP_N_MMAPS_MAX } from "./layout.js";
-import { Blocks, checkPattern, checkZero, State, Violation, writePattern } from "./blocks.js";
+import { Blocks, checkPattern, checkZero, InvalidOp, State, Violation, writePattern } from "./blocks.js";
 import { K, LETTER, NONE, type OpSeq } from "./ops.js";
 import { PAGE, Regions } from "./regions.js";
 
@@ -175,7 +175,7 @@ export class Executor {
     try {
       this.#step(seq, i);
     } catch (err) {
-      if (err instanceof Violation) throw err;
+      if (err instanceof Violation || err instanceof InvalidOp) throw err;
       const e = err as Error;
       // only the ways a process dies are findings; anything else is the fuzzer's own bug
       if (!(e instanceof WebAssembly.RuntimeError) && typeof (e as { signal?: unknown }).signal === "undefined") throw e;
@@ -288,6 +288,13 @@ export class Executor {
     const fail = (what: string): never => this.#fail(i, what);
     const R = this.regions;
     const t = this.twin;
+    if (k !== K.MMAP) {
+      // the generator aims only at pages the region has mapped; a shrunk list may not
+      const r = R.list[a];
+      const from = k === K.MREMAP ? 0 : Math.floor(b / PAGE);
+      const to = Math.ceil((k === K.MREMAP ? b : b + c) / PAGE);
+      for (let p = from; p < to; p++) if (r.addr === 0 || p >= r.pages || !r.mapped[p]) throw new InvalidOp(`${LETTER[k]} outside region ${a}`);
+    }
     let res: number;
     let res2: number | undefined;
     switch (k) {
@@ -377,7 +384,7 @@ export class Executor {
     if (ptr % want !== 0) this.#fail(i, `${LETTER[k]} returned 0x${ptr.toString(16)}, not aligned to ${want}`);
     const field = this.#word(ptr - 4);
     const mmapped = (field & IS_MMAPPED) !== 0;
-    const chunk = field & ~7;
+    const chunk = (field & ~7) >>> 0;
     const usable = chunk - (mmapped ? 8 : 4);
     if (usable < request) this.#fail(i, `${LETTER[k]}(${request}) gave a block of ${usable} usable bytes`);
     const clashAt = B.insertSpan(ptr - 4, ptr + usable);
@@ -438,6 +445,7 @@ export class Executor {
   /** The end of a sequence: the O(heap) checks once. */
   finish(i: number): Mallinfo2 {
     this.checkContents(i);
+    this.regions.verifyStatus((what) => this.#fail(i, what));
     return this.checkInfo(i);
   }
 

@@ -15,11 +15,13 @@ const MiB = 1 << 20;
 /** Op weights per profile, in the order of WEIGHT_KINDS. */
 const WEIGHT_KINDS = [K.MALLOC, K.FREE, K.CALLOC, K.REALLOC, K.REALLOCARRAY, K.MEMALIGN, K.ALIGNED_ALLOC, K.POSIX_MEMALIGN, K.VALLOC, K.PVALLOC, K.USABLE, K.MALLOPT, K.TRIM, K.SBRK, K.MMAP];
 const WEIGHTS: Record<Profile, number[]> = {
-  //         m    f    c   r   R  a  A  P  v  V   u  o  t  s  kernel
-  tiny:     [380, 400, 40, 80, 10, 8, 4, 4, 2, 2, 30, 1, 2, 1, 2],
-  mixed:    [330, 350, 40, 90, 15, 12, 6, 6, 4, 4, 30, 3, 4, 2, 5],
-  large:    [300, 320, 40, 120, 15, 15, 8, 8, 6, 6, 30, 4, 8, 2, 10],
-  adversarial: [250, 260, 50, 100, 30, 30, 15, 15, 10, 10, 30, 40, 25, 15, 40],
+  // malloc_trim is rare outside "adversarial": it madvises every free page of the heap, which the
+  // kernel pays for page by page (a pass over O(heap) bytes)
+  //         m     f     c    r    R    a    A   P   v   V   u    o    t    s   kernel
+  tiny:     [3800, 4000, 400, 800, 100, 80, 40, 40, 20, 20, 300, 10, 3, 10, 20],
+  mixed:    [3300, 3500, 400, 900, 150, 120, 60, 60, 40, 40, 300, 30, 5, 20, 50],
+  large:    [3000, 3200, 400, 1200, 150, 150, 80, 80, 60, 60, 300, 40, 20, 20, 100],
+  adversarial: [2500, 2600, 500, 1000, 300, 300, 150, 150, 100, 100, 300, 400, 60, 150, 400],
 };
 const MAX_LIVE: Record<Profile, number> = { tiny: 3000, mixed: 1500, large: 150, adversarial: 400 };
 
@@ -49,7 +51,7 @@ export class Generator {
     let sum = 0;
     this.#cumulative = WEIGHTS[options.profile].map((w) => (sum += w));
     this.#total = sum;
-    this.#limits = { maxHuge: options.oracleSafe ? 64 * MiB : 128 * MiB };
+    this.#limits = { maxHuge: 64 * MiB };
     this.#maxLive = MAX_LIVE[options.profile];
   }
 
@@ -77,7 +79,7 @@ export class Generator {
       case K.CALLOC: {
         if (rng.chance(0.08)) return this.#overflowing(seq, K.CALLOC, id);
         const n = rng.chance(0.7) ? 1 : rng.range(2, 64);
-        return seq.push(K.CALLOC, id, n, Math.floor(this.#size(ex) / n));
+        return seq.push(K.CALLOC, id, n, this.#share(this.#size(ex), n));
       }
       case K.REALLOC:
       case K.REALLOCARRAY: {
@@ -88,7 +90,7 @@ export class Generator {
         if (kind === K.REALLOC) return seq.push(K.REALLOC, id, old, s);
         if (rng.chance(0.15)) return this.#overflowing(seq, K.REALLOCARRAY, id, old);
         const n = rng.range(1, 16);
-        return seq.push(K.REALLOCARRAY, id, old, n, Math.floor(s / n));
+        return seq.push(K.REALLOCARRAY, id, old, n, this.#share(s, n));
       }
       case K.MEMALIGN:
       case K.ALIGNED_ALLOC:
@@ -128,6 +130,12 @@ export class Generator {
     if (s < 0x80000000 && s > MiB && B.heapRequested + B.mmapRequested + s > (this.options.oracleSafe ? 256 : 384) * MiB) s = this.rng.range(0, 4096);
     this.classes[classOf(s)]++;
     return s;
+  }
+
+  /** SIZE / N for an N-element request, kept within the size limit when the product could succeed. */
+  #share(size: number, n: number): number {
+    const per = Math.floor(size / n);
+    return n * per <= 0x7fffffff && n * per > this.#limits.maxHuge ? Math.floor(this.#limits.maxHuge / n) : per;
   }
 
   /** calloc / reallocarray whose product overflows size_t (or PTRDIFF_MAX). */

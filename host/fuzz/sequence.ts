@@ -2,7 +2,7 @@
 // list, checked as they run. Every sequence starts from a fresh process, so nothing a sequence
 // did outlives it and the Node process's memory stays flat over a campaign.
 
-import { Violation } from "./blocks.js";
+import { InvalidOp, Violation } from "./blocks.js";
 import { Executor, type ExecConfig } from "./executor.js";
 import { Generator } from "./generator.js";
 import { OpSeq } from "./ops.js";
@@ -64,7 +64,7 @@ export async function runGenerated(seed: number, count: number, config: Sequence
 }
 
 /** Replays `seq` on a fresh process with the same checks. */
-export async function runList(seq: OpSeq, seed: number, config: Omit<SequenceConfig, "profile">): Promise<Pick<SequenceResult, "violation" | "lines" | "endInfo" | "ops">> {
+export async function runList(seq: OpSeq, seed: number, config: Omit<SequenceConfig, "profile">): Promise<Pick<SequenceResult, "violation" | "lines" | "endInfo" | "ops"> & { invalid: boolean }> {
   const ex = await Executor.create({ ...config, seed });
   let violation: Violation | null = null;
   let endInfo: string | null = null;
@@ -72,8 +72,9 @@ export async function runList(seq: OpSeq, seed: number, config: Omit<SequenceCon
     for (let i = 0; i < seq.length; i++) ex.step(seq, i);
     endInfo = fmtInfo(ex.finish(seq.length - 1) as unknown as Record<string, number>);
   } catch (err) {
+    if (err instanceof InvalidOp) return { violation: null, lines: ex.lines, endInfo: null, ops: ex.ops, invalid: true };
     if (!(err instanceof Violation)) throw err;
     violation = err;
   }
-  return { violation, lines: ex.lines, endInfo, ops: ex.ops };
+  return { violation, lines: ex.lines, endInfo, ops: ex.ops, invalid: false };
 }

@@ -60,9 +60,15 @@ export const FAILING_SIZES: readonly number[] = [
   SIZE_MAX, SIZE_MAX - 1, SIZE_MAX - 15, SIZE_MAX - 16, SIZE_MAX - 4095, 0xfffff000, 0xf0000000, 0x80000000, 0x7fffffff + 16,
 ];
 
-/** The size classes the generator reports (by the chunk a request needs, at default settings). */
+/**
+ * The size classes the generator reports (by the chunk a request needs, at default settings):
+ * fast chunks (≤ 80 bytes), other small ones (< 1008; all of these also go to the tcache), the
+ * tcache's upper limit (requests 1005–1036), large-bin edges, other large ones, requests that
+ * extend the top, mmapped ones up to the dynamic threshold's ceiling (512 KiB) and beyond, huge
+ * (≥ 64 MiB), overflowing or above PTRDIFF_MAX; and alignments, mremap'd reallocs, regions.
+ */
 export const CLASSES = [
-  "zero", "fast", "tcache", "small", "large", "large-bin-edge", "top-extend", "mmap", "mmap-above-max",
+  "zero", "fast", "small", "tcache-edge", "large", "large-bin-edge", "top-extend", "mmap", "mmap-above-max",
   "huge", "overflow", "align>page", "align-1MiB", "realloc-mremap", "kernel-region",
 ] as const;
 export type SizeClass = (typeof CLASSES)[number];
@@ -76,8 +82,8 @@ export function classOf(request: number): number {
   if (request >= 0x7fffffff) return CLASS_ID.overflow;
   const chunk = chunkFor(request);
   if (chunk <= FAST_MAX_CHUNK) return CLASS_ID.fast;
-  if (request <= MAX_TCACHE_SIZE) return CLASS_ID.tcache;
   if (EDGE_SET.has(request)) return CLASS_ID["large-bin-edge"];
+  if (request > MAX_TCACHE_SIZE - 16 && request <= MAX_TCACHE_SIZE + 16) return CLASS_ID["tcache-edge"];
   if (chunk < MIN_LARGE_SIZE) return CLASS_ID.small;
   if (request < 65536) return CLASS_ID.large;
   if (request < DEFAULT_MMAP_THRESHOLD) return CLASS_ID["top-extend"];
