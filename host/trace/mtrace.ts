@@ -29,6 +29,7 @@
 // (`take`), so that a log of any size converts and replays in bounded memory: what it keeps is
 // the table of live addresses.
 
+import { AddressTable } from "./addresstable.js";
 import { ByteWriter } from "./bytewriter.js";
 import { OpSink, parseOps, writeOps, type OpList } from "./ops.js";
 
@@ -78,11 +79,11 @@ export class MtraceConverter {
   };
   readonly #sink = new OpSink();
   /** Address (a number when it fits 52 bits exactly, else its text) → live ID. */
-  readonly #live = new Map<number | string, number>();
+  readonly #live = new AddressTable();
   #pendingOld: number | string | null = null; // the `<` line's OLD, waiting for its `>`
   #pendingLine = 0;
   #lineNo = 0;
-  #carry = "";
+  #carry: Uint8Array | null = null;
   readonly #latin1 = new TextDecoder("latin1");
 
   constructor(options: { source?: string } = {}) {
@@ -96,23 +97,30 @@ export class MtraceConverter {
   }
 
   push(piece: Uint8Array | string): void {
-    // latin1 keeps one char per byte: CALLER may hold any bytes, the records are ASCII.
-    const text = this.#carry + (typeof piece === "string" ? piece : this.#latin1.decode(piece));
-    const last = text.lastIndexOf("\n");
+    const bytes = typeof piece === "string" ? utf8Bytes(piece) : piece;
+    const last = bytes.lastIndexOf(NL);
     if (last < 0) {
-      this.#carry = text;
+      this.#carry = this.#carry ? concat(this.#carry, bytes) : bytes.slice();
       return;
     }
-    this.#carry = text.slice(last + 1);
-    this.#lines(text, last + 1);
+    let from = 0;
+    if (this.#carry) {
+      const first = bytes.indexOf(NL);
+      const line = concat(this.#carry, bytes.subarray(0, first + 1));
+      this.#carry = null;
+      this.#lines(line, 0, line.length);
+      from = first + 1;
+    }
+    this.#lines(bytes, from, last + 1);
+    if (last + 1 < bytes.length) this.#carry = bytes.slice(last + 1);
   }
 
   /** Converts a last line without a newline, if any, and checks the log ended cleanly. */
   finish(): void {
-    if (this.#carry.length > 0) {
+    if (this.#carry && this.#carry.length > 0) {
       const rest = this.#carry;
-      this.#carry = "";
-      this.#lines(rest, rest.length);
+      this.#carry = null;
+      this.#lines(rest, 0, rest.length);
     }
     if (this.#pendingOld !== null) {
       throw new MtraceSyntaxError(this.#pendingLine, "realloc `<` line without the `>` line that must follow it (is the log cut short?)", "");
@@ -129,89 +137,103 @@ export class MtraceConverter {
     return this.#sink.take();
   }
 
-  #lines(text: string, end: number): void {
-    let start = 0;
-    while (start < end) {
-      let eol = text.indexOf("\n", start);
+  /** Lines in b[start, end); the last one may end at `end` without a newline. */
+  #lines(b: Uint8Array, start: number, end: number): void {
+    let p = start;
+    while (p < end) {
+      let eol = b.indexOf(NL, p);
       if (eol < 0 || eol > end) eol = end;
-      const line = text.charCodeAt(eol - 1) === 13 ? text.slice(start, eol - 1) : text.slice(start, eol);
-      start = eol + 1;
+      const lineEnd = eol > p && b[eol - 1] === CR ? eol - 1 : eol;
       this.#lineNo++;
-      if (line.length !== 0) this.#line(line);
+      if (lineEnd > p) this.#line(b, p, lineEnd);
+      p = eol + 1;
     }
   }
 
   #allocate(key: number | string): number {
     const sink = this.#sink;
-    const old = this.#live.get(key);
-    if (old !== undefined) {
+    const id = sink.ids++;
+    const old = this.#live.set(key, id);
+    if (old >= 0) {
       this.counts.implicitFreeReusedAddr++;
       sink.add(4 /* FREE */, old, 0, 0, 0, this.#lineNo);
     }
-    const id = sink.ids++;
-    this.#live.set(key, id);
     return id;
   }
 
-  #size(text: string, line: string): number {
-    if (text === "0") return 0;
-    let from = 2;
-    if (text.length < 3 || text.charCodeAt(0) !== 48 || text.charCodeAt(1) !== 120) {
-      throw new MtraceSyntaxError(this.#lineNo, `SIZE ${JSON.stringify(text)} is not %#lx hex (expected ${RECORDS})`, line);
+  #fail(reason: string, b: Uint8Array, start: number, end: number): never {
+    throw new MtraceSyntaxError(this.#lineNo, reason, this.#latin1.decode(b.subarray(start, end)));
+  }
+
+  /** SIZE (%#lx: "0" or 0x and hex digits) in b[from, to); past 32 bits: SIZE_MAX (see above). */
+  #size(b: Uint8Array, from: number, to: number, start: number, end: number): number {
+    if (to - from === 1 && b[from] === ZERO) return 0;
+    if (to - from < 3 || b[from] !== ZERO || b[from + 1] !== LOWER_X) {
+      this.#fail(`SIZE ${JSON.stringify(this.#latin1.decode(b.subarray(from, to)))} is not %#lx hex (expected ${RECORDS})`, b, start, end);
     }
-    while (from < text.length - 1 && text.charCodeAt(from) === 48) from++;
-    const digits = text.slice(from);
-    if (!/^[0-9a-fA-F]+$/.test(digits)) {
-      throw new MtraceSyntaxError(this.#lineNo, `SIZE ${JSON.stringify(text)} is not %#lx hex (expected ${RECORDS})`, line);
+    let i = from + 2;
+    while (i < to - 1 && b[i] === ZERO) i++;
+    let v = 0;
+    for (let k = i; k < to; k++) {
+      const h = HEX[b[k]];
+      if (h === 255) this.#fail(`SIZE ${JSON.stringify(this.#latin1.decode(b.subarray(from, to)))} is not %#lx hex (expected ${RECORDS})`, b, start, end);
+      v = v * 16 + h;
     }
-    if (digits.length > 16) throw new MtraceSyntaxError(this.#lineNo, `SIZE ${text} is past 64 bits`, line);
-    if (digits.length > 8) {
+    const digits = to - i;
+    if (digits > 16) this.#fail(`SIZE ${this.#latin1.decode(b.subarray(from, to))} is past 64 bits`, b, start, end);
+    if (digits > 8) {
       this.counts.sizesPast32Bits++;
       return SIZE_MAX32;
     }
-    return parseInt(digits, 16);
+    return v;
   }
 
-  #address(text: string, line: string): number | string {
-    if (text === "(nil)") return 0;
-    if (text.length < 3 || text.charCodeAt(0) !== 48 || text.charCodeAt(1) !== 120 || !/^0x[0-9a-fA-F]+$/.test(text)) {
-      throw new MtraceSyntaxError(this.#lineNo, `ADDR ${JSON.stringify(text)} is not a %p address (expected ${RECORDS})`, line);
+  /** ADDR (%p: "(nil)", or 0x and hex digits): a number when it is exact (52 bits), else its text. */
+  #address(b: Uint8Array, from: number, to: number, start: number, end: number): number | string {
+    if (to - from === 5 && b[from] === 40 /* ( */ && b[from + 1] === 110 /* n */ && b[from + 4] === 41 /* ) */) return 0;
+    let ok = to - from >= 3 && b[from] === ZERO && b[from + 1] === LOWER_X;
+    let v = 0;
+    for (let k = from + 2; ok && k < to; k++) {
+      const h = HEX[b[k]];
+      if (h === 255) ok = false;
+      v = v * 16 + h;
     }
-    return text.length <= 15 ? parseInt(text.slice(2), 16) : text.toLowerCase();
+    if (!ok) this.#fail(`ADDR ${JSON.stringify(this.#latin1.decode(b.subarray(from, to)))} is not a %p address (expected ${RECORDS})`, b, start, end);
+    return to - from <= 15 ? v : this.#latin1.decode(b.subarray(from, to)).toLowerCase();
   }
 
-  #line(line: string): void {
+  #line(b: Uint8Array, start: number, end: number): void {
     const counts = this.counts;
     const sink = this.#sink;
     counts.lines++;
-    if (line.startsWith("= ")) return; // = Start, = End
+    if (b[start] === EQUALS && b[start + 1] === SPACE) return; // = Start, = End
     // the record is at the end of the line: "OP ADDR SIZE" or "OP ADDR" (CALLER may hold spaces)
-    const s1 = line.lastIndexOf(" ");
-    const s2 = s1 > 0 ? line.lastIndexOf(" ", s1 - 1) : -1;
-    const s3 = s2 > 0 ? line.lastIndexOf(" ", s2 - 1) : -2;
-    let op: string, addrText: string, size = 0;
-    const op3 = s2 >= 0 && s2 - s3 === 2 ? line[s2 - 1] : "";
-    const op2 = s1 >= 0 && s1 - s2 === 2 ? line[s1 - 1] : "";
-    if (op3 === "+" || op3 === ">" || op3 === "!") {
+    const s1 = lastSpace(b, start, end);
+    const s2 = s1 > start ? lastSpace(b, start, s1) : start - 1;
+    const s3 = s2 > start ? lastSpace(b, start, s2) : start - 2;
+    const op3 = s2 >= start && s2 - s3 === 2 ? b[s2 - 1] : 0;
+    const op2 = s1 >= start && s1 - s2 === 2 ? b[s1 - 1] : 0;
+    let op: number, addr: number | string, size = 0;
+    if (op3 === PLUS || op3 === GT || op3 === BANG) {
       op = op3;
-      addrText = line.slice(s2 + 1, s1);
-      size = this.#size(line.slice(s1 + 1), line);
-    } else if (op2 === "-" || op2 === "<") {
+      addr = this.#address(b, s2 + 1, s1, start, end);
+      size = this.#size(b, s1 + 1, end, start, end);
+    } else if (op2 === MINUS || op2 === LT) {
       op = op2;
-      addrText = line.slice(s1 + 1);
+      addr = this.#address(b, s1 + 1, end, start, end);
     } else {
-      throw new MtraceSyntaxError(this.#lineNo, `not an mtrace record (expected ${RECORDS})`, line);
+      this.#fail(`not an mtrace record (expected ${RECORDS})`, b, start, end);
     }
-    const addr = this.#address(addrText, line);
     const lineNo = this.#lineNo;
     switch (op) {
-      case "+": {
+      case PLUS: {
         if (addr === 0) {
           counts.nullAllocations++;
           break;
         }
         counts.allocations++;
-        const tag = line.startsWith("@ ") && line.includes("mtrx_") ? CALLER_TAG.exec(line) : null;
+        let tag: RegExpExecArray | null = null;
+        if (b[start] === AT && hasTag(b, start, s2)) tag = CALLER_TAG.exec(this.#latin1.decode(b.subarray(start, s2)));
         const id = this.#allocate(addr);
         if (tag === null) {
           sink.add(0 /* MALLOC */, id, size, 0, 0, lineNo);
@@ -223,30 +245,28 @@ export class MtraceConverter {
         }
         break;
       }
-      case "-": {
-        const id = this.#live.get(addr);
-        if (id === undefined) {
+      case MINUS: {
+        const id = this.#live.delete(addr);
+        if (id < 0) {
           counts.skippedFreeUnknown++;
           break;
         }
         counts.frees++;
-        this.#live.delete(addr);
         sink.add(4 /* FREE */, id, 0, 0, 0, lineNo);
         break;
       }
-      case "<":
+      case LT:
         this.#pendingOld = addr;
         this.#pendingLine = lineNo;
         break;
-      case ">": {
-        if (this.#pendingOld === null) throw new MtraceSyntaxError(lineNo, "realloc `>` line without the `<` line before it", line);
+      case GT: {
+        if (this.#pendingOld === null) this.#fail("realloc `>` line without the `<` line before it", b, start, end);
         const oldAddr = this.#pendingOld;
         this.#pendingOld = null;
         counts.reallocs++;
-        const oldId = this.#live.get(oldAddr);
-        if (oldId !== undefined) this.#live.delete(oldAddr);
+        const oldId = this.#live.delete(oldAddr);
         const id = this.#allocate(addr);
-        if (oldId === undefined) {
+        if (oldId < 0) {
           counts.reallocUnknownAsMalloc++;
           sink.add(0 /* MALLOC */, id, size, 0, 0, lineNo);
         } else {
@@ -254,12 +274,49 @@ export class MtraceConverter {
         }
         break;
       }
-      case "!":
+      case BANG:
         this.#pendingOld = null;
         counts.failedReallocs++;
         break;
     }
   }
+}
+
+const NL = 10, CR = 13, SPACE = 32, ZERO = 48, LOWER_X = 120, EQUALS = 61, AT = 64;
+const PLUS = 43, MINUS = 45, LT = 60, GT = 62, BANG = 33;
+/** Hex digit values by byte (255: not a hex digit). */
+const HEX = (() => {
+  const t = new Uint8Array(256).fill(255);
+  for (let i = 0; i < 10; i++) t[48 + i] = i;
+  for (let i = 0; i < 6; i++) t[65 + i] = t[97 + i] = 10 + i;
+  return t;
+})();
+const TAG = [109, 116, 114, 120, 95]; // "mtrx_"
+
+function lastSpace(b: Uint8Array, start: number, end: number): number {
+  for (let i = end - 1; i >= start; i--) if (b[i] === SPACE) return i;
+  return start - 1;
+}
+
+/** Does b[start, end) contain "mtrx_"? */
+function hasTag(b: Uint8Array, start: number, end: number): boolean {
+  // a plain loop: indexOf would search past `end`, through the rest of the input
+  for (let i = start; i + 5 <= end; i++) {
+    if (b[i] === TAG[0] && b[i + 1] === TAG[1] && b[i + 2] === TAG[2] && b[i + 3] === TAG[3] && b[i + 4] === TAG[4]) return true;
+  }
+  return false;
+}
+
+function concat(x: Uint8Array, y: Uint8Array): Uint8Array {
+  const out = new Uint8Array(x.length + y.length);
+  out.set(x, 0);
+  out.set(y, x.length);
+  return out;
+}
+
+/** Text as UTF-8 bytes (the records are ASCII; CALLER is only searched for a tag). */
+function utf8Bytes(text: string): Uint8Array {
+  return new TextEncoder().encode(text);
 }
 
 /**
