@@ -202,7 +202,7 @@ export class Regions {
 
   /** [start, end) must meet no live heap block and no other region's mapped page. */
   #checkFree(start: number, end: number, fail: (what: string) => never, except: number): void {
-    const at = this.blocks.overlapping(start - 4, end);
+    const at = this.blocks.overlapping(start, end);
     const owner = at >= 0 ? this.blocks.ownerAt(at) : -1;
     if (at >= 0) fail(`a new mapping [0x${start.toString(16)}, 0x${end.toString(16)}) overlaps live block ${owner}`);
     this.list.forEach((o, i) => {
