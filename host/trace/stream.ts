@@ -109,7 +109,8 @@ export async function* maybeGunzip(source: ByteSource): AsyncGenerator<Uint8Arra
       }
     })();
     try {
-      for await (const piece of gunzip as AsyncIterable<Uint8Array>) yield piece;
+      // plain Uint8Array views, not Buffers: the parsers' loops then see one array type
+      for await (const piece of gunzip as AsyncIterable<Uint8Array>) yield new Uint8Array(piece.buffer, piece.byteOffset, piece.byteLength);
     } finally {
       gunzip.destroy();
       await feeding;
