@@ -31,6 +31,7 @@
 
 import { AddressTable } from "./addresstable.js";
 import { ByteWriter } from "./bytewriter.js";
+import { LinePieces } from "./lines.js";
 import { OpSink, parseOps, writeOps, type OpList } from "./ops.js";
 
 export interface MtraceCounts {
@@ -83,7 +84,8 @@ export class MtraceConverter {
   #pendingOld: number | string | null = null; // the `<` line's OLD, waiting for its `>`
   #pendingLine = 0;
   #lineNo = 0;
-  #carry: Uint8Array | null = null;
+  readonly #pieces = new LinePieces();
+  readonly #convert = (bytes: Uint8Array, start: number, end: number) => this.#lines(bytes, start, end);
   readonly #latin1 = new TextDecoder("latin1");
 
   constructor(options: { source?: string } = {}) {
@@ -97,31 +99,12 @@ export class MtraceConverter {
   }
 
   push(piece: Uint8Array | string): void {
-    const bytes = typeof piece === "string" ? utf8Bytes(piece) : piece;
-    const last = bytes.lastIndexOf(NL);
-    if (last < 0) {
-      this.#carry = this.#carry ? concat(this.#carry, bytes) : bytes.slice();
-      return;
-    }
-    let from = 0;
-    if (this.#carry) {
-      const first = bytes.indexOf(NL);
-      const line = concat(this.#carry, bytes.subarray(0, first + 1));
-      this.#carry = null;
-      this.#lines(line, 0, line.length);
-      from = first + 1;
-    }
-    this.#lines(bytes, from, last + 1);
-    if (last + 1 < bytes.length) this.#carry = bytes.slice(last + 1);
+    this.#pieces.push(typeof piece === "string" ? new TextEncoder().encode(piece) : piece, this.#convert);
   }
 
   /** Converts a last line without a newline, if any, and checks the log ended cleanly. */
   finish(): void {
-    if (this.#carry && this.#carry.length > 0) {
-      const rest = this.#carry;
-      this.#carry = null;
-      this.#lines(rest, 0, rest.length);
-    }
+    this.#pieces.finish(this.#convert);
     if (this.#pendingOld !== null) {
       throw new MtraceSyntaxError(this.#pendingLine, "realloc `<` line without the `>` line that must follow it (is the log cut short?)", "");
     }
@@ -307,17 +290,6 @@ function hasTag(b: Uint8Array, start: number, end: number): boolean {
   return false;
 }
 
-function concat(x: Uint8Array, y: Uint8Array): Uint8Array {
-  const out = new Uint8Array(x.length + y.length);
-  out.set(x, 0);
-  out.set(y, x.length);
-  return out;
-}
-
-/** Text as UTF-8 bytes (the records are ASCII; CALLER is only searched for a tag). */
-function utf8Bytes(text: string): Uint8Array {
-  return new TextEncoder().encode(text);
-}
 
 /**
  * Converts an mtrace log (text, or UTF-8 bytes) to an op list in ops v1 text.

@@ -46,6 +46,7 @@
 
 import * as C from "../constants.js";
 import { ByteWriter } from "./bytewriter.js";
+import { LinePieces } from "./lines.js";
 
 export const Op = {
   MALLOC: 0,
@@ -260,7 +261,8 @@ export class OpSink {
 export class OpsParser {
   readonly #sink = new OpSink();
   #line = 0;
-  #carry: Uint8Array | null = null;
+  readonly #pieces = new LinePieces();
+  readonly #parse = (bytes: Uint8Array, start: number, end: number) => this.#parseLines(bytes, start, end);
 
   /** Lines read so far. */
   get lines(): number {
@@ -268,32 +270,12 @@ export class OpsParser {
   }
 
   push(piece: Uint8Array | string): void {
-    const bytes = typeof piece === "string" ? encoder.encode(piece) : piece;
-    const last = bytes.lastIndexOf(NL);
-    if (last < 0) {
-      this.#carry = this.#carry ? concat(this.#carry, bytes) : bytes.slice();
-      return;
-    }
-    let from = 0;
-    if (this.#carry) {
-      // the line cut at the end of the last piece: parsed on its own, not by copying this piece
-      const first = bytes.indexOf(NL);
-      const line = concat(this.#carry, bytes.subarray(0, first + 1));
-      this.#carry = null;
-      this.#parseLines(line, 0, line.length);
-      from = first + 1;
-    }
-    this.#parseLines(bytes, from, last + 1);
-    if (last + 1 < bytes.length) this.#carry = bytes.slice(last + 1);
+    this.#pieces.push(typeof piece === "string" ? encoder.encode(piece) : piece, this.#parse);
   }
 
   /** Parses a last line without a newline, if any. */
   finish(): void {
-    if (this.#carry && this.#carry.length > 0) {
-      const rest = this.#carry;
-      this.#carry = null;
-      this.#parseLines(rest, 0, rest.length);
-    }
+    this.#pieces.finish(this.#parse);
   }
 
   end(): OpList {
@@ -473,12 +455,6 @@ function signedField(s: Uint8Array, from: number, to: number): number {
   return neg ? -v : v;
 }
 
-function concat(x: Uint8Array, y: Uint8Array): Uint8Array {
-  const out = new Uint8Array(x.length + y.length);
-  out.set(x, 0);
-  out.set(y, x.length);
-  return out;
-}
 
 /** Parses a whole op list (text or UTF-8 bytes). */
 export function parseOps(input: string | Uint8Array): OpList {

@@ -6,6 +6,7 @@
 // Works in Node and browsers (gunzip through the standard DecompressionStream).
 
 import { ByteWriter } from "./bytewriter.js";
+import { concatBytes } from "./lines.js";
 import { isMtrace, MtraceConverter, type MtraceCounts } from "./mtrace.js";
 import { OpsParser, type OpList } from "./ops.js";
 import { ReplayWriter, type ReplaySummaryLines } from "./replay.js";
@@ -67,7 +68,7 @@ export async function* maybeGunzip(source: ByteSource): AsyncGenerator<Uint8Arra
       done = true;
       break;
     }
-    head = head.length === 0 ? r.value : concat(head, r.value);
+    head = head.length === 0 ? r.value : concatBytes(head, r.value);
   }
   const rest = async function* (): AsyncGenerator<Uint8Array> {
     if (head.length > 0) yield head;
@@ -284,12 +285,6 @@ export async function replayStream(
   };
 }
 
-function concat(x: Uint8Array, y: Uint8Array): Uint8Array {
-  const out = new Uint8Array(x.length + y.length);
-  out.set(x, 0);
-  out.set(y, x.length);
-  return out;
-}
 
 function concatAll(pieces: Uint8Array[], total: number): Uint8Array {
   const out = new Uint8Array(total);
