@@ -10,7 +10,7 @@ import { checkList, type Mode } from "../../host/fuzz/check.js";
 import { fuzzMain } from "../../host/fuzz/main.js";
 import { parseSeq, K } from "../../host/fuzz/ops.js";
 import { reproSeed } from "../../host/fuzz/repro.js";
-import { MALLOPT_PARAMS } from "../../host/trace/ops.js";
+import { MALLOPT_PARAMS, parseOps } from "../../host/trace/ops.js";
 import { capture, overlappingMalloc } from "./helpers.js";
 
 const dir = mkdtempSync(join(tmpdir(), "fuzz-test-"));
@@ -53,6 +53,8 @@ describe("a campaign", () => {
     expect(mallocs).toBe(12);
     expect(comments.some((c) => c.startsWith("failed: ") && caught.test(c))).toBe(true);
     expect(err.text()).toContain(r.reproPath!);
+    // and it is an op list the trace parser (hence `ptmalloc-wasm replay`) reads
+    expect(parseOps(text).length).toBe(seq.length);
     // the file replays to the same failure, and cleanly on an unbroken process
     const seed = reproSeed(comments)!;
     expect((await checkList(seq, seed, mode({ wrap: overlappingMalloc })))?.what).toMatch(caught);
