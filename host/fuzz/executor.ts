@@ -116,7 +116,9 @@ export class Executor {
     this.#deepEvery = config.deepEvery ?? 0;
     this.#infoEvery = config.infoEvery ?? 256;
     this.#xlines = config.xlines === true;
-    this.regions = new Regions(proc.sys, () => this.mem(), () => proc.maps(), () => proc.status().VmSize, this.blocks);
+    let twinBytes = twin ? new Uint8Array(twin.memory.buffer) : null;
+    const twinMemory = twin ? () => (twinBytes!.byteLength === 0 ? (twinBytes = new Uint8Array(twin.memory.buffer)) : twinBytes!) : null;
+    this.regions = new Regions(proc.sys, () => this.mem(), () => proc.maps(), () => proc.status().VmSize, this.blocks, twinMemory);
   }
 
   static async create(config: ExecConfig): Promise<Executor> {

@@ -87,6 +87,8 @@ export class Regions {
     private readonly maps: () => string,
     private readonly vmSizeKb: () => number,
     private readonly blocks: Blocks,
+    /** The twin's memory: the program's writes are the same in both processes (touched pages shape VMAs). */
+    private readonly twinMemory: (() => Uint8Array) | null = null,
   ) {}
 
   /** mmap(NULL, …): returns the raw result; `fail` reports a broken rule. */
@@ -183,13 +185,18 @@ export class Regions {
     return res;
   }
 
-  /** Writes a tag to every third writable page of [from, to) (they become resident). */
+  /**
+   * Writes a tag to every third writable page of [from, to) (they become resident). The oracle
+   * replayer writes to the same pages (oracle/replay/replay.c, `M` and `X`).
+   */
   #touch(r: Region, from: number, to: number): void {
     const u8 = this.memory();
+    const twin = this.twinMemory?.() ?? null;
     for (let p = from; p < to && p < r.pages; p++) {
       if (p % 3 !== 0 || !r.mapped[p] || !(r.prot[p] & PROT_WRITE)) continue;
       const tag = ((r.addr >>> 12) + p) % 255 + 1;
       u8[r.addr + p * PAGE] = tag;
+      if (twin) twin[r.addr + p * PAGE] = tag;
       r.tag[p] = tag;
       r.resident[p] = 1;
     }

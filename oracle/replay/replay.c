@@ -33,6 +33,8 @@
  *   U RID OFFSET LENGTH        munmap(region + OFFSET, LENGTH)
  *   X RID OFFSET LENGTH PROT   mprotect(...)         D RID OFFSET LENGTH ADVICE   madvise(...)
  *   Y RID OLDLEN NEWLEN FLAGS  mremap(region, ...): the region moves to the result
+ * After a successful M or X that leaves pages writable, one byte of every third page (region page
+ * index % 3 == 0) is written, as the fuzzer does: which pages are touched changes how VMAs merge.
  * The allocating ones print their ID line; the others print nothing (except with -x).
  *
  * The -x output: per op, one line starting with the op's letter:
@@ -270,6 +272,13 @@ static size_t n_regions, next_rid;
 static void *region_at(unsigned long long rid, unsigned long long offset) {
   if (rid >= next_rid) die("region used before its M line");
   return (char *)regions[rid] + offset;
+}
+
+/* The fuzzer's program writes one byte to every third page it may write (page index % 3 == 0) of
+ * what it maps or makes writable, and so does the replayer: touched pages shape the VMAs. */
+static void touch_pages(uintptr_t base, size_t first_page, size_t end_page) {
+  for (size_t p = first_page; p < end_page; p++)
+    if (p % 3 == 0) *(volatile char *)(base + p * 4096) = (char)(p % 255 + 1);
 }
 
 /* A -x line "L RET" for a system call's result (0, or -errno). */
@@ -574,6 +583,7 @@ int main(int argc, char **argv) {
         int flags = (int)need_u();
         void *r = mmap(NULL, length, prot, flags, -1, 0);
         regions[next_rid++] = r == MAP_FAILED ? 0 : (uintptr_t)r;
+        if (r != MAP_FAILED && (prot & PROT_WRITE)) touch_pages((uintptr_t)r, 0, (length + 4095) / 4096);
         if (xmode) {
           if (r == MAP_FAILED) {
             out_str("M -");
@@ -595,7 +605,9 @@ int main(int argc, char **argv) {
         unsigned long long rid = need_u(), off = need_u();
         size_t length = need_size();
         int prot = (int)need_u();
-        x_ret('X', mprotect(region_at(rid, off), length, prot));
+        int rc = mprotect(region_at(rid, off), length, prot);
+        x_ret('X', rc);
+        if (rc == 0 && (prot & PROT_WRITE)) touch_pages(regions[rid], off / 4096, (off + length + 4095) / 4096);
         break;
       }
       case 'D': {
