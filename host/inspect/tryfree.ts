@@ -85,7 +85,8 @@ export function tryFree(view: MemoryView, addrs: StateAddrs, vmas: readonly Vma[
         M.MUNMAP_CHUNK_INVALID_POINTER);
       throw new Stop({ kind: "ok", into: "munmap" });
     }
-    check("p + size does not wrap, mem 16-aligned", p <= 2 ** 32 - size && (mem & MALLOC_ALIGN_MASK) === 0, M.FREE_INVALID_POINTER);
+    // (uintptr_t) p > (uintptr_t) -size: with size 0, -size is 0 and every pointer fails.
+    check("p ≤ -size (p + size does not wrap), mem 16-aligned", p <= (-size >>> 0) && (mem & MALLOC_ALIGN_MASK) === 0, M.FREE_INVALID_POINTER);
     check(`size ≥ MINSIZE (${MINSIZE}) and a multiple of ${MALLOC_ALIGNMENT}`,
       size >= MINSIZE && (size & MALLOC_ALIGN_MASK) === 0, M.FREE_INVALID_SIZE);
 
