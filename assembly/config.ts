@@ -115,6 +115,6 @@ export const SIZEOF_MALLOC_STATE = AV_MAX_SYSTEM_MEM + SIZE_SZ;
 export const NONCONTIGUOUS_BIT = 2;
 
 // ── the debug checker's cycle notes (check_cycle(): kind << 8 | list index) ──────────────────
-export const CYCLE_BIN: i32 = 1; // bin_at(index): unsorted, small or large
-export const CYCLE_FASTBIN: i32 = 2;
-export const CYCLE_TCACHE: i32 = 3;
+export const CYCLE_BIN = 1; // bin_at(index): unsorted, small or large
+export const CYCLE_FASTBIN = 2;
+export const CYCLE_TCACHE = 3;

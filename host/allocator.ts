@@ -201,7 +201,9 @@ export function instantiateAllocator(module: WebAssembly.Module, options: LoadAl
       const addr = x.mallinfo2() >>> 0;
       const words = new Uint32Array(memory.buffer, addr, MALLINFO2_FIELDS.length);
       const m = {} as Record<(typeof MALLINFO2_FIELDS)[number], number>;
-      MALLINFO2_FIELDS.forEach((name, i) => (m[name] = words[i]));
+      MALLINFO2_FIELDS.forEach((name, i) => {
+        m[name] = words[i];
+      });
       return m;
     },
     mallopt: (param, value) => x.mallopt(param, value),

@@ -56,7 +56,6 @@ export function mark_bin(m: Uint32Array, i: number): void {
 
 /** unlink_chunk: take a free chunk out of its doubly linked bin (and the nextsize list). */
 export function unlink_chunk(env: Env, p: number): void {
-  const m = env.u32;
   const size = (ld(env, p, 4) & ~7) >>> 0;
   if (size !== ld(env, (p + size) >>> 0, 0)) malloc_printerr(env, CORRUPTED_SIZE_VS_PREV_SIZE);
   const f = ld(env, p, 8);

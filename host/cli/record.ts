@@ -156,7 +156,7 @@ export function splitRecordArgs(args: string[]): [string[], string[]] {
 
 function cacheDir(): string {
   const xdg = process.env.XDG_CACHE_HOME;
-  if (xdg && xdg.startsWith("/")) return join(xdg, "ptmalloc-wasm");
+  if (xdg?.startsWith("/")) return join(xdg, "ptmalloc-wasm");
   try {
     const home = homedir();
     if (home && existsSync(home)) return join(home, ".cache", "ptmalloc-wasm");

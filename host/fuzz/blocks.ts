@@ -27,7 +27,7 @@ export class Violation extends Error {
 export class InvalidOp extends Error {}
 
 /** Per-ID state. */
-export const enum State {
+export enum State {
   UNBORN = 0,
   LIVE = 1,
   /** freed, or handed to a realloc that succeeded */
@@ -66,10 +66,10 @@ export function writePattern(u8: Uint8Array, u32: Uint32Array, ptr: number, size
   const words = Math.floor(size / 4);
   const w0 = ptr >>> 2;
   const idTerm = Math.imul(id + 1, 0x9e3779b1);
-  const head = words < HEAD_WORDS ? words : HEAD_WORDS;
+  const head = Math.min(words, HEAD_WORDS);
   for (let k = 0; k < head; k++) u32[w0 + k] = idTerm ^ Math.imul(k + 1, 0x85ebca77);
   if (words > HEAD_WORDS) {
-    const from = words - HEAD_WORDS > HEAD_WORDS ? words - HEAD_WORDS : HEAD_WORDS;
+    const from = Math.max(words - HEAD_WORDS, HEAD_WORDS);
     for (let k = from; k < words; k++) u32[w0 + k] = idTerm ^ Math.imul(k + 1, 0x85ebca77);
     if (words > 4 * HEAD_WORDS) {
       for (let q = 1; q <= 3; q++) {
@@ -84,13 +84,13 @@ export function writePattern(u8: Uint8Array, u32: Uint32Array, ptr: number, size
 /** The first byte offset below `limit` where block `id`'s pattern is not intact, or -1. */
 export function checkPattern(u8: Uint8Array, u32: Uint32Array, ptr: number, size: number, id: number, limit = size): number {
   const words = Math.floor(size / 4);
-  const whole = Math.floor((size < limit ? size : limit) / 4); // words wholly below the limit
+  const whole = Math.floor(Math.min(size, limit) / 4); // words wholly below the limit
   const w0 = ptr >>> 2;
   const idTerm = Math.imul(id + 1, 0x9e3779b1);
-  const head = whole < HEAD_WORDS ? whole : HEAD_WORDS;
+  const head = Math.min(whole, HEAD_WORDS);
   for (let k = 0; k < head; k++) if (u32[w0 + k] !== ((idTerm ^ Math.imul(k + 1, 0x85ebca77)) >>> 0)) return firstBad(u8, ptr, id, k);
   if (words > HEAD_WORDS) {
-    const from = words - HEAD_WORDS > HEAD_WORDS ? words - HEAD_WORDS : HEAD_WORDS;
+    const from = Math.max(words - HEAD_WORDS, HEAD_WORDS);
     for (let k = from; k < whole; k++) if (u32[w0 + k] !== ((idTerm ^ Math.imul(k + 1, 0x85ebca77)) >>> 0)) return firstBad(u8, ptr, id, k);
     if (words > 4 * HEAD_WORDS) {
       for (let q = 1; q <= 3; q++) {
@@ -99,7 +99,7 @@ export function checkPattern(u8: Uint8Array, u32: Uint32Array, ptr: number, size
       }
     }
   }
-  const end = size < limit ? size : limit;
+  const end = Math.min(size, limit);
   for (let off = tailStart(size); off < end; off++) if (u8[ptr + off] !== patternByte(id, off)) return off;
   return -1;
 }

@@ -113,7 +113,7 @@ export async function runCampaign(o: CampaignOptions): Promise<CampaignResult> {
           const r = await runner.run(task);
           ops += r.ops;
           sequences++;
-          r.classes.forEach((c, i) => (classes[i] += c));
+          for (let i = 0; i < r.classes.length; i++) classes[i] += r.classes[i];
           if (r.paths) for (const p of r.paths) paths.add(p);
           pathTotal = Math.max(pathTotal, r.pathTotal);
           const rss = process.memoryUsage().rss / MiB;

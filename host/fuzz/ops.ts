@@ -174,7 +174,7 @@ export function parseSeq(text: string, params: Readonly<Record<string, number>> 
     if (f.length - 1 !== ARITY[kind!]) bad(`expected ${ARITY[kind!]} fields`);
     const v = f.slice(1).map((x, j) => {
       if (x === "-" && j === 1 && (kind === K.REALLOC || kind === K.REALLOCARRAY)) return NONE;
-      if (kind === K.MALLOPT && j === 0 && Object.prototype.hasOwnProperty.call(params, x)) return params[x];
+      if (kind === K.MALLOPT && j === 0 && Object.hasOwn(params, x)) return params[x];
       const num = Number(x);
       if (!/^-?\d+$/.test(x) || !Number.isSafeInteger(num)) bad(`not a number: ${x}`);
       return num;

@@ -195,5 +195,5 @@ function adviseVma(mm: Mm, index: number, s: number, e: number, advice: number):
       break;
   }
   const r = mm.fixup(index, s, e, flags);
-  return r < 0 ? r : 0;
+  return Math.min(r, 0);
 }

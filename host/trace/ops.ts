@@ -382,7 +382,7 @@ export class OpsParser {
     if (tokens.length === 0) return; // blank line
     const [f0, t0] = tokens[0];
     const letter = t0 - f0 === 1 ? String.fromCharCode(s[f0]) : "";
-    const spec = Object.prototype.hasOwnProperty.call(SPECS, letter) ? SPECS[letter] : undefined;
+    const spec = Object.hasOwn(SPECS, letter) ? SPECS[letter] : undefined;
     if (spec === undefined) {
       throw new OpsSyntaxError(this.#line, `unknown op ${JSON.stringify(decoder.decode(s.subarray(f0, t0)))} (expected one of ${Object.keys(SPECS).join(" ")}, or a # comment)`, lineText());
     }
@@ -407,7 +407,7 @@ export class OpsParser {
         const v = signedField(s, from, to);
         if (field === "P") param = decoder.decode(s.subarray(from, to));
         if (Number.isNaN(v)) {
-          if (field === "P" && Object.prototype.hasOwnProperty.call(MALLOPT_PARAMS, param)) {
+          if (field === "P" && Object.hasOwn(MALLOPT_PARAMS, param)) {
             values[k] = MALLOPT_PARAMS[param] >>> 0;
             continue;
           }

@@ -216,7 +216,7 @@ export class Replayer {
       const k = kind[i];
       const t0 = timed ? performance.now() : 0;
       let p = -1; // the result of an allocating op
-      let id = a[i];
+      const id = a[i];
       switch (k) {
         case Op.MALLOC:
           p = proc.malloc(b[i]);
@@ -325,7 +325,7 @@ export class Replayer {
     switch (k) {
       case Op.MMAP: {
         const r = sys.mmap(0, b, c, d, -1, 0);
-        region[rid] = r < 0 ? 0 : r;
+        region[rid] = Math.max(r, 0);
         break;
       }
       case Op.MUNMAP:

@@ -28,7 +28,7 @@ describe("the size classes", () => {
     for (const profile of ["tiny", "mixed", "large", "adversarial"] as const) {
       const r = await runGenerated(SEED, profile === "adversarial" ? 6000 : 12000, { profile });
       expect(r.violation, profile).toBeNull();
-      CLASSES.forEach((c, i) => reached.set(`${profile}:${c}`, r.classes[i]));
+      for (const [i, c] of CLASSES.entries()) reached.set(`${profile}:${c}`, r.classes[i]);
     }
     for (const c of CLASSES) expect(["tiny", "mixed", "large", "adversarial"].some((p) => reached.get(`${p}:${c}`)! > 0), c).toBe(true);
     for (const c of CLASSES) if (c !== "huge") expect(reached.get(`mixed:${c}`), `mixed:${c}`).toBeGreaterThan(0);

@@ -82,7 +82,7 @@ describe("tryFree against the corruption cases", () => {
       for (let k = 0; k <= end && k < c.steps.length; k++) if (c.steps[k][0] === "f" && !(c.outcome.hang && k === end)) last = k;
       const steps = c.steps.slice(0, last + 1);
       const run = runCorruptionSteps(predictingFrees(proc, pairs), steps);
-      pairs.forEach(([predicted, real], k) => compare(predicted, real, `${c.name}, free ${k + 1}`));
+      for (const [k, [predicted, real]] of pairs.entries()) compare(predicted, real, `${c.name}, free ${k + 1}`);
       frees += pairs.length;
       if (c.outcome.signal === "SIGABRT" && run.step === c.outcome.step && c.steps[run.step][0] === "f") {
         expect(pairs.at(-1)![0], c.name).toEqual({ kind: "abort", message: c.outcome.message });

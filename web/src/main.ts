@@ -187,7 +187,7 @@ function runCommand(line: string): void {
   try {
     const vars = state.view?.vars ?? new Map();
     if (s.kind === "store") { evaluate(s.addr, vars); evaluate(s.value, vars); }
-    else s.args.forEach((a) => evaluate(a, vars));
+    else for (const a of s.args) evaluate(a, vars);
   } catch (e) {
     if (e instanceof StatementError) return showError(e.message);
     throw e;
