@@ -5,6 +5,7 @@ import { HANG_MESSAGE_PREFIX } from "../assembly/hangs.js";
 
 /** glibc detected heap corruption and called abort(): SIGABRT, with glibc's exact message. */
 export class ProcessAbort extends Error {
+  /** The signal abort() raises. */
   readonly signal = "SIGABRT" as const;
   constructor(message: string) {
     super(message);
@@ -14,6 +15,7 @@ export class ProcessAbort extends Error {
 
 /** The OOM killer: resident memory passed the emulated RAM plus swap. */
 export class ProcessKilled extends Error {
+  /** The signal the OOM killer sends. */
   readonly signal = "SIGKILL" as const;
   constructor(message = "Out of memory: Killed process") {
     super(message);
@@ -21,10 +23,16 @@ export class ProcessKilled extends Error {
   }
 }
 
-/** A checked access (read/write/fill) hit an unmapped page or one without the needed PROT_* bit. */
+/**
+ * A load or store the real process would fault on: a checked access (read/write/fill) of an
+ * unmapped page or one without the needed PROT_* bit, or glibc's own load through a pointer
+ * whose chunk header (or a corrupted link) is not readable memory. Kills the process.
+ */
 export class SegmentationFault extends Error {
+  /** The signal Linux delivers. */
   readonly signal = "SIGSEGV" as const;
   constructor(
+    /** si_code: SEGV_MAPERR (no mapping there) or SEGV_ACCERR (a mapping without the permission). */
     readonly code: "SEGV_MAPERR" | "SEGV_ACCERR",
     /** The first faulting address (as si_addr). */
     readonly addr: number,
@@ -41,6 +49,7 @@ export class SegmentationFault extends Error {
  * (no signal is delivered: a real hang delivers none). Every later call rethrows it.
  */
 export class ProcessHang extends Error {
+  /** No signal: a hung process receives none until someone kills it. */
   readonly signal = null;
   constructor(message: string) {
     super(message);

@@ -5,6 +5,7 @@
 import { describeValue } from "./cargs.js";
 import { RLIMIT_NAMES, type Rlimit } from "./kernel/limits.js";
 
+/** A resource limit's name as Linux spells it: `"RLIMIT_AS"`, `"RLIMIT_DATA"`, `"RLIMIT_STACK"`, `"RLIMIT_MEMLOCK"`, … */
 export type RlimitName = (typeof RLIMIT_NAMES)[number];
 export type { Rlimit };
 
@@ -23,6 +24,10 @@ export const MAX_MEMORY_BYTES = 4 * GiB;
  */
 export const MIN_MEMORY_BYTES = 32 * MiB;
 
+/**
+ * createProcess's options, all optional. A value of the wrong kind, or an unknown option name, is
+ * a TypeError naming it; a value of the right kind outside what the option allows, a RangeError.
+ */
 export interface ProcessOptions {
   /**
    * Seeds ASLR and glibc's tcache key: the same seed and the same calls give the same addresses.

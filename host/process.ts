@@ -396,7 +396,10 @@ export class Process {
     return this.#kernel.status();
   }
   /** Minor page faults so far: pages that became resident (or mapped the zero page). Readable after death. */
-  get faults(): { minor: number } {
+  get faults(): {
+    /** Pages that became resident or mapped the zero page, as the minor faults of getrusage(). */
+    minor: number;
+  } {
     return { minor: this.#kernel.faults.minor };
   }
   /**

@@ -5,8 +5,11 @@
 import { EFAULT, EINVAL, EPERM, PAGE_SIZE } from "../constants.js";
 import { int, rlim } from "./args.js";
 
+/** A resource limit, as struct rlimit: bytes (or a count), Infinity for RLIM_INFINITY. */
 export interface Rlimit {
+  /** The soft limit: what the kernel enforces; the process may raise it up to `max`. */
   cur: number;
+  /** The hard limit: the ceiling of `cur`; only a privileged process may raise it. */
   max: number;
 }
 

@@ -34,32 +34,52 @@ import { ByteWriter } from "./bytewriter.js";
 import { LinePieces } from "./lines.js";
 import { OpSink, parseOps, writeOps, type OpList } from "./ops.js";
 
+/** What converting an mtrace log kept, dropped and rewrote (docs/formats.md, "Conversion"). */
 export interface MtraceCounts {
+  /** Lines of the log read. */
   lines: number;
+  /** `+` records that became an allocating op (m, c or a). */
   allocations: number;
+  /** `-` records that became an `f` op. */
   frees: number;
+  /** `<`/`>` pairs that became an `r` op. */
   reallocs: number;
+  /** `-` of an address not allocated while tracing: dropped. */
   skippedFreeUnknown: number;
+  /** `<`/`>` of an address not allocated while tracing: replayed as `m NEWID SIZE`. */
   reallocUnknownAsMalloc: number;
+  /** `+ (nil)` records (a failed allocation): dropped. */
   nullAllocations: number;
+  /** `!` records (a realloc that returned NULL): dropped. */
   failedReallocs: number;
+  /** `+` at an address still live (threads racing): an `f` of the old ID inserted first. */
   implicitFreeReusedAddr: number;
+  /** Sizes of 2^32 or more (a 64-bit program's), written as 4294967295 (SIZE_MAX of i386). */
   sizesPast32Bits: number;
   /** Lines that are not mtrace records: always 0 (such a line is an MtraceSyntaxError). */
   unrecognized: number;
 }
 
+/** convertMtrace's answer. */
 export interface MtraceConversion {
   /** The op list as ops v1 text, starting with the `# ops v1` header comment. */
   ops: string;
+  /** What the conversion kept, dropped and rewrote. */
   counts: MtraceCounts;
 }
 
 /** A line of an mtrace log that is not an mtrace record. `line` is 1-based. */
 export class MtraceSyntaxError extends Error {
+  /** What was expected instead. */
   readonly reason: string;
+  /** The offending line, quoted as JSON (cut at 80 characters). */
   readonly text: string;
-  constructor(readonly line: number, reason: string, text: string) {
+  constructor(
+    /** The log's line number (1-based). */
+    readonly line: number,
+    reason: string,
+    text: string,
+  ) {
     const shown = JSON.stringify(text.length > 80 ? text.slice(0, 80) + "…" : text);
     super(`mtrace line ${line}: ${reason}: ${shown}`);
     this.name = "MtraceSyntaxError";

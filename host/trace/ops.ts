@@ -48,6 +48,12 @@ import * as C from "../constants.js";
 import { ByteWriter } from "./bytewriter.js";
 import { LinePieces } from "./lines.js";
 
+/**
+ * The op codes of an OpList's `kind` array, one per op letter: MALLOC `m`, CALLOC `c`, MEMALIGN
+ * `a`, REALLOC `r`, FREE `f`, MALLOPT `o`, TRIM `t`, INFO `i`, and the extension's REALLOCARRAY
+ * `R`, ALIGNED_ALLOC `A`, POSIX_MEMALIGN `P`, VALLOC `v`, PVALLOC `V`, USABLE_SIZE `u`, SBRK `s`,
+ * MMAP `M`, MUNMAP `U`, MPROTECT `X`, MADVISE `D`, MREMAP `Y` (docs/formats.md).
+ */
 export const Op = {
   MALLOC: 0,
   CALLOC: 1,
@@ -75,6 +81,11 @@ export type Op = (typeof Op)[keyof typeof Op];
 /** OLDID of `r NEWID - SIZE`: realloc(NULL, SIZE). */
 export const NO_ID = 0xffffffff;
 
+/**
+ * A parsed op list, one entry per op in parallel typed arrays (compact: a million ops take about
+ * 21 MB). Op i is `kind[i]` with the numbers of its line in `a[i]`…`d[i]`, in the order the
+ * line writes them (NO_ID for a `-` OLDID; signed values as their 32-bit pattern).
+ */
 export interface OpList {
   /** Number of ops (comment lines excluded). */
   length: number;
@@ -82,10 +93,15 @@ export interface OpList {
   ids: number;
   /** Number of regions (`M` lines), counted from the start of the input. */
   regions: number;
+  /** Per op: its Op code. */
   kind: Uint8Array;
+  /** Per op: the first number of its line (an ID or RID, the PARAM of `o`); 0 for `t` and `s`. */
   a: Uint32Array;
+  /** Per op: the second number of its line (the PAD of `t` and INCREMENT of `s`, their only one), else 0. */
   b: Uint32Array;
+  /** Per op: the third number of its line, else 0. */
   c: Uint32Array;
+  /** Per op: the fourth number of its line, else 0. */
   d: Uint32Array;
   /** Per op: its line number in the source (1-based). */
   line: Uint32Array;
@@ -113,9 +129,12 @@ export const MALLOPT_PARAMS: Readonly<Record<string, number>> = {
 
 /** A line of an op list that is not an op. `line` is 1-based; `reason` says what was expected. */
 export class OpsSyntaxError extends Error {
+  /** What was expected instead. */
   readonly reason: string;
+  /** The offending line, quoted as JSON (cut at 80 characters). */
   readonly text: string;
   constructor(
+    /** The line number (1-based). */
     readonly line: number,
     reason: string,
     text: string,

@@ -32,15 +32,19 @@ import { formatMallinfo2, prefixLines, Replayer, type ReplayEvents, type ReplayO
 export { formatMallinfo2 } from "./replayer.js";
 export type { ReplayOptions, ReplayTarget } from "./replayer.js";
 
+/** A `#` line of the replay output other than the header and the end lines. */
 export interface ReplayNote {
   /** How many ID lines come before this note in the output. */
   afterIds: number;
+  /** The line (or lines) without the leading `# `: a checkpoint, a mallopt or malloc_trim result, malloc_info's XML. */
   text: string;
 }
 
+/** What replay() returns: per ID the address glibc gave, and the summary of the run. */
 export interface ReplayResult {
-  /** Ops replayed, IDs created. */
+  /** Ops replayed (comment lines not counted). */
   ops: number;
+  /** IDs created: allocating ops (m c a r R A P v V), NULL results included. */
   ids: number;
   /** The break before the first op (the origin of every OFFSET). */
   brk0: number;
@@ -48,8 +52,9 @@ export interface ReplayResult {
   brkUntouched: boolean;
   /** The alignBreak option (0 when not used). */
   alignBreak: number;
-  /** Per ID: the address returned (0 for NULL), and the raw size field at address − 4. */
+  /** Per ID: the address returned (0 for NULL): a byte offset into `proc.memory.buffer`. */
   addr: Uint32Array;
+  /** Per ID: the raw size field at address − 4 (flag bits included: 2 is IS_MMAPPED); 0 for NULL. */
   sizeField: Uint32Array;
   /** Per ID: 1 if the op ran (0 when its OLDID was dead: an error, no output line). */
   made: Uint8Array;
@@ -57,14 +62,21 @@ export interface ReplayResult {
   opNanos: Float64Array | null;
   /** Total wall time of the ops, in milliseconds (checkpoints excluded; 0 without timings). */
   elapsedMs: number;
+  /** `f` ops that ran (free(NULL) included), and reallocs that freed their old block (size 0). */
   frees: number;
+  /** Ops skipped because they named an ID that was not live (the C replayer skips them too). */
   errors: number;
+  /** Blocks glibc served with their own mmap. */
   mmappedAllocs: number;
+  /** The break at the end minus `brk0`, in bytes. */
   brkDelta: number;
+  /** The largest break minus `brk0` seen after any op, in bytes. */
   maxBrkDelta: number;
   /** Checkpoints and extension-op results, in output order. */
   notes: ReplayNote[];
+  /** glibc's mallinfo2() at the end (bytes and counts). */
   mallinfo2: Mallinfo2;
+  /** glibc's malloc_stats() text at the end, as it writes it to stderr. */
   mallocStats: string;
 }
 
@@ -142,14 +154,23 @@ export function replay(proc: ReplayTarget, input: OpList | string | Uint8Array, 
 
 /** What the output's header and end lines say. */
 export interface ReplaySummaryLines {
+  /** Ops replayed (comment lines not counted). */
   ops: number;
+  /** IDs: allocating ops (m c a r R A P v V), NULL results included. */
   ids: number;
+  /** `f` ops that ran (free(NULL) included), and reallocs that freed their old block (size 0). */
   frees: number;
+  /** Ops skipped because they named an ID that was not live (the C replayer skips them too). */
   errors: number;
+  /** Blocks glibc served with their own mmap (the output's `ID M CHUNK` lines). */
   mmappedAllocs: number;
+  /** The break at the end minus the initial break, in bytes (negative when trimmed below it). */
   brkDelta: number;
+  /** The largest break minus the initial break seen after any op, in bytes. */
   maxBrkDelta: number;
+  /** glibc's mallinfo2() at the end (bytes and counts). */
   mallinfo2: Mallinfo2;
+  /** glibc's malloc_stats() text at the end, as it writes it to stderr. */
   mallocStats: string;
 }
 
@@ -250,10 +271,13 @@ export function formatReplay(result: ReplayResult): string {
   return text;
 }
 
+/** Where two replay outputs part: firstDifference's answer. */
 export interface ReplayDifference {
   /** 1-based line number. */
   line: number;
+  /** The expected text's line there (undefined: the expected text ended before it). */
   expected: string | undefined;
+  /** The actual text's line there (undefined: the actual text ended before it). */
   actual: string | undefined;
 }
 

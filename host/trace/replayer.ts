@@ -10,26 +10,46 @@ import { NO_ID, Op, type OpList } from "./ops.js";
 
 /** What replay needs from a process: a subset of the public API (Process satisfies it). */
 export interface ReplayTarget {
+  /** The process's memory: the size field of each block is read at address − 4. */
   readonly memory: WebAssembly.Memory;
+  /** Process.malloc: op `m`. */
   malloc(size: number): number;
+  /** Process.calloc: op `c`. */
   calloc(nmemb: number, size: number): number;
+  /** Process.memalign: op `a`. */
   memalign(alignment: number, size: number): number;
+  /** Process.realloc: op `r`. */
   realloc(ptr: number, size: number): number;
+  /** Process.free: op `f`. */
   free(ptr: number): void;
+  /** Process.mallopt: op `o`. */
   mallopt(param: number, value: number): number;
+  /** Process.malloc_trim: op `t`. */
   malloc_trim(pad: number): number;
+  /** Process.mallinfo2: the checkpoints and the end. */
   mallinfo2(): Mallinfo2;
+  /** Process.malloc_stats: the end. */
   malloc_stats(): string;
+  /** Process.malloc_info: op `i`. */
   malloc_info(): string;
+  /** Process.sbrk: the initial break, alignBreak, and op `s`. */
   sbrk(increment: number): number;
+  /** Process.maps: whether a [heap] exists before the first op. */
   maps(): string;
   // Needed only by the extension ops (R A P v V u M U X D Y).
+  /** Process.reallocarray: op `R` (needed only by op lists that use it). */
   reallocarray?(ptr: number, nmemb: number, size: number): number;
+  /** Process.aligned_alloc: op `A`. */
   aligned_alloc?(alignment: number, size: number): number;
+  /** Process.posix_memalign: op `P`. */
   posix_memalign?(alignment: number, size: number): { err: number; ptr: number };
+  /** Process.valloc: op `v`. */
   valloc?(size: number): number;
+  /** Process.pvalloc: op `V`. */
   pvalloc?(size: number): number;
+  /** Process.malloc_usable_size: op `u`. */
   malloc_usable_size?(ptr: number): number;
+  /** Process.sys: ops `M U X D Y` (mmap, munmap, mprotect, madvise, mremap). */
   readonly sys?: {
     brk(addr: number): number;
     mmap(addr: number, length: number, prot: number, flags: number, fd: number, offset: number): number;
@@ -40,6 +60,7 @@ export interface ReplayTarget {
   };
 }
 
+/** replay()'s options (replayStream takes them too). */
 export interface ReplayOptions {
   /** mallinfo2() and the break every this many ops (0: never). Default 10000, as the oracle. */
   checkpointEvery?: number;
@@ -65,7 +86,9 @@ export interface ReplayOptions {
 /** An op that the op list itself gets wrong (with `badIds: "throw"`). `line`: the op's source line. */
 export class ReplayOpError extends Error {
   constructor(
+    /** The op's line in its source (1-based; for an mtrace log, the log's line). */
     readonly line: number,
+    /** What is wrong, e.g. `ID 7 is not live`. */
     readonly reason: string,
   ) {
     super(`line ${line}: ${reason}`);

@@ -15,6 +15,7 @@ import { Replayer, type ReplayOptions, type ReplayTarget } from "./replayer.js";
 /** Bytes in pieces: a Node stream, a web ReadableStream (async iterable in Node), an array. */
 export type ByteSource = AsyncIterable<Uint8Array> | Iterable<Uint8Array>;
 
+/** replayStream's options: replay()'s, and where the output goes. */
 export interface ReplayStreamOptions extends ReplayOptions {
   /**
    * Receives the output (the replay output format of replay.ts), in buffers of about 1 MiB that
@@ -37,10 +38,15 @@ export interface ReplayStreamOptions extends ReplayOptions {
   stopAfter?: number;
 }
 
+/** What replayStream resolves to: the summary of the run (no per-ID addresses: they went to `write`). */
 export interface ReplayStreamResult extends ReplaySummaryLines {
+  /** Which kind of trace the input was. */
   format: "ops" | "mtrace";
+  /** The break before the first op (the origin of every OFFSET). */
   brk0: number;
+  /** No [heap] existed before the first op (the break had not moved). */
   brkUntouched: boolean;
+  /** The alignBreak option (0 when not used). */
   alignBreak: number;
   /** The header line (with its newline), as written or to be written in front of the output. */
   header: string;
