@@ -53,9 +53,15 @@ export function sysMremap(
   newLen = pageAlign(newLen);
   if (newLen === 0) return -EINVAL;
   if (newLen > mm.layout.taskSize) return -EINVAL; // checked before anything else since 6.16
+  if (flags & (MREMAP_FIXED | MREMAP_DONTUNMAP)) {
+    // The new range is checked before the old one is looked up (EINVAL before EFAULT).
+    const bad = newRangeError(mm, addr, oldLen, newAddr, newLen);
+    if (bad < 0) return bad;
+    if (flags & MREMAP_FIXED && oldLen === newLen) return remapMove(mm, addr, oldLen, newAddr, flags);
+    if (mm.vmas.indexOf(addr) < 0) return -EFAULT;
+    return mremapTo(mm, addr, oldLen, newAddr, newLen, flags);
+  }
   if (mm.vmas.indexOf(addr) < 0) return -EFAULT;
-
-  if (flags & (MREMAP_FIXED | MREMAP_DONTUNMAP)) return mremapTo(mm, addr, oldLen, newAddr, newLen, flags);
 
   // Shrinking always works: it just unmaps the tail.
   if (oldLen >= newLen) {
@@ -95,10 +101,45 @@ function expandable(mm: Mm, index: number, delta: number): boolean {
   return mm.getUnmappedArea(v.start, end - v.start, true) >= 0;
 }
 
-function mremapTo(mm: Mm, addr: number, oldLen: number, newAddr: number, newLen: number, flags: number): number {
+/** The checks of the new range (MREMAP_FIXED, or the hint of MREMAP_DONTUNMAP): 0 or −EINVAL. */
+function newRangeError(mm: Mm, addr: number, oldLen: number, newAddr: number, newLen: number): number {
   if (newAddr % PAGE_SIZE !== 0) return -EINVAL;
   if (newLen > mm.layout.taskSize || newAddr > mm.layout.taskSize - newLen) return -EINVAL;
   if (addr + oldLen > newAddr && newAddr + newLen > addr) return -EINVAL;
+  return 0;
+}
+
+/**
+ * remap_move (since 6.17): MREMAP_FIXED without a resize moves every VMA of the old range, which
+ * may span several VMAs and holes (not a hole at its start: EFAULT). Each piece moves as its own
+ * fixed mremap, to the target plus the gap the source had before it, so holes stay holes (what
+ * was mapped in the target's gaps stays). The first piece's address is the answer; an error stops
+ * the walk with the pieces before it moved.
+ */
+function remapMove(mm: Mm, addr: number, len: number, newAddr: number, flags: number): number {
+  const end = addr + len;
+  let cursor = addr;
+  let target = newAddr;
+  let lastEnd = 0;
+  let res = -EFAULT;
+  for (let seen = false; ; seen = true) {
+    const v = mm.vmas.intersecting(cursor, end);
+    if (v === undefined) return res;
+    if (!seen && v.start > addr) return -EFAULT;
+    const from = Math.max(v.start, cursor);
+    const pieceLen = Math.min(end, v.end) - from;
+    const offset = seen ? v.start - lastEnd : 0;
+    lastEnd = v.end;
+    const r = mremapTo(mm, from, pieceLen, target + offset, pieceLen, flags);
+    if (r < 0) return r;
+    if (!seen) res = r;
+    target = r + pieceLen;
+    cursor = from + pieceLen;
+  }
+}
+
+/** mremap_to: the new range has passed newRangeError. */
+function mremapTo(mm: Mm, addr: number, oldLen: number, newAddr: number, newLen: number, flags: number): number {
   // Room for both ranges to be split in three before anything is unmapped.
   if (mm.mapCount + 2 >= MAX_MAP_COUNT - 3) return -ENOMEM;
   if (flags & MREMAP_FIXED) {

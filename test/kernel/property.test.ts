@@ -202,7 +202,9 @@ function mremap(k: Kernel, m: Model, o: Extract<Op, { op: "mremap" }>): void {
   const a = W + o.off * PAGE;
   const vma = mapsOf(k).find(([s, e]) => s <= a && a < e);
   if (!vma) {
-    expect(k.mremap(a, o.oldLen * PAGE, o.newLen * PAGE, MAYMOVE | MFIXED, W + o.to * PAGE)).toBe(EFAULT);
+    // the new range is checked before the old one is looked up (an overlap is EINVAL)
+    const clash = o.off < o.to + o.newLen && o.to < o.off + o.oldLen;
+    expect(k.mremap(a, o.oldLen * PAGE, o.newLen * PAGE, MAYMOVE | MFIXED, W + o.to * PAGE)).toBe(clash ? EINVAL : EFAULT);
     return;
   }
   // Keep the old range inside its VMA and inside the window.
