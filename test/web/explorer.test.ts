@@ -10,7 +10,7 @@ import { fileURLToPath } from "node:url";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { createProcess, type Process } from "../../host/index.js";
 import { SCENARIOS } from "../../web/src/scenarios.js";
-import { runStatement } from "../../web/src/session.js";
+import { Program } from "../../web/src/program.js";
 import { parseStatement } from "../../web/src/statements.js";
 
 const CHROMIUM = "/usr/bin/chromium";
@@ -25,8 +25,11 @@ type PreviewServer = import("vite").PreviewServer;
 async function nodeRun(name: string, step: number, seed = 1): Promise<{ proc: Process; vars: Map<string, number> }> {
   const sc = SCENARIOS.find((s) => s.name === name)!;
   const proc = await createProcess({ seed });
+  const program = new Program(sc.statements.slice(0, step).map(parseStatement));
+  const slots = program.slots();
+  for (let i = 0; i < program.length; i++) program.run(i, proc, slots);
   const vars = new Map<string, number>();
-  for (const line of sc.statements.slice(0, step)) runStatement(proc, vars, parseStatement(line));
+  for (const [name, k] of program.slotOf) if (!Number.isNaN(slots[k])) vars.set(name, slots[k]);
   return { proc, vars };
 }
 

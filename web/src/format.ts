@@ -23,8 +23,24 @@ export function bytes(n: number): string {
   return `${s} ${units[u]}`;
 }
 
-/** Thousands separated with a thin space. */
-export const num = (n: number) => n.toLocaleString("en-US").replace(/,/g, "\u2009");
+/** Thousands separated with a thin space (by hand: toLocaleString costs a step of a big heap dearly). */
+export function num(n: number): string {
+  if (!Number.isFinite(n)) return String(n);
+  const neg = n < 0;
+  const [int, frac] = String(Math.abs(n)).split(".");
+  let out = int.length > 3 ? "" : int;
+  if (int.length > 3) {
+    for (let i = int.length; i > 0; i -= 3) out = int.slice(Math.max(0, i - 3), i) + (out === "" ? "" : "\u2009" + out);
+  }
+  return (neg ? "-" : "") + out + (frac !== undefined ? "." + frac : "");
+}
+
+/** Sets an element's HTML only when it changed (parsing and laying out the same HTML again costs a step). */
+export function setHtml(el: HTMLElement, html: string): void {
+  if ((el as HTMLElement & { lastHtml?: string }).lastHtml === html) return;
+  el.innerHTML = html;
+  (el as HTMLElement & { lastHtml?: string }).lastHtml = html;
+}
 
 /** The four little-endian bytes of a word as hex pairs. */
 export function wordBytes(bytes: Uint8Array, at: number): string {

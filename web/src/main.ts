@@ -1,37 +1,57 @@
-// The explorer page: a session of statements, a step within it, a seed; every change re-runs the
-// session on a fresh process (session.ts) and redraws the panels. The URL always holds the
-// session (?scenario= | ?ops= | ?cmds=, &step=, &seed=), so a link reproduces what was seen.
+// The explorer page: a session of statements on a timeline (timeline.ts: replay from the nearest
+// checkpoint), a step within it, a seed. A step draws the panels that matter first; the chart
+// over the steps is computed afterwards in idle slices. The URL always holds the session
+// (?scenario= | ?ops= | ?cmds=, &step=, &seed=), so a link reproduces what was seen.
 
-import { renderChart, seriesFor } from "./chart.js";
-import { LEGEND, renderDetail, renderHeap, renderTryFree } from "./view-heap.js";
-import { renderArena, renderBins } from "./view-bins.js";
-import { renderSpace } from "./view-space.js";
-import { renderStats } from "./view-stats.js";
-import { esc } from "./format.js";
+import { ChartSeries, renderChart } from "./chart.js";
+import { esc, setHtml } from "./format.js";
+import { whenIdle } from "./idle.js";
+import { statementsOfFile } from "./files.js";
 import { opsToStatements, statementsToOps } from "./ops.js";
 import { SCENARIOS, scenarioByName } from "./scenarios.js";
-import { evaluate, parseStatement, StatementError, type Statement } from "./statements.js";
-import { viewAt, type View } from "./session.js";
+import { viewOf, type View } from "./session.js";
+import { evaluate, parseStatement, type Statement, StatementError } from "./statements.js";
+import { Timeline } from "./timeline.js";
+import { renderArena, renderBins } from "./view-bins.js";
+import { HeapPanel, LEGEND, renderDetail, renderTryFree } from "./view-heap.js";
+import { renderSpace } from "./view-space.js";
+import { renderStats } from "./view-stats.js";
+
+performance.mark("explorer:script");
 
 interface State {
-  statements: Statement[];
+  timeline: Timeline;
+  /** Bumped at every change of the statements (the URL form is cached by it). */
+  edits: number;
   step: number;
-  seed: number;
-  /** The scenario the statements are, while they are unchanged. */
+  /** The scenario the statements are, while they are unchanged; or the file they came from. */
   scenario: string | null;
+  source: string;
   selected: number | null;
   view: View | null;
 }
 
 /** Statements listed at most in the history (a window around the current step). */
-const HISTORY_WINDOW = 200;
+const HISTORY_WINDOW = 120;
+/** Play speeds, in steps per second; the page draws at most one step per frame. */
+const SPEEDS = [2, 10, 60, 600, 6000];
 const $ = <T extends HTMLElement>(id: string) => document.getElementById(id) as T;
-const state: State = { statements: [], step: 0, seed: 1, scenario: null, selected: null, view: null };
+const randomSeed = () => Math.floor(Math.random() * 0x7fffffff) + 1;
+const state: State = { timeline: new Timeline([], 1), edits: 0, step: 0, scenario: null, source: "", selected: null, view: null };
 const typed: string[] = [];
 let typedAt = 0;
-let rendering = Promise.resolve();
+let heapPanel: HeapPanel;
+let chart: ChartSeries | null = null;
 
-const randomSeed = () => Math.floor(Math.random() * 0x7fffffff) + 1;
+function newSession(statements: readonly Statement[], seed: number, scenario: string | null, source = ""): void {
+  state.timeline.close();
+  state.timeline = new Timeline(statements, seed);
+  state.edits++;
+  state.scenario = scenario;
+  state.source = source;
+  state.selected = null;
+  chart = null;
+}
 
 function loadFromUrl(): void {
   const q = new URLSearchParams(location.search);
@@ -39,55 +59,67 @@ function loadFromUrl(): void {
   // may come in the fragment instead, which never leaves the browser: #ops=… or #cmds=….
   const frag = new URLSearchParams(location.hash.slice(1));
   for (const key of ["ops", "cmds"]) if (frag.has(key) && !q.has(key)) q.set(key, frag.get(key)!);
-  const seed = Number(q.get("seed"));
-  state.seed = q.has("seed") && Number.isSafeInteger(seed) && seed >= 0 ? seed : randomSeed();
+  const seedParam = Number(q.get("seed"));
+  const seed = q.has("seed") && Number.isSafeInteger(seedParam) && seedParam >= 0 ? seedParam : randomSeed();
   let error = "";
+  let statements: Statement[] = [];
+  let scenario: string | null = null;
   try {
-    if (q.has("ops")) {
-      state.statements = opsToStatements(q.get("ops")!);
-      state.scenario = null;
-    } else if (q.has("cmds")) {
-      state.statements = q.get("cmds")!.split("\n").filter((l) => l.trim() !== "").map(parseStatement);
-      state.scenario = null;
-    } else {
+    if (q.has("ops")) statements = opsToStatements(q.get("ops")!);
+    else if (q.has("cmds")) statements = q.get("cmds")!.split("\n").filter((l) => l.trim() !== "").map(parseStatement);
+    else {
       const name = q.get("scenario") ?? "walkthrough";
       const sc = scenarioByName(name);
       if (!sc) error = `no scenario named "${name}"`;
-      state.scenario = sc ? sc.name : null;
-      state.statements = sc ? sc.statements.map(parseStatement) : [];
+      scenario = sc ? sc.name : null;
+      statements = sc ? sc.statements.map(parseStatement) : [];
     }
   } catch (e) {
     error = (e as Error).message;
-    state.statements = [];
+    statements = [];
   }
+  newSession(statements, seed, scenario);
   const step = Number(q.get("step"));
-  state.step = q.has("step") && Number.isInteger(step) && step >= 0 ? Math.min(step, state.statements.length) : state.statements.length;
+  state.step = q.has("step") && Number.isInteger(step) && step >= 0 ? Math.min(step, statements.length) : statements.length;
   showError(error);
 }
 
-/** The session's URL form, computed once per list of statements. */
-let urlForm: { statements: Statement[]; key: string; value: string } | null = null;
+/** The session's URL form, computed once per version of the statements. */
+let urlForm: { edits: number; key: string; value: string } | null = null;
 
+let urlTimer: ReturnType<typeof setTimeout> | null = null;
+
+/** Writes the URL now, or (a long session: replaceState copies the whole URL) once stepping pauses. */
 function saveToUrl(): void {
+  if (urlTimer !== null) clearTimeout(urlTimer);
+  urlTimer = null;
+  if (urlForm !== null && urlForm.edits === state.edits && urlForm.value.length > 4000) {
+    urlTimer = setTimeout(writeUrl, 250);
+  } else writeUrl();
+}
+
+function writeUrl(): void {
+  urlTimer = null;
   const q = new URLSearchParams();
+  const t = state.timeline;
   if (state.scenario) q.set("scenario", state.scenario);
   else {
-    if (urlForm === null || urlForm.statements !== state.statements) {
-      const ops = statementsToOps(state.statements);
+    if (urlForm === null || urlForm.edits !== state.edits) {
+      const statements = t.program.statements;
+      const ops = statementsToOps(statements);
       urlForm = ops !== null
-        ? { statements: state.statements, key: "ops", value: ops }
-        : { statements: state.statements, key: "cmds", value: state.statements.map((s) => s.text + (s.note ? ` // ${s.note}` : "")).join("\n") };
+        ? { edits: state.edits, key: "ops", value: ops }
+        : { edits: state.edits, key: "cmds", value: statements.map((s) => s.text + (s.note ? ` // ${s.note}` : "")).join("\n") };
     }
-    q.set(urlForm.key, urlForm.value);
+    if (urlForm.value !== "") q.set(urlForm.key, urlForm.value);
   }
   q.set("step", String(state.step));
-  q.set("seed", String(state.seed));
+  q.set("seed", String(t.seed));
   // Long sessions go to the fragment, which no server has to accept.
-  const session = q.get("ops") ?? q.get("cmds");
-  if (session !== null && session.length > 4000) {
-    const key = q.has("ops") ? "ops" : "cmds";
-    q.delete(key);
-    history.replaceState(null, "", `?${q.toString()}#${key}=${encodeURIComponent(session)}`);
+  const session = urlForm !== null && !state.scenario ? urlForm.value : "";
+  if (session.length > 4000) {
+    q.delete(urlForm!.key);
+    history.replaceState(null, "", `?${q.toString()}#${urlForm!.key}=${encodeURIComponent(session)}`);
   } else {
     history.replaceState(null, "", `?${q.toString()}`);
   }
@@ -99,32 +131,98 @@ function showError(text: string): void {
   el.hidden = text === "";
 }
 
-/** Re-runs the session to the current step and redraws; calls are queued so views never interleave. */
-function render(): Promise<void> {
-  rendering = rendering.then(async () => {
-    const t0 = performance.now();
-    let view: View;
-    try {
-      view = await viewAt(state.statements, state.step, state.seed);
-    } catch (e) {
-      showError((e as Error).message);
-      return;
-    }
-    state.view = view;
-    state.step = view.step;
-    const t1 = performance.now();
-    draw(view);
-    $("chart").innerHTML = renderChart(await seriesFor(state.statements, state.seed), view.step);
-    document.body.dataset.replayMs = (t1 - t0).toFixed(1);
-    saveToUrl();
-    document.body.dataset.renderMs = (performance.now() - t0).toFixed(1);
+// Rendering: one at a time; a request made while one runs replaces any other waiting request,
+// so holding a key never queues a backlog of steps.
+let rendering = false;
+let pending = false;
+let firstDrawn = false;
+
+function render(): void {
+  if (rendering) {
+    pending = true;
+    return;
+  }
+  rendering = true;
+  pending = false;
+  void renderNow().finally(() => {
+    rendering = false;
+    if (pending) render();
   });
-  return rendering;
+}
+
+async function renderNow(): Promise<void> {
+  const t0 = performance.now();
+  const timeline = state.timeline;
+  const replayedBefore = timeline.replayed;
+  let view: View;
+  try {
+    view = await viewOf(timeline, state.step);
+  } catch (e) {
+    showError((e as Error).message);
+    if (!firstDrawn) markReady(t0);
+    return;
+  }
+  if (timeline !== state.timeline) return; // a new session came meanwhile
+  state.view = view;
+  state.step = view.step;
+  const t1 = performance.now();
+  draw(view);
+  saveToUrl();
+  const body = document.body;
+  body.dataset.replayMs = (t1 - t0).toFixed(1);
+  body.dataset.replayed = String(timeline.replayed - replayedBefore);
+  body.dataset.renderMs = (performance.now() - t0).toFixed(1);
+  body.dataset.checkpoints = timeline.checkpoints.join(",");
+  markReady(t0);
+  scheduleChart();
+}
+
+/** Records when the drawing reached the screen: the frame after the DOM changed. */
+function markReady(t0: number): void {
+  requestAnimationFrame(() => {
+    setTimeout(() => {
+      const body = document.body;
+      body.dataset.stepMs = (performance.now() - t0).toFixed(1);
+      if (!firstDrawn) {
+        firstDrawn = true;
+        performance.mark("explorer:first-drawing");
+        body.dataset.loadMs = performance.now().toFixed(0);
+        body.dataset.ready = "1";
+      }
+      body.dataset.shown = String(state.view?.step ?? 0);
+    }, 0);
+  });
+}
+
+let chartTimer: (() => void) | null = null;
+
+/** Computes the chart in slices after the panels are drawn, and redraws it as it grows. */
+function scheduleChart(): void {
+  const draw = () => {
+    if (chart && state.view) $("chart").innerHTML = renderChart(chart.series, state.view.step);
+  };
+  draw();
+  if (chartTimer !== null) return;
+  let lastDraw = performance.now();
+  const slice = async (budgetMs: number) => {
+    chartTimer = null;
+    if (chart === null || chart.timeline !== state.timeline) chart = new ChartSeries(state.timeline);
+    const c = chart;
+    const done = await c.advance(budgetMs);
+    if (c !== chart) return scheduleChart();
+    if (done || performance.now() - lastDraw > 500) {
+      draw();
+      lastDraw = performance.now();
+    }
+    if (!done) chartTimer = whenIdle(slice);
+  };
+  chartTimer = whenIdle(slice);
 }
 
 function draw(view: View): void {
   const body = document.body;
   const d = view.death;
+  const t = state.timeline;
   body.dataset.state = d ? d.state : "alive";
   if (d && d.state === "aborted") body.dataset.abortMessage = d.message;
   else delete body.dataset.abortMessage;
@@ -132,42 +230,82 @@ function draw(view: View): void {
   banner.hidden = d === null;
   if (d) banner.innerHTML = `<b>${d.signal}</b> at statement ${d.at + 1}: ${esc(d.message)} <span class="note">(the panels show the process just before that call; step back to leave this state)</span>`;
 
-  $("seed").textContent = String(state.seed);
-  const n = state.statements.length;
+  $("seed").textContent = String(t.seed);
+  $("source").textContent = state.source;
+  const n = t.length;
   const slider = $<HTMLInputElement>("step");
   slider.max = String(n);
   slider.value = String(view.step);
   $("step-label").textContent = `step ${view.step} of ${n}`;
+  $<HTMLInputElement>("jump").max = String(n);
   $<HTMLSelectElement>("scenario").value = state.scenario ?? "";
+  drawHistory(view);
+  heapPanel.show(view, state.selected);
+  setHtml($("detail"), renderDetail(view, state.selected));
+  setHtml($("bins"), renderBins(view));
+  setHtml($("arena"), renderArena(view));
+  setHtml($("space"), renderSpace(view));
+  setHtml($("stats"), renderStats(view));
+}
 
-  // A long session shows a window of statements around the current step.
-  const from = Math.max(0, Math.min(view.step - HISTORY_WINDOW / 2, n - HISTORY_WINDOW));
+/** What the history list shows now: its window and the step it was drawn for. */
+let historyDrawn: { from: number; to: number; edits: number; timeline: Timeline; step: number; death: boolean } | null = null;
+
+function historyItem(view: View, i: number): [string, string] {
+  const d = view.death;
+  const dead = d !== null && d.at === i;
+  const cls = (i < view.step ? (dead ? "dead" : "done") : "later") + (i === view.step - 1 ? " cur" : "");
+  const result = dead ? `<span class="result bad">✗ ${esc(d.message)}</span>` : i < view.step ? `<span class="result">→ ${esc(view.result(i))}</span>` : "";
+  return [cls, result];
+}
+
+function drawHistory(view: View): void {
+  const t = state.timeline;
+  const statements = t.program.statements;
+  const n = statements.length;
+  const list = $("history");
+  // A long session shows a window of statements around the current step, moved in jumps of half
+  // a window so that a step usually changes two lines of it, not the whole list.
+  const half = HISTORY_WINDOW / 2;
+  const from = Math.max(0, Math.min(Math.floor(view.step / half) * half - half / 2, n - HISTORY_WINDOW));
   const to = Math.min(n, from + HISTORY_WINDOW);
-  const skipped = (count: number, where: string, step: number) =>
-    count > 0 ? `<li class="skip" data-step="${step}" tabindex="0">… ${count} ${where} statements</li>` : "";
-  $("history").innerHTML = skipped(from, "earlier", from) + state.statements
-    .slice(from, to)
-    .map((s, k) => {
-      const i = from + k;
-      const cls = i < view.step ? (d && d.at === i ? "dead" : "done") : "later";
-      const result = i < view.results.length ? `<span class="result">→ ${esc(view.results[i])}</span>` : d && d.at === i ? `<span class="result bad">✗ ${esc(d.message)}</span>` : "";
+  const h = historyDrawn;
+  if (h && h.from === from && h.to === to && h.edits === state.edits && h.timeline === t && !h.death && view.death === null) {
+    // Only the lines between the old step and the new one change.
+    const lo = Math.max(from, Math.min(h.step, view.step) - 1);
+    const hi = Math.min(to, Math.max(h.step, view.step) + 1);
+    for (let i = lo; i < hi; i++) {
+      const li = list.querySelector<HTMLElement>(`li[value="${i + 1}"]`);
+      if (!li) continue;
+      const [cls, result] = historyItem(view, i);
+      li.className = cls;
+      li.querySelector(".result")?.remove();
+      if (result) li.querySelector("code")!.insertAdjacentHTML("afterend", result);
+    }
+  } else {
+    const skipped = (count: number, where: string, step: number) =>
+      count > 0 ? `<li class="skip" data-step="${step}" tabindex="0">… ${count} ${where} statements</li>` : "";
+    const items: string[] = [skipped(from, "earlier", from)];
+    for (let i = from; i < to; i++) {
+      const s = statements[i];
+      const [cls, result] = historyItem(view, i);
       const note = s.note ? `<span class="snote">${esc(s.note)}</span>` : "";
-      return `<li class="${cls}${i === view.step - 1 ? " cur" : ""}" data-step="${i + 1}" tabindex="0" value="${i + 1}"><code>${esc(s.text)}</code>${result}${note}</li>`;
-    })
-    .join("") + skipped(n - to, "later", to + 1);
-  $("history").querySelector(".cur")?.scrollIntoView({ block: "nearest" });
-
-  $("heap").innerHTML = renderHeap(view, state.selected);
-  $("detail").innerHTML = renderDetail(view, state.selected);
-  $("bins").innerHTML = renderBins(view);
-  $("arena").innerHTML = renderArena(view);
-  $("space").innerHTML = renderSpace(view);
-  $("stats").innerHTML = renderStats(view);
+      items.push(`<li class="${cls}" data-step="${i + 1}" tabindex="0" value="${i + 1}"><code>${esc(s.text)}</code>${result}${note}</li>`);
+    }
+    items.push(skipped(n - to, "later", to + 1));
+    list.innerHTML = items.join("");
+  }
+  historyDrawn = { from, to, edits: state.edits, timeline: t, step: view.step, death: view.death !== null };
+  // Scrolled in the next frame, after every panel is written: reading offsets now would force a layout.
+  requestAnimationFrame(() => {
+    const cur = list.querySelector<HTMLElement>(".cur");
+    if (cur) list.scrollTop = cur.offsetTop - list.clientHeight / 2;
+  });
 }
 
 function go(step: number): void {
-  state.step = Math.max(0, Math.min(step, state.statements.length));
-  void render();
+  state.step = Math.max(0, Math.min(step, state.timeline.length));
+  render();
 }
 
 function runCommand(line: string): void {
@@ -185,7 +323,7 @@ function runCommand(line: string): void {
   }
   // Check names before running: an undefined variable is a typing error, not a step.
   try {
-    const vars = state.view?.vars ?? new Map();
+    const vars = state.view?.vars ?? new Map<string, number>();
     if (s.kind === "store") { evaluate(s.addr, vars); evaluate(s.value, vars); }
     else for (const a of s.args) evaluate(a, vars);
   } catch (e) {
@@ -193,41 +331,113 @@ function runCommand(line: string): void {
     throw e;
   }
   // Typing at an earlier step replaces what came after it, as an editor's undo does.
-  state.statements = [...state.statements.slice(0, state.view?.step ?? state.step), s];
+  const at = state.view?.step ?? state.step;
+  state.timeline.replaceFrom(at, [s]);
+  state.edits++;
+  if (chart && !chart.validAfterEdit(at)) chart = null;
   state.scenario = null;
   typed.push(line);
   typedAt = typed.length;
-  go(state.statements.length);
+  go(state.timeline.length);
+}
+
+async function openFile(file: File): Promise<void> {
+  stopPlay();
+  showError("");
+  $("source").textContent = `opening ${file.name}…`;
+  try {
+    const statements = await statementsOfFile(file);
+    newSession(statements, state.timeline.seed, null, file.name);
+    go(statements.length);
+  } catch (e) {
+    $("source").textContent = state.source;
+    showError(`${file.name}: ${(e as Error).message}`);
+  }
+}
+
+// Play: one step per tick, at the chosen speed, never faster than the page draws.
+let playTimer: ReturnType<typeof setTimeout> | null = null;
+
+function stopPlay(): void {
+  if (playTimer !== null) clearTimeout(playTimer);
+  playTimer = null;
+  $("play").textContent = "▶ play";
+  $("play").setAttribute("aria-pressed", "false");
+}
+
+function togglePlay(): void {
+  if (playTimer !== null) return stopPlay();
+  if (state.step >= state.timeline.length) go(0);
+  $("play").textContent = "❚❚ pause";
+  $("play").setAttribute("aria-pressed", "true");
+  const tick = () => {
+    const rate = SPEEDS[Number($<HTMLSelectElement>("speed").value)] ?? 10;
+    const stride = Math.max(1, Math.round(rate / 60));
+    if (!rendering) {
+      if (state.step >= state.timeline.lastStep || state.view?.death) return stopPlay();
+      go(state.step + stride);
+    }
+    playTimer = setTimeout(tick, Math.max(16, (1000 * stride) / rate));
+  };
+  tick();
 }
 
 function wire(): void {
+  heapPanel = new HeapPanel($("heap"));
   const select = $<HTMLSelectElement>("scenario");
   select.innerHTML =
     `<option value="">(your own session)</option>` + SCENARIOS.map((s) => `<option value="${s.name}">${esc(s.title)}</option>`).join("");
   select.addEventListener("change", () => {
     const sc = scenarioByName(select.value);
     if (!sc) return;
-    state.scenario = sc.name;
-    state.statements = sc.statements.map(parseStatement);
-    state.selected = null;
+    stopPlay();
+    newSession(sc.statements.map(parseStatement), state.timeline.seed, sc.name);
     go(0);
   });
-  $("reseed").addEventListener("click", () => {
-    state.seed = randomSeed();
-    state.selected = null; // addresses change with the layout
-    void render();
-  });
+  const reseed = () => {
+    newSession(state.timeline.program.statements.slice(), randomSeed(), state.scenario, state.source); // addresses change with the layout
+    render();
+  };
+  $("reseed").addEventListener("click", reseed);
   $("reset").addEventListener("click", () => {
-    state.statements = [];
-    state.scenario = null;
-    state.selected = null;
+    stopPlay();
+    newSession([], state.timeline.seed, null);
     go(0);
+  });
+  const fileInput = $<HTMLInputElement>("file");
+  $("open").addEventListener("click", () => fileInput.click());
+  fileInput.addEventListener("change", () => {
+    if (fileInput.files?.[0]) void openFile(fileInput.files[0]);
+    fileInput.value = "";
+  });
+  // Drop a trace anywhere on the page.
+  document.addEventListener("dragover", (e) => {
+    if (!e.dataTransfer?.types.includes("Files")) return;
+    e.preventDefault();
+    document.body.classList.add("dropping");
+  });
+  document.addEventListener("dragleave", (e) => {
+    if (e.relatedTarget === null) document.body.classList.remove("dropping");
+  });
+  document.addEventListener("drop", (e) => {
+    document.body.classList.remove("dropping");
+    const file = e.dataTransfer?.files[0];
+    if (!file) return;
+    e.preventDefault();
+    void openFile(file);
   });
   $("first").addEventListener("click", () => go(0));
   $("prev").addEventListener("click", () => go(state.step - 1));
   $("next").addEventListener("click", () => go(state.step + 1));
-  $("last").addEventListener("click", () => go(state.statements.length));
+  $("last").addEventListener("click", () => go(state.timeline.length));
+  $("play").addEventListener("click", togglePlay);
+  $<HTMLSelectElement>("speed").innerHTML = SPEEDS.map((s, i) => `<option value="${i}"${s === 10 ? " selected" : ""}>${s} steps/s</option>`).join("");
   $<HTMLInputElement>("step").addEventListener("input", (e) => go(Number((e.target as HTMLInputElement).value)));
+  $("jump-form").addEventListener("submit", (e) => {
+    e.preventDefault();
+    const n = Number($<HTMLInputElement>("jump").value);
+    if (Number.isInteger(n) && n >= 0) go(n);
+  });
   const input = $<HTMLInputElement>("cmd");
   input.addEventListener("keydown", (e) => {
     if (e.key === "Enter") {
@@ -240,7 +450,7 @@ function wire(): void {
       typedAt = Math.min(typed.length, typedAt + 1);
       input.value = typed[typedAt] ?? "";
       e.preventDefault();
-    }
+    } else if (e.key === "Escape") input.blur();
   });
   $("history").addEventListener("click", (e) => {
     const li = (e.target as HTMLElement).closest("li[data-step]") as HTMLElement | null;
@@ -255,7 +465,7 @@ function wire(): void {
     const el = (e.target as HTMLElement).closest("[data-chunk-addr]") as HTMLElement | null;
     if (!el || !state.view) return;
     state.selected = parseInt(el.dataset.chunkAddr!, 16);
-    $("heap").innerHTML = renderHeap(state.view, state.selected);
+    heapPanel.select(state.selected);
     $("detail").innerHTML = renderDetail(state.view, state.selected);
   });
   $("tryfree-form").addEventListener("submit", (e) => {
@@ -273,12 +483,24 @@ function wire(): void {
   });
   document.addEventListener("keydown", (e) => {
     const t = e.target as HTMLElement;
-    if (t.tagName === "INPUT" || t.tagName === "SELECT" || t.tagName === "TEXTAREA") return;
-    if (e.key === "ArrowLeft") go(state.step - 1);
-    else if (e.key === "ArrowRight") go(state.step + 1);
-    else if (e.key === "Home") go(0);
-    else if (e.key === "End") go(state.statements.length);
-    else return;
+    if (t.tagName === "INPUT" || t.tagName === "SELECT" || t.tagName === "TEXTAREA" || e.ctrlKey || e.metaKey || e.altKey) return;
+    const big = Math.max(10, state.timeline.spacing);
+    const focus = (id: string) => $<HTMLInputElement>(id).focus();
+    switch (e.key) {
+      case "ArrowLeft": go(state.step - (e.shiftKey ? 10 : 1)); break;
+      case "ArrowRight": go(state.step + (e.shiftKey ? 10 : 1)); break;
+      case "PageUp": go(state.step - big); break;
+      case "PageDown": go(state.step + big); break;
+      case "Home": go(0); break;
+      case "End": go(state.timeline.length); break;
+      case " ": case "p": togglePlay(); break;
+      case "g": focus("jump"); break;
+      case "/": case "c": focus("cmd"); break;
+      case "f": focus("tryfree-addr"); break;
+      case "o": fileInput.click(); break;
+      case "s": reseed(); break;
+      default: return;
+    }
     e.preventDefault();
   });
   $("legend").innerHTML = LEGEND.map(([cls, tag, name]) => `<span class="lg"><i class="chunk ${cls}">${tag}</i>${name}</span>`).join("");
@@ -286,6 +508,4 @@ function wire(): void {
 
 wire();
 loadFromUrl();
-void render().then(() => {
-  document.body.dataset.ready = "1";
-});
+render();

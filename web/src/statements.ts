@@ -127,7 +127,7 @@ export function constantValue(name: string): number | undefined {
 }
 
 /** Evaluates an expression to a u32 with the session's variables. */
-export function evaluate(e: Expr, vars: ReadonlyMap<string, number>): number {
+export function evaluate(e: Expr, vars: { get(name: string): number | undefined }): number {
   switch (e.kind) {
     case "num":
       if (e.value > 0xffffffff) throw new StatementError(`${e.value} does not fit in 32 bits`);

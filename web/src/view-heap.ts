@@ -6,9 +6,6 @@ import { MemoryView, revealPtr, type Chunk, type TryFreeResult } from "../../hos
 import { bytes, esc, hex, num, shex, wordBytes } from "./format.js";
 import type { View } from "./session.js";
 
-/** Chunks drawn at most (a bigger heap says how many were left out). */
-const MAX_DRAWN = 1000;
-
 /** The colour class and the letter of a chunk (the second cue for colour-blind readers). */
 export function chunkClass(c: Chunk): { cls: string; tag: string; what: string } {
   if (c.state === "top") return { cls: "top", tag: "top", what: "top chunk" };
@@ -36,7 +33,7 @@ export const LEGEND: [string, string, string][] = [
 
 function chunkEl(c: Chunk, base: number, selected: number | null): string {
   const { cls, tag, what } = chunkClass(c);
-  const width = Math.round(Math.min(220, 46 + 12 * Math.log2(Math.max(16, c.size) / 16)));
+  const width = chunkWidth(c.size);
   const flags = `${c.nonMainArena ? "A" : ""}${c.isMmapped ? "M" : ""}${c.prevInuse ? "P" : ""}`;
   const bin = c.bin ? ` data-bin="${c.bin}"` : "";
   const title = `${hex(c.addr)} · ${what} · size ${c.size} · flags ${flags || "none"} · usable ${c.usableSize}`;
@@ -48,23 +45,156 @@ function chunkEl(c: Chunk, base: number, selected: number | null): string {
   );
 }
 
-export function renderHeap(view: View, selected: number | null): string {
-  const h = view.heap;
-  const parts: string[] = [];
-  if (h.heap === null) {
-    parts.push(`<p class="empty">No heap yet: glibc creates it at the first malloc.</p>`);
-  } else {
-    const base = h.heap.startAddr;
-    const chunks = h.heap.chunks;
-    parts.push(`<div class="heap-meta">sbrk_base ${hex(base)} · ${num(chunks.length)} chunks · offsets from sbrk_base</div>`);
-    parts.push(`<div class="chunks">${chunks.slice(0, MAX_DRAWN).map((c) => chunkEl(c, base, selected)).join("")}</div>`);
-    if (chunks.length > MAX_DRAWN) parts.push(`<p class="note">${num(chunks.length - MAX_DRAWN)} more chunks not drawn.</p>`);
-    if (h.heap.problem) parts.push(`<p class="problem">The walk stopped: ${esc(h.heap.problem)}</p>`);
+/** Height of one row of chunks (a chunk's 46 px and the 3 px gap), in CSS pixels. */
+const ROW_HEIGHT = 49;
+/** Rows drawn above and below the visible ones, so that a scroll shows no blank. */
+const OVERSCAN_ROWS = 4;
+/** The scroll box's largest height (style.css: .chunks-scroll). */
+const VISIBLE_PX = 460;
+/** mmapped chunks drawn at most (each is a mapping of its own: a process seldom has many). */
+const MAX_MMAPPED_DRAWN = 1000;
+
+const chunkWidth = (size: number) => Math.round(Math.min(220, 46 + 12 * Math.log2(Math.max(16, size) / 16)));
+
+/**
+ * The brk heap's chunks as a windowed list: rows are packed from the chunks' widths (as a
+ * wrapping flex box would lay them out), and only the rows in or near the visible part of the
+ * scroll box are in the DOM, each chunk with its data-chunk-* hooks. Scrolling draws the rest,
+ * so a 10,000-chunk heap costs a step what a 100-chunk one does. `data-chunk-count` on the box
+ * says how many chunks the walk found.
+ */
+export class HeapPanel {
+  readonly #meta: HTMLElement;
+  readonly #scroller: HTMLElement;
+  readonly #rowsEl: HTMLElement;
+  readonly #problem: HTMLElement;
+  readonly #mmapped: HTMLElement;
+  #view: View | null = null;
+  #selected: number | null = null;
+  #chunks: Chunk[] = [];
+  /** Index of the first chunk of each row, and chunks.length at the end. */
+  #rowStarts: number[] = [0];
+  /** The scroll box's content width, as the ResizeObserver last saw it (0: not yet). */
+  #width = 0;
+  #mmappedHtml = "";
+  #frame = 0;
+
+  constructor(root: HTMLElement) {
+    root.innerHTML =
+      `<div class="heap-meta"></div>` +
+      `<div class="chunks-scroll" tabindex="0" aria-label="heap chunks, in address order"><div class="chunk-rows"></div></div>` +
+      `<p class="problem" hidden></p><div class="mmapped"></div>`;
+    this.#meta = root.querySelector(".heap-meta")!;
+    this.#scroller = root.querySelector(".chunks-scroll")!;
+    this.#rowsEl = root.querySelector(".chunk-rows")!;
+    this.#problem = root.querySelector(".problem")!;
+    this.#mmapped = root.querySelector(".mmapped")!;
+    this.#scroller.addEventListener("scroll", () => this.#onScroll());
+    new ResizeObserver((entries) => {
+      const width = Math.floor(entries[0].contentRect.width);
+      if (width === this.#width) return;
+      this.#width = width;
+      this.#layout();
+      this.#drawRows();
+    }).observe(this.#scroller);
   }
-  if (h.mmapped.length) {
-    parts.push(`<h3>mmapped chunks</h3><div class="chunks">${h.mmapped.map((c) => chunkEl(c, 0, selected)).join("")}</div>`);
+
+  /** Draws the heap of a view (the list's scroll position is kept across steps). */
+  show(view: View, selected: number | null): void {
+    this.#view = view;
+    this.#selected = selected;
+    const h = view.heap;
+    this.#chunks = h.heap?.chunks ?? [];
+    const n = this.#chunks.length;
+    this.#meta.innerHTML = h.heap === null
+      ? `<span class="empty">No heap yet: glibc creates it at the first malloc.</span>`
+      : `sbrk_base ${hex(h.heap.startAddr)} · ${num(n)} chunks · offsets from sbrk_base${n > 60 ? " · scroll the list for the rest" : ""}`;
+    this.#scroller.hidden = h.heap === null;
+    this.#scroller.dataset.chunkCount = String(n);
+    this.#problem.hidden = !h.heap?.problem;
+    this.#problem.textContent = h.heap?.problem ? `The walk stopped: ${h.heap.problem}` : "";
+    let mm = "";
+    if (h.mmapped.length) {
+      const drawn = h.mmapped.slice(0, MAX_MMAPPED_DRAWN).map((c) => chunkEl(c, 0, selected)).join("");
+      const more = h.mmapped.length > MAX_MMAPPED_DRAWN ? `<p class="note">${num(h.mmapped.length - MAX_MMAPPED_DRAWN)} more not drawn.</p>` : "";
+      mm = `<h3>mmapped chunks</h3><div class="chunks">${drawn}</div>${more}`;
+    }
+    if (mm !== this.#mmappedHtml) this.#mmapped.innerHTML = this.#mmappedHtml = mm;
+    if (this.#width === 0) this.#width = this.#scroller.clientWidth; // the first time only
+    this.#layout();
+    this.#drawRows();
   }
-  return parts.join("");
+
+  /** Selects a chunk and scrolls the list to it. */
+  select(addr: number | null): void {
+    this.#selected = addr;
+    const i = addr === null ? -1 : this.#chunks.findIndex((c) => c.addr === addr);
+    if (i >= 0) {
+      const top = this.#rowOf(i) * ROW_HEIGHT;
+      const s = this.#scroller;
+      if (top < s.scrollTop || top + ROW_HEIGHT > s.scrollTop + s.clientHeight) s.scrollTop = top - s.clientHeight / 2;
+    }
+    if (this.#view) this.show(this.#view, addr);
+  }
+
+  #rowOf(i: number): number {
+    let lo = 0;
+    let hi = this.#rowStarts.length - 2;
+    while (lo < hi) {
+      const mid = (lo + hi + 1) >> 1;
+      if (this.#rowStarts[mid] <= i) lo = mid;
+      else hi = mid - 1;
+    }
+    return lo;
+  }
+
+  /** Packs the chunks into rows of the scroll box's width, as a wrapping flex box would. */
+  #layout(): void {
+    const width = Math.max(100, this.#width);
+    const starts = [0];
+    let used = 0;
+    const chunks = this.#chunks;
+    for (let i = 0; i < chunks.length; i++) {
+      const w = chunkWidth(chunks[i].size) + 3;
+      if (used > 0 && used + w > width) {
+        starts.push(i);
+        used = 0;
+      }
+      used += w;
+    }
+    if (chunks.length > 0) starts.push(chunks.length);
+    this.#rowStarts = starts;
+    this.#rowsEl.style.height = `${(starts.length - 1) * ROW_HEIGHT}px`;
+  }
+
+  #onScroll(): void {
+    if (this.#frame) return;
+    this.#frame = requestAnimationFrame(() => {
+      this.#frame = 0;
+      this.#drawRows();
+    });
+  }
+
+  #drawRows(): void {
+    const s = this.#scroller;
+    const view = this.#view;
+    if (!view?.heap.heap) {
+      this.#rowsEl.innerHTML = "";
+      return;
+    }
+    const rows = this.#rowStarts.length - 1;
+    // The box is at most 460 px high: drawing that much below the top needs no layout read.
+    const first = Math.max(0, Math.floor(s.scrollTop / ROW_HEIGHT) - OVERSCAN_ROWS);
+    const last = Math.min(rows, first + Math.ceil(VISIBLE_PX / ROW_HEIGHT) + 2 * OVERSCAN_ROWS);
+    const base = view.heap.heap.startAddr;
+    const out: string[] = [];
+    for (let r = first; r < last; r++) {
+      const cells: string[] = [];
+      for (let i = this.#rowStarts[r]; i < this.#rowStarts[r + 1]; i++) cells.push(chunkEl(this.#chunks[i], base, this.#selected));
+      out.push(`<div class="chunk-row" style="top:${r * ROW_HEIGHT}px">${cells.join("")}</div>`);
+    }
+    this.#rowsEl.innerHTML = out.join("");
+  }
 }
 
 function findChunk(view: View, addr: number): Chunk | undefined {
