@@ -105,7 +105,8 @@ function writeDecimal(buf: Uint8Array, n: number, v: number): number {
 /**
  * Runs every op of `trace` on `proc` (a fresh process, for results comparable with the oracle).
  * `trace` is a parsed op list, or the text (or UTF-8 bytes) of an op list or of a glibc mtrace log.
- * Errors of the process (ProcessAbort, ProcessKilled, SegmentationFault) propagate unchanged. An op
+ * Errors of the process (ProcessAbort, ProcessKilled, SegmentationFault, ProcessHang) propagate
+ * unchanged, as do OpsSyntaxError and MtraceSyntaxError for text that is not a trace. An op
  * on an ID that is not live is skipped and counted in `errors`, as the oracle does (or throws a
  * ReplayOpError with `badIds: "throw"`). For inputs too large to hold, see replayStream.
  */
