@@ -49,6 +49,21 @@ export const PROCESS_OPTIONS = {
   debug: { type: "boolean" },
 } as const satisfies Options;
 
+/** The options of `replay`. */
+export const REPLAY_OPTIONS = {
+  ...PROCESS_OPTIONS,
+  checkpoint: { type: "string" },
+  expect: { type: "string" },
+  summary: { type: "boolean" },
+  json: { type: "boolean" },
+  timings: { type: "boolean" },
+  progress: { type: "boolean" },
+  "no-progress": { type: "boolean" },
+} as const satisfies Options;
+
+/** The options of `maps` and `stats`. */
+export const AT_OPTIONS = { ...PROCESS_OPTIONS, at: { type: "string" }, json: { type: "boolean" } } as const satisfies Options;
+
 export const PROCESS_HELP = `  --seed N            seed of the process's ASLR (and glibc's tcache key): the same seed gives the
                       same addresses (default: random; replay output does not depend on it)
   --aslr 0|1|2        kernel.randomize_va_space (default 2: stack, mmap base and brk randomized)

@@ -5,8 +5,10 @@
 import { readFileSync } from "node:fs";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
-import { parse, PROCESS_HELP, PROGRAM, UsageError, UserError } from "./args.js";
-import { atCommand, convertCommand, REPLAY_OPTIONS, AT_OPTIONS, replayCommand } from "./replay.js";
+import { AT_OPTIONS, parse, PROCESS_HELP, PROGRAM, REPLAY_OPTIONS, UsageError, UserError } from "./args.js";
+// The commands' own modules (and the emulated process behind them) are imported when a command
+// runs: --version, --help and usage errors answer without loading them.
+const commands = () => import("./replay.js");
 
 const HELP: Record<string, string> = {
   "": `usage: ${PROGRAM} COMMAND [ARGS]
@@ -139,16 +141,16 @@ export async function main(argv: string[]): Promise<number> {
       return 0;
     case "replay": {
       const parsed = parse(command, args, REPLAY_OPTIONS, { min: 1, max: 1, names: "the trace file (a path, or - for stdin)" });
-      return parsed.values.help ? help(command) : replayCommand(parsed);
+      return parsed.values.help ? help(command) : (await commands()).replayCommand(parsed);
     }
     case "maps":
     case "stats": {
       const parsed = parse(command, args, AT_OPTIONS, { min: 1, max: 1, names: "the trace file (a path, or - for stdin)" });
-      return parsed.values.help ? help(command) : atCommand(command, parsed);
+      return parsed.values.help ? help(command) : (await commands()).atCommand(command, parsed);
     }
     case "convert": {
       const parsed = parse(command, args, {}, { min: 1, max: 1, names: "the mtrace file (a path, or - for stdin)" });
-      return parsed.values.help ? help(command) : convertCommand(parsed);
+      return parsed.values.help ? help(command) : (await commands()).convertCommand(parsed);
     }
     case "demo": {
       const parsed = parse(command, args, {}, { min: 0, max: 0, names: "" });

@@ -12,6 +12,28 @@ export async function writeStdout(bytes: Uint8Array | string): Promise<void> {
   if (!process.stdout.write(bytes)) await once(process.stdout, "drain");
 }
 
+/**
+ * Runs `cleanup` when the user interrupts the command (Ctrl-C: SIGINT; or SIGTERM, SIGHUP), then
+ * dies of the same signal, as a program that did not catch it would (the shell then reports
+ * 130 for SIGINT and stops a script's loop). Returns the function that takes the handlers off.
+ */
+export function onInterrupt(cleanup: () => void): () => void {
+  const signals = ["SIGINT", "SIGTERM", "SIGHUP"] as const;
+  const handler = (signal: NodeJS.Signals) => {
+    off();
+    try {
+      cleanup();
+    } finally {
+      process.kill(process.pid, signal);
+    }
+  };
+  const off = () => {
+    for (const s of signals) process.off(s, handler);
+  };
+  for (const s of signals) process.on(s, handler);
+  return off;
+}
+
 const MEMORY_LIMIT = 32 << 20;
 
 export class Spool {

@@ -11,10 +11,11 @@
 
 import { spawnSync } from "node:child_process";
 import { createHash } from "node:crypto";
-import { existsSync, mkdirSync, readFileSync, renameSync, rmSync, statSync, writeFileSync } from "node:fs";
-import { homedir, tmpdir, userInfo } from "node:os";
+import { closeSync, existsSync, mkdirSync, openSync, readSync, renameSync, rmSync, statSync, writeFileSync } from "node:fs";
+import { constants as osConstants, homedir, tmpdir, userInfo } from "node:os";
 import { basename, join, resolve } from "node:path";
 import { PROGRAM, UserError } from "./args.js";
+import { fileError } from "./input.js";
 
 const PRELOAD_SOURCE = String.raw`/* ptmalloc-wasm record: starts glibc's mtrace() and tags calloc and the memalign family. */
 #define _GNU_SOURCE
@@ -183,8 +184,9 @@ function preloadLibrary(): string {
   }
   if (r.status !== 0) {
     rmSync(tmp, { force: true });
-    const first = (r.stderr || r.error?.message || "").split("\n").find((l) => l.trim() !== "") ?? "";
-    throw new UserError(`cannot build the preload library with '${cc}': ${first.trim()}`);
+    const first = (r.stderr || r.error?.message || "").split("\n").find((l) => l.trim() !== "")?.trim();
+    const why = first ?? (r.signal ? `killed by ${r.signal}` : `exit status ${r.status}, and nothing on stderr`);
+    throw new UserError(`cannot build the preload library with '${cc}': ${why}`);
   }
   renameSync(tmp, lib);
   return lib;
@@ -206,12 +208,8 @@ export async function recordCommand(program: string[], output: string | undefine
   checkGlibc();
   const lib = preloadLibrary();
   const out = resolve(output ?? `${basename(program[0])}.mtrace`);
-  try {
-    if (statSync(out).isDirectory()) throw new UserError("is a directory", output ?? out);
-  } catch (err) {
-    if (err instanceof UserError) throw err;
-  }
-  rmSync(out, { force: true });
+  const shown = output ?? out;
+  checkWritable(out, shown);
   const preload = [lib, "libc_malloc_debug.so.0", process.env.LD_PRELOAD].filter(Boolean).join(":");
   const r = spawnSync(program[0], program.slice(1), {
     stdio: "inherit",
@@ -220,21 +218,74 @@ export async function recordCommand(program: string[], output: string | undefine
   if (r.error) {
     const code = (r.error as NodeJS.ErrnoException).code;
     if (code === "ENOENT") throw new UserError("command not found", program[0]);
-    if (code === "EACCES") throw new UserError("permission denied (not an executable?)", program[0]);
+    if (code === "EACCES") {
+      let directory = false;
+      try {
+        directory = program[0].includes("/") && statSync(program[0]).isDirectory();
+      } catch {
+        // not there to look at: permission denied it is
+      }
+      throw new UserError(directory ? "is a directory, not a program" : "permission denied (not an executable?)", program[0]);
+    }
     throw new UserError(`cannot run: ${r.error.message}`, program[0]);
   }
-  let text = "";
-  try {
-    text = readFileSync(out, "latin1");
-  } catch {
-    // no log: below
+  const records = countRecords(out);
+  if (records < 0) {
+    throw new UserError(`nothing was recorded: is '${program[0]}' a dynamically linked program using this system's glibc?`, shown);
   }
-  if (!text.startsWith("= Start")) {
-    throw new UserError(`nothing was recorded: is '${program[0]}' a dynamically linked program using this system's glibc?`, output ?? out);
-  }
-  const records = text.split("\n").filter((l) => / [+<>!-] /.test(l) || /^[+<>!-] /.test(l)).length;
-  process.stderr.write(`${PROGRAM}: wrote ${output ?? out}: ${records} mtrace records of ${program.join(" ")}\n`);
-  const signals: Record<string, number> = { SIGABRT: 6, SIGKILL: 9, SIGSEGV: 11, SIGTERM: 15, SIGINT: 2 };
-  if (r.signal) return 128 + (signals[r.signal] ?? 1);
+  process.stderr.write(`${PROGRAM}: wrote ${shown}: ${records} mtrace record${records === 1 ? "" : "s"} of ${program.join(" ")}\n`);
+  // A command killed by a signal ends `record` as the shell would report it: 128 + the signal.
+  if (r.signal) return 128 + (osConstants.signals[r.signal] ?? 0);
   return r.status ?? 0;
+}
+
+/** Fails now, before COMMAND runs, if the log cannot be written where asked (glibc would say nothing). */
+function checkWritable(out: string, shown: string): void {
+  try {
+    if (statSync(out).isDirectory()) throw new UserError("is a directory", shown);
+  } catch (err) {
+    if (err instanceof UserError) throw err;
+  }
+  try {
+    closeSync(openSync(out, "w"));
+  } catch (err) {
+    const code = (err as NodeJS.ErrnoException).code;
+    if (code === "ENOENT") throw new UserError("cannot write the log there: no such directory", shown);
+    const e = fileError(shown, err);
+    throw e instanceof UserError ? new UserError(`cannot write the log: ${e.message}`, shown) : e;
+  }
+  // mtrace() creates the log itself: an empty file left here would look like a recording.
+  rmSync(out, { force: true });
+}
+
+/** The records of the log at `path` (lines other than "= Start" / "= End"), or -1 when it is no mtrace log; read in pieces, as a log may be gigabytes. */
+function countRecords(path: string): number {
+  let fd: number;
+  try {
+    fd = openSync(path, "r");
+  } catch {
+    return -1;
+  }
+  try {
+    const buf = new Uint8Array(1 << 20);
+    const start = "= Start";
+    let records = 0;
+    let lineStart = true;
+    let first = true;
+    for (;;) {
+      const n = readSync(fd, buf, 0, buf.length, null);
+      if (n === 0) break;
+      if (first) {
+        if (n < start.length || new TextDecoder().decode(buf.subarray(0, start.length)) !== start) return -1;
+        first = false;
+      }
+      for (let i = 0; i < n; i++) {
+        if (lineStart && buf[i] !== 61 /* = */) records++;
+        lineStart = buf[i] === 10;
+      }
+    }
+    return first ? -1 : records;
+  } finally {
+    closeSync(fd);
+  }
 }

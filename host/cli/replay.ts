@@ -4,24 +4,12 @@
 
 import { ByteWriter, OpsSyntaxError, parseTraceStream, replayStream, ReplayWriter, writeOps, type Replayer, type ReplayStreamResult } from "../trace/index.js";
 import { createProcess, ProcessAbort, ProcessKilled, SegmentationFault, type Process } from "../index.js";
-import { choiceOption, displayName, intOption, PROCESS_OPTIONS, UsageError, UserError, type Parsed } from "./args.js";
+import { choiceOption, displayName, intOption, UsageError, UserError, type Parsed } from "./args.js";
 import { openInput, traceError, type Input } from "./input.js";
-import { Spool, writeStdout } from "./output.js";
+import { quoteLine } from "../trace/lines.js";
+import { onInterrupt, Spool, writeStdout } from "./output.js";
 import { Progress } from "./progress.js";
 import { summarize, summaryText, type RunSummary } from "./summary.js";
-
-export const REPLAY_OPTIONS = {
-  ...PROCESS_OPTIONS,
-  checkpoint: { type: "string" },
-  expect: { type: "string" },
-  summary: { type: "boolean" },
-  json: { type: "boolean" },
-  timings: { type: "boolean" },
-  progress: { type: "boolean" },
-  "no-progress": { type: "boolean" },
-} as const;
-
-export const AT_OPTIONS = { ...PROCESS_OPTIONS, at: { type: "string" }, json: { type: "boolean" } } as const;
 
 /** How a process death ends the command, as the shell sees a real process end. */
 const SIGNAL_EXIT: Record<string, number> = { SIGABRT: 134, SIGKILL: 137, SIGSEGV: 139 };
@@ -30,11 +18,12 @@ export function isDeath(err: unknown): err is ProcessAbort | ProcessKilled | Seg
   return err instanceof ProcessAbort || err instanceof ProcessKilled || err instanceof SegmentationFault;
 }
 
-async function newProcess(command: string, values: Parsed["values"]): Promise<Process> {
+/** The process options, checked before any file is opened: a wrong command line is told first. */
+function processOptions(command: string, values: Parsed["values"]): Parameters<typeof createProcess>[0] {
   const seed = intOption(command, values, "seed");
   const aslr = intOption(command, values, "aslr", 2) as 0 | 1 | 2 | undefined;
   const allocator = choiceOption(command, values, "allocator", ["wasm", "ts"] as const);
-  return createProcess({ seed, aslr, allocator, debug: values.debug === true });
+  return { seed, aslr, allocator, debug: values.debug === true };
 }
 
 /** Where a process died, written as the real process's death is seen: glibc's own line for an abort. */
@@ -54,13 +43,30 @@ export async function replayCommand({ values, positionals }: Parsed): Promise<nu
   const json = values.json === true;
   if (json && summary) throw new UsageError("choose one of '--summary' and '--json'", command);
   if (expect !== undefined && (json || summary)) throw new UsageError("'--expect' compares the replay output; it does not go with '--summary' or '--json'", command);
+  if (expect === "-" && positionals[0] === "-") throw new UsageError("standard input ('-') can be the trace or '--expect', not both", command);
+  const options = processOptions(command, values);
   const input = openInput(positionals[0]);
   const expected = expect !== undefined ? openInput(expect) : undefined;
-  const proc = await newProcess(command, values);
+  const proc = await createProcess(options);
   const wantText = !json && !summary;
   const spool = new Spool();
   const progress = new Progress(`replay ${displayName(input.name)}`, () => ({ done: input.bytesRead, total: input.size }),
     values["no-progress"] === true ? false : values.progress === true || process.stderr.isTTY === true);
+  // Ctrl-C: no progress line left on the terminal, no spool file left in the temporary directory.
+  const offInterrupt = onInterrupt(() => {
+    progress.clear();
+    spool.dispose();
+  });
+  try {
+    return await replayRun(proc, input, expected, spool, progress, values, checkpointEvery, wantText, json);
+  } finally {
+    offInterrupt();
+    spool.dispose();
+  }
+}
+
+async function replayRun(proc: Process, input: Input, expected: Input | undefined, spool: Spool, progress: Progress,
+  values: Parsed["values"], checkpointEvery: number, wantText: boolean, json: boolean): Promise<number> {
   let engine: Replayer | null = null;
   const started = performance.now();
   let result: ReplayStreamResult;
@@ -80,19 +86,14 @@ export async function replayCommand({ values, positionals }: Parsed): Promise<nu
         await writeStdout(headerOf(engine!));
         await spool.drainToStdout();
       }
-      spool.dispose();
       if (json) await writeStdout(JSON.stringify({ file: input.name, ops: engine!.ops, died: { signal: err.signal, message: err.message } }) + "\n");
       return reportDeath(err, values.debug === true);
     }
-    spool.dispose();
     throw traceError(input.name, err);
   }
   progress.clear();
   const wallSeconds = (performance.now() - started) / 1000;
-  if (result.ops === 0) {
-    spool.dispose();
-    throw new UserError("no op in it (empty, or only comments)", input.name);
-  }
+  if (result.ops === 0) throw new UserError("no op in it (empty, or only comments)", input.name);
   if (expected !== undefined) return compare(spool, result.header, expected, input, result.ops);
   if (wantText) {
     await writeStdout(result.header);
@@ -126,7 +127,7 @@ async function compare(spool: Spool, header: string, expected: Input, input: Inp
       lineNo++;
       if (e.done && a.done) break;
       if (e.value !== a.value) {
-        const show = (r: IteratorResult<string>) => (r.done ? "end of output" : JSON.stringify(r.value));
+        const show = (r: IteratorResult<string>) => (r.done ? "end of output" : quoteLine(r.value));
         throw new UserError(`differs from ${displayName(expected.name)} at line ${lineNo}: expected ${show(e)}, replay gave ${show(a)}`);
       }
     }
@@ -155,8 +156,9 @@ async function* textLines(input: Input): AsyncGenerator<string> {
 /** `maps` and `stats`: the process after the first N ops of a trace. */
 export async function atCommand(command: "maps" | "stats", { values, positionals }: Parsed): Promise<number> {
   const at = intOption(command, values, "at", Number.MAX_SAFE_INTEGER);
+  const options = processOptions(command, values);
   const input = openInput(positionals[0]);
-  const proc = await newProcess(command, values);
+  const proc = await createProcess(options);
   let result: ReplayStreamResult;
   try {
     result = await replayStream(proc, input.pieces(), { checkpointEvery: 0, badIds: "throw", stopAfter: at });
@@ -164,7 +166,7 @@ export async function atCommand(command: "maps" | "stats", { values, positionals
     if (isDeath(err)) return reportDeath(err, values.debug === true);
     throw traceError(input.name, err);
   }
-  if (result.ops === 0 && at !== 0) throw new UserError("no op in it (empty, or only comments)", input.name);
+  if (result.ops === 0 && !result.stoppedEarly) throw new UserError("no op in it (empty, or only comments)", input.name);
   if (at !== undefined && result.ops < at) throw new UserError(`'--at ${at}' is past the end: the trace has ${result.ops} ops`, input.name);
   if (values.json === true) {
     const body =

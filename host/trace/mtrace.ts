@@ -31,7 +31,7 @@
 
 import { AddressTable } from "./addresstable.js";
 import { ByteWriter } from "./bytewriter.js";
-import { LinePieces } from "./lines.js";
+import { binaryReason, LinePieces, longLineReason, quoteLine } from "./lines.js";
 import { OpSink, parseOps, writeOps, type OpList } from "./ops.js";
 
 /** What converting an mtrace log kept, dropped and rewrote (docs/formats.md, "Conversion"). */
@@ -80,7 +80,7 @@ export class MtraceSyntaxError extends Error {
     reason: string,
     text: string,
   ) {
-    const shown = JSON.stringify(text.length > 80 ? text.slice(0, 80) + "…" : text);
+    const shown = quoteLine(text);
     super(`mtrace line ${line}: ${reason}: ${shown}`);
     this.name = "MtraceSyntaxError";
     this.reason = reason;
@@ -104,7 +104,9 @@ export class MtraceConverter {
   #pendingOld: number | string | null = null; // the `<` line's OLD, waiting for its `>`
   #pendingLine = 0;
   #lineNo = 0;
-  readonly #pieces = new LinePieces();
+  readonly #pieces = new LinePieces((head) => {
+    throw new MtraceSyntaxError(this.#lineNo + 1, longLineReason(head), this.#latin1.decode(head));
+  });
   readonly #convert = (bytes: Uint8Array, start: number, end: number) => this.#lines(bytes, start, end);
   readonly #latin1 = new TextDecoder("latin1");
 
@@ -165,7 +167,9 @@ export class MtraceConverter {
   }
 
   #fail(reason: string, b: Uint8Array, start: number, end: number): never {
-    throw new MtraceSyntaxError(this.#lineNo, reason, this.#latin1.decode(b.subarray(start, end)));
+    // a line with a control byte in it: the input is binary, whatever else is wrong with the line
+    const binary = binaryReason(b, start, end);
+    throw new MtraceSyntaxError(this.#lineNo, binary ?? reason, this.#latin1.decode(b.subarray(start, end)));
   }
 
   /** SIZE (%#lx: "0" or 0x and hex digits) in b[from, to); past 32 bits: SIZE_MAX (see above). */

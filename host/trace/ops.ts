@@ -46,7 +46,7 @@
 
 import * as C from "../constants.js";
 import { ByteWriter } from "./bytewriter.js";
-import { LinePieces } from "./lines.js";
+import { binaryReason, LinePieces, longLineReason, quoteLine } from "./lines.js";
 
 /**
  * The op codes of an OpList's `kind` array, one per op letter: MALLOC `m`, CALLOC `c`, MEMALIGN
@@ -139,7 +139,7 @@ export class OpsSyntaxError extends Error {
     reason: string,
     text: string,
   ) {
-    const shown = JSON.stringify(text.length > 80 ? text.slice(0, 80) + "…" : text);
+    const shown = quoteLine(text);
     super(`ops line ${line}: ${reason}: ${shown}`);
     this.name = "OpsSyntaxError";
     this.reason = reason;
@@ -280,7 +280,9 @@ export class OpSink {
 export class OpsParser {
   readonly #sink = new OpSink();
   #line = 0;
-  readonly #pieces = new LinePieces();
+  readonly #pieces = new LinePieces((head) => {
+    throw new OpsSyntaxError(this.#line + 1, longLineReason(head), decoder.decode(head));
+  });
   readonly #parse = (bytes: Uint8Array, start: number, end: number) => this.#parseLines(bytes, start, end);
 
   /** Lines read so far. */
@@ -389,6 +391,11 @@ export class OpsParser {
       return;
     }
     const lineText = () => decoder.decode(s.subarray(start, end));
+    // Whatever is wrong with a line that holds a control byte, the news is that the input is binary.
+    const binary = (): void => {
+      const reason = binaryReason(s, start, end);
+      if (reason !== null) throw new OpsSyntaxError(this.#line, reason, lineText());
+    };
     // tokens separated by spaces or tabs
     const tokens: [number, number][] = [];
     for (let p = start; p < end; ) {
@@ -403,9 +410,12 @@ export class OpsParser {
     const letter = t0 - f0 === 1 ? String.fromCharCode(s[f0]) : "";
     const spec = Object.hasOwn(SPECS, letter) ? SPECS[letter] : undefined;
     if (spec === undefined) {
-      throw new OpsSyntaxError(this.#line, `unknown op ${JSON.stringify(decoder.decode(s.subarray(f0, t0)))} (expected one of ${Object.keys(SPECS).join(" ")}, or a # comment)`, lineText());
+      binary();
+      const op = decoder.decode(s.subarray(f0, Math.min(t0, f0 + 20))) + (t0 - f0 > 20 ? "…" : "");
+      throw new OpsSyntaxError(this.#line, `unknown op ${JSON.stringify(op)} (expected one of ${Object.keys(SPECS).join(" ")}, or a # comment)`, lineText());
     }
     const fail = (what: string): never => {
+      binary();
       throw new OpsSyntaxError(this.#line, `${what} (expected "${spec.syntax}")`, lineText());
     };
     const names = spec.syntax.split(" ").slice(1);

@@ -58,6 +58,8 @@ export interface ReplayStreamResult extends ReplaySummaryLines {
   mtrace: MtraceCounts | null;
   /** Lines read from the (decompressed) input. */
   lines: number;
+  /** `stopAfter` ended the replay: the input may have more ops, unread. */
+  stoppedEarly: boolean;
 }
 
 const GZIP_MAGIC0 = 0x1f, GZIP_MAGIC1 = 0x8b;
@@ -169,7 +171,9 @@ export async function* parseTraceStream(
   let head: Uint8Array[] = [];
   let headBytes = 0;
   const start = (): TraceParser => {
-    const all = head.length === 1 ? head[0] : concatAll(head, headBytes);
+    let all = head.length === 1 ? head[0] : concatAll(head, headBytes);
+    // A UTF-8 byte order mark (left by some Windows editors) is not part of the first line.
+    if (all.length >= 3 && all[0] === 0xef && all[1] === 0xbb && all[2] === 0xbf) all = all.subarray(3);
     const kind = format !== "auto" ? format : isMtrace(all) ? "mtrace" : "ops";
     const p: TraceParser = kind === "mtrace" ? new MtraceConverter() : new OpsParser();
     onFormat?.(kind, p);
@@ -238,6 +242,7 @@ export async function replayStream(
   const events = writer ?? { block() {}, note() {} };
   let format: "ops" | "mtrace" = "ops";
   let parser: TraceParser | null = null;
+  let stoppedEarly = false;
   try {
     for await (const batch of parseTraceStream(source, options.format ?? "auto", (f, p) => {
       format = f;
@@ -246,6 +251,7 @@ export async function replayStream(
       const room = (options.stopAfter ?? Infinity) - engine.ops;
       if (batch.length >= room) {
         engine.run({ ...batch, length: room }, events);
+        stoppedEarly = true;
         break;
       }
       engine.run(batch, events);
@@ -288,6 +294,7 @@ export async function replayStream(
     latency: engine.latency,
     mtrace: p instanceof MtraceConverter ? p.counts : null,
     lines: p?.lines ?? 0,
+    stoppedEarly,
   };
 }
 

@@ -1,48 +1,26 @@
 // Every failure a user can cause with an input is one line on stderr naming the file (and the
 // line, where there is one), and exit status 1: never a stack trace, never exit 0 with nothing.
 
-import { mkdirSync, mkdtempSync, readFileSync, writeFileSync } from "node:fs";
-import { tmpdir } from "node:os";
+import { mkdirSync, readFileSync } from "node:fs";
 import { join } from "node:path";
 import { gzipSync } from "node:zlib";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { rmSync } from "node:fs";
-import { ensureBuilt, run, traces } from "./run.js";
+import { describe, expect, it } from "vitest";
+import { fails, run, scratch, traces } from "./run.js";
 
-let dir = "";
-const file = (name: string, content: string | Uint8Array) => {
-  const path = join(dir, name);
-  writeFileSync(path, content);
-  return path;
-};
-
-beforeAll(() => {
-  ensureBuilt();
-  dir = mkdtempSync(join(tmpdir(), "ptmalloc-wasm-cli-"));
-});
-afterAll(() => rmSync(dir, { recursive: true, force: true }));
+const tmp = scratch("ptmalloc-wasm-cli-");
+const file = tmp.file;
 
 /** n malloc/free pairs: m 0 16, f 0, m 1 16, f 1, ... */
 const pairs = (n: number) => Array.from({ length: n }, (_, i) => `m ${i} 16\nf ${i}\n`).join("");
 
-/** Runs and checks: exit 1, nothing on stdout, exactly one stderr line, matching `line`. */
-async function fails(args: string[], line: RegExp, stdin?: string | Uint8Array): Promise<void> {
-  const r = await run(args, { stdin });
-  expect(r.errLines, r.stderr).toHaveLength(1);
-  expect(r.errLines[0]).toMatch(line);
-  expect(r.errLines[0]).not.toMatch(/\n|    at /);
-  expect(r.code).toBe(1);
-  expect(r.stdout).toBe("");
-}
-
 describe("files that cannot be read", () => {
   it("a missing file", async () => {
-    const path = join(dir, "nope.ops");
+    const path = join(tmp.dir, "nope.ops");
     await fails(["replay", path], new RegExp(`^ptmalloc-wasm: ${path}: no such file$`));
   });
   it("a directory", async () => {
-    mkdirSync(join(dir, "sub"), { recursive: true });
-    await fails(["replay", join(dir, "sub")], /: is a directory/);
+    mkdirSync(join(tmp.dir, "sub"), { recursive: true });
+    await fails(["replay", join(tmp.dir, "sub")], /: is a directory/);
   });
   it("a truncated gzip file", async () => {
     const whole = readFileSync(join(traces, "python3.ops.gz"));
@@ -118,7 +96,7 @@ describe("convert", () => {
     await fails(["convert", file("start.mtrace", "= Start\n= End\n")], /start\.mtrace: no allocation in it/);
   });
   it("a missing file", async () => {
-    await fails(["convert", join(dir, "none.mtrace")], /none\.mtrace: no such file$/);
+    await fails(["convert", join(tmp.dir, "none.mtrace")], /none\.mtrace: no such file$/);
   });
 });
 

@@ -3,10 +3,11 @@
 // other TypeScript build on the machine (flock, when it exists), since several builds may run at once.
 
 import { spawn, spawnSync } from "node:child_process";
-import { existsSync, readdirSync, statSync } from "node:fs";
+import { existsSync, mkdtempSync, readdirSync, rmSync, statSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
+import { afterAll, beforeAll, expect } from "vitest";
 
 export const root = join(dirname(fileURLToPath(import.meta.url)), "../..");
 export const cli = join(root, "dist/host/cli.js");
@@ -68,4 +69,38 @@ export function run(args: string[], options: { stdin?: string | Uint8Array; env?
     if (options.stdin !== undefined) child.stdin.end(options.stdin);
     else child.stdin.end();
   });
+}
+
+/** Runs and checks a failure the user caused: exit 1, nothing on stdout, exactly one stderr line, matching `line`. */
+export async function fails(args: string[], line: RegExp, stdin?: string | Uint8Array): Promise<void> {
+  const r = await run(args, { stdin });
+  expect(r.errLines, r.stderr).toHaveLength(1);
+  expect(r.errLines[0]).toMatch(line);
+  expect(r.errLines[0]).not.toMatch(/\n|    at /);
+  expect(r.code).toBe(1);
+  expect(r.stdout).toBe("");
+}
+
+/**
+ * A scratch directory for one test file (made before its tests, after building the CLI; removed
+ * after them): `path(name)` inside it, `file(name, content)` writes one and returns its path.
+ */
+export function scratch(prefix: string): { readonly dir: string; path(name: string): string; file(name: string, content: string | Uint8Array): string } {
+  let dir = "";
+  beforeAll(() => {
+    ensureBuilt();
+    dir = mkdtempSync(join(tmpdir(), prefix));
+  });
+  afterAll(() => rmSync(dir, { recursive: true, force: true }));
+  return {
+    get dir() {
+      return dir;
+    },
+    path: (name) => join(dir, name),
+    file(name, content) {
+      const path = join(dir, name);
+      writeFileSync(path, content);
+      return path;
+    },
+  };
 }
