@@ -9,10 +9,14 @@ import { main, usage } from "./cli/main.js";
 const argv = process.argv.slice(2);
 const debug = argv.includes("--debug");
 
-// Output piped into a command that stops reading (| head) is not an error.
+// Output piped into a command that stops reading (| head) is not an error; any other failure to
+// write it (a full disk: ENOSPC, EIO) is one line, exit status 1.
 process.stdout.on("error", (err: NodeJS.ErrnoException) => {
   if (err.code === "EPIPE") process.exit(0);
-  throw err;
+  const reason = err.code === "ENOSPC" ? "no space left on device (ENOSPC)" : err.message;
+  process.stderr.write(`${PROGRAM}: cannot write the output: ${reason}\n`);
+  if (debug) process.stderr.write(`${err.stack}\n`);
+  process.exit(1);
 });
 
 main(argv).then(

@@ -11,7 +11,7 @@
 
 import { spawnSync } from "node:child_process";
 import { createHash } from "node:crypto";
-import { closeSync, existsSync, mkdirSync, openSync, readSync, renameSync, rmSync, statSync, writeFileSync } from "node:fs";
+import { accessSync, closeSync, constants as fsConstants, existsSync, mkdirSync, openSync, readSync, renameSync, rmSync, statSync, writeFileSync } from "node:fs";
 import { constants as osConstants, homedir, tmpdir, userInfo } from "node:os";
 import { basename, join, resolve } from "node:path";
 import { PROGRAM, UserError } from "./args.js";
@@ -155,16 +155,30 @@ export function splitRecordArgs(args: string[]): [string[], string[]] {
   return [args, []];
 }
 
+/** Where the library is kept: the user's cache, else (none, or not writable) the temporary directory. */
 function cacheDir(): string {
+  const candidates: string[] = [];
   const xdg = process.env.XDG_CACHE_HOME;
-  if (xdg?.startsWith("/")) return join(xdg, "ptmalloc-wasm");
+  if (xdg?.startsWith("/")) candidates.push(join(xdg, "ptmalloc-wasm"));
   try {
     const home = homedir();
-    if (home && existsSync(home)) return join(home, ".cache", "ptmalloc-wasm");
+    if (home && existsSync(home)) candidates.push(join(home, ".cache", "ptmalloc-wasm"));
   } catch {
-    // no home directory: below
+    // no home directory: the temporary one
   }
-  return join(tmpdir(), `ptmalloc-wasm-${userInfo().uid}`);
+  candidates.push(join(tmpdir(), `ptmalloc-wasm-${userInfo().uid}`));
+  let failure: unknown;
+  for (const dir of candidates) {
+    try {
+      mkdirSync(dir, { recursive: true });
+      accessSync(dir, fsConstants.W_OK);
+      return dir;
+    } catch (err) {
+      failure ??= fileError(dir, err);
+    }
+  }
+  const why = failure instanceof UserError ? failure.message : String(failure);
+  throw new UserError(`no directory to keep the preload library in (${candidates.join(", ")}): ${why}; set XDG_CACHE_HOME`);
 }
 
 /** The preload library, built on first use (and again when its source changes). */
@@ -173,7 +187,6 @@ function preloadLibrary(): string {
   const dir = cacheDir();
   const lib = join(dir, `mtrace-preload-${process.arch}-${hash}.so`);
   if (existsSync(lib)) return lib;
-  mkdirSync(dir, { recursive: true });
   const src = join(dir, `mtrace-preload-${hash}.c`);
   writeFileSync(src, PRELOAD_SOURCE);
   const tmp = `${lib}.${process.pid}.tmp`;

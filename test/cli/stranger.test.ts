@@ -3,7 +3,7 @@
 // an interrupted replay, a process killed for want of memory, and `record` aimed wrong.
 
 import { spawn, spawnSync } from "node:child_process";
-import { existsSync, mkdirSync, readdirSync } from "node:fs";
+import { chmodSync, closeSync, existsSync, mkdirSync, openSync, readdirSync } from "node:fs";
 import { join } from "node:path";
 import { gzipSync } from "node:zlib";
 import { describe, expect, it } from "vitest";
@@ -91,6 +91,29 @@ describe("the command line", () => {
     expect(r.errLines).toHaveLength(1);
     expect(r.errLines[0]).toMatch(/^ptmalloc-wasm: differs from .*expect\.bin at line 1: expected ".*…", replay gave "# replay glibc=2\.36 .*…"$/);
     expect(r.errLines[0].length).toBeLessThan(400);
+  });
+});
+
+describe("output and input the system refuses", () => {
+  it.skipIf(!existsSync("/dev/full"))("a full disk: one line, exit status 1, no stack trace", async () => {
+    for (const args of [["replay", "-"], ["--version"]]) {
+      const r = await new Promise<{ code: number | null; stderr: string }>((ok) => {
+        const full = openSync("/dev/full", "w");
+        const child = spawn(process.execPath, [cli, ...args], { cwd: root, stdio: ["pipe", full, "pipe"] });
+        closeSync(full);
+        let stderr = "";
+        child.stderr.on("data", (b: Buffer) => (stderr += b.toString()));
+        child.on("close", (code) => ok({ code, stderr }));
+        child.stdin.end("m 0 10\nf 0\n");
+      });
+      expect(r.stderr).toBe("ptmalloc-wasm: cannot write the output: no space left on device (ENOSPC)\n");
+      expect(r.code).toBe(1);
+    }
+  });
+  it.skipIf(process.getuid?.() === 0)("a file without read permission", async () => {
+    const path = file("secret.ops", "m 0 10\n");
+    chmodSync(path, 0);
+    await fails(["replay", path], new RegExp(`^ptmalloc-wasm: ${path}: permission denied$`));
   });
 });
 
