@@ -1,6 +1,6 @@
 // The whole-heap checker (do_check_malloc_state's role), as assembly/checks.ts: it walks the heap
-// chunk by chunk and every bin, and throws the abort error built from CHECK_MALLOC_STATE_FAILED
-// with the number of the first broken rule (the same numbers as the Wasm build's check_failure()).
+// chunk by chunk (across the gaps a foreign sbrk leaves) and every bin, and throws the abort error
+// built from CHECK_MALLOC_STATE_FAILED with the number of the first broken rule (the same numbers as the Wasm build's check_failure()).
 // Tests and the fuzzer call it after every operation; the allocator itself never does.
 // As there, every list is first cycle-checked (Brent), and a cyclic list — which glibc 2.36 runs
 // with, after a fastbin double free it lets through — is noted in lastCycle() and skipped, not failed.
@@ -41,6 +41,32 @@ function is_cyclic(m: Uint32Array, first: number, end: number, kind: number): bo
     if (p === saved) return true;
     if (++steps === power) { saved = p; power *= 2; steps = 0; }
   }
+}
+
+/** The lowest chunk at or above `from` the arena knows of: binned, fastbin, tcache, or the top. */
+function lowestKnownChunk(env: Env, from: number, top: number): number {
+  const m = env.u32;
+  let best = top;
+  const consider = (p: number): void => { if (p >= from && p < best) best = p; };
+  for (let i = 1; i < NBINS; ++i) {
+    const b = bin_at(i);
+    if (is_cyclic(m, b, b, LINK_BK)) continue;
+    for (let p = m[(b + 12) >>> 2]; p !== b; p = m[(p + 12) >>> 2]) consider(p);
+  }
+  for (let i = 0; i < NFASTBINS; ++i) {
+    const first = m[W_FASTBINS + i];
+    if (is_cyclic(m, first, 0, LINK_FASTBIN)) continue;
+    for (let p = first; p !== 0; p = next_link(m, LINK_FASTBIN, p)) consider(p);
+  }
+  const tc = m[W_TCACHE];
+  if (tc !== 0) {
+    for (let i = 0; i < TCACHE_MAX_BINS; ++i) {
+      const first = m[((tc + TCACHE_ENTRIES_OFFSET) >>> 2) + i];
+      if (is_cyclic(m, first, 0, LINK_TCACHE)) continue;
+      for (let e = first; e !== 0; e = next_link(m, LINK_TCACHE, e)) consider(e - 8);
+    }
+  }
+  return best;
 }
 
 /** Walk everything; returns 0 when every invariant holds, else the number of the first broken rule. */
@@ -132,6 +158,13 @@ export function check_failure_rule(env: Env): number {
       if (p > top) return 17;
       const sz = chunksize(m, p);
       if (sz < 8 || (sz & 7) !== 0) return 18;
+      if (sz === 8) {
+        // two fenceposts end a stretch left by a foreign sbrk (as assembly/checks.ts)
+        if (chunksize(m, p + 8) !== 8 || (m[(p + 12) >>> 2] & 1) === 0) return 27;
+        p = lowestKnownChunk(env, p + 16, top);
+        prevFree = false;
+        continue;
+      }
       const isFree = !inuse(m, p);
       if (isFree) {
         if (prevFree) return 19; // two free neighbours were not coalesced

@@ -41,6 +41,8 @@ export interface ExecConfig {
   xlines?: boolean;
   /** Before the first op, move the break up to a multiple of this (the oracle's -a). */
   alignBreak?: number;
+  /** The real kernel will replay the ops: keep the regions' shadow to what holds in every layout. */
+  oracleSafe?: boolean;
   ramBytes?: number;
   swapBytes?: number;
   overcommit?: 0 | 1 | 2;
@@ -118,7 +120,7 @@ export class Executor {
     this.#xlines = config.xlines === true;
     let twinBytes = twin ? new Uint8Array(twin.memory.buffer) : null;
     const twinMemory = twin ? () => (twinBytes!.byteLength === 0 ? (twinBytes = new Uint8Array(twin.memory.buffer)) : twinBytes!) : null;
-    this.regions = new Regions(proc.sys, () => this.mem(), () => proc.maps(), () => proc.status().VmSize, this.blocks, twinMemory);
+    this.regions = new Regions(proc.sys, () => this.mem(), () => proc.maps(), () => proc.status().VmSize, this.blocks, twinMemory, config.oracleSafe === true);
   }
 
   static async create(config: ExecConfig): Promise<Executor> {

@@ -89,6 +89,12 @@ export class Regions {
     private readonly blocks: Blocks,
     /** The twin's memory: the program's writes are the same in both processes (touched pages shape VMAs). */
     private readonly twinMemory: (() => Uint8Array) | null = null,
+    /**
+     * The real kernel replays the ops (--oracle): whether a growing mremap grows in place or
+     * moves depends on the neighbours, which differ there, so after one the region keeps only
+     * its new length in either case (the pages beyond stay mapped, untracked, on both sides).
+     */
+    private readonly layoutFree = false,
   ) {}
 
   /** mmap(NULL, …): returns the raw result; `fail` reports a broken rule. */
@@ -161,11 +167,12 @@ export class Regions {
       for (let p = 0; p < oldPages; p++) if (!r.mapped[p]) fail(`mremap of region ${rid} succeeded over its unmapped page ${p}`);
     }
     if (res === r.addr) {
-      const grown = Region.make(r.addr, Math.max(r.pages, newPages));
-      grown.mapped.set(r.mapped);
-      grown.prot.set(r.prot);
-      grown.resident.set(r.resident);
-      grown.tag.set(r.tag);
+      const grown = Region.make(r.addr, this.layoutFree && newPages > oldPages ? newPages : Math.max(r.pages, newPages));
+      const kept = Math.min(r.pages, grown.pages);
+      grown.mapped.set(r.mapped.subarray(0, kept));
+      grown.prot.set(r.prot.subarray(0, kept));
+      grown.resident.set(r.resident.subarray(0, kept));
+      grown.tag.set(r.tag.subarray(0, kept));
       for (let p = newPages; p < oldPages; p++) { grown.mapped[p] = 0; grown.resident[p] = 0; grown.tag[p] = 0; }
       for (let p = oldPages; p < newPages; p++) { grown.mapped[p] = 1; grown.prot[p] = r.prot[oldPages - 1]; grown.resident[p] = 0; grown.tag[p] = 0; }
       this.list[rid] = grown;

@@ -10,8 +10,6 @@ import type { Profile } from "./sizes.js";
 
 export interface SequenceConfig extends Omit<ExecConfig, "seed"> {
   profile: Profile;
-  /** Keep layout-dependent requests away (the oracle must follow). */
-  oracleSafe?: boolean;
 }
 
 export interface SequenceResult {
