@@ -18,6 +18,25 @@
 import {
   CHUNK_HDR_SZ, IS_MMAPPED, MALLOC_ALIGN_MASK, MINSIZE, NON_MAIN_ARENA, PREV_INUSE, SIZE_BITS, SIZE_SZ,
 } from "./config";
+import { check_read, check_write } from "./pagemap";
+
+// Every field access below goes through ld/st: a chunk's address comes from memory the program
+// can corrupt (a link, a size, a pointer it passed), so each load and store first checks the
+// page map (pagemap.ts) and dies of SIGSEGV where the real process would. The address is
+// p + offset modulo 2^32, as i386 computes it.
+
+/** A chunk word: the load of a C `p->field`. */
+// @ts-ignore: decorator
+@inline export function ld(p: usize, offset: usize): usize {
+  check_read(p + offset);
+  return load<usize>(p + offset);
+}
+/** A chunk word: the store of a C `p->field = v`. */
+// @ts-ignore: decorator
+@inline export function st(p: usize, offset: usize, v: usize): void {
+  check_write(p + offset);
+  store<usize>(p + offset, v);
+}
 
 // @ts-ignore: decorator
 @inline export function chunk2mem(p: usize): usize { return p + CHUNK_HDR_SZ; }
@@ -25,31 +44,31 @@ import {
 @inline export function mem2chunk(mem: usize): usize { return mem - CHUNK_HDR_SZ; }
 
 // @ts-ignore: decorator
-@inline export function prev_size(p: usize): usize { return load<usize>(p, 0); }
+@inline export function prev_size(p: usize): usize { return ld(p, 0); }
 // @ts-ignore: decorator
-@inline export function set_prev_size(p: usize, v: usize): void { store<usize>(p, v, 0); }
+@inline export function set_prev_size(p: usize, v: usize): void { st(p, 0, v); }
 // @ts-ignore: decorator
-@inline export function chunksize_nomask(p: usize): usize { return load<usize>(p, SIZE_SZ); }
+@inline export function chunksize_nomask(p: usize): usize { return ld(p, SIZE_SZ); }
 // @ts-ignore: decorator
-@inline export function chunksize(p: usize): usize { return load<usize>(p, SIZE_SZ) & ~(<usize>SIZE_BITS); }
+@inline export function chunksize(p: usize): usize { return ld(p, SIZE_SZ) & ~(<usize>SIZE_BITS); }
 /** Set the whole size field (flags included). */
 // @ts-ignore: decorator
-@inline export function set_head(p: usize, v: usize): void { store<usize>(p, v, SIZE_SZ); }
+@inline export function set_head(p: usize, v: usize): void { st(p, SIZE_SZ, v); }
 /** Set the size, keeping the PREV_INUSE bit. */
 // @ts-ignore: decorator
 @inline export function set_head_size(p: usize, s: usize): void {
-  store<usize>(p, (load<usize>(p, SIZE_SZ) & PREV_INUSE) | s, SIZE_SZ);
+  st(p, SIZE_SZ, (ld(p, SIZE_SZ) & PREV_INUSE) | s);
 }
 /** Write the size into the next chunk's prev_size (free chunks only). */
 // @ts-ignore: decorator
-@inline export function set_foot(p: usize, s: usize): void { store<usize>(p + s, s, 0); }
+@inline export function set_foot(p: usize, s: usize): void { st(p + s, 0, s); }
 
 // @ts-ignore: decorator
-@inline export function prev_inuse(p: usize): bool { return (load<usize>(p, SIZE_SZ) & PREV_INUSE) != 0; }
+@inline export function prev_inuse(p: usize): bool { return (ld(p, SIZE_SZ) & PREV_INUSE) != 0; }
 // @ts-ignore: decorator
-@inline export function chunk_is_mmapped(p: usize): bool { return (load<usize>(p, SIZE_SZ) & IS_MMAPPED) != 0; }
+@inline export function chunk_is_mmapped(p: usize): bool { return (ld(p, SIZE_SZ) & IS_MMAPPED) != 0; }
 // @ts-ignore: decorator
-@inline export function chunk_main_arena(p: usize): bool { return (load<usize>(p, SIZE_SZ) & NON_MAIN_ARENA) == 0; }
+@inline export function chunk_main_arena(p: usize): bool { return (ld(p, SIZE_SZ) & NON_MAIN_ARENA) == 0; }
 // @ts-ignore: decorator
 @inline export function chunk_at_offset(p: usize, s: usize): usize { return p + s; }
 // @ts-ignore: decorator
@@ -58,38 +77,38 @@ import {
 /** In use = the next chunk's PREV_INUSE bit. */
 // @ts-ignore: decorator
 @inline export function inuse(p: usize): bool {
-  return (load<usize>(p + chunksize(p), SIZE_SZ) & PREV_INUSE) != 0;
+  return (ld(p + chunksize(p), SIZE_SZ) & PREV_INUSE) != 0;
 }
 // @ts-ignore: decorator
 @inline export function inuse_bit_at_offset(p: usize, s: usize): bool {
-  return (load<usize>(p + s, SIZE_SZ) & PREV_INUSE) != 0;
+  return (ld(p + s, SIZE_SZ) & PREV_INUSE) != 0;
 }
 // @ts-ignore: decorator
 @inline export function set_inuse_bit_at_offset(p: usize, s: usize): void {
-  store<usize>(p + s, load<usize>(p + s, SIZE_SZ) | PREV_INUSE, SIZE_SZ);
+  st(p + s, SIZE_SZ, ld(p + s, SIZE_SZ) | PREV_INUSE);
 }
 // @ts-ignore: decorator
 @inline export function clear_inuse_bit_at_offset(p: usize, s: usize): void {
-  store<usize>(p + s, load<usize>(p + s, SIZE_SZ) & ~(<usize>PREV_INUSE), SIZE_SZ);
+  st(p + s, SIZE_SZ, ld(p + s, SIZE_SZ) & ~(<usize>PREV_INUSE));
 }
 
 // Free-list links (offsets 8, 12, 16, 20).
 // @ts-ignore: decorator
-@inline export function fd(p: usize): usize { return load<usize>(p, 2 * SIZE_SZ); }
+@inline export function fd(p: usize): usize { return ld(p, 2 * SIZE_SZ); }
 // @ts-ignore: decorator
-@inline export function bk(p: usize): usize { return load<usize>(p, 3 * SIZE_SZ); }
+@inline export function bk(p: usize): usize { return ld(p, 3 * SIZE_SZ); }
 // @ts-ignore: decorator
-@inline export function fd_nextsize(p: usize): usize { return load<usize>(p, 4 * SIZE_SZ); }
+@inline export function fd_nextsize(p: usize): usize { return ld(p, 4 * SIZE_SZ); }
 // @ts-ignore: decorator
-@inline export function bk_nextsize(p: usize): usize { return load<usize>(p, 5 * SIZE_SZ); }
+@inline export function bk_nextsize(p: usize): usize { return ld(p, 5 * SIZE_SZ); }
 // @ts-ignore: decorator
-@inline export function set_fd(p: usize, v: usize): void { store<usize>(p, v, 2 * SIZE_SZ); }
+@inline export function set_fd(p: usize, v: usize): void { st(p, 2 * SIZE_SZ, v); }
 // @ts-ignore: decorator
-@inline export function set_bk(p: usize, v: usize): void { store<usize>(p, v, 3 * SIZE_SZ); }
+@inline export function set_bk(p: usize, v: usize): void { st(p, 3 * SIZE_SZ, v); }
 // @ts-ignore: decorator
-@inline export function set_fd_nextsize(p: usize, v: usize): void { store<usize>(p, v, 4 * SIZE_SZ); }
+@inline export function set_fd_nextsize(p: usize, v: usize): void { st(p, 4 * SIZE_SZ, v); }
 // @ts-ignore: decorator
-@inline export function set_bk_nextsize(p: usize, v: usize): void { store<usize>(p, v, 5 * SIZE_SZ); }
+@inline export function set_bk_nextsize(p: usize, v: usize): void { st(p, 5 * SIZE_SZ, v); }
 
 /** memsize: the bytes a user may use in an in-use chunk. */
 // @ts-ignore: decorator

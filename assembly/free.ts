@@ -13,6 +13,7 @@ import {
   aligned_OK, bk, chunk2mem, chunk_main_arena, chunk_is_mmapped, chunksize, chunksize_nomask, fd, inuse_bit_at_offset,
   mem2chunk, misaligned_chunk, prev_inuse, prev_size, protect_ptr, set_bk, set_bk_nextsize, set_fd,
   set_fd_nextsize, set_foot, set_head, clear_inuse_bit_at_offset,
+  ld,
 } from "./chunk";
 import {
   CONSOLIDATE_INVALID_CHUNK_SIZE, CONSOLIDATE_UNALIGNED_FASTBIN, CORRUPTED_SIZE_VS_PREV_SIZE_CONSOLIDATING,
@@ -22,6 +23,7 @@ import {
   INVALID_FASTBIN_ENTRY_FREE,
 } from "./messages";
 import { munmap_chunk, systrim } from "./sysmalloc";
+import { check_range } from "./pagemap";
 import { get_errno, malloc_printerr, mark_written, set_errno } from "./syscalls";
 import { csize2tidx, maybe_init_tcache, tcache_count, tcache_entry, tcache_put } from "./tcache";
 import {
@@ -39,6 +41,7 @@ import {
 }
 
 function free_perturb_fill(p: usize, n: usize): void {
+  check_range(p, n, true);
   memory.fill(p, <u8>mp_.perturb_byte, n);
   mark_written(p, n);
 }
@@ -78,11 +81,11 @@ export function _int_free(p0: usize, have_lock: bool): void {
   const tc_idx = csize2tidx(size);
   if (tc != 0 && tc_idx < mp_.tcache_bins) {
     const e = chunk2mem(p);
-    if (load<usize>(e, 4) == mp_.tcache_key) {
+    if (ld(e, 4) == mp_.tcache_key) {
       // Probably a double free: make sure before aborting.
       cov(COV_TCACHE_DOUBLE_FREE_SCAN);
       let cnt: usize = 0;
-      for (let tmp = tcache_entry(tc, tc_idx); tmp != 0; tmp = protect_ptr(tmp, load<usize>(tmp)), ++cnt) {
+      for (let tmp = tcache_entry(tc, tc_idx); tmp != 0; tmp = protect_ptr(tmp, ld(tmp, 0)), ++cnt) {
         if (cnt >= mp_.tcache_count) malloc_printerr(FREE_TCACHE_TOO_MANY);
         if (!aligned_OK(tmp)) malloc_printerr(FREE_TCACHE_UNALIGNED);
         if (tmp == e) malloc_printerr(FREE_TCACHE_DOUBLE_FREE);

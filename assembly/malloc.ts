@@ -31,6 +31,7 @@ import {
 import { sysmalloc } from "./sysmalloc";
 import { MALLOC_CYCLIC_LARGEBIN_SEARCH, MALLOC_CYCLIC_LARGEBIN_SORT } from "./hangs";
 import { walk_start, walk_step } from "./stats";
+import { check_range } from "./pagemap";
 import { malloc_printerr, mark_written, set_errno } from "./syscalls";
 import { csize2tidx, maybe_init_tcache, tcache_count, tcache_get, tcache_put } from "./tcache";
 import {
@@ -58,6 +59,7 @@ export function ptmalloc_init(): void {
 }
 
 function alloc_perturb_fill(p: usize, n: usize): void {
+  check_range(p, n, true);
   memory.fill(p, <u8>(mp_.perturb_byte ^ 0xff), n);
   mark_written(p, n);
 }
@@ -440,6 +442,7 @@ export function libc_calloc(n: usize, elem_size: usize): usize {
   let csz = chunksize(p);
   if (chunk_is_mmapped(p)) {
     if (mp_.perturb_byte != 0) {
+      check_range(mem, sz, true);
       memory.fill(mem, 0, sz);
       mark_written(mem, sz);
     }
@@ -448,6 +451,7 @@ export function libc_calloc(n: usize, elem_size: usize): usize {
   const nextchunk = p + csz;
   if (mp_.perturb_byte == 0 && p == oldtop && csz > oldtopsize) csz = oldtopsize;
   const clearsize = csz - SIZE_SZ;
+  check_range(mem, clearsize, true);
   memory.fill(mem, 0, clearsize);
   mark_cleared(p, nextchunk, mem + clearsize);
   return mem;

@@ -13,6 +13,7 @@ import { _int_free, libc_free } from "./free";
 import { _int_malloc, libc_malloc, ptmalloc_init } from "./malloc";
 import { REALLOC_INVALID_NEXT_SIZE, REALLOC_INVALID_OLD_SIZE, REALLOC_INVALID_POINTER } from "./messages";
 import { munmap_chunk, mremap_chunk } from "./sysmalloc";
+import { check_range } from "./pagemap";
 import { malloc_printerr, set_errno } from "./syscalls";
 import { maybe_init_tcache } from "./tcache";
 import {
@@ -59,7 +60,7 @@ export function libc_realloc(oldmem: usize, bytes: usize): usize {
     cov(COV_REALLOC_MMAPPED_COPY);
     const newmem = libc_malloc(bytes);
     if (newmem == 0) return 0;
-    memory.copy(newmem, oldmem, oldsize - CHUNK_HDR_SZ);
+    copy_checked(newmem, oldmem, oldsize - CHUNK_HDR_SZ);
     munmap_chunk(oldp);
     return newmem;
   }
@@ -105,7 +106,7 @@ export function _int_realloc(oldp: usize, oldsize: usize, nb: usize): usize {
       } else {
         cov(COV_REALLOC_MOVE);
         const oldmem = chunk2mem(oldp);
-        memory.copy(newmem, oldmem, memsize(oldp));
+        copy_checked(newmem, oldmem, memsize(oldp));
         _int_free(oldp, true);
         return newmem;
       }
@@ -135,4 +136,11 @@ export function libc_reallocarray(ptr: usize, nmemb: usize, size: usize): usize 
     return 0;
   }
   return libc_realloc(ptr, <usize>product);
+}
+
+/** memcpy into a block that may have come from a corrupted list: the pages are checked first. */
+function copy_checked(dst: usize, src: usize, n: usize): void {
+  check_range(src, n, false);
+  check_range(dst, n, true);
+  memory.copy(dst, src, n);
 }

@@ -10,8 +10,8 @@ import {
   MALLOC_ALIGNMENT, MINSIZE, SIZEOF_TCACHE, TCACHE_ENTRIES_OFFSET,
 } from "./config";
 import { mp_ } from "./arena";
-import { aligned_OK, chunk2mem, protect_ptr } from "./chunk";
-import { _int_malloc } from "./malloc";
+import { aligned_OK, chunk2mem, ld, protect_ptr, st } from "./chunk";
+import { _int_malloc, ptmalloc_init } from "./malloc";
 import { MALLOC_UNALIGNED_TCACHE } from "./messages";
 import { malloc_printerr } from "./syscalls";
 import { cov, COV_TCACHE_INIT } from "./coverage";
@@ -32,9 +32,9 @@ import { cov, COV_TCACHE_INIT } from "./coverage";
 @inline export function tcache_put(chunk: usize, idx: usize): void {
   const tc = mp_.tcache;
   const e = chunk2mem(chunk);
-  store<usize>(e, mp_.tcache_key, 4);
+  st(e, 4, mp_.tcache_key);
   const slot = entry_slot(tc, idx);
-  store<usize>(e, protect_ptr(e, load<usize>(slot)));
+  st(e, 0, protect_ptr(e, load<usize>(slot)));
   store<usize>(slot, e);
   const cnt = tc + (idx << 1);
   store<u16>(cnt, load<u16>(cnt) + 1);
@@ -47,16 +47,22 @@ import { cov, COV_TCACHE_INIT } from "./coverage";
   const slot = entry_slot(tc, idx);
   const e = load<usize>(slot);
   if (!aligned_OK(e)) malloc_printerr(MALLOC_UNALIGNED_TCACHE);
-  store<usize>(slot, protect_ptr(e, load<usize>(e)));
+  store<usize>(slot, protect_ptr(e, ld(e, 0)));
   const cnt = tc + (idx << 1);
   store<u16>(cnt, load<u16>(cnt) - 1);
-  store<usize>(e, 0, 4);
+  st(e, 4, 0);
   return e;
 }
 
-/** tcache_init: carve the struct from the main arena; on failure, try again next call. */
+/**
+ * tcache_init: carve the struct from the main arena; on failure, try again next call. A free
+ * before any malloc gets here with the arena not yet set up: glibc, finding no thread arena,
+ * takes a fresh one (bins initialized); here the main arena is set up first, so that _int_malloc
+ * never follows the zero links of uninitialized bins into page 0 (where the page map lives).
+ */
 export function tcache_init(): void {
   if (mp_.tcache_shutting_down) return;
+  if (!mp_.malloc_initialized) ptmalloc_init();
   const victim = _int_malloc(SIZEOF_TCACHE);
   if (victim != 0) {
     cov(COV_TCACHE_INIT);

@@ -8,7 +8,7 @@
 // Every u32 crosses the Wasm boundary as an i32: results are converted here with `>>> 0`, once.
 
 import { releaseWasmBase64 } from "./generated/wasm-release.js";
-import { ProcessAbort } from "./errors.js";
+import { ProcessAbort, type SegmentationFault } from "./errors.js";
 import type { LibC, Mallinfo2 } from "./libc.js";
 
 export { PROGRAM_DATA_START, PROGRAM_TEXT_START } from "./constants.js";
@@ -21,6 +21,12 @@ export interface AllocatorKernel {
   mremap(oldAddr: number, oldLength: number, newLength: number, flags: number, newAddr?: number): number;
   madvise(addr: number, length: number, advice: number): number;
   markWritten(addr: number, length: number): void;
+  /**
+   * The allocator's load (write false) or store at addr found a clear bit in the page map: null
+   * if it may go on (the stack grown to cover it, or a region the map had no room for), else the
+   * SIGSEGV the real process takes there.
+   */
+  accessFault(addr: number, write: boolean): SegmentationFault | null;
 }
 
 export interface LoadAllocatorOptions {
@@ -33,6 +39,8 @@ export interface LoadAllocatorOptions {
   kernel: () => AllocatorKernel;
   /** Builds the error thrown when glibc aborts (default: a ProcessAbort with the message). */
   onAbort?: (message: string) => Error;
+  /** Builds the error thrown when an access of the allocator faults (default: the fault itself). */
+  onFault?: (fault: SegmentationFault) => Error;
 }
 
 /** The raw exports of the module (all numbers are i32 as Wasm gives them). */
@@ -140,6 +148,7 @@ export function instantiateAllocator(module: WebAssembly.Module, options: LoadAl
   const k = (): AllocatorKernel => (kernel ??= options.kernel());
   let captured: string[] = [];
   const onAbort = options.onAbort ?? ((message: string) => new ProcessAbort(message));
+  const onFault = options.onFault ?? ((fault: SegmentationFault) => fault);
 
   const env = {
     memory,
@@ -150,6 +159,10 @@ export function instantiateAllocator(module: WebAssembly.Module, options: LoadAl
       k().mremap(old >>> 0, oldLen >>> 0, newLen >>> 0, flags),
     sys_madvise: (addr: number, len: number, advice: number) => k().madvise(addr >>> 0, len >>> 0, advice),
     mark_written: (addr: number, len: number) => k().markWritten(addr >>> 0, len >>> 0),
+    page_fault: (addr: number, write: number) => {
+      const fault = k().accessFault(addr >>> 0, write !== 0);
+      if (fault !== null) throw onFault(fault);
+    },
     write: (_fd: number, ptr: number, len: number) => {
       const bytes = new Uint8Array(memory.buffer, ptr >>> 0, len >>> 0);
       let s = "";

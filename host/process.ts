@@ -473,6 +473,10 @@ export async function bootProcess(options: ProcessOptions = {}): Promise<BootedP
       onDeath(err);
       return err;
     },
+    onFault: (fault) => {
+      onDeath(fault); // a load or store through a corrupted link: SIGSEGV, as glibc's own load takes it
+      return fault;
+    },
   };
   // The twin claims the same static data as the Wasm module: the same seed gives the same heap.
   const allocator =

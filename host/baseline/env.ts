@@ -4,7 +4,9 @@
 // a WebAssembly.Memory detaches the old buffer): after every syscall that can map memory, and
 // at every entry from the host, where a grown memory shows as a view of length 0.
 
+import { PAGEMAP_LEAF_SHIFT, PAGEMAP_REGION_SHIFT, PAGEMAP_TOP, PAGEMAP_WRITE_PLANE, PAGESIZE } from "../../assembly/config.js";
 import type { AllocatorKernel } from "../allocator.js";
+import type { SegmentationFault } from "../errors.js";
 
 export class Env {
   readonly memory: WebAssembly.Memory;
@@ -21,11 +23,18 @@ export class Env {
   #kernel: AllocatorKernel | null = null;
   readonly #getKernel: () => AllocatorKernel;
   readonly onAbort: (message: string) => Error;
+  readonly onFault: (fault: SegmentationFault) => Error;
 
-  constructor(memory: WebAssembly.Memory, kernel: () => AllocatorKernel, onAbort: (message: string) => Error) {
+  constructor(
+    memory: WebAssembly.Memory,
+    kernel: () => AllocatorKernel,
+    onAbort: (message: string) => Error,
+    onFault: (fault: SegmentationFault) => Error = (fault) => fault,
+  ) {
     this.memory = memory;
     this.#getKernel = kernel;
     this.onAbort = onAbort;
+    this.onFault = onFault;
     const buf = memory.buffer;
     this.u32 = new Uint32Array(buf);
     this.i32 = new Int32Array(buf);
@@ -58,23 +67,65 @@ export function malloc_printerr(env: Env, message: string): never {
 
 /**
  * Loads and stores through a pointer read from memory (a link, or a size a bug may have
- * overwritten), done as the Wasm build's `load<u32>(base, offset)` does them: the constant offset
- * is added without wrapping, a misaligned address reads the bytes it names, and an access past the
- * end of the memory traps (the process dies of SIGSEGV) — where a typed array would give undefined
- * or drop the store. `base` is a u32.
+ * overwritten), done as the Wasm build's chunk ld/st (assembly/chunk.ts) do them: the address is
+ * base + offset modulo 2^32; the kernel's page map (host/kernel/pagemap.ts, in the memory itself)
+ * is checked first, and a page it does not promise is asked of the kernel, which throws the
+ * process's SIGSEGV where the real process takes one; a misaligned address reads the bytes it
+ * names. `base` is a u32.
  */
 export function ld(env: Env, base: number, offset: number): number {
-  const a = base + offset;
-  if (a + 4 > env.u8.length) trap();
-  return (a & 3) === 0 ? env.u32[a >>> 2] : env.dv.getUint32(a, true);
+  const a = (base + offset) >>> 0;
+  const u8 = env.u8;
+  if ((a & 3) !== 0 || ((u8[(u8[PAGEMAP_TOP + (a >>> PAGEMAP_REGION_SHIFT)]! << PAGEMAP_LEAF_SHIFT) + ((a >>> 15) & 127)]! >>> ((a >>> 12) & 7)) & 1) === 0) {
+    access_slow(env, a, 4, false);
+    if (a + 4 > env.u8.length) trap();
+    return (a & 3) === 0 ? env.u32[a >>> 2]! : env.dv.getUint32(a, true);
+  }
+  return env.u32[a >>> 2]!;
 }
 
 /** The store twin of ld. */
 export function st(env: Env, base: number, offset: number, value: number): void {
-  const a = base + offset;
-  if (a + 4 > env.u8.length) trap();
-  if ((a & 3) === 0) env.u32[a >>> 2] = value;
-  else env.dv.setUint32(a, value >>> 0, true);
+  const a = (base + offset) >>> 0;
+  const u8 = env.u8;
+  if ((a & 3) !== 0 || ((u8[(u8[PAGEMAP_TOP + (a >>> PAGEMAP_REGION_SHIFT)]! << PAGEMAP_LEAF_SHIFT) + PAGEMAP_WRITE_PLANE + ((a >>> 15) & 127)]! >>> ((a >>> 12) & 7)) & 1) === 0) {
+    access_slow(env, a, 4, true);
+    if (a + 4 > env.u8.length) trap();
+    if ((a & 3) === 0) env.u32[a >>> 2] = value;
+    else env.dv.setUint32(a, value >>> 0, true);
+    return;
+  }
+  env.u32[a >>> 2] = value;
+}
+
+/**
+ * The slow path of ld/st and the check of a memset or memcpy range (assembly/pagemap.ts's
+ * access_slow): each page of [addr, addr + len) in order, one whose bit is clear asked of the
+ * kernel, which throws the SIGSEGV (naming the page's first byte, or addr for the first page) or
+ * lets the access go on.
+ */
+export function access_slow(env: Env, addr: number, len: number, write: boolean): void {
+  const plane = write ? PAGEMAP_WRITE_PLANE : 0;
+  let a = addr >>> 0;
+  let left = len;
+  for (;;) {
+    const u8 = env.u8;
+    const leaf = u8[PAGEMAP_TOP + (a >>> PAGEMAP_REGION_SHIFT)]! << PAGEMAP_LEAF_SHIFT;
+    if (((u8[leaf + plane + ((a >>> 15) & 127)]! >>> ((a >>> 12) & 7)) & 1) === 0) {
+      const fault = env.kernel.accessFault(a, write);
+      if (fault !== null) throw env.onFault(fault);
+      env.refresh(); // a stack grown to cover the access may have grown the memory
+    }
+    const toPageEnd = PAGESIZE - (a & (PAGESIZE - 1));
+    if (left <= toPageEnd) return;
+    left -= toPageEnd;
+    a = (a + toPageEnd) >>> 0;
+  }
+}
+
+/** check_range of the Wasm build: a memset (write) or memcpy source (read) of [addr, addr + len). */
+export function check_range(env: Env, addr: number, len: number, write: boolean): void {
+  if (len !== 0) access_slow(env, addr, len, write);
 }
 
 /** What a Wasm load past the end of the memory does: a trap, thrown as a RuntimeError. */

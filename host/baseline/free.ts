@@ -14,7 +14,7 @@ import {
 } from "../../assembly/messages.js";
 import { fastbin_index, in_smallbin_range, unlink_chunk, unsorted_chunks } from "./bins.js";
 import { aligned_OK, chunksize, chunksize_ld, misaligned_chunk, user_head } from "./chunk.js";
-import { ld, malloc_printerr, st, type Env } from "./env.js";
+import { check_range, ld, malloc_printerr, st, type Env } from "./env.js";
 import {
   NONCONTIGUOUS_BIT, W_AV_FLAGS, W_FASTBINS, W_GLOBAL_MAX_FAST, W_HAVE_FASTCHUNKS, W_MMAP_THRESHOLD,
   W_NO_DYN_THRESHOLD, W_PERTURB_BYTE, W_SYSTEM_MEM, W_TCACHE, W_TCACHE_BINS, W_TCACHE_COUNT, W_TCACHE_KEY,
@@ -28,6 +28,7 @@ import { csize2tidx, ENTRIES_W, tcache_init, tcache_put } from "./tcache.js";
 function free_perturb(env: Env, p: number, n: number): void {
   const perturb = env.i32[W_PERTURB_BYTE];
   if (perturb !== 0) {
+    check_range(env, p, n, true);
     env.u8.fill(perturb & 0xff, p, p + n);
     mark_written(env, p, n);
   }

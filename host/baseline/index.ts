@@ -87,7 +87,7 @@ function initStatics(env: Env): void {
  */
 export function loadBaseline(options: LoadBaselineOptions): LoadedBaseline {
   const onAbort = options.onAbort ?? ((message: string) => new ProcessAbort(message));
-  const env = new Env(options.memory, options.kernel, onAbort);
+  const env = new Env(options.memory, options.kernel, onAbort, options.onFault);
   if (env.u8.length < BASELINE_DATA_END) throw new RangeError("loadBaseline: the memory does not hold the program's data");
   // The Wasm module's initialized data first (the same resident pages as a Wasm process), then
   // the twin's own statics over it.

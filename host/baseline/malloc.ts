@@ -19,7 +19,7 @@ import {
 import {
   checked_request2size, chunk_is_mmapped, chunksize, chunksize_ld, mem2chunk, misaligned_chunk, request2size,
 } from "./chunk.js";
-import { ld, malloc_printerr, st, type Env } from "./env.js";
+import { check_range, ld, malloc_printerr, st, type Env } from "./env.js";
 import { malloc_consolidate } from "./free.js";
 import {
   W_BINMAP, W_FASTBINS, W_GLOBAL_MAX_FAST, W_HAVE_FASTCHUNKS, W_LAST_REMAINDER, W_MALLOC_INITIALIZED,
@@ -43,6 +43,7 @@ export function ptmalloc_init(env: Env): void {
 export function alloc_perturb(env: Env, p: number, n: number): void {
   const perturb = env.i32[W_PERTURB_BYTE];
   if (perturb !== 0) {
+    check_range(env, p, n, true);
     env.u8.fill((perturb ^ 0xff) & 0xff, p, p + n);
     mark_written(env, p, n);
   }
@@ -404,6 +405,7 @@ export function libc_calloc(env: Env, n: number, elem_size: number): number {
   const perturb = env.i32[W_PERTURB_BYTE];
   if (chunk_is_mmapped(m, p)) {
     if (perturb !== 0) {
+      check_range(env, mem, sz, true);
       env.u8.fill(0, mem, mem + sz);
       mark_written(env, mem, sz);
     }
@@ -412,6 +414,7 @@ export function libc_calloc(env: Env, n: number, elem_size: number): number {
   const nextchunk = p + csz;
   if (perturb === 0 && p === oldtop && csz > oldtopsize) csz = oldtopsize;
   const clearsize = csz - SIZE_SZ;
+  check_range(env, mem, clearsize, true);
   env.u8.fill(0, mem, mem + clearsize);
   mark_cleared(env, p, nextchunk, mem + clearsize);
   return mem;

@@ -6,7 +6,7 @@ import { CHUNK_HDR_SZ, ENOMEM, MALLOC_ALIGN_MASK, MINSIZE, SIZE_SZ } from "../..
 import { REALLOC_INVALID_NEXT_SIZE, REALLOC_INVALID_OLD_SIZE, REALLOC_INVALID_POINTER } from "../../assembly/messages.js";
 import { unlink_chunk } from "./bins.js";
 import { checked_request2size, chunksize, memsize, misaligned_chunk, user_head } from "./chunk.js";
-import { malloc_printerr, type Env } from "./env.js";
+import { check_range, malloc_printerr, type Env } from "./env.js";
 import { _int_free, libc_free } from "./free.js";
 import { W_MALLOC_INITIALIZED, W_SYSTEM_MEM, W_TCACHE, W_TOP } from "./layout.js";
 import { _int_malloc, libc_malloc, ptmalloc_init } from "./malloc.js";
@@ -44,7 +44,7 @@ export function libc_realloc(env: Env, oldmem: number, bytes: number): number {
     if (oldsize - SIZE_SZ >= nb) return oldmem; // do nothing
     const newmem = libc_malloc(env, bytes);
     if (newmem === 0) return 0;
-    env.u8.copyWithin(newmem, oldmem, oldmem + oldsize - CHUNK_HDR_SZ);
+    copy_checked(env, newmem, oldmem, oldsize - CHUNK_HDR_SZ);
     munmap_chunk(env, oldp);
     return newmem;
   }
@@ -88,7 +88,7 @@ export function _int_realloc(env: Env, oldp: number, oldsize: number, nb: number
         newp = oldp;
       } else {
         const oldmem = oldp + CHUNK_HDR_SZ;
-        env.u8.copyWithin(newmem, oldmem, oldmem + memsize(m, oldp));
+        copy_checked(env, newmem, oldmem, memsize(m, oldp));
         _int_free(env, oldp, true);
         return newmem;
       }
@@ -117,4 +117,11 @@ export function libc_reallocarray(env: Env, ptr: number, nmemb: number, size: nu
     return 0;
   }
   return libc_realloc(env, ptr, product);
+}
+
+/** memcpy into a block that may have come from a corrupted list: the pages are checked first. */
+function copy_checked(env: Env, dst: number, src: number, n: number): void {
+  check_range(env, src, n, false);
+  check_range(env, dst, n, true);
+  env.u8.copyWithin(dst, src, src + n);
 }

@@ -9,9 +9,9 @@
 import { MALLOC_ALIGNMENT, MINSIZE, SIZEOF_TCACHE, TCACHE_ENTRIES_OFFSET } from "../../assembly/config.js";
 import { MALLOC_UNALIGNED_TCACHE } from "../../assembly/messages.js";
 import { aligned_OK } from "./chunk.js";
-import { malloc_printerr, trap, type Env } from "./env.js";
+import { ld, malloc_printerr, st, type Env } from "./env.js";
 import { W_TCACHE, W_TCACHE_KEY, W_TCACHE_SHUTTING_DOWN } from "./layout.js";
-import { _int_malloc } from "./malloc.js";
+import { _int_malloc, ptmalloc_init } from "./malloc.js";
 
 /** entries[] in words from the struct's start. */
 export const ENTRIES_W = TCACHE_ENTRIES_OFFSET >>> 2;
@@ -28,10 +28,9 @@ export function tcache_put(env: Env, chunk: number, idx: number): void {
   const m = env.u32;
   const tc = m[W_TCACHE];
   const e = chunk + 8;
-  const ew = e >>> 2;
-  m[ew + 1] = m[W_TCACHE_KEY];
+  st(env, e, 4, m[W_TCACHE_KEY]);
   const slot = (tc >>> 2) + ENTRIES_W + idx;
-  m[ew] = (e >>> 12) ^ m[slot];
+  st(env, e, 0, (e >>> 12) ^ m[slot]);
   m[slot] = e;
   env.u16[(tc >>> 1) + idx]++;
 }
@@ -43,18 +42,18 @@ export function tcache_get(env: Env, idx: number): number {
   const slot = (tc >>> 2) + ENTRIES_W + idx;
   const e = m[slot];
   if (!aligned_OK(e)) malloc_printerr(env, MALLOC_UNALIGNED_TCACHE);
-  // A poisoned entry may point past the end of the memory: the Wasm load of its link traps there.
-  if (e + 4 > env.u8.length) trap();
-  const ew = e >>> 2;
-  m[slot] = (e >>> 12) ^ m[ew];
+  // A poisoned entry may point anywhere: its link is loaded and its key stored as checked accesses.
+  m[slot] = ((e >>> 12) ^ ld(env, e, 0)) >>> 0;
   env.u16[(tc >>> 1) + idx]--;
-  m[ew + 1] = 0;
+  st(env, e, 4, 0);
   return e;
 }
 
-/** tcache_init: carve the struct from the main arena; on failure, try again next call. */
+/** tcache_init: carve the struct from the main arena (set up first if a free comes before any
+ *  malloc: assembly/tcache.ts says why); on failure, try again next call. */
 export function tcache_init(env: Env): void {
   if (env.u32[W_TCACHE_SHUTTING_DOWN] !== 0) return;
+  ptmalloc_init(env);
   const victim = _int_malloc(env, SIZEOF_TCACHE);
   if (victim !== 0) {
     env.u32[W_TCACHE] = victim;

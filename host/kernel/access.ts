@@ -132,3 +132,23 @@ export function markWritten(mm: Mm, addr: number, len: number): void {
     mm.writeFault(i, pageDown(Math.max(v.start, addr)), Math.min(v.end, Math.ceil(end / PAGE_SIZE) * PAGE_SIZE));
   }
 }
+
+/**
+ * The allocator's own load (or store) at addr met a clear bit in the page map (pagemap.ts): what
+ * the fault handler does with it. An address just below a VM_GROWSDOWN VMA grows the stack as
+ * any access there does on Linux (the access then goes on: null); else the SIGSEGV the process
+ * dies of — SEGV_MAPERR where nothing is mapped, SEGV_ACCERR where the access right is missing.
+ * A readable page of a region the map had no leaf for is also answered here (null). Nothing is
+ * faulted in: the allocator's own stores report their pages through markWritten.
+ */
+export function accessFault(mm: Mm, addr: number, write: boolean): SegmentationFault | null {
+  const vmas = mm.vmas;
+  const i = vmas.lowerBound(addr);
+  const v = vmas.list[i];
+  if (v === undefined || v.start > addr) {
+    if (v !== undefined && v.flags & VM_GROWSDOWN && expandStack(mm, i, addr)) return accessFault(mm, addr, write);
+    return new SegmentationFault("SEGV_MAPERR", addr);
+  }
+  if (!(v.flags & (write ? VM_WRITE : VM_READ | VM_WRITE | VM_EXEC))) return new SegmentationFault("SEGV_ACCERR", addr);
+  return null;
+}

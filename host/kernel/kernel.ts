@@ -4,7 +4,7 @@
 
 import { EINVAL } from "../constants.js";
 import type { SegmentationFault } from "../errors.js";
-import { fillBytes, markWritten, probeRead, readBytes, writeBytes } from "./access.js";
+import { accessFault, fillBytes, markWritten, probeRead, readBytes, writeBytes } from "./access.js";
 import { ulong } from "./args.js";
 import { sysBrk } from "./brk.js";
 import { sysMadvise } from "./madvise.js";
@@ -111,6 +111,14 @@ export class Kernel {
     return probeRead(this.mm, ulong(addr), ulong(length));
   }
   /** Bumped whenever an address may have lost access: a remembered probe is good until it moves. */
+  /**
+   * The allocator's load (write false) or store at addr found a clear bit in the page map: null
+   * if the access may go on (a stack grown, or a region the map could not hold), else the SIGSEGV.
+   */
+  accessFault(addr: number, write: boolean): SegmentationFault | null {
+    return accessFault(this.mm, ulong(addr), write);
+  }
+
   get accessGeneration(): number {
     return this.mm.vmas.accessGeneration;
   }

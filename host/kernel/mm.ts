@@ -9,6 +9,7 @@ import { getUnmappedArea } from "./placement.js";
 import { mapImages, PROGRAM_DATA_BYTES, programReadOnlyPages } from "./images.js";
 import { Commit, Rlimits, type Rlimit } from "./limits.js";
 import { PAGE_ANON, PAGE_FILE, PAGE_SHMEM, PAGE_ZERO, PTE_SPAN_BYTES, Pages } from "./pages.js";
+import { PageMap } from "./pagemap.js";
 import {
   BACKING_ANON,
   BACKING_FILE,
@@ -74,6 +75,8 @@ interface ShmemObject {
 
 export class Mm {
   readonly vmas = new VmaList();
+  /** Which pages are readable and writable, in the memory itself, for the allocator (pagemap.ts). */
+  readonly pageMap: PageMap;
   readonly pages: Pages;
   readonly rlimits: Rlimits;
   readonly commit: Commit;
@@ -105,6 +108,9 @@ export class Mm {
 
   constructor(options: KernelOptions) {
     this.memory = options.memory;
+    const pageMap = new PageMap(options.memory, this.vmas);
+    this.pageMap = pageMap;
+    this.vmas.onAccessChange = (start, end) => pageMap.changed(start, end);
     this.privileged = options.privileged;
     this.ramBytes = options.ramBytes;
     this.swapBytes = options.swapBytes;

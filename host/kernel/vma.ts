@@ -105,6 +105,11 @@ export class VmaList {
    * whoever remembers that a range was readable (Process's header probe) keys on it.
    */
   accessGeneration = 0;
+  /**
+   * Told every range whose access may have changed (a VMA inserted, removed, resized or given new
+   * flags), after the change: the page map (pagemap.ts) follows the list from here.
+   */
+  onAccessChange: ((start: number, end: number) => void) | null = null;
 
   get count(): number {
     return this.list.length;
@@ -168,6 +173,7 @@ export class VmaList {
   insert(index: number, vma: Vma): void {
     this.list.splice(index, 0, vma);
     this.account(vma.flags, pagesOf(vma.end - vma.start));
+    this.onAccessChange?.(vma.start, vma.end);
   }
 
   remove(index: number, count = 1): Vma[] {
@@ -175,6 +181,7 @@ export class VmaList {
     this.accessGeneration++;
     const removed = this.list.splice(index, count);
     for (const v of removed) this.account(v.flags, -pagesOf(v.end - v.start));
+    if (removed.length > 0) this.onAccessChange?.(removed[0]!.start, removed[removed.length - 1]!.end);
     return removed;
   }
 
@@ -185,6 +192,7 @@ export class VmaList {
     this.accessGeneration++;
     v.flags = flags;
     this.account(flags, pages);
+    this.onAccessChange?.(v.start, v.end);
   }
 
   /** Moves a VMA's bounds (brk, stack growth, mremap in place), accounting the difference. */
@@ -195,10 +203,13 @@ export class VmaList {
       this.accessGeneration++;
     }
     const delta = pagesOf(end - start - (v.end - v.start));
+    const changedStart = Math.min(start, v.start);
+    const changedEnd = Math.max(end, v.end);
     v.pgoff += pagesOf(start - v.start);
     v.start = start;
     v.end = end;
     this.account(v.flags, delta);
+    this.onAccessChange?.(changedStart, changedEnd);
   }
 
   /** Cuts VMA `index` at addr (strictly inside it); the upper part becomes index + 1. */

@@ -63,6 +63,8 @@ function growingKernel(memory: WebAssembly.Memory, start: number): AllocatorKern
     mremap: () => -12,
     madvise: () => 0,
     markWritten: () => {},
+    // no page map in this memory (all bits clear): every checked access asks, and may go on
+    accessFault: () => null,
   };
 }
 

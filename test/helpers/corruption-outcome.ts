@@ -14,16 +14,12 @@ export interface DeathClasses {
 }
 
 /**
- * Cases where the emulator is known to end differently, each with the reason. Today: a corrupted
- * link pointing at an address inside the Wasm memory that no mapping covers. Linux delivers SIGSEGV
- * at glibc's first load through it; the emulator's allocator loads the memory's bytes (zeros) and
- * goes on, until the kernel keeps a map of which pages are mapped. A listed case must still differ
- * (so that the entry is dropped the day it starts to match).
+ * Cases where the emulator is known to end differently, each with the reason (none today: a link
+ * into memory no mapping covers, or without the access right, now faults as on Linux through the
+ * kernel's page map). A listed case must still differ (so that the entry is dropped the day it
+ * starts to match).
  */
-export const KNOWN_DIFFERENCES: Record<string, string> = {
-  "tcache-poisoning-unmapped": "links into unmapped memory: glibc's load of the poisoned entry's next faults (SIGSEGV); the emulator reads zeros",
-  "fastbin-dup-unmapped": "links into unmapped memory: glibc's load of the fake chunk's size faults (SIGSEGV); the emulator reads zeros",
-};
+export const KNOWN_DIFFERENCES: Record<string, string> = {};
 
 /** The test's title for a case. */
 export function corruptionTitle(c: CorruptionCase): string {

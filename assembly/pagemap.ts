@@ -1,0 +1,57 @@
+// Before the allocator loads or stores through an address it read from memory the program can
+// corrupt (a link, a chunk reached through a size), it asks the kernel's page map — kept in this
+// memory below 64 KiB (the picture is in config.ts) — whether the page is readable (writable). A
+// real process takes SIGSEGV at such an access into an unmapped, PROT_NONE or read-only page; a
+// Wasm memory has no holes and would read zeros there. The check is two loads and a bit test; a
+// clear bit goes to the kernel (page_fault), which throws the process's SIGSEGV, or returns when
+// the access may go on (the stack grown below, or a region the map had no room for).
+//
+// The allocator's static data (main_arena, mp_) is not checked: glibc's .data is always mapped.
+
+import { PAGEMAP_LEAF_SHIFT, PAGEMAP_REGION_SHIFT, PAGEMAP_TOP, PAGEMAP_WRITE_PLANE, PAGESIZE } from "./config";
+
+// @ts-ignore: decorator
+@external("env", "page_fault") declare function host_page_fault(addr: usize, write: u32): void;
+
+/** The bit of the page holding addr in a leaf's plane (0 readable, PAGEMAP_WRITE_PLANE writable). */
+// @ts-ignore: decorator
+@inline function page_bit(addr: usize, plane: usize): u32 {
+  const leaf = <usize>load<u8>(<usize>PAGEMAP_TOP + (addr >>> PAGEMAP_REGION_SHIFT)) << PAGEMAP_LEAF_SHIFT;
+  return (<u32>load<u8>(leaf + plane + ((addr >>> 15) & 127)) >>> <u32>((addr >>> 12) & 7)) & 1;
+}
+
+/**
+ * The slow path: every page of [addr, addr + len) in address order (len ≥ 1; addresses wrap as
+ * i386's do), each page whose bit is clear asked of the kernel. The fault names the first byte of
+ * the page that faults (addr itself for the first page), as CR2 does for an access that spans two.
+ */
+export function access_slow(addr: usize, len: usize, write: bool): void {
+  const plane: usize = write ? <usize>PAGEMAP_WRITE_PLANE : 0;
+  let a = addr;
+  let left = len;
+  while (true) {
+    if (page_bit(a, plane) == 0) host_page_fault(a, <u32>write);
+    const toPageEnd = <usize>PAGESIZE - (a & (PAGESIZE - 1));
+    if (left <= toPageEnd) return;
+    left -= toPageEnd;
+    a += toPageEnd;
+  }
+}
+
+/** A 4-byte load at addr. A misaligned address may span two pages: the slow path sees both. */
+// @ts-ignore: decorator
+@inline export function check_read(addr: usize): void {
+  if ((page_bit(addr, 0) == 0) | ((addr & 3) != 0)) access_slow(addr, 4, false);
+}
+
+/** A 4-byte store at addr. */
+// @ts-ignore: decorator
+@inline export function check_write(addr: usize): void {
+  if ((page_bit(addr, PAGEMAP_WRITE_PLANE) == 0) | ((addr & 3) != 0)) access_slow(addr, 4, true);
+}
+
+/** A load (memcpy's source) or store (memset, memcpy's destination) of [addr, addr + len). */
+// @ts-ignore: decorator
+@inline export function check_range(addr: usize, len: usize, write: bool): void {
+  if (len != 0) access_slow(addr, len, write);
+}

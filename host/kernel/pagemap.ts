@@ -1,0 +1,206 @@
+// The page map: which pages of the address space are readable and which writable, kept in the
+// process's own memory below mmap_min_addr (the picture and the constants are in
+// assembly/config.ts), so that the allocator — the Wasm build and its TypeScript twin alike —
+// can check a link before it follows it, with two loads and no call out of Wasm. Real glibc
+// takes SIGSEGV at the first load through a link into unmapped memory; without the map the
+// emulated allocator would read the zeros a Wasm memory has there and go on.
+//
+// The map is kept exact from the one place every change of mappings or protections goes
+// through: VmaList (vma.ts) reports each range whose access may have changed, and each 4 MiB
+// region it touches is rebuilt from the VMA list. A set bit is a promise (the page is readable,
+// or writable); a clear bit only sends the allocator to the kernel (accessFault in access.ts),
+// which answers from the VMAs. So a region that found no free leaf is still exact, only slower.
+//
+// A MAP_FIXED may place a mapping anywhere from 0x1000 up (vm.mmap_min_addr is 4096 on the
+// machine the kernel follows): the leaves in a page it takes are given up (their regions move to
+// other leaves, or to "ask") and the page is zeroed, as a fresh mapping reads; the page is taken
+// back at a later change, once no VMA covers it (its unmap has zeroed it by then).
+
+import {
+  PAGEMAP_END, PAGEMAP_FIRST_LEAF, PAGEMAP_LEAF_NONE, PAGEMAP_LEAF_RO, PAGEMAP_LEAF_RW, PAGEMAP_LEAF_SHIFT,
+  PAGEMAP_LEAVES, PAGEMAP_REGION_SHIFT, PAGEMAP_TOP, PAGEMAP_WRITE_PLANE,
+} from "../../assembly/config.js";
+import { PAGE_SHIFT, PAGE_SIZE } from "../constants.js";
+import { VM_EXEC, VM_READ, VM_WRITE, type VmaList } from "./vma.js";
+
+const REGION_BYTES = 2 ** PAGEMAP_REGION_SHIFT;
+const REGIONS = 2 ** (32 - PAGEMAP_REGION_SHIFT);
+const LEAF_BYTES = 2 ** PAGEMAP_LEAF_SHIFT;
+const PAGES_PER_REGION = REGION_BYTES / PAGE_SIZE;
+const LEAVES_PER_PAGE = PAGE_SIZE / LEAF_BYTES;
+/** x86: any access right makes a page readable (PROT_WRITE or PROT_EXEC alone included). */
+const ANY_ACCESS = VM_READ | VM_WRITE | VM_EXEC;
+
+export class PageMap {
+  readonly #memory: WebAssembly.Memory;
+  readonly #vmas: VmaList;
+  #u8: Uint8Array;
+  /** Free leaves (numbers), popped from the end. */
+  readonly #free: number[] = [];
+  /** The region each private leaf serves, or -1. */
+  readonly #regionOf = new Int32Array(PAGEMAP_LEAVES).fill(-1);
+  /** Pages of the map (1..15) a mapping has taken: bit p. Their leaves are not used. */
+  #blocked = 0;
+  /** Regions with mapped pages left on the all-clear leaf for want of a free one ("ask the kernel"). */
+  readonly #ask = new Set<number>();
+  /** The most private leaves ever in use at once. */
+  peakLeaves = 0;
+
+  constructor(memory: WebAssembly.Memory, vmas: VmaList) {
+    this.#memory = memory;
+    this.#vmas = vmas;
+    this.#u8 = new Uint8Array(memory.buffer);
+    const u8 = this.#u8;
+    u8.fill(0, 0, PAGEMAP_END);
+    u8.fill(PAGEMAP_LEAF_NONE, PAGEMAP_TOP, PAGEMAP_TOP + REGIONS);
+    u8.fill(0xff, PAGEMAP_LEAF_RW << PAGEMAP_LEAF_SHIFT, (PAGEMAP_LEAF_RW + 1) << PAGEMAP_LEAF_SHIFT);
+    u8.fill(0xff, PAGEMAP_LEAF_RO << PAGEMAP_LEAF_SHIFT, (PAGEMAP_LEAF_RO << PAGEMAP_LEAF_SHIFT) + PAGEMAP_WRITE_PLANE);
+    for (let n = PAGEMAP_LEAVES - 1; n >= PAGEMAP_FIRST_LEAF; n--) this.#free.push(n);
+  }
+
+  /** Private leaves in use now. */
+  get leavesInUse(): number {
+    let n = 0;
+    for (const r of this.#regionOf) if (r >= 0) n++;
+    return n;
+  }
+
+  /** Regions waiting for a leaf (their pages are answered by the kernel). */
+  get askingRegions(): number {
+    return this.#ask.size;
+  }
+
+  /** [start, end) may have gained or lost access: rebuild the regions it touches from the VMAs. */
+  changed(start: number, end: number): void {
+    if (end <= start) return;
+    if (this.#memory.buffer !== this.#u8.buffer) this.#u8 = new Uint8Array(this.#memory.buffer);
+    if (this.#blocked !== 0) this.#unblock();
+    if (start < PAGEMAP_END) this.#block();
+    const last = Math.floor((end - 1) / REGION_BYTES);
+    for (let r = Math.floor(start / REGION_BYTES); r <= last; r++) this.#rebuild(r);
+    if (this.#ask.size > 0 && this.#free.length > 0) for (const r of [...this.#ask]) this.#rebuild(r);
+  }
+
+  /** Whether the map says the page holding addr is readable (or writable): for tests and tools. */
+  allows(addr: number, write: boolean): boolean {
+    const u8 = this.#u8.buffer === this.#memory.buffer ? this.#u8 : new Uint8Array(this.#memory.buffer);
+    const leaf = u8[PAGEMAP_TOP + Math.floor(addr / REGION_BYTES)]! << PAGEMAP_LEAF_SHIFT;
+    const page = Math.floor(addr / PAGE_SIZE) % PAGES_PER_REGION;
+    return ((u8[leaf + (write ? PAGEMAP_WRITE_PLANE : 0) + (page >>> 3)]! >>> (page & 7)) & 1) !== 0;
+  }
+
+  #rebuild(r: number): void {
+    const u8 = this.#u8;
+    const base = r * REGION_BYTES;
+    const lim = base + REGION_BYTES;
+    const list = this.#vmas.list;
+    const first = this.#vmas.lowerBound(base);
+    let covered = 0;
+    let allWritable = true;
+    let anyWritable = false;
+    let allReadable = true;
+    for (let i = first; i < list.length && list[i]!.start < lim; i++) {
+      const v = list[i]!;
+      covered += Math.min(v.end, lim) - Math.max(v.start, base);
+      if (v.flags & VM_WRITE) anyWritable = true;
+      else allWritable = false;
+      if (!(v.flags & ANY_ACCESS)) allReadable = false;
+    }
+    let shared = -1;
+    if (covered === 0) shared = PAGEMAP_LEAF_NONE;
+    else if (covered === REGION_BYTES && allWritable) shared = PAGEMAP_LEAF_RW;
+    else if (covered === REGION_BYTES && allReadable && !anyWritable) shared = PAGEMAP_LEAF_RO;
+    const current = u8[PAGEMAP_TOP + r]!;
+    const own = current >= PAGEMAP_FIRST_LEAF ? current : -1;
+    if (shared >= 0) {
+      if (own >= 0) this.#release(own);
+      this.#ask.delete(r);
+      u8[PAGEMAP_TOP + r] = shared;
+      return;
+    }
+    let leaf = own;
+    if (leaf < 0) {
+      leaf = this.#take();
+      if (leaf < 0) {
+        this.#ask.add(r);
+        u8[PAGEMAP_TOP + r] = PAGEMAP_LEAF_NONE;
+        return;
+      }
+      this.#regionOf[leaf] = r;
+      this.#ask.delete(r);
+    }
+    const at = leaf << PAGEMAP_LEAF_SHIFT;
+    u8.fill(0, at, at + LEAF_BYTES);
+    for (let i = first; i < list.length && list[i]!.start < lim; i++) {
+      const v = list[i]!;
+      if (!(v.flags & ANY_ACCESS)) continue;
+      const s = (Math.max(v.start, base) - base) >>> PAGE_SHIFT;
+      const e = (Math.min(v.end, lim) - base) >>> PAGE_SHIFT;
+      setBits(u8, at, s, e);
+      if (v.flags & VM_WRITE) setBits(u8, at + PAGEMAP_WRITE_PLANE, s, e);
+    }
+    u8[PAGEMAP_TOP + r] = leaf;
+  }
+
+  #take(): number {
+    const leaf = this.#free.pop();
+    if (leaf === undefined) return -1;
+    const inUse = this.leavesInUse + 1;
+    if (inUse > this.peakLeaves) this.peakLeaves = inUse;
+    return leaf;
+  }
+
+  #release(leaf: number): void {
+    this.#regionOf[leaf] = -1;
+    if (!(this.#blocked & (1 << (leaf / LEAVES_PER_PAGE)))) this.#free.push(leaf);
+  }
+
+  /** Gives up the map's pages a mapping now covers: their regions move, the page reads zero. */
+  #block(): void {
+    for (let p = 1; p < PAGEMAP_END / PAGE_SIZE; p++) {
+      const bit = 1 << p;
+      if (this.#blocked & bit || this.#vmas.intersecting(p * PAGE_SIZE, (p + 1) * PAGE_SIZE) === undefined) continue;
+      this.#blocked |= bit;
+      const lo = p * LEAVES_PER_PAGE;
+      const hi = lo + LEAVES_PER_PAGE;
+      for (let k = this.#free.length - 1; k >= 0; k--) if (this.#free[k]! >= lo && this.#free[k]! < hi) this.#free.splice(k, 1);
+      const moved: number[] = [];
+      for (let leaf = lo; leaf < hi; leaf++) {
+        const r = this.#regionOf[leaf]!;
+        if (r < 0) continue;
+        this.#regionOf[leaf] = -1;
+        this.#u8[PAGEMAP_TOP + r] = PAGEMAP_LEAF_NONE;
+        moved.push(r);
+      }
+      this.#u8.fill(0, p * PAGE_SIZE, (p + 1) * PAGE_SIZE);
+      for (const r of moved) this.#rebuild(r);
+    }
+  }
+
+  /** Takes back the pages no mapping covers any more (zeroed by their unmap). */
+  #unblock(): void {
+    for (let p = 1; p < PAGEMAP_END / PAGE_SIZE; p++) {
+      const bit = 1 << p;
+      if (!(this.#blocked & bit) || this.#vmas.intersecting(p * PAGE_SIZE, (p + 1) * PAGE_SIZE) !== undefined) continue;
+      this.#blocked &= ~bit;
+      for (let leaf = (p + 1) * LEAVES_PER_PAGE - 1; leaf >= p * LEAVES_PER_PAGE; leaf--) this.#free.push(leaf);
+    }
+  }
+}
+
+/** Sets bits [s, e) of the bitmap at `at` (whole bytes filled at once). */
+function setBits(u8: Uint8Array, at: number, s: number, e: number): void {
+  while (s < e && s & 7) {
+    u8[at + (s >>> 3)]! |= 1 << (s & 7);
+    s++;
+  }
+  const wholeEnd = e & ~7;
+  if (s < wholeEnd) {
+    u8.fill(0xff, at + (s >>> 3), at + (wholeEnd >>> 3));
+    s = wholeEnd;
+  }
+  while (s < e) {
+    u8[at + (s >>> 3)]! |= 1 << (s & 7);
+    s++;
+  }
+}
