@@ -60,6 +60,9 @@ export class Timeline {
   readonly #parked: Run[] = [];
   #building: Run | null = null;
   #cancelBuild: (() => void) | null = null;
+  /** A slice is running (it may await a new process); `#again`: schedule the next when it ends. */
+  #busy = false;
+  #again = false;
   #cursor = 0;
   #closed = false;
   /** Statements replayed so far (for the tests' and the page's accounting). */
@@ -192,18 +195,27 @@ export class Timeline {
   }
 
   #schedule(): void {
-    if (this.#closed || this.#cancelBuild !== null) return;
+    if (this.#busy) this.#again = true;
+    if (this.#closed || this.#cancelBuild !== null || this.#busy) return;
     this.#cancelBuild = whenIdle((budgetMs) => {
       this.#cancelBuild = null;
-      void this.#build(budgetMs);
+      this.#busy = true;
+      void this.#build(budgetMs).finally(() => {
+        this.#busy = false;
+        if (this.#again) {
+          this.#again = false;
+          this.#schedule();
+        }
+      });
     });
   }
 
   /** Resolves once every wanted checkpoint is parked (for tests and measurements). */
   async settled(): Promise<void> {
-    while (!this.#closed && (this.#cancelBuild !== null || this.#building !== null || this.#missing().length > 0)) {
+    while (!this.#closed) {
+      if (this.#cancelBuild === null && !this.#busy && this.#building === null && this.#missing().length === 0) return;
+      if (this.#cancelBuild === null && !this.#busy) this.#schedule();
       await new Promise((r) => setTimeout(r, 5));
-      if (this.#cancelBuild === null) this.#schedule();
     }
   }
 
@@ -228,15 +240,14 @@ export class Timeline {
     if (b === null) {
       b = await this.#fresh();
       if (this.#closed) return;
-      if (this.#building !== null) return this.#schedule(); // built meanwhile by another slice
       this.#building = b;
-      return this.#schedule(); // creating a process took this slice (its memory makes V8 collect)
+      return this.#next(); // creating a process took this slice (its memory makes V8 collect)
     }
     if (b.step === 0 && missing.includes(0)) {
       // The spare at step 0 first: it costs only its creation.
       this.#parked.push(b);
       this.#building = null;
-      return this.#schedule();
+      return this.#next();
     }
     // The highest missing step (the first a step back needs): the builder parks there, then
     // starts over from a fresh process for the next one.
@@ -246,13 +257,18 @@ export class Timeline {
       const to = Math.min(goal, b.step + 256);
       if (this.#forward(b, to)) {
         this.#building = null; // a death known now moves the wanted steps
-        return this.#schedule();
+        return this.#next();
       }
     }
     if (b.step === goal && this.#building === b) {
       this.#parked.push(b);
       this.#building = null;
     }
-    this.#schedule();
+    this.#next();
+  }
+
+  /** Asks for another slice once this one ends. */
+  #next(): void {
+    this.#again = true;
   }
 }
