@@ -1,6 +1,7 @@
 // The command line of `ptmalloc-wasm fuzz` (and `npm run fuzz -- …`): strict parsing, one line
 // quoting what was wrong, then the usage.
 
+import { availableParallelism } from "node:os";
 import { parseArgs } from "node:util";
 import { PROFILES, type Profile } from "./sizes.js";
 
@@ -8,7 +9,7 @@ export const USAGE = `usage: ptmalloc-wasm fuzz [options]
   --ops N            stop after N ops in all (default 1000000 unless --seconds is given)
   --seconds N        stop after N seconds
   --seed S           the campaign's seed (default: random; printed)
-  --workers K        worker threads, each running its own processes (default 1)
+  --workers K        worker threads, each running its own processes (default 2, or 1 on one core)
   --profile P        tiny | mixed | large | adversarial (default mixed)
   --oracle           also replay every sequence on the real i386 glibc (needs gcc -m32)
   --twin             run the pure-TypeScript build in lockstep on every sequence
@@ -87,7 +88,7 @@ export function parseFuzzArgs(argv: string[]): FuzzArgs {
     ops, seconds,
     seed: seed ?? Math.floor(Math.random() * 2 ** 32),
     seedGiven: seed !== null,
-    workers: count("workers", v.workers, 1) ?? 1,
+    workers: count("workers", v.workers, 1) ?? Math.min(2, availableParallelism()),
     profile, oracle, twinEvery,
     deep: v.deep === true,
     deepEvery: count("deep-every", v["deep-every"], 1) ?? (v.deep ? 64 : 0),

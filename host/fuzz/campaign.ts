@@ -5,6 +5,7 @@
 
 import { Worker } from "node:worker_threads";
 import { checkList, type Mode } from "./check.js";
+import { collectGarbage } from "./gc.js";
 import { parseSeq } from "./ops.js";
 import { fmtCount, Progress } from "./progress.js";
 import { writeRepro } from "./repro.js";
@@ -49,30 +50,34 @@ export interface CampaignResult {
   rssMaxMiB: number;
 }
 
-type Runner = { run(task: Task): Promise<TaskResult>; close(): Promise<void> };
+type Runner = { run(task: Task): Promise<TaskResult>; gc(): Promise<void>; close(): Promise<void> };
 
 function threadRunner(settings: TaskSettings): Runner {
   const worker = new Worker(new URL("./worker.js", import.meta.url));
   worker.postMessage({ settings });
-  let pending: { resolve: (r: TaskResult) => void; reject: (e: Error) => void } | null = null;
-  worker.on("message", (msg: { result?: TaskResult; error?: string }) => {
+  // one request at a time: a task, or a garbage collection
+  let pending: { resolve: (r: TaskResult | null) => void; reject: (e: Error) => void } | null = null;
+  worker.on("message", (msg: { result?: TaskResult; error?: string; gc?: boolean }) => {
     const p = pending!;
     pending = null;
     if (msg.result) p.resolve(msg.result);
+    else if (msg.gc) p.resolve(null);
     else p.reject(new Error(msg.error));
   });
   worker.on("error", (err) => pending?.reject(err));
+  const request = (msg: object) => new Promise<TaskResult | null>((resolve, reject) => {
+    pending = { resolve, reject };
+    worker.postMessage(msg);
+  });
   return {
-    run: (task) => new Promise((resolve, reject) => {
-      pending = { resolve, reject };
-      worker.postMessage({ task });
-    }),
+    run: async (task) => (await request({ task }))!,
+    gc: async () => void (await request({ gc: true })),
     close: async () => void (await worker.terminate()),
   };
 }
 
 function inlineRunner(settings: TaskSettings): Runner {
-  return { run: (task) => runTask(task, settings), close: async () => {} };
+  return { run: (task) => runTask(task, settings), gc: async () => {}, close: async () => {} };
 }
 
 const MiB = 1024 * 1024;
@@ -89,7 +94,21 @@ export async function runCampaign(o: CampaignOptions): Promise<CampaignResult> {
   let pathTotal = 0;
   let ops = 0, sequences = 0, nextIndex = 0, scheduled = 0;
   let violation: TaskResult | null = null;
-  let rssStart = 0, rssMax = 0;
+  // RSS of the whole process (main thread and workers). The start is taken after the first round
+  // (every worker has booted and run a sequence), the end after the last one, both with no
+  // sequence running and after a full collection in every thread, before the workers stop (which
+  // would give their memory back); the maximum is sampled as each sequence ends.
+  let rssStart = 0, rssEnd = 0, rssMax = 0;
+  const settledRss = async (): Promise<number> => {
+    // twice, a moment apart: V8 frees the backing stores of dead buffers (a process's memory)
+    // on a background thread after the collection that found them dead
+    for (let round = 0; round < 2; round++) {
+      await Promise.all(runners.map((r) => r.gc()));
+      collectGarbage();
+      await new Promise((resolve) => setTimeout(resolve, 200));
+    }
+    return process.memoryUsage().rss / MiB;
+  };
   const reach = () => (pathTotal > 0 ? `paths ${paths.size}/${pathTotal}` : `classes ${classes.filter((c) => c > 0).length}/${CLASSES.length}`);
   const timeUp = () => o.seconds !== null && Date.now() - start >= o.seconds * 1000;
 
@@ -106,34 +125,37 @@ export async function runCampaign(o: CampaignOptions): Promise<CampaignResult> {
   };
 
   const ticker = setInterval(() => progress.update({ ops, violations: violation ? 1 : 0, reach: reach(), elapsedMs: Date.now() - start }), 250);
+  /** Runs up to `limit` tasks on `runner`. */
+  const work = async (runner: Runner, limit: number): Promise<void> => {
+    for (let n = 0; n < limit; n++) {
+      const task = nextTask();
+      if (!task) return;
+      const r = await runner.run(task);
+      ops += r.ops;
+      sequences++;
+      for (let i = 0; i < r.classes.length; i++) classes[i] += r.classes[i];
+      if (r.paths) for (const p of r.paths) paths.add(p);
+      pathTotal = Math.max(pathTotal, r.pathTotal);
+      rssMax = Math.max(rssMax, process.memoryUsage().rss / MiB);
+      if (r.violation && !violation) violation = r;
+    }
+  };
   try {
-    await Promise.all(
-      runners.map(async (runner) => {
-        for (let task = nextTask(); task; task = nextTask()) {
-          const r = await runner.run(task);
-          ops += r.ops;
-          sequences++;
-          for (let i = 0; i < r.classes.length; i++) classes[i] += r.classes[i];
-          if (r.paths) for (const p of r.paths) paths.add(p);
-          pathTotal = Math.max(pathTotal, r.pathTotal);
-          const rss = process.memoryUsage().rss / MiB;
-          if (sequences === runners.length) rssStart = rss; // after the first round: warmed up
-          rssMax = Math.max(rssMax, rss);
-          if (r.violation && !violation) violation = r;
-        }
-      }),
-    );
+    await Promise.all(runners.map((runner) => work(runner, 1)));
+    rssStart = await settledRss();
+    await Promise.all(runners.map((runner) => work(runner, Infinity)));
+    rssEnd = await settledRss();
   } finally {
     clearInterval(ticker);
     await Promise.all(runners.map((r) => r.close()));
   }
   const elapsedMs = Date.now() - start;
   const cpu = process.cpuUsage(cpu0);
-  progress.update({ ops, violations: violation ? 1 : 0, reach: reach(), elapsedMs: Infinity });
+  progress.update({ ops, violations: violation ? 1 : 0, reach: reach(), elapsedMs }, true);
   progress.done();
   const result: CampaignResult = {
     ops, sequences, elapsedMs, cpuMs: (cpu.user + cpu.system) / 1000, violation, reproPath: null, shrunkOps: 0,
-    classes, paths, pathTotal, rssStartMiB: rssStart || process.memoryUsage().rss / MiB, rssEndMiB: process.memoryUsage().rss / MiB, rssMaxMiB: rssMax,
+    classes, paths, pathTotal, rssStartMiB: rssStart, rssEndMiB: rssEnd, rssMaxMiB: Math.max(rssMax, rssEnd),
   };
   if (violation) await report(o, violation, result);
   return result;

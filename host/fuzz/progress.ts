@@ -25,10 +25,11 @@ export class Progress {
     return `fuzz: ${fmtCount(s.ops)} ops, ${fmtCount(rate)} ops/s, ${s.reach}, ${s.violations} violation${s.violations === 1 ? "" : "s"}, ${(s.elapsedMs / 1000).toFixed(0)} s`;
   }
 
-  update(s: ProgressState): void {
+  /** Draws the line if it is due (`force`: now, the campaign's last one). */
+  update(s: ProgressState, force = false): void {
     if (this.quiet) return;
     const now = Date.now();
-    if (now - this.#last < (this.#tty ? 250 : 5000)) return;
+    if (!force && now - this.#last < (this.#tty ? 250 : 5000)) return;
     this.#last = now;
     if (this.#tty) {
       this.out.write(`\r\x1b[K${Progress.line(s)}`);

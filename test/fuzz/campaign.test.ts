@@ -79,7 +79,7 @@ describe("the command line", () => {
 
   it("exits 0 after a clean run and prints ops/s", async () => {
     const err = capture();
-    expect(await fuzzMain(["--ops", "3000", "--seed", "9", "--quiet", "--sequence-ops", "1500"], err.stream)).toBe(0);
+    expect(await fuzzMain(["--ops", "3000", "--seed", "9", "--quiet", "--sequence-ops", "1500", "--workers", "1"], err.stream)).toBe(0);
     expect(err.text()).toMatch(/clean: 3000 ops in 2 sequences.* ops\/s/);
   });
 });
