@@ -3,7 +3,8 @@
 // (mtrace → op list). All of them stream: memory does not grow with the trace.
 
 import { ByteWriter, OpsSyntaxError, parseTraceStream, replayStream, ReplayWriter, writeOps, type Replayer, type ReplayStreamResult } from "../trace/index.js";
-import { createProcess, ProcessAbort, ProcessKilled, SegmentationFault, type Process } from "../index.js";
+import { ProcessAbort, ProcessKilled, SegmentationFault, type Process, type ProcessOptions } from "../index.js";
+import { bootProcess } from "../process.js";
 import { choiceOption, displayName, intOption, UsageError, UserError, type Parsed } from "./args.js";
 import { openInput, traceError, type Input } from "./input.js";
 import { quoteLine } from "../trace/lines.js";
@@ -19,11 +20,18 @@ export function isDeath(err: unknown): err is ProcessAbort | ProcessKilled | Seg
 }
 
 /** The process options, checked before any file is opened: a wrong command line is told first. */
-function processOptions(command: string, values: Parsed["values"]): Parameters<typeof createProcess>[0] {
+function processOptions(command: string, values: Parsed["values"]): ProcessOptions {
   const seed = intOption(command, values, "seed");
   const aslr = intOption(command, values, "aslr", 2) as 0 | 1 | 2 | undefined;
   const allocator = choiceOption(command, values, "allocator", ["wasm", "ts"] as const);
   return { seed, aslr, allocator, debug: values.debug === true };
+}
+
+/** A fresh process, and a reader of its break that needs no system call (the replay reads it after every allocation). */
+async function newProcess(options: ProcessOptions): Promise<{ proc: Process; readBreak: () => number }> {
+  const { process: proc, kernel } = await bootProcess(options);
+  const mm = kernel.mm;
+  return { proc, readBreak: () => mm.brk };
 }
 
 /** Where a process died, written as the real process's death is seen: glibc's own line for an abort. */
@@ -47,7 +55,7 @@ export async function replayCommand({ values, positionals }: Parsed): Promise<nu
   const options = processOptions(command, values);
   const input = openInput(positionals[0]);
   const expected = expect !== undefined ? openInput(expect) : undefined;
-  const proc = await createProcess(options);
+  const { proc, readBreak } = await newProcess(options);
   const wantText = !json && !summary;
   const spool = new Spool();
   const progress = new Progress(`replay ${displayName(input.name)}`, () => ({ done: input.bytesRead, total: input.size }),
@@ -58,7 +66,7 @@ export async function replayCommand({ values, positionals }: Parsed): Promise<nu
     spool.dispose();
   });
   try {
-    return await replayRun(proc, input, expected, spool, progress, values, checkpointEvery, wantText, json);
+    return await replayRun(proc, input, expected, spool, progress, values, { checkpointEvery, readBreak }, wantText, json);
   } finally {
     offInterrupt();
     spool.dispose();
@@ -66,13 +74,13 @@ export async function replayCommand({ values, positionals }: Parsed): Promise<nu
 }
 
 async function replayRun(proc: Process, input: Input, expected: Input | undefined, spool: Spool, progress: Progress,
-  values: Parsed["values"], checkpointEvery: number, wantText: boolean, json: boolean): Promise<number> {
+  values: Parsed["values"], engine0: { checkpointEvery: number; readBreak: () => number }, wantText: boolean, json: boolean): Promise<number> {
   let engine: Replayer | null = null;
   const started = performance.now();
   let result: ReplayStreamResult;
   try {
     result = await replayStream(proc, input.pieces(), {
-      checkpointEvery,
+      ...engine0,
       badIds: "throw",
       timings: values.timings === true,
       write: wantText ? (bytes) => spool.add(bytes) : undefined,
@@ -158,10 +166,10 @@ export async function atCommand(command: "maps" | "stats", { values, positionals
   const at = intOption(command, values, "at", Number.MAX_SAFE_INTEGER);
   const options = processOptions(command, values);
   const input = openInput(positionals[0]);
-  const proc = await createProcess(options);
+  const { proc, readBreak } = await newProcess(options);
   let result: ReplayStreamResult;
   try {
-    result = await replayStream(proc, input.pieces(), { checkpointEvery: 0, badIds: "throw", stopAfter: at });
+    result = await replayStream(proc, input.pieces(), { checkpointEvery: 0, badIds: "throw", stopAfter: at, readBreak });
   } catch (err) {
     if (isDeath(err)) return reportDeath(err, values.debug === true);
     throw traceError(input.name, err);

@@ -81,6 +81,11 @@ export interface ReplayOptions {
    * ReplayOpError naming the op's line ("throw": the op list is wrong, stop there).
    */
   badIds?: "skip" | "throw";
+  /**
+   * @internal The break now, read without a system call (the kernel's own field), for a caller
+   * that holds the kernel: the replay reads the break after every allocation. Default: brk(0).
+   */
+  readBreak?: () => number;
 }
 
 /** An op that the op list itself gets wrong (with `badIds: "throw"`). `line`: the op's source line. */
@@ -105,6 +110,8 @@ export interface ReplayEvents {
 }
 
 const IS_MMAPPED = 2;
+// The op kinds the replay loop tests, as plain constants.
+const MALLOC = Op.MALLOC, FREE = Op.FREE, REALLOC = Op.REALLOC, CALLOC = Op.CALLOC, MEMALIGN = Op.MEMALIGN, SBRK = Op.SBRK;
 /** Latency histogram buckets: bucket k counts ops that took [2^k, 2^(k+1)) ns (k = 0: below 2). */
 export const LATENCY_BUCKETS = 40;
 
@@ -146,6 +153,7 @@ export class Replayer {
   readonly timingsRequested: boolean;
   readonly #every: number;
   readonly #throw: boolean;
+  readonly #readBreak: (() => number) | undefined;
   #addr = new Uint32Array(1024);
   #live = new Uint8Array(1024);
   #region = new Uint32Array(16);
@@ -155,6 +163,7 @@ export class Replayer {
     this.proc = proc;
     this.#every = options.checkpointEvery ?? 10000;
     this.#throw = options.badIds === "throw";
+    this.#readBreak = options.readBreak;
     this.timingsRequested = options.timings ?? !streaming;
     if (this.timingsRequested && streaming) this.latency = new Float64Array(LATENCY_BUCKETS);
     this.brkUntouched = !/\[heap\]/.test(proc.maps());
@@ -184,6 +193,7 @@ export class Replayer {
 
   /** The break now: the raw brk(0) where the process has it (cheaper than sbrk's C wrapper). */
   #brk(): number {
+    if (this.#readBreak !== undefined) return this.#readBreak() >>> 0;
     const sys = this.proc.sys;
     return (sys !== undefined ? sys.brk(0) : this.proc.sbrk(0)) >>> 0;
   }
@@ -222,123 +232,148 @@ export class Replayer {
 
   /** Runs every op of `list` (a batch: its `ids` and `regions` count from the start of the input). */
   run(list: OpList, events: ReplayEvents): void {
+    // The loop holds only what most ops are (malloc, free, realloc, calloc, memalign); the rest,
+    // timings and checkpoints run in methods of their own. A small loop is optimized once: with
+    // every op inline, each op kind first met deep into a trace sent V8 back to deoptimize it.
     const proc = this.proc;
-    const { kind, a, b, c, d } = list;
+    const { kind, a, b, c } = list;
     const n = list.length;
     this.#ensureIds(list.ids);
     this.#ensureRegions(list.regions);
-    const addr = this.#addr, live = this.#live, region = this.#region;
-    let words = this.#words;
+    const addr = this.#addr, live = this.#live;
     const every = this.#every;
-    const opNanos = this.opNanos, latency = this.latency;
-    const timed = opNanos !== null || latency !== null;
+    const timed = this.opNanos !== null || this.latency !== null;
     const brk0 = this.brk0;
     let maxBrkDelta = this.maxBrkDelta;
-    let elapsed = 0;
     for (let i = 0; i < n; i++) {
       const k = kind[i];
       const t0 = timed ? performance.now() : 0;
       let p = -1; // the result of an allocating op
       const id = a[i];
-      switch (k) {
-        case Op.MALLOC:
-          p = proc.malloc(b[i]);
-          break;
-        case Op.CALLOC:
-          p = proc.calloc(b[i], c[i]);
-          break;
-        case Op.MEMALIGN:
-          p = proc.memalign(b[i], c[i]);
-          break;
-        case Op.REALLOC:
-        case Op.REALLOCARRAY: {
-          const old = b[i];
-          this.ids = id + 1;
-          if (old !== NO_ID && !this.#liveId(old, list, i)) break;
-          let oldPtr = 0;
-          if (old !== NO_ID) {
-            oldPtr = addr[old];
-            live[old] = 0;
-          }
-          p = k === Op.REALLOC ? proc.realloc(oldPtr, c[i]) : this.#need("reallocarray", list.line[i]).call(proc, oldPtr, c[i], d[i]);
-          break;
-        }
-        case Op.FREE:
-          this.frees++;
-          if (!this.#liveId(id, list, i)) break;
+      if (k === MALLOC) {
+        p = proc.malloc(b[i]);
+      } else if (k === FREE) {
+        this.frees++;
+        if (id < this.ids && live[id] === 1) {
           proc.free(addr[id]);
           live[id] = 0;
-          break;
-        case Op.MALLOPT: {
-          const ret = proc.mallopt(a[i] | 0, b[i] | 0);
-          const param = list.paramText.get(i) ?? String(a[i] | 0);
-          events.note(`# mallopt ${param} ${b[i] | 0} => ${ret}`);
-          break;
+        } else {
+          this.#liveId(id, list, i); // counts the error, or throws
         }
-        case Op.TRIM:
-          events.note(`# malloc_trim ${b[i]} => ${proc.malloc_trim(b[i])}`);
-          break;
-        case Op.INFO:
-          events.note(`# malloc_info:\n${prefixLines(proc.malloc_info())}`);
-          break;
-        case Op.ALIGNED_ALLOC:
-          p = this.#need("aligned_alloc", list.line[i]).call(proc, b[i], c[i]);
-          break;
-        case Op.POSIX_MEMALIGN: {
-          const r = this.#need("posix_memalign", list.line[i]).call(proc, b[i], c[i]);
-          p = r.err === 0 ? r.ptr : 0;
-          break;
+      } else if (k === REALLOC) {
+        const old = b[i];
+        this.ids = id + 1;
+        if (old === NO_ID) {
+          p = proc.realloc(0, c[i]);
+        } else if (old < this.ids && live[old] === 1) {
+          live[old] = 0;
+          p = proc.realloc(addr[old], c[i]);
+        } else {
+          this.#liveId(old, list, i);
         }
-        case Op.VALLOC:
-          p = this.#need("valloc", list.line[i]).call(proc, b[i]);
-          break;
-        case Op.PVALLOC:
-          p = this.#need("pvalloc", list.line[i]).call(proc, b[i]);
-          break;
-        case Op.USABLE_SIZE:
-          if (this.#liveId(id, list, i)) this.#need("malloc_usable_size", list.line[i]).call(proc, addr[id]);
-          break;
-        case Op.SBRK:
-          proc.sbrk(b[i] | 0);
-          break;
-        default:
-          this.#system(k, list, i, region);
+      } else if (k === CALLOC) {
+        p = proc.calloc(b[i], c[i]);
+      } else if (k === MEMALIGN) {
+        p = proc.memalign(b[i], c[i]);
+      } else {
+        p = this.#other(k, list, i, events);
       }
-      if (timed) {
-        const ns = (performance.now() - t0) * 1e6;
-        elapsed += ns;
-        if (opNanos !== null) opNanos[this.ops] = ns;
-        else latency![ns < 2 ? 0 : Math.min(LATENCY_BUCKETS - 1, Math.floor(Math.log2(ns)))]++;
-      }
+      if (timed) this.#time(t0, this.ops);
+      const ops = ++this.ops; // counted at once: a process that dies in the next op reports how far it got
       if (p !== -1) {
         this.ids = id + 1;
-        p = p >>> 0;
-        addr[id] = p;
-        live[id] = 1;
-        let field = 0;
-        if (p !== 0) {
-          // A block's pointer is 8-aligned at least, so its size field is a whole u32 of memory.
-          // A grown memory detaches the old view (length 0): then, and only then, look again.
-          const at = (p - 4) >>> 2;
-          if (at >= words.length) words = this.#words = new Uint32Array(proc.memory.buffer);
-          field = words[at];
-          if (field & IS_MMAPPED) this.mmappedAllocs++;
-        }
-        events.block(id, p, field);
+        this.#block(id, p >>> 0, events);
       }
-      this.ops++;
       // Only an allocation (or sbrk) can raise the break: frees and trims only lower it.
-      if (p !== -1 || k === Op.SBRK) {
+      if (p !== -1 || k === SBRK) {
         const delta = this.#brk() - brk0;
         if (delta > maxBrkDelta) maxBrkDelta = delta;
       }
-      if (every > 0 && this.ops % every === 0) {
+      if (every > 0 && ops % every === 0) {
         this.maxBrkDelta = maxBrkDelta;
-        events.note(`# op=${this.ops} brk=${this.#brk() - brk0} ${formatMallinfo2(proc.mallinfo2())}`);
+        this.#checkpoint(events);
       }
     }
     this.maxBrkDelta = maxBrkDelta;
-    this.elapsedMs += elapsed / 1e6;
+  }
+
+  /** An allocating op gave `p`: the block's ID, address and size field go to `events`. */
+  #block(id: number, p: number, events: ReplayEvents): void {
+    this.#addr[id] = p;
+    this.#live[id] = 1;
+    let field = 0;
+    if (p !== 0) {
+      // A block's pointer is 8-aligned at least, so its size field is a whole u32 of memory.
+      // A grown memory detaches the old view (length 0): then, and only then, look again.
+      const at = (p - 4) >>> 2;
+      let words = this.#words;
+      if (at >= words.length) words = this.#words = new Uint32Array(this.proc.memory.buffer);
+      field = words[at];
+      if (field & IS_MMAPPED) this.mmappedAllocs++;
+    }
+    events.block(id, p, field);
+  }
+
+  #time(t0: number, op: number): void {
+    const ns = (performance.now() - t0) * 1e6;
+    this.elapsedMs += ns / 1e6;
+    if (this.opNanos !== null) this.opNanos[op] = ns;
+    else this.latency![ns < 2 ? 0 : Math.min(LATENCY_BUCKETS - 1, Math.floor(Math.log2(ns)))]++;
+  }
+
+  #checkpoint(events: ReplayEvents): void {
+    events.note(`# op=${this.ops} brk=${this.#brk() - this.brk0} ${formatMallinfo2(this.proc.mallinfo2())}`);
+  }
+
+  /** The ops other than malloc, free, realloc, calloc and memalign: the result of an allocating one, else -1. */
+  #other(k: number, list: OpList, i: number, events: ReplayEvents): number {
+    const proc = this.proc;
+    const { a, b, c, d } = list;
+    const id = a[i];
+    switch (k) {
+      case Op.REALLOCARRAY: {
+        const old = b[i];
+        this.ids = id + 1;
+        if (old !== NO_ID && !this.#liveId(old, list, i)) return -1;
+        let oldPtr = 0;
+        if (old !== NO_ID) {
+          oldPtr = this.#addr[old];
+          this.#live[old] = 0;
+        }
+        return this.#need("reallocarray", list.line[i]).call(proc, oldPtr, c[i], d[i]);
+      }
+      case Op.MALLOPT: {
+        const ret = proc.mallopt(a[i] | 0, b[i] | 0);
+        const param = list.paramText.get(i) ?? String(a[i] | 0);
+        events.note(`# mallopt ${param} ${b[i] | 0} => ${ret}`);
+        return -1;
+      }
+      case Op.TRIM:
+        events.note(`# malloc_trim ${b[i]} => ${proc.malloc_trim(b[i])}`);
+        return -1;
+      case Op.INFO:
+        events.note(`# malloc_info:\n${prefixLines(proc.malloc_info())}`);
+        return -1;
+      case Op.ALIGNED_ALLOC:
+        return this.#need("aligned_alloc", list.line[i]).call(proc, b[i], c[i]);
+      case Op.POSIX_MEMALIGN: {
+        const r = this.#need("posix_memalign", list.line[i]).call(proc, b[i], c[i]);
+        return r.err === 0 ? r.ptr : 0;
+      }
+      case Op.VALLOC:
+        return this.#need("valloc", list.line[i]).call(proc, b[i]);
+      case Op.PVALLOC:
+        return this.#need("pvalloc", list.line[i]).call(proc, b[i]);
+      case Op.USABLE_SIZE:
+        if (this.#liveId(id, list, i)) this.#need("malloc_usable_size", list.line[i]).call(proc, this.#addr[id]);
+        return -1;
+      case Op.SBRK:
+        proc.sbrk(b[i] | 0);
+        return -1;
+      default:
+        this.#system(k, list, i, this.#region);
+        return -1;
+    }
   }
 
   /** The raw memory system calls on regions (M U X D Y). */

@@ -95,7 +95,11 @@ export async function* maybeGunzip(source: ByteSource): AsyncGenerator<Uint8Arra
   // 16 KiB ones; the specifier is computed so that browser bundles do not look for it.
   const zlib = (await import(["node", "zlib"].join(":")).catch(() => null)) as typeof import("node:zlib") | null;
   if (zlib !== null) {
-    const gunzip = zlib.createGunzip({ chunkSize: 1 << 20 });
+    // Up to 4 MiB of output decompressed ahead (on libuv's thread pool) while the reader parses
+    // and replays the piece before: the reader then seldom waits for zlib.
+    // (A stream option that @types/node leaves out of ZlibOptions; zlib passes it to the stream.)
+    const ahead = { chunkSize: 1 << 20, readableHighWaterMark: 4 << 20 } as import("node:zlib").ZlibOptions;
+    const gunzip = zlib.createGunzip(ahead);
     const feeding = (async () => {
       try {
         for await (const piece of rest()) {
