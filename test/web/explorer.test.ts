@@ -3,34 +3,49 @@
 // data-state, data-abort-message) and compared with the same session run in Node through the
 // public API (same seed ⇒ same addresses).
 
-import { existsSync, mkdtempSync } from "node:fs";
+import { existsSync, mkdtempSync, readFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
+import { gunzipSync, gzipSync } from "node:zlib";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { createProcess, type Process } from "../../host/index.js";
+import { createProcess, parseTrace, type Process } from "../../host/index.js";
+import { inspectHeap } from "../../host/inspect/index.js";
 import { SCENARIOS } from "../../web/src/scenarios.js";
-import { Program } from "../../web/src/program.js";
-import { parseStatement } from "../../web/src/statements.js";
+import { Program, type Vars } from "../../web/src/program.js";
+import { parseStatement, type Statement } from "../../web/src/statements.js";
 
 const CHROMIUM = "/usr/bin/chromium";
 const hasChromium = existsSync(CHROMIUM);
 const hex = (n: number) => "0x" + (n >>> 0).toString(16).padStart(8, "0");
+const TRACES = fileURLToPath(new URL("../fixtures/traces/", import.meta.url));
+/** A gzipped fixture trace cut after its first `ops` records (comments and mtrace's "=" lines kept), gzipped again. */
+function traceHead(name: string, ops: number): Buffer {
+  const lines = gunzipSync(readFileSync(join(TRACES, name))).toString("latin1").split("\n");
+  let end = 0;
+  for (let n = 0; end < lines.length && n < ops; end++) if (!/^(#|=|$)/.test(lines[end])) n++;
+  return gzipSync(lines.slice(0, end).join("\n") + "\n");
+}
+/** Set EXPLORER_SCREENSHOT=path to save the README's screenshot there. */
+const DOCS_SHOT = process.env.EXPLORER_SCREENSHOT;
 
 type Browser = import("playwright-core").Browser;
 type Page = import("playwright-core").Page;
 type PreviewServer = import("vite").PreviewServer;
 
-/** The scenario's first `step` statements run in Node: the process and its variables. */
-async function nodeRun(name: string, step: number, seed = 1): Promise<{ proc: Process; vars: Map<string, number> }> {
-  const sc = SCENARIOS.find((s) => s.name === name)!;
+/** Statements run in Node on a fresh process: the process and its variables. */
+async function runInNode(statements: Statement[] | Program, seed = 1): Promise<{ proc: Process; vars: Vars }> {
   const proc = await createProcess({ seed });
-  const program = new Program(sc.statements.slice(0, step).map(parseStatement));
+  const program = statements instanceof Program ? statements : new Program(statements);
   const slots = program.slots();
   for (let i = 0; i < program.length; i++) program.run(i, proc, slots);
-  const vars = new Map<string, number>();
-  for (const [name, k] of program.slotOf) if (!Number.isNaN(slots[k])) vars.set(name, slots[k]);
-  return { proc, vars };
+  return { proc, vars: program.vars(slots) };
+}
+
+/** The scenario's first `step` statements run in Node: the process and its variables. */
+async function nodeRun(name: string, step: number, seed = 1): Promise<{ proc: Process; vars: Vars }> {
+  const sc = SCENARIOS.find((s) => s.name === name)!;
+  return runInNode(sc.statements.slice(0, step).map(parseStatement), seed);
 }
 
 describe.skipIf(!hasChromium)(`the explorer page in Chromium${hasChromium ? "" : ` (skipped: no ${CHROMIUM})`}`, () => {
@@ -78,7 +93,7 @@ describe.skipIf(!hasChromium)(`the explorer page in Chromium${hasChromium ? "" :
 
   it("draws one element per maps() line, and the chunks and bins of the process", async () => {
     const { page, ms } = await open("?scenario=consolidate&step=7&seed=1");
-    console.log(`explorer: page load to first drawing ${ms} ms`);
+    console.log(`explorer: page load to first drawing ${ms} ms seen by the test (${await page.getAttribute("body", "data-load-ms")} ms after navigation start, to the painted frame)`);
     const { proc, vars } = await nodeRun("consolidate", 7);
     const lines = proc.maps().trim().split("\n").map((l) => l.split(" ")[0].split("-").map((h) => "0x" + h));
     // drawn highest address first
@@ -151,18 +166,144 @@ describe.skipIf(!hasChromium)(`the explorer page in Chromium${hasChromium ? "" :
     await page.close();
   });
 
-  it("an op list from the URL, and the time of a step on a 10,000-chunk heap (printed)", async () => {
+  /** Waits until the page shows `step` (after a key, a click, a file…). */
+  const shown = (page: Page, step: number, timeout = 60_000) =>
+    page.waitForSelector(`body[data-shown="${step}"]`, { timeout, state: "attached" });
+  /** Presses a key and waits for the step it leads to; the page's own time of it (to the painted frame) and ours. */
+  async function press(page: Page, key: string, step: number): Promise<{ pageMs: number; ms: number; replayed: number }> {
+    const t0 = Date.now();
+    await page.keyboard.press(key);
+    await shown(page, step);
+    await page.waitForFunction(() => document.body.dataset.stepMs !== undefined);
+    const ms = Date.now() - t0;
+    const d = await page.evaluate(() => ({ ...document.body.dataset }));
+    return { pageMs: Number(d.stepMs), ms, replayed: Number(d.replayed) };
+  }
+  /** Every chunk of the windowed heap list, scrolled through from top to bottom: [addr, size]. */
+  const allChunks = (page: Page) =>
+    page.evaluate(async () => {
+      const box = document.querySelector<HTMLElement>("#heap .chunks-scroll")!;
+      const seen = new Map<string, string>();
+      for (let top = 0; ; top += box.clientHeight) {
+        box.scrollTop = top;
+        await new Promise((r) => requestAnimationFrame(() => requestAnimationFrame(r)));
+        for (const el of box.querySelectorAll<HTMLElement>("[data-chunk-addr]")) seen.set(el.dataset.chunkAddr!, el.dataset.chunkSize!);
+        if (top + box.clientHeight >= box.scrollHeight) break;
+      }
+      box.scrollTop = 0;
+      return { count: Number(box.dataset.chunkCount), chunks: [...seen] };
+    });
+  const waitForCheckpoint = (page: Page, step: number) =>
+    page.waitForFunction((s) => (document.body.dataset.checkpoints ?? "").split(",").includes(String(s)), step, { timeout: 60_000 });
+
+  it("a 10,000-chunk heap: every chunk is drawn as its list scrolls; the time of a step (printed)", async () => {
     const ops = Array.from({ length: 10000 }, (_, i) => `m ${i} ${16 + (i % 7) * 8}`).join("\n") + "\nf 9998\n";
     const { page, ms } = await open(`?step=10000&seed=1#ops=${encodeURIComponent(ops)}`); // too long for a query: the fragment
+    const loadMs = await page.getAttribute("body", "data-load-ms");
     const proc = await createProcess({ seed: 1 });
-    let last = 0;
-    for (let i = 0; i < 10000; i++) last = proc.malloc(16 + (i % 7) * 8);
-    expect(await page.locator(`#heap [data-chunk-addr="${hex(last - 8)}"]`).count()).toBe(0); // beyond what is drawn
-    expect(await page.locator("#heap [data-chunk-addr]").first().getAttribute("data-chunk-size")).toBe("400");
+    for (let i = 0; i < 10000; i++) proc.malloc(16 + (i % 7) * 8);
+    const inNode = inspectHeap(proc).heap!.chunks.map((c) => [hex(c.addr), String(c.size)]);
+    // Only the rows near the top are in the DOM …
+    expect(await page.locator("#heap [data-chunk-addr]").count()).toBeLessThan(500);
+    // … and scrolling draws all of them, each with its hooks, in address order.
     const t0 = Date.now();
-    await page.keyboard.press("ArrowRight");
-    await page.waitForSelector('#history li.cur[data-step="10001"]');
-    console.log(`explorer: load of a 10,000-op session ${ms} ms; one step on a 10,000-chunk heap ${Date.now() - t0} ms (render ${await page.getAttribute("body", "data-render-ms")} ms)`);
+    const all = await allChunks(page);
+    expect(all.count).toBe(inNode.length);
+    expect(all.chunks).toEqual(inNode);
+    const scrolled = Date.now() - t0;
+    const forward = await press(page, "ArrowRight", 10001);
+    expect(await attrs(page, "#bins [data-bin]", ["data-chunk-addr"])).toEqual([[inNode[9999][0]]]); // b9998, freed
+    await waitForCheckpoint(page, 9519);
+    const back = await press(page, "ArrowLeft", 10000);
+    console.log(
+      `explorer: a 10,000-op session loaded in ${ms} ms (first drawing ${loadMs} ms after navigation start); ` +
+        `one step forward on the 10,000-chunk heap ${forward.pageMs} ms to the painted frame (${forward.ms} ms seen by the test), ` +
+        `one step back ${back.pageMs} ms (${back.ms} ms; ${back.replayed} statements replayed from a checkpoint); ` +
+        `all ${all.count} chunks scrolled through in ${scrolled} ms`,
+    );
+    expect(back.replayed).toBeLessThanOrEqual(501);
+    await page.close();
+  });
+
+  it("a 100,000-op trace opened gzipped by the file picker: a step back replays from a checkpoint (printed)", async () => {
+    const gz = traceHead("sqlite3.ops.gz", 100_000);
+    const statements = Program.fromOps(parseTrace(gunzipSync(gz)));
+    expect(statements.length).toBe(100_000);
+    const { page } = await open("?scenario=walkthrough&step=0&seed=1");
+    const t0 = Date.now();
+    await page.setInputFiles("#file", { name: "sqlite3-100k.ops.gz", mimeType: "application/gzip", buffer: gz });
+    await shown(page, 100_000);
+    const loaded = Date.now() - t0;
+    expect(await text(page, "#step-label")).toBe("step 100000 of 100000");
+    expect(await text(page, "#source")).toBe("sqlite3-100k.ops.gz");
+    const { proc } = await runInNode(statements);
+    const chunks = inspectHeap(proc).heap!.chunks.length;
+    expect(await page.getAttribute("#heap .chunks-scroll", "data-chunk-count")).toBe(String(chunks));
+    const t1 = Date.now();
+    await waitForCheckpoint(page, 95_000);
+    const built = Date.now() - t1;
+    const back = await press(page, "ArrowLeft", 99_999);
+    expect(back.replayed).toBeLessThanOrEqual(5000);
+    const back2 = await press(page, "ArrowLeft", 99_998);
+    // go to step N from the keyboard: G, the number, Enter
+    await page.keyboard.press("g");
+    await page.keyboard.type("50000");
+    const t2 = Date.now();
+    await page.keyboard.press("Enter");
+    await shown(page, 50_000);
+    const jump = Date.now() - t2;
+    console.log(
+      `explorer: 100,000 ops (${chunks} chunks at the end) opened and drawn in ${loaded} ms; checkpoints every 5000 built in ` +
+        `${built} ms more; steps back ${back.pageMs} and ${back2.pageMs} ms to the painted frame (${back.ms}, ${back2.ms} ms seen by ` +
+        `the test; ${back.replayed} and ${back2.replayed} statements replayed); a jump back to step 50,000 ${jump} ms`,
+    );
+    await page.close();
+  });
+
+  it("an mtrace log dropped on the page (gzipped) becomes the session", async () => {
+    const gz = traceHead("python3.mtrace.gz", 2000);
+    const statements = Program.fromOps(parseTrace(gunzipSync(gz)));
+    const { page } = await open("?scenario=walkthrough&seed=1");
+    const data = await page.evaluateHandle((bytes) => {
+      const dt = new DataTransfer();
+      dt.items.add(new File([new Uint8Array(bytes)], "python3-head.mtrace.gz", { type: "application/gzip" }));
+      return dt;
+    }, [...gz]);
+    await page.dispatchEvent("body", "dragover", { dataTransfer: data });
+    expect(await page.evaluate(() => document.body.classList.contains("dropping"))).toBe(true);
+    await page.dispatchEvent("body", "drop", { dataTransfer: data });
+    await shown(page, statements.length);
+    expect(await text(page, "#source")).toBe("python3-head.mtrace.gz");
+    expect(await page.evaluate(() => document.body.classList.contains("dropping"))).toBe(false);
+    const { proc } = await runInNode(statements);
+    const h = inspectHeap(proc);
+    const bins = [...h.tcache, ...h.fastbins, ...h.bins].flatMap((b) => b.entries.slice(0, 64).map((e) => [b.name, hex(e.chunk)]));
+    expect(await attrs(page, "#bins [data-bin]", ["data-bin", "data-chunk-addr"])).toEqual(bins);
+    expect((await attrs(page, "[data-vma-start]", ["data-vma-start"])).length).toBe(proc.maps().trim().split("\n").length);
+    await page.close();
+  });
+
+  it("plays and pauses from the keyboard; the walk-through's screenshot", async () => {
+    const { page } = await open("?scenario=walkthrough&step=0&seed=1");
+    await page.selectOption("#speed", "0"); // 2 steps a second
+    await page.focus("body");
+    await page.keyboard.press(" ");
+    expect(await page.getAttribute("#play", "aria-pressed")).toBe("true");
+    await page.waitForFunction(() => Number(document.body.dataset.shown) >= 1, undefined, { timeout: 30_000 });
+    await page.keyboard.press(" ");
+    expect(await page.getAttribute("#play", "aria-pressed")).toBe("false");
+    const paused = Number(await page.getAttribute("body", "data-shown"));
+    expect(paused).toBeLessThan(5);
+    await page.waitForTimeout(1200);
+    expect(Number(await page.getAttribute("body", "data-shown"))).toBe(paused);
+    // The README's picture: the walk-through after its mmapped malloc, the top chunk selected.
+    await page.keyboard.press("End");
+    await shown(page, 5);
+    await page.click("#heap .chunk.top");
+    await page.setViewportSize({ width: 1440, height: 900 });
+    await page.screenshot({ path: join(shots, "walkthrough.png") });
+    if (DOCS_SHOT) await page.screenshot({ path: DOCS_SHOT });
+    expect(await text(page, "#detail")).toContain("top chunk");
     await page.close();
   });
 

@@ -2,7 +2,7 @@
 // process parked at an earlier step) and lands on the very process a replay from the start gives.
 
 import { describe, expect, it } from "vitest";
-import { createProcess, type Process } from "../../host/index.js";
+import { createProcess, parseOps, type Process } from "../../host/index.js";
 import { inspectHeap } from "../../host/inspect/index.js";
 import { opsToStatements } from "../../web/src/ops.js";
 import { Program } from "../../web/src/program.js";
@@ -54,6 +54,7 @@ async function fromStart(program: Program, step: number, seed: number): Promise<
 
 describe("time travel by replay from checkpoints", () => {
   it("a step back lands on the process a replay from the start gives, across checkpoints", async () => {
+    // parsed statements here; the op list's own rows (Program.fromOps) in the tests below
     const statements = opsToStatements(churn(3000));
     const t = new Timeline(statements, 5);
     const reference = new Program(statements);
@@ -70,7 +71,7 @@ describe("time travel by replay from checkpoints", () => {
   });
 
   it("after the checkpoints are built, a step back replays at most one checkpoint spacing", async () => {
-    const statements = opsToStatements(churn(20000, 11));
+    const statements = Program.fromOps(parseOps(churn(20000, 11)));
     const t = new Timeline(statements, 1);
     await t.at(20000);
     for (const step of [19999, 19998, 19000, 18500]) {
@@ -83,7 +84,7 @@ describe("time travel by replay from checkpoints", () => {
   });
 
   it("a step back on a 100,000-op trace is instant (timing printed)", async () => {
-    const statements = opsToStatements(churn(100000, 3));
+    const statements = Program.fromOps(parseOps(churn(100000, 3)));
     const t = new Timeline(statements, 1);
     let t0 = performance.now();
     await t.at(100000);

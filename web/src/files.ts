@@ -2,8 +2,7 @@
 // gzipped (gunzipped in the page by the browser's DecompressionStream; nothing is uploaded).
 
 import { parseTrace } from "../../host/index.js";
-import { opListToStatements } from "./ops.js";
-import type { Statement } from "./statements.js";
+import { Program } from "./program.js";
 
 /** True for gzip's magic bytes, whatever the file is called. */
 const isGzip = (b: Uint8Array) => b.length >= 2 && b[0] === 0x1f && b[1] === 0x8b;
@@ -16,8 +15,7 @@ export async function fileBytes(file: Blob): Promise<Uint8Array> {
   return new Uint8Array(await new Response(stream).arrayBuffer());
 }
 
-/** The statements of a trace file; throws with the parser's message (and line) when it is not one. */
-export async function statementsOfFile(file: Blob): Promise<Statement[]> {
-  const bytes = await fileBytes(file);
-  return opListToStatements(parseTrace(bytes));
+/** The program of a trace file; throws with the parser's message (and line) when it is not one. */
+export async function programOfFile(file: Blob): Promise<Program> {
+  return Program.fromOps(parseTrace(await fileBytes(file)));
 }

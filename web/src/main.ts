@@ -6,8 +6,10 @@
 import { ChartSeries, renderChart } from "./chart.js";
 import { esc, setHtml } from "./format.js";
 import { whenIdle } from "./idle.js";
-import { statementsOfFile } from "./files.js";
-import { opsToStatements, statementsToOps } from "./ops.js";
+import { programOfFile } from "./files.js";
+import { parseOps } from "../../host/index.js";
+import { statementsToOps } from "./ops.js";
+import { Program } from "./program.js";
 import { SCENARIOS, scenarioByName } from "./scenarios.js";
 import { viewOf, type View } from "./session.js";
 import { evaluate, parseStatement, type Statement, StatementError } from "./statements.js";
@@ -31,6 +33,8 @@ interface State {
   view: View | null;
 }
 
+/** Longer sessions are not written into the URL (it names the trace instead). */
+const URL_MAX_STATEMENTS = 20_000;
 /** Statements listed at most in the history (a window around the current step). */
 const HISTORY_WINDOW = 120;
 /** Play speeds, in steps per second; the page draws at most one step per frame. */
@@ -43,9 +47,13 @@ let typedAt = 0;
 let heapPanel: HeapPanel;
 let chart: ChartSeries | null = null;
 
-function newSession(statements: readonly Statement[], seed: number, scenario: string | null, source = ""): void {
+function newSession(statements: readonly Statement[] | Program, seed: number, scenario: string | null, source = ""): void {
   state.timeline.close();
-  state.timeline = new Timeline(statements, seed);
+  const timeline = new Timeline(statements, seed);
+  timeline.onCheckpoint = () => {
+    document.body.dataset.checkpoints = timeline.checkpoints.join(",");
+  };
+  state.timeline = timeline;
   state.edits++;
   state.scenario = scenario;
   state.source = source;
@@ -62,11 +70,15 @@ function loadFromUrl(): void {
   const seedParam = Number(q.get("seed"));
   const seed = q.has("seed") && Number.isSafeInteger(seedParam) && seedParam >= 0 ? seedParam : randomSeed();
   let error = "";
-  let statements: Statement[] = [];
+  let statements: Statement[] | Program = [];
   let scenario: string | null = null;
   try {
-    if (q.has("ops")) statements = opsToStatements(q.get("ops")!);
-    else if (q.has("cmds")) statements = q.get("cmds")!.split("\n").filter((l) => l.trim() !== "").map(parseStatement);
+    if (q.has("ops")) {
+      const text = q.get("ops")!;
+      statements = Program.fromOps(parseOps(text.endsWith("\n") ? text : text + "\n"));
+    } else if (q.has("trace")) {
+      error = `${q.get("trace")} is too long a session to travel in a link: open the file (O) to see it again`;
+    } else if (q.has("cmds")) statements = q.get("cmds")!.split("\n").filter((l) => l.trim() !== "").map(parseStatement);
     else {
       const name = q.get("scenario") ?? "walkthrough";
       const sc = scenarioByName(name);
@@ -79,8 +91,9 @@ function loadFromUrl(): void {
     statements = [];
   }
   newSession(statements, seed, scenario);
+  const n = state.timeline.length;
   const step = Number(q.get("step"));
-  state.step = q.has("step") && Number.isInteger(step) && step >= 0 ? Math.min(step, statements.length) : statements.length;
+  state.step = q.has("step") && Number.isInteger(step) && step >= 0 ? Math.min(step, n) : n;
   showError(error);
 }
 
@@ -105,11 +118,16 @@ function writeUrl(): void {
   if (state.scenario) q.set("scenario", state.scenario);
   else {
     if (urlForm === null || urlForm.edits !== state.edits) {
-      const statements = t.program.statements;
-      const ops = statementsToOps(statements);
-      urlForm = ops !== null
-        ? { edits: state.edits, key: "ops", value: ops }
-        : { edits: state.edits, key: "cmds", value: statements.map((s) => s.text + (s.note ? ` // ${s.note}` : "")).join("\n") };
+      if (t.length > URL_MAX_STATEMENTS) {
+        // Some megabytes of URL: browsers cut such links, and writing one costs every step.
+        urlForm = { edits: state.edits, key: "trace", value: state.source || "this session" };
+      } else {
+        const statements = t.program.statements;
+        const ops = statementsToOps(statements);
+        urlForm = ops !== null
+          ? { edits: state.edits, key: "ops", value: ops }
+          : { edits: state.edits, key: "cmds", value: statements.map((s) => s.text + (s.note ? ` // ${s.note}` : "")).join("\n") };
+      }
     }
     if (urlForm.value !== "") q.set(urlForm.key, urlForm.value);
   }
@@ -261,8 +279,8 @@ function historyItem(view: View, i: number): [string, string] {
 
 function drawHistory(view: View): void {
   const t = state.timeline;
-  const statements = t.program.statements;
-  const n = statements.length;
+  const program = t.program;
+  const n = program.length;
   const list = $("history");
   // A long session shows a window of statements around the current step, moved in jumps of half
   // a window so that a step usually changes two lines of it, not the whole list.
@@ -287,7 +305,7 @@ function drawHistory(view: View): void {
       count > 0 ? `<li class="skip" data-step="${step}" tabindex="0">… ${count} ${where} statements</li>` : "";
     const items: string[] = [skipped(from, "earlier", from)];
     for (let i = from; i < to; i++) {
-      const s = statements[i];
+      const s = program.statement(i);
       const [cls, result] = historyItem(view, i);
       const note = s.note ? `<span class="snote">${esc(s.note)}</span>` : "";
       items.push(`<li class="${cls}" data-step="${i + 1}" tabindex="0" value="${i + 1}"><code>${esc(s.text)}</code>${result}${note}</li>`);
@@ -346,9 +364,9 @@ async function openFile(file: File): Promise<void> {
   showError("");
   $("source").textContent = `opening ${file.name}…`;
   try {
-    const statements = await statementsOfFile(file);
-    newSession(statements, state.timeline.seed, null, file.name);
-    go(statements.length);
+    const program = await programOfFile(file);
+    newSession(program, state.timeline.seed, null, file.name);
+    go(program.length);
   } catch (e) {
     $("source").textContent = state.source;
     showError(`${file.name}: ${(e as Error).message}`);
@@ -395,7 +413,7 @@ function wire(): void {
     go(0);
   });
   const reseed = () => {
-    newSession(state.timeline.program.statements.slice(), randomSeed(), state.scenario, state.source); // addresses change with the layout
+    newSession(state.timeline.program, randomSeed(), state.scenario, state.source); // addresses change with the layout
     render();
   };
   $("reseed").addEventListener("click", reseed);

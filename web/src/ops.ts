@@ -22,62 +22,66 @@ const at = (rid: number, off: number): [Expr, string] =>
  */
 export function opListToStatements(ops: OpList): Statement[] {
   const out: Statement[] = new Array(ops.length);
-  const id = (n: number) => `b${n}`;
-  const call = (target: string | null, fn: string, args: Expr[], argText: string): Statement => ({
-    kind: "call", target, fn, args, note: "", text: `${target === null ? "" : `${target} = `}${fn}(${argText})`,
-  });
-  for (let k = 0; k < ops.length; k++) {
-    const a = ops.a[k], b = ops.b[k], c = ops.c[k], d = ops.d[k];
-    let s: Statement;
-    switch (ops.kind[k]) {
-      case Op.MALLOC: s = call(id(a), "malloc", [num(b)], `${b}`); break;
-      case Op.CALLOC: s = call(id(a), "calloc", [num(b), num(c)], `${b}, ${c}`); break;
-      case Op.MEMALIGN: s = call(id(a), "memalign", [num(b), num(c)], `${b}, ${c}`); break;
-      case Op.ALIGNED_ALLOC: s = call(id(a), "aligned_alloc", [num(b), num(c)], `${b}, ${c}`); break;
-      case Op.VALLOC: s = call(id(a), "valloc", [num(b)], `${b}`); break;
-      case Op.PVALLOC: s = call(id(a), "pvalloc", [num(b)], `${b}`); break;
-      case Op.REALLOC: {
-        const old = b === NO_ID ? "0" : id(b);
-        s = call(id(a), "realloc", [b === NO_ID ? num(0) : name(old), num(c)], `${old}, ${c}`);
-        break;
-      }
-      case Op.REALLOCARRAY: {
-        const old = b === NO_ID ? "0" : id(b);
-        s = call(id(a), "reallocarray", [b === NO_ID ? num(0) : name(old), num(c), num(d)], `${old}, ${c}, ${d}`);
-        break;
-      }
-      case Op.FREE: s = call(null, "free", [name(id(a))], id(a)); break;
-      case Op.USABLE_SIZE: s = call(null, "malloc_usable_size", [name(id(a))], id(a)); break;
-      case Op.MALLOPT: {
-        const param = ops.paramText.get(k);
-        const p = param !== undefined && /^M_[A-Z_]+$/.test(param) ? name(param) : signed(a | 0);
-        s = call(null, "mallopt", [p, signed(b | 0)], `${param ?? a | 0}, ${b | 0}`);
-        break;
-      }
-      case Op.TRIM: s = call(null, "malloc_trim", [num(b)], `${b}`); break;
-      case Op.INFO: s = call(null, "malloc_info", [], ""); break;
-      case Op.SBRK: s = call(null, "sbrk", [signed(b | 0)], `${b | 0}`); break;
-      case Op.MMAP:
-        s = call(`r${a}`, "mmap", [num(0), num(b), num(c), num(d), signed(-1), num(0)], `0, ${b}, ${c}, ${d}, -1, 0`);
-        break;
-      case Op.MUNMAP: {
-        const [e, t] = at(a, b);
-        s = call(null, "munmap", [e, num(c)], `${t}, ${c}`);
-        break;
-      }
-      case Op.MPROTECT: case Op.MADVISE: {
-        const [e, t] = at(a, b);
-        s = call(null, ops.kind[k] === Op.MPROTECT ? "mprotect" : "madvise", [e, num(c), num(d)], `${t}, ${c}, ${d}`);
-        break;
-      }
-      default: {
-        const what = ops.kind[k] === Op.POSIX_MEMALIGN ? "posix_memalign" : "mremap";
-        throw new Error(`op ${k + 1} (line ${ops.line[k]}): ${what} is not in the explorer's statement language yet`);
-      }
-    }
-    out[k] = s;
-  }
+  for (let k = 0; k < ops.length; k++) out[k] = opStatement(ops, k);
   return out;
+}
+
+const id = (n: number) => `b${n}`;
+const call = (target: string | null, fn: string, args: Expr[], argText: string): Statement => ({
+  kind: "call", target, fn, args, note: "", text: `${target === null ? "" : `${target} = `}${fn}(${argText})`,
+});
+
+/** The statement of op k of a parsed op list. */
+export function opStatement(ops: OpList, k: number): Statement {
+  const a = ops.a[k], b = ops.b[k], c = ops.c[k], d = ops.d[k];
+  let s: Statement;
+  switch (ops.kind[k]) {
+    case Op.MALLOC: s = call(id(a), "malloc", [num(b)], `${b}`); break;
+    case Op.CALLOC: s = call(id(a), "calloc", [num(b), num(c)], `${b}, ${c}`); break;
+    case Op.MEMALIGN: s = call(id(a), "memalign", [num(b), num(c)], `${b}, ${c}`); break;
+    case Op.ALIGNED_ALLOC: s = call(id(a), "aligned_alloc", [num(b), num(c)], `${b}, ${c}`); break;
+    case Op.VALLOC: s = call(id(a), "valloc", [num(b)], `${b}`); break;
+    case Op.PVALLOC: s = call(id(a), "pvalloc", [num(b)], `${b}`); break;
+    case Op.REALLOC: {
+      const old = b === NO_ID ? "0" : id(b);
+      s = call(id(a), "realloc", [b === NO_ID ? num(0) : name(old), num(c)], `${old}, ${c}`);
+      break;
+    }
+    case Op.REALLOCARRAY: {
+      const old = b === NO_ID ? "0" : id(b);
+      s = call(id(a), "reallocarray", [b === NO_ID ? num(0) : name(old), num(c), num(d)], `${old}, ${c}, ${d}`);
+      break;
+    }
+    case Op.FREE: s = call(null, "free", [name(id(a))], id(a)); break;
+    case Op.USABLE_SIZE: s = call(null, "malloc_usable_size", [name(id(a))], id(a)); break;
+    case Op.MALLOPT: {
+      const param = ops.paramText.get(k);
+      const p = param !== undefined && /^M_[A-Z_]+$/.test(param) ? name(param) : signed(a | 0);
+      s = call(null, "mallopt", [p, signed(b | 0)], `${param ?? a | 0}, ${b | 0}`);
+      break;
+    }
+    case Op.TRIM: s = call(null, "malloc_trim", [num(b)], `${b}`); break;
+    case Op.INFO: s = call(null, "malloc_info", [], ""); break;
+    case Op.SBRK: s = call(null, "sbrk", [signed(b | 0)], `${b | 0}`); break;
+    case Op.MMAP:
+      s = call(`r${a}`, "mmap", [num(0), num(b), num(c), num(d), signed(-1), num(0)], `0, ${b}, ${c}, ${d}, -1, 0`);
+      break;
+    case Op.MUNMAP: {
+      const [e, t] = at(a, b);
+      s = call(null, "munmap", [e, num(c)], `${t}, ${c}`);
+      break;
+    }
+    case Op.MPROTECT: case Op.MADVISE: {
+      const [e, t] = at(a, b);
+      s = call(null, ops.kind[k] === Op.MPROTECT ? "mprotect" : "madvise", [e, num(c), num(d)], `${t}, ${c}, ${d}`);
+      break;
+    }
+    default: {
+      const what = ops.kind[k] === Op.POSIX_MEMALIGN ? "posix_memalign" : "mremap";
+      throw new Error(`op ${k + 1} (line ${ops.line[k]}): ${what} is not in the explorer's statement language yet`);
+    }
+  }
+  return s;
 }
 
 const ARG = /^(?:\d+|b\d+|-?\d+|M_[A-Z_]+)$/;

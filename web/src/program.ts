@@ -1,11 +1,18 @@
 // A session's statements compiled for replay. Replaying is what every step costs (a step back
-// replays from a checkpoint), so a statement runs as one closure over numbered variable slots
-// (a Float64Array, NaN while undefined) instead of walking its expression tree with a Map of
-// names, and its result is kept as numbers, turned into text only for the lines on screen.
+// replays from a checkpoint), and a long trace must not fill the JS heap: every process the page
+// creates makes V8 run a full collection (its memory is large external memory), whose cost grows
+// with the heap. So a statement is a row of typed arrays (function, target slot, arguments as
+// constants or variable slots), not objects and closures; variables are numbered slots of a
+// Float64Array (NaN while undefined); an op list's statements get their text only when shown;
+// results are kept as numbers and turned into text only for the lines on screen.
+//
+//   row i:  fn[i]  target[i]   argKind[6i..6i+5]  argVal[6i..6i+5]
+//                  slot or -1  CONST / SLOT / EXPR  u32 value / slot / index of a closure
 
 import * as C from "../../host/index.js";
-import type { Process } from "../../host/index.js";
-import { constantValue, type Expr, type Statement, StatementError } from "./statements.js";
+import { NO_ID, Op, type OpList, type Process } from "../../host/index.js";
+import { opStatement } from "./ops.js";
+import { constantValue, type Expr, FUNCTIONS, type Statement, StatementError } from "./statements.js";
 
 const hex = (n: number) => "0x" + (n >>> 0).toString(16).padStart(8, "0");
 const ERRNO_NAMES = new Map<number, string>(
@@ -18,58 +25,116 @@ export interface Vars {
   get(name: string): number | undefined;
 }
 
-type Value = (slots: Float64Array) => number;
-/** Runs one statement: its value (NaN for none), and `aux` (errno, or a store's value). */
-type Exec = (proc: Process, slots: Float64Array, out: Result) => void;
+/** Function codes: the statement language's functions, then the store `*(addr) = value`. */
+const FN_NAMES = [...Object.keys(FUNCTIONS), "store"];
+const FN = Object.fromEntries(FN_NAMES.map((n, i) => [n, i])) as Record<string, number>;
+const POINTER_FNS = new Set(["malloc", "calloc", "realloc", "reallocarray", "memalign", "aligned_alloc", "valloc", "pvalloc"].map((n) => FN[n]));
+const SYS_FNS = new Set(["mmap", "munmap", "mprotect", "madvise"].map((n) => FN[n]));
+const MAX_ARGS = 6;
+const CONST = 0;
+const SLOT = 1;
+const EXPR = 2;
 
-interface Result {
-  value: number;
-  aux: number;
-}
-
-/** The functions whose value is an address (NULL with errno on failure). */
-const POINTER_FNS = new Set(["malloc", "calloc", "realloc", "reallocarray", "memalign", "aligned_alloc", "valloc", "pvalloc"]);
+/** The ops whose rows are made straight from the op list: fn code, and whether they assign a block. */
+const DIRECT: Partial<Record<number, [number, boolean]>> = {
+  [Op.MALLOC]: [FN.malloc, true], [Op.CALLOC]: [FN.calloc, true], [Op.MEMALIGN]: [FN.memalign, true],
+  [Op.ALIGNED_ALLOC]: [FN.aligned_alloc, true], [Op.VALLOC]: [FN.valloc, true], [Op.PVALLOC]: [FN.pvalloc, true],
+  [Op.REALLOC]: [FN.realloc, true], [Op.REALLOCARRAY]: [FN.reallocarray, true], [Op.FREE]: [FN.free, false],
+  [Op.USABLE_SIZE]: [FN.malloc_usable_size, false], [Op.TRIM]: [FN.malloc_trim, false], [Op.INFO]: [FN.malloc_info, false],
+};
 
 export class Program {
-  readonly statements: Statement[] = [];
-  /** Variable name → slot. Only grows: a name dropped with its statement keeps its slot. */
-  readonly slotOf = new Map<string, number>();
-  #code: Exec[] = [];
-  /** Per statement, its last result (replay is deterministic: every run writes the same). */
+  #n = 0;
+  #fn = new Uint8Array(64);
+  #target = new Int32Array(64);
+  #argKind = new Uint8Array(64 * MAX_ARGS);
+  #argVal = new Float64Array(64 * MAX_ARGS);
+  /** Per row, its last result (replay is deterministic: every run writes the same). */
   #value = new Float64Array(64);
   #aux = new Float64Array(64);
-  readonly #out: Result = { value: Number.NaN, aux: 0 };
+  /** Rows that came as Statement objects (typed, scenarios, the rare op kinds): their text and note. */
+  readonly #parsed = new Map<number, Statement>();
+  /** Arguments that are expressions over more than one value. */
+  readonly #exprs: ((slots: Float64Array) => number)[] = [];
+  /** Block IDs 0..blocks-1 of an op list are slots 0..blocks-1 (`b0`…), its regions the next ones (`r0`…). */
+  #blocks = 0;
+  #regions = 0;
+  /** Slots of the other names, after the op list's. */
+  readonly #named = new Map<string, number>();
+  readonly #names: string[] = [];
 
-  constructor(statements: readonly Statement[]) {
+  constructor(statements: readonly Statement[] = []) {
     this.replaceFrom(0, statements);
   }
 
+  /** The program of a parsed op list: `bK` is block ID K, `rK` region K. */
+  static fromOps(ops: OpList): Program {
+    const p = new Program();
+    p.#blocks = ops.ids;
+    p.#regions = ops.regions;
+    p.#grow(ops.length);
+    for (let k = 0; k < ops.length; k++) {
+      const direct = DIRECT[ops.kind[k]];
+      if (direct === undefined) {
+        p.#push(opStatement(ops, k));
+        continue;
+      }
+      const [fn, assigns] = direct;
+      const i = p.#n++;
+      p.#fn[i] = fn;
+      p.#target[i] = assigns ? ops.a[k] : -1;
+      const arg = (j: number, kind: number, v: number) => {
+        p.#argKind[i * MAX_ARGS + j] = kind;
+        p.#argVal[i * MAX_ARGS + j] = v;
+      };
+      const block = (id: number, j: number) => (id === NO_ID ? arg(j, CONST, 0) : arg(j, SLOT, id));
+      switch (ops.kind[k]) {
+        case Op.FREE: case Op.USABLE_SIZE: block(ops.a[k], 0); break;
+        case Op.TRIM: arg(0, CONST, ops.b[k]); break;
+        case Op.INFO: break;
+        case Op.REALLOC: block(ops.b[k], 0); arg(1, CONST, ops.c[k]); break;
+        case Op.REALLOCARRAY: block(ops.b[k], 0); arg(1, CONST, ops.c[k]); arg(2, CONST, ops.d[k]); break;
+        default: arg(0, CONST, ops.b[k]); arg(1, CONST, ops.c[k]);
+      }
+    }
+    return p;
+  }
+
   get length(): number {
-    return this.statements.length;
+    return this.#n;
   }
 
   get slotCount(): number {
-    return this.slotOf.size;
+    return this.#blocks + this.#regions + this.#names.length;
   }
 
   /** Replaces the statements from index `at` on (an edit at an earlier step drops what followed). */
   replaceFrom(at: number, statements: readonly Statement[]): void {
-    this.statements.length = at;
-    this.#code.length = at;
-    for (const s of statements) {
-      this.statements.push(s);
-      this.#code.push(this.#compile(s));
+    for (const k of this.#parsed.keys()) if (k >= at) this.#parsed.delete(k);
+    this.#n = at;
+    this.#grow(at + statements.length);
+    for (const s of statements) this.#push(s);
+  }
+
+  /** Statement i (made when asked for, for a row of an op list). */
+  statement(i: number): Statement {
+    const parsed = this.#parsed.get(i);
+    if (parsed) return parsed;
+    const fn = FN_NAMES[this.#fn[i]];
+    const t = this.#target[i];
+    const args: Expr[] = [];
+    for (let j = 0; j < FUNCTIONS[fn]; j++) {
+      const v = this.#argVal[i * MAX_ARGS + j];
+      args.push(this.#argKind[i * MAX_ARGS + j] === SLOT ? { kind: "name", name: this.#slotName(v) } : { kind: "num", value: v });
     }
-    if (this.#value.length < this.statements.length) {
-      const size = Math.max(this.statements.length, this.#value.length * 2);
-      const grow = (a: Float64Array) => {
-        const b = new Float64Array(size);
-        b.set(a);
-        return b;
-      };
-      this.#value = grow(this.#value);
-      this.#aux = grow(this.#aux);
-    }
+    const argText = args.map((e) => (e.kind === "name" ? e.name : String((e as { value: number }).value))).join(", ");
+    const target = t < 0 ? null : this.#slotName(t);
+    return { kind: "call", target, fn, args, note: "", text: `${target === null ? "" : `${target} = `}${fn}(${argText})` };
+  }
+
+  /** All the statements (made for the ones of an op list: for short sessions and tests). */
+  get statements(): Statement[] {
+    return Array.from({ length: this.#n }, (_, i) => this.statement(i));
   }
 
   /** Fresh variable slots (all undefined), or `from`'s values in slots wide enough for every name. */
@@ -81,54 +146,139 @@ export class Program {
 
   /** Runs statement i on the process (slots wide enough: see slots()). Throws what the process throws. */
   run(i: number, proc: Process, slots: Float64Array): void {
-    const out = this.#out;
-    out.value = Number.NaN;
-    out.aux = 0;
-    this.#code[i](proc, slots, out);
-    this.#value[i] = out.value;
-    this.#aux[i] = out.aux;
+    const fn = this.#fn[i];
+    const b = i * MAX_ARGS;
+    const a = (j: number) => this.#arg(b + j, slots);
+    let value = Number.NaN;
+    let aux = 0;
+    switch (fn) {
+      case FN.malloc: value = proc.malloc(a(0)); break;
+      case FN.free: proc.free(a(0)); break;
+      case FN.calloc: value = proc.calloc(a(0), a(1)); break;
+      case FN.realloc: value = proc.realloc(a(0), a(1)); break;
+      case FN.reallocarray: value = proc.reallocarray(a(0), a(1), a(2)); break;
+      case FN.memalign: value = proc.memalign(a(0), a(1)); break;
+      case FN.aligned_alloc: value = proc.aligned_alloc(a(0), a(1)); break;
+      case FN.valloc: value = proc.valloc(a(0)); break;
+      case FN.pvalloc: value = proc.pvalloc(a(0)); break;
+      case FN.malloc_usable_size: value = proc.malloc_usable_size(a(0)); break;
+      case FN.malloc_trim: value = proc.malloc_trim(a(0)); break;
+      case FN.mallopt: value = proc.mallopt(a(0) | 0, a(1) | 0); break;
+      case FN.malloc_info: value = proc.malloc_info().length; break;
+      case FN.mmap: value = proc.sys.mmap(a(0), a(1), a(2), a(3), a(4) | 0, a(5)); break;
+      case FN.munmap: value = proc.sys.munmap(a(0), a(1)); break;
+      case FN.mprotect: value = proc.sys.mprotect(a(0), a(1), a(2)); break;
+      case FN.madvise: value = proc.sys.madvise(a(0), a(1), a(2)); break;
+      case FN.brk: value = proc.sys.brk(a(0)); break;
+      case FN.sbrk: value = proc.sbrk(a(0) | 0); if (value === -1) aux = proc.errno; break;
+      case FN.store: {
+        const addr = a(0);
+        const v = a(1);
+        proc.write(addr, [v & 255, (v >>> 8) & 255, (v >>> 16) & 255, v >>> 24]);
+        value = addr;
+        aux = v;
+        break;
+      }
+      default: throw new StatementError(`unknown function ${FN_NAMES[fn]}`);
+    }
+    if (value === 0 && POINTER_FNS.has(fn)) aux = proc.errno;
+    const t = this.#target[i];
+    if (t >= 0) slots[t] = (Number.isNaN(value) ? 0 : value) >>> 0;
+    this.#value[i] = value;
+    this.#aux[i] = aux;
   }
 
   /** What statement i returned when it last ran, as text. */
   resultText(i: number): string {
-    const s = this.statements[i];
+    const fn = this.#fn[i];
     const v = this.#value[i];
     const aux = this.#aux[i];
-    if (s.kind === "store") return `${hex(v)} ← ${hex(aux)}`;
-    if (POINTER_FNS.has(s.fn)) return v === 0 ? `NULL (errno ${errnoName(aux)})` : hex(v);
-    switch (s.fn) {
-      case "free": return "done";
-      case "malloc_trim": return v ? "1 (memory released)" : "0";
-      case "malloc_info": return `${v} bytes of XML`;
-      case "mmap": case "munmap": case "mprotect": case "madvise": return v < 0 ? `-${errnoName(-v)}` : hex(v);
-      case "brk": return `break ${hex(v)}`;
-      case "sbrk": return v === -1 ? `-1 (${errnoName(aux)})` : `${hex(v)} (the old break)`;
+    if (fn === FN.store) return `${hex(v)} ← ${hex(aux)}`;
+    if (POINTER_FNS.has(fn)) return v === 0 ? `NULL (errno ${errnoName(aux)})` : hex(v);
+    if (SYS_FNS.has(fn)) return v < 0 ? `-${errnoName(-v)}` : hex(v);
+    switch (fn) {
+      case FN.free: return "done";
+      case FN.malloc_trim: return v ? "1 (memory released)" : "0";
+      case FN.malloc_info: return `${v} bytes of XML`;
+      case FN.brk: return `break ${hex(v)}`;
+      case FN.sbrk: return v === -1 ? `-1 (${errnoName(aux)})` : `${hex(v)} (the old break)`;
       default: return String(v);
     }
   }
 
   /** The variables of a run, by name. */
   vars(slots: Float64Array): Vars {
-    const slotOf = this.slotOf;
     return {
-      get(name: string) {
-        const k = slotOf.get(name);
+      get: (name: string) => {
+        const k = this.#slotOfName(name);
         const v = k === undefined || k >= slots.length ? Number.NaN : slots[k];
         return Number.isNaN(v) ? undefined : v;
       },
     };
   }
 
-  #slot(name: string): number {
-    let k = this.slotOf.get(name);
-    if (k === undefined) {
-      k = this.slotOf.size;
-      this.slotOf.set(name, k);
+  #arg(at: number, slots: Float64Array): number {
+    const v = this.#argVal[at];
+    switch (this.#argKind[at]) {
+      case CONST: return v;
+      case SLOT: {
+        const x = slots[v];
+        if (Number.isNaN(x)) throw new StatementError(`"${this.#slotName(v)}" is not defined`);
+        return x;
+      }
+      default: return this.#exprs[v](slots);
     }
-    return k;
   }
 
-  #value_(e: Expr): Value {
+  #grow(rows: number): void {
+    if (rows <= this.#fn.length) return;
+    const size = Math.max(rows, this.#fn.length * 2);
+    const grow = <T extends Uint8Array | Int32Array | Float64Array>(a: T, per = 1): T => {
+      const b = new (a.constructor as new (n: number) => T)(size * per);
+      b.set(a);
+      return b;
+    };
+    this.#fn = grow(this.#fn);
+    this.#target = grow(this.#target);
+    this.#argKind = grow(this.#argKind, MAX_ARGS);
+    this.#argVal = grow(this.#argVal, MAX_ARGS);
+    this.#value = grow(this.#value);
+    this.#aux = grow(this.#aux);
+  }
+
+  #push(s: Statement): void {
+    this.#grow(this.#n + 1);
+    const i = this.#n;
+    const b = i * MAX_ARGS;
+    const args = s.kind === "store" ? [s.addr, s.value] : s.args;
+    const fn = s.kind === "store" ? FN.store : FN[s.fn];
+    if (fn === undefined) throw new StatementError(`unknown function ${(s as { fn: string }).fn}`);
+    for (let j = 0; j < args.length; j++) this.#compileArg(args[j], b + j);
+    this.#fn[i] = fn;
+    this.#target[i] = s.kind === "call" && s.target !== null ? this.#slot(s.target) : -1;
+    this.#parsed.set(i, s);
+    this.#n++;
+  }
+
+  #compileArg(e: Expr, at: number): void {
+    if (e.kind === "num") {
+      if (e.value > 0xffffffff) throw new StatementError(`${e.value} does not fit in 32 bits`);
+      this.#argKind[at] = CONST;
+      this.#argVal[at] = e.value >>> 0;
+    } else if (e.kind === "name" && (constantValue(e.name) === undefined || this.#slotOfName(e.name) !== undefined)) {
+      this.#argKind[at] = SLOT;
+      this.#argVal[at] = this.#slot(e.name);
+    } else if (e.kind === "name") {
+      this.#argKind[at] = CONST;
+      this.#argVal[at] = constantValue(e.name)! >>> 0;
+    } else {
+      this.#argKind[at] = EXPR;
+      this.#argVal[at] = this.#exprs.length;
+      this.#exprs.push(this.#closure(e));
+    }
+  }
+
+  #closure(e: Expr): (slots: Float64Array) => number {
     switch (e.kind) {
       case "num": {
         if (e.value > 0xffffffff) throw new StatementError(`${e.value} does not fit in 32 bits`);
@@ -137,22 +287,21 @@ export class Program {
       }
       case "name": {
         const c = constantValue(e.name);
-        if (c !== undefined && !this.slotOf.has(e.name)) return () => c >>> 0;
+        if (c !== undefined && this.#slotOfName(e.name) === undefined) return () => c >>> 0;
         const k = this.#slot(e.name);
-        const name = e.name;
         return (slots) => {
           const v = slots[k];
-          if (Number.isNaN(v)) throw new StatementError(`"${name}" is not defined`);
+          if (Number.isNaN(v)) throw new StatementError(`"${e.name}" is not defined`);
           return v;
         };
       }
       case "neg": {
-        const a = this.#value_(e.arg);
+        const a = this.#closure(e.arg);
         return (slots) => -a(slots) >>> 0;
       }
       case "bin": {
-        const a = this.#value_(e.left);
-        const b = this.#value_(e.right);
+        const a = this.#closure(e.left);
+        const b = this.#closure(e.right);
         if (e.op === "+") return (slots) => (a(slots) + b(slots)) >>> 0;
         if (e.op === "-") return (slots) => (a(slots) - b(slots)) >>> 0;
         return (slots) => (a(slots) | b(slots)) >>> 0;
@@ -160,64 +309,29 @@ export class Program {
     }
   }
 
-  #compile(s: Statement): Exec {
-    if (s.kind === "store") {
-      const addr = this.#value_(s.addr);
-      const value = this.#value_(s.value);
-      const bytes = [0, 0, 0, 0];
-      return (proc, slots, out) => {
-        const a = addr(slots);
-        const v = value(slots);
-        bytes[0] = v & 255; bytes[1] = (v >>> 8) & 255; bytes[2] = (v >>> 16) & 255; bytes[3] = v >>> 24;
-        proc.write(a, bytes);
-        out.value = a;
-        out.aux = v;
-      };
+  #slotOfName(name: string): number | undefined {
+    const m = /^([br])(\d+)$/.exec(name);
+    if (m) {
+      const k = Number(m[2]);
+      if (m[1] === "b" && k < this.#blocks) return k;
+      if (m[1] === "r" && k < this.#regions) return this.#blocks + k;
     }
-    const [a, b, c, d, e, f] = s.args.map((x) => this.#value_(x));
-    const call = callOf(s.fn, a, b, c, d, e, f);
-    const pointer = POINTER_FNS.has(s.fn);
-    if (s.target === null) {
-      return (proc, slots, out) => {
-        out.value = call(proc, slots);
-        if (pointer && out.value === 0) out.aux = proc.errno;
-      };
-    }
-    const t = this.#slot(s.target);
-    const sbrk = s.fn === "sbrk";
-    return (proc, slots, out) => {
-      const v = call(proc, slots);
-      out.value = v;
-      if ((pointer && v === 0) || (sbrk && v === -1)) out.aux = proc.errno;
-      slots[t] = (Number.isNaN(v) ? 0 : v) >>> 0;
-    };
+    return this.#named.get(name);
   }
-}
 
-type Call = (proc: Process, slots: Float64Array) => number;
+  #slot(name: string): number {
+    let k = this.#slotOfName(name);
+    if (k === undefined) {
+      k = this.#blocks + this.#regions + this.#names.length;
+      this.#named.set(name, k);
+      this.#names.push(name);
+    }
+    return k;
+  }
 
-/** The call of a function with its compiled arguments (arity checked by the parser). */
-function callOf(fn: string, a: Value, b: Value, c: Value, d: Value, e: Value, f: Value): Call {
-  switch (fn) {
-    case "malloc": return (p, v) => p.malloc(a(v));
-    case "calloc": return (p, v) => p.calloc(a(v), b(v));
-    case "realloc": return (p, v) => p.realloc(a(v), b(v));
-    case "reallocarray": return (p, v) => p.reallocarray(a(v), b(v), c(v));
-    case "memalign": return (p, v) => p.memalign(a(v), b(v));
-    case "aligned_alloc": return (p, v) => p.aligned_alloc(a(v), b(v));
-    case "valloc": return (p, v) => p.valloc(a(v));
-    case "pvalloc": return (p, v) => p.pvalloc(a(v));
-    case "free": return (p, v) => (p.free(a(v)), Number.NaN);
-    case "malloc_usable_size": return (p, v) => p.malloc_usable_size(a(v));
-    case "malloc_trim": return (p, v) => p.malloc_trim(a(v));
-    case "mallopt": return (p, v) => p.mallopt(a(v) | 0, b(v) | 0);
-    case "malloc_info": return (p) => p.malloc_info().length;
-    case "mmap": return (p, v) => p.sys.mmap(a(v), b(v), c(v), d(v), e(v) | 0, f(v));
-    case "munmap": return (p, v) => p.sys.munmap(a(v), b(v));
-    case "mprotect": return (p, v) => p.sys.mprotect(a(v), b(v), c(v));
-    case "madvise": return (p, v) => p.sys.madvise(a(v), b(v), c(v));
-    case "brk": return (p, v) => p.sys.brk(a(v));
-    case "sbrk": return (p, v) => p.sbrk(a(v) | 0);
-    default: throw new StatementError(`unknown function ${fn}`);
+  #slotName(slot: number): string {
+    if (slot < this.#blocks) return `b${slot}`;
+    if (slot < this.#blocks + this.#regions) return `r${slot - this.#blocks}`;
+    return this.#names[slot - this.#blocks - this.#regions];
   }
 }

@@ -67,9 +67,12 @@ export class Timeline {
   #closed = false;
   /** Statements replayed so far (for the tests' and the page's accounting). */
   replayed = 0;
+  /** Called when the builder parks a checkpoint. */
+  onCheckpoint: (() => void) | null = null;
 
-  constructor(statements: readonly Statement[], seed: number) {
-    this.program = new Program(statements);
+  /** A timeline of the statements, or of a program (shared: a new seed replays the same one). */
+  constructor(statements: readonly Statement[] | Program, seed: number) {
+    this.program = statements instanceof Program ? statements : new Program(statements);
     this.seed = seed;
   }
 
@@ -247,6 +250,7 @@ export class Timeline {
       // The spare at step 0 first: it costs only its creation.
       this.#parked.push(b);
       this.#building = null;
+      this.onCheckpoint?.();
       return this.#next();
     }
     // The highest missing step (the first a step back needs): the builder parks there, then
@@ -263,6 +267,7 @@ export class Timeline {
     if (b.step === goal && this.#building === b) {
       this.#parked.push(b);
       this.#building = null;
+      this.onCheckpoint?.();
     }
     this.#next();
   }
