@@ -18,8 +18,8 @@ export const SCENARIOS: readonly Scenario[] = [
       "a = malloc(8)       // the tcache struct is carved first; the break moves by 139264",
       "b = malloc(4083)    // from the top chunk",
       "c = malloc(3)       // a 16-byte chunk, the smallest there is",
-      "d = malloc(136168)  // still below the mmap threshold: the break moves again",
-      "e = malloc(1048576) // above it: a mapping of its own",
+      "d = malloc(136168)  // over the 128 KiB mmap threshold: a mapping of its own, the break stays",
+      "e = malloc(1048576) // another mapping, just below the first (the mmap zone grows down)",
     ],
   },
   {

@@ -5,6 +5,9 @@ import { MP_FIELDS, binmapBit, type BinList } from "../../host/inspect/index.js"
 import { esc, hex, num } from "./format.js";
 import type { View } from "./session.js";
 
+/** Entries of a list shown unfolded. */
+const SHOWN_ENTRIES = 64;
+
 function entryEl(list: BinList, i: number): string {
   const e = list.entries[i];
   const size = e.size === null ? "?" : String(e.size);
@@ -16,8 +19,13 @@ function listRow(list: BinList): string {
   const count = list.count !== undefined ? `<span class="count">${list.count}</span>` : "";
   // The unsorted bin holds any size; a large bin a range, shown from its smallest chunk.
   const size = list.kind === "unsorted" ? "any" : list.kind === "large" ? `≥ ${num(list.chunkSize)}` : num(list.chunkSize);
-  const entries = list.entries.slice(0, 64).map((_, i) => entryEl(list, i)).join('<span class="arrow">→</span>');
-  const more = list.entries.length > 64 ? `<span class="note">… ${list.entries.length - 64} more</span>` : "";
+  // Every entry is in the page (each carries its hooks); past the first 64, folded away.
+  const arrow = '<span class="arrow">→</span>';
+  const entries = list.entries.slice(0, SHOWN_ENTRIES).map((_, i) => entryEl(list, i)).join(arrow);
+  const rest = list.entries.length - SHOWN_ENTRIES;
+  const more = rest > 0
+    ? `<details class="more"><summary>… ${rest} more</summary>${list.entries.slice(SHOWN_ENTRIES).map((_, i) => entryEl(list, SHOWN_ENTRIES + i)).join(arrow)}</details>`
+    : "";
   const problem = list.problem ? `<span class="problem">${esc(list.problem)}</span>` : "";
   return `<div class="bin"><span class="bin-name">${list.name}</span><span class="bin-size">${size}</span>${count}<span class="chain">${entries || '<span class="note">empty</span>'}${more}${problem}</span></div>`;
 }
