@@ -21,6 +21,10 @@ const PIECE = 1 << 20;
 /** Opens `name` for reading, failing now (as a UserError) if it cannot be read. */
 export function openInput(name: string): Input {
   let size: number | undefined;
+  if (name === "-" && process.stdin.isTTY === true) {
+    // Nothing piped in: the trace is typed, or the user expected a file. Say what is awaited.
+    process.stderr.write("reading the trace from the terminal (end it with Ctrl-D; or give a file name)\n");
+  }
   if (name !== "-") {
     let st;
     try {

@@ -221,7 +221,7 @@ export async function convertCommand({ positionals }: Parsed): Promise<number> {
       pending.length = 0;
     }
   } catch (err) {
-    if (opList && err instanceof OpsSyntaxError) {
+    if (opList && err instanceof OpsSyntaxError && !err.reason.startsWith("binary data")) {
       throw new UserError(`not a glibc mtrace log (expected lines such as "@ CALLER + ADDR SIZE" or "= Start"): ${err.text}`, input.name, err.line);
     }
     throw traceError(input.name, err);

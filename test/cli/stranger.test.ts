@@ -31,6 +31,7 @@ describe("inputs that are not text", () => {
     await fails(["replay", file("noise.bin", bytes)], /noise\.bin:1: binary data, not a text trace \(byte 0x[0-9a-f]{2} at column \d+\): ".{1,110}"$/);
     await fails(["replay", file("noise.gz", gzipSync(bytes))], /noise\.gz:1: binary data, not a text trace/);
     await fails(["convert", file("noise.mtrace", `= Start\n${String.fromCharCode(...bytes.subarray(0, 50))}\n`)], /noise\.mtrace:2: binary data, not a text trace/);
+    await fails(["convert", file("noise2.bin", bytes)], /noise2\.bin:1: binary data, not a text trace/);
   });
   it("NUL bytes in the middle of an op list", async () => {
     await fails(["replay", "-"], /^ptmalloc-wasm: <stdin>:2: binary data, not a text trace \(byte 0x00 at column 1\): "\\u0000\\u0000"$/, "m 0 10\n\0\0\nf 0\n");
@@ -62,6 +63,20 @@ describe("text the way editors and other systems write it", () => {
     expect(plain.code).toBe(0);
     expect(crlf.code).toBe(0);
     expect(crlf.stdout).toBe(plain.stdout);
+  });
+});
+
+const hasScript = spawnSync("script", ["--version"]).status === 0;
+describe.skipIf(!hasScript || process.platform !== "linux")("standard input that is a terminal", () => {
+  it("says that it waits for the trace, then reads what is typed up to Ctrl-D", () => {
+    // script(1) runs the command on a pseudo-terminal and types our input into it
+    const r = spawnSync("script", ["-q", "-c", `${process.execPath} ${cli} replay - --checkpoint 0 --no-progress`, "/dev/null"], {
+      input: "m 0 10\nf 0\n\x04",
+      encoding: "utf8",
+      timeout: 20_000,
+    });
+    expect(r.stdout).toContain("reading the trace from the terminal (end it with Ctrl-D; or give a file name)");
+    expect(r.stdout).toMatch(/# replay .* ids=1 .*\r?\n0 416 16\r?\n/);
   });
 });
 
