@@ -36,7 +36,7 @@ interface State {
 /** Longer sessions are not written into the URL (it names the trace instead). */
 const URL_MAX_STATEMENTS = 20_000;
 /** Statements listed at most in the history (a window around the current step). */
-const HISTORY_WINDOW = 120;
+const HISTORY_WINDOW = 80;
 /** Play speeds, in steps per second; the page draws at most one step per frame. */
 const SPEEDS = [2, 10, 60, 600, 6000];
 const $ = <T extends HTMLElement>(id: string) => document.getElementById(id) as T;

@@ -29,13 +29,25 @@ function residencyStrip(vec: Uint8Array | undefined): string {
   for (let i = 0; i < n; i++) resident += vec[i] & 1;
   const cells = Math.min(n, MAX_CELLS);
   const per = n / cells;
-  const rects: string[] = [];
-  for (let c = 0; c < cells; c++) {
-    const from = Math.floor(c * per), to = Math.max(from + 1, Math.floor((c + 1) * per));
-    let r = 0;
-    for (let i = from; i < to; i++) r += vec[i] & 1;
-    if (r > 0) rects.push(`<rect x="${c}" y="0" width="1" height="1" opacity="${(r / (to - from)).toFixed(2)}"/>`);
+  // One path per shade (four shades of the resident share): a few nodes, not one per cell.
+  const shades = ["", "", "", ""];
+  let runShade = -1;
+  let runStart = 0;
+  for (let c = 0; c <= cells; c++) {
+    let shade = -1;
+    if (c < cells) {
+      const from = Math.floor(c * per), to = Math.max(from + 1, Math.floor((c + 1) * per));
+      let r = 0;
+      for (let i = from; i < to; i++) r += vec[i] & 1;
+      shade = r > 0 ? Math.min(3, Math.ceil((4 * r) / (to - from)) - 1) : -1;
+    }
+    if (shade === runShade) continue;
+    // A run of cells of one shade is one rectangle.
+    if (runShade >= 0) shades[runShade] += `M${runStart} 0h${c - runStart}v1h${runStart - c}z`;
+    runShade = shade;
+    runStart = c;
   }
+  const rects = shades.map((d, k) => (d ? `<path d="${d}" opacity="${(k + 1) / 4}"/>` : ""));
   const title = `${resident} of ${n} pages resident${per > 1 ? ` (one cell per ${per.toFixed(per < 10 ? 1 : 0)} pages)` : ""}`;
   return `<div class="res" title="${title}"><svg viewBox="0 0 ${cells} 1" preserveAspectRatio="none" role="img" aria-label="${title}">${rects.join("")}</svg><span>${resident}/${n}</span></div>`;
 }
