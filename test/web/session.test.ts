@@ -1,8 +1,11 @@
 // The explorer's statement language, its op-list mapping and its replayed views, in Node.
 
+import { gzipSync } from "node:zlib";
 import { describe, expect, it } from "vitest";
 import { createProcess } from "../../host/index.js";
+import { programOfFile } from "../../web/src/files.js";
 import { opsToStatements, statementsToOps } from "../../web/src/ops.js";
+import { Program } from "../../web/src/program.js";
 import { SCENARIOS } from "../../web/src/scenarios.js";
 import { viewAt } from "../../web/src/session.js";
 import { evaluate, parseStatement } from "../../web/src/statements.js";
@@ -41,6 +44,45 @@ describe("op lists", () => {
   it("a session with an mmap or a store has no op list", () => {
     expect(statementsToOps([parseStatement("b0 = malloc(1)"), parseStatement("*(b0) = 1")])).toBeNull();
     expect(statementsToOps([parseStatement("p = malloc(1)")])).toBeNull(); // not named b0
+  });
+});
+
+describe("trace files", () => {
+  const ops = "# a comment\nm 0 24\nc 1 4 8\nr 2 0 100\nf 1\no M_MMAP_THRESHOLD 65536\nt 0\nM 0 8192 3 34\nU 0 4096 4096\n";
+  const texts = [
+    "b0 = malloc(24)", "b1 = calloc(4, 8)", "b2 = realloc(b0, 100)", "free(b1)", "mallopt(M_MMAP_THRESHOLD, 65536)",
+    "malloc_trim(0)", "r0 = mmap(0, 8192, 3, 34, -1, 0)", "munmap(r0 + 4096, 4096)",
+  ];
+
+  it("an op list, plain or gzipped, becomes the same program, its statements written as C", async () => {
+    const plain = await programOfFile(new Blob([ops]));
+    const gzipped = await programOfFile(new Blob([gzipSync(ops)]));
+    expect(plain.statements.map((s) => s.text)).toEqual(texts);
+    expect(gzipped.statements.map((s) => s.text)).toEqual(texts);
+  });
+
+  it("an mtrace log is converted to the same calls", async () => {
+    const log = "= Start\n@ ./a.out:[0x1234] + 0x5581e2a0 0x18\n@ ./a.out:[0x1240] + 0x5581e2c0 0x20\n@ ./a.out:[0x1250] - 0x5581e2a0\n= End\n";
+    const program = await programOfFile(new Blob([gzipSync(log)]));
+    expect(program.statements.map((s) => s.text)).toEqual(["b0 = malloc(24)", "b1 = malloc(32)", "free(b0)"]);
+  });
+
+  it("a program made from an op list runs as its parsed statements do", async () => {
+    const direct = await programOfFile(new Blob([ops]));
+    const parsed = new Program(texts.map(parseStatement));
+    const results: string[][] = [];
+    for (const program of [direct, parsed]) {
+      const proc = await createProcess({ seed: 3 });
+      const slots = program.slots();
+      for (let i = 0; i < program.length; i++) program.run(i, proc, slots);
+      results.push([...Array(program.length).keys()].map((i) => program.resultText(i)).concat(proc.maps()));
+    }
+    expect(results[0]).toEqual(results[1]);
+    expect(results[0][6]).toMatch(/^0x/); // the mapping's address
+  });
+
+  it("a file that is no trace is refused with the parser's reason", async () => {
+    await expect(programOfFile(new Blob(["hello world\n"]))).rejects.toThrow(/line 1/);
   });
 });
 
