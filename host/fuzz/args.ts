@@ -3,6 +3,7 @@
 
 import { availableParallelism } from "node:os";
 import { parseArgs } from "node:util";
+import { EXHAUST_KINDS, type ExhaustSetting } from "./limits.js";
 import { PROFILES, type Profile } from "./sizes.js";
 
 export const USAGE = `usage: ptmalloc-wasm fuzz [options]
@@ -18,6 +19,9 @@ export const USAGE = `usage: ptmalloc-wasm fuzz [options]
                      live block's contents checked every 64 ops: O(heap) per op
   --deep-every N     check every live block's contents every N ops (release build)
   --info-every N     check mallinfo2 against the shadow every N ops (default 256)
+  --exhaust W        run against a wall: none | as (RLIMIT_AS) | data (RLIMIT_DATA) | commit
+                     (overcommit 2) | oom (small RAM, the OOM killer) | space (fill the 4 GiB)
+                     | mix (each sequence in turn; the default with --profile adversarial)
   --sequence-ops N   ops per sequence, each on a fresh process (default 50000; 4000 with --oracle)
   --trace FILE       mutate this op list or mtrace log (.gz accepted) instead of generating
   --replay FILE      run a repro file (or any op list) once under the checks
@@ -41,6 +45,7 @@ export interface FuzzArgs {
   deepEvery: number;
   infoEvery: number;
   sequenceOps: number;
+  exhaust: ExhaustSetting;
   trace: string | null;
   replay: string | null;
   outDir: string;
@@ -69,7 +74,7 @@ export function parseFuzzArgs(argv: string[]): FuzzArgs {
         profile: { type: "string" }, oracle: { type: "boolean" }, twin: { type: "boolean" }, "twin-every": { type: "string" },
         deep: { type: "boolean" }, "deep-every": { type: "string" }, "info-every": { type: "string" },
         "sequence-ops": { type: "string" }, trace: { type: "string" }, replay: { type: "string" }, out: { type: "string" },
-        "shrink-seconds": { type: "string" }, quiet: { type: "boolean" }, help: { type: "boolean", short: "h" },
+        "shrink-seconds": { type: "string" }, exhaust: { type: "string" }, quiet: { type: "boolean" }, help: { type: "boolean", short: "h" },
       },
     });
   } catch (err) {
@@ -84,6 +89,11 @@ export function parseFuzzArgs(argv: string[]): FuzzArgs {
   const ops = count("ops", v.ops, 1) ?? (seconds === null ? 1_000_000 : null);
   const twinEvery = v.twin ? 1 : (count("twin-every", v["twin-every"], 0) ?? 4);
   const oracle = v.oracle === true;
+  const exhaust = (v.exhaust ?? (profile === "adversarial" && !oracle ? "mix" : "none")) as ExhaustSetting;
+  if (!(EXHAUST_KINDS as readonly string[]).includes(exhaust) && exhaust !== "mix") {
+    throw new UsageError(`--exhaust must be one of ${EXHAUST_KINDS.join(", ")}, mix, not ${JSON.stringify(v.exhaust)}`);
+  }
+  if (oracle && exhaust !== "none") throw new UsageError("--exhaust cannot go with --oracle (the real replayer runs without limits)");
   return {
     ops, seconds,
     seed: seed ?? Math.floor(Math.random() * 2 ** 32),
@@ -94,6 +104,7 @@ export function parseFuzzArgs(argv: string[]): FuzzArgs {
     deepEvery: count("deep-every", v["deep-every"], 1) ?? (v.deep ? 64 : 0),
     infoEvery: count("info-every", v["info-every"], 1) ?? 256,
     sequenceOps: count("sequence-ops", v["sequence-ops"], 1) ?? (oracle ? 4000 : 50000),
+    exhaust,
     trace: v.trace ?? null,
     replay: v.replay ?? null,
     outDir: v.out ?? ".",

@@ -26,6 +26,20 @@ export class Violation extends Error {
  */
 export class InvalidOp extends Error {}
 
+/**
+ * The process died at op `op` the way Linux and glibc end it too against a wall (limits.ts): the
+ * OOM killer, or glibc's own sysmalloc assertion. The sequence ends there, not as a finding.
+ */
+export class Killed extends Error {
+  constructor(
+    readonly op: number,
+    /** "oom" or "assert". */
+    readonly how: "oom" | "assert",
+  ) {
+    super(`${how === "oom" ? "killed by the OOM killer" : "glibc's sysmalloc assertion"} at op ${op}`);
+  }
+}
+
 /** Per-ID state. */
 export enum State {
   UNBORN = 0,

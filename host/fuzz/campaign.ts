@@ -6,6 +6,7 @@
 import { Worker } from "node:worker_threads";
 import { checkList, type Mode } from "./check.js";
 import { collectGarbage } from "./gc.js";
+import type { ExhaustSetting } from "./limits.js";
 import { parseSeq } from "./ops.js";
 import { fmtCount, Progress } from "./progress.js";
 import { writeRepro } from "./repro.js";
@@ -21,6 +22,8 @@ export interface CampaignOptions {
   seconds: number | null;
   workers: number;
   mode: Mode;
+  /** The walls the sequences run against (limits.ts; "none" with the oracle). */
+  exhaust: ExhaustSetting;
   /** Ops per sequence (one fresh process each). */
   sequenceOps: number;
   /** Run the twin on every N-th sequence (0: never; 1: always). */
@@ -48,6 +51,10 @@ export interface CampaignResult {
   rssStartMiB: number;
   rssEndMiB: number;
   rssMaxMiB: number;
+  /** Requests refused with ENOMEM; sequences the OOM killer ended, and glibc's sysmalloc assert (limits.ts). */
+  refusals: number;
+  kills: number;
+  asserts: number;
 }
 
 type Runner = { run(task: Task): Promise<TaskResult>; gc(): Promise<void>; close(): Promise<void> };
@@ -83,7 +90,7 @@ function inlineRunner(settings: TaskSettings): Runner {
 const MiB = 1024 * 1024;
 
 export async function runCampaign(o: CampaignOptions): Promise<CampaignResult> {
-  const settings: TaskSettings = { seed: o.seed, mode: o.mode, trace: o.trace };
+  const settings: TaskSettings = { seed: o.seed, mode: o.mode, trace: o.trace, exhaust: o.mode.oracle ? "none" : o.exhaust };
   const runners: Runner[] =
     o.workers <= 1 ? [inlineRunner(settings)] : Array.from({ length: o.workers }, () => threadRunner(settings));
   const progress = new Progress(o.err, o.quiet);
@@ -92,7 +99,7 @@ export async function runCampaign(o: CampaignOptions): Promise<CampaignResult> {
   const classes = new Array<number>(CLASSES.length).fill(0);
   const paths = new Set<number>();
   let pathTotal = 0;
-  let ops = 0, sequences = 0, nextIndex = 0, scheduled = 0;
+  let ops = 0, sequences = 0, nextIndex = 0, scheduled = 0, refusals = 0, kills = 0, asserts = 0;
   let violation: TaskResult | null = null;
   // RSS of the whole process (main thread and workers). The start is taken after the first round
   // (every worker has booted and run a sequence), the end after the last one, both with no
@@ -133,6 +140,9 @@ export async function runCampaign(o: CampaignOptions): Promise<CampaignResult> {
       const r = await runner.run(task);
       ops += r.ops;
       sequences++;
+      refusals += r.refusals;
+      if (r.ended === "oom") kills++;
+      if (r.ended === "assert") asserts++;
       for (let i = 0; i < r.classes.length; i++) classes[i] += r.classes[i];
       if (r.paths) for (const p of r.paths) paths.add(p);
       pathTotal = Math.max(pathTotal, r.pathTotal);
@@ -155,7 +165,7 @@ export async function runCampaign(o: CampaignOptions): Promise<CampaignResult> {
   progress.done();
   const result: CampaignResult = {
     ops, sequences, elapsedMs, cpuMs: (cpu.user + cpu.system) / 1000, violation, reproPath: null, shrunkOps: 0,
-    classes, paths, pathTotal, rssStartMiB: rssStart, rssEndMiB: rssEnd, rssMaxMiB: Math.max(rssMax, rssEnd),
+    classes, paths, pathTotal, rssStartMiB: rssStart, rssEndMiB: rssEnd, rssMaxMiB: Math.max(rssMax, rssEnd), refusals, kills, asserts,
   };
   if (violation) await report(o, violation, result);
   return result;
@@ -167,7 +177,7 @@ async function report(o: CampaignOptions, v: TaskResult, result: CampaignResult)
   err.write(`fuzz: VIOLATION in sequence ${v.index} (campaign seed ${o.seed}, process seed ${v.processSeed}, profile ${o.mode.profile}${v.twin ? ", with the twin" : ""})\n`);
   err.write(`  at op ${v.violation!.op}: ${v.violation!.what}\n`);
   const { seq } = parseSeq(v.failing!);
-  const mode = { ...o.mode, twin: v.twin };
+  const mode = { ...o.mode, twin: v.twin, exhaust: v.exhaust };
   const first = await checkList(seq, v.processSeed, mode);
   let final = seq;
   let what = v.violation!.what;
@@ -182,7 +192,7 @@ async function report(o: CampaignOptions, v: TaskResult, result: CampaignResult)
     op = s.violation.op;
     err.write(`fuzz: shrunk to ${s.seq.length} ops in ${s.runs} runs${s.truncated ? " (time budget reached)" : ""}: at op ${op}: ${what}\n`);
   }
-  const checks = [o.mode.oracle ? "--oracle" : "", v.twin ? "--twin" : "", o.mode.debug ? "--deep" : ""].filter(Boolean).join(" ");
+  const checks = [o.mode.oracle ? "--oracle" : "", v.twin ? "--twin" : "", o.mode.debug ? "--deep" : "", v.exhaust !== "none" ? `--exhaust ${v.exhaust}` : ""].filter(Boolean).join(" ");
   result.reproPath = writeRepro(o.outDir, final, {
     campaignSeed: o.seed, profile: o.mode.profile, index: v.index, processSeed: v.processSeed, what, op, checks, originalOps: seq.length,
   });
@@ -199,6 +209,9 @@ export function summary(r: CampaignResult): string {
   return (
     `fuzz: ${r.violation ? "FAILED" : "clean"}: ${r.ops} ops in ${r.sequences} sequences, ${secs.toFixed(1)} s: ` +
     `${fmtCount(rate)} ops/s (${fmtCount(perCpu)} per CPU-second), ${reach}, ` +
-    `RSS ${r.rssStartMiB.toFixed(0)} → ${r.rssEndMiB.toFixed(0)} MiB (${drift >= 0 ? "+" : ""}${drift.toFixed(1)} %, max ${r.rssMaxMiB.toFixed(0)})`
+    `RSS ${r.rssStartMiB.toFixed(0)} → ${r.rssEndMiB.toFixed(0)} MiB (${drift >= 0 ? "+" : ""}${drift.toFixed(1)} %, max ${r.rssMaxMiB.toFixed(0)})` +
+    (r.refusals || r.kills || r.asserts
+      ? `; against the walls: ${r.refusals} requests refused with ENOMEM, ${r.kills} sequences ended by the OOM killer, ${r.asserts} by glibc's sysmalloc assertion`
+      : "")
   );
 }

@@ -10,6 +10,7 @@ import { compareLines, ORACLE_ALIGN_BREAK, realMachine, runOracle } from "./orac
 import type { Process } from "../process.js";
 import { runGenerated, runList, type SequenceConfig, type SequenceResult } from "./sequence.js";
 import type { Profile } from "./sizes.js";
+import type { Exhaust } from "./limits.js";
 
 export interface Mode {
   profile: Profile;
@@ -21,11 +22,14 @@ export interface Mode {
   oracle: string | null;
   /** Tests: wrap the process in a deliberately broken target. */
   wrap?: (proc: Process) => Target;
+  /** The wall the processes run against (limits.ts; never with the oracle). */
+  exhaust?: Exhaust;
 }
 
 function sequenceConfig(mode: Mode): SequenceConfig {
   const base: SequenceConfig = {
     profile: mode.profile, twin: mode.twin, debug: mode.debug, deepEvery: mode.deepEvery, infoEvery: mode.infoEvery, wrap: mode.wrap,
+    exhaust: mode.oracle ? "none" : mode.exhaust,
   };
   if (!mode.oracle) return base;
   return { ...base, ...realMachine(), xlines: true, oracleSafe: true, alignBreak: ORACLE_ALIGN_BREAK };

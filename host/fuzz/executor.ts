@@ -8,15 +8,18 @@
 // the oracle replayer's `-x` format (see oracle.ts).
 
 import { bootProcess, Process, processKernel } from "../process.js";
-import { ProcessAbort } from "../errors.js";
+import { ProcessAbort, ProcessKilled } from "../errors.js";
 import type { Kernel } from "../kernel/kernel.js";
 import type { Mallinfo2 } from "../libc.js";
 import { IS_MMAPPED, MP, MP_MMAP_THRESHOLD, MP_N_MMAPS_MAX } from "./layout.js";
-import { Blocks, checkPattern, checkZero, InvalidOp, State, Violation, writePattern } from "./blocks.js";
+import { Blocks, checkPattern, checkZero, InvalidOp, Killed, State, Violation, writePattern } from "./blocks.js";
 import { K, LETTER, NONE, type OpSeq } from "./ops.js";
+import { type Exhaust, wallOf } from "./limits.js";
 import { PAGE, Regions } from "./regions.js";
+import type { ProcessOptions } from "../options.js";
 
 const ENOMEM = 12, EINVAL = 22;
+const SYSMALLOC_ASSERT = "Fatal glibc error: malloc assertion failure in sysmalloc: (old_top == initial_top (av) && old_size == 0)";
 
 /** The calls the executor makes: a Process, or a wrapper around one (tests break it on purpose). */
 export type Target = Pick<
@@ -43,6 +46,8 @@ export interface ExecConfig {
   alignBreak?: number;
   /** The real kernel will replay the ops: keep the regions' shadow to what holds in every layout. */
   oracleSafe?: boolean;
+  /** A wall the process runs against (limits.ts): requests may then fail, the OOM killer strike. */
+  exhaust?: Exhaust;
   ramBytes?: number;
   swapBytes?: number;
   overcommit?: 0 | 1 | 2;
@@ -61,7 +66,7 @@ export interface Coverage {
  * The pure-TypeScript build on a process of its own, its program data ending where the Wasm
  * module's does: the same seed then gives the very same addresses.
  */
-async function bootTwin(options: { seed: number; ramBytes?: number; swapBytes?: number; overcommit?: 0 | 1 | 2 }, heapBase: number): Promise<Process> {
+async function bootTwin(options: ProcessOptions & { seed: number }, heapBase: number): Promise<Process> {
   const { loadBaseline } = await import("../baseline/index.js");
   const memory = new WebAssembly.Memory({ initial: 2, maximum: 65536 });
   let proc: Process | null = null;
@@ -105,6 +110,9 @@ export class Executor {
   #brk0 = 0;
   /** A foreign sbrk moved the break: glibc may then fail even small requests (it does). */
   #sawSbrk = false;
+  readonly #exhaust: Exhaust;
+  /** Requests refused (NULL with ENOMEM) so far. */
+  refusals = 0;
 
   private constructor(
     readonly proc: Target,
@@ -118,14 +126,16 @@ export class Executor {
     this.#deepEvery = config.deepEvery ?? 0;
     this.#infoEvery = config.infoEvery ?? 256;
     this.#xlines = config.xlines === true;
+    this.#exhaust = config.exhaust ?? "none";
     let twinBytes = twin ? new Uint8Array(twin.memory.buffer) : null;
     const twinMemory = twin ? () => (twinBytes!.byteLength === 0 ? (twinBytes = new Uint8Array(twin.memory.buffer)) : twinBytes!) : null;
-    this.regions = new Regions(proc.sys, () => this.mem(), () => proc.maps(), () => proc.status().VmSize, this.blocks, twinMemory, config.oracleSafe === true);
+    this.regions = new Regions(proc.sys, () => this.mem(), () => proc.maps(), () => proc.status().VmSize, this.blocks, twinMemory, config.oracleSafe === true, (config.exhaust ?? "none") !== "none");
   }
 
   static async create(config: ExecConfig): Promise<Executor> {
     const options = {
       seed: config.seed, debug: config.debug === true, ramBytes: config.ramBytes, swapBytes: config.swapBytes, overcommit: config.overcommit,
+      ...wallOf(config.exhaust ?? "none").options,
     };
     const booted = await bootProcess(options);
     const proc = config.wrap ? config.wrap(booted.process) : booted.process;
@@ -178,17 +188,24 @@ export class Executor {
   step(seq: OpSeq, i: number): void {
     try {
       this.#step(seq, i);
+      // (the periodic checks call into the process too: a death there is this op's)
+      if (this.#infoEvery && (this.ops + 1) % this.#infoEvery === 0) this.checkInfo(i);
+      if (this.#deepEvery && (this.ops + 1) % this.#deepEvery === 0) this.checkContents(i);
     } catch (err) {
       if (err instanceof Violation || err instanceof InvalidOp) throw err;
       const e = err as Error;
       // only the ways a process dies are findings; anything else is the fuzzer's own bug
       if (!(e instanceof WebAssembly.RuntimeError) && typeof (e as { signal?: unknown }).signal === "undefined") throw e;
+      if (e instanceof ProcessKilled && wallOf(this.#exhaust).oomKills) throw new Killed(i, "oom");
+      // Against a wall, after a foreign sbrk left the break off a page boundary, the sbrk that
+      // would realign it may be refused; the top then ends off a page boundary, and glibc 2.36's
+      // own assert in the next sysmalloc stops the process (the real one does so too: a limit a
+      // few pages either way reproduces it with the C replayer under prlimit --as).
+      if (e instanceof ProcessAbort && this.#exhaust !== "none" && this.#sawSbrk && e.message.startsWith(SYSMALLOC_ASSERT)) throw new Killed(i, "assert");
       const how = e instanceof ProcessAbort ? `abort: ${e.message}` : `${e.name}: ${e.message}`;
       throw new Violation(i, `the process died: ${how}`);
     }
     this.ops++;
-    if (this.#infoEvery && this.ops % this.#infoEvery === 0) this.checkInfo(i);
-    if (this.#deepEvery && this.ops % this.#deepEvery === 0) this.checkContents(i);
   }
 
   #step(seq: OpSeq, i: number): void {
@@ -333,6 +350,21 @@ export class Executor {
     R.verify(fail);
   }
 
+  /**
+   * A request was refused with ENOMEM. Against a wall, the process must live on within its limits
+   * and its status must still add up with its maps.
+   */
+  #refused(i: number): void {
+    this.refusals++;
+    if (this.#exhaust === "none") return;
+    const fail = (what: string): never => this.#fail(i, `after a refusal: ${what}`);
+    this.regions.verifyStatus(fail);
+    const st = this.proc.status();
+    const limit = (name: "RLIMIT_AS" | "RLIMIT_DATA") => this.proc.sys.getrlimit(name).cur;
+    if (st.VmSize * 1024 > limit("RLIMIT_AS")) fail(`VmSize ${st.VmSize} kB is above RLIMIT_AS`);
+    if (st.VmData * 1024 > limit("RLIMIT_DATA")) fail(`VmData ${st.VmData} kB is above RLIMIT_DATA`);
+  }
+
   /** Checks a block's pattern (before a free or realloc). */
   #checkIntact(i: number, id: number): void {
     const bad = checkPattern(this.mem(), this.#u32, this.blocks.addr[id], this.blocks.size[id], id);
@@ -380,7 +412,8 @@ export class Executor {
       const validAlign = (k === K.MALLOC || k === K.CALLOC || k === K.REALLOC || k === K.REALLOCARRAY || k === K.VALLOC || k === K.PVALLOC || (align & (align - 1)) === 0);
       // a small request fails only when the break and mmap both fail, which nothing here makes
       // happen (a foreign sbrk aside: the real glibc then refuses some requests too)
-      if (!freedBySizeZero && !this.#sawSbrk && request + align <= 64 * 1024 && validAlign && align !== 0 && err !== EINVAL) this.#fail(i, `${LETTER[k]} of ${request} bytes (alignment ${align}) failed with errno ${e}`);
+      if (!freedBySizeZero && e === ENOMEM) this.#refused(i);
+      if (!freedBySizeZero && !this.#sawSbrk && this.#exhaust === "none" && request + align <= 64 * 1024 && validAlign && align !== 0 && err !== EINVAL) this.#fail(i, `${LETTER[k]} of ${request} bytes (alignment ${align}) failed with errno ${e}`);
       if (this.#xlines) this.lines.push(`${LETTER[k]} ${id} N ${e}`);
       return;
     }

@@ -6,6 +6,7 @@ import { M_MMAP_MAX, M_MMAP_THRESHOLD, M_MXFAST, M_PERTURB, M_TOP_PAD, M_TRIM_TH
 import { MADV_DONTNEED, MAP_ANONYMOUS, MAP_NORESERVE, MAP_POPULATE, MAP_PRIVATE, MREMAP_MAYMOVE, PROT_NONE, PROT_READ, PROT_WRITE } from "../constants.js";
 import type { Executor } from "./executor.js";
 import { K, NONE, type OpSeq } from "./ops.js";
+import { type Exhaust, wallOf } from "./limits.js";
 import { Prng } from "./prng.js";
 import { PAGE } from "./regions.js";
 import { CLASS_ID, CLASSES, classOf, drawAlign, drawSize, type Profile, type SizeLimits } from "./sizes.js";
@@ -29,6 +30,8 @@ export interface GeneratorOptions {
   profile: Profile;
   /** Keep requests whose outcome depends on the address-space layout away (the oracle cannot follow them). */
   oracleSafe: boolean;
+  /** The wall the process runs against (limits.ts); default none. */
+  exhaust?: Exhaust;
 }
 
 export class Generator {
@@ -40,8 +43,12 @@ export class Generator {
   readonly #limits: SizeLimits;
   readonly #maxLive: number;
   #regions = 0;
-  /** An sbrk to undo on the next op (a foreign sbrk that gives its memory back at once). */
+  /** What the live blocks may request in all before big requests give way to small ones. */
+  readonly #requestCap: number;
+  /** An sbrk to undo on the next op (a foreign sbrk that gives its memory back at once)… */
   #undo = 0;
+  /** … if it moved the break here. */
+  #undoTo = 0;
 
   constructor(
     seed: number,
@@ -53,6 +60,7 @@ export class Generator {
     this.#total = sum;
     this.#limits = { maxHuge: 64 * MiB };
     this.#maxLive = MAX_LIVE[options.profile];
+    this.#requestCap = wallOf(options.exhaust ?? "none").requestCap ?? (options.oracleSafe ? 256 : 384) * MiB;
   }
 
   /** Appends the next op to `seq`; returns its index. */
@@ -62,7 +70,9 @@ export class Generator {
     if (this.#undo) {
       const inc = -this.#undo;
       this.#undo = 0;
-      return seq.push(K.SBRK, inc);
+      // only a move that happened is given back (against a wall it may have been refused: taking
+      // the break down then would cut into the heap, as it would in a real program)
+      if (ex.proc.sbrk(0) === this.#undoTo) return seq.push(K.SBRK, inc);
     }
     const draw = rng.below(this.#total);
     const cum = this.#cumulative;
@@ -114,7 +124,10 @@ export class Generator {
         // increments no break can take (ENOMEM); a real 2 GiB break is layout-dependent
         if (r < 3) return seq.push(K.SBRK, this.options.oracleSafe ? -0x80000000 : rng.pick([0x7fffffff, -0x80000000]));
         const inc = rng.pick([8, 16, 4096, 20000, 65536]);
-        if (r < 7) this.#undo = inc;
+        if (r < 7) {
+          this.#undo = inc;
+          this.#undoTo = ex.proc.sbrk(0) + inc;
+        }
         return seq.push(K.SBRK, inc);
       }
       default:
@@ -126,8 +139,9 @@ export class Generator {
   #size(ex: Executor): number {
     const B = ex.blocks;
     let s = drawSize(this.rng, this.options.profile, this.#limits);
-    // the live total stays far below the address space: a small request must never fail
-    if (s < 0x80000000 && s > MiB && B.heapRequested + B.mmapRequested + s > (this.options.oracleSafe ? 256 : 384) * MiB) s = this.rng.range(0, 4096);
+    // the live total stays far below the address space (a small request must never fail), unless
+    // the sequence is to fill it
+    if (s < 0x80000000 && s > MiB && B.heapRequested + B.mmapRequested + s > this.#requestCap) s = this.rng.range(0, 4096);
     this.classes[classOf(s)]++;
     return s;
   }

@@ -50,7 +50,11 @@ export async function fuzzMain(argv: string[], err: NodeJS.WriteStream = process
       return 2;
     }
     const seed = a.seedGiven ? a.seed : (reproSeed(parsed.comments) ?? a.seed);
-    const v = await checkList(parsed.seq, seed, mode);
+    if (a.exhaust === "mix") {
+      err.write("ptmalloc-wasm fuzz: --replay takes one --exhaust kind, not mix\n");
+      return 2;
+    }
+    const v = await checkList(parsed.seq, seed, { ...mode, exhaust: a.exhaust });
     if (v) {
       err.write(`fuzz: ${a.replay}: fails at op ${v.op} (${parsed.seq.line(v.op)}): ${v.what}\n`);
       return 1;
@@ -62,10 +66,10 @@ export async function fuzzMain(argv: string[], err: NodeJS.WriteStream = process
   err.write(
     `fuzz: seed ${a.seed}, profile ${a.profile}, ${a.ops !== null ? `${a.ops} ops` : ""}${a.ops !== null && a.seconds !== null ? " or " : ""}${a.seconds !== null ? `${a.seconds} s` : ""}, ` +
       `${a.workers} worker${a.workers > 1 ? "s" : ""}${a.trace ? `, mutating ${a.trace}` : ""}` +
-      `${oracle ? ", against the real glibc" : ""}${a.twinEvery ? `, twin on ${a.twinEvery === 1 ? "every" : `every ${a.twinEvery}th`} sequence` : ""}${a.deep ? ", deep" : ""}\n`,
+      `${oracle ? ", against the real glibc" : ""}${a.twinEvery ? `, twin on ${a.twinEvery === 1 ? "every" : `every ${a.twinEvery}th`} sequence` : ""}${a.deep ? ", deep" : ""}${a.exhaust !== "none" ? `, exhaustion ${a.exhaust}` : ""}\n`,
   );
   const r = await runCampaign({
-    seed: a.seed, ops: a.ops, seconds: a.seconds, workers: a.workers, mode, sequenceOps: a.sequenceOps, twinEvery: a.twinEvery,
+    seed: a.seed, ops: a.ops, seconds: a.seconds, workers: a.workers, mode, exhaust: a.exhaust, sequenceOps: a.sequenceOps, twinEvery: a.twinEvery,
     trace: a.trace, outDir: a.outDir, shrinkSeconds: a.shrinkSeconds, quiet: a.quiet, err,
   });
   err.write(`${summary(r)}\n`);

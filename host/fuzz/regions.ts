@@ -95,6 +95,11 @@ export class Regions {
      * its new length in either case (the pages beyond stay mapped, untracked, on both sides).
      */
     private readonly layoutFree = false,
+    /**
+     * The process runs against a wall (limits.ts): making pages writable adds to VmData and to
+     * the committed memory, so mprotect may then fail with ENOMEM (mprotect_fixup's checks).
+     */
+    private readonly walls = false,
   ) {}
 
   /** mmap(NULL, …): returns the raw result; `fail` reports a broken rule. */
@@ -135,6 +140,11 @@ export class Regions {
     const r = this.list[rid];
     const expected = this.#holeResult(r, offset, length);
     const res = this.sys.mprotect(r.addr + offset, length, prot);
+    if (res === -ENOMEM && expected === 0 && this.walls && prot & PROT_WRITE) {
+      // refused at some VMA: the ones before it changed; what maps says is the new truth
+      this.#protFromMaps(r, offset, length, fail);
+      return res;
+    }
     if (res !== expected) fail(`mprotect(region ${rid} + ${offset}, ${length}) = ${res}, expected ${expected}`);
     let stop = false;
     this.#each(r, offset, length, (p) => {
@@ -190,6 +200,19 @@ export class Regions {
     this.list[rid] = moved;
     this.#checkFree(res, res + newPages * PAGE, fail, rid);
     return res;
+  }
+
+  /** Takes the protection of the region's pages in [offset, offset + length) from the maps. */
+  #protFromMaps(r: Region, offset: number, length: number, fail: (what: string) => never): void {
+    const vmas = parseMaps(this.maps());
+    let v = 0;
+    this.#each(r, offset, length, (p) => {
+      if (!r.mapped[p]) return;
+      const a = r.addr + p * PAGE;
+      while (v < vmas.length && vmas[v].end <= a) v++;
+      if (v >= vmas.length || vmas[v].start > a) fail(`page ${p} at 0x${a.toString(16)} is missing from /proc/self/maps after a refused mprotect`);
+      r.prot[p] = vmas[v].prot;
+    });
   }
 
   /**

@@ -2,7 +2,7 @@
 // list, checked as they run. Every sequence starts from a fresh process, so nothing a sequence
 // did outlives it and the Node process's memory stays flat over a campaign.
 
-import { InvalidOp, Violation } from "./blocks.js";
+import { InvalidOp, Killed, Violation } from "./blocks.js";
 import { Executor, type ExecConfig } from "./executor.js";
 import { Generator } from "./generator.js";
 import { OpSeq } from "./ops.js";
@@ -27,6 +27,9 @@ export interface SequenceResult {
   brk0: number;
   /** mallinfo2 at the end, formatted as the oracle prints it. */
   endInfo: string | null;
+  /** Requests refused with ENOMEM; how the process died against a wall, if it did (limits.ts). */
+  refusals: number;
+  ended: "oom" | "assert" | null;
 }
 
 function pathsOf(ex: Executor): number[] | null {
@@ -47,18 +50,23 @@ function fmtInfo(m: Record<string, number>): string {
 /** Generates and runs `count` ops from `seed` on a fresh process. */
 export async function runGenerated(seed: number, count: number, config: SequenceConfig): Promise<SequenceResult> {
   const ex = await Executor.create({ ...config, seed });
-  const gen = new Generator(seed, { profile: config.profile, oracleSafe: config.oracleSafe === true });
+  const gen = new Generator(seed, { profile: config.profile, oracleSafe: config.oracleSafe === true, exhaust: config.exhaust ?? "none" });
   const seq = new OpSeq(Math.min(count, 1 << 16));
   let violation: Violation | null = null;
   let endInfo: string | null = null;
+  let ended: "oom" | "assert" | null = null;
   try {
     for (let n = 0; n < count; n++) ex.step(seq, gen.next(seq, ex));
     endInfo = fmtInfo(ex.finish(seq.length - 1) as unknown as Record<string, number>);
   } catch (err) {
-    if (!(err instanceof Violation)) throw err;
-    violation = err;
+    if (err instanceof Killed) ended = err.how;
+    else if (err instanceof Violation) violation = err;
+    else throw err;
   }
-  return { seq, ops: seq.length, violation, classes: gen.classes, paths: pathsOf(ex), pathNames: ex.coverage?.names ?? null, lines: ex.lines, brk0: ex.brk0, endInfo };
+  return {
+    seq, ops: seq.length, violation, classes: gen.classes, paths: pathsOf(ex), pathNames: ex.coverage?.names ?? null, lines: ex.lines, brk0: ex.brk0, endInfo,
+    refusals: ex.refusals, ended,
+  };
 }
 
 /** Replays `seq` on a fresh process with the same checks. */
@@ -71,6 +79,7 @@ export async function runList(seq: OpSeq, seed: number, config: Omit<SequenceCon
     endInfo = fmtInfo(ex.finish(seq.length - 1) as unknown as Record<string, number>);
   } catch (err) {
     if (err instanceof InvalidOp) return { violation: null, lines: ex.lines, endInfo: null, ops: ex.ops, invalid: true };
+    if (err instanceof Killed) return { violation: null, lines: ex.lines, endInfo: null, ops: ex.ops, invalid: false };
     if (!(err instanceof Violation)) throw err;
     violation = err;
   }

@@ -8,6 +8,7 @@ import { formatOps, MALLOPT_PARAMS } from "../trace/ops.js";
 import { checkGenerated, checkList, type Mode } from "./check.js";
 import { traceWindow, mutate } from "./mutate.js";
 import { parseSeq, type OpSeq } from "./ops.js";
+import { type Exhaust, type ExhaustSetting, exhaustFor } from "./limits.js";
 import { Prng, sequenceSeed } from "./prng.js";
 import { CLASSES } from "./sizes.js";
 
@@ -16,6 +17,8 @@ export interface TaskSettings {
   mode: Mode;
   /** An op list or mtrace log to mutate instead of generating (path), or null. */
   trace: string | null;
+  /** The walls the sequences run against (limits.ts). */
+  exhaust: ExhaustSetting;
 }
 
 export interface Task {
@@ -36,6 +39,10 @@ export interface TaskResult {
   /** The ops up to the failing one, as op-list text (when there is a violation). */
   failing: string | null;
   twin: boolean;
+  exhaust: Exhaust;
+  /** Requests refused with ENOMEM; how the process died against a wall, if it did. */
+  refusals: number;
+  ended: "oom" | "assert" | null;
 }
 
 /** A trace file (op list or mtrace, gzipped or not) as a sequence. */
@@ -49,8 +56,9 @@ let traceCache: { path: string; seq: OpSeq } | null = null;
 
 export async function runTask(task: Task, settings: TaskSettings): Promise<TaskResult> {
   const processSeed = sequenceSeed(settings.seed, task.index);
-  const mode = { ...settings.mode, twin: task.twin };
-  const base = { index: task.index, processSeed, twin: task.twin };
+  const exhaust = exhaustFor(settings.exhaust, task.index);
+  const mode = { ...settings.mode, twin: task.twin, exhaust };
+  const base = { index: task.index, processSeed, twin: task.twin, exhaust, refusals: 0, ended: null };
   if (settings.trace) {
     if (traceCache?.path !== settings.trace) traceCache = { path: settings.trace, seq: loadTrace(settings.trace) };
     const seq = mutate(traceWindow(traceCache.seq, new Prng(processSeed ^ 0x5eed), task.count), processSeed);
@@ -63,7 +71,7 @@ export async function runTask(task: Task, settings: TaskSettings): Promise<TaskR
   const r = await checkGenerated(processSeed, task.count, mode);
   const v = r.violation;
   return {
-    ...base, ops: r.ops, classes: Array.from(r.classes), paths: r.paths, pathTotal: r.pathNames?.length ?? 0,
+    ...base, ops: r.ops, classes: Array.from(r.classes), paths: r.paths, pathTotal: r.pathNames?.length ?? 0, refusals: r.refusals, ended: r.ended,
     violation: v ? { op: v.op, what: v.what } : null, failing: v ? r.seq.prefix(v.op + 1).format() : null,
   };
 }

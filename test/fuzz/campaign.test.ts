@@ -24,7 +24,7 @@ describe("a campaign", () => {
   it("runs clean from a fixed seed, the twin in lockstep on every other sequence", async () => {
     const err = capture();
     const r = await runCampaign({
-      seed: 20261207, ops: 24000, seconds: null, workers: 1, mode: mode(), sequenceOps: 6000, twinEvery: 2,
+      seed: 20261207, ops: 24000, seconds: null, workers: 1, mode: mode(), exhaust: "none", sequenceOps: 6000, twinEvery: 2,
       trace: null, outDir: dir, shrinkSeconds: 30, quiet: true, err: err.stream,
     });
     expect(r.violation, err.text()).toBeNull();
@@ -36,7 +36,7 @@ describe("a campaign", () => {
   it("catches a malloc that returns a live block, shrinks it to a handful of ops and writes a repro that fails again", async () => {
     const err = capture();
     const r = await runCampaign({
-      seed: 5, ops: 4000, seconds: null, workers: 1, mode: mode({ profile: "tiny", wrap: overlappingMalloc }), sequenceOps: 2000,
+      seed: 5, ops: 4000, seconds: null, workers: 1, mode: mode({ profile: "tiny", wrap: overlappingMalloc }), exhaust: "none", sequenceOps: 2000,
       twinEvery: 0, trace: null, outDir: dir, shrinkSeconds: 60, quiet: true, err: err.stream,
     });
     expect(r.violation).not.toBeNull();
