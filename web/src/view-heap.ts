@@ -78,6 +78,8 @@ export class HeapPanel {
   #width = 0;
   #mmappedHtml = "";
   #frame = 0;
+  /** The rows in the page, by row number. */
+  readonly #rows = new Map<number, { html: string; el: HTMLElement }>();
 
   constructor(root: HTMLElement) {
     root.innerHTML =
@@ -179,7 +181,8 @@ export class HeapPanel {
     const s = this.#scroller;
     const view = this.#view;
     if (!view?.heap.heap) {
-      this.#rowsEl.innerHTML = "";
+      this.#rowsEl.textContent = "";
+      this.#rows.clear();
       return;
     }
     const rows = this.#rowStarts.length - 1;
@@ -187,13 +190,29 @@ export class HeapPanel {
     const first = Math.max(0, Math.floor(s.scrollTop / ROW_HEIGHT) - OVERSCAN_ROWS);
     const last = Math.min(rows, first + Math.ceil(VISIBLE_PX / ROW_HEIGHT) + 2 * OVERSCAN_ROWS);
     const base = view.heap.heap.startAddr;
-    const out: string[] = [];
+    // A row is replaced only when its HTML changed: a step usually changes a chunk or two, and
+    // every element dropped and made again is work for the layout and the garbage collector.
+    for (const [r, row] of this.#rows) {
+      if (r < first || r >= last) {
+        row.el.remove();
+        this.#rows.delete(r);
+      }
+    }
     for (let r = first; r < last; r++) {
       const cells: string[] = [];
       for (let i = this.#rowStarts[r]; i < this.#rowStarts[r + 1]; i++) cells.push(chunkEl(this.#chunks[i], base, this.#selected));
-      out.push(`<div class="chunk-row" style="top:${r * ROW_HEIGHT}px">${cells.join("")}</div>`);
+      const html = cells.join("");
+      const old = this.#rows.get(r);
+      if (old?.html === html) continue;
+      const el = old?.el ?? document.createElement("div");
+      if (!old) {
+        el.className = "chunk-row";
+        el.style.top = `${r * ROW_HEIGHT}px`;
+        this.#rowsEl.append(el);
+      }
+      el.innerHTML = html;
+      this.#rows.set(r, { html, el });
     }
-    this.#rowsEl.innerHTML = out.join("");
   }
 }
 
