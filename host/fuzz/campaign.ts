@@ -112,7 +112,7 @@ export async function runCampaign(o: CampaignOptions): Promise<CampaignResult> {
     for (let round = 0; round < 2; round++) {
       await Promise.all(runners.map((r) => r.gc()));
       collectGarbage();
-      await new Promise((resolve) => setTimeout(resolve, 200));
+      await new Promise((resolve) => setTimeout(resolve, 100));
     }
     return process.memoryUsage().rss / MiB;
   };

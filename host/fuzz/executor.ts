@@ -111,7 +111,8 @@ export class Executor {
   /** A foreign sbrk moved the break: glibc may then fail even small requests (it does). */
   #sawSbrk = false;
   readonly #exhaust: Exhaust;
-  /** Requests refused (NULL with ENOMEM) so far. */
+  #kernelOps = 0;
+  /** Requests refused (NULL with ENOMEM) against a wall so far. */
   refusals = 0;
 
   private constructor(
@@ -347,7 +348,8 @@ export class Executor {
       }
     }
     if (t && res2 !== res) fail(`twin: ${LETTER[k]} gave ${res2}, wasm ${res}`);
-    R.verify(fail);
+    // the region the call aimed at after every call, all of them after every 8th (and at the end)
+    R.verify(fail, ++this.#kernelOps % 8 === 0 ? -1 : a);
   }
 
   /**
@@ -355,8 +357,8 @@ export class Executor {
    * and its status must still add up with its maps.
    */
   #refused(i: number): void {
-    this.refusals++;
     if (this.#exhaust === "none") return;
+    this.refusals++;
     const fail = (what: string): never => this.#fail(i, `after a refusal: ${what}`);
     this.regions.verifyStatus(fail);
     const st = this.proc.status();
@@ -482,6 +484,7 @@ export class Executor {
   /** The end of a sequence: the O(heap) checks once. */
   finish(i: number): Mallinfo2 {
     this.checkContents(i);
+    this.regions.verify((what) => this.#fail(i, what));
     this.regions.verifyStatus((what) => this.#fail(i, what));
     return this.checkInfo(i);
   }

@@ -258,12 +258,12 @@ export class Regions {
     if (total / 1024 !== this.vmSizeKb()) fail(`VmSize ${this.vmSizeKb()} kB but the maps add up to ${total / 1024} kB`);
   }
 
-  /** Holds every region against maps(), mincore() and the memory. */
-  verify(fail: (what: string) => never): void {
+  /** Holds every region (or region `only`) against maps(), mincore() and the memory. */
+  verify(fail: (what: string) => never, only = -1): void {
     const vmas = parseMaps(this.maps());
     const u8 = this.memory();
     this.list.forEach((r, rid) => {
-      if (r.addr === 0) return;
+      if (r.addr === 0 || (only >= 0 && rid !== only)) return;
       if (this.#vec.length < r.pages) this.#vec = new Uint8Array(r.pages);
       let first = -1;
       for (let p = 0; p <= r.pages; p++) {
