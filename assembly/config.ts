@@ -126,12 +126,15 @@ export const CYCLE_TCACHE = 3;
 // (leaf n at n << 8), each leaf a bitmap of the region's 1024 pages: bytes 0..127 readable,
 // 128..255 writable (bit p & 7 of byte p >> 3). A clear bit means "ask the kernel" (it may be a
 // region no leaf was left for, or a page just below the stack, which a fault grows), never "no".
+// In front of the map, one span the kernel knows to be readable and writable — the VMA of the
+// brk heap, where most chunks are — settles most checks with one subtraction and one compare.
 //
 //  0x0000 ┌ top[1024]: region r's leaf number          (leaves 0..3: the top itself)
 //  0x0400 ├ leaf 4: all clear (no mapping, or ask)      ┐ page 0: never mappable (EPERM below
 //  0x0500 ├ leaf 5: all readable and writable          │ vm.mmap_min_addr), so these always
 //  0x0600 ├ leaf 6: all readable, none writable         │ hold, whatever the program maps
-//  0x0700 ├ leaves 7..15: per-region bitmaps            ┘
+//  0x0700 ├ the hot span: start, length − 3 (u32 each)   │
+//  0x0800 ├ leaves 8..15: per-region bitmaps            ┘
 //  0x1000 ├ leaves 16..255: per-region bitmaps, in pages a MAP_FIXED below 64 KiB may take
 //  0x10000└
 export const PAGEMAP_TOP = 0;
@@ -142,7 +145,10 @@ export const PAGEMAP_WRITE_PLANE = 128;
 export const PAGEMAP_LEAF_NONE = 4;
 export const PAGEMAP_LEAF_RW = 5;
 export const PAGEMAP_LEAF_RO = 6;
-export const PAGEMAP_FIRST_LEAF = 7;
+/** The hot span: its start, and its length less 3 (a 4-byte access starting below it stays inside). */
+export const PAGEMAP_HOT_START = 0x700;
+export const PAGEMAP_HOT_LEN = 0x704;
+export const PAGEMAP_FIRST_LEAF = 8;
 export const PAGEMAP_LEAVES = 256;
 /** The end of the page map: the first address the program may map (MAP_FIXED at 0x1000 aside). */
 export const PAGEMAP_END = PAGEMAP_LEAVES << PAGEMAP_LEAF_SHIFT;

@@ -2,13 +2,18 @@
 // corrupt (a link, a chunk reached through a size), it asks the kernel's page map — kept in this
 // memory below 64 KiB (the picture is in config.ts) — whether the page is readable (writable). A
 // real process takes SIGSEGV at such an access into an unmapped, PROT_NONE or read-only page; a
-// Wasm memory has no holes and would read zeros there. The check is two loads and a bit test; a
-// clear bit goes to the kernel (page_fault), which throws the process's SIGSEGV, or returns when
+// Wasm memory has no holes and would read zeros there. The check is a subtraction and a compare
+// for the brk heap (the kernel's hot span), else two loads and a bit test (out of line); a clear
+// bit goes to the kernel (page_fault), which throws the process's SIGSEGV, or returns when
 // the access may go on (the stack grown below, or a region the map had no room for).
 //
-// The allocator's static data (main_arena, mp_) is not checked: glibc's .data is always mapped.
+// The allocator's static data (main_arena, mp_: glibc's .data, always mapped) passes unchecked,
+// whether reached directly or through a link (a bin header is a fake chunk in main_arena).
 
-import { PAGEMAP_LEAF_SHIFT, PAGEMAP_REGION_SHIFT, PAGEMAP_TOP, PAGEMAP_WRITE_PLANE, PAGESIZE } from "./config";
+import {
+  PAGEMAP_HOT_LEN, PAGEMAP_HOT_START, PAGEMAP_LEAF_SHIFT, PAGEMAP_REGION_SHIFT, PAGEMAP_TOP, PAGEMAP_WRITE_PLANE, PAGESIZE,
+} from "./config";
+import { main_arena } from "./arena";
 
 // @ts-ignore: decorator
 @external("env", "page_fault") declare function host_page_fault(addr: usize, write: u32): void;
@@ -38,16 +43,42 @@ export function access_slow(addr: usize, len: usize, write: bool): void {
   }
 }
 
-/** A 4-byte load at addr. A misaligned address may span two pages: the slow path sees both. */
+/** Whether a 4-byte access at addr lies inside the hot span (readable and writable). */
+// @ts-ignore: decorator
+@inline function in_hot_span(addr: usize): bool {
+  return addr - <usize>load<u32>(PAGEMAP_HOT_START) < <usize>load<u32>(PAGEMAP_HOT_LEN);
+}
+
+/**
+ * Whether a 4-byte access at addr lies in the module's static data (main_arena first, up to
+ * __heap_base): libc's .data, always mapped — the bin headers are fake chunks there.
+ */
+// @ts-ignore: decorator
+@inline function in_static_data(addr: usize): bool {
+  return addr - main_arena < <usize>__heap_base - 3 - main_arena;
+}
+
+/** check_read off the hot span: the static data, else the page map's bit (a misaligned address may span two pages). */
+function check_read_map(addr: usize): void {
+  if (in_static_data(addr)) return;
+  if ((page_bit(addr, 0) == 0) | ((addr & 3) != 0)) access_slow(addr, 4, false);
+}
+
+function check_write_map(addr: usize): void {
+  if (in_static_data(addr)) return;
+  if ((page_bit(addr, PAGEMAP_WRITE_PLANE) == 0) | ((addr & 3) != 0)) access_slow(addr, 4, true);
+}
+
+/** A 4-byte load at addr. */
 // @ts-ignore: decorator
 @inline export function check_read(addr: usize): void {
-  if ((page_bit(addr, 0) == 0) | ((addr & 3) != 0)) access_slow(addr, 4, false);
+  if (!in_hot_span(addr)) check_read_map(addr);
 }
 
 /** A 4-byte store at addr. */
 // @ts-ignore: decorator
 @inline export function check_write(addr: usize): void {
-  if ((page_bit(addr, PAGEMAP_WRITE_PLANE) == 0) | ((addr & 3) != 0)) access_slow(addr, 4, true);
+  if (!in_hot_span(addr)) check_write_map(addr);
 }
 
 /** A load (memcpy's source) or store (memset, memcpy's destination) of [addr, addr + len). */

@@ -4,7 +4,9 @@
 // a WebAssembly.Memory detaches the old buffer): after every syscall that can map memory, and
 // at every entry from the host, where a grown memory shows as a view of length 0.
 
-import { PAGEMAP_LEAF_SHIFT, PAGEMAP_REGION_SHIFT, PAGEMAP_TOP, PAGEMAP_WRITE_PLANE, PAGESIZE } from "../../assembly/config.js";
+import {
+  PAGEMAP_HOT_LEN, PAGEMAP_HOT_START, PAGEMAP_LEAF_SHIFT, PAGEMAP_REGION_SHIFT, PAGEMAP_TOP, PAGEMAP_WRITE_PLANE, PAGESIZE,
+} from "../../assembly/config.js";
 import type { AllocatorKernel } from "../allocator.js";
 import type { SegmentationFault } from "../errors.js";
 
@@ -24,6 +26,13 @@ export class Env {
   readonly #getKernel: () => AllocatorKernel;
   readonly onAbort: (message: string) => Error;
   readonly onFault: (fault: SegmentationFault) => Error;
+  /**
+   * The program's static data, [staticStart, staticEnd − 3) as a 4-byte access's start: glibc's
+   * .data (main_arena, mp_), always mapped, passes ld/st unchecked as in the Wasm build. Set by
+   * loadBaseline (main_arena, and the heapBase it reports).
+   */
+  staticStart = 0;
+  staticEnd = 0;
 
   constructor(
     memory: WebAssembly.Memory,
@@ -75,18 +84,28 @@ export function malloc_printerr(env: Env, message: string): never {
  */
 export function ld(env: Env, base: number, offset: number): number {
   const a = (base + offset) >>> 0;
+  const m = env.u32;
+  // the hot span (the brk heap, readable and writable): one subtraction and one compare
+  if ((((a - m[HOT_START_W]!) >>> 0) < m[HOT_LEN_W]! || ((a - env.staticStart) >>> 0) < env.staticEnd - 3 - env.staticStart) && (a & 3) === 0) {
+    return m[a >>> 2]!;
+  }
   const u8 = env.u8;
   if ((a & 3) !== 0 || ((u8[(u8[PAGEMAP_TOP + (a >>> PAGEMAP_REGION_SHIFT)]! << PAGEMAP_LEAF_SHIFT) + ((a >>> 15) & 127)]! >>> ((a >>> 12) & 7)) & 1) === 0) {
     access_slow(env, a, 4, false);
     if (a + 4 > env.u8.length) trap();
     return (a & 3) === 0 ? env.u32[a >>> 2]! : env.dv.getUint32(a, true);
   }
-  return env.u32[a >>> 2]!;
+  return m[a >>> 2]!;
 }
 
 /** The store twin of ld. */
 export function st(env: Env, base: number, offset: number, value: number): void {
   const a = (base + offset) >>> 0;
+  const m = env.u32;
+  if ((((a - m[HOT_START_W]!) >>> 0) < m[HOT_LEN_W]! || ((a - env.staticStart) >>> 0) < env.staticEnd - 3 - env.staticStart) && (a & 3) === 0) {
+    m[a >>> 2] = value;
+    return;
+  }
   const u8 = env.u8;
   if ((a & 3) !== 0 || ((u8[(u8[PAGEMAP_TOP + (a >>> PAGEMAP_REGION_SHIFT)]! << PAGEMAP_LEAF_SHIFT) + PAGEMAP_WRITE_PLANE + ((a >>> 15) & 127)]! >>> ((a >>> 12) & 7)) & 1) === 0) {
     access_slow(env, a, 4, true);
@@ -95,8 +114,11 @@ export function st(env: Env, base: number, offset: number, value: number): void 
     else env.dv.setUint32(a, value >>> 0, true);
     return;
   }
-  env.u32[a >>> 2] = value;
+  m[a >>> 2] = value;
 }
+
+const HOT_START_W = PAGEMAP_HOT_START >>> 2;
+const HOT_LEN_W = PAGEMAP_HOT_LEN >>> 2;
 
 /**
  * The slow path of ld/st and the check of a memset or memcpy range (assembly/pagemap.ts's

@@ -96,6 +96,8 @@ export function loadBaseline(options: LoadBaselineOptions): LoadedBaseline {
   initStatics(env);
   tcache_key_initialize(env, options.seed >>> 0);
   const heapBase = Math.max(options.heapBase ?? BASELINE_DATA_END, BASELINE_DATA_END);
+  env.staticStart = MAIN_ARENA;
+  env.staticEnd = heapBase;
 
   // Every entry re-wraps the memory if something grew it since the last call (a detached view
   // has length 0): one compare per call.

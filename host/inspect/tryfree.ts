@@ -165,6 +165,10 @@ export function tryFree(view: MemoryView, addrs: StateAddrs, vmas: readonly Vma[
     const fd = word(c + FD_AT);
     const bk = word(c + BK_AT);
     check(`${which} chunk: fd->bk and bk->fd point back to it`, word(fd + BK_AT) === c && word(bk + FD_AT) === c, M.CORRUPTED_DOUBLE_LINKED_LIST);
+    // its stores, fd->bk = bk then bk->fd = fd, fault where the page is not writable
+    for (const at of [(fd + BK_AT) >>> 0, (bk + FD_AT) >>> 0]) {
+      if (!vmas.some((v) => v.perms[1] === "w" && v.startAddr <= at && at + 4 <= v.endAddr)) throw new Stop({ kind: "segv", addr: at });
+    }
     // A large chunk's nextsize links are read only when it is one (chunksize_nomask, flags included).
     if (word(c + SIZE_AT) < MIN_LARGE_SIZE) return;
     const fdn = word(c + FD_NEXTSIZE_AT);

@@ -146,6 +146,7 @@ export class Mm {
     this.endData = options.libraries === true ? dataStart + PROGRAM_DATA_BYTES : dataEnd;
     this.startBrk = this.layout.startBrk;
     this.brk = this.startBrk;
+    pageMap.hotAddr = this.startBrk;
 
     // exec: the program image, then the stack (charged against the commit as Linux does).
     if (this.endCode > this.startCode) {

@@ -17,7 +17,7 @@
 // back at a later change, once no VMA covers it (its unmap has zeroed it by then).
 
 import {
-  PAGEMAP_END, PAGEMAP_FIRST_LEAF, PAGEMAP_LEAF_NONE, PAGEMAP_LEAF_RO, PAGEMAP_LEAF_RW, PAGEMAP_LEAF_SHIFT,
+  PAGEMAP_END, PAGEMAP_FIRST_LEAF, PAGEMAP_HOT_LEN, PAGEMAP_HOT_START, PAGEMAP_LEAF_NONE, PAGEMAP_LEAF_RO, PAGEMAP_LEAF_RW, PAGEMAP_LEAF_SHIFT,
   PAGEMAP_LEAVES, PAGEMAP_REGION_SHIFT, PAGEMAP_TOP, PAGEMAP_WRITE_PLANE,
 } from "../../assembly/config.js";
 import { PAGE_SHIFT, PAGE_SIZE } from "../constants.js";
@@ -35,21 +35,30 @@ export class PageMap {
   readonly #memory: WebAssembly.Memory;
   readonly #vmas: VmaList;
   #u8: Uint8Array;
+  /** The map's first 64 KiB as words (the hot span's two). */
+  #words: Uint32Array;
   /** Free leaves (numbers), popped from the end. */
   readonly #free: number[] = [];
   /** The region each private leaf serves, or -1. */
   readonly #regionOf = new Int32Array(PAGEMAP_LEAVES).fill(-1);
   /** Pages of the map (1..15) a mapping has taken: bit p. Their leaves are not used. */
   #blocked = 0;
+  #collapsing = false;
   /** Regions with mapped pages left on the all-clear leaf for want of a free one ("ask the kernel"). */
   readonly #ask = new Set<number>();
   /** The most private leaves ever in use at once. */
   peakLeaves = 0;
+  /**
+   * An address inside the brk heap (start_brk): the VMA holding it, when writable, is the hot span
+   * the allocator checks first. 0 until the layout is known: no hot span.
+   */
+  hotAddr = 0;
 
   constructor(memory: WebAssembly.Memory, vmas: VmaList) {
     this.#memory = memory;
     this.#vmas = vmas;
     this.#u8 = new Uint8Array(memory.buffer);
+    this.#words = new Uint32Array(memory.buffer, 0, PAGEMAP_END / 4);
     const u8 = this.#u8;
     u8.fill(0, 0, PAGEMAP_END);
     u8.fill(PAGEMAP_LEAF_NONE, PAGEMAP_TOP, PAGEMAP_TOP + REGIONS);
@@ -70,15 +79,63 @@ export class PageMap {
     return this.#ask.size;
   }
 
-  /** [start, end) may have gained or lost access: rebuild the regions it touches from the VMAs. */
+  /**
+   * [start, end) may have gained or lost access: the regions it touches are brought up to date
+   * from the VMAs — a region with a leaf of its own only over [start, end) (brk moving the heap's
+   * end, the common case), any other one whole.
+   */
   changed(start: number, end: number): void {
     if (end <= start) return;
-    if (this.#memory.buffer !== this.#u8.buffer) this.#u8 = new Uint8Array(this.#memory.buffer);
+    if (this.#memory.buffer !== this.#u8.buffer) {
+      this.#u8 = new Uint8Array(this.#memory.buffer);
+      this.#words = new Uint32Array(this.#memory.buffer, 0, PAGEMAP_END / 4);
+    }
     if (this.#blocked !== 0) this.#unblock();
     if (start < PAGEMAP_END) this.#block();
     const last = Math.floor((end - 1) / REGION_BYTES);
-    for (let r = Math.floor(start / REGION_BYTES); r <= last; r++) this.#rebuild(r);
+    for (let r = Math.floor(start / REGION_BYTES); r <= last; r++) {
+      const base = r * REGION_BYTES;
+      const s = Math.max(start, base);
+      const e = Math.min(end, base + REGION_BYTES);
+      if ((s > base || e < base + REGION_BYTES) && this.#u8[PAGEMAP_TOP + r]! >= PAGEMAP_FIRST_LEAF) this.#update(r, s, e);
+      else this.#rebuild(r);
+    }
     if (this.#ask.size > 0 && this.#free.length > 0) for (const r of [...this.#ask]) this.#rebuild(r);
+    this.#setHotSpan();
+  }
+
+  /** The writable VMA holding hotAddr as the hot span (or none), after every change. */
+  #setHotSpan(): void {
+    const v = this.hotAddr === 0 ? undefined : this.#vmas.find(this.hotAddr);
+    const hot = v !== undefined && (v.flags & VM_WRITE) !== 0 && v.end - v.start >= 4;
+    this.#words[PAGEMAP_HOT_START >>> 2] = hot ? v.start : 0;
+    this.#words[PAGEMAP_HOT_LEN >>> 2] = hot ? v.end - v.start - 3 : 0;
+  }
+
+  /** Pages [s, e) of region r, which has a leaf of its own, from the VMAs over them. */
+  #update(r: number, s: number, e: number): void {
+    const u8 = this.#u8;
+    const base = r * REGION_BYTES;
+    if (this.#vmas.intersecting(base, base + REGION_BYTES) === undefined) {
+      // nothing mapped in the region any more: its leaf goes back to the pool
+      this.#release(u8[PAGEMAP_TOP + r]!);
+      u8[PAGEMAP_TOP + r] = PAGEMAP_LEAF_NONE;
+      return;
+    }
+    const at = u8[PAGEMAP_TOP + r]! << PAGEMAP_LEAF_SHIFT;
+    const ps = (s - base) >>> PAGE_SHIFT;
+    const pe = Math.ceil((e - base) / PAGE_SIZE);
+    clearBits(u8, at, ps, pe);
+    clearBits(u8, at + PAGEMAP_WRITE_PLANE, ps, pe);
+    const list = this.#vmas.list;
+    for (let i = this.#vmas.lowerBound(s); i < list.length && list[i]!.start < e; i++) {
+      const v = list[i]!;
+      if (!(v.flags & ANY_ACCESS)) continue;
+      const vs = (Math.max(v.start, s) - base) >>> PAGE_SHIFT;
+      const ve = (Math.min(v.end, e) - base) >>> PAGE_SHIFT;
+      setBits(u8, at, vs, ve);
+      if (v.flags & VM_WRITE) setBits(u8, at + PAGEMAP_WRITE_PLANE, vs, ve);
+    }
   }
 
   /** Whether the map says the page holding addr is readable (or writable): for tests and tools. */
@@ -143,6 +200,16 @@ export class PageMap {
   }
 
   #take(): number {
+    // Out of leaves: regions updated page by page may since have become all mapped or all
+    // unmapped; rebuilding them whole gives their leaves back.
+    if (this.#free.length === 0 && !this.#collapsing) {
+      this.#collapsing = true;
+      for (let leaf = PAGEMAP_FIRST_LEAF; leaf < PAGEMAP_LEAVES; leaf++) {
+        const r = this.#regionOf[leaf]!;
+        if (r >= 0) this.#rebuild(r);
+      }
+      this.#collapsing = false;
+    }
     const leaf = this.#free.pop();
     if (leaf === undefined) return -1;
     const inUse = this.leavesInUse + 1;
@@ -190,17 +257,27 @@ export class PageMap {
 
 /** Sets bits [s, e) of the bitmap at `at` (whole bytes filled at once). */
 function setBits(u8: Uint8Array, at: number, s: number, e: number): void {
+  fillBits(u8, at, s, e, true);
+}
+
+function clearBits(u8: Uint8Array, at: number, s: number, e: number): void {
+  fillBits(u8, at, s, e, false);
+}
+
+function fillBits(u8: Uint8Array, at: number, s: number, e: number, on: boolean): void {
   while (s < e && s & 7) {
-    u8[at + (s >>> 3)]! |= 1 << (s & 7);
+    if (on) u8[at + (s >>> 3)]! |= 1 << (s & 7);
+    else u8[at + (s >>> 3)]! &= ~(1 << (s & 7));
     s++;
   }
   const wholeEnd = e & ~7;
   if (s < wholeEnd) {
-    u8.fill(0xff, at + (s >>> 3), at + (wholeEnd >>> 3));
+    u8.fill(on ? 0xff : 0, at + (s >>> 3), at + (wholeEnd >>> 3));
     s = wholeEnd;
   }
   while (s < e) {
-    u8[at + (s >>> 3)]! |= 1 << (s & 7);
+    if (on) u8[at + (s >>> 3)]! |= 1 << (s & 7);
+    else u8[at + (s >>> 3)]! &= ~(1 << (s & 7));
     s++;
   }
 }

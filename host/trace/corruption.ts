@@ -21,6 +21,7 @@
 //   ["sbrk", INCREMENT]   ["mallinfo2"]   ["malloc_stats"]   ["malloc_info"]   ["malloc_trim"]
 //   ["region", NAME, SIZE]                 NAME = an anonymous read-write mmap of SIZE bytes (memory
 //                                          the program owns outside the heap, for fake chunks)
+//   ["protect", NAME, PROT]                mprotect of the whole region NAME to PROT (0 none, 1 read)
 //   ["waddr", NAME, OFF, VALUE]            the absolute address VALUE at NAME + OFF
 //   ["w8", NAME, OFF, VALUE]               the byte VALUE at NAME + OFF (an off-by-one overflow)
 //   ["fabs", VALUE]                        free(VALUE): a wild pointer
@@ -70,7 +71,10 @@ export interface CorruptionTarget {
   malloc_stats(): string;
   malloc_info(): string;
   malloc_trim(pad: number): number;
-  sys: { mmap(addr: number, length: number, prot: number, flags: number, fd: number, offset: number): number };
+  sys: {
+    mmap(addr: number, length: number, prot: number, flags: number, fd: number, offset: number): number;
+    mprotect(addr: number, length: number, prot: number): number;
+  };
 }
 
 export interface CorruptionRun {
@@ -182,6 +186,11 @@ export function runCorruptionSteps(proc: CorruptionTarget, steps: readonly Corru
           if (r < 0) throw new TypeError(`corruption step: region: mmap failed (${r})`);
           blocks.set(String(s[1]), r >>> 0);
           regions.set(String(s[1]), n(2));
+          break;
+        }
+        case "protect": {
+          const r = proc.sys.mprotect(addr(s[1], 0), regions.get(String(s[1])) ?? 0, n(2));
+          if (r !== 0) throw new TypeError(`corruption step: protect: mprotect failed (${r})`);
           break;
         }
         case "waddr": proc.write(addr(s[1], s[2]), u32le(n(3))); break;

@@ -35,6 +35,8 @@
  *   region NAME SIZE              NAME = an anonymous read-write mmap of SIZE bytes: memory the
  *                                 program owns outside the heap (a stand-in for the stack or .bss,
  *                                 where the classic attacks build their fake chunks)
+ *   protect NAME PROT             mprotect of the whole region NAME to PROT (0 PROT_NONE,
+ *                                 1 PROT_READ): a link into it then faults, or a store through it
  *   waddr NAME OFF VALUE          the absolute address VALUE at NAME + OFF (for a link into
  *                                 memory that is not mapped)
  *   w8 NAME OFF VALUE             the byte VALUE at NAME + OFF (an off-by-one overflow)
@@ -329,6 +331,12 @@ static void run_step(const line_t *l, uint32_t step) {
     *where = (uintptr_t)r;
     for (int i = 0; i < n_names; i++)
       if (&names[i].addr == where) names[i].region = size;
+  } else if (is(l, 0, "protect")) {
+    uintptr_t *where = slot(l, 1, 0);
+    size_t size = 0;
+    for (int i = 0; i < n_names; i++)
+      if (&names[i].addr == where) size = names[i].region;
+    if (size == 0 || mprotect((void *)*where, size, (int)num(l, 2)) != 0) die("protect: mprotect failed");
   } else if (is(l, 0, "waddr")) {
     put32(at(l, 1), (uint32_t)num(l, 3));
   } else if (is(l, 0, "check")) {
