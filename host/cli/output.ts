@@ -6,6 +6,7 @@ import { closeSync, createReadStream, mkdtempSync, openSync, rmSync, writeSync }
 import { once } from "node:events";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import { UserError } from "./args.js";
 
 /** Writes to standard output, waiting when the pipe is full. */
 export async function writeStdout(bytes: Uint8Array | string): Promise<void> {
@@ -43,13 +44,24 @@ export class Spool {
   #fd = -1;
   #path = "";
 
+  /** `memoryLimit`: bytes held in memory before the rest goes to a temporary file. */
+  constructor(private readonly memoryLimit = MEMORY_LIMIT) {}
+
   add(bytes: Uint8Array): void {
-    if (this.#fd < 0 && this.#bytes + bytes.length > MEMORY_LIMIT) this.#spill();
-    if (this.#fd >= 0) {
-      writeAll(this.#fd, bytes);
-    } else {
-      this.#pieces.push(bytes);
-      this.#bytes += bytes.length;
+    try {
+      if (this.#fd < 0 && this.#bytes + bytes.length > this.memoryLimit) this.#spill();
+      if (this.#fd >= 0) {
+        writeAll(this.#fd, bytes);
+      } else {
+        this.#pieces.push(bytes);
+        this.#bytes += bytes.length;
+      }
+    } catch (err) {
+      // A temporary directory that is missing, read-only or full is the user's to fix: one line.
+      const e = err as NodeJS.ErrnoException;
+      if (e.code === undefined) throw err;
+      const reason = e.code === "ENOSPC" ? "no space left on device" : e.code === "ENOENT" ? "no such directory" : e.code === "EACCES" ? "permission denied" : e.message;
+      throw new UserError(`cannot keep the replay output in the temporary directory ${tmpdir()} (${reason}): set TMPDIR, or use --summary, --json or --expect, which keep nothing`);
     }
   }
 
