@@ -193,6 +193,8 @@ export const ALLOCATING: Uint8Array = (() => {
 })();
 
 const NL = 10, SPACE = 32, TAB = 9, CR = 13, HASH = 35, MINUS = 45, ZERO = 48, NINE = 57;
+// The kinds the fast path of the parser writes, as plain constants (a property load each, else).
+const K_MALLOC = Op.MALLOC, K_CALLOC = Op.CALLOC, K_MEMALIGN = Op.MEMALIGN, K_REALLOC = Op.REALLOC, K_FREE = Op.FREE;
 const U32_MAX = 0xffffffff;
 const decoder = new TextDecoder();
 const encoder = new TextEncoder();
@@ -326,15 +328,15 @@ export class OpsParser {
       // 10 digits and within u32. Anything else (comments, extension ops, odd spacing, errors)
       // goes to the general parser.
       const op = bytes[p];
-      const kind = op === 109 ? Op.MALLOC : op === 102 ? Op.FREE : op === 99 ? Op.CALLOC : op === 114 ? Op.REALLOC : op === 97 ? Op.MEMALIGN : -1;
+      const kind = op === 109 ? K_MALLOC : op === 102 ? K_FREE : op === 99 ? K_CALLOC : op === 114 ? K_REALLOC : op === 97 ? K_MEMALIGN : -1;
       if (kind >= 0 && bytes[p + 1] === SPACE) {
-        const fields = kind === Op.MALLOC ? 2 : kind === Op.FREE ? 1 : 3;
+        const fields = kind === K_MALLOC ? 2 : kind === K_FREE ? 1 : 3;
         let q = p + 2, from = q, v0 = 0, v1 = 0, v2 = 0, d = 0;
         while (q < end && (d = bytes[q] - ZERO) >= 0 && d <= 9) { v0 = v0 * 10 + d; q++; }
         let ok = q > from && q - from <= 10 && v0 <= U32_MAX;
         if (ok && fields > 1) {
           ok = bytes[q++] === SPACE;
-          if (ok && kind === Op.REALLOC && bytes[q] === MINUS) {
+          if (ok && kind === K_REALLOC && bytes[q] === MINUS) {
             q++;
             v1 = NO_ID;
           } else if (ok) {
@@ -349,7 +351,7 @@ export class OpsParser {
             ok = ok && q > from && q - from <= 10 && v2 <= U32_MAX;
           }
         }
-        if (ok && (q === end || bytes[q] === NL) && (kind === Op.FREE || v0 === ids)) {
+        if (ok && (q === end || bytes[q] === NL) && (kind === K_FREE || v0 === ids)) {
           kinds[n] = kind;
           A[n] = v0;
           B[n] = v1;
@@ -357,7 +359,7 @@ export class OpsParser {
           D[n] = 0;
           L[n] = line;
           n++;
-          if (kind !== Op.FREE) ids++;
+          if (kind !== K_FREE) ids++;
           p = q + 1;
           continue;
         }
