@@ -101,13 +101,19 @@ function loadFromUrl(): void {
 let urlForm: { edits: number; key: string; value: string } | null = null;
 
 let urlTimer: ReturnType<typeof setTimeout> | null = null;
+let cancelUrl: (() => void) | null = null;
 
 /** Writes the URL now, or (a long session: replaceState copies the whole URL) once stepping pauses. */
 function saveToUrl(): void {
   if (urlTimer !== null) clearTimeout(urlTimer);
   urlTimer = null;
+  cancelUrl?.();
+  cancelUrl = null;
   if (urlForm !== null && urlForm.edits === state.edits && urlForm.value.length > 4000) {
     urlTimer = setTimeout(writeUrl, 250);
+  } else if ((urlForm === null || urlForm.edits !== state.edits) && state.timeline.length > 1000) {
+    // Writing a long session's op list waits until the page is drawn and idle.
+    cancelUrl = whenIdle(() => writeUrl());
   } else writeUrl();
 }
 
