@@ -58,27 +58,25 @@ export function access_slow(addr: usize, len: usize, write: bool): void {
   return addr - main_arena < <usize>__heap_base - 3 - main_arena;
 }
 
-/** check_read off the hot span: the static data, else the page map's bit (a misaligned address may span two pages). */
+/** check_read off the hot span and the static data: the page map's bit (a misaligned address may span two pages). */
 function check_read_map(addr: usize): void {
-  if (in_static_data(addr)) return;
   if ((page_bit(addr, 0) == 0) | ((addr & 3) != 0)) access_slow(addr, 4, false);
 }
 
 function check_write_map(addr: usize): void {
-  if (in_static_data(addr)) return;
   if ((page_bit(addr, PAGEMAP_WRITE_PLANE) == 0) | ((addr & 3) != 0)) access_slow(addr, 4, true);
 }
 
 /** A 4-byte load at addr. */
 // @ts-ignore: decorator
 @inline export function check_read(addr: usize): void {
-  if (!in_hot_span(addr)) check_read_map(addr);
+  if (!in_hot_span(addr) && !in_static_data(addr)) check_read_map(addr);
 }
 
 /** A 4-byte store at addr. */
 // @ts-ignore: decorator
 @inline export function check_write(addr: usize): void {
-  if (!in_hot_span(addr)) check_write_map(addr);
+  if (!in_hot_span(addr) && !in_static_data(addr)) check_write_map(addr);
 }
 
 /** A load (memcpy's source) or store (memset, memcpy's destination) of [addr, addr + len). */
