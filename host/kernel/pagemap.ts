@@ -127,6 +127,12 @@ export class PageMap {
     const pe = Math.ceil((e - base) / PAGE_SIZE);
     clearBits(u8, at, ps, pe);
     clearBits(u8, at + PAGEMAP_WRITE_PLANE, ps, pe);
+    this.#paint(at, base, s, e);
+  }
+
+  /** Sets the bits of the leaf at `at` (its region starting at base) for the VMAs over [s, e). */
+  #paint(at: number, base: number, s: number, e: number): void {
+    const u8 = this.#u8;
     const list = this.#vmas.list;
     for (let i = this.#vmas.lowerBound(s); i < list.length && list[i]!.start < e; i++) {
       const v = list[i]!;
@@ -188,14 +194,7 @@ export class PageMap {
     }
     const at = leaf << PAGEMAP_LEAF_SHIFT;
     u8.fill(0, at, at + LEAF_BYTES);
-    for (let i = first; i < list.length && list[i]!.start < lim; i++) {
-      const v = list[i]!;
-      if (!(v.flags & ANY_ACCESS)) continue;
-      const s = (Math.max(v.start, base) - base) >>> PAGE_SHIFT;
-      const e = (Math.min(v.end, lim) - base) >>> PAGE_SHIFT;
-      setBits(u8, at, s, e);
-      if (v.flags & VM_WRITE) setBits(u8, at + PAGEMAP_WRITE_PLANE, s, e);
-    }
+    this.#paint(at, base, base, lim);
     u8[PAGEMAP_TOP + r] = leaf;
   }
 
