@@ -211,7 +211,7 @@ export function summary(r: CampaignResult): string {
     `${fmtCount(rate)} ops/s (${fmtCount(perCpu)} per CPU-second), ${reach}, ` +
     `RSS ${r.rssStartMiB.toFixed(0)} → ${r.rssEndMiB.toFixed(0)} MiB (${drift >= 0 ? "+" : ""}${drift.toFixed(1)} %, max ${r.rssMaxMiB.toFixed(0)})` +
     (r.refusals || r.kills || r.asserts
-      ? `; against the walls: ${r.refusals} requests refused with ENOMEM, ${r.kills} sequences ended by the OOM killer, ${r.asserts} by glibc's sysmalloc assertion`
+      ? `; against the walls: ${r.refusals} requests refused with ENOMEM, ${r.kills} sequence${r.kills === 1 ? "" : "s"} ended by the OOM killer, ${r.asserts} by glibc's sysmalloc assertion`
       : "")
   );
 }
