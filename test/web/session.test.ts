@@ -2,7 +2,7 @@
 
 import { gzipSync } from "node:zlib";
 import { describe, expect, it } from "vitest";
-import { createProcess } from "../../host/index.js";
+import { createProcess, parseOps, type Process, replay } from "../../host/index.js";
 import { programOfFile } from "../../web/src/files.js";
 import { opsToStatements, statementsToOps } from "../../web/src/ops.js";
 import { Program } from "../../web/src/program.js";
@@ -83,6 +83,88 @@ describe("trace files", () => {
 
   it("a file that is no trace is refused with the parser's reason", async () => {
     await expect(programOfFile(new Blob(["hello world\n"]))).rejects.toThrow(/line 1/);
+  });
+});
+
+describe("posix_memalign and mremap (ops P and Y)", () => {
+  // P: a block, an EINVAL (alignment 3), a block of its own mapping, an ENOMEM; Y: a move
+  // (MREMAP_MAYMOVE), a growth that fails (ENOMEM) and bad flags (EINVAL), then munmaps at the
+  // regions' addresses, which miss their mappings unless each region's address is right.
+  const ops = "m 0 24\nP 1 64 100\nP 2 3 100\nP 3 4096 200000\nf 2\nM 0 8192 3 34\nM 1 4096 3 34\n" +
+    "Y 0 8192 65536 1\nY 1 4096 1048576 0\nY 1 4096 8192 2\nU 1 0 4096\nP 4 16 4000000000\nm 5 40\nU 0 0 65536\nf 1\n";
+
+  /** The process with its system calls logged (name, arguments, result), as replay() and the page make them. */
+  function logged(proc: Process): { target: Process; log: string[] } {
+    const log: string[] = [];
+    const sys = new Proxy(proc.sys, {
+      get: (t, k) => {
+        const f = t[k as keyof typeof t] as unknown;
+        if (typeof f !== "function") return f;
+        return (...args: unknown[]) => {
+          const r = (f as (...a: unknown[]) => unknown).apply(t, args);
+          if (k !== "brk") log.push(`${String(k)}(${args.join(", ")}) = ${r}`); // replay() reads the break with brk(0)
+          return r;
+        };
+      },
+    });
+    const target = new Proxy(proc, {
+      get: (t, k) => {
+        if (k === "sys") return sys;
+        const v = t[k as keyof Process] as unknown;
+        return typeof v === "function" ? v.bind(t) : v;
+      },
+    });
+    return { target, log };
+  }
+
+  it("become C statements, and the session keeps them as statements (no op list holds them)", () => {
+    const statements = opsToStatements("P 0 64 100\nM 0 8192 3 34\nY 0 8192 16384 1\n");
+    expect(statements.map((s) => s.text)).toEqual([
+      "posix_memalign(&b0, 64, 100)", "r0 = mmap(0, 8192, 3, 34, -1, 0)", "r0 = mremap(r0, 8192, 16384, 1)",
+    ]);
+    expect(statements.map((s) => parseStatement(s.text))).toEqual(statements);
+    expect(statementsToOps(statements.slice(0, 1))).toBeNull();
+    expect(parseStatement("err = posix_memalign(&p, 64, 100)")).toMatchObject({ target: "err", args: [{ kind: "addr", name: "p" }, { kind: "num", value: 64 }, { kind: "num", value: 100 }] });
+    expect(() => parseStatement("posix_memalign(p, 64, 100)")).toThrow(/first argument is where it stores the block/);
+    expect(() => parseStatement("q = malloc(&p)")).toThrow("&p is only posix_memalign's first argument");
+    expect(() => parseStatement("p = posix_memalign(&p, 64, 100)")).toThrow(/both the block and the error number/);
+    expect(() => parseStatement("posix_memalign(&M_ARENA_MAX, 64, 100)")).toThrow(/cannot take the address/);
+  });
+
+  it("run to the addresses, region addresses and system calls replay() gives, typed or from the op list", async () => {
+    const seed = 11;
+    const direct = logged(await createProcess({ seed }));
+    const result = replay(direct.target, ops);
+    expect(result.errors).toBe(0);
+    const texts = Program.fromOps(parseOps(ops)).statements.map((s) => s.text);
+    for (const program of [Program.fromOps(parseOps(ops)), new Program(texts.map(parseStatement))]) {
+      const page = logged(await createProcess({ seed }));
+      const slots = program.slots();
+      for (let i = 0; i < program.length; i++) program.run(i, page.target, slots);
+      const vars = program.vars(slots);
+      expect([...Array(result.ids).keys()].map((k) => vars.get(`b${k}`))).toEqual([...result.addr]);
+      expect(page.log).toEqual(direct.log);
+      expect(page.target.maps()).toBe(direct.target.maps());
+      // r0 moved, r1 kept its address through two failing mremaps (MAP_FAILED did not overwrite it).
+      const mmaps = direct.log.filter((l) => l.startsWith("mmap(0,")).map((l) => Number(l.split(" = ")[1]));
+      const moved = Number(direct.log.find((l) => l.startsWith("mremap(") && !l.endsWith("-12") && !l.endsWith("-22"))!.split(" = ")[1]);
+      expect(moved).not.toBe(mmaps[0]);
+      expect([vars.get("r0"), vars.get("r1")]).toEqual([moved, mmaps[1]]);
+      expect([3, 8, 9, 11].map((i) => program.resultText(i))).toEqual([
+        `0 (b3 = 0x${result.addr[3].toString(16).padStart(8, "0")})`, "-ENOMEM (MAP_FAILED: the mapping stays)",
+        "-EINVAL (MAP_FAILED: the mapping stays)", "ENOMEM (b4 = NULL)",
+      ]);
+      expect(result.addr[2]).toBe(0); // the EINVAL one
+      expect(result.addr[3] & 4095).toBe(0);
+    }
+    // `err = posix_memalign(…)` keeps the error number; the block's variable is NULL on an error.
+    const typed = new Program(["p = malloc(8)", "err = posix_memalign(&p, 3, 8)", "e2 = posix_memalign(&q, 8, 8)"].map(parseStatement));
+    const slots = typed.slots();
+    const proc = await createProcess({ seed });
+    for (let i = 0; i < typed.length; i++) typed.run(i, proc, slots);
+    const vars = typed.vars(slots);
+    expect([vars.get("err"), vars.get("p"), vars.get("e2")]).toEqual([22, 0, 0]);
+    expect(vars.get("q")).toBeGreaterThan(0);
   });
 });
 

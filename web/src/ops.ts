@@ -76,17 +76,26 @@ export function opStatement(ops: OpList, k: number): Statement {
       s = call(null, ops.kind[k] === Op.MPROTECT ? "mprotect" : "madvise", [e, num(c), num(d)], `${t}, ${c}, ${d}`);
       break;
     }
-    default: {
-      const what = ops.kind[k] === Op.POSIX_MEMALIGN ? "posix_memalign" : "mremap";
-      throw new Error(`op ${k + 1} (line ${ops.line[k]}): ${what} is not in the explorer's statement language yet`);
-    }
+    case Op.POSIX_MEMALIGN:
+      s = call(null, "posix_memalign", [{ kind: "addr", name: id(a) }, num(b), num(c)], `&${id(a)}, ${b}, ${c}`);
+      break;
+    case Op.MREMAP:
+      // The region's variable takes the result, and keeps its address when mremap fails (program.ts).
+      s = call(`r${a}`, "mremap", [name(`r${a}`), num(b), num(c), num(d)], `r${a}, ${b}, ${c}, ${d}`);
+      break;
+    default:
+      throw new Error(`op ${k + 1} (line ${ops.line[k]}): op kind ${ops.kind[k]} has no statement`);
   }
   return s;
 }
 
 const ARG = /^(?:\d+|b\d+|-?\d+|M_[A-Z_]+)$/;
 
-/** The op list of the statements, or null when one of them has no op (mmap, a store, …). */
+/**
+ * The op list of the statements in the oracle's core ops (m c a r f o t i), or null when one of
+ * them is not one (mmap, mremap, posix_memalign, aligned_alloc, a store, …): the session then
+ * travels as statements (`?cmds=`), which keeps every extension op as it was typed.
+ */
 export function statementsToOps(statements: readonly Statement[]): string | null {
   const lines: string[] = [];
   let nextId = 0;

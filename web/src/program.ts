@@ -8,6 +8,7 @@
 //
 //   row i:  fn[i]  target[i]   argKind[6i..6i+5]  argVal[6i..6i+5]
 //                  slot or -1  CONST / SLOT / EXPR  u32 value / slot / index of a closure
+//                              / OUT (posix_memalign's &p: the slot it writes)
 
 import * as C from "../../host/index.js";
 import { NO_ID, Op, type OpList, type Process } from "../../host/index.js";
@@ -29,11 +30,12 @@ export interface Vars {
 const FN_NAMES = [...Object.keys(FUNCTIONS), "store"];
 const FN = Object.fromEntries(FN_NAMES.map((n, i) => [n, i])) as Record<string, number>;
 const POINTER_FNS = new Set(["malloc", "calloc", "realloc", "reallocarray", "memalign", "aligned_alloc", "valloc", "pvalloc"].map((n) => FN[n]));
-const SYS_FNS = new Set(["mmap", "munmap", "mprotect", "madvise"].map((n) => FN[n]));
+const SYS_FNS = new Set(["mmap", "munmap", "mprotect", "madvise", "mremap"].map((n) => FN[n]));
 const MAX_ARGS = 6;
 const CONST = 0;
 const SLOT = 1;
 const EXPR = 2;
+const OUT = 3;
 
 /** The ops whose rows are made straight from the op list: fn code, and whether they assign a block. */
 const DIRECT: Partial<Record<number, [number, boolean]>> = {
@@ -169,6 +171,15 @@ export class Program {
       case FN.munmap: value = proc.sys.munmap(a(0), a(1)); break;
       case FN.mprotect: value = proc.sys.mprotect(a(0), a(1), a(2)); break;
       case FN.madvise: value = proc.sys.madvise(a(0), a(1), a(2)); break;
+      case FN.mremap: value = proc.sys.mremap(a(0), a(1), a(2), a(3)); break;
+      case FN.posix_memalign: {
+        // As `void *p = NULL; posix_memalign(&p, …)` (the oracle and replay()): p is NULL on an error.
+        const r = proc.posix_memalign(a(1), a(2));
+        aux = r.err === 0 ? r.ptr >>> 0 : 0;
+        slots[this.#argVal[b]] = aux;
+        value = r.err;
+        break;
+      }
       case FN.brk: value = proc.sys.brk(a(0)); break;
       case FN.sbrk: value = proc.sbrk(a(0) | 0); if (value === -1) aux = proc.errno; break;
       case FN.store: {
@@ -183,7 +194,9 @@ export class Program {
     }
     if (value === 0 && POINTER_FNS.has(fn)) aux = proc.errno;
     const t = this.#target[i];
-    if (t >= 0) slots[t] = (Number.isNaN(value) ? 0 : value) >>> 0;
+    // A failing mremap returns MAP_FAILED: the page, as replay() and the oracle, keeps the mapping's
+    // address in its variable (the mapping did not move), so `a = mremap(a, …)` reads as C would use it.
+    if (t >= 0 && !(fn === FN.mremap && value < 0)) slots[t] = (Number.isNaN(value) ? 0 : value) >>> 0;
     this.#value[i] = value;
     this.#aux[i] = aux;
   }
@@ -195,7 +208,11 @@ export class Program {
     const aux = this.#aux[i];
     if (fn === FN.store) return `${hex(v)} ← ${hex(aux)}`;
     if (POINTER_FNS.has(fn)) return v === 0 ? `NULL (errno ${errnoName(aux)})` : hex(v);
-    if (SYS_FNS.has(fn)) return v < 0 ? `-${errnoName(-v)}` : hex(v);
+    if (SYS_FNS.has(fn)) return v < 0 ? `-${errnoName(-v)}${fn === FN.mremap ? " (MAP_FAILED: the mapping stays)" : ""}` : hex(v);
+    if (fn === FN.posix_memalign) {
+      const p = this.#slotName(this.#argVal[i * MAX_ARGS]);
+      return v === 0 ? `0 (${p} = ${hex(aux)})` : `${errnoName(v)} (${p} = NULL)`;
+    }
     switch (fn) {
       case FN.free: return "done";
       case FN.malloc_trim: return v ? "1 (memory released)" : "0";
@@ -226,6 +243,7 @@ export class Program {
         if (Number.isNaN(x)) throw new StatementError(`"${this.#slotName(v)}" is not defined`);
         return x;
       }
+      case OUT: throw new StatementError(`&${this.#slotName(v)} is only posix_memalign's first argument`);
       default: return this.#exprs[v](slots);
     }
   }
@@ -271,6 +289,9 @@ export class Program {
     } else if (e.kind === "name") {
       this.#argKind[at] = CONST;
       this.#argVal[at] = constantValue(e.name)! >>> 0;
+    } else if (e.kind === "addr") {
+      this.#argKind[at] = OUT;
+      this.#argVal[at] = this.#slot(e.name);
     } else {
       this.#argKind[at] = EXPR;
       this.#argVal[at] = this.#exprs.length;
@@ -306,6 +327,8 @@ export class Program {
         if (e.op === "-") return (slots) => (a(slots) - b(slots)) >>> 0;
         return (slots) => (a(slots) | b(slots)) >>> 0;
       }
+      case "addr":
+        throw new StatementError(`&${e.name} is only posix_memalign's first argument`);
     }
   }
 

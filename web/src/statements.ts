@@ -3,6 +3,8 @@
 //   p = malloc(24)            q = calloc(4, 8)          p = realloc(p, 100)       free(p)
 //   m = memalign(64, 100)     malloc_trim(0)            mallopt(M_MMAP_THRESHOLD, 65536)
 //   a = mmap(0, 8192, PROT_READ|PROT_WRITE, MAP_PRIVATE|MAP_ANONYMOUS, -1, 0)    munmap(a, 4096)
+//   posix_memalign(&p, 64, 100)   (err = posix_memalign(…) keeps the error number)
+//   a = mremap(a, 8192, 16384, MREMAP_MAYMOVE)   (a failing mremap leaves `a` as it was)
 //   brk(0x00900000)           sbrk(4096)                *(p+8) = 0x41   (a 32-bit store)
 //   malloc_info()             anything after // is a comment, shown with the statement.
 //
@@ -15,7 +17,9 @@ export type Expr =
   | { kind: "num"; value: number }
   | { kind: "name"; name: string }
   | { kind: "neg"; arg: Expr }
-  | { kind: "bin"; op: "+" | "-" | "|"; left: Expr; right: Expr };
+  | { kind: "bin"; op: "+" | "-" | "|"; left: Expr; right: Expr }
+  /** `&p`: where posix_memalign stores its block (its first argument, and nowhere else). */
+  | { kind: "addr"; name: string };
 
 export type Statement =
   | { kind: "call"; target: string | null; fn: string; args: Expr[]; text: string; note: string }
@@ -25,12 +29,12 @@ export type Statement =
 export const FUNCTIONS: Readonly<Record<string, number>> = {
   malloc: 1, calloc: 2, realloc: 2, reallocarray: 3, free: 1, memalign: 2, aligned_alloc: 2, valloc: 1,
   pvalloc: 1, malloc_usable_size: 1, malloc_trim: 1, mallopt: 2, mmap: 6, munmap: 2, mprotect: 3,
-  madvise: 3, brk: 1, sbrk: 1, malloc_info: 0,
+  madvise: 3, brk: 1, sbrk: 1, malloc_info: 0, posix_memalign: 3, mremap: 4,
 };
 
 export class StatementError extends Error {}
 
-const TOKEN = /\s*(0x[0-9a-fA-F]+|\d+|[A-Za-z_]\w*|[()=,*+|-])/y;
+const TOKEN = /\s*(0x[0-9a-fA-F]+|\d+|[A-Za-z_]\w*|[()=,*+|&-])/y;
 
 function tokenize(src: string): string[] {
   const out: string[] = [];
@@ -106,16 +110,30 @@ export function parseStatement(line: string): Statement {
   if (arity === undefined) throw new StatementError(`unknown function "${fn}" (try malloc, free, calloc, realloc, mmap, …)`);
   take("(");
   const args: Expr[] = [];
+  // `&name` is a whole argument (posix_memalign's out-parameter), never part of an expression.
+  const arg = (): Expr => {
+    if (peek() !== "&") return expr();
+    take("&");
+    const v = take();
+    if (!/^[A-Za-z_]\w*$/.test(v) || v in FUNCTIONS || constantValue(v) !== undefined) throw new StatementError(`cannot take the address of "${v}"`);
+    return { kind: "addr", name: v };
+  };
   if (peek() !== ")") {
-    args.push(expr());
+    args.push(arg());
     while (peek() === ",") {
       take(",");
-      args.push(expr());
+      args.push(arg());
     }
   }
   take(")");
   end();
   if (args.length !== arity) throw new StatementError(`${fn} takes ${arity} argument${arity === 1 ? "" : "s"}, not ${args.length}`);
+  args.forEach((e, j) => {
+    const out = fn === "posix_memalign" && j === 0;
+    if (out && e.kind !== "addr") throw new StatementError("posix_memalign's first argument is where it stores the block: &variable");
+    if (!out && e.kind === "addr") throw new StatementError(`&${e.name} is only posix_memalign's first argument`);
+    if (out && e.kind === "addr" && e.name === target) throw new StatementError(`"${target}" cannot hold both the block and the error number`);
+  });
   return { kind: "call", target, fn, args, text, note };
 }
 
@@ -144,5 +162,8 @@ export function evaluate(e: Expr, vars: { get(name: string): number | undefined 
       const b = evaluate(e.right, vars);
       return (e.op === "+" ? a + b : e.op === "-" ? a - b : a | b) >>> 0;
     }
+    case "addr":
+      // An out-parameter: the call writes the variable and reads nothing from it (it may be undefined).
+      return 0;
   }
 }
