@@ -9,7 +9,7 @@ import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { gunzipSync, gzipSync } from "node:zlib";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { createProcess, parseTrace, type Process } from "../../host/index.js";
+import { createProcess, parseTrace, type Process, replay } from "../../host/index.js";
 import { inspectHeap } from "../../host/inspect/index.js";
 import { SCENARIOS } from "../../web/src/scenarios.js";
 import { Program, type Vars } from "../../web/src/program.js";
@@ -280,6 +280,23 @@ describe.skipIf(!hasChromium)(`the explorer page in Chromium${hasChromium ? "" :
     const bins = [...h.tcache, ...h.fastbins, ...h.bins].flatMap((b) => b.entries.map((e) => [b.name, hex(e.chunk)]));
     expect(await attrs(page, "#bins [data-bin]", ["data-bin", "data-chunk-addr"])).toEqual(bins);
     expect((await attrs(page, "[data-vma-start]", ["data-vma-start"])).length).toBe(proc.maps().trim().split("\n").length);
+    await page.close();
+  });
+
+  it("an op list with posix_memalign and mremap (P, Y) opens, at the addresses replay() gives", async () => {
+    const ops = "P 0 64 100\nP 1 3 100\nM 0 8192 3 34\nM 1 4096 3 34\nY 0 8192 65536 1\nY 1 4096 8192 2\nU 1 0 4096\n";
+    const { page } = await open(`?ops=${encodeURIComponent(ops)}&seed=11`);
+    const proc = await createProcess({ seed: 11 });
+    const result = replay(proc, ops);
+    const lines = proc.maps().trim().split("\n").map((l) => l.split(" ")[0].split("-").map((h) => "0x" + h));
+    expect((await attrs(page, "[data-vma-start]", ["data-vma-start", "data-vma-end"])).reverse()).toEqual(lines);
+    expect(await page.locator(`#heap [data-chunk-addr="${hex(result.addr[0] - 8)}"]`).count()).toBe(1);
+    const history = await page.locator("#history li").allTextContents();
+    expect(history[0]).toContain(`posix_memalign(&b0, 64, 100)`);
+    expect(history[0]).toContain(`b0 = ${hex(result.addr[0])}`);
+    expect(history[1]).toContain("EINVAL (b1 = NULL)");
+    expect(history[5]).toContain("-EINVAL (MAP_FAILED: the mapping stays)");
+    expect(new URL(page.url()).searchParams.get("cmds")).toContain("r0 = mremap(r0, 8192, 65536, 1)");
     await page.close();
   });
 
