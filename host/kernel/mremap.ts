@@ -123,6 +123,8 @@ function remapMove(mm: Mm, addr: number, len: number, newAddr: number, flags: nu
   let lastEnd = 0;
   let res = -EFAULT;
   for (let seen = false; ; seen = true) {
+    // Done when the whole range has moved (with MREMAP_DONTUNMAP the old VMAs are still there).
+    if (cursor >= end) return res;
     const v = mm.vmas.intersecting(cursor, end);
     if (v === undefined) return res;
     if (!seen && v.start > addr) return -EFAULT;
