@@ -166,6 +166,22 @@ describe("posix_memalign and mremap (ops P and Y)", () => {
     expect([vars.get("err"), vars.get("p"), vars.get("e2")]).toEqual([22, 0, 0]);
     expect(vars.get("q")).toBeGreaterThan(0);
   });
+
+  it("a failed mmap leaves its region at 0, as replay() does, so later ops on it aim at the same place", async () => {
+    // M 1 fails (EINVAL: length 0); U 1 4096 4096 is then munmap(0x1000, 4096) in both, M 2 (ENOMEM)
+    const failing = "M 0 8192 3 34\nM 1 0 3 34\nU 1 4096 4096\nM 2 4000000000 3 34\nD 2 0 4096 4\nU 0 0 8192\n";
+    const seed = 5;
+    const direct = logged(await createProcess({ seed }));
+    expect(replay(direct.target, failing).errors).toBe(0);
+    const program = Program.fromOps(parseOps(failing));
+    const page = logged(await createProcess({ seed }));
+    const slots = program.slots();
+    for (let i = 0; i < program.length; i++) program.run(i, page.target, slots);
+    expect(page.log).toEqual(direct.log);
+    expect(page.log[2]).toBe("munmap(4096, 4096) = 0");
+    expect([program.vars(slots).get("r1"), program.vars(slots).get("r2")]).toEqual([0, 0]);
+    expect(program.resultText(1)).toBe("-EINVAL (MAP_FAILED: the variable is 0)");
+  });
 });
 
 describe("views by replay", () => {

@@ -196,7 +196,9 @@ export class Program {
     const t = this.#target[i];
     // A failing mremap returns MAP_FAILED: the page, as replay() and the oracle, keeps the mapping's
     // address in its variable (the mapping did not move), so `a = mremap(a, …)` reads as C would use it.
-    if (t >= 0 && !(fn === FN.mremap && value < 0)) slots[t] = (Number.isNaN(value) ? 0 : value) >>> 0;
+    // A failed mremap leaves its variable alone and a failed mmap makes it 0, as replay() keeps
+    // regions (a trace's later ops on the region then aim where they aim there).
+    if (t >= 0 && !(fn === FN.mremap && value < 0)) slots[t] = (Number.isNaN(value) || (fn === FN.mmap && value < 0) ? 0 : value) >>> 0;
     this.#value[i] = value;
     this.#aux[i] = aux;
   }
@@ -208,7 +210,11 @@ export class Program {
     const aux = this.#aux[i];
     if (fn === FN.store) return `${hex(v)} ← ${hex(aux)}`;
     if (POINTER_FNS.has(fn)) return v === 0 ? `NULL (errno ${errnoName(aux)})` : hex(v);
-    if (SYS_FNS.has(fn)) return v < 0 ? `-${errnoName(-v)}${fn === FN.mremap ? " (MAP_FAILED: the mapping stays)" : ""}` : hex(v);
+    if (SYS_FNS.has(fn)) {
+      if (v >= 0) return hex(v);
+      const note = fn === FN.mremap ? " (MAP_FAILED: the mapping stays)" : fn === FN.mmap ? " (MAP_FAILED: the variable is 0)" : "";
+      return `-${errnoName(-v)}${note}`;
+    }
     if (fn === FN.posix_memalign) {
       const p = this.#slotName(this.#argVal[i * MAX_ARGS]);
       return v === 0 ? `0 (${p} = ${hex(aux)})` : `${errnoName(v)} (${p} = NULL)`;
