@@ -203,13 +203,16 @@ export class VmaList {
       this.accessGeneration++;
     }
     const delta = pagesOf(end - start - (v.end - v.start));
-    const changedStart = Math.min(start, v.start);
-    const changedEnd = Math.max(end, v.end);
+    const oldStart = v.start;
+    const oldEnd = v.end;
     v.pgoff += pagesOf(start - v.start);
     v.start = start;
     v.end = end;
     this.account(v.flags, delta);
-    this.onAccessChange?.(changedStart, changedEnd);
+    // only the pages between the old and the new bounds changed access (the flags stay): brk
+    // moving the heap's end repaints the pages it added or took, not the whole heap
+    if (start !== oldStart) this.onAccessChange?.(Math.min(start, oldStart), Math.max(start, oldStart));
+    if (end !== oldEnd) this.onAccessChange?.(Math.min(end, oldEnd), Math.max(end, oldEnd));
   }
 
   /** Cuts VMA `index` at addr (strictly inside it); the upper part becomes index + 1. */
