@@ -4,11 +4,10 @@
 // a WebAssembly.Memory detaches the old buffer): after every syscall that can map memory, and
 // at every entry from the host, where a grown memory shows as a view of length 0.
 
-import {
-  PAGEMAP_HOT_LEN, PAGEMAP_HOT_START, PAGEMAP_LEAF_SHIFT, PAGEMAP_REGION_SHIFT, PAGEMAP_TOP, PAGEMAP_WRITE_PLANE, PAGESIZE,
-} from "../../assembly/config.js";
+import { PAGEMAP_HOT_LEN, PAGEMAP_HOT_START, PAGEMAP_WRITE_PLANE, PAGESIZE } from "../../assembly/config.js";
 import type { AllocatorKernel } from "../allocator.js";
 import type { SegmentationFault } from "../errors.js";
+import { pageBit } from "../kernel/pagemap.js";
 
 export class Env {
   readonly memory: WebAssembly.Memory;
@@ -27,12 +26,18 @@ export class Env {
   readonly onAbort: (message: string) => Error;
   readonly onFault: (fault: SegmentationFault) => Error;
   /**
-   * The program's static data, [staticStart, staticEnd − 3) as a 4-byte access's start: glibc's
-   * .data (main_arena, mp_), always mapped, passes ld/st unchecked as in the Wasm build. Set by
-   * loadBaseline (main_arena, and the heapBase it reports).
+   * The program's static data as the start of a 4-byte access, [staticStart, staticStart +
+   * staticLen): glibc's .data (main_arena, mp_), always mapped, passes ld/st unchecked as in the
+   * Wasm build. Set by setStaticData.
    */
   staticStart = 0;
-  staticEnd = 0;
+  staticLen = 0;
+
+  /** The static data is [start, end) (main_arena up to the heap base loadBaseline reports). */
+  setStaticData(start: number, end: number): void {
+    this.staticStart = start;
+    this.staticLen = end - 3 - start;
+  }
 
   constructor(
     memory: WebAssembly.Memory,
@@ -85,36 +90,33 @@ export function malloc_printerr(env: Env, message: string): never {
 export function ld(env: Env, base: number, offset: number): number {
   const a = (base + offset) >>> 0;
   const m = env.u32;
-  // the hot span (the brk heap, readable and writable): one subtraction and one compare
-  if ((((a - m[HOT_START_W]!) >>> 0) < m[HOT_LEN_W]! || ((a - env.staticStart) >>> 0) < env.staticEnd - 3 - env.staticStart) && (a & 3) === 0) {
-    return m[a >>> 2]!;
-  }
-  const u8 = env.u8;
-  if ((a & 3) !== 0 || ((u8[(u8[PAGEMAP_TOP + (a >>> PAGEMAP_REGION_SHIFT)]! << PAGEMAP_LEAF_SHIFT) + ((a >>> 15) & 127)]! >>> ((a >>> 12) & 7)) & 1) === 0) {
-    access_slow(env, a, 4, false);
-    if (a + 4 > env.u8.length) trap();
-    return (a & 3) === 0 ? env.u32[a >>> 2]! : env.dv.getUint32(a, true);
-  }
-  return m[a >>> 2]!;
+  if (unchecked(env, m, a) || ((a & 3) === 0 && pageBit(env.u8, a, 0) !== 0)) return m[a >>> 2]!;
+  access_slow(env, a, 4, false);
+  if (a + 4 > env.u8.length) trap();
+  return (a & 3) === 0 ? env.u32[a >>> 2]! : env.dv.getUint32(a, true);
 }
 
 /** The store twin of ld. */
 export function st(env: Env, base: number, offset: number, value: number): void {
   const a = (base + offset) >>> 0;
   const m = env.u32;
-  if ((((a - m[HOT_START_W]!) >>> 0) < m[HOT_LEN_W]! || ((a - env.staticStart) >>> 0) < env.staticEnd - 3 - env.staticStart) && (a & 3) === 0) {
+  if (unchecked(env, m, a) || ((a & 3) === 0 && pageBit(env.u8, a, PAGEMAP_WRITE_PLANE) !== 0)) {
     m[a >>> 2] = value;
     return;
   }
-  const u8 = env.u8;
-  if ((a & 3) !== 0 || ((u8[(u8[PAGEMAP_TOP + (a >>> PAGEMAP_REGION_SHIFT)]! << PAGEMAP_LEAF_SHIFT) + PAGEMAP_WRITE_PLANE + ((a >>> 15) & 127)]! >>> ((a >>> 12) & 7)) & 1) === 0) {
-    access_slow(env, a, 4, true);
-    if (a + 4 > env.u8.length) trap();
-    if ((a & 3) === 0) env.u32[a >>> 2] = value;
-    else env.dv.setUint32(a, value >>> 0, true);
-    return;
-  }
-  m[a >>> 2] = value;
+  access_slow(env, a, 4, true);
+  if (a + 4 > env.u8.length) trap();
+  if ((a & 3) === 0) env.u32[a >>> 2] = value;
+  else env.dv.setUint32(a, value >>> 0, true);
+}
+
+/**
+ * An aligned 4-byte access the page map need not be read for: in the hot span (the brk heap,
+ * readable and writable, kept by the kernel beside the map: one subtraction and one compare) or
+ * in the static data.
+ */
+function unchecked(env: Env, m: Uint32Array, a: number): boolean {
+  return (((a - m[HOT_START_W]!) >>> 0) < m[HOT_LEN_W]! || ((a - env.staticStart) >>> 0) < env.staticLen) && (a & 3) === 0;
 }
 
 const HOT_START_W = PAGEMAP_HOT_START >>> 2;
@@ -131,9 +133,7 @@ export function access_slow(env: Env, addr: number, len: number, write: boolean)
   let a = addr >>> 0;
   let left = len;
   for (;;) {
-    const u8 = env.u8;
-    const leaf = u8[PAGEMAP_TOP + (a >>> PAGEMAP_REGION_SHIFT)]! << PAGEMAP_LEAF_SHIFT;
-    if (((u8[leaf + plane + ((a >>> 15) & 127)]! >>> ((a >>> 12) & 7)) & 1) === 0) {
+    if (pageBit(env.u8, a, plane) === 0) {
       const fault = env.kernel.accessFault(a, write);
       if (fault !== null) throw env.onFault(fault);
       env.refresh(); // a stack grown to cover the access may have grown the memory

@@ -96,8 +96,7 @@ export function loadBaseline(options: LoadBaselineOptions): LoadedBaseline {
   initStatics(env);
   tcache_key_initialize(env, options.seed >>> 0);
   const heapBase = Math.max(options.heapBase ?? BASELINE_DATA_END, BASELINE_DATA_END);
-  env.staticStart = MAIN_ARENA;
-  env.staticEnd = heapBase;
+  env.setStaticData(MAIN_ARENA, heapBase);
 
   // Every entry re-wraps the memory if something grew it since the last call (a detached view
   // has length 0): one compare per call.

@@ -26,10 +26,20 @@ import { VM_EXEC, VM_READ, VM_WRITE, type VmaList } from "./vma.js";
 const REGION_BYTES = 2 ** PAGEMAP_REGION_SHIFT;
 const REGIONS = 2 ** (32 - PAGEMAP_REGION_SHIFT);
 const LEAF_BYTES = 2 ** PAGEMAP_LEAF_SHIFT;
-const PAGES_PER_REGION = REGION_BYTES / PAGE_SIZE;
 const LEAVES_PER_PAGE = PAGE_SIZE / LEAF_BYTES;
 /** x86: any access right makes a page readable (PROT_WRITE or PROT_EXEC alone included). */
 const ANY_ACCESS = VM_READ | VM_WRITE | VM_EXEC;
+
+/**
+ * The map's bit for the page holding addr (a u32) in one plane (0: readable, PAGEMAP_WRITE_PLANE:
+ * writable): 1 if the map promises the access, 0 if the kernel must be asked. The reader of the
+ * map's layout for TypeScript (the twin's ld/st, tests and tools); the Wasm build's is page_bit in
+ * assembly/pagemap.ts.
+ */
+export function pageBit(u8: Uint8Array, addr: number, plane: number): number {
+  const leaf = u8[PAGEMAP_TOP + (addr >>> PAGEMAP_REGION_SHIFT)]! << PAGEMAP_LEAF_SHIFT;
+  return (u8[leaf + plane + ((addr >>> 15) & 127)]! >>> ((addr >>> 12) & 7)) & 1;
+}
 
 export class PageMap {
   readonly #memory: WebAssembly.Memory;
@@ -147,9 +157,7 @@ export class PageMap {
   /** Whether the map says the page holding addr is readable (or writable): for tests and tools. */
   allows(addr: number, write: boolean): boolean {
     const u8 = this.#u8.buffer === this.#memory.buffer ? this.#u8 : new Uint8Array(this.#memory.buffer);
-    const leaf = u8[PAGEMAP_TOP + Math.floor(addr / REGION_BYTES)]! << PAGEMAP_LEAF_SHIFT;
-    const page = Math.floor(addr / PAGE_SIZE) % PAGES_PER_REGION;
-    return ((u8[leaf + (write ? PAGEMAP_WRITE_PLANE : 0) + (page >>> 3)]! >>> (page & 7)) & 1) !== 0;
+    return pageBit(u8, addr >>> 0, write ? PAGEMAP_WRITE_PLANE : 0) !== 0;
   }
 
   #rebuild(r: number): void {
