@@ -31,6 +31,25 @@ function expandStack(mm: Mm, index: number, addr: number): boolean {
 }
 
 /**
+ * What an access at a meets: the VMA that holds it with the right (after growing a stack just
+ * above it, as the x86 fault handler does), or the SIGSEGV — SEGV_MAPERR where nothing is mapped,
+ * SEGV_ACCERR where the right is missing (x86: any access right makes a page readable).
+ */
+function accessAt(mm: Mm, a: number, write: boolean): Vma | SegmentationFault {
+  const vmas = mm.vmas;
+  for (;;) {
+    const i = vmas.lowerBound(a);
+    const v = vmas.list[i];
+    if (v === undefined || v.start > a) {
+      if (v !== undefined && v.flags & VM_GROWSDOWN && a < 2 ** 32 && expandStack(mm, i, a)) continue;
+      return new SegmentationFault("SEGV_MAPERR", a);
+    }
+    if (!(v.flags & (write ? VM_WRITE : VM_READ | VM_WRITE | VM_EXEC))) return new SegmentationFault("SEGV_ACCERR", a);
+    return v;
+  }
+}
+
+/**
  * Checks [addr, addr + len) for the access and faults its accessible prefix in (write faults
  * make pages resident; read faults map the zero page). Returns the fault to raise after the
  * prefix, or null: a store instruction sequence (memset, memcpy) writes every byte before the
@@ -39,19 +58,12 @@ function expandStack(mm: Mm, index: number, addr: number): boolean {
 function faultIn(mm: Mm, addr: number, len: number, write: boolean): { okEnd: number; fault: SegmentationFault | null } {
   const end = addr + len;
   const vmas = mm.vmas;
-  const need = write ? VM_WRITE : VM_READ | VM_WRITE | VM_EXEC; // x86: any access right reads
   let a = addr;
   let fault: SegmentationFault | null = null;
   while (a < end) {
-    const i = vmas.lowerBound(a);
-    const v = vmas.list[i];
-    if (v === undefined || v.start > a) {
-      if (v !== undefined && v.flags & VM_GROWSDOWN && a < 2 ** 32 && expandStack(mm, i, a)) continue;
-      fault = new SegmentationFault("SEGV_MAPERR", a);
-      break;
-    }
-    if (!(v.flags & need)) {
-      fault = new SegmentationFault("SEGV_ACCERR", a);
+    const v = accessAt(mm, a, write);
+    if (v instanceof SegmentationFault) {
+      fault = v;
       break;
     }
     a = Math.min(v.end, end);
@@ -142,13 +154,6 @@ export function markWritten(mm: Mm, addr: number, len: number): void {
  * faulted in: the allocator's own stores report their pages through markWritten.
  */
 export function accessFault(mm: Mm, addr: number, write: boolean): SegmentationFault | null {
-  const vmas = mm.vmas;
-  const i = vmas.lowerBound(addr);
-  const v = vmas.list[i];
-  if (v === undefined || v.start > addr) {
-    if (v !== undefined && v.flags & VM_GROWSDOWN && expandStack(mm, i, addr)) return accessFault(mm, addr, write);
-    return new SegmentationFault("SEGV_MAPERR", addr);
-  }
-  if (!(v.flags & (write ? VM_WRITE : VM_READ | VM_WRITE | VM_EXEC))) return new SegmentationFault("SEGV_ACCERR", addr);
-  return null;
+  const v = accessAt(mm, addr, write);
+  return v instanceof SegmentationFault ? v : null;
 }
