@@ -254,22 +254,18 @@ export class Replayer {
         p = proc.malloc(b[i]);
       } else if (k === FREE) {
         this.frees++;
-        if (id < this.ids && live[id] === 1) {
+        if (this.#liveId(id, list, i)) {
           proc.free(addr[id]);
           live[id] = 0;
-        } else {
-          this.#liveId(id, list, i); // counts the error, or throws
         }
       } else if (k === REALLOC) {
         const old = b[i];
         this.ids = id + 1;
         if (old === NO_ID) {
           p = proc.realloc(0, c[i]);
-        } else if (old < this.ids && live[old] === 1) {
+        } else if (this.#liveId(old, list, i)) {
           live[old] = 0;
           p = proc.realloc(addr[old], c[i]);
-        } else {
-          this.#liveId(old, list, i);
         }
       } else if (k === CALLOC) {
         p = proc.calloc(b[i], c[i]);
