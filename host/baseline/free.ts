@@ -13,7 +13,7 @@ import {
   INVALID_FASTBIN_ENTRY_FREE,
 } from "../../assembly/messages.js";
 import { fastbin_index, in_smallbin_range, unlink_chunk, unsorted_chunks } from "./bins.js";
-import { aligned_OK, chunksize, chunksize_ld, misaligned_chunk, user_head } from "./chunk.js";
+import { aligned_OK, chunksize_ld, misaligned_chunk, user_head } from "./chunk.js";
 import { check_range, ld, malloc_printerr, st, type Env } from "./env.js";
 import {
   NONCONTIGUOUS_BIT, W_AV_FLAGS, W_FASTBINS, W_GLOBAL_MAX_FAST, W_HAVE_FASTCHUNKS, W_MMAP_THRESHOLD,
@@ -166,7 +166,7 @@ function int_free_sized(env: Env, p: number, size: number, have_lock: boolean): 
   if (size >= FASTBIN_CONSOLIDATION_THRESHOLD) {
     if (m[W_HAVE_FASTCHUNKS] !== 0) malloc_consolidate(env);
     m = env.u32;
-    if (chunksize(m, m[W_TOP]) >= m[W_TRIM_THRESHOLD]) systrim(env, m[W_TOP_PAD]);
+    if (chunksize_ld(env, m[W_TOP]) >= m[W_TRIM_THRESHOLD]) systrim(env, m[W_TOP_PAD]);
   }
 }
 

@@ -392,7 +392,7 @@ export function libc_calloc(env: Env, n: number, elem_size: number): number {
   m = env.u32;
 
   const oldtop = m[W_TOP];
-  let oldtopsize = chunksize(m, oldtop);
+  let oldtopsize = chunksize_ld(env, oldtop);
   // Only newly allocated memory is known to be clear (MORECORE_CLEARS == 1).
   const fresh = (m[W_SBRK_BASE] + m[W_MAX_SYSTEM_MEM] - oldtop) >>> 0;
   if (oldtopsize < fresh) oldtopsize = fresh;

@@ -11,7 +11,7 @@ import {
 import { MALLINFO_UNALIGNED_FASTBIN, MALLOC_INFO_UNALIGNED_FASTBIN } from "../../assembly/messages.js";
 import type { Mallinfo2 } from "../libc.js";
 import { bin_at, bin_index } from "./bins.js";
-import { chunksize, chunksize_ld, inuse, load_u32, memsize, misaligned_chunk, user_head } from "./chunk.js";
+import { chunksize_ld, inuse, load_u32, memsize, misaligned_chunk, user_head } from "./chunk.js";
 import { ld, malloc_printerr, type Env } from "./env.js";
 import { malloc_consolidate } from "./free.js";
 import {
@@ -55,7 +55,7 @@ export function walk_step(env: Env, p: number, hang: string): void {
 /** int_mallinfo(&main_arena) + the mmapped counts, as __libc_mallinfo2 returns them. */
 function int_mallinfo(env: Env, fastHang: string, binHang: string): Mallinfo2 {
   const m = env.u32;
-  const topsize = chunksize(m, m[W_TOP]);
+  const topsize = chunksize_ld(env, m[W_TOP]);
   let avail = topsize;
   let nblocks = 1;
   let nfastblocks = 0;
@@ -131,7 +131,7 @@ export function libc_malloc_info(env: Env): string {
   if (env.u32[W_MALLOC_INITIALIZED] === 0) ptmalloc_init(env);
   const m = env.u32;
   let out = '<malloc version="1">\n<heap nr="0">\n<sizes>\n';
-  let avail = chunksize(m, m[W_TOP]);
+  let avail = chunksize_ld(env, m[W_TOP]);
   let nblocks = 1;
   let nfastblocks = 0;
   let fastavail = 0;

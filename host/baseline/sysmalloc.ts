@@ -18,7 +18,7 @@ import {
   MUNMAP_CHUNK_INVALID_POINTER,
 } from "../../assembly/messages.js";
 import { initial_top } from "./bins.js";
-import { chunksize, load_u32 } from "./chunk.js";
+import { chunksize_ld, load_u32 } from "./chunk.js";
 import { malloc_printerr, type Env } from "./env.js";
 import { _int_free } from "./free.js";
 import {
@@ -70,7 +70,7 @@ export function sysmalloc(env: Env, nb: number): number {
   }
 
   const old_top = m[W_TOP];
-  let old_size = chunksize(m, old_top);
+  let old_size = chunksize_ld(env, old_top);
   const old_end = (old_top + old_size) >>> 0;
   // the first time the top is the empty initial one; later it is a real chunk ending on a page
   if (
@@ -166,7 +166,7 @@ export function sysmalloc(env: Env, nb: number): number {
   if (m[W_SYSTEM_MEM] > m[W_MAX_SYSTEM_MEM]) m[W_MAX_SYSTEM_MEM] = m[W_SYSTEM_MEM];
 
   const p = m[W_TOP];
-  const topsize = chunksize(m, p);
+  const topsize = chunksize_ld(env, p);
   if (topsize >= nb + MINSIZE) {
     const remainder = p + nb;
     m[W_TOP] = remainder;
@@ -182,7 +182,7 @@ export function sysmalloc(env: Env, nb: number): number {
 export function systrim(env: Env, pad: number): number {
   let m = env.u32;
   const top = m[W_TOP];
-  const top_size = chunksize(m, top);
+  const top_size = chunksize_ld(env, top);
   const top_area = (top_size - MINSIZE - 1) >>> 0; // a long in glibc, compared as unsigned
   if (top_area <= pad) return 0;
   const extra = ((top_area - pad) & ~PAGE_MASK) >>> 0;
