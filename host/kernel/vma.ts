@@ -246,10 +246,14 @@ export class VmaList {
     return true;
   }
 
-  /** Merges VMA index with both neighbours where possible; returns the index of the result. */
+  /**
+   * Merges VMA index with both neighbours where possible; returns the index of the result. The
+   * lower neighbour goes first, as in Linux: when both could take the VMA but their anon_vmas
+   * differ, it joins the one below, and what it brings is then held against the one above.
+   */
   mergeAround(index: number): number {
+    if (index > 0 && this.mergeNext(index - 1)) index--;
     this.mergeNext(index);
-    if (index > 0 && this.mergeNext(index - 1)) return index - 1;
     return index;
   }
 }
