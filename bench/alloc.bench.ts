@@ -26,6 +26,7 @@ import { dlmallocPeers } from "./peers/dlmalloc.js";
 import { thingPeers } from "./peers/thing.js";
 import { floorPeers } from "./peers/floor.js";
 import { nativePeers } from "./peers/native.js";
+import { atMost, formatGoals, type Goal } from "./goals.js";
 
 export const TRACES = ["python3", "sqlite3", "cmake", "git"] as const;
 
@@ -55,7 +56,8 @@ export interface AllocBenchResult {
    * The embedding path in its steady state: the simple workloads (which free all they allocate)
    * replayed again and again on one long-lived instance per JS-driven peer, as an application
    * holds one allocator. Fresh instances per run (the main rows) make V8's call sites see a new
-   * Wasm function each time, which costs every Wasm peer alike several ns per call.
+   * Wasm function each time, which costs every Wasm peer alike several ns per call. Our in-Wasm
+   * loop runs here too, on its own long-lived process, as the JS-driven path's reference.
    */
   embedding: AllocBenchRow[];
   /** Peers that could not run here, with why. */
@@ -159,7 +161,7 @@ export async function runAllocBench(options: AllocBenchOptions = {}): Promise<Al
 
   // First, while the call sites of the JS loops and of Process have seen one instance each.
   const embedding = await runEmbedding(
-    peers.filter((p) => p.mode === "js" || p.mode === "floor-js"),
+    peers.filter((p) => p.mode === "js" || p.mode === "floor-js" || p.name === OURS_WASM),
     syntheticWorkloads(quick).filter(
       ([name]) => EMBEDDING_WORKLOADS.includes(name) && list.some(([w]) => w === name),
     ),
@@ -232,6 +234,13 @@ function summarize(workload: string, peer: Peer, program: OpsProgram, ms: number
 /** The small phases of simple, where the JS→Wasm call is most of the cost. */
 export const EMBEDDING_WORKLOADS = ["simple-16", "simple-64", "simple-256", "simple-1024"];
 
+/**
+ * Runs of each peer per round in the steady state: a run of a simple workload lasts a few ms (one
+ * fifth of that in a quick run), short enough for one GC pause or timer tick to double it, and the
+ * goals (allocGoals) are read from these medians.
+ */
+const EMBEDDING_RUNS_PER_ROUND = 5;
+
 async function runEmbedding(
   peers: Peer[],
   list: [string, OpsProgram][],
@@ -250,7 +259,7 @@ async function runEmbedding(
     const times = new Map<string, number[]>(peers.map((p) => [p.name, []]));
     for (let round = 0; round <= rounds; round++) {
       progress(`bench: embedding, ${name} — ${round === 0 ? "warm-up" : `round ${round}/${rounds}`}`);
-      const bench = new Bench({ iterations: 1, time: 0, warmup: false, throws: true });
+      const bench = new Bench({ iterations: EMBEDDING_RUNS_PER_ROUND, time: 0, warmup: false, throws: true });
       for (let i = 0; i < runners.length; i++) {
         const [peer, runner] = runners[(i + round) % runners.length]!;
         bench.add(peer.name, () => runner.run());
@@ -351,6 +360,32 @@ export function checkGoals(
   return out;
 }
 
+/** The simple workloads whose malloc+free pair from JS has a bound (issue 11). */
+export const PAIR_GOAL_WORKLOADS = ["simple-16", "simple-1024"];
+
+/**
+ * The goals of the JS→Wasm boundary, as numbers of this run (bench/goals.ts):
+ *  - simple-16 and simple-1024 in the steady state (one long-lived process each): a malloc+free
+ *    pair through the public API costs at most the in-Wasm loop's pair plus 1.3 × two empty
+ *    JS→Wasm calls (the floor's JS loop: the same loop, an export that does nothing). A pair is
+ *    two ops of the workload, so each side is 2 × its ns per op.
+ *  - mixed (fresh processes, the main rows): the public API at most 1.25 × the in-Wasm loop.
+ * A goal whose rows this run lacks (--only, --peer) is left out.
+ */
+export function allocGoals(result: Pick<AllocBenchResult, "rows" | "embedding">): Goal[] {
+  const goals: Goal[] = [];
+  const steady = (w: string, p: string) => result.embedding.find((r) => r.workload === w && r.peer === p)?.nsPerOpMedian;
+  for (const w of PAIR_GOAL_WORKLOADS) {
+    const js = steady(w, OURS_JS), wasm = steady(w, OURS_WASM), empty = steady(w, FLOOR_JS);
+    if (js === undefined || wasm === undefined || empty === undefined) continue;
+    goals.push(atMost(`JS malloc+free pair <= in-Wasm pair + 1.3 x two empty calls (${w})`, 2 * js, 2 * wasm + 1.3 * 2 * empty, "ns"));
+  }
+  const row = (w: string, p: string) => result.rows.find((r) => r.workload === w && r.peer === p)?.nsPerOpMedian;
+  const js = row("mixed", OURS_JS), wasm = row("mixed", OURS_WASM);
+  if (js !== undefined && wasm !== undefined) goals.push(atMost("public API / in-Wasm loop (mixed)", js / wasm, 1.25, "×"));
+  return goals;
+}
+
 export function formatAllocReport(result: AllocBenchResult): string {
   const { rows, embedding, skipped } = result;
   const hasNative = rows.some((r) => r.peer === NATIVE_I386);
@@ -398,6 +433,7 @@ if (invokedDirectly) {
       peers: valuesOf("--peer"),
     });
     console.log(formatAllocReport(result));
+    console.log(`\n${formatGoals(allocGoals(result))}`);
   } catch (err) {
     console.error((err as Error).message);
     process.exitCode = 2;

@@ -5,7 +5,8 @@
 
 import { writeFileSync } from "node:fs";
 import { cpus, totalmem } from "node:os";
-import { formatAllocReport, runAllocBench } from "./alloc.bench.js";
+import { allocGoals, formatAllocReport, runAllocBench } from "./alloc.bench.js";
+import { formatGoals, type Goal } from "./goals.js";
 import { writeChart } from "./chart.js";
 import { runKernelBench } from "./kernel.bench.js";
 import { repoPath } from "./peers/paths.js";
@@ -35,8 +36,12 @@ try {
 }
 console.log(formatAllocReport(alloc) + "\n");
 
+// Every suite's measured goals, in one list: printed last, saved with the results.
+const goals: Goal[] = [...allocGoals(alloc)];
+console.log(`## Goals of this run\n\n${formatGoals(goals)}\n`);
+
 const json = repoPath("bench", "results.json");
-writeFileSync(json, JSON.stringify({ date, machine, quick, kernel, alloc }, null, 2) + "\n");
+writeFileSync(json, JSON.stringify({ date, machine, quick, kernel, alloc, goals }, null, 2) + "\n");
 const chart = valuesOf("--chart")[0] ?? repoPath("bench", "results.svg");
 writeChart(chart, alloc.rows, {
   title: "ptmalloc-wasm and its peers: ns per op (median, min–max; log scale)",
