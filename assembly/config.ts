@@ -126,8 +126,9 @@ export const CYCLE_TCACHE = 3;
 // (leaf n at n << 8), each leaf a bitmap of the region's 1024 pages: bytes 0..127 readable,
 // 128..255 writable (bit p & 7 of byte p >> 3). A clear bit means "ask the kernel" (it may be a
 // region no leaf was left for, or a page just below the stack, which a fault grows), never "no".
-// In front of the map, one span the kernel knows to be readable and writable — the VMA of the
-// brk heap, where most chunks are — settles most checks with one subtraction and one compare.
+// A write bit is set only while the page is also resident: the first store into a page faults
+// it in, as on Linux. In front of the map, one span the kernel knows to be readable — the VMA of
+// the brk heap, where most chunks are — settles most loads with one subtraction and one compare.
 //
 //  0x0000 ┌ top[1024]: region r's leaf number          (leaves 0..3: the top itself)
 //  0x0400 ├ leaf 4: all clear (no mapping, or ask)      ┐ page 0: never mappable (EPERM below

@@ -24,7 +24,7 @@ import {
 } from "./messages";
 import { munmap_chunk, systrim } from "./sysmalloc";
 import { check_range } from "./pagemap";
-import { get_errno, malloc_printerr, mark_written, set_errno } from "./syscalls";
+import { get_errno, malloc_printerr, set_errno } from "./syscalls";
 import { csize2tidx, maybe_init_tcache, tcache_count, tcache_entry, tcache_put } from "./tcache";
 import {
   cov, COV_FREE_MMAPPED, COV_FREE_DYN_THRESHOLD, COV_TCACHE_DOUBLE_FREE_SCAN, COV_TCACHE_PUT, COV_FASTBIN_PUT,
@@ -43,7 +43,6 @@ import {
 function free_perturb_fill(p: usize, n: usize): void {
   check_range(p, n, true);
   memory.fill(p, <u8>mp_.perturb_byte, n);
-  mark_written(p, n);
 }
 
 /** __libc_free */

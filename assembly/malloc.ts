@@ -32,7 +32,7 @@ import { sysmalloc } from "./sysmalloc";
 import { MALLOC_CYCLIC_LARGEBIN_SEARCH, MALLOC_CYCLIC_LARGEBIN_SORT } from "./hangs";
 import { walk_start, walk_step } from "./stats";
 import { check_range } from "./pagemap";
-import { malloc_printerr, mark_written, set_errno } from "./syscalls";
+import { malloc_printerr, set_errno } from "./syscalls";
 import { csize2tidx, maybe_init_tcache, tcache_count, tcache_get, tcache_put } from "./tcache";
 import {
   cov, COV_TCACHE_GET, COV_SPLIT_EXHAUST, COV_SPLIT_REMAINDER, COV_MALLOC_ENOMEM, COV_FASTBIN_HIT,
@@ -61,7 +61,6 @@ export function ptmalloc_init(): void {
 function alloc_perturb_fill(p: usize, n: usize): void {
   check_range(p, n, true);
   memory.fill(p, <u8>(mp_.perturb_byte ^ 0xff), n);
-  mark_written(p, n);
 }
 
 /** __libc_malloc */
@@ -444,31 +443,12 @@ export function libc_calloc(n: usize, elem_size: usize): usize {
     if (mp_.perturb_byte != 0) {
       check_range(mem, sz, true);
       memory.fill(mem, 0, sz);
-      mark_written(mem, sz);
     }
     return mem;
   }
-  const nextchunk = p + csz;
   if (mp_.perturb_byte == 0 && p == oldtop && csz > oldtopsize) csz = oldtopsize;
   const clearsize = csz - SIZE_SZ;
   check_range(mem, clearsize, true);
-  memory.fill(mem, 0, clearsize);
-  mark_cleared(p, nextchunk, mem + clearsize);
+  memory.fill(mem, 0, clearsize); // every page it stores into was faulted in by check_range
   return mem;
 }
-
-/**
- * calloc's memset makes every page it stores into resident, zeros or not. The kernel finds the
- * page holding this chunk's size field and the one holding the next chunk's by itself (their
- * bytes are not zero); only the pages between need telling, and a small chunk has none — so the
- * common calloc makes no host call.
- */
-function mark_cleared(p: usize, nextchunk: usize, clearEnd: usize): void {
-  const pageMask: usize = PAGESIZE - 1;
-  const first = (p + SIZE_SZ + PAGESIZE) & ~pageMask; // the page after the size field's
-  let last = clearEnd;
-  const nextHeaderPage = (nextchunk + SIZE_SZ) & ~pageMask;
-  if (last > nextHeaderPage) last = nextHeaderPage;
-  if (first < last) mark_written(first, last - first);
-}
-

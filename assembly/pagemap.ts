@@ -1,11 +1,13 @@
 // Before the allocator loads or stores through an address it read from memory the program can
 // corrupt (a link, a chunk reached through a size), it asks the kernel's page map — kept in this
-// memory below 64 KiB (the picture is in config.ts) — whether the page is readable (writable). A
-// real process takes SIGSEGV at such an access into an unmapped, PROT_NONE or read-only page; a
-// Wasm memory has no holes and would read zeros there. The check is a subtraction and a compare
-// for the brk heap (the kernel's hot span), else two loads and a bit test (out of line); a clear
-// bit goes to the kernel (page_fault), which throws the process's SIGSEGV, or returns when
-// the access may go on (the stack grown below, or a region the map had no room for).
+// memory below 64 KiB (the picture is in config.ts) — whether the page is readable (writable and
+// resident). A real process takes SIGSEGV at such an access into an unmapped, PROT_NONE or
+// read-only page; a Wasm memory has no holes and would read zeros there. A load is settled by a
+// subtraction and a compare in the brk heap (the kernel's hot span), else by two loads and a bit
+// test (out of line); a store by the two loads and the bit test, inline. A clear bit goes to the
+// kernel (page_fault), which throws the process's SIGSEGV, or returns when the access may go on:
+// a page written for the first time is faulted in there (it becomes resident, as a store makes it
+// on Linux, and its bit is set), a stack grown below, or a region the map had no room for.
 //
 // The allocator's static data (main_arena, mp_: glibc's .data, always mapped) passes unchecked,
 // whether reached directly or through a link (a bin header is a fake chunk in main_arena).
@@ -63,9 +65,6 @@ function check_read_map(addr: usize): void {
   if ((page_bit(addr, 0) == 0) | ((addr & 3) != 0)) access_slow(addr, 4, false);
 }
 
-function check_write_map(addr: usize): void {
-  if ((page_bit(addr, PAGEMAP_WRITE_PLANE) == 0) | ((addr & 3) != 0)) access_slow(addr, 4, true);
-}
 
 /** A 4-byte load at addr. */
 // @ts-ignore: decorator
@@ -73,10 +72,10 @@ function check_write_map(addr: usize): void {
   if (!in_hot_span(addr) && !in_static_data(addr)) check_read_map(addr);
 }
 
-/** A 4-byte store at addr. */
+/** A 4-byte store at addr: the page must be writable and resident (the static data always is). */
 // @ts-ignore: decorator
 @inline export function check_write(addr: usize): void {
-  if (!in_hot_span(addr) && !in_static_data(addr)) check_write_map(addr);
+  if (!in_static_data(addr) && ((page_bit(addr, PAGEMAP_WRITE_PLANE) == 0) | ((addr & 3) != 0))) access_slow(addr, 4, true);
 }
 
 /** A load (memcpy's source) or store (memset, memcpy's destination) of [addr, addr + len). */

@@ -21,8 +21,6 @@ import { cov_check } from "./coverage";
 @external("env", "abort") declare function host_abort(msgPtr: usize, msgLen: usize): void;
 // @ts-ignore: decorator
 @external("env", "write") declare function host_write(fd: i32, ptr: usize, len: usize): i32;
-// @ts-ignore: decorator
-@external("env", "mark_written") declare function host_mark_written(addr: usize, len: usize): void;
 
 /** (void *) -1 */
 export const MAP_FAILED: usize = <usize>-1;
@@ -48,11 +46,6 @@ export function malloc_printerr(message: string): void {
 
 export function write_fd(fd: i32, ptr: usize, len: usize): void {
   if (len != 0) host_write(fd, ptr, len);
-}
-
-/** The allocator wrote zeros (or perturb bytes) into these bytes: the pages are now resident. */
-export function mark_written(addr: usize, len: usize): void {
-  if (len != 0) host_mark_written(addr, len);
 }
 
 // ── brk / sbrk (misc/sbrk.c, sysdeps/unix/sysv/linux/brk.c) ──────────────────

@@ -158,7 +158,6 @@ export function instantiateAllocator(module: WebAssembly.Module, options: LoadAl
     sys_mremap: (old: number, oldLen: number, newLen: number, flags: number) =>
       k().mremap(old >>> 0, oldLen >>> 0, newLen >>> 0, flags),
     sys_madvise: (addr: number, len: number, advice: number) => k().madvise(addr >>> 0, len >>> 0, advice),
-    mark_written: (addr: number, len: number) => k().markWritten(addr >>> 0, len >>> 0),
     page_fault: (addr: number, write: number) => {
       const fault = k().accessFault(addr >>> 0, write !== 0);
       if (fault !== null) throw onFault(fault);

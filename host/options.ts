@@ -61,8 +61,10 @@ export interface ProcessOptions {
   /** What get_nprocs() returns (glibc's arena limit is 8 × it). A positive integer; default 2. No effect until threads exist. */
   nprocs?: number;
   /**
-   * How the kernel learns of raw writes to `proc.memory`: `"scan"` (default) finds them itself;
-   * `"declared"` promises they are declared. This build always scans, which is exact for both.
+   * How the kernel learns of raw writes to `proc.memory`: `"scan"` (default) searches the pages
+   * it has not seen written before it reports or drops them; `"declared"` promises that every raw
+   * write is declared with `proc.touch`, and nothing is ever scanned (munmap, brk, MADV_DONTNEED,
+   * mincore and status cost what is resident). An undeclared raw write may then survive an unmap.
    */
   writes?: "scan" | "declared";
   /**

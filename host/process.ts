@@ -89,8 +89,8 @@ export interface Syscalls {
 
 /** The kernel's share of the options. */
 function kernelOptions(o: ResolvedOptions): Omit<KernelOptions, "memory" | "program" | "onDeath"> {
-  const { seed, aslr, overcommit, overcommitRatio, ramBytes, swapBytes, privileged, rlimits, taskSize } = o;
-  return { seed, aslr, overcommit, overcommitRatio, ramBytes, swapBytes, privileged, rlimits, taskSize };
+  const { seed, aslr, overcommit, overcommitRatio, ramBytes, swapBytes, privileged, rlimits, taskSize, writes } = o;
+  return { seed, aslr, overcommit, overcommitRatio, ramBytes, swapBytes, privileged, rlimits, taskSize, writes };
 }
 
 /**
@@ -143,7 +143,8 @@ function guardTraps(libc: LibC, onThrow: (err: unknown) => unknown): LibC {
 export class Process {
   /**
    * The process's whole address space: an address is a byte offset into `memory.buffer`.
-   * Unchecked: a raw write is found by the kernel's scan (default `writes: "scan"`); re-read
+   * Unchecked: a raw write is found by the kernel's scan (default `writes: "scan"`), or declared
+   * with touch (`writes: "declared"`); re-read
    * `memory.buffer` after any call that may have grown the memory.
    */
   readonly memory: WebAssembly.Memory;
@@ -436,6 +437,17 @@ export class Process {
     this.#kernel.fill(a, b, toSizeT(length, "fill", "length"));
   }
 }
+  /**
+   * Declares raw writes through `memory` to [addr, addr + length): each page becomes resident, as
+   * the stores would have made it on Linux; the bytes are not changed. Needed with
+   * `writes: "declared"` (where nothing else finds raw writes); harmless with `"scan"`. Checked
+   * like write: @throws SegmentationFault where a store would have faulted (needs PROT_WRITE).
+   */
+  touch(addr: number | null, length: number): void {
+    this.#checkAlive();
+    const a = toPtr(addr, "touch", "addr");
+    this.#kernel.touch(a, toSizeT(length, "touch", "length"));
+  }
 
 /**
  * Creates a fresh emulated process: a new 32-bit address space as exec leaves it (program,

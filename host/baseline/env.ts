@@ -100,7 +100,8 @@ export function ld(env: Env, base: number, offset: number): number {
 export function st(env: Env, base: number, offset: number, value: number): void {
   const a = (base + offset) >>> 0;
   const m = env.u32;
-  if (unchecked(env, m, a) || ((a & 3) === 0 && pageBit(env.u8, a, PAGEMAP_WRITE_PLANE) !== 0)) {
+  // A store needs a resident page (the write plane's bit): the hot span does not promise one.
+  if ((a & 3) === 0 && (((a - env.staticStart) >>> 0) < env.staticLen || pageBit(env.u8, a, PAGEMAP_WRITE_PLANE) !== 0)) {
     m[a >>> 2] = value;
     return;
   }
@@ -111,9 +112,9 @@ export function st(env: Env, base: number, offset: number, value: number): void 
 }
 
 /**
- * An aligned 4-byte access the page map need not be read for: in the hot span (the brk heap,
- * readable and writable, kept by the kernel beside the map: one subtraction and one compare) or
- * in the static data.
+ * An aligned 4-byte load the page map need not be read for: in the hot span (the brk heap,
+ * readable, kept by the kernel beside the map: one subtraction and one compare) or in the static
+ * data.
  */
 function unchecked(env: Env, m: Uint32Array, a: number): boolean {
   return (((a - m[HOT_START_W]!) >>> 0) < m[HOT_LEN_W]! || ((a - env.staticStart) >>> 0) < env.staticLen) && (a & 3) === 0;

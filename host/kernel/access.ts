@@ -125,6 +125,12 @@ export function fillBytes(mm: Mm, addr: number, byte: number, len: number): void
   if (fault) throw fault;
 }
 
+/** Process.touch: [addr, addr + len) was written behind the kernel's back; fault it in as those stores would have. */
+export function touchBytes(mm: Mm, addr: number, len: number): void {
+  const { fault } = faultIn(mm, addr, len, true);
+  if (fault) throw fault;
+}
+
 /** The allocator wrote [addr, addr + len) through raw stores: those pages are resident now. */
 export function markWritten(mm: Mm, addr: number, len: number): void {
   if (!(len > 0)) return;
@@ -148,12 +154,17 @@ export function markWritten(mm: Mm, addr: number, len: number): void {
 /**
  * The allocator's own load (or store) at addr met a clear bit in the page map (pagemap.ts): what
  * the fault handler does with it. An address just below a VM_GROWSDOWN VMA grows the stack as
- * any access there does on Linux (the access then goes on: null); else the SIGSEGV the process
+ * any access there does on Linux; a store into a writable page that is not resident faults it
+ * in (the page map then promises it); the access goes on (null). Else the SIGSEGV the process
  * dies of — SEGV_MAPERR where nothing is mapped, SEGV_ACCERR where the access right is missing.
- * A readable page of a region the map had no leaf for is also answered here (null). Nothing is
- * faulted in: the allocator's own stores report their pages through markWritten.
+ * A page of a region the map had no leaf for is also answered here. Loads fault nothing in.
  */
 export function accessFault(mm: Mm, addr: number, write: boolean): SegmentationFault | null {
   const v = accessAt(mm, addr, write);
-  return v instanceof SegmentationFault ? v : null;
+  if (v instanceof SegmentationFault) return v;
+  if (write) {
+    const page = pageDown(addr);
+    mm.writeFault(mm.vmas.lowerBound(addr), page, page + PAGE_SIZE);
+  }
+  return null;
 }

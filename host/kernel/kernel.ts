@@ -4,7 +4,7 @@
 
 import { EINVAL } from "../constants.js";
 import type { SegmentationFault } from "../errors.js";
-import { accessFault, fillBytes, markWritten, probeRead, readBytes, writeBytes } from "./access.js";
+import { accessFault, fillBytes, markWritten, probeRead, readBytes, touchBytes, writeBytes } from "./access.js";
 import { ulong } from "./args.js";
 import { sysBrk } from "./brk.js";
 import { sysMadvise } from "./madvise.js";
@@ -110,7 +110,6 @@ export class Kernel {
   probeRead(addr: number, length: number): SegmentationFault | { start: number; end: number } {
     return probeRead(this.mm, ulong(addr), ulong(length));
   }
-  /** Bumped whenever an address may have lost access: a remembered probe is good until it moves. */
   /**
    * The allocator's load (write false) or store at addr found a clear bit in the page map: null
    * if the access may go on (a stack grown, or a region the map could not hold), else the SIGSEGV.
@@ -119,6 +118,7 @@ export class Kernel {
     return accessFault(this.mm, ulong(addr), write);
   }
 
+  /** Bumped whenever an address may have lost access: a remembered probe is good until it moves. */
   get accessGeneration(): number {
     return this.mm.vmas.accessGeneration;
   }
@@ -130,6 +130,10 @@ export class Kernel {
   }
   fill(addr: number, byte: number, length: number): void {
     fillBytes(this.mm, ulong(addr), byte, ulong(length));
+  }
+  /** Write-faults the pages of [addr, addr + length) without changing a byte (Process.touch). */
+  touch(addr: number, length: number): void {
+    touchBytes(this.mm, ulong(addr), ulong(length));
   }
   markWritten(addr: number, length: number): void {
     markWritten(this.mm, ulong(addr), ulong(length));

@@ -51,6 +51,12 @@ export interface KernelOptions {
   libraries?: boolean;
   /** The end of user space (TASK_SIZE): 0xFFFFE000 unless the memory's maximum is smaller (aslr.ts). */
   taskSize?: number;
+  /**
+   * "scan" (default): raw writes to the memory are searched for before pages are reported or
+   * dropped. "declared": every write is known (checked writes, the allocator's faults, touch):
+   * nothing is ever scanned.
+   */
+  writes?: "scan" | "declared";
 }
 
 /**
@@ -78,6 +84,8 @@ export class Mm {
   /** Which pages are readable and writable, in the memory itself, for the allocator (pagemap.ts). */
   readonly pageMap: PageMap;
   readonly pages: Pages;
+  /** writes: "declared": no page is ever scanned for raw writes (KernelOptions.writes). */
+  readonly declaredWrites: boolean;
   readonly rlimits: Rlimits;
   readonly commit: Commit;
   readonly layout: Layout;
@@ -108,9 +116,16 @@ export class Mm {
 
   constructor(options: KernelOptions) {
     this.memory = options.memory;
-    const pageMap = new PageMap(options.memory, this.vmas);
+    const oomPages = Math.floor((options.ramBytes + options.swapBytes) / PAGE_SIZE);
+    this.pages = new Pages(options.memory, (rss) => {
+      if (rss > oomPages) this.oomKill();
+    });
+    const pageMap = new PageMap(options.memory, this.vmas, this.pages.state);
     this.pageMap = pageMap;
     this.vmas.onAccessChange = (start, end) => pageMap.changed(start, end);
+    this.pages.onResidency = (startPage, endPage) => pageMap.residency(startPage, endPage);
+    this.declaredWrites = options.writes === "declared";
+    this.pages.rawWrites = !this.declaredWrites;
     this.privileged = options.privileged;
     this.ramBytes = options.ramBytes;
     this.swapBytes = options.swapBytes;
@@ -122,10 +137,6 @@ export class Mm {
       overcommitRatio: options.overcommitRatio,
       ramBytes: options.ramBytes,
       swapBytes: options.swapBytes,
-    });
-    const oomPages = Math.floor((options.ramBytes + options.swapBytes) / PAGE_SIZE);
-    this.pages = new Pages(options.memory, (rss) => {
-      if (rss > oomPages) this.oomKill();
     });
 
     const { textStart, dataStart, dataEnd } = options.program;
@@ -399,7 +410,7 @@ export class Mm {
    */
   scanVma(index: number, start: number, end: number): void {
     const v = this.vmas.list[index]!;
-    if (!(v.flags & VM_WRITE)) return;
+    if (!(v.flags & VM_WRITE) || this.declaredWrites) return;
     const found = this.pages.scan(start / PAGE_SIZE, end / PAGE_SIZE, this.writeState(v));
     if (found > 0 && v.backing === BACKING_ANON && v.anonVma === 0) this.assignAnonVma(index);
   }

@@ -5,11 +5,18 @@
 // takes SIGSEGV at the first load through a link into unmapped memory; without the map the
 // emulated allocator would read the zeros a Wasm memory has there and go on.
 //
-// The map is kept exact from the one place every change of mappings or protections goes
-// through: VmaList (vma.ts) reports each range whose access may have changed, and each 4 MiB
-// region it touches is rebuilt from the VMA list. A set bit is a promise (the page is readable,
-// or writable); a clear bit only sends the allocator to the kernel (accessFault in access.ts),
-// which answers from the VMAs. So a region that found no free leaf is still exact, only slower.
+// The map is kept exact from the two places every change goes through: VmaList (vma.ts) reports
+// each range whose access may have changed, and each 4 MiB region it touches is rebuilt from the
+// VMA list; Pages (pages.ts) reports each run of pages that became resident or stopped being so.
+// A set bit is a promise — readable; or writable *and resident*, as a present, writable PTE is —
+// and a clear bit only sends the allocator to the kernel (accessFault in access.ts), which
+// answers from the VMAs: SIGSEGV, or a write fault that makes the page resident and sets its bit.
+// So the allocator's own stores fault their pages in exactly as on Linux, zeros included, and the
+// kernel never has to search for them. A region that found no free leaf is still exact, only slower.
+//
+// In front of the map, the hot span: the brk heap's VMA while it is writable, where most chunk
+// loads land, settled by one subtraction and one compare. Only loads use it: a store must meet a
+// resident page, and reads the write plane's bit.
 //
 // A MAP_FIXED may place a mapping anywhere from 0x1000 up (vm.mmap_min_addr is 4096 on the
 // machine the kernel follows): the leaves in a page it takes are given up (their regions move to
@@ -21,10 +28,12 @@ import {
   PAGEMAP_LEAVES, PAGEMAP_REGION_SHIFT, PAGEMAP_TOP, PAGEMAP_WRITE_PLANE,
 } from "../../assembly/config.js";
 import { PAGE_SHIFT, PAGE_SIZE } from "../constants.js";
+import { PAGE_ANON } from "./pages.js";
 import { VM_EXEC, VM_READ, VM_WRITE, type VmaList } from "./vma.js";
 
 const REGION_BYTES = 2 ** PAGEMAP_REGION_SHIFT;
 const REGIONS = 2 ** (32 - PAGEMAP_REGION_SHIFT);
+const REGION_PAGES = REGION_BYTES / PAGE_SIZE;
 const LEAF_BYTES = 2 ** PAGEMAP_LEAF_SHIFT;
 const LEAVES_PER_PAGE = PAGE_SIZE / LEAF_BYTES;
 /** x86: any access right makes a page readable (PROT_WRITE or PROT_EXEC alone included). */
@@ -44,6 +53,8 @@ export function pageBit(u8: Uint8Array, addr: number, plane: number): number {
 export class PageMap {
   readonly #memory: WebAssembly.Memory;
   readonly #vmas: VmaList;
+  /** Pages.state: a page's write bit is set only while it is resident (state ≥ PAGE_ANON). */
+  readonly #state: Uint8Array;
   #u8: Uint8Array;
   /** The map's first 64 KiB as words (the hot span's two). */
   #words: Uint32Array;
@@ -64,10 +75,13 @@ export class PageMap {
    */
   hotAddr = 0;
 
-  constructor(memory: WebAssembly.Memory, vmas: VmaList) {
+  constructor(memory: WebAssembly.Memory, vmas: VmaList, state: Uint8Array) {
     this.#memory = memory;
     this.#vmas = vmas;
-    this.#u8 = new Uint8Array(memory.buffer);
+    this.#state = state;
+    // Views of the map's 64 KiB only: V8's element access on a view of the whole 4 GiB buffer
+    // (length 2^32) takes a slow path, tens of times slower.
+    this.#u8 = new Uint8Array(memory.buffer, 0, PAGEMAP_END);
     this.#words = new Uint32Array(memory.buffer, 0, PAGEMAP_END / 4);
     const u8 = this.#u8;
     u8.fill(0, 0, PAGEMAP_END);
@@ -96,10 +110,7 @@ export class PageMap {
    */
   changed(start: number, end: number): void {
     if (end <= start) return;
-    if (this.#memory.buffer !== this.#u8.buffer) {
-      this.#u8 = new Uint8Array(this.#memory.buffer);
-      this.#words = new Uint32Array(this.#memory.buffer, 0, PAGEMAP_END / 4);
-    }
+    this.#refreshViews();
     if (this.#blocked !== 0) this.#unblock();
     if (start < PAGEMAP_END) this.#block();
     const last = Math.floor((end - 1) / REGION_BYTES);
@@ -120,6 +131,42 @@ export class PageMap {
     const hot = v !== undefined && (v.flags & VM_WRITE) !== 0 && v.end - v.start >= 4;
     this.#words[PAGEMAP_HOT_START >>> 2] = hot ? v.start : 0;
     this.#words[PAGEMAP_HOT_LEN >>> 2] = hot ? v.end - v.start - 3 : 0;
+  }
+
+  /**
+   * Pages [startPage, endPage) all became resident, or all stopped being resident: their write
+   * bits follow.
+   */
+  residency(startPage: number, endPage: number): void {
+    this.#refreshViews();
+    const resident = this.#state[startPage]! >= PAGE_ANON;
+    const lastRegion = Math.floor((endPage - 1) / REGION_PAGES);
+    for (let r = Math.floor(startPage / REGION_PAGES); r <= lastRegion; r++) {
+      const leaf = this.#u8[PAGEMAP_TOP + r]!;
+      if (leaf === PAGEMAP_LEAF_RW) this.#rebuild(r);
+      else if (leaf >= PAGEMAP_FIRST_LEAF) {
+        const base = r * REGION_BYTES;
+        const s = Math.max(startPage * PAGE_SIZE, base);
+        const e = Math.min(endPage * PAGE_SIZE, base + REGION_BYTES);
+        const at = leaf << PAGEMAP_LEAF_SHIFT;
+        const list = this.#vmas.list;
+        for (let i = this.#vmas.lowerBound(s); i < list.length && list[i]!.start < e; i++) {
+          const v = list[i]!;
+          if (!(v.flags & VM_WRITE)) continue;
+          const ps = (Math.max(v.start, s) - base) >>> PAGE_SHIFT;
+          const pe = (Math.min(v.end, e) - base) >>> PAGE_SHIFT;
+          fillBits(this.#u8, at + PAGEMAP_WRITE_PLANE, ps, pe, resident);
+        }
+      }
+    }
+  }
+
+  /** Re-wraps the memory after it grew (growing detaches the old buffer). */
+  #refreshViews(): void {
+    if (this.#memory.buffer !== this.#u8.buffer) {
+      this.#u8 = new Uint8Array(this.#memory.buffer, 0, PAGEMAP_END);
+      this.#words = new Uint32Array(this.#memory.buffer, 0, PAGEMAP_END / 4);
+    }
   }
 
   /** Pages [s, e) of region r, which has a leaf of its own, from the VMAs over them. */
@@ -150,13 +197,27 @@ export class PageMap {
       const vs = (Math.max(v.start, s) - base) >>> PAGE_SHIFT;
       const ve = (Math.min(v.end, e) - base) >>> PAGE_SHIFT;
       setBits(u8, at, vs, ve);
-      if (v.flags & VM_WRITE) setBits(u8, at + PAGEMAP_WRITE_PLANE, vs, ve);
+      if (v.flags & VM_WRITE) this.#paintResident(at, base, vs, ve);
+    }
+  }
+
+  /** Sets the write bits of pages [ps, pe) of the region at base that are resident. */
+  #paintResident(at: number, base: number, ps: number, pe: number): void {
+    const state = this.#state;
+    const first = base / PAGE_SIZE;
+    let p = ps;
+    while (p < pe) {
+      while (p < pe && state[first + p]! < PAGE_ANON) p++;
+      let q = p;
+      while (q < pe && state[first + q]! >= PAGE_ANON) q++;
+      if (q > p) fillBits(this.#u8, at + PAGEMAP_WRITE_PLANE, p, q, true);
+      p = q;
     }
   }
 
   /** Whether the map says the page holding addr is readable (or writable): for tests and tools. */
   allows(addr: number, write: boolean): boolean {
-    const u8 = this.#u8.buffer === this.#memory.buffer ? this.#u8 : new Uint8Array(this.#memory.buffer);
+    const u8 = this.#u8.buffer === this.#memory.buffer ? this.#u8 : new Uint8Array(this.#memory.buffer, 0, PAGEMAP_END);
     return pageBit(u8, addr >>> 0, write ? PAGEMAP_WRITE_PLANE : 0) !== 0;
   }
 
@@ -179,7 +240,7 @@ export class PageMap {
     }
     let shared = -1;
     if (covered === 0) shared = PAGEMAP_LEAF_NONE;
-    else if (covered === REGION_BYTES && allWritable) shared = PAGEMAP_LEAF_RW;
+    else if (covered === REGION_BYTES && allWritable && this.#allResident(base)) shared = PAGEMAP_LEAF_RW;
     else if (covered === REGION_BYTES && allReadable && !anyWritable) shared = PAGEMAP_LEAF_RO;
     const current = u8[PAGEMAP_TOP + r]!;
     const own = current >= PAGEMAP_FIRST_LEAF ? current : -1;
@@ -204,6 +265,12 @@ export class PageMap {
     u8.fill(0, at, at + LEAF_BYTES);
     this.#paint(at, base, base, lim);
     u8[PAGEMAP_TOP + r] = leaf;
+  }
+
+  #allResident(base: number): boolean {
+    const first = base / PAGE_SIZE;
+    for (let p = first; p < first + REGION_PAGES; p++) if (this.#state[p]! < PAGE_ANON) return false;
+    return true;
   }
 
   #take(): number {

@@ -49,6 +49,18 @@ export class Pages {
   /** Finds and clears non-zero bytes (zeroscan.ts). */
   private readonly scanner: ZeroScanner;
 
+  /**
+   * Told of every run of pages that became resident or stopped being resident (the page map's
+   * write plane promises exactly the resident pages of writable VMAs).
+   */
+  onResidency: ((startPage: number, endPage: number) => void) | null = null;
+
+  /**
+   * False when every write is declared (writes: "declared"): a page that is not resident is
+   * known to be zero, and drop() never reads it.
+   */
+  rawWrites = true;
+
   constructor(
     private readonly memory: WebAssembly.Memory,
     /** Called with the new RSS in pages whenever it grows: the OOM killer's hook. */
@@ -126,6 +138,7 @@ export class Pages {
     this.rss[residentState]!++;
     this.rssTotal++;
     if (this.rssTotal > this.hiwaterRss) this.hiwaterRss = this.rssTotal;
+    this.onResidency?.(page, page + 1);
     this.onRssGrow(this.rssTotal);
   }
 
@@ -179,13 +192,14 @@ export class Pages {
           runEnd++;
         }
         u8.fill(0, p * PAGE_SIZE, runEnd * PAGE_SIZE);
+        this.onResidency?.(p, runEnd);
         p = runEnd;
         continue;
       }
       let runEnd = p + 1;
       while (runEnd < endPage && state[runEnd]! < PAGE_ANON) runEnd++;
       state.fill(PAGE_NONE, p, runEnd);
-      if (writable) {
+      if (writable && this.rawWrites) {
         // Past the memory's end everything is zero already.
         const a = p * PAGE_SIZE;
         const b = Math.min(runEnd * PAGE_SIZE, u8.length);
@@ -235,6 +249,8 @@ export class Pages {
       const bytes = (j - i) * PAGE_SIZE;
       u8.copyWithin(to, from, from + bytes);
       u8.fill(0, from, from + bytes);
+      this.onResidency?.(srcPage + i, srcPage + j);
+      this.onResidency?.(dstPage + i, dstPage + j);
       i = j;
     }
   }

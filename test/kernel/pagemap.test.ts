@@ -7,11 +7,14 @@ import { ANON_PRIVATE, PAGE, makeKernel } from "./helpers.js";
 const FIXED = 0x10;
 const REGION = 4 * 1024 * 1024;
 
-/** What the VMAs say of the page holding addr: readable (any access right on x86), writable. */
+/**
+ * What the VMAs and the page table say of the page holding addr: readable (any access right on
+ * x86); writable without a fault (PROT_WRITE, and resident: a present, writable PTE).
+ */
 function truth(k: Kernel, addr: number): { read: boolean; write: boolean } {
   const v = k.mm.vmas.find(addr);
   if (v === undefined) return { read: false, write: false };
-  return { read: (v.flags & 7) !== 0, write: (v.flags & 2) !== 0 };
+  return { read: (v.flags & 7) !== 0, write: (v.flags & 2) !== 0 && k.mm.pages.state[Math.floor(addr / PAGE)]! >= 2 };
 }
 
 /** Every page of every region holding a mapping agrees with the VMAs (a set bit is a promise, a clear bit is asked of the kernel). */
@@ -37,6 +40,11 @@ function expectExact(k: Kernel, regionStride = 1): void {
   expect(wrong.slice(0, 10)).toEqual([]);
 }
 
+/** Stores into the writable pages of [addr, addr + len), as the allocator's faults would. */
+function touchWritable(k: Kernel, addr: number, len: number): void {
+  for (let a = addr; a < addr + len; a += PAGE) if (truth(k, a).read && (k.mm.vmas.find(a)!.flags & 2) !== 0) k.touch(a, 1);
+}
+
 const isBelowStack = (k: Kernel, a: number) => {
   const v = k.mm.vmas.list[k.mm.vmas.lowerBound(a)];
   return v !== undefined && (v.flags & 0x100) !== 0 && v.start > a;
@@ -47,7 +55,9 @@ describe("the page map", () => {
     const k = makeKernel({ aslr: 2, seed: 5 });
     expect(PAGEMAP_END).toBe(0x10000);
     expectExact(k);
-    expect(k.mm.pageMap.allows(0x11000, true)).toBe(true); // the program's data
+    expect(k.mm.pageMap.allows(0x11000, false)).toBe(true); // the program's data
+    k.touch(0x11000, 1);
+    expect(k.mm.pageMap.allows(0x11000, true)).toBe(true); // written: resident
     expect(k.mm.pageMap.allows(0x10000, true)).toBe(false); // its text: r-x
     expect(k.mm.pageMap.allows(0x10000, false)).toBe(true);
     expect(k.mm.pageMap.allows(0x2000, false)).toBe(false);
@@ -64,17 +74,46 @@ describe("the page map", () => {
     expect(k.mm.pageMap.allows(a + 4 * PAGE, false)).toBe(false);
     expect(k.mm.pageMap.allows(a + 10 * PAGE, false)).toBe(true);
     expect(k.mm.pageMap.allows(a + 10 * PAGE, true)).toBe(false);
+    // a page written becomes writable in the map; pages moved by mremap keep their bits
+    k.touch(a + 31 * PAGE, 3 * PAGE);
+    expect(k.mm.pageMap.allows(a + 32 * PAGE, true)).toBe(true);
     const b = k.mremap(a + 30 * PAGE, 10 * PAGE, 40 * PAGE, 1);
     expect(b).toBeGreaterThan(0);
+    expect(k.mm.pageMap.allows(a + 32 * PAGE, true)).toBe(false);
+    expect(k.mm.pageMap.allows(b + 2 * PAGE, true)).toBe(true);
     k.brk(k.startBrk + 10 * PAGE);
     expectExact(k);
-    // a mapping of 8 MiB covers whole regions: the shared all-readable-and-writable leaf
+    // a mapping of 12 MiB covers whole regions; written whole, a region takes the shared
+    // all-readable-and-writable leaf, and a page dropped from it gives it a leaf of its own
     const big = k.mmap(0, 3 * REGION, 3, ANON_PRIVATE, -1, 0);
     expectExact(k);
-    expect(k.mm.pageMap.allows(Math.ceil(big / REGION) * REGION + 123 * PAGE, true)).toBe(true);
+    const whole = Math.ceil(big / REGION) * REGION;
+    expect(k.mm.pageMap.allows(whole + 123 * PAGE, true)).toBe(false);
+    k.touch(whole, REGION);
+    expect(k.mm.pageMap.allows(whole + 123 * PAGE, true)).toBe(true);
+    expectExact(k);
+    expect(k.madvise(whole + 5 * PAGE, PAGE, 4)).toBe(0); // MADV_DONTNEED
+    expect(k.mm.pageMap.allows(whole + 5 * PAGE, true)).toBe(false);
+    expect(k.mm.pageMap.allows(whole + 6 * PAGE, true)).toBe(true);
+    expectExact(k);
   });
 
-  it("keeps the brk heap as the hot span, and none once it is read-only", () => {
+  it("lets a store into a writable page that is not resident fault it in, as Linux does, zeros and all", () => {
+    const k = makeKernel({ aslr: 2, seed: 9 });
+    const a = k.mmap(0, 4 * PAGE, 3, ANON_PRIVATE, -1, 0);
+    const rss = k.status().VmRSS;
+    expect(k.mm.pageMap.allows(a + PAGE, true)).toBe(false);
+    expect(k.accessFault(a + PAGE + 8, true)).toBeNull();
+    expect(k.mm.pageMap.allows(a + PAGE, true)).toBe(true);
+    expect(k.status().VmRSS).toBe(rss + 4); // the page is resident though nothing non-zero was stored
+    expect(k.accessFault(a + 2 * PAGE, false)).toBeNull(); // a load faults nothing in
+    expect(k.mm.pageMap.allows(a + 2 * PAGE, true)).toBe(false);
+    expect(k.mprotect(a, 4 * PAGE, 1)).toBe(0);
+    expect(k.accessFault(a + PAGE, true)?.code).toBe("SEGV_ACCERR");
+    expectExact(k);
+  });
+
+  it("keeps the brk heap as the hot span (for loads), and none once it is read-only", () => {
     const k = makeKernel({ aslr: 2, seed: 3 });
     k.brk(k.startBrk + 10 * PAGE);
     const words = () => Array.from(new Uint32Array(k.mm.memory.buffer, PAGEMAP_HOT_START, 2));
@@ -91,6 +130,8 @@ describe("the page map", () => {
     expectExact(k);
     expect(k.mmap(0x2000, 2 * PAGE, 3, ANON_PRIVATE | FIXED, -1, 0)).toBe(0x2000);
     expect(Array.from(new Uint8Array(k.mm.memory.buffer, 0x2000, 2 * PAGE)).every((b) => b === 0)).toBe(true);
+    expect(k.mm.pageMap.allows(0x2000, false)).toBe(true);
+    k.touch(0x2000, 1);
     expect(k.mm.pageMap.allows(0x2000, true)).toBe(true);
     expectExact(k);
     expect(k.munmap(0x2000, 2 * PAGE)).toBe(0);
@@ -114,6 +155,9 @@ describe("the page map", () => {
       fc.record({ kind: fc.constant("munmap" as const), page: fc.nat(2047), pages: fc.integer({ min: 1, max: 1200 }) }),
       fc.record({ kind: fc.constant("mprotect" as const), page: fc.nat(2047), pages: fc.integer({ min: 1, max: 1200 }), prot: fc.constantFrom(0, 1, 3) }),
       fc.record({ kind: fc.constant("brk" as const), pages: fc.integer({ min: 0, max: 2000 }) }),
+      fc.record({ kind: fc.constant("touch" as const), page: fc.nat(2047), pages: fc.integer({ min: 1, max: 1200 }) }),
+      fc.record({ kind: fc.constant("dontneed" as const), page: fc.nat(2047), pages: fc.integer({ min: 1, max: 1200 }) }),
+      fc.record({ kind: fc.constant("heap" as const), page: fc.nat(2000), pages: fc.integer({ min: 1, max: 40 }) }),
     );
     fc.assert(
       fc.property(fc.array(op, { maxLength: 25 }), (ops) => {
@@ -123,6 +167,9 @@ describe("the page map", () => {
           if (o.kind === "mmap") k.mmap(W + o.page * PAGE, o.pages * PAGE, o.prot, ANON_PRIVATE | FIXED, -1, 0);
           else if (o.kind === "munmap") k.munmap(W + o.page * PAGE, o.pages * PAGE);
           else if (o.kind === "mprotect") k.mprotect(W + o.page * PAGE, o.pages * PAGE, o.prot);
+          else if (o.kind === "touch") touchWritable(k, W + o.page * PAGE, o.pages * PAGE);
+          else if (o.kind === "dontneed") k.madvise(W + o.page * PAGE, o.pages * PAGE, 4);
+          else if (o.kind === "heap") touchWritable(k, k.startBrk + o.page * PAGE, o.pages * PAGE);
           else k.brk(k.startBrk + o.pages * PAGE);
         }
         expectExact(k);
