@@ -8,7 +8,7 @@ import { cpus, totalmem } from "node:os";
 import { allocGoals, formatAllocReport, runAllocBench } from "./alloc.bench.js";
 import { formatGoals, type Goal } from "./goals.js";
 import { writeChart } from "./chart.js";
-import { runKernelBench } from "./kernel.bench.js";
+import { kernelGoals, runKernelBench } from "./kernel.bench.js";
 import { repoPath } from "./peers/paths.js";
 
 const args = process.argv.slice(2);
@@ -37,7 +37,7 @@ try {
 console.log(formatAllocReport(alloc) + "\n");
 
 // Every suite's measured goals, in one list: printed last, saved with the results.
-const goals: Goal[] = [...allocGoals(alloc)];
+const goals: Goal[] = [...kernelGoals(kernel), ...allocGoals(alloc)];
 console.log(`## Goals of this run\n\n${formatGoals(goals)}\n`);
 
 const json = repoPath("bench", "results.json");
