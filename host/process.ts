@@ -436,7 +436,6 @@ export class Process {
     const b = toInt(byte, "fill", "byte");
     this.#kernel.fill(a, b, toSizeT(length, "fill", "length"));
   }
-}
   /**
    * Declares raw writes through `memory` to [addr, addr + length): each page becomes resident, as
    * the stores would have made it on Linux; the bytes are not changed. Needed with
@@ -448,6 +447,7 @@ export class Process {
     const a = toPtr(addr, "touch", "addr");
     this.#kernel.touch(a, toSizeT(length, "touch", "length"));
   }
+}
 
 /**
  * Creates a fresh emulated process: a new 32-bit address space as exec leaves it (program,
