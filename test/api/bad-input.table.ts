@@ -121,7 +121,7 @@ const sys = (name: keyof Process["sys"], params: Param[], args: (c: Ctx) => unkn
   args,
   call: (proc, a) => (proc.sys[name] as Any)(...a),
 });
-const mem = (name: "read" | "write" | "fill", params: Param[], args: (c: Ctx) => unknown[]): Fn => ({
+const mem = (name: "read" | "write" | "fill" | "touch", params: Param[], args: (c: Ctx) => unknown[]): Fn => ({
   ...lib(name, params, args),
   family: "memory",
 });
@@ -190,6 +190,7 @@ export const FUNCTIONS: readonly Fn[] = [
   mem("read", [P("addr", "ptr"), P("length", "size")], (c) => [c.p, 16]),
   mem("write", [P("addr", "ptr"), P("bytes", "bytes")], (c) => [c.p, new Uint8Array([1, 2, 3])]),
   mem("fill", [P("addr", "ptr"), P("byte", "int"), P("length", "size")], (c) => [c.p, 7, 16]),
+  mem("touch", [P("addr", "ptr"), P("length", "size")], (c) => [c.p, 16]),
   { name: "maps", family: "memory", params: [], args: () => [], call: (proc) => proc.maps() },
   { name: "status", family: "memory", params: [], args: () => [], call: (proc) => proc.status() },
 ];
