@@ -8,8 +8,8 @@
 import { CYCLE_BIN, CYCLE_FASTBIN, CYCLE_TCACHE, MALLOC_ALIGN_MASK, MINSIZE, NBINS, NFASTBINS, TCACHE_ENTRIES_OFFSET, TCACHE_MAX_BINS } from "../../assembly/config.js";
 import { CHECK_MALLOC_STATE_FAILED } from "../../assembly/messages.js";
 import { bin_at, bin_index, fastbin_index } from "./bins.js";
-import { chunksize, inuse, protect_ptr } from "./chunk.js";
-import type { Env } from "./env.js";
+import { chunksize, inuse, prev_inuse, prev_size, protect_ptr } from "./chunk.js";
+import { ld, type Env } from "./env.js";
 import {
   NONCONTIGUOUS_BIT, W_AV_FLAGS, W_FASTBINS, W_MALLOC_INITIALIZED, W_SBRK_BASE, W_SYSTEM_MEM, W_TCACHE, W_TCACHE_KEY,
   W_TOP,
@@ -23,20 +23,22 @@ const LINK_BK = 0; // a bin, walked from the back
 const LINK_FASTBIN = 1; // safe-linked fd
 const LINK_TCACHE = 2; // safe-linked next at the mem pointer
 
-function next_link(m: Uint32Array, kind: number, p: number): number {
-  if (kind === LINK_BK) return m[(p + 12) >>> 2];
-  if (kind === LINK_FASTBIN) return protect_ptr(p + 8, m[(p + 8) >>> 2]);
-  return protect_ptr(p, m[p >>> 2]);
+// Bin and fastbin links are chunk fields, read with ld as the Wasm build's bk/fd; a tcache entry's
+// next pointer is a plain load there (assembly/checks.ts), and a plain read here.
+function next_link(env: Env, kind: number, p: number): number {
+  if (kind === LINK_BK) return ld(env, p, 12);
+  if (kind === LINK_FASTBIN) return protect_ptr(p + 8, ld(env, p, 8));
+  return protect_ptr(p, env.u32[p >>> 2]);
 }
 
 /** Whether the list from `first` runs into a cycle before `end` (Brent, as assembly/checks.ts). */
-function is_cyclic(m: Uint32Array, first: number, end: number, kind: number): boolean {
+function is_cyclic(env: Env, first: number, end: number, kind: number): boolean {
   if (first === end) return false;
   let saved = first;
   let power = 1;
   let steps = 0;
   for (let p = first; ;) {
-    p = next_link(m, kind, p);
+    p = next_link(env, kind, p);
     if (p === end) return false;
     if (p === saved) return true;
     if (++steps === power) { saved = p; power *= 2; steps = 0; }
@@ -50,20 +52,20 @@ function lowestKnownChunk(env: Env, from: number, top: number): number {
   const consider = (p: number): void => { if (p >= from && p < best) best = p; };
   for (let i = 1; i < NBINS; ++i) {
     const b = bin_at(i);
-    if (is_cyclic(m, b, b, LINK_BK)) continue;
-    for (let p = m[(b + 12) >>> 2]; p !== b; p = m[(p + 12) >>> 2]) consider(p);
+    if (is_cyclic(env, b, b, LINK_BK)) continue;
+    for (let p = m[(b + 12) >>> 2]; p !== b; p = ld(env, p, 12)) consider(p);
   }
   for (let i = 0; i < NFASTBINS; ++i) {
     const first = m[W_FASTBINS + i];
-    if (is_cyclic(m, first, 0, LINK_FASTBIN)) continue;
-    for (let p = first; p !== 0; p = next_link(m, LINK_FASTBIN, p)) consider(p);
+    if (is_cyclic(env, first, 0, LINK_FASTBIN)) continue;
+    for (let p = first; p !== 0; p = next_link(env, LINK_FASTBIN, p)) consider(p);
   }
   const tc = m[W_TCACHE];
   if (tc !== 0) {
     for (let i = 0; i < TCACHE_MAX_BINS; ++i) {
       const first = m[((tc + TCACHE_ENTRIES_OFFSET) >>> 2) + i];
-      if (is_cyclic(m, first, 0, LINK_TCACHE)) continue;
-      for (let e = first; e !== 0; e = next_link(m, LINK_TCACHE, e)) consider(e - 8);
+      if (is_cyclic(env, first, 0, LINK_TCACHE)) continue;
+      for (let e = first; e !== 0; e = next_link(env, LINK_TCACHE, e)) consider(e - 8);
     }
   }
   return best;
@@ -75,8 +77,8 @@ export function check_failure_rule(env: Env): number {
   if (m[W_MALLOC_INITIALIZED] === 0) return 0;
   const top = m[W_TOP];
   if (top === bin_at(1)) return 0; // no heap yet
-  const topsize = chunksize(m, top);
-  if ((m[(top + 4) >>> 2] & 1) === 0) return 1;
+  const topsize = chunksize(env, top);
+  if (!prev_inuse(env, top)) return 1;
   if (topsize < MINSIZE) return 2;
   cycleFound = 0;
   let cyclicBins = false;
@@ -88,29 +90,31 @@ export function check_failure_rule(env: Env): number {
     let p = m[(b + 12) >>> 2];
     let prev = b;
     let lastSize = 0;
-    if (is_cyclic(m, b, b, LINK_BK)) {
+    if (is_cyclic(env, b, b, LINK_BK)) {
       cycleFound = (CYCLE_BIN << 8) | i;
       cyclicBins = true;
       continue;
     }
     while (p !== b) {
-      if (m[(p + 8) >>> 2] !== prev) return 3;
-      const sz = chunksize(m, p);
+      if (ld(env, p, 8) !== prev) return 3;
+      const sz = chunksize(env, p);
       if (sz < MINSIZE || (sz & MALLOC_ALIGN_MASK) !== 0) return 4;
       if (((p + 8) & MALLOC_ALIGN_MASK) !== 0) return 5;
-      if (inuse(m, p)) return 6;
-      if (m[(p + sz) >>> 2] !== sz) return 7;
+      if (inuse(env, p)) return 6;
+      if (prev_size(env, (p + sz) >>> 0) !== sz) return 7;
       if (i >= 2 && bin_index(sz) !== i) return 8;
       if (i >= 64) {
         // walking from the back: sizes never decrease
         if (sz < lastSize) return 9;
-        const fdn = m[(p + 16) >>> 2];
-        if (fdn !== 0 && (m[(fdn + 20) >>> 2] !== p || m[(m[(p + 20) >>> 2] + 16) >>> 2] !== p)) return 10;
+        if (
+          ld(env, p, 16) !== 0 &&
+          (ld(env, ld(env, p, 16), 20) !== p || ld(env, ld(env, p, 20), 16) !== p)
+        ) return 10;
       }
       lastSize = sz;
       ++binned;
       prev = p;
-      p = m[(p + 12) >>> 2];
+      p = ld(env, p, 12);
     }
     if (m[(b + 8) >>> 2] !== prev) return 11;
   }
@@ -118,13 +122,13 @@ export function check_failure_rule(env: Env): number {
   // fastbins: right sizes, still marked in use
   for (let i = 0; i < NFASTBINS; ++i) {
     const first = m[W_FASTBINS + i];
-    if (is_cyclic(m, first, 0, LINK_FASTBIN)) {
+    if (is_cyclic(env, first, 0, LINK_FASTBIN)) {
       cycleFound = (CYCLE_FASTBIN << 8) | i;
       continue;
     }
-    for (let p = first; p !== 0; p = next_link(m, LINK_FASTBIN, p)) {
-      if (fastbin_index(chunksize(m, p)) !== i) return 12;
-      if (!inuse(m, p)) return 13;
+    for (let p = first; p !== 0; p = next_link(env, LINK_FASTBIN, p)) {
+      if (fastbin_index(chunksize(env, p)) !== i) return 12;
+      if (!inuse(env, p)) return 13;
     }
   }
 
@@ -134,12 +138,12 @@ export function check_failure_rule(env: Env): number {
     for (let i = 0; i < TCACHE_MAX_BINS; ++i) {
       const first = m[((tc + TCACHE_ENTRIES_OFFSET) >>> 2) + i];
       // (rule 15, a list longer than any count, is now a cycle: noted, not a failure)
-      if (is_cyclic(m, first, 0, LINK_TCACHE)) {
+      if (is_cyclic(env, first, 0, LINK_TCACHE)) {
         cycleFound = (CYCLE_TCACHE << 8) | i;
         continue;
       }
       let n = 0;
-      for (let e = first; e !== 0; e = next_link(m, LINK_TCACHE, e)) {
+      for (let e = first; e !== 0; e = next_link(env, LINK_TCACHE, e)) {
         if (m[(e + 4) >>> 2] !== m[W_TCACHE_KEY]) return 14;
         ++n;
       }
@@ -156,21 +160,21 @@ export function check_failure_rule(env: Env): number {
     let steps = 0;
     while (p !== top) {
       if (p > top) return 17;
-      const sz = chunksize(m, p);
+      const sz = chunksize(env, p);
       if (sz < 8 || (sz & 7) !== 0) return 18;
       if (sz === 8) {
         // two fenceposts end a stretch left by a foreign sbrk (as assembly/checks.ts)
-        if (chunksize(m, p + 8) !== 8 || (m[(p + 12) >>> 2] & 1) === 0) return 27;
+        if (chunksize(env, p + 8) !== 8 || !prev_inuse(env, p + 8)) return 27;
         p = lowestKnownChunk(env, p + 16, top);
         prevFree = false;
         continue;
       }
-      const isFree = !inuse(m, p);
+      const isFree = !inuse(env, p);
       if (isFree) {
         if (prevFree) return 19; // two free neighbours were not coalesced
         ++freeSeen;
       }
-      if (((m[(p + sz + 4) >>> 2] & 1) !== 0) === isFree && p + sz !== top) return 20;
+      if (prev_inuse(env, (p + sz) >>> 0) === isFree && p + sz !== top) return 20;
       prevFree = isFree;
       p += sz;
       if (++steps > 0x10000000) return 21;
@@ -178,8 +182,9 @@ export function check_failure_rule(env: Env): number {
     if (freeSeen !== binned && !cyclicBins) return 22;
     if (top + topsize > sbrk_base + m[W_SYSTEM_MEM]) return 23;
   }
-  if ((m[(top + 4) >>> 2] & 2) !== 0) return 24;
-  if ((m[(top + 4) >>> 2] & 1) === 0) return 25;
+  if ((ld(env, top, 4) & 2) !== 0) return 24;
+  if ((ld(env, top, 4) & 1) === 0) return 25;
+  if (((top + 8) >>> 0) === 0) return 26; // chunk2mem(top) is NULL
   return 0;
 }
 

@@ -15,17 +15,20 @@
 //
 // Numbers are JS numbers holding u32 values. Reads from a Uint32Array are already unsigned;
 // anything computed that may pass 2^31 (addresses of mmapped chunks, masks) or wrap below 0
-// (C's unsigned wrap-around in the integrity checks) is brought back with `>>> 0`. An index
-// `(p + k) >>> 2` wraps modulo 2^32 exactly as the Wasm build's address arithmetic does.
+// (C's unsigned wrap-around in the integrity checks) is brought back with `>>> 0`. ld/st take
+// the address base + offset modulo 2^32, exactly as the Wasm build's address arithmetic does.
 
 import { CHUNK_HDR_SZ, MALLOC_ALIGN_MASK, MINSIZE, SIZE_SZ } from "../../assembly/config.js";
-import { ld, trap, type Env } from "./env.js";
+import { ld, st, type Env } from "./env.js";
 
-// The allocator's code indexes the word view with the offsets of the picture directly —
-// m[p >>> 2] prev_size, m[(p + 4) >>> 2] size, m[(p + 8) >>> 2] fd, m[(p + 12) >>> 2] bk,
-// m[(p + 16) >>> 2] fd_nextsize, m[(p + 20) >>> 2] bk_nextsize — rather than through one small
-// function per field: the hot paths then depend on no inlining budget. The helpers below are the
-// few whose expression is worth a name.
+// Every access to a chunk's fields goes through ld/st (env.ts), as assembly/chunk.ts's do: a
+// chunk's address comes from memory the program can corrupt (a link, a size, a pointer it
+// passed), or lies on a page a foreign munmap or mprotect took away, so each load and store
+// first consults the kernel's page map and dies of SIGSEGV where the Wasm build and the real
+// process do. The hot paths write ld(env, p, 4) for the size field, ld(env, p, 8) for fd, and so
+// on, with the offsets of the picture; the helpers below are the ones whose expression is worth a
+// name. Each makes the same loads and stores, in the same order, as its namesake in
+// assembly/chunk.ts, so that both builds fault at the same access.
 
 const SIZE_MASK = ~7; // ~SIZE_BITS, as an int32: `&` with it needs `>>> 0`
 const ALIGN_MASK_NOT = ~MALLOC_ALIGN_MASK;
@@ -33,16 +36,29 @@ const ALIGN_MASK_NOT = ~MALLOC_ALIGN_MASK;
 export const chunk2mem = (p: number): number => (p + CHUNK_HDR_SZ) >>> 0;
 export const mem2chunk = (mem: number): number => (mem - CHUNK_HDR_SZ) >>> 0;
 
-export const chunksize = (m: Uint32Array, p: number): number => (m[(p + 4) >>> 2] & SIZE_MASK) >>> 0;
-/** chunksize of a chunk reached through a link: read with ld (bounded as a Wasm load). */
-export const chunksize_ld = (env: Env, p: number): number => (ld(env, p, 4) & SIZE_MASK) >>> 0;
-export const chunk_is_mmapped = (m: Uint32Array, p: number): boolean => (m[(p + 4) >>> 2] & 2) !== 0;
-/** In use = the next chunk's PREV_INUSE bit. */
-export const inuse = (m: Uint32Array, p: number): boolean => (m[(p + chunksize(m, p) + 4) >>> 2] & 1) !== 0;
+export const prev_size = (env: Env, p: number): number => ld(env, p, 0);
+export const set_prev_size = (env: Env, p: number, v: number): void => st(env, p, 0, v);
+export const chunksize = (env: Env, p: number): number => (ld(env, p, 4) & SIZE_MASK) >>> 0;
+export const prev_inuse = (env: Env, p: number): boolean => (ld(env, p, 4) & 1) !== 0;
+export const chunk_is_mmapped = (env: Env, p: number): boolean => (ld(env, p, 4) & 2) !== 0;
+/** Set the whole size field (flags included). */
+export const set_head = (env: Env, p: number, v: number): void => st(env, p, 4, v);
+/** Set the size, keeping the PREV_INUSE bit (a load, then a store). */
+export const set_head_size = (env: Env, p: number, s: number): void => st(env, p, 4, (ld(env, p, 4) & 1) | s);
+/** Write the size into the next chunk's prev_size (free chunks only). */
+export const set_foot = (env: Env, p: number, s: number): void => st(env, (p + s) >>> 0, 0, s);
+
+/** In use = the next chunk's PREV_INUSE bit (the size field read, then the next one's). */
+export const inuse = (env: Env, p: number): boolean => (ld(env, (p + chunksize(env, p)) >>> 0, 4) & 1) !== 0;
+export const inuse_bit_at_offset = (env: Env, p: number, s: number): boolean => (ld(env, (p + s) >>> 0, 4) & 1) !== 0;
+export function set_inuse_bit_at_offset(env: Env, p: number, s: number): void {
+  const a = (p + s) >>> 0;
+  st(env, a, 4, ld(env, a, 4) | 1);
+}
 
 /** The bytes a user may use in an in-use chunk (it borrows the next chunk's prev_size). */
-export const memsize = (m: Uint32Array, p: number): number =>
-  chunksize(m, p) - CHUNK_HDR_SZ + (chunk_is_mmapped(m, p) ? 0 : SIZE_SZ);
+export const memsize = (env: Env, p: number): number =>
+  chunksize(env, p) - CHUNK_HDR_SZ + (chunk_is_mmapped(env, p) ? 0 : SIZE_SZ);
 
 export const aligned_OK = (x: number): boolean => (x & MALLOC_ALIGN_MASK) === 0;
 /** With MALLOC_ALIGNMENT != CHUNK_HDR_SZ, the test is on the user pointer. */
@@ -57,22 +73,3 @@ export const checked_request2size = (req: number): number => (req > 0x7fffffff ?
 
 /** Safe-linking: PROTECT_PTR(pos, ptr) = (pos >> 12) ^ ptr, and REVEAL_PTR is the same. */
 export const protect_ptr = (pos: number, ptr: number): number => ((pos >>> 12) ^ ptr) >>> 0;
-
-/**
- * A u32 load at an address that came from the user (a bad pointer may be misaligned, or point past
- * the end of the memory): read as the Wasm build reads it — unaligned if need be, and trapping
- * ("memory access out of bounds") where a Wasm load would, with no wrap-around.
- */
-export function load_u32(env: Env, addr: number): number {
-  if (addr + 4 > env.u8.length) trap();
-  return (addr & 3) === 0 ? env.u32[addr >>> 2] : env.dv.getUint32(addr, true);
-}
-
-/** The size field of a chunk whose address the user gave: the fast aligned read, else load_u32. */
-export function user_head(env: Env, p: number): number {
-  if ((p & 3) === 0) {
-    const v = env.u32[(p + 4) >>> 2];
-    if (v !== undefined && p < 0xfffffff8) return v;
-  }
-  return load_u32(env, p + 4);
-}

@@ -13,7 +13,7 @@ import {
   INVALID_FASTBIN_ENTRY_FREE,
 } from "../../assembly/messages.js";
 import { fastbin_index, in_smallbin_range, unlink_chunk, unsorted_chunks } from "./bins.js";
-import { aligned_OK, chunksize_ld, misaligned_chunk, user_head } from "./chunk.js";
+import { aligned_OK, chunksize, misaligned_chunk } from "./chunk.js";
 import { check_range, ld, malloc_printerr, st, type Env } from "./env.js";
 import {
   NONCONTIGUOUS_BIT, W_AV_FLAGS, W_FASTBINS, W_GLOBAL_MAX_FAST, W_HAVE_FASTCHUNKS, W_MMAP_THRESHOLD,
@@ -39,8 +39,9 @@ export function libc_free(env: Env, mem: number): void {
   if (mem === 0) return;
   const err = get_errno(env);
   const p = (mem - CHUNK_HDR_SZ) >>> 0;
-  // A bad pointer may be misaligned: read its size field as the Wasm build does, byte-exact.
-  const head = user_head(env, p);
+  // chunk_is_mmapped(p): a bad pointer may be misaligned or unmapped, and ld reads it as the Wasm
+  // build does (unaligned, or SIGSEGV); _int_free's chunksize(p) reads the same word again.
+  const head = ld(env, p, 4);
   if ((head & 2) !== 0) {
     // The dynamic mmap threshold: a freed mmapped chunk raises it to its size.
     const m = env.u32;
@@ -62,7 +63,7 @@ export function libc_free(env: Env, mem: number): void {
 /** _int_free(&main_arena, p, have_lock): internal callers hold the lock, which enables
  *  the check of the fastbin's previous head. */
 export function _int_free(env: Env, p: number, have_lock: boolean): void {
-  int_free_sized(env, p, (user_head(env, p) & ~7) >>> 0, have_lock);
+  int_free_sized(env, p, chunksize(env, p), have_lock);
 }
 
 /** _int_free, the chunk's size already read (by libc_free, which read the size field anyway). */
@@ -95,7 +96,7 @@ function int_free_sized(env: Env, p: number, size: number, have_lock: boolean): 
   // ── fastbins ──
   if (size <= m[W_GLOBAL_MAX_FAST]) {
     const next = p + size;
-    if (ld(env, next, 4) <= CHUNK_HDR_SZ || chunksize_ld(env, next) >= m[W_SYSTEM_MEM]) {
+    if (ld(env, next, 4) <= CHUNK_HDR_SZ || chunksize(env, next) >= m[W_SYSTEM_MEM]) {
       malloc_printerr(env, FREE_INVALID_NEXT_SIZE_FAST);
     }
     free_perturb(env, p + 8, size - CHUNK_HDR_SZ);
@@ -106,7 +107,7 @@ function int_free_sized(env: Env, p: number, size: number, have_lock: boolean): 
     if (old === p) malloc_printerr(env, DOUBLE_FREE_FASTTOP);
     st(env, p, 8, ((p + 8) >>> 12) ^ old);
     m[fbw] = p;
-    if (have_lock && old !== 0 && fastbin_index(chunksize_ld(env, old)) !== idx) malloc_printerr(env, INVALID_FASTBIN_ENTRY_FREE);
+    if (have_lock && old !== 0 && fastbin_index(chunksize(env, old)) !== idx) malloc_printerr(env, INVALID_FASTBIN_ENTRY_FREE);
     return;
   }
 
@@ -119,11 +120,11 @@ function int_free_sized(env: Env, p: number, size: number, have_lock: boolean): 
   const nextchunk = (p + size) >>> 0;
   const top = m[W_TOP];
   if (p === top) malloc_printerr(env, DOUBLE_FREE_TOP);
-  if ((m[W_AV_FLAGS] & NONCONTIGUOUS_BIT) === 0 && nextchunk >= ((top + chunksize_ld(env, top)) >>> 0)) {
+  if ((m[W_AV_FLAGS] & NONCONTIGUOUS_BIT) === 0 && nextchunk >= ((top + chunksize(env, top)) >>> 0)) {
     malloc_printerr(env, DOUBLE_FREE_OUT);
   }
   if ((ld(env, nextchunk, 4) & 1) === 0) malloc_printerr(env, DOUBLE_FREE_PREV);
-  const nextsize = chunksize_ld(env, nextchunk);
+  const nextsize = chunksize(env, nextchunk);
   if (ld(env, nextchunk, 4) <= CHUNK_HDR_SZ || nextsize >= m[W_SYSTEM_MEM]) {
     malloc_printerr(env, FREE_INVALID_NEXT_SIZE_NORMAL);
   }
@@ -133,7 +134,7 @@ function int_free_sized(env: Env, p: number, size: number, have_lock: boolean): 
     const prevsize = ld(env, p, 0);
     size = (size + prevsize) >>> 0;
     p = (p - prevsize) >>> 0;
-    if (chunksize_ld(env, p) !== prevsize) malloc_printerr(env, CORRUPTED_SIZE_VS_PREV_SIZE_CONSOLIDATING);
+    if (chunksize(env, p) !== prevsize) malloc_printerr(env, CORRUPTED_SIZE_VS_PREV_SIZE_CONSOLIDATING);
     unlink_chunk(env, p);
   }
 
@@ -166,7 +167,7 @@ function int_free_sized(env: Env, p: number, size: number, have_lock: boolean): 
   if (size >= FASTBIN_CONSOLIDATION_THRESHOLD) {
     if (m[W_HAVE_FASTCHUNKS] !== 0) malloc_consolidate(env);
     m = env.u32;
-    if (chunksize_ld(env, m[W_TOP]) >= m[W_TRIM_THRESHOLD]) systrim(env, m[W_TOP_PAD]);
+    if (chunksize(env, m[W_TOP]) >= m[W_TRIM_THRESHOLD]) systrim(env, m[W_TOP_PAD]);
   }
 }
 
@@ -180,16 +181,16 @@ export function malloc_consolidate(env: Env): void {
     m[W_FASTBINS + i] = 0;
     while (p !== 0) {
       if (misaligned_chunk(p)) malloc_printerr(env, CONSOLIDATE_UNALIGNED_FASTBIN);
-      if (fastbin_index(chunksize_ld(env, p)) !== i) malloc_printerr(env, CONSOLIDATE_INVALID_CHUNK_SIZE);
+      if (fastbin_index(chunksize(env, p)) !== i) malloc_printerr(env, CONSOLIDATE_INVALID_CHUNK_SIZE);
       const nextp = (((p + 8) >>> 12) ^ ld(env, p, 8)) >>> 0;
-      let size = chunksize_ld(env, p);
+      let size = chunksize(env, p);
       const nextchunk = (p + size) >>> 0;
-      const nextsize = chunksize_ld(env, nextchunk);
+      const nextsize = chunksize(env, nextchunk);
       if ((ld(env, p, 4) & 1) === 0) {
         const prevsize = ld(env, p, 0);
         size = (size + prevsize) >>> 0;
         p = (p - prevsize) >>> 0;
-        if (chunksize_ld(env, p) !== prevsize) malloc_printerr(env, CORRUPTED_SIZE_VS_PREV_SIZE_FASTBINS);
+        if (chunksize(env, p) !== prevsize) malloc_printerr(env, CORRUPTED_SIZE_VS_PREV_SIZE_FASTBINS);
         unlink_chunk(env, p);
       }
       if (nextchunk !== m[W_TOP]) {

@@ -17,7 +17,7 @@ import {
   unlink_chunk, unsorted_chunks,
 } from "./bins.js";
 import {
-  checked_request2size, chunk_is_mmapped, chunksize, chunksize_ld, mem2chunk, misaligned_chunk, request2size,
+  checked_request2size, chunk_is_mmapped, chunksize, mem2chunk, misaligned_chunk, request2size,
 } from "./chunk.js";
 import { check_range, ld, malloc_printerr, st, type Env } from "./env.js";
 import { malloc_consolidate } from "./free.js";
@@ -148,7 +148,7 @@ export function _int_malloc(env: Env, bytes: number): number {
     if (victim !== 0) {
       if (misaligned_chunk(victim)) malloc_printerr(env, MALLOC_UNALIGNED_FASTBIN_2);
       m[fbw] = ((victim + 8) >>> 12) ^ ld(env, victim, 8);
-      if (fastbin_index(chunksize_ld(env, victim)) !== idx) malloc_printerr(env, MALLOC_MEMORY_CORRUPTION_FAST);
+      if (fastbin_index(chunksize(env, victim)) !== idx) malloc_printerr(env, MALLOC_MEMORY_CORRUPTION_FAST);
       const tc_idx = csize2tidx(nb);
       if (tc !== 0 && tc_idx < m[W_TCACHE_BINS]) {
         const cnt = (tc >>> 1) + tc_idx;
@@ -210,7 +210,7 @@ export function _int_malloc(env: Env, bytes: number): number {
     let victim: number;
     while ((victim = ld(env, unsorted, 12)) !== unsorted) {
       let bck = ld(env, victim, 12);
-      let size = chunksize_ld(env, victim);
+      let size = chunksize(env, victim);
       const next = (victim + size) >>> 0;
       const sysmem = m[W_SYSTEM_MEM];
       if (size <= 8 || size > sysmem) malloc_printerr(env, MALLOC_INVALID_SIZE_UNSORTED);
@@ -325,7 +325,7 @@ export function _int_malloc(env: Env, bytes: number): number {
         victim = ld(env, victim, 20);
         let size: number;
         walk_start(); // glibc loops forever on a cyclic nextsize list: assembly/hangs.ts
-        while ((size = chunksize_ld(env, victim)) < nb) {
+        while ((size = chunksize(env, victim)) < nb) {
           victim = ld(env, victim, 20);
           walk_step(env, victim, MALLOC_CYCLIC_LARGEBIN_SEARCH);
         }
@@ -345,7 +345,7 @@ export function _int_malloc(env: Env, bytes: number): number {
     ++idx;
     victim = binmap_search(env, idx);
     if (victim !== 0) {
-      const size = chunksize_ld(env, victim);
+      const size = chunksize(env, victim);
       if (size < nb) malloc_printerr(env, ASSERT_INT_MALLOC_SIZE); // bins above nb's hold only larger chunks
       unlink_chunk(env, victim);
       split_to_unsorted(env, victim, size, nb, MALLOC_CORRUPTED_UNSORTED_2, in_smallbin_range(nb));
@@ -356,7 +356,7 @@ export function _int_malloc(env: Env, bytes: number): number {
 
     // ── top ──
     victim = m[W_TOP];
-    const size = chunksize_ld(env, victim);
+    const size = chunksize(env, victim);
     if (size > m[W_SYSTEM_MEM]) malloc_printerr(env, MALLOC_CORRUPTED_TOP_SIZE);
     if (size >= nb + MINSIZE) {
       const remainder = (victim + nb) >>> 0;
@@ -392,18 +392,17 @@ export function libc_calloc(env: Env, n: number, elem_size: number): number {
   m = env.u32;
 
   const oldtop = m[W_TOP];
-  let oldtopsize = chunksize_ld(env, oldtop);
+  let oldtopsize = chunksize(env, oldtop);
   // Only newly allocated memory is known to be clear (MORECORE_CLEARS == 1).
   const fresh = (m[W_SBRK_BASE] + m[W_MAX_SYSTEM_MEM] - oldtop) >>> 0;
   if (oldtopsize < fresh) oldtopsize = fresh;
 
   const mem = _int_malloc(env, sz);
   if (mem === 0) return 0;
-  m = env.u32;
   const p = mem2chunk(mem);
-  let csz = chunksize(m, p);
+  let csz = chunksize(env, p);
   const perturb = env.i32[W_PERTURB_BYTE];
-  if (chunk_is_mmapped(m, p)) {
+  if (chunk_is_mmapped(env, p)) {
     if (perturb !== 0) {
       check_range(env, mem, sz, true);
       env.u8.fill(0, mem, mem + sz);

@@ -5,7 +5,10 @@
 // posix_memalign checks the alignment (EINVAL) and returns ENOMEM instead of setting errno.
 
 import { EINVAL, ENOMEM, IS_MMAPPED, MALLOC_ALIGNMENT, MINSIZE, PAGESIZE } from "../../assembly/config.js";
-import { checked_request2size, chunksize } from "./chunk.js";
+import {
+  checked_request2size, chunk_is_mmapped, chunksize, prev_size, set_head, set_head_size, set_inuse_bit_at_offset,
+  set_prev_size,
+} from "./chunk.js";
 import type { Env } from "./env.js";
 import { _int_free } from "./free.js";
 import { W_MALLOC_INITIALIZED } from "./layout.js";
@@ -21,32 +24,30 @@ function _int_memalign(env: Env, alignment: number, bytes: number): number {
   }
   const mem = _int_malloc(env, (nb + alignment + MINSIZE) >>> 0);
   if (mem === 0) return 0;
-  let m = env.u32;
   let p = mem - 8;
   if (mem % alignment !== 0) {
     let brk = (((mem + alignment - 1) & -alignment) >>> 0) - 8;
     if (brk - p < MINSIZE) brk += alignment;
     const newp = brk;
     const leadsize = brk - p;
-    const newsize = chunksize(m, p) - leadsize;
-    if ((m[(p + 4) >>> 2] & IS_MMAPPED) !== 0) {
-      m[newp >>> 2] = m[p >>> 2] + leadsize;
-      m[(newp + 4) >>> 2] = newsize | IS_MMAPPED;
+    const newsize = chunksize(env, p) - leadsize;
+    if (chunk_is_mmapped(env, p)) {
+      set_prev_size(env, newp, prev_size(env, p) + leadsize);
+      set_head(env, newp, newsize | IS_MMAPPED);
       return newp + 8;
     }
-    m[(newp + 4) >>> 2] = newsize | 1;
-    m[(newp + newsize + 4) >>> 2] |= 1;
-    m[(p + 4) >>> 2] = (m[(p + 4) >>> 2] & 1) | leadsize;
+    set_head(env, newp, newsize | 1);
+    set_inuse_bit_at_offset(env, newp, newsize);
+    set_head_size(env, p, leadsize);
     _int_free(env, p, true);
-    m = env.u32;
     p = newp;
   }
-  if ((m[(p + 4) >>> 2] & IS_MMAPPED) === 0) {
-    const size = chunksize(m, p);
+  if (!chunk_is_mmapped(env, p)) {
+    const size = chunksize(env, p);
     if (size > nb + MINSIZE) {
       const remainder = p + nb;
-      m[(remainder + 4) >>> 2] = (size - nb) | 1;
-      m[(p + 4) >>> 2] = (m[(p + 4) >>> 2] & 1) | nb;
+      set_head(env, remainder, (size - nb) | 1);
+      set_head_size(env, p, nb);
       _int_free(env, remainder, true);
     }
   }

@@ -5,8 +5,11 @@
 import { CHUNK_HDR_SZ, ENOMEM, MALLOC_ALIGN_MASK, MINSIZE, SIZE_SZ } from "../../assembly/config.js";
 import { REALLOC_INVALID_NEXT_SIZE, REALLOC_INVALID_OLD_SIZE, REALLOC_INVALID_POINTER } from "../../assembly/messages.js";
 import { unlink_chunk } from "./bins.js";
-import { checked_request2size, chunksize, memsize, misaligned_chunk, user_head } from "./chunk.js";
-import { check_range, malloc_printerr, type Env } from "./env.js";
+import {
+  checked_request2size, chunk_is_mmapped, chunksize, inuse, memsize, misaligned_chunk, set_head, set_head_size,
+  set_inuse_bit_at_offset,
+} from "./chunk.js";
+import { check_range, ld, malloc_printerr, type Env } from "./env.js";
 import { _int_free, libc_free } from "./free.js";
 import { W_MALLOC_INITIALIZED, W_SYSTEM_MEM, W_TCACHE, W_TOP } from "./layout.js";
 import { _int_malloc, libc_malloc, ptmalloc_init } from "./malloc.js";
@@ -24,11 +27,13 @@ export function libc_realloc(env: Env, oldmem: number, bytes: number): number {
   if (oldmem === 0) return libc_malloc(env, bytes);
 
   const oldp = (oldmem - CHUNK_HDR_SZ) >>> 0;
-  // A bad pointer may be misaligned: read its size field as the Wasm build does.
-  const head = user_head(env, oldp);
+  // chunksize(oldp), then chunk_is_mmapped(oldp): one word, which a bad pointer may have
+  // misaligned or unmapped (ld reads it as the Wasm build does, or dies of its SIGSEGV).
+  const head = ld(env, oldp, 4);
   const oldsize = (head & ~7) >>> 0;
-  const mmapped = (head & 2) !== 0;
-  if (!mmapped && env.u32[W_TCACHE] === 0) tcache_init(env);
+  let mmapped = (head & 2) !== 0;
+  const carving = !mmapped && env.u32[W_TCACHE] === 0;
+  if (carving) tcache_init(env);
 
   if (oldp > ((0 - oldsize) >>> 0) || misaligned_chunk(oldp)) malloc_printerr(env, REALLOC_INVALID_POINTER);
 
@@ -38,6 +43,8 @@ export function libc_realloc(env: Env, oldmem: number, bytes: number): number {
     return 0;
   }
 
+  // glibc reads chunk_is_mmapped(oldp) again here; carving the tcache may have changed the word
+  if (carving) mmapped = chunk_is_mmapped(env, oldp);
   if (mmapped) {
     const newp = mremap_chunk(env, oldp, nb);
     if (newp !== 0) return (newp + CHUNK_HDR_SZ) >>> 0;
@@ -53,11 +60,10 @@ export function libc_realloc(env: Env, oldmem: number, bytes: number): number {
 
 /** _int_realloc(&main_arena, oldp, oldsize, nb) */
 export function _int_realloc(env: Env, oldp: number, oldsize: number, nb: number): number {
-  let m = env.u32;
-  if (m[(oldp + 4) >>> 2] <= CHUNK_HDR_SZ || oldsize >= m[W_SYSTEM_MEM]) malloc_printerr(env, REALLOC_INVALID_OLD_SIZE);
+  if (ld(env, oldp, 4) <= CHUNK_HDR_SZ || oldsize >= env.u32[W_SYSTEM_MEM]) malloc_printerr(env, REALLOC_INVALID_OLD_SIZE);
   const next = (oldp + oldsize) >>> 0;
-  const nextsize = chunksize(m, next);
-  if (m[(next + 4) >>> 2] <= CHUNK_HDR_SZ || nextsize >= m[W_SYSTEM_MEM]) malloc_printerr(env, REALLOC_INVALID_NEXT_SIZE);
+  const nextsize = chunksize(env, next);
+  if (ld(env, next, 4) <= CHUNK_HDR_SZ || nextsize >= env.u32[W_SYSTEM_MEM]) malloc_printerr(env, REALLOC_INVALID_NEXT_SIZE);
 
   let newp: number;
   let newsize: number;
@@ -65,30 +71,29 @@ export function _int_realloc(env: Env, oldp: number, oldsize: number, nb: number
     newp = oldp;
     newsize = oldsize;
   } else {
-    const top = m[W_TOP];
+    const top = env.u32[W_TOP];
     if (next === top && (newsize = oldsize + nextsize) >= nb + MINSIZE) {
       // grow into the top
-      m[(oldp + 4) >>> 2] = (m[(oldp + 4) >>> 2] & 1) | nb;
-      m[W_TOP] = oldp + nb;
-      m[(oldp + nb + 4) >>> 2] = (newsize - nb) | 1;
+      set_head_size(env, oldp, nb);
+      env.u32[W_TOP] = oldp + nb;
+      set_head(env, oldp + nb, (newsize - nb) | 1);
       return oldp + CHUNK_HDR_SZ;
-    } else if (next !== top && (m[(next + nextsize + 4) >>> 2] & 1) === 0 && (newsize = oldsize + nextsize) >= nb) {
+    } else if (next !== top && !inuse(env, next) && (newsize = oldsize + nextsize) >= nb) {
       // grow into the free successor
       newp = oldp;
       unlink_chunk(env, next);
     } else {
       const newmem = _int_malloc(env, nb - MALLOC_ALIGN_MASK);
       if (newmem === 0) return 0;
-      m = env.u32;
       newp = newmem - CHUNK_HDR_SZ;
-      newsize = chunksize(m, newp);
+      newsize = chunksize(env, newp);
       if (newp === next) {
         // the new chunk is the successor: no copy
         newsize += oldsize;
         newp = oldp;
       } else {
         const oldmem = oldp + CHUNK_HDR_SZ;
-        copy_checked(env, newmem, oldmem, memsize(m, oldp));
+        copy_checked(env, newmem, oldmem, memsize(env, oldp));
         _int_free(env, oldp, true);
         return newmem;
       }
@@ -97,13 +102,13 @@ export function _int_realloc(env: Env, oldp: number, oldsize: number, nb: number
 
   const remainder_size = newsize - nb;
   if (remainder_size < MINSIZE) {
-    m[(newp + 4) >>> 2] = (m[(newp + 4) >>> 2] & 1) | newsize;
-    m[(newp + newsize + 4) >>> 2] |= 1;
+    set_head_size(env, newp, newsize);
+    set_inuse_bit_at_offset(env, newp, newsize);
   } else {
     const remainder = newp + nb;
-    m[(newp + 4) >>> 2] = (m[(newp + 4) >>> 2] & 1) | nb;
-    m[(remainder + 4) >>> 2] = remainder_size | 1;
-    m[(remainder + remainder_size + 4) >>> 2] |= 1;
+    set_head_size(env, newp, nb);
+    set_head(env, remainder, remainder_size | 1);
+    set_inuse_bit_at_offset(env, remainder, remainder_size);
     _int_free(env, remainder, true);
   }
   return newp + CHUNK_HDR_SZ;

@@ -11,7 +11,7 @@ import {
 import { MALLINFO_UNALIGNED_FASTBIN, MALLOC_INFO_UNALIGNED_FASTBIN } from "../../assembly/messages.js";
 import type { Mallinfo2 } from "../libc.js";
 import { bin_at, bin_index } from "./bins.js";
-import { chunksize_ld, inuse, load_u32, memsize, misaligned_chunk, user_head } from "./chunk.js";
+import { chunksize, inuse, memsize, misaligned_chunk } from "./chunk.js";
 import { ld, malloc_printerr, type Env } from "./env.js";
 import { malloc_consolidate } from "./free.js";
 import {
@@ -55,8 +55,7 @@ export function walk_step(env: Env, p: number, hang: string): void {
 /** int_mallinfo(&main_arena) + the mmapped counts, as __libc_mallinfo2 returns them. */
 function int_mallinfo(env: Env, fastHang: string, binHang: string): Mallinfo2 {
   const m = env.u32;
-  const topsize = chunksize_ld(env, m[W_TOP]);
-  let avail = topsize;
+  let avail = chunksize(env, m[W_TOP]);
   let nblocks = 1;
   let nfastblocks = 0;
   let fastavail = 0;
@@ -66,7 +65,7 @@ function int_mallinfo(env: Env, fastHang: string, binHang: string): Mallinfo2 {
       if (misaligned_chunk(p)) malloc_printerr(env, MALLINFO_UNALIGNED_FASTBIN);
       walk_step(env, p, fastHang);
       ++nfastblocks;
-      fastavail = (fastavail + chunksize_ld(env, p)) >>> 0;
+      fastavail = (fastavail + chunksize(env, p)) >>> 0;
     }
   }
   avail = (avail + fastavail) >>> 0;
@@ -76,7 +75,7 @@ function int_mallinfo(env: Env, fastHang: string, binHang: string): Mallinfo2 {
     for (let p = m[(b + 12) >>> 2]; p !== b; p = ld(env, p, 12)) {
       walk_step(env, p, binHang);
       ++nblocks;
-      avail = (avail + chunksize_ld(env, p)) >>> 0;
+      avail = (avail + chunksize(env, p)) >>> 0;
     }
   }
   const system = m[W_SYSTEM_MEM];
@@ -90,7 +89,7 @@ function int_mallinfo(env: Env, fastHang: string, binHang: string): Mallinfo2 {
     fsmblks: fastavail,
     uordblks: (system - avail) >>> 0,
     fordblks: avail,
-    keepcost: topsize,
+    keepcost: chunksize(env, m[W_TOP]), // read again at the end, as glibc does
   };
 }
 
@@ -131,7 +130,7 @@ export function libc_malloc_info(env: Env): string {
   if (env.u32[W_MALLOC_INITIALIZED] === 0) ptmalloc_init(env);
   const m = env.u32;
   let out = '<malloc version="1">\n<heap nr="0">\n<sizes>\n';
-  let avail = chunksize_ld(env, m[W_TOP]);
+  let avail = chunksize(env, m[W_TOP]);
   let nblocks = 1;
   let nfastblocks = 0;
   let fastavail = 0;
@@ -140,7 +139,7 @@ export function libc_malloc_info(env: Env): string {
     let p = m[W_FASTBINS + i];
     if (p === 0) continue;
     let n = 0;
-    const thissize = chunksize_ld(env, p);
+    const thissize = chunksize(env, p);
     walk_start();
     while (p !== 0) {
       if (misaligned_chunk(p)) malloc_printerr(env, MALLOC_INFO_UNALIGNED_FASTBIN);
@@ -200,16 +199,12 @@ export function libc_malloc_info(env: Env): string {
 /** __malloc_usable_size */
 export function libc_malloc_usable_size(env: Env, mem: number): number {
   if (mem === 0) return 0;
-  const m = env.u32;
   const p = (mem - 8) >>> 0;
-  const head = user_head(env, p);
+  // chunk_is_mmapped(p) and chunksize(p): one word (a bad pointer's may be misaligned: ld reads
+  // it unaligned, as the Wasm build does); then inuse(p) and memsize(p) read their words again.
+  const head = ld(env, p, 4);
   if ((head & 2) !== 0) return (((head & ~7) >>> 0) - 8) >>> 0;
-  if ((p & 3) !== 0) {
-    // a misaligned bad pointer: the Wasm build reads its neighbour's size field unaligned too
-    const size = (head & ~7) >>> 0;
-    return (load_u32(env, ((p + size) >>> 0) + 4) & 1) !== 0 ? (size - 4) >>> 0 : 0;
-  }
-  if (inuse(m, p)) return memsize(m, p);
+  if (inuse(env, p)) return memsize(env, p);
   return 0;
 }
 
@@ -227,7 +222,7 @@ export function libc_malloc_trim(env: Env, pad: number): number {
     walk_start();
     for (let p = m[(b + 12) >>> 2]; p !== b; p = ld(env, p, 12)) {
       walk_step(env, p, MALLOC_TRIM_CYCLIC_BIN);
-      let size = chunksize_ld(env, p);
+      let size = chunksize(env, p);
       if (size > psm1 + SIZEOF_MALLOC_CHUNK) {
         // the chunk holds at least one whole unused page
         const paligned_mem = ((p + SIZEOF_MALLOC_CHUNK + psm1) & ~psm1) >>> 0;

@@ -18,7 +18,7 @@ import {
   MUNMAP_CHUNK_INVALID_POINTER,
 } from "../../assembly/messages.js";
 import { initial_top } from "./bins.js";
-import { chunksize_ld, load_u32 } from "./chunk.js";
+import { chunksize, prev_inuse, prev_size, set_head, set_prev_size } from "./chunk.js";
 import { malloc_printerr, type Env } from "./env.js";
 import { _int_free } from "./free.js";
 import {
@@ -39,19 +39,19 @@ function sysmalloc_mmap(env: Env, nb: number): number {
   if (size <= nb) return MAP_FAILED; // wrapped around
   const mm = mmap_anon(env, size);
   if (mm === MAP_FAILED) return mm;
-  const m = env.u32;
   let p: number;
   const front_misalign = (mm + CHUNK_HDR_SZ) & MALLOC_ALIGN_MASK;
   if (front_misalign > 0) {
     const correction = MALLOC_ALIGNMENT - front_misalign;
     p = mm + correction;
-    m[p >>> 2] = correction;
-    m[(p + 4) >>> 2] = (size - correction) | IS_MMAPPED;
+    set_prev_size(env, p, correction);
+    set_head(env, p, (size - correction) | IS_MMAPPED);
   } else {
     p = mm;
-    m[p >>> 2] = 0;
-    m[(p + 4) >>> 2] = size | IS_MMAPPED;
+    set_prev_size(env, p, 0);
+    set_head(env, p, size | IS_MMAPPED);
   }
+  const m = env.u32;
   const i = env.i32;
   const n = ++i[W_N_MMAPS];
   if (n > i[W_MAX_N_MMAPS]) i[W_MAX_N_MMAPS] = n;
@@ -70,12 +70,12 @@ export function sysmalloc(env: Env, nb: number): number {
   }
 
   const old_top = m[W_TOP];
-  let old_size = chunksize_ld(env, old_top);
+  let old_size = chunksize(env, old_top);
   const old_end = (old_top + old_size) >>> 0;
   // the first time the top is the empty initial one; later it is a real chunk ending on a page
   if (
     !((old_top === initial_top() && old_size === 0) ||
-      (old_size >= MINSIZE && (m[(old_top + 4) >>> 2] & 1) !== 0 && (old_end & PAGE_MASK) === 0))
+      (old_size >= MINSIZE && prev_inuse(env, old_top) && (old_end & PAGE_MASK) === 0))
   ) {
     malloc_printerr(env, ASSERT_SYSMALLOC_OLD_TOP);
   }
@@ -116,7 +116,7 @@ export function sysmalloc(env: Env, nb: number): number {
 
     if (brk === old_end && snd_brk === 0) {
       // the break simply grew the top
-      m[(old_top + 4) >>> 2] = ((size >>> 0) + old_size) | 1;
+      set_head(env, old_top, ((size >>> 0) + old_size) | 1);
     } else if (contiguous(m) && old_size !== 0 && brk < old_end) {
       malloc_printerr(env, BREAK_ADJUSTED);
     } else {
@@ -148,14 +148,14 @@ export function sysmalloc(env: Env, nb: number): number {
       m = env.u32;
       if (snd_brk !== 0) {
         m[W_TOP] = aligned_brk;
-        m[(aligned_brk + 4) >>> 2] = (snd_brk - aligned_brk + correction) | 1;
+        set_head(env, aligned_brk, (snd_brk - aligned_brk + correction) | 1);
         m[W_SYSTEM_MEM] += correction;
         if (old_size !== 0) {
           // Two fenceposts close the old top; what is left of it is freed.
           old_size = ((old_size - 2 * CHUNK_HDR_SZ) & ~MALLOC_ALIGN_MASK) >>> 0;
-          m[(old_top + 4) >>> 2] = old_size | 1;
-          m[(old_top + old_size + 4) >>> 2] = CHUNK_HDR_SZ | 1;
-          m[(old_top + old_size + CHUNK_HDR_SZ + 4) >>> 2] = CHUNK_HDR_SZ | 1;
+          set_head(env, old_top, old_size | 1);
+          set_head(env, old_top + old_size, CHUNK_HDR_SZ | 1);
+          set_head(env, old_top + old_size + CHUNK_HDR_SZ, CHUNK_HDR_SZ | 1);
           if (old_size >= MINSIZE) _int_free(env, old_top, true);
           m = env.u32;
         }
@@ -166,12 +166,12 @@ export function sysmalloc(env: Env, nb: number): number {
   if (m[W_SYSTEM_MEM] > m[W_MAX_SYSTEM_MEM]) m[W_MAX_SYSTEM_MEM] = m[W_SYSTEM_MEM];
 
   const p = m[W_TOP];
-  const topsize = chunksize_ld(env, p);
+  const topsize = chunksize(env, p);
   if (topsize >= nb + MINSIZE) {
     const remainder = p + nb;
     m[W_TOP] = remainder;
-    m[(p + 4) >>> 2] = nb | 1;
-    m[(remainder + 4) >>> 2] = (topsize - nb) | 1;
+    set_head(env, p, nb | 1);
+    set_head(env, remainder, (topsize - nb) | 1);
     return (p + CHUNK_HDR_SZ) >>> 0;
   }
   set_errno(env, ENOMEM);
@@ -182,7 +182,7 @@ export function sysmalloc(env: Env, nb: number): number {
 export function systrim(env: Env, pad: number): number {
   let m = env.u32;
   const top = m[W_TOP];
-  const top_size = chunksize_ld(env, top);
+  const top_size = chunksize(env, top);
   const top_area = (top_size - MINSIZE - 1) >>> 0; // a long in glibc, compared as unsigned
   if (top_area <= pad) return 0;
   const extra = ((top_area - pad) & ~PAGE_MASK) >>> 0;
@@ -196,7 +196,7 @@ export function systrim(env: Env, pad: number): number {
       if (released !== 0) {
         m = env.u32;
         m[W_SYSTEM_MEM] -= released;
-        m[(top + 4) >>> 2] = (top_size - released) | 1;
+        set_head(env, top, (top_size - released) | 1);
         return 1;
       }
     }
@@ -206,10 +206,10 @@ export function systrim(env: Env, pad: number): number {
 
 /** munmap_chunk: unmap an mmapped chunk's whole mapping. */
 export function munmap_chunk(env: Env, p: number): void {
-  const m = env.u32;
-  // A bad pointer freed by the user may be misaligned: read as the Wasm build does.
-  const offset = load_u32(env, p);
-  const size = (load_u32(env, p + 4) & ~7) >>> 0;
+  // A bad pointer freed by the user may be misaligned, or its offset word on an unmapped page
+  // below: the size is read first, then the offset, as the Wasm build reads them.
+  const size = chunksize(env, p);
+  const offset = prev_size(env, p);
   const mem = (p + CHUNK_HDR_SZ) >>> 0;
   const block = (p - offset) >>> 0;
   const total_size = (offset + size) >>> 0;
@@ -217,15 +217,14 @@ export function munmap_chunk(env: Env, p: number): void {
     malloc_printerr(env, MUNMAP_CHUNK_INVALID_POINTER);
   }
   env.i32[W_N_MMAPS]--;
-  m[W_MMAPPED_MEM] -= total_size;
+  env.u32[W_MMAPPED_MEM] -= total_size;
   do_munmap(env, block, total_size);
 }
 
 /** mremap_chunk: resize an mmapped chunk's mapping (may move); 0 when mremap fails. */
 export function mremap_chunk(env: Env, p0: number, nb: number): number {
-  let m = env.u32;
-  const offset = load_u32(env, p0);
-  const size = (load_u32(env, p0 + 4) & ~7) >>> 0;
+  const offset = prev_size(env, p0);
+  const size = chunksize(env, p0);
   const block = (p0 - offset) >>> 0;
   const mem = (p0 + CHUNK_HDR_SZ) >>> 0;
   const total_size = (offset + size) >>> 0;
@@ -236,9 +235,9 @@ export function mremap_chunk(env: Env, p0: number, nb: number): number {
   if (total_size === new_size) return p0;
   const cp = do_mremap(env, block, total_size, new_size, MREMAP_MAYMOVE);
   if (cp === MAP_FAILED) return 0;
-  m = env.u32;
   const p = (cp + offset) >>> 0;
-  m[(p + 4) >>> 2] = (new_size - offset) | IS_MMAPPED;
+  set_head(env, p, (new_size - offset) | IS_MMAPPED);
+  const m = env.u32;
   m[W_MMAPPED_MEM] += new_size - size - offset;
   if (m[W_MMAPPED_MEM] > m[W_MAX_MMAPPED_MEM]) m[W_MAX_MMAPPED_MEM] = m[W_MMAPPED_MEM];
   return p;
