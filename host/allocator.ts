@@ -20,7 +20,6 @@ export interface AllocatorKernel {
   munmap(addr: number, length: number): number;
   mremap(oldAddr: number, oldLength: number, newLength: number, flags: number, newAddr?: number): number;
   madvise(addr: number, length: number, advice: number): number;
-  markWritten(addr: number, length: number): void;
   /**
    * The allocator's load (write false) or store at addr found a clear bit in the page map: null
    * if it may go on (the stack grown to cover it, or a region the map had no room for), else the

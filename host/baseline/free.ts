@@ -21,7 +21,7 @@ import {
   W_TOP, W_TOP_PAD, W_TRIM_THRESHOLD,
 } from "./layout.js";
 import { munmap_chunk, systrim } from "./sysmalloc.js";
-import { get_errno, mark_written, set_errno } from "./syscalls.js";
+import { get_errno, set_errno } from "./syscalls.js";
 import { csize2tidx, ENTRIES_W, tcache_init, tcache_put } from "./tcache.js";
 
 /** free_perturb: fill freed user memory with perturb_byte (M_PERTURB). */
@@ -30,7 +30,6 @@ function free_perturb(env: Env, p: number, n: number): void {
   if (perturb !== 0) {
     check_range(env, p, n, true);
     env.u8.fill(perturb & 0xff, p, p + n);
-    mark_written(env, p, n);
   }
 }
 

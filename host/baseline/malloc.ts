@@ -3,7 +3,7 @@
 // unsorted bin (exact fits taken or cached, the rest sorted into bins; the last remainder
 // serves small runs) → large bin best fit → next non-empty bin via the binmap → top → sysmalloc.
 
-import { BINMAPSHIFT, BINMAPSIZE, ENOMEM, MINSIZE, PAGESIZE, SIZE_SZ } from "../../assembly/config.js";
+import { BINMAPSHIFT, BINMAPSIZE, ENOMEM, MINSIZE, SIZE_SZ } from "../../assembly/config.js";
 import {
   ASSERT_INT_MALLOC_BCK_BK_MAIN_ARENA, ASSERT_INT_MALLOC_BIT, ASSERT_INT_MALLOC_FWD_MAIN_ARENA, ASSERT_INT_MALLOC_SIZE,
   MALLOC_CORRUPTED_TOP_SIZE, MALLOC_CORRUPTED_UNSORTED, MALLOC_CORRUPTED_UNSORTED_2, MALLOC_CORRUPTED_UNSORTED_3,
@@ -29,7 +29,7 @@ import {
 import { MALLOC_CYCLIC_LARGEBIN_SEARCH, MALLOC_CYCLIC_LARGEBIN_SORT } from "../../assembly/hangs.js";
 import { walk_start, walk_step } from "./stats.js";
 import { sysmalloc } from "./sysmalloc.js";
-import { mark_written, set_errno } from "./syscalls.js";
+import { set_errno } from "./syscalls.js";
 import { csize2tidx, tcache_get, tcache_init, tcache_put } from "./tcache.js";
 
 /** ptmalloc_init: once, before the first use of the arena. */
@@ -45,7 +45,6 @@ export function alloc_perturb(env: Env, p: number, n: number): void {
   if (perturb !== 0) {
     check_range(env, p, n, true);
     env.u8.fill((perturb ^ 0xff) & 0xff, p, p + n);
-    mark_written(env, p, n);
   }
 }
 
@@ -406,22 +405,12 @@ export function libc_calloc(env: Env, n: number, elem_size: number): number {
     if (perturb !== 0) {
       check_range(env, mem, sz, true);
       env.u8.fill(0, mem, mem + sz);
-      mark_written(env, mem, sz);
     }
     return mem;
   }
-  const nextchunk = p + csz;
   if (perturb === 0 && p === oldtop && csz > oldtopsize) csz = oldtopsize;
   const clearsize = csz - SIZE_SZ;
   check_range(env, mem, clearsize, true);
-  env.u8.fill(0, mem, mem + clearsize);
-  mark_cleared(env, p, nextchunk, mem + clearsize);
+  env.u8.fill(0, mem, mem + clearsize); // every page it stores into was faulted in by check_range
   return mem;
-}
-
-/** The twin of assembly/malloc.ts's mark_cleared: only the pages between the two headers. */
-function mark_cleared(env: Env, p: number, nextchunk: number, clearEnd: number): void {
-  const first = Math.floor((p + SIZE_SZ + PAGESIZE) / PAGESIZE) * PAGESIZE;
-  const last = Math.min(clearEnd, Math.floor((nextchunk + SIZE_SZ) / PAGESIZE) * PAGESIZE);
-  if (first < last) mark_written(env, first, last - first);
 }

@@ -21,11 +21,6 @@ export const set_errno = (env: Env, value: number): void => {
 const raw = (r: number): number => r >>> 0;
 const is_error = (r: number): boolean => r > SYSCALL_ERROR_FLOOR;
 
-/** The allocator wrote these bytes itself (clearing, perturbing): the pages are now resident. */
-export function mark_written(env: Env, addr: number, len: number): void {
-  if (len !== 0) env.kernel.markWritten(addr >>> 0, len >>> 0);
-}
-
 // ── brk / sbrk (misc/sbrk.c, sysdeps/unix/sysv/linux/brk.c) ──────────────────
 
 /** __brk: 0, or -1 with ENOMEM. The raw syscall answers the (possibly unchanged) break. */

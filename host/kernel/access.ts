@@ -6,7 +6,6 @@ import { PAGE_SIZE } from "../constants.js";
 import { SegmentationFault } from "../errors.js";
 import { STACK_GUARD_GAP, pageDown } from "./aslr.js";
 import { MMAP_MIN_ADDR, type Mm } from "./mm.js";
-import { PAGE_ANON } from "./pages.js";
 import {
   VM_ACCESS_FLAGS, VM_ACCOUNT, VM_EXEC, VM_GROWSDOWN, VM_LOCKED, VM_READ, VM_WRITE, pagesOf, type Vma,
 } from "./vma.js";
@@ -129,26 +128,6 @@ export function fillBytes(mm: Mm, addr: number, byte: number, len: number): void
 export function touchBytes(mm: Mm, addr: number, len: number): void {
   const { fault } = faultIn(mm, addr, len, true);
   if (fault) throw fault;
-}
-
-/** The allocator wrote [addr, addr + len) through raw stores: those pages are resident now. */
-export function markWritten(mm: Mm, addr: number, len: number): void {
-  if (!(len > 0)) return;
-  const end = Math.min(addr + len, 2 ** 32);
-  // The common case (calloc clearing memory it had already used): every page is resident, and
-  // only resident pages lie inside a VMA, so one state check per page settles it.
-  const state = mm.pages.state;
-  const lastPage = Math.floor((end - 1) / PAGE_SIZE);
-  let page = Math.floor(addr / PAGE_SIZE);
-  while (page <= lastPage && state[page]! >= PAGE_ANON) page++;
-  if (page > lastPage) return;
-  addr = page * PAGE_SIZE;
-  const vmas = mm.vmas;
-  for (let i = vmas.lowerBound(addr); i < vmas.count; i++) {
-    const v = vmas.list[i]!;
-    if (v.start >= end) break;
-    mm.writeFault(i, pageDown(Math.max(v.start, addr)), Math.min(v.end, Math.ceil(end / PAGE_SIZE) * PAGE_SIZE));
-  }
 }
 
 /**

@@ -4,7 +4,7 @@
 
 import { EINVAL } from "../constants.js";
 import type { SegmentationFault } from "../errors.js";
-import { accessFault, fillBytes, markWritten, probeRead, readBytes, touchBytes, writeBytes } from "./access.js";
+import { accessFault, fillBytes, probeRead, readBytes, touchBytes, writeBytes } from "./access.js";
 import { ulong } from "./args.js";
 import { sysBrk } from "./brk.js";
 import { sysMadvise } from "./madvise.js";
@@ -134,9 +134,6 @@ export class Kernel {
   /** Write-faults the pages of [addr, addr + length) without changing a byte (Process.touch). */
   touch(addr: number, length: number): void {
     touchBytes(this.mm, ulong(addr), ulong(length));
-  }
-  markWritten(addr: number, length: number): void {
-    markWritten(this.mm, ulong(addr), ulong(length));
   }
   /** Checks every invariant of the address space; throws an Error naming the first violation. */
   verify(): void {

@@ -32,7 +32,6 @@ export async function makeProcess(opts: { debug?: boolean; seed?: number } = {})
     munmap: (addr, len) => (calls.push(`munmap(${len})`), k().munmap(addr, len)),
     mremap: (old, oldLen, newLen, flags) => (calls.push(`mremap(${oldLen},${newLen})`), k().mremap(old, oldLen, newLen, flags)),
     madvise: (addr, len, advice) => (calls.push(`madvise(${len},${advice})`), k().madvise(addr, len, advice)),
-    markWritten: (addr, len) => k().markWritten(addr, len),
     accessFault: (addr, write) => k().accessFault(addr, write),
   };
   const loaded = instantiateAllocator(module, { memory, seed, debug, kernel: () => recorder });

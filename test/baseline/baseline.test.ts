@@ -62,7 +62,6 @@ function growingKernel(memory: WebAssembly.Memory, start: number): AllocatorKern
     munmap: () => -22,
     mremap: () => -12,
     madvise: () => 0,
-    markWritten: () => {},
     // no page map in this memory (all bits clear): every checked access asks, and may go on
     accessFault: () => null,
   };

@@ -17,12 +17,14 @@ describe("demand paging", () => {
     expect(k.status().VmRSS).toBe(s0.VmRSS + 4);
     expect(k.status().RssAnon).toBe(s0.RssAnon + 4);
   });
-  it("markWritten makes pages resident without touching their bytes", () => {
+  it("touch makes pages resident without touching their bytes", () => {
     const k = makeKernel();
     const a = k.mmap(0, 4 * PAGE, 3, ANON_PRIVATE, -1, 0);
     const rss = k.status().VmRSS;
-    k.markWritten(a + 10, PAGE);
+    new Uint8Array(k.mm.memory.buffer)[a + 20] = 9;
+    k.touch(a + 10, PAGE);
     expect(k.status().VmRSS).toBe(rss + 8);
+    expect(new Uint8Array(k.mm.memory.buffer)[a + 20]).toBe(9);
   });
   it("status() finds pages written through the raw memory", () => {
     const k = makeKernel();
