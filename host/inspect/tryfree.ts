@@ -46,17 +46,24 @@ class Stop {
 }
 
 /**
- * free(mem) on the heap in `mem` as it is now. `vmas` (maps()) decides whether the size field,
- * glibc's first load, is readable; later loads fault only outside the memory, as in the process.
+ * free(mem) on the heap in `mem` as it is now. `vmas` (maps()) decide which loads and stores
+ * fault, as the process's page map does: a load needs a page with any access right (x86), a store
+ * a writable one.
  */
 export function tryFree(view: MemoryView, addrs: StateAddrs, vmas: readonly Vma[], memAddr: number): TryFreeResult {
   const checks: FreeCheck[] = [];
   const mem = memAddr >>> 0;
   const result: TryFreeResult = { mem, chunk: (mem - CHUNK_HDR_SZ) >>> 0, checks, outcome: { kind: "noop" } };
   if (mem === 0) return result;
+  const mapped = (at: number, right: (perms: string) => boolean) =>
+    vmas.some((v) => right(v.perms) && v.startAddr <= at && at < v.endAddr);
+  const readable = (perms: string) => perms[0] === "r" || perms[1] === "w" || perms[2] === "x";
   const word = (addr: number): number => {
-    const v = view.u32(addr >>> 0);
-    if (v === null) throw new Stop({ kind: "segv", addr: addr >>> 0 });
+    const at = addr >>> 0;
+    // the first byte that faults, as the page map names it (a misaligned word may span two pages)
+    for (const b of [at, (at + 3) >>> 0]) if (!mapped(b, readable)) throw new Stop({ kind: "segv", addr: b === at ? at : (b & ~(PAGESIZE - 1)) >>> 0 });
+    const v = view.u32(at);
+    if (v === null) throw new Stop({ kind: "segv", addr: at });
     return v;
   };
   const check = (text: string, ok: boolean, message: string) => {
