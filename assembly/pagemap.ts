@@ -78,6 +78,16 @@ function check_read_map(addr: usize): void {
   if (!in_static_data(addr) && ((page_bit(addr, PAGEMAP_WRITE_PLANE) == 0) | ((addr & 3) != 0))) access_slow(addr, 4, true);
 }
 
+/**
+ * A program's one-byte store at addr (the benchmark replay's touch of a block): faulted in
+ * first when its page is not yet resident, as the store would fault on Linux, so the kernel need
+ * not search for it (writes: "declared").
+ */
+// @ts-ignore: decorator
+@inline export function check_store_byte(addr: usize): void {
+  if (page_bit(addr, PAGEMAP_WRITE_PLANE) == 0) access_slow(addr, 1, true);
+}
+
 /** A load (memcpy's source) or store (memset, memcpy's destination) of [addr, addr + len). */
 // @ts-ignore: decorator
 @inline export function check_range(addr: usize, len: usize, write: bool): void {

@@ -7,6 +7,7 @@ import { libc_calloc, libc_malloc } from "./malloc";
 import { libc_free } from "./free";
 import { libc_realloc } from "./realloc";
 import { libc_memalign } from "./memalign";
+import { check_store_byte } from "./pagemap";
 
 const OP_MALLOC: u32 = 0;
 const OP_CALLOC: u32 = 1;
@@ -40,7 +41,10 @@ export function replay_ops(ops: usize, count: u32, table: usize): void {
     }
     store<usize>(slot, p);
     if ((word0 & TOUCH) != 0 && p != 0 && size != 0) {
+      // a program's first store into a page faults it in: the kernel is told, never searches
+      check_store_byte(p);
       store<u8>(p, 1);
+      check_store_byte(p + size - 1);
       store<u8>(p + size - 1, 1);
     }
   }

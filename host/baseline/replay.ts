@@ -3,7 +3,9 @@
 // wrapper between the calls. The op list and the ID table live in the process's own memory
 // (the host maps them), so that both builds read their work the same way.
 
-import type { Env } from "./env.js";
+import { PAGEMAP_WRITE_PLANE } from "../../assembly/config.js";
+import { pageBit } from "../kernel/pagemap.js";
+import { access_slow, type Env } from "./env.js";
 import { libc_free } from "./free.js";
 import { libc_calloc, libc_malloc } from "./malloc.js";
 import { libc_memalign } from "./memalign.js";
@@ -47,9 +49,12 @@ export function replay_ops(env: Env, ops: number, count: number, table: number):
     m = env.u32;
     m[slot] = p;
     if ((word0 & TOUCH) !== 0 && p !== 0 && size !== 0) {
-      const u8 = env.u8;
-      u8[p] = 1;
-      u8[p + size - 1] = 1;
+      // a program's first store into a page faults it in, as assembly/replay.ts does
+      if (pageBit(env.u8, p, PAGEMAP_WRITE_PLANE) === 0) access_slow(env, p, 1, true);
+      env.u8[p] = 1;
+      const last = p + size - 1;
+      if (pageBit(env.u8, last, PAGEMAP_WRITE_PLANE) === 0) access_slow(env, last, 1, true);
+      env.u8[last] = 1;
     }
   }
 }
