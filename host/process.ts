@@ -160,12 +160,8 @@ export class Process {
   readonly #malloc: LibC["malloc"];
   readonly #free: LibC["free"];
   readonly #realloc: LibC["realloc"];
+  readonly #calloc: LibC["calloc"];
   #dead: Error | null = null;
-  // A readable span known from the last header probe, good while the kernel's accessGeneration
-  // stays #okGeneration: the probe of a heap pointer then costs two compares.
-  #okStart = 0;
-  #okEnd = 0;
-  #okGeneration = -1;
 
   /** @internal Use createProcess(). */
   constructor(memory: WebAssembly.Memory, kernel: Kernel, libc: LibC) {
@@ -176,6 +172,7 @@ export class Process {
     this.#malloc = libc.malloc;
     this.#free = libc.free;
     this.#realloc = libc.realloc;
+    this.#calloc = libc.calloc;
     this.sys = checkedSyscalls(kernel, () => this.#checkAlive());
   }
 
@@ -192,37 +189,45 @@ export class Process {
    * A Wasm trap inside the allocator (a load past the end of the memory, through a corrupted
    * link) is where the real process would take a SIGSEGV: the process dies of it. The faulting
    * address is not known; the fault names the end of the memory, at or below which it was not.
-   * Any other error passes unchanged.
+   * A SegmentationFault from the allocator's page-map check is a death too (recorded here as
+   * well as by the allocator's onFault, which an allocator wired by hand may lack). Any other
+   * error passes unchanged.
    */
   #trapped(err: unknown): unknown {
+    if (err instanceof SegmentationFault) {
+      this.die(err);
+      return this.#dead;
+    }
     if (!(err instanceof WebAssembly.RuntimeError)) return err;
-    const fault = new SegmentationFault("SEGV_MAPERR", Math.min(this.memory.buffer.byteLength, 2 ** 32 - 1));
-    this.die(fault);
+    this.die(new SegmentationFault("SEGV_MAPERR", Math.min(this.memory.buffer.byteLength, 2 ** 32 - 1)));
     return this.#dead;
   }
 
-  /**
-   * glibc's first access to a chunk it is handed (free, realloc, malloc_usable_size) is a load of
-   * its size field, the 4 bytes below the pointer. Where those bytes are not readable memory, the
-   * real process dies right there of SIGSEGV; so does this one. (The allocator itself cannot
-   * fault: Wasm memory has no holes.) Later loads through a bad chunk's fields are not probed.
-   */
-  #probeHeader(ptr: number): void {
-    const at = ptr - 4;
-    if (at >= this.#okStart && ptr <= this.#okEnd && this.#okGeneration === this.#kernel.accessGeneration) return;
-    const r = this.#kernel.probeRead(at >>> 0, 4);
-    if (r instanceof SegmentationFault) {
-      this.die(r);
-      throw r;
-    }
-    this.#okStart = r.start;
-    this.#okEnd = r.end;
-    this.#okGeneration = this.#kernel.accessGeneration;
+  /** The slow half of a size_t argument of a hot call: a dead process's death, or cargs.ts's rule. */
+  #sizeArg(value: unknown, fn: string, arg: string): number {
+    if (this.#dead !== null) throw this.#dead;
+    return toSizeT(value, fn, arg);
+  }
+
+  /** The slow half of a pointer argument of a hot call, as #sizeArg. */
+  #ptrArg(value: unknown, fn: string, arg: string): number {
+    if (this.#dead !== null) throw this.#dead;
+    return toPtr(value, fn, arg);
   }
 
   // ── the C library ──────────────────────────────────────────────────────────
   // Arguments become C values by cargs.ts's rules (docs/bad-input.md); a value no C caller could
   // pass throws before the process is touched. A dead process rethrows its death first.
+  //
+  // The hot calls (malloc, free, calloc, realloc) test their first argument for a plain u32 and
+  // the process for life in one condition, and call the export; anything else (a death to rethrow,
+  // a value to convert or refuse) goes to #sizeArg/#ptrArg, out of line.
+  //
+  // A pointer handed to free, realloc or malloc_usable_size is not looked at here: glibc's first
+  // access to the chunk, the load of its size field 4 bytes below the pointer, is the allocator's
+  // own, checked against the kernel's page map (assembly/pagemap.ts, the twin's ld) like every
+  // chunk access; where that word is not readable the process dies of SIGSEGV at that load, with
+  // the address and code the real one gets (the stack grown first where Linux grows it).
 
   /**
    * glibc's malloc(size): the address of a block of at least `size` bytes (16-byte aligned), or
@@ -231,8 +236,7 @@ export class Process {
    * its two's complement, as in C. @throws TypeError if `size` is not a number.
    */
   malloc(size: number): number {
-    if (this.#dead !== null) throw this.#dead;
-    const s = isU32(size) ? size : toSizeT(size, "malloc", "size");
+    const s = isU32(size) && this.#dead === null ? size : this.#sizeArg(size, "malloc", "size");
     try {
       return this.#malloc(s) >>> 0;
     } catch (err) {
@@ -245,9 +249,7 @@ export class Process {
    * not readable memory, with SegmentationFault. @throws TypeError if `ptr` is not a number or null.
    */
   free(ptr: number | null): void {
-    if (this.#dead !== null) throw this.#dead;
-    const p = isU32(ptr) ? ptr : toPtr(ptr, "free", "ptr");
-    if (p !== 0) this.#probeHeader(p);
+    const p = isU32(ptr) && this.#dead === null ? ptr : this.#ptrArg(ptr, "free", "ptr");
     try {
       this.#free(p);
     } catch (err) {
@@ -256,19 +258,21 @@ export class Process {
   }
   /** glibc's calloc(nmemb, size): zeroed memory, or 0 with ENOMEM (also when nmemb × size overflows size_t). */
   calloc(nmemb: number, size: number): number {
-    this.#checkAlive();
-    const n = toSizeT(nmemb, "calloc", "nmemb");
-    return this.#lib.calloc(n, toSizeT(size, "calloc", "size")) >>> 0;
+    const n = isU32(nmemb) && this.#dead === null ? nmemb : this.#sizeArg(nmemb, "calloc", "nmemb");
+    const s = isU32(size) ? size : toSizeT(size, "calloc", "size");
+    try {
+      return this.#calloc(n, s) >>> 0;
+    } catch (err) {
+      throw this.#trapped(err);
+    }
   }
   /**
    * glibc's realloc(ptr, size): realloc(0, n) is malloc(n); realloc(p, 0) frees p and returns 0;
    * on failure 0 with ENOMEM and the old block untouched. Dies as free does on a bad pointer.
    */
   realloc(ptr: number | null, size: number): number {
-    if (this.#dead !== null) throw this.#dead;
-    const p = isU32(ptr) ? ptr : toPtr(ptr, "realloc", "ptr");
+    const p = isU32(ptr) && this.#dead === null ? ptr : this.#ptrArg(ptr, "realloc", "ptr");
     const s = isU32(size) ? size : toSizeT(size, "realloc", "size");
-    if (p !== 0) this.#probeHeader(p);
     try {
       return this.#realloc(p, s) >>> 0;
     } catch (err) {
@@ -281,8 +285,6 @@ export class Process {
     const p = toPtr(ptr, "reallocarray", "ptr");
     const n = toSizeT(nmemb, "reallocarray", "nmemb");
     const s = toSizeT(size, "reallocarray", "size");
-    // An overflowing product fails (ENOMEM) before the old block is looked at.
-    if (p !== 0 && n * s <= SIZE_MAX) this.#probeHeader(p);
     return this.#lib.reallocarray(p, n, s) >>> 0;
   }
   /**
@@ -323,7 +325,6 @@ export class Process {
   malloc_usable_size(ptr: number | null): number {
     this.#checkAlive();
     const p = toPtr(ptr, "malloc_usable_size", "ptr");
-    if (p !== 0) this.#probeHeader(p);
     return this.#lib.malloc_usable_size(p) >>> 0;
   }
   /** glibc's malloc_trim(pad): gives free memory back (top of the heap, whole free pages), keeping `pad` bytes; 1 if any was released. */
