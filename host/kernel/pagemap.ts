@@ -79,8 +79,7 @@ export class PageMap {
     this.#memory = memory;
     this.#vmas = vmas;
     this.#state = state;
-    // Views of the map's 64 KiB only: V8's element access on a view of the whole 4 GiB buffer
-    // (length 2^32) takes a slow path, tens of times slower.
+    // Views of the map's own 64 KiB: everything the map reads or writes lies there.
     this.#u8 = new Uint8Array(memory.buffer, 0, PAGEMAP_END);
     this.#words = new Uint32Array(memory.buffer, 0, PAGEMAP_END / 4);
     const u8 = this.#u8;
