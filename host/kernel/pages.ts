@@ -6,12 +6,16 @@
 //   ANON/FILE/SHMEM  resident (written, populated, or found non-zero by a scan); the state
 //             remembers which of RssAnon / RssFile / RssShmem the page counts in
 //
-// Raw writes through `memory` (the allocator's metadata, the user's stores) do not fault; the
-// kernel finds them by scanning non-resident pages of writable VMAs for non-zero bytes
-// (zeroscan.ts) before it reports or zeroes anything. Zeroing touches only pages that are
-// resident or found non-zero, so a huge mapping that was never written costs no host memory
-// to drop. Two facts spare reading: memory no VMA covers is all zero (every unmap zeroes what
-// it leaves), and a VMA that is not writable holds no unseen stores (losing PROT_WRITE scans).
+// The allocator's stores fault: the page map (pagemap.ts) promises a store only on a resident
+// page, so its first store into any other page comes here through the fault handler, as on Linux.
+// The user's raw stores through `memory` do not fault. With writes: "declared" they are declared
+// (Process.touch); with "scan", the default, the kernel finds them by scanning non-resident pages
+// of writable VMAs for non-zero bytes (zeroscan.ts) before it reports or zeroes anything.
+// Zeroing touches only pages that are resident or found non-zero, so a huge mapping that was
+// never written costs no host memory to drop. Two facts spare reading: memory no VMA covers is
+// all zero (every unmap zeroes what it leaves), and a VMA that is not writable holds no unseen
+// stores (losing PROT_WRITE scans). Every change of residency is reported (onResidency) to the
+// page map.
 
 import { PAGE_SIZE } from "../constants.js";
 import { zeroScanner, type ZeroScanner } from "./zeroscan.js";
