@@ -56,8 +56,9 @@ export interface AllocBenchResult {
    * The embedding path in its steady state: the simple workloads (which free all they allocate)
    * replayed again and again on one long-lived instance per JS-driven peer, as an application
    * holds one allocator. Fresh instances per run (the main rows) make V8's call sites see a new
-   * Wasm function each time, which costs every Wasm peer alike several ns per call. Our in-Wasm
-   * loop runs here too, on its own long-lived process, as the JS-driven path's reference.
+   * Wasm function each time, which costs every Wasm peer alike several ns per call. Our two
+   * JS-driven peers keep one process each for all the workloads of the section (Peer.steadyRunner).
+   * Our in-Wasm loop runs here too, on a long-lived process, as the JS-driven path's reference.
    */
   embedding: AllocBenchRow[];
   /** Peers that could not run here, with why. */
@@ -252,7 +253,7 @@ async function runEmbedding(
   for (const [name, program] of list) {
     const runners: [Peer, Runner][] = [];
     for (const peer of peers) {
-      const runner = peer.runner(program);
+      const runner = peer.steadyRunner ? peer.steadyRunner(program) : peer.runner(program);
       await runner.prepare(); // once: every later run starts from the state the last one left
       runners.push([peer, runner]);
     }

@@ -39,4 +39,13 @@ export interface Peer {
   /** null when the peer can run here; otherwise why it is skipped (printed as a note). */
   unavailable(): string | null;
   runner(program: OpsProgram): Runner;
+  /**
+   * A runner for the steady-state section, on one long-lived instance that this peer keeps for
+   * every program of that section (an application holds one allocator); prepare() makes it only
+   * the first time. Default: runner(), a long-lived instance per program. Only the peers whose
+   * calls pass through code shared by every instance (ptmalloc-wasm's Process) need it: there, a
+   * second instance makes V8's call site to the export see two functions, which costs a few ns
+   * per call that one application with one process never pays.
+   */
+  steadyRunner?(program: OpsProgram): Runner;
 }

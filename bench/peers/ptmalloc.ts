@@ -27,7 +27,11 @@ function processMemory(proc: Process): PeerMemory {
   return { peakBytes: glibcPeakBytes(proc.malloc_info(), proc.malloc_stats()), rssPeakKiB: proc.status().VmHWM };
 }
 
-export function ptmallocJsRunner(program: OpsProgram, options: ProcessOptions = BENCH_OPTIONS): Runner {
+export function ptmallocJsRunner(
+  program: OpsProgram,
+  options: ProcessOptions = BENCH_OPTIONS,
+  shared?: { booted?: Promise<BootedProcess> },
+): Runner {
   const loop = jsLoopFor();
   let booted: BootedProcess;
   let table: Uint32Array;
@@ -39,7 +43,7 @@ export function ptmallocJsRunner(program: OpsProgram, options: ProcessOptions = 
   };
   return {
     async prepare() {
-      booted = await bootProcess(options);
+      booted = await (shared ? (shared.booted ??= bootProcess(options)) : bootProcess(options));
       table = new Uint32Array(program.ids);
       bytes = new Uint8Array(booted.process.memory.buffer);
     },
@@ -85,14 +89,24 @@ const BASELINE: ProcessOptions = { ...BENCH_OPTIONS, allocator: "ts" };
 
 export function ptmallocPeers(): Peer[] {
   const available = () => null;
+  // The one process each JS-driven peer keeps for the whole steady-state section.
+  const ours: { booted?: Promise<BootedProcess> } = {};
+  const twin: { booted?: Promise<BootedProcess> } = {};
   return [
-    { name: "ptmalloc-wasm, JS-driven", mode: "js", unavailable: available, runner: (p) => ptmallocJsRunner(p) },
+    {
+      name: "ptmalloc-wasm, JS-driven",
+      mode: "js",
+      unavailable: available,
+      runner: (p) => ptmallocJsRunner(p),
+      steadyRunner: (p) => ptmallocJsRunner(p, BENCH_OPTIONS, ours),
+    },
     { name: "ptmalloc-wasm, in-Wasm loop", mode: "wasm", unavailable: available, runner: (p) => ptmallocLoopRunner(p) },
     {
       name: "pure-TS baseline, JS-driven",
       mode: "js",
       unavailable: available,
       runner: (p) => ptmallocJsRunner(p, BASELINE),
+      steadyRunner: (p) => ptmallocJsRunner(p, BASELINE, twin),
     },
     {
       name: "pure-TS baseline, in-allocator loop",
