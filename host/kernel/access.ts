@@ -82,27 +82,6 @@ function faultIn(mm: Mm, addr: number, len: number, write: boolean): { okEnd: nu
   return { okEnd, fault };
 }
 
-/**
- * Whether a load of [addr, addr + len) would fault, without faulting anything in: the
- * SegmentationFault it would raise, or the span of the readable VMA holding addr (which a caller
- * may remember until the VMA list's accessGeneration moves). A load just below a stack faults
- * here: growing the stack is left to the accesses that really happen.
- */
-export function probeRead(mm: Mm, addr: number, len: number): SegmentationFault | { start: number; end: number } {
-  const vmas = mm.vmas;
-  const end = addr + len;
-  let a = addr;
-  let first: Vma | undefined;
-  while (a < end) {
-    const v = vmas.list[vmas.lowerBound(a)];
-    if (v === undefined || v.start > a) return new SegmentationFault("SEGV_MAPERR", a);
-    if (!(v.flags & (VM_READ | VM_WRITE | VM_EXEC))) return new SegmentationFault("SEGV_ACCERR", a);
-    first ??= v;
-    a = v.end;
-  }
-  return first === undefined ? { start: addr, end: addr } : { start: first.start, end: first.end };
-}
-
 export function readBytes(mm: Mm, addr: number, len: number): Uint8Array {
   const { fault } = faultIn(mm, addr, len, false);
   if (fault) throw fault;

@@ -4,7 +4,7 @@
 
 import { EINVAL } from "../constants.js";
 import type { SegmentationFault } from "../errors.js";
-import { accessFault, fillBytes, probeRead, readBytes, touchBytes, writeBytes } from "./access.js";
+import { accessFault, fillBytes, readBytes, touchBytes, writeBytes } from "./access.js";
 import { ulong } from "./args.js";
 import { sysBrk } from "./brk.js";
 import { sysMadvise } from "./madvise.js";
@@ -106,10 +106,6 @@ export class Kernel {
   get committedBytes(): number {
     return this.mm.commit.committedPages * 4096;
   }
-  /** Whether a load of [addr, addr + length) would fault (nothing is faulted in): see access.ts. */
-  probeRead(addr: number, length: number): SegmentationFault | { start: number; end: number } {
-    return probeRead(this.mm, ulong(addr), ulong(length));
-  }
   /**
    * The allocator's load (write false) or store at addr found a clear bit in the page map: null
    * if the access may go on (a stack grown, or a region the map could not hold), else the SIGSEGV.
@@ -118,10 +114,6 @@ export class Kernel {
     return accessFault(this.mm, ulong(addr), write);
   }
 
-  /** Bumped whenever an address may have lost access: a remembered probe is good until it moves. */
-  get accessGeneration(): number {
-    return this.mm.vmas.accessGeneration;
-  }
   read(addr: number, length: number): Uint8Array {
     return readBytes(this.mm, ulong(addr), ulong(length));
   }

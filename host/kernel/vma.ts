@@ -101,11 +101,6 @@ export class VmaList {
   /** Bumped whenever free space may have grown (a VMA removed or shrunk): placement caches key on it. */
   freedGeneration = 0;
   /**
-   * Bumped whenever an address may have lost access (a VMA removed, shrunk or its flags changed):
-   * whoever remembers that a range was readable (Process's header probe) keys on it.
-   */
-  accessGeneration = 0;
-  /**
    * Told every range whose access may have changed (a VMA inserted, removed, resized or given new
    * flags), after the change: the page map (pagemap.ts) follows the list from here.
    */
@@ -178,7 +173,6 @@ export class VmaList {
 
   remove(index: number, count = 1): Vma[] {
     this.freedGeneration++;
-    this.accessGeneration++;
     const removed = this.list.splice(index, count);
     for (const v of removed) this.account(v.flags, -pagesOf(v.end - v.start));
     if (removed.length > 0) this.onAccessChange?.(removed[0]!.start, removed[removed.length - 1]!.end);
@@ -189,7 +183,6 @@ export class VmaList {
     const v = this.list[index]!;
     const pages = pagesOf(v.end - v.start);
     this.account(v.flags, -pages);
-    this.accessGeneration++;
     v.flags = flags;
     this.account(flags, pages);
     this.onAccessChange?.(v.start, v.end);
@@ -198,10 +191,7 @@ export class VmaList {
   /** Moves a VMA's bounds (brk, stack growth, mremap in place), accounting the difference. */
   resize(index: number, start: number, end: number): void {
     const v = this.list[index]!;
-    if (start > v.start || end < v.end) {
-      this.freedGeneration++;
-      this.accessGeneration++;
-    }
+    if (start > v.start || end < v.end) this.freedGeneration++;
     const delta = pagesOf(end - start - (v.end - v.start));
     const oldStart = v.start;
     const oldEnd = v.end;
