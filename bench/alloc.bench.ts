@@ -20,7 +20,7 @@ import { OP_WORDS, encodeOps, type OpsProgram } from "./ops-program.js";
 import { syntheticWorkloads } from "./workloads.js";
 import { repoPath } from "./peers/paths.js";
 import type { Peer, PeerMemory, Runner } from "./peers/peer.js";
-import { ptmallocPeers } from "./peers/ptmalloc.js";
+import { OURS_JS_DECLARED, ptmallocPeers } from "./peers/ptmalloc.js";
 import { tlsfPeers } from "./peers/tlsf.js";
 import { dlmallocPeers } from "./peers/dlmalloc.js";
 import { thingPeers } from "./peers/thing.js";
@@ -35,6 +35,7 @@ export const NATIVE_I386 = "native glibc 2.36 i386";
 export const FLOOR_JS = "floor: empty JS→Wasm call";
 export const OURS_JS = "ptmalloc-wasm, JS-driven";
 export const OURS_WASM = "ptmalloc-wasm, in-Wasm loop";
+export const DLMALLOC_JS = "wasi-libc dlmalloc, JS-driven";
 
 export interface AllocBenchRow {
   workload: string;
@@ -371,6 +372,9 @@ export const PAIR_GOAL_WORKLOADS = ["simple-16", "simple-1024"];
  *    JS→Wasm calls (the floor's JS loop: the same loop, an export that does nothing). A pair is
  *    two ops of the workload, so each side is 2 × its ns per op.
  *  - mixed (fresh processes, the main rows): the public API at most 1.25 × the in-Wasm loop.
+ *  - large, through the public API: with writes declared (every touch through Process.touch) at
+ *    most 0.5 × the native i386 glibc and 10 × wasi dlmalloc (which never gives memory back); with
+ *    writes scanned (the default) at most 2 × the native i386 glibc.
  * A goal whose rows this run lacks (--only, --peer) is left out.
  */
 export function allocGoals(result: Pick<AllocBenchResult, "rows" | "embedding">): Goal[] {
@@ -384,6 +388,12 @@ export function allocGoals(result: Pick<AllocBenchResult, "rows" | "embedding">)
   const row = (w: string, p: string) => result.rows.find((r) => r.workload === w && r.peer === p)?.nsPerOpMedian;
   const js = row("mixed", OURS_JS), wasm = row("mixed", OURS_WASM);
   if (js !== undefined && wasm !== undefined) goals.push(atMost("public API / in-Wasm loop (mixed)", js / wasm, 1.25, "×"));
+  // large (128 KiB – 4 MiB blocks, mostly mmapped): what the emulated kernel costs around them.
+  const native = row("large", NATIVE_I386), dl = row("large", DLMALLOC_JS);
+  const declared = row("large", OURS_JS_DECLARED), scan = row("large", OURS_JS);
+  if (declared !== undefined && native !== undefined) goals.push(atMost("large: public API, writes declared / native i386", declared / native, 0.5, "×"));
+  if (declared !== undefined && dl !== undefined) goals.push(atMost("large: public API, writes declared / wasi dlmalloc", declared / dl, 10, "×"));
+  if (scan !== undefined && native !== undefined) goals.push(atMost("large: public API, writes scanned / native i386", scan / native, 2, "×"));
   return goals;
 }
 

@@ -36,11 +36,18 @@ export function ptmallocJsRunner(
   let booted: BootedProcess;
   let table: Uint32Array;
   let bytes: Uint8Array;
-  const touch = (p: number, size: number) => {
+  const rawTouch = (p: number, size: number) => {
     if (bytes.length === 0) bytes = new Uint8Array(booted.process.memory.buffer); // the memory grew: the old view is detached
     bytes[p] = 1;
     bytes[p + size - 1] = 1;
   };
+  // With writes: "declared" the raw stores are declared, as the caller promised to.
+  const declaredTouch = (p: number, size: number) => {
+    rawTouch(p, size);
+    booted.process.touch(p, 1);
+    booted.process.touch(p + size - 1, 1);
+  };
+  const touch = options.writes === "declared" ? declaredTouch : rawTouch;
   return {
     async prepare() {
       booted = await (shared ? (shared.booted ??= bootProcess(options)) : bootProcess(options));
@@ -84,6 +91,9 @@ export function ptmallocLoopRunner(program: OpsProgram, options: ProcessOptions 
   };
 }
 
+/** Our JS-driven peer with writes: "declared", its raw touches declared with Process.touch. */
+export const OURS_JS_DECLARED = "ptmalloc-wasm, JS-driven, writes declared";
+
 /** The pure-TypeScript twin: the same algorithm, the same process, run as JavaScript. */
 const BASELINE: ProcessOptions = { ...BENCH_OPTIONS, allocator: "ts" };
 
@@ -101,6 +111,12 @@ export function ptmallocPeers(): Peer[] {
       steadyRunner: (p) => ptmallocJsRunner(p, BENCH_OPTIONS, ours),
     },
     { name: "ptmalloc-wasm, in-Wasm loop", mode: "wasm", unavailable: available, runner: (p) => ptmallocLoopRunner(p) },
+    {
+      name: OURS_JS_DECLARED,
+      mode: "js",
+      unavailable: available,
+      runner: (p) => ptmallocJsRunner(p, { ...BENCH_OPTIONS, writes: "declared" }),
+    },
     {
       name: "pure-TS baseline, JS-driven",
       mode: "js",
