@@ -5,7 +5,7 @@
 import { EFAULT, EINVAL, ENOMEM, PAGE_SIZE } from "../constants.js";
 import { ulong } from "./args.js";
 import type { Mm } from "./mm.js";
-import { PAGE_NONE } from "./pages.js";
+import { PAGE_NONE, REGION_PAGE_SHIFT } from "./pages.js";
 
 export function sysMincore(mm: Mm, addrArg: unknown, lenArg: unknown, vec: unknown): number {
   let start = ulong(addrArg);
@@ -14,7 +14,7 @@ export function sysMincore(mm: Mm, addrArg: unknown, lenArg: unknown, vec: unkno
   // access_ok() bounds are those of the 64-bit kernel: any u32 range passes.
   let pages = Math.ceil(len / PAGE_SIZE);
   let out = 0;
-  const state = mm.pages.state;
+  const { state, presentIn } = mm.pages;
   while (pages > 0) {
     const chunk = Math.min(pages, PAGE_SIZE);
     const i = mm.vmas.indexOf(start);
@@ -26,7 +26,13 @@ export function sysMincore(mm: Mm, addrArg: unknown, lenArg: unknown, vec: unkno
     if (!(vec instanceof Uint8Array)) return -EFAULT;
     const room = Math.max(0, Math.min(n, vec.length - out));
     const first = start / PAGE_SIZE;
-    for (let k = 0; k < room; k++) vec[out + k] = state[first + k] === PAGE_NONE ? 0 : 1;
+    for (let k = 0; k < room; ) {
+      // a 4 MiB region with nothing present is all zeros, without reading its states
+      const regionEnd = Math.min(room, (((first + k) >>> REGION_PAGE_SHIFT) + 1 << REGION_PAGE_SHIFT) - first);
+      if (presentIn[(first + k) >>> REGION_PAGE_SHIFT] === 0) vec.fill(0, out + k, out + regionEnd);
+      else for (let q = k; q < regionEnd; q++) vec[out + q] = state[first + q] === PAGE_NONE ? 0 : 1;
+      k = regionEnd;
+    }
     if (room < n) return -EFAULT;
     pages -= n;
     out += n;

@@ -120,7 +120,7 @@ export class Mm {
     this.pages = new Pages(options.memory, (rss) => {
       if (rss > oomPages) this.oomKill();
     });
-    const pageMap = new PageMap(options.memory, this.vmas, this.pages.state);
+    const pageMap = new PageMap(options.memory, this.vmas, this.pages);
     this.pageMap = pageMap;
     this.vmas.onAccessChange = (start, end) => pageMap.changed(start, end);
     this.pages.onResidency = (startPage, endPage) => pageMap.residency(startPage, endPage);

@@ -55,6 +55,8 @@ export class PageMap {
   readonly #vmas: VmaList;
   /** Pages.state: a page's write bit is set only while it is resident (state ≥ PAGE_ANON). */
   readonly #state: Uint8Array;
+  /** Pages.presentIn: a region with no page present has none resident. */
+  readonly #presentIn: Uint16Array;
   #u8: Uint8Array;
   /** The map's first 64 KiB as words (the hot span's two). */
   #words: Uint32Array;
@@ -75,10 +77,11 @@ export class PageMap {
    */
   hotAddr = 0;
 
-  constructor(memory: WebAssembly.Memory, vmas: VmaList, state: Uint8Array) {
+  constructor(memory: WebAssembly.Memory, vmas: VmaList, pages: { readonly state: Uint8Array; readonly presentIn: Uint16Array }) {
     this.#memory = memory;
     this.#vmas = vmas;
-    this.#state = state;
+    this.#state = pages.state;
+    this.#presentIn = pages.presentIn;
     // Views of the map's own 64 KiB: everything the map reads or writes lies there.
     this.#u8 = new Uint8Array(memory.buffer, 0, PAGEMAP_END);
     this.#words = new Uint32Array(memory.buffer, 0, PAGEMAP_END / 4);
@@ -204,6 +207,7 @@ export class PageMap {
   #paintResident(at: number, base: number, ps: number, pe: number): void {
     const state = this.#state;
     const first = base / PAGE_SIZE;
+    if (this.#presentIn[first / REGION_PAGES] === 0) return;
     let p = ps;
     while (p < pe) {
       while (p < pe && state[first + p]! < PAGE_ANON) p++;
@@ -268,6 +272,7 @@ export class PageMap {
 
   #allResident(base: number): boolean {
     const first = base / PAGE_SIZE;
+    if (this.#presentIn[first / REGION_PAGES] !== REGION_PAGES) return false;
     for (let p = first; p < first + REGION_PAGES; p++) if (this.#state[p]! < PAGE_ANON) return false;
     return true;
   }

@@ -27,6 +27,8 @@ export const PAGE_FILE = 3;
 export const PAGE_SHMEM = 4;
 
 const PAGE_COUNT = 1 << 20;
+/** Pages per 4 MiB region, the unit of presentIn (and of the page map's leaves). */
+export const REGION_PAGE_SHIFT = 10;
 /** Pages mapped by one page-table page (x86-64 PTE table: 512 × 4 KiB = 2 MiB). */
 const PTE_SHIFT = 9;
 /** Bytes one page-table page maps (2 MiB). */
@@ -36,6 +38,11 @@ const PMD_SHIFT = 18;
 
 export class Pages {
   readonly state = new Uint8Array(PAGE_COUNT);
+  /**
+   * Pages present (state ≠ NONE) in each 4 MiB region: a region at 0 holds nothing to drop,
+   * paint or report, and is passed over without reading its 1024 states.
+   */
+  readonly presentIn = new Uint16Array(PAGE_COUNT >> REGION_PAGE_SHIFT);
   /** Resident pages by state (index PAGE_ANON, PAGE_FILE, PAGE_SHMEM). */
   readonly rss = [0, 0, 0, 0, 0];
   rssTotal = 0;
@@ -123,6 +130,7 @@ export class Pages {
     if (this.state[page] !== PAGE_NONE) return;
     this.minorFaults++;
     this.present(page);
+    this.presentIn[page >>> REGION_PAGE_SHIFT]!++;
     if (readState === PAGE_ZERO) this.state[page] = PAGE_ZERO;
     else this.makeResident(page, readState);
   }
@@ -132,7 +140,10 @@ export class Pages {
     const s = this.state[page]!;
     if (s >= PAGE_ANON) return false;
     this.minorFaults++;
-    if (s === PAGE_NONE) this.present(page);
+    if (s === PAGE_NONE) {
+      this.present(page);
+      this.presentIn[page >>> REGION_PAGE_SHIFT]!++;
+    }
     this.makeResident(page, residentState);
     return true;
   }
@@ -184,37 +195,58 @@ export class Pages {
     const state = this.state;
     const u8 = this.u8();
     const rssBefore = this.rssTotal;
+    const scanRaw = writable && this.rawWrites;
     let found = 0;
     let p = startPage;
     while (p < endPage) {
-      if (state[p]! >= PAGE_ANON) {
-        let runEnd = p;
-        while (runEnd < endPage && state[runEnd]! >= PAGE_ANON) {
-          this.rss[state[runEnd]!]!--;
-          this.rssTotal--;
-          state[runEnd] = PAGE_NONE;
-          runEnd++;
-        }
-        u8.fill(0, p * PAGE_SIZE, runEnd * PAGE_SIZE);
-        this.onResidency?.(p, runEnd);
-        p = runEnd;
+      const r = p >>> REGION_PAGE_SHIFT;
+      const regionEnd = Math.min(endPage, (r + 1) << REGION_PAGE_SHIFT);
+      if (this.presentIn[r] === 0) {
+        if (scanRaw) found += this.clearRaw(u8, p, regionEnd);
+        p = regionEnd;
         continue;
       }
-      let runEnd = p + 1;
-      while (runEnd < endPage && state[runEnd]! < PAGE_ANON) runEnd++;
-      state.fill(PAGE_NONE, p, runEnd);
-      if (writable && this.rawWrites) {
-        // Past the memory's end everything is zero already.
-        const a = p * PAGE_SIZE;
-        const b = Math.min(runEnd * PAGE_SIZE, u8.length);
-        if (a < b) found += this.scanner.clearNonZeroPages(a, b);
+      while (p < regionEnd) {
+        if (state[p]! >= PAGE_ANON) {
+          let runEnd = p;
+          while (runEnd < regionEnd && state[runEnd]! >= PAGE_ANON) {
+            this.rss[state[runEnd]!]!--;
+            this.rssTotal--;
+            state[runEnd] = PAGE_NONE;
+            runEnd++;
+          }
+          this.presentIn[r]! -= runEnd - p;
+          u8.fill(0, p * PAGE_SIZE, runEnd * PAGE_SIZE);
+          this.onResidency?.(p, runEnd);
+          p = runEnd;
+          continue;
+        }
+        let runEnd = p;
+        let zeroPages = 0;
+        while (runEnd < regionEnd && state[runEnd]! < PAGE_ANON) {
+          if (state[runEnd] === PAGE_ZERO) zeroPages++;
+          runEnd++;
+        }
+        if (zeroPages > 0) {
+          state.fill(PAGE_NONE, p, runEnd);
+          this.presentIn[r]! -= zeroPages;
+        }
+        if (scanRaw) found += this.clearRaw(u8, p, runEnd);
+        p = runEnd;
       }
-      p = runEnd;
     }
     if (found > 0) {
       this.minorFaults += found;
       if (rssBefore + found > this.hiwaterRss) this.hiwaterRss = rssBefore + found;
     }
+  }
+
+  /** Clears the pages of [startPage, endPage) holding raw writes; how many there were. */
+  private clearRaw(u8: Uint8Array, startPage: number, endPage: number): number {
+    // Past the memory's end everything is zero already.
+    const a = startPage * PAGE_SIZE;
+    const b = Math.min(endPage * PAGE_SIZE, u8.length);
+    return a < b ? this.scanner.clearNonZeroPages(a, b) : 0;
   }
 
   /**
@@ -238,6 +270,8 @@ export class Pages {
         this.present(dstPage + i);
         state[dstPage + i] = s;
         state[srcPage + i] = PAGE_NONE;
+        this.presentIn[(srcPage + i) >>> REGION_PAGE_SHIFT]!--;
+        this.presentIn[(dstPage + i) >>> REGION_PAGE_SHIFT]!++;
         i++;
         continue;
       }
@@ -246,6 +280,8 @@ export class Pages {
         this.present(dstPage + j);
         state[dstPage + j] = state[srcPage + j]!;
         state[srcPage + j] = PAGE_NONE;
+        this.presentIn[(srcPage + j) >>> REGION_PAGE_SHIFT]!--;
+        this.presentIn[(dstPage + j) >>> REGION_PAGE_SHIFT]!++;
         j++;
       }
       const from = (srcPage + i) * PAGE_SIZE;

@@ -3,7 +3,7 @@
 import { PAGE_SIZE } from "../constants.js";
 import type { Mm } from "./mm.js";
 import { DAC_MMAP_MIN_ADDR } from "./mm.js";
-import { PAGE_ANON, PAGE_NONE, PAGE_SHMEM } from "./pages.js";
+import { PAGE_ANON, PAGE_NONE, PAGE_SHMEM, REGION_PAGE_SHIFT } from "./pages.js";
 import { MAX_MAP_COUNT, VM_LOCKED, VmaList, isDataMapping, isExecMapping, isStackMapping, pagesOf } from "./vma.js";
 
 function fail(what: string): never {
@@ -67,6 +67,11 @@ export function verify(mm: Mm): void {
     if (next === undefined || next.start > addr) fail(`page ${hex(addr)} is present outside any VMA`);
     if (!mm.pages.isTablePresent(p)) fail(`page ${hex(addr)} is present without a page table`);
     if (st >= PAGE_ANON && st <= PAGE_SHMEM) rss[st]!++;
+  }
+  const presentIn = new Uint16Array(mm.pages.presentIn.length);
+  for (let p = 0; p < state.length; p++) if (state[p] !== PAGE_NONE) presentIn[p >>> REGION_PAGE_SHIFT]!++;
+  for (let r = 0; r < presentIn.length; r++) {
+    if (presentIn[r] !== mm.pages.presentIn[r]) fail(`region ${r} counts ${mm.pages.presentIn[r]} present pages, holds ${presentIn[r]}`);
   }
   for (let st = PAGE_ANON; st <= PAGE_SHMEM; st++) {
     if (rss[st] !== mm.pages.rss[st]) fail(`RSS counter ${st} is ${mm.pages.rss[st]}, pages hold ${rss[st]}`);
