@@ -26,7 +26,7 @@ import { dlmallocPeers } from "./peers/dlmalloc.js";
 import { thingPeers } from "./peers/thing.js";
 import { floorPeers } from "./peers/floor.js";
 import { nativePeers } from "./peers/native.js";
-import { atMost, formatGoals, type Goal } from "./goals.js";
+import { atLeast, atMost, formatGoals, type Goal } from "./goals.js";
 
 export const TRACES = ["python3", "sqlite3", "cmake", "git"] as const;
 
@@ -36,6 +36,7 @@ export const FLOOR_JS = "floor: empty JS→Wasm call";
 export const OURS_JS = "ptmalloc-wasm, JS-driven";
 export const OURS_WASM = "ptmalloc-wasm, in-Wasm loop";
 export const DLMALLOC_JS = "wasi-libc dlmalloc, JS-driven";
+export const TWIN_LOOP = "pure-TS baseline, in-allocator loop";
 
 export interface AllocBenchRow {
   workload: string;
@@ -345,7 +346,7 @@ export function checkGoals(
   });
   for (const [mode, ours, twin] of [
     ["JS-driven", OURS_JS, "pure-TS baseline, JS-driven"],
-    ["in-allocator loop", OURS_WASM, "pure-TS baseline, in-allocator loop"],
+    ["in-allocator loop", OURS_WASM, TWIN_LOOP],
   ] as const) {
     each(`≥ 2× faster than the pure-TS baseline (${mode})`, (w) => {
       const a = get(w, ours), b = get(w, twin);
@@ -375,6 +376,8 @@ export const PAIR_GOAL_WORKLOADS = ["simple-16", "simple-1024"];
  *  - large, through the public API: with writes declared (every touch through Process.touch) at
  *    most 0.5 × the native i386 glibc and 10 × wasi dlmalloc (which never gives memory back); with
  *    writes scanned (the default) at most 2 × the native i386 glibc.
+ *  - every workload: the in-Wasm loop at least 3 × as fast as the twin's in-allocator loop (the
+ *    same algorithm in TypeScript), 2 × on large.
  * A goal whose rows this run lacks (--only, --peer) is left out.
  */
 export function allocGoals(result: Pick<AllocBenchResult, "rows" | "embedding">): Goal[] {
@@ -394,6 +397,13 @@ export function allocGoals(result: Pick<AllocBenchResult, "rows" | "embedding">)
   if (declared !== undefined && native !== undefined) goals.push(atMost("large: public API, writes declared / native i386", declared / native, 0.5, "×"));
   if (declared !== undefined && dl !== undefined) goals.push(atMost("large: public API, writes declared / wasi dlmalloc", declared / dl, 10, "×"));
   if (scan !== undefined && native !== undefined) goals.push(atMost("large: public API, writes scanned / native i386", scan / native, 2, "×"));
+  // Wasm worth its name: the in-Wasm loop against the twin's in-allocator loop, same algorithm.
+  for (const w of [...new Set(result.rows.map((r) => r.workload))]) {
+    const twin = row(w, TWIN_LOOP), ours = row(w, OURS_WASM);
+    if (twin === undefined || ours === undefined) continue;
+    const bound = w === "large" ? 2 : 3;
+    goals.push(atLeast(`twin's in-allocator loop / in-Wasm loop (${w})`, twin / ours, bound, "×"));
+  }
   return goals;
 }
 

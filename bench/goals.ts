@@ -13,11 +13,18 @@ export interface Goal {
   ok: boolean;
   /** How measured and limit read: "ns", "×", … */
   unit: string;
+  /** ">=" for a goal "measured ≥ limit" (atLeast); absent: "measured ≤ limit". */
+  relation?: ">=";
 }
 
 /** A goal "measured ≤ limit". */
 export function atMost(name: string, measured: number, limit: number, unit: string): Goal {
   return { name, measured, limit, ok: measured <= limit, unit };
+}
+
+/** A goal "measured ≥ limit". */
+export function atLeast(name: string, measured: number, limit: number, unit: string): Goal {
+  return { name, measured, limit, ok: measured >= limit, unit, relation: ">=" };
 }
 
 function figure(x: number, unit: string): string {
@@ -29,6 +36,6 @@ function figure(x: number, unit: string): string {
 export function formatGoals(goals: readonly Goal[]): string {
   if (goals.length === 0) return "(no goal was measured in this run)";
   return goals
-    .map((g) => `goal: ${g.name}: ${figure(g.measured, g.unit)} <= ${figure(g.limit, g.unit)} ${g.ok ? "✓" : "✗"}`)
+    .map((g) => `goal: ${g.name}: ${figure(g.measured, g.unit)} ${g.relation ?? "<="} ${figure(g.limit, g.unit)} ${g.ok ? "✓" : "✗"}`)
     .join("\n");
 }

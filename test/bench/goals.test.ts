@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
-import { allocGoals, FLOOR_JS, OURS_JS, OURS_WASM, type AllocBenchRow } from "../../bench/alloc.bench.js";
-import { atMost, formatGoals } from "../../bench/goals.js";
+import { allocGoals, FLOOR_JS, OURS_JS, OURS_WASM, TWIN_LOOP, type AllocBenchRow } from "../../bench/alloc.bench.js";
+import { atLeast, atMost, formatGoals } from "../../bench/goals.js";
 
 const row = (workload: string, peer: string, ns: number): AllocBenchRow => ({
   workload, peer, mode: "js", ops: 1, nsPerOpMedian: ns, nsPerOpMin: ns, nsPerOpMax: ns, runs: 1,
@@ -36,5 +36,14 @@ describe("the measured goals of a bench run", () => {
       "goal: a pair (simple-16): 60.0 ns <= 66.2 ns ✓\ngoal: a ratio (mixed): 1.30× <= 1.25× ✗",
     );
     expect(formatGoals([])).toBe("(no goal was measured in this run)");
+    expect(formatGoals([atLeast("a speed-up (git)", 2.5, 3, "×")])).toBe("goal: a speed-up (git): 2.50× >= 3.00× ✗");
+  });
+
+  it("hold the in-Wasm loop to 3 × the twin's loop, 2 × on large", () => {
+    const rows = [row("git", OURS_WASM, 100), row("git", TWIN_LOOP, 310), row("large", OURS_WASM, 100), row("large", TWIN_LOOP, 190)];
+    expect(allocGoals({ rows, embedding: [] }).map((g) => [g.name, g.limit, g.ok])).toEqual([
+      ["twin's in-allocator loop / in-Wasm loop (git)", 3, true],
+      ["twin's in-allocator loop / in-Wasm loop (large)", 2, false],
+    ]);
   });
 });
