@@ -128,7 +128,8 @@ export const CYCLE_TCACHE = 3;
 // region no leaf was left for, or a page just below the stack, which a fault grows), never "no".
 // A write bit is set only while the page is also resident: the first store into a page faults
 // it in, as on Linux. In front of the map, one span the kernel knows to be readable — the VMA of
-// the brk heap, where most chunks are — settles most loads with one subtraction and one compare.
+// the brk heap, where most chunks are — settles most loads with one subtraction and one compare,
+// and a second one, a run of resident pages of that heap, most stores.
 //
 //  0x0000 ┌ top[1024]: region r's leaf number          (leaves 0..3: the top itself)
 //  0x0400 ├ leaf 4: all clear (no mapping, or ask)      ┐ page 0: never mappable (EPERM below
@@ -149,6 +150,9 @@ export const PAGEMAP_LEAF_RO = 6;
 /** The hot span: its start, and its length less 3 (a 4-byte access starting below it stays inside). */
 export const PAGEMAP_HOT_START = 0x700;
 export const PAGEMAP_HOT_LEN = 0x704;
+/** The store span: a run of resident pages of the brk heap, start and length less 3 (as above). */
+export const PAGEMAP_STORE_START = 0x708;
+export const PAGEMAP_STORE_LEN = 0x70c;
 export const PAGEMAP_FIRST_LEAF = 8;
 export const PAGEMAP_LEAVES = 256;
 /** The end of the page map: the first address the program may map (MAP_FIXED at 0x1000 aside). */

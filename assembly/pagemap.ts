@@ -4,7 +4,8 @@
 // resident). A real process takes SIGSEGV at such an access into an unmapped, PROT_NONE or
 // read-only page; a Wasm memory has no holes and would read zeros there. A load is settled by a
 // subtraction and a compare in the brk heap (the kernel's hot span), else by two loads and a bit
-// test (out of line); a store by the two loads and the bit test, inline. A clear bit goes to the
+// test (out of line); a store by a subtraction and a compare in a run of resident heap pages (the
+// store span), else by the two loads and the bit test, inline. A clear bit goes to the
 // kernel (page_fault), which throws the process's SIGSEGV, or returns when the access may go on:
 // a page written for the first time is faulted in there (it becomes resident, as a store makes it
 // on Linux, and its bit is set), a stack grown below, or a region the map had no room for.
@@ -13,7 +14,7 @@
 // whether reached directly or through a link (a bin header is a fake chunk in main_arena).
 
 import {
-  PAGEMAP_HOT_LEN, PAGEMAP_HOT_START, PAGEMAP_LEAF_SHIFT, PAGEMAP_REGION_SHIFT, PAGEMAP_TOP, PAGEMAP_WRITE_PLANE, PAGESIZE,
+  PAGEMAP_HOT_LEN, PAGEMAP_HOT_START, PAGEMAP_LEAF_SHIFT, PAGEMAP_STORE_LEN, PAGEMAP_STORE_START, PAGEMAP_REGION_SHIFT, PAGEMAP_TOP, PAGEMAP_WRITE_PLANE, PAGESIZE,
 } from "./config";
 import { main_arena } from "./arena";
 
@@ -51,6 +52,12 @@ export function access_slow(addr: usize, len: usize, write: bool): void {
   return addr - <usize>load<u32>(PAGEMAP_HOT_START) < <usize>load<u32>(PAGEMAP_HOT_LEN);
 }
 
+/** Whether a 4-byte store at addr lies inside the store span (resident and writable). */
+// @ts-ignore: decorator
+@inline function in_store_span(addr: usize): bool {
+  return addr - <usize>load<u32>(PAGEMAP_STORE_START) < <usize>load<u32>(PAGEMAP_STORE_LEN);
+}
+
 /**
  * Whether a 4-byte access at addr lies in the module's static data (main_arena first, up to
  * __heap_base): libc's .data, always mapped — the bin headers are fake chunks there.
@@ -75,7 +82,9 @@ function check_read_map(addr: usize): void {
 /** A 4-byte store at addr: the page must be writable and resident (the static data always is). */
 // @ts-ignore: decorator
 @inline export function check_write(addr: usize): void {
-  if (!in_static_data(addr) && ((page_bit(addr, PAGEMAP_WRITE_PLANE) == 0) | ((addr & 3) != 0))) access_slow(addr, 4, true);
+  if (!in_store_span(addr) && !in_static_data(addr) && ((page_bit(addr, PAGEMAP_WRITE_PLANE) == 0) | ((addr & 3) != 0))) {
+    access_slow(addr, 4, true);
+  }
 }
 
 /**

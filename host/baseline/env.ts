@@ -4,7 +4,9 @@
 // a WebAssembly.Memory detaches the old buffer): after every syscall that can map memory, and
 // at every entry from the host, where a grown memory shows as a view of length 0.
 
-import { PAGEMAP_HOT_LEN, PAGEMAP_HOT_START, PAGEMAP_WRITE_PLANE, PAGESIZE } from "../../assembly/config.js";
+import {
+  PAGEMAP_HOT_LEN, PAGEMAP_HOT_START, PAGEMAP_STORE_LEN, PAGEMAP_STORE_START, PAGEMAP_WRITE_PLANE, PAGESIZE,
+} from "../../assembly/config.js";
 import type { AllocatorKernel } from "../allocator.js";
 import type { SegmentationFault } from "../errors.js";
 import { pageBit } from "../kernel/pagemap.js";
@@ -100,8 +102,13 @@ export function ld(env: Env, base: number, offset: number): number {
 export function st(env: Env, base: number, offset: number, value: number): void {
   const a = (base + offset) >>> 0;
   const m = env.u32;
-  // A store needs a resident page (the write plane's bit): the hot span does not promise one.
-  if ((a & 3) === 0 && (((a - env.staticStart) >>> 0) < env.staticLen || pageBit(env.u8, a, PAGEMAP_WRITE_PLANE) !== 0)) {
+  // A store needs a resident page: the store span or the write plane's bit promises one.
+  if (
+    (a & 3) === 0 &&
+    (((a - m[STORE_START_W]!) >>> 0) < m[STORE_LEN_W]! ||
+      ((a - env.staticStart) >>> 0) < env.staticLen ||
+      pageBit(env.u8, a, PAGEMAP_WRITE_PLANE) !== 0)
+  ) {
     m[a >>> 2] = value;
     return;
   }
@@ -122,6 +129,8 @@ function unchecked(env: Env, m: Uint32Array, a: number): boolean {
 
 const HOT_START_W = PAGEMAP_HOT_START >>> 2;
 const HOT_LEN_W = PAGEMAP_HOT_LEN >>> 2;
+const STORE_START_W = PAGEMAP_STORE_START >>> 2;
+const STORE_LEN_W = PAGEMAP_STORE_LEN >>> 2;
 
 /**
  * The slow path of ld/st and the check of a memset or memcpy range (assembly/pagemap.ts's

@@ -14,9 +14,10 @@
 // So the allocator's own stores fault their pages in exactly as on Linux, zeros included, and the
 // kernel never has to search for them. A region that found no free leaf is still exact, only slower.
 //
-// In front of the map, the hot span: the brk heap's VMA while it is writable, where most chunk
-// loads land, settled by one subtraction and one compare. Only loads use it: a store must meet a
-// resident page, and reads the write plane's bit.
+// In front of the map, two spans settled by one subtraction and one compare: the hot span, the
+// brk heap's VMA while it is writable, for loads; and the store span, a run of resident pages of
+// that VMA, for stores (a store must meet a resident page). The store span grows as pages next to
+// it become resident, moves to a longer run when one appears, and is cut where pages are dropped.
 //
 // A MAP_FIXED may place a mapping anywhere from 0x1000 up (vm.mmap_min_addr is 4096 on the
 // machine the kernel follows): the leaves in a page it takes are given up (their regions move to
@@ -24,12 +25,12 @@
 // back at a later change, once no VMA covers it (its unmap has zeroed it by then).
 
 import {
-  PAGEMAP_END, PAGEMAP_FIRST_LEAF, PAGEMAP_HOT_LEN, PAGEMAP_HOT_START, PAGEMAP_LEAF_NONE, PAGEMAP_LEAF_RO, PAGEMAP_LEAF_RW, PAGEMAP_LEAF_SHIFT,
+  PAGEMAP_END, PAGEMAP_FIRST_LEAF, PAGEMAP_HOT_LEN, PAGEMAP_HOT_START, PAGEMAP_STORE_LEN, PAGEMAP_STORE_START, PAGEMAP_LEAF_NONE, PAGEMAP_LEAF_RO, PAGEMAP_LEAF_RW, PAGEMAP_LEAF_SHIFT,
   PAGEMAP_LEAVES, PAGEMAP_REGION_SHIFT, PAGEMAP_TOP, PAGEMAP_WRITE_PLANE,
 } from "../../assembly/config.js";
 import { PAGE_SHIFT, PAGE_SIZE } from "../constants.js";
 import { PAGE_ANON } from "./pages.js";
-import { VM_EXEC, VM_READ, VM_WRITE, type VmaList } from "./vma.js";
+import { VM_EXEC, VM_READ, VM_WRITE, type Vma, type VmaList } from "./vma.js";
 
 const REGION_BYTES = 2 ** PAGEMAP_REGION_SHIFT;
 const REGIONS = 2 ** (32 - PAGEMAP_REGION_SHIFT);
@@ -57,6 +58,9 @@ export class PageMap {
   readonly #state: Uint8Array;
   /** Pages.presentIn: a region with no page present has none resident. */
   readonly #presentIn: Uint16Array;
+  /** The store span's bounds (page-aligned; empty when equal). */
+  #storeStart = 0;
+  #storeEnd = 0;
   #u8: Uint8Array;
   /** The map's first 64 KiB as words (the hot span's two). */
   #words: Uint32Array;
@@ -127,12 +131,56 @@ export class PageMap {
     this.#setHotSpan();
   }
 
-  /** The writable VMA holding hotAddr as the hot span (or none), after every change. */
+  /** The writable VMA holding hotAddr as the hot span (or none), and the store span kept inside it, after every change. */
   #setHotSpan(): void {
-    const v = this.hotAddr === 0 ? undefined : this.#vmas.find(this.hotAddr);
-    const hot = v !== undefined && (v.flags & VM_WRITE) !== 0 && v.end - v.start >= 4;
+    const v = this.#heap();
+    const hot = v !== undefined && v.end - v.start >= 4;
     this.#words[PAGEMAP_HOT_START >>> 2] = hot ? v.start : 0;
     this.#words[PAGEMAP_HOT_LEN >>> 2] = hot ? v.end - v.start - 3 : 0;
+    if (v === undefined) this.#storeEnd = this.#storeStart;
+    else {
+      this.#storeStart = Math.min(Math.max(this.#storeStart, v.start), v.end);
+      this.#storeEnd = Math.max(Math.min(this.#storeEnd, v.end), this.#storeStart);
+    }
+    this.#setStoreSpan();
+  }
+
+  /** The brk heap's VMA when it is writable (the only one the spans may lie in). */
+  #heap(): Vma | undefined {
+    const v = this.hotAddr === 0 ? undefined : this.#vmas.find(this.hotAddr);
+    return v !== undefined && (v.flags & VM_WRITE) !== 0 ? v : undefined;
+  }
+
+  #setStoreSpan(): void {
+    const len = this.#storeEnd - this.#storeStart;
+    this.#words[PAGEMAP_STORE_START >>> 2] = len >= 4 ? this.#storeStart : 0;
+    this.#words[PAGEMAP_STORE_LEN >>> 2] = len >= 4 ? len - 3 : 0;
+  }
+
+  /** [a, b) became resident: the store span takes it when it is next to it, or when its run is longer. */
+  #storeGained(a: number, b: number): void {
+    const v = this.#heap();
+    if (v === undefined || a < v.start || b > v.end) return;
+    const empty = this.#storeEnd === this.#storeStart;
+    const touching = !empty && a <= this.#storeEnd && b >= this.#storeStart;
+    let s = touching ? Math.min(a, this.#storeStart) : a;
+    let e = touching ? Math.max(b, this.#storeEnd) : b;
+    const state = this.#state;
+    while (s > v.start && state[s / PAGE_SIZE - 1]! >= PAGE_ANON) s -= PAGE_SIZE;
+    while (e < v.end && state[e / PAGE_SIZE]! >= PAGE_ANON) e += PAGE_SIZE;
+    if (touching || empty || e - s > this.#storeEnd - this.#storeStart) {
+      this.#storeStart = s;
+      this.#storeEnd = e;
+      this.#setStoreSpan();
+    }
+  }
+
+  /** [a, b) stopped being resident: the store span keeps its longer part outside it. */
+  #storeLost(a: number, b: number): void {
+    if (a >= this.#storeEnd || b <= this.#storeStart) return;
+    if (a - this.#storeStart >= this.#storeEnd - b) this.#storeEnd = Math.max(a, this.#storeStart);
+    else this.#storeStart = Math.min(b, this.#storeEnd);
+    this.#setStoreSpan();
   }
 
   /**
@@ -161,6 +209,8 @@ export class PageMap {
         }
       }
     }
+    if (resident) this.#storeGained(startPage * PAGE_SIZE, endPage * PAGE_SIZE);
+    else this.#storeLost(startPage * PAGE_SIZE, endPage * PAGE_SIZE);
   }
 
   /** Re-wraps the memory after it grew (growing detaches the old buffer). */

@@ -1,6 +1,6 @@
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
-import { PAGEMAP_END, PAGEMAP_HOT_LEN, PAGEMAP_HOT_START } from "../../assembly/config.js";
+import { PAGEMAP_END, PAGEMAP_HOT_LEN, PAGEMAP_HOT_START, PAGEMAP_STORE_LEN, PAGEMAP_STORE_START } from "../../assembly/config.js";
 import type { Kernel } from "../../host/kernel/kernel.js";
 import { ANON_PRIVATE, PAGE, makeKernel } from "./helpers.js";
 
@@ -43,6 +43,16 @@ function expectExact(k: Kernel, regionStride = 1): void {
 /** Stores into the writable pages of [addr, addr + len), as the allocator's faults would. */
 function touchWritable(k: Kernel, addr: number, len: number): void {
   for (let a = addr; a < addr + len; a += PAGE) if (truth(k, a).read && (k.mm.vmas.find(a)!.flags & 2) !== 0) k.touch(a, 1);
+}
+
+/** The store span, when there is one, lies in the brk heap's VMA and holds only resident, writable pages. */
+function expectStoreSpan(k: Kernel): void {
+  const [start, lenLess3] = Array.from(new Uint32Array(k.mm.memory.buffer, PAGEMAP_STORE_START, 2));
+  if (lenLess3 === 0) return;
+  const bad: string[] = [];
+  for (let a = start!; a < start! + lenLess3! + 3; a += PAGE) if (!truth(k, a).write) bad.push(a.toString(16));
+  expect(bad).toEqual([]);
+  expect(k.mm.vmas.find(start!)).toBe(k.mm.vmas.find(k.startBrk));
 }
 
 const isBelowStack = (k: Kernel, a: number) => {
@@ -123,6 +133,31 @@ describe("the page map", () => {
     expect(words()).toEqual([0, 0]);
   });
 
+  it("keeps a run of resident pages of the brk heap as the store span", () => {
+    const k = makeKernel({ aslr: 2, seed: 3 });
+    const h = k.startBrk;
+    k.brk(h + 10 * PAGE);
+    const words = () => Array.from(new Uint32Array(k.mm.memory.buffer, PAGEMAP_STORE_START, 2));
+    expect(PAGEMAP_STORE_LEN).toBe(PAGEMAP_STORE_START + 4);
+    expect(words()).toEqual([0, 0]); // nothing written yet
+    k.touch(h, 2 * PAGE);
+    expect(words()).toEqual([h, 2 * PAGE - 3]);
+    k.touch(h + 2 * PAGE, 1); // next to it: it grows
+    expect(words()).toEqual([h, 3 * PAGE - 3]);
+    k.touch(h + 6 * PAGE, 1); // a shorter run elsewhere: it stays
+    expect(words()).toEqual([h, 3 * PAGE - 3]);
+    k.touch(h + 4 * PAGE, 2 * PAGE); // a run of three after a hole: not longer, it stays
+    expect(words()).toEqual([h, 3 * PAGE - 3]);
+    k.touch(h + 3 * PAGE, 1); // the hole filled: all seven pages
+    expect(words()).toEqual([h, 7 * PAGE - 3]);
+    expect(k.madvise(h + PAGE, PAGE, 4)).toBe(0); // dropped inside: the longer side is kept
+    expect(words()).toEqual([h + 2 * PAGE, 5 * PAGE - 3]);
+    k.brk(h + 5 * PAGE); // the break moved down through it
+    expect(words()).toEqual([h + 2 * PAGE, 3 * PAGE - 3]);
+    expect(k.mprotect(h, 5 * PAGE, 1)).toBe(0);
+    expect(words()).toEqual([0, 0]);
+  });
+
   it("gives up a page of its own that a MAP_FIXED takes (zeroed, as a fresh mapping reads), and takes it back after the unmap", () => {
     const k = makeKernel({ aslr: 2, seed: 11 });
     // enough partially mapped regions that leaves live in every page of the map
@@ -173,6 +208,7 @@ describe("the page map", () => {
           else k.brk(k.startBrk + o.pages * PAGE);
         }
         expectExact(k);
+        expectStoreSpan(k);
       }),
       { numRuns: 25 },
     );
