@@ -268,6 +268,12 @@ export class PageMap {
     }
   }
 
+  /** Whether the page holding addr is writable and resident by the map (a store there needs no fault). */
+  storeReady(addr: number): boolean {
+    if (this.#u8.length === 0) this.#refreshViews(); // the memory grew: the old view is detached
+    return pageBit(this.#u8, addr >>> 0, PAGEMAP_WRITE_PLANE) !== 0;
+  }
+
   /** Whether the map says the page holding addr is readable (or writable): for tests and tools. */
   allows(addr: number, write: boolean): boolean {
     const u8 = this.#u8.buffer === this.#memory.buffer ? this.#u8 : new Uint8Array(this.#memory.buffer, 0, PAGEMAP_END);

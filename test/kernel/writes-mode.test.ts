@@ -62,9 +62,11 @@ async function run(ops: Op[], writes: "scan" | "declared", allocator: "wasm" | "
       }
       case "realloc": {
         if (blocks.length === 0) break;
-        const b = blocks[o.pick % blocks.length]!;
+        const i = o.pick % blocks.length;
+        const b = blocks[i]!;
         const addr = p.realloc(b.addr, o.size);
         if (addr !== 0) Object.assign(b, { addr, size: o.size });
+        else if (o.size === 0) blocks.splice(i, 1); // realloc(p, 0) frees p
         break;
       }
       case "free": {
