@@ -17,7 +17,7 @@
 // In front of the map, two spans settled by one subtraction and one compare: the hot span, the
 // brk heap's VMA while it is writable, for loads; and the store span, a run of resident pages of
 // that VMA, for stores (a store must meet a resident page). The store span grows as pages next to
-// it become resident, moves to a longer run when one appears, and is cut where pages are dropped.
+// it become resident and is cut where pages are dropped (the longer side stays).
 //
 // A MAP_FIXED may place a mapping anywhere from 0x1000 up (vm.mmap_min_addr is 4096 on the
 // machine the kernel follows): the leaves in a page it takes are given up (their regions move to
@@ -157,22 +157,25 @@ export class PageMap {
     this.#words[PAGEMAP_STORE_LEN >>> 2] = len >= 4 ? len - 3 : 0;
   }
 
-  /** [a, b) became resident: the store span takes it when it is next to it, or when its run is longer. */
+  /**
+   * [a, b) became resident: the store span takes it when it is next to it (or there is no span),
+   * and then every resident page that now joins it. A run elsewhere is left alone: measuring it on
+   * every fault made a heap growing page by page beside the span cost the square of its length.
+   * The brk heap is written from its start upwards, so the span grows with it.
+   */
   #storeGained(a: number, b: number): void {
     const v = this.#heap();
     if (v === undefined || a < v.start || b > v.end) return;
     const empty = this.#storeEnd === this.#storeStart;
-    const touching = !empty && a <= this.#storeEnd && b >= this.#storeStart;
-    let s = touching ? Math.min(a, this.#storeStart) : a;
-    let e = touching ? Math.max(b, this.#storeEnd) : b;
+    if (!empty && (a > this.#storeEnd || b < this.#storeStart)) return;
+    let s = empty ? a : Math.min(a, this.#storeStart);
+    let e = empty ? b : Math.max(b, this.#storeEnd);
     const state = this.#state;
     while (s > v.start && state[s / PAGE_SIZE - 1]! >= PAGE_ANON) s -= PAGE_SIZE;
     while (e < v.end && state[e / PAGE_SIZE]! >= PAGE_ANON) e += PAGE_SIZE;
-    if (touching || empty || e - s > this.#storeEnd - this.#storeStart) {
-      this.#storeStart = s;
-      this.#storeEnd = e;
-      this.#setStoreSpan();
-    }
+    this.#storeStart = s;
+    this.#storeEnd = e;
+    this.#setStoreSpan();
   }
 
   /** [a, b) stopped being resident: the store span keeps its longer part outside it. */

@@ -144,9 +144,9 @@ describe("the page map", () => {
     expect(words()).toEqual([h, 2 * PAGE - 3]);
     k.touch(h + 2 * PAGE, 1); // next to it: it grows
     expect(words()).toEqual([h, 3 * PAGE - 3]);
-    k.touch(h + 6 * PAGE, 1); // a shorter run elsewhere: it stays
+    k.touch(h + 6 * PAGE, 1); // a run elsewhere: it stays
     expect(words()).toEqual([h, 3 * PAGE - 3]);
-    k.touch(h + 4 * PAGE, 2 * PAGE); // a run of three after a hole: not longer, it stays
+    k.touch(h + 4 * PAGE, 2 * PAGE); // a run of three after a hole: it stays
     expect(words()).toEqual([h, 3 * PAGE - 3]);
     k.touch(h + 3 * PAGE, 1); // the hole filled: all seven pages
     expect(words()).toEqual([h, 7 * PAGE - 3]);
