@@ -52,6 +52,7 @@ export function verify(mm: Mm): void {
   // Page states: nothing outside a VMA is present; the RSS counters match the states.
   const state = mm.pages.state;
   const rss = [0, 0, 0, 0, 0];
+  const presentIn = new Uint16Array(mm.pages.presentIn.length);
   const words = new Uint32Array(state.buffer, state.byteOffset, state.length / 4);
   let k = 0;
   let next = list[0];
@@ -67,9 +68,8 @@ export function verify(mm: Mm): void {
     if (next === undefined || next.start > addr) fail(`page ${hex(addr)} is present outside any VMA`);
     if (!mm.pages.isTablePresent(p)) fail(`page ${hex(addr)} is present without a page table`);
     if (st >= PAGE_ANON && st <= PAGE_SHMEM) rss[st]!++;
+    presentIn[p >>> REGION_PAGE_SHIFT]!++;
   }
-  const presentIn = new Uint16Array(mm.pages.presentIn.length);
-  for (let p = 0; p < state.length; p++) if (state[p] !== PAGE_NONE) presentIn[p >>> REGION_PAGE_SHIFT]!++;
   for (let r = 0; r < presentIn.length; r++) {
     if (presentIn[r] !== mm.pages.presentIn[r]) fail(`region ${r} counts ${mm.pages.presentIn[r]} present pages, holds ${presentIn[r]}`);
   }
