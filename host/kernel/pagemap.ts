@@ -202,14 +202,9 @@ export class PageMap {
         const s = Math.max(startPage * PAGE_SIZE, base);
         const e = Math.min(endPage * PAGE_SIZE, base + REGION_BYTES);
         const at = leaf << PAGEMAP_LEAF_SHIFT;
-        const list = this.#vmas.list;
-        for (let i = this.#vmas.lowerBound(s); i < list.length && list[i]!.start < e; i++) {
-          const v = list[i]!;
-          if (!(v.flags & VM_WRITE)) continue;
-          const ps = (Math.max(v.start, s) - base) >>> PAGE_SHIFT;
-          const pe = (Math.min(v.end, e) - base) >>> PAGE_SHIFT;
-          fillBits(this.#u8, at + PAGEMAP_WRITE_PLANE, ps, pe, resident);
-        }
+        this.#forEachPiece(base, s, e, (v, ps, pe) => {
+          if (v.flags & VM_WRITE) fillBits(this.#u8, at + PAGEMAP_WRITE_PLANE, ps, pe, resident);
+        });
       }
     }
     if (resident) this.#storeGained(startPage * PAGE_SIZE, endPage * PAGE_SIZE);
@@ -244,15 +239,19 @@ export class PageMap {
 
   /** Sets the bits of the leaf at `at` (its region starting at base) for the VMAs over [s, e). */
   #paint(at: number, base: number, s: number, e: number): void {
-    const u8 = this.#u8;
+    this.#forEachPiece(base, s, e, (v, ps, pe) => {
+      if (!(v.flags & ANY_ACCESS)) return;
+      setBits(this.#u8, at, ps, pe);
+      if (v.flags & VM_WRITE) this.#paintResident(at, base, ps, pe);
+    });
+  }
+
+  /** Each VMA over [s, e) of the region starting at base, with the pages it covers there as [ps, pe). */
+  #forEachPiece(base: number, s: number, e: number, fn: (v: Vma, ps: number, pe: number) => void): void {
     const list = this.#vmas.list;
     for (let i = this.#vmas.lowerBound(s); i < list.length && list[i]!.start < e; i++) {
       const v = list[i]!;
-      if (!(v.flags & ANY_ACCESS)) continue;
-      const vs = (Math.max(v.start, s) - base) >>> PAGE_SHIFT;
-      const ve = (Math.min(v.end, e) - base) >>> PAGE_SHIFT;
-      setBits(u8, at, vs, ve);
-      if (v.flags & VM_WRITE) this.#paintResident(at, base, vs, ve);
+      fn(v, (Math.max(v.start, s) - base) >>> PAGE_SHIFT, (Math.min(v.end, e) - base) >>> PAGE_SHIFT);
     }
   }
 
