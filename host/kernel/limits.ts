@@ -81,6 +81,10 @@ export class Rlimits {
     return this.limits[resource]!.cur;
   }
 
+  max(resource: number): number {
+    return this.limits[resource]!.max;
+  }
+
   get(resource: unknown): Rlimit | number {
     const r = Rlimits.resourceOf(resource);
     if (r < 0) return -EINVAL;

@@ -523,10 +523,10 @@ export class Mm {
     const as = this.rlimits.cur(9);
     if (this.vmas.totalPages + pages > Math.floor(as / PAGE_SIZE)) return false;
     if (isDataMapping(flags)) {
-      const data = this.rlimits.get(2) as Rlimit;
-      if (this.vmas.dataPages + pages > Math.floor(data.cur / PAGE_SIZE)) {
+      const dataCur = this.rlimits.cur(2);
+      if (this.vmas.dataPages + pages > Math.floor(dataCur / PAGE_SIZE)) {
         // The Valgrind workaround: a zero soft limit is checked against the hard one.
-        if (data.cur === 0 && this.vmas.dataPages + pages <= Math.floor(data.max / PAGE_SIZE)) return true;
+        if (dataCur === 0 && this.vmas.dataPages + pages <= Math.floor(this.rlimits.max(2) / PAGE_SIZE)) return true;
         return false;
       }
     }

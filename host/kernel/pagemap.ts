@@ -30,7 +30,7 @@ import {
 } from "../../assembly/config.js";
 import { PAGE_SHIFT, PAGE_SIZE } from "../constants.js";
 import { PAGE_ANON } from "./pages.js";
-import { VM_EXEC, VM_READ, VM_WRITE, type Vma, type VmaList } from "./vma.js";
+import { VM_EXEC, VM_READ, VM_WRITE, type VmaList } from "./vma.js";
 
 const REGION_BYTES = 2 ** PAGEMAP_REGION_SHIFT;
 const REGIONS = 2 ** (32 - PAGEMAP_REGION_SHIFT);
@@ -61,6 +61,9 @@ export class PageMap {
   /** The store span's bounds (page-aligned; empty when equal). */
   #storeStart = 0;
   #storeEnd = 0;
+  /** The hot span's VMA (the brk heap while writable) as of the last change; empty when equal. */
+  #heapStart = 0;
+  #heapEnd = 0;
   #u8: Uint8Array;
   /** The map's first 64 KiB as words (the hot span's two). */
   #words: Uint32Array;
@@ -68,6 +71,8 @@ export class PageMap {
   readonly #free: number[] = [];
   /** The region each private leaf serves, or -1. */
   readonly #regionOf = new Int32Array(PAGEMAP_LEAVES).fill(-1);
+  /** Leaves whose #regionOf is set. */
+  #inUse = 0;
   /** Pages of the map (1..15) a mapping has taken: bit p. Their leaves are not used. */
   #blocked = 0;
   #collapsing = false;
@@ -99,9 +104,7 @@ export class PageMap {
 
   /** Private leaves in use now. */
   get leavesInUse(): number {
-    let n = 0;
-    for (const r of this.#regionOf) if (r >= 0) n++;
-    return n;
+    return this.#inUse;
   }
 
   /** Regions waiting for a leaf (their pages are answered by the kernel). */
@@ -133,22 +136,16 @@ export class PageMap {
 
   /** The writable VMA holding hotAddr as the hot span (or none), and the store span kept inside it, after every change. */
   #setHotSpan(): void {
-    const v = this.#heap();
-    const hot = v !== undefined && v.end - v.start >= 4;
+    const v = this.hotAddr === 0 ? undefined : this.#vmas.find(this.hotAddr);
+    const heap = v !== undefined && (v.flags & VM_WRITE) !== 0;
+    this.#heapStart = heap ? v.start : 0;
+    this.#heapEnd = heap ? v.end : 0;
+    const hot = heap && v.end - v.start >= 4;
     this.#words[PAGEMAP_HOT_START >>> 2] = hot ? v.start : 0;
     this.#words[PAGEMAP_HOT_LEN >>> 2] = hot ? v.end - v.start - 3 : 0;
-    if (v === undefined) this.#storeEnd = this.#storeStart;
-    else {
-      this.#storeStart = Math.min(Math.max(this.#storeStart, v.start), v.end);
-      this.#storeEnd = Math.max(Math.min(this.#storeEnd, v.end), this.#storeStart);
-    }
+    this.#storeStart = Math.min(Math.max(this.#storeStart, this.#heapStart), this.#heapEnd);
+    this.#storeEnd = Math.max(Math.min(this.#storeEnd, this.#heapEnd), this.#storeStart);
     this.#setStoreSpan();
-  }
-
-  /** The brk heap's VMA when it is writable (the only one the spans may lie in). */
-  #heap(): Vma | undefined {
-    const v = this.hotAddr === 0 ? undefined : this.#vmas.find(this.hotAddr);
-    return v !== undefined && (v.flags & VM_WRITE) !== 0 ? v : undefined;
   }
 
   #setStoreSpan(): void {
@@ -164,15 +161,16 @@ export class PageMap {
    * The brk heap is written from its start upwards, so the span grows with it.
    */
   #storeGained(a: number, b: number): void {
-    const v = this.#heap();
-    if (v === undefined || a < v.start || b > v.end) return;
+    const heapStart = this.#heapStart;
+    const heapEnd = this.#heapEnd;
+    if (a < heapStart || b > heapEnd || heapStart === heapEnd) return;
     const empty = this.#storeEnd === this.#storeStart;
     if (!empty && (a > this.#storeEnd || b < this.#storeStart)) return;
     let s = empty ? a : Math.min(a, this.#storeStart);
     let e = empty ? b : Math.max(b, this.#storeEnd);
     const state = this.#state;
-    while (s > v.start && state[s / PAGE_SIZE - 1]! >= PAGE_ANON) s -= PAGE_SIZE;
-    while (e < v.end && state[e / PAGE_SIZE]! >= PAGE_ANON) e += PAGE_SIZE;
+    while (s > heapStart && state[s / PAGE_SIZE - 1]! >= PAGE_ANON) s -= PAGE_SIZE;
+    while (e < heapEnd && state[e / PAGE_SIZE]! >= PAGE_ANON) e += PAGE_SIZE;
     this.#storeStart = s;
     this.#storeEnd = e;
     this.#setStoreSpan();
@@ -201,19 +199,24 @@ export class PageMap {
         const base = r * REGION_BYTES;
         const s = Math.max(startPage * PAGE_SIZE, base);
         const e = Math.min(endPage * PAGE_SIZE, base + REGION_BYTES);
-        const at = leaf << PAGEMAP_LEAF_SHIFT;
-        this.#forEachPiece(base, s, e, (v, ps, pe) => {
-          if (v.flags & VM_WRITE) fillBits(this.#u8, at + PAGEMAP_WRITE_PLANE, ps, pe, resident);
-        });
+        const planeAt = (leaf << PAGEMAP_LEAF_SHIFT) + PAGEMAP_WRITE_PLANE;
+        const list = this.#vmas.list;
+        for (let i = this.#vmas.lowerBound(s); i < list.length && list[i]!.start < e; i++) {
+          const v = list[i]!;
+          if (v.flags & VM_WRITE) fillBits(this.#u8, planeAt, (Math.max(v.start, s) - base) >>> PAGE_SHIFT, (Math.min(v.end, e) - base) >>> PAGE_SHIFT, resident);
+        }
       }
     }
     if (resident) this.#storeGained(startPage * PAGE_SIZE, endPage * PAGE_SIZE);
     else this.#storeLost(startPage * PAGE_SIZE, endPage * PAGE_SIZE);
   }
 
-  /** Re-wraps the memory after it grew (growing detaches the old buffer). */
+  /**
+   * Re-wraps the memory after it grew: growing detaches the old buffer, which empties every view
+   * of it (a length of 0 is the sign, far cheaper to read than the memory's `buffer` accessor).
+   */
   #refreshViews(): void {
-    if (this.#memory.buffer !== this.#u8.buffer) {
+    if (this.#u8.length === 0) {
       this.#u8 = new Uint8Array(this.#memory.buffer, 0, PAGEMAP_END);
       this.#words = new Uint32Array(this.#memory.buffer, 0, PAGEMAP_END / 4);
     }
@@ -239,19 +242,14 @@ export class PageMap {
 
   /** Sets the bits of the leaf at `at` (its region starting at base) for the VMAs over [s, e). */
   #paint(at: number, base: number, s: number, e: number): void {
-    this.#forEachPiece(base, s, e, (v, ps, pe) => {
-      if (!(v.flags & ANY_ACCESS)) return;
-      setBits(this.#u8, at, ps, pe);
-      if (v.flags & VM_WRITE) this.#paintResident(at, base, ps, pe);
-    });
-  }
-
-  /** Each VMA over [s, e) of the region starting at base, with the pages it covers there as [ps, pe). */
-  #forEachPiece(base: number, s: number, e: number, fn: (v: Vma, ps: number, pe: number) => void): void {
     const list = this.#vmas.list;
     for (let i = this.#vmas.lowerBound(s); i < list.length && list[i]!.start < e; i++) {
       const v = list[i]!;
-      fn(v, (Math.max(v.start, s) - base) >>> PAGE_SHIFT, (Math.min(v.end, e) - base) >>> PAGE_SHIFT);
+      if (!(v.flags & ANY_ACCESS)) continue;
+      const ps = (Math.max(v.start, s) - base) >>> PAGE_SHIFT;
+      const pe = (Math.min(v.end, e) - base) >>> PAGE_SHIFT;
+      setBits(this.#u8, at, ps, pe);
+      if (v.flags & VM_WRITE) this.#paintResident(at, base, ps, pe);
     }
   }
 
@@ -272,14 +270,14 @@ export class PageMap {
 
   /** Whether the page holding addr is writable and resident by the map (a store there needs no fault). */
   storeReady(addr: number): boolean {
-    if (this.#u8.length === 0) this.#refreshViews(); // the memory grew: the old view is detached
+    this.#refreshViews();
     return pageBit(this.#u8, addr >>> 0, PAGEMAP_WRITE_PLANE) !== 0;
   }
 
   /** Whether the map says the page holding addr is readable (or writable): for tests and tools. */
   allows(addr: number, write: boolean): boolean {
-    const u8 = this.#u8.buffer === this.#memory.buffer ? this.#u8 : new Uint8Array(this.#memory.buffer, 0, PAGEMAP_END);
-    return pageBit(u8, addr >>> 0, write ? PAGEMAP_WRITE_PLANE : 0) !== 0;
+    this.#refreshViews();
+    return pageBit(this.#u8, addr >>> 0, write ? PAGEMAP_WRITE_PLANE : 0) !== 0;
   }
 
   #rebuild(r: number): void {
@@ -320,6 +318,7 @@ export class PageMap {
         return;
       }
       this.#regionOf[leaf] = r;
+      this.#inUse++;
       this.#ask.delete(r);
     }
     const at = leaf << PAGEMAP_LEAF_SHIFT;
@@ -348,13 +347,14 @@ export class PageMap {
     }
     const leaf = this.#free.pop();
     if (leaf === undefined) return -1;
-    const inUse = this.leavesInUse + 1;
+    const inUse = this.#inUse + 1;
     if (inUse > this.peakLeaves) this.peakLeaves = inUse;
     return leaf;
   }
 
   #release(leaf: number): void {
     this.#regionOf[leaf] = -1;
+    this.#inUse--;
     if (!(this.#blocked & (1 << (leaf / LEAVES_PER_PAGE)))) this.#free.push(leaf);
   }
 
@@ -372,6 +372,7 @@ export class PageMap {
         const r = this.#regionOf[leaf]!;
         if (r < 0) continue;
         this.#regionOf[leaf] = -1;
+        this.#inUse--;
         this.#u8[PAGEMAP_TOP + r] = PAGEMAP_LEAF_NONE;
         moved.push(r);
       }

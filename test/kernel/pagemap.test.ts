@@ -1,6 +1,8 @@
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
-import { PAGEMAP_END, PAGEMAP_HOT_LEN, PAGEMAP_HOT_START, PAGEMAP_STORE_LEN, PAGEMAP_STORE_START } from "../../assembly/config.js";
+import {
+  PAGEMAP_END, PAGEMAP_FIRST_LEAF, PAGEMAP_HOT_LEN, PAGEMAP_HOT_START, PAGEMAP_STORE_LEN, PAGEMAP_STORE_START, PAGEMAP_TOP,
+} from "../../assembly/config.js";
 import type { Kernel } from "../../host/kernel/kernel.js";
 import { ANON_PRIVATE, PAGE, makeKernel } from "./helpers.js";
 
@@ -38,6 +40,9 @@ function expectExact(k: Kernel, regionStride = 1): void {
     }
   }
   expect(wrong.slice(0, 10)).toEqual([]);
+  // the count of private leaves the map keeps is the number of regions pointing at one
+  const top = new Uint8Array(k.mm.memory.buffer, PAGEMAP_TOP, 2 ** 10);
+  expect(map.leavesInUse).toBe(top.filter((leaf) => leaf >= PAGEMAP_FIRST_LEAF).length);
 }
 
 /** Stores into the writable pages of [addr, addr + len), as the allocator's faults would. */
