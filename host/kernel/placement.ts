@@ -53,7 +53,11 @@ function topdown(mm: Mm, len: number, low: number, high: number): number {
     if (gapEnd >= gapStart + len) {
       const addr = gapEnd - len;
       if (cache === undefined) caches.set(mm, (cache = { generation: 0, high, low, addr, hole }));
-      Object.assign(cache, { generation: mm.vmas.freedGeneration, high, low, addr, hole });
+      cache.generation = mm.vmas.freedGeneration;
+      cache.high = high;
+      cache.low = low;
+      cache.addr = addr;
+      cache.hole = hole;
       return addr;
     }
     if (gapEnd > gapStart) hole = Math.max(hole, gapEnd - gapStart);
