@@ -6,7 +6,7 @@
 set -uo pipefail
 cd "$(dirname "$0")"
 status=0
-for part in kernel replay; do
+for part in kernel replay threads; do
   echo "oracle: $part"
   bash "$part/regen.sh"
   case $? in
