@@ -269,7 +269,7 @@ static void *take(long long id, int *ok) {
   return block[id];
 }
 
-/* ── output helpers ────────────────────────────────────────────────────────────────────────── */
+/* ── reports captured ────────────────────────────────────────────────────────────────────────── */
 
 /* Runs fn with file descriptor fd pointed at a memfd and writes what it wrote, each line
  * prefixed with "# ". malloc_stats writes to stderr, malloc_info to an unbuffered stdout: neither
