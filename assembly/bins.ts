@@ -28,6 +28,17 @@ import { malloc_printerr } from "./syscalls";
 // @ts-ignore: decorator
 @inline export function next_bin(b: usize): usize { return b + 2 * SIZE_SZ; }
 
+// A bin header's own links, reached through its address (bin_at), not through a link: it lies in
+// main_arena (static data, always mapped), so these loads and stores need no page-map check.
+// @ts-ignore: decorator
+@inline export function bin_fd(b: usize): usize { return load<usize>(b, 2 * SIZE_SZ); }
+// @ts-ignore: decorator
+@inline export function bin_bk(b: usize): usize { return load<usize>(b, 3 * SIZE_SZ); }
+// @ts-ignore: decorator
+@inline export function set_bin_fd(b: usize, v: usize): void { store<usize>(b, v, 2 * SIZE_SZ); }
+// @ts-ignore: decorator
+@inline export function set_bin_bk(b: usize, v: usize): void { store<usize>(b, v, 3 * SIZE_SZ); }
+
 // @ts-ignore: decorator
 @inline export function in_smallbin_range(sz: usize): bool { return sz < <usize>MIN_LARGE_SIZE; }
 // @ts-ignore: decorator

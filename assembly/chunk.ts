@@ -18,7 +18,7 @@
 import {
   CHUNK_HDR_SZ, IS_MMAPPED, MALLOC_ALIGN_MASK, MINSIZE, NON_MAIN_ARENA, PREV_INUSE, SIZE_BITS, SIZE_SZ,
 } from "./config";
-import { check_read, check_write } from "./pagemap";
+import { check_read, check_write, write_ok } from "./pagemap";
 
 // Every field access below goes through ld/st: a chunk's address comes from memory the program
 // can corrupt (a link, a size, a pointer it passed), so each load and store first checks the
@@ -54,10 +54,20 @@ import { check_read, check_write } from "./pagemap";
 /** Set the whole size field (flags included). */
 // @ts-ignore: decorator
 @inline export function set_head(p: usize, v: usize): void { st(p, SIZE_SZ, v); }
+/**
+ * A load and a store of the same word (p->field = f(p->field)): when one store check settles the
+ * word at once, the load needs none; else the load's check, then the store's, as before.
+ */
+// @ts-ignore: decorator
+@inline function update_word(p: usize, offset: usize, and_mask: usize, or_bits: usize): void {
+  const a = p + offset;
+  if (write_ok(a)) store<usize>(a, (load<usize>(a) & and_mask) | or_bits);
+  else st(p, offset, (ld(p, offset) & and_mask) | or_bits);
+}
 /** Set the size, keeping the PREV_INUSE bit. */
 // @ts-ignore: decorator
 @inline export function set_head_size(p: usize, s: usize): void {
-  st(p, SIZE_SZ, (ld(p, SIZE_SZ) & PREV_INUSE) | s);
+  update_word(p, SIZE_SZ, PREV_INUSE, s);
 }
 /** Write the size into the next chunk's prev_size (free chunks only). */
 // @ts-ignore: decorator
@@ -85,11 +95,11 @@ import { check_read, check_write } from "./pagemap";
 }
 // @ts-ignore: decorator
 @inline export function set_inuse_bit_at_offset(p: usize, s: usize): void {
-  st(p + s, SIZE_SZ, ld(p + s, SIZE_SZ) | PREV_INUSE);
+  update_word(p + s, SIZE_SZ, ~(<usize>0), PREV_INUSE);
 }
 // @ts-ignore: decorator
 @inline export function clear_inuse_bit_at_offset(p: usize, s: usize): void {
-  st(p + s, SIZE_SZ, ld(p + s, SIZE_SZ) & ~(<usize>PREV_INUSE));
+  update_word(p + s, SIZE_SZ, ~(<usize>PREV_INUSE), 0);
 }
 
 // Free-list links (offsets 8, 12, 16, 20).

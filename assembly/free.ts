@@ -3,14 +3,15 @@
 // fastbins and may trim the top (systrim). Mmapped chunks are unmapped.
 
 import {
-  CHUNK_HDR_SZ, DEFAULT_MMAP_THRESHOLD_MAX, FASTBIN_CONSOLIDATION_THRESHOLD, MINSIZE, NFASTBINS, PREV_INUSE,
+  CHUNK_HDR_SZ, DEFAULT_MMAP_THRESHOLD_MAX, FASTBIN_CONSOLIDATION_THRESHOLD, IS_MMAPPED, MINSIZE, NFASTBINS, PREV_INUSE,
+  SIZE_BITS,
 } from "./config";
 import {
   av_top, contiguous, fastbin_addr, have_fastchunks, mp_, set_av_top, set_have_fastchunks, system_mem,
 } from "./arena";
-import { fastbin_index, in_smallbin_range, unlink_chunk, unsorted_chunks } from "./bins";
+import { bin_fd, fastbin_index, in_smallbin_range, set_bin_fd, unlink_chunk, unsorted_chunks } from "./bins";
 import {
-  aligned_OK, bk, chunk2mem, chunk_main_arena, chunk_is_mmapped, chunksize, chunksize_nomask, fd, inuse_bit_at_offset,
+  aligned_OK, bk, chunk2mem, chunk_main_arena, chunksize, chunksize_nomask, fd, inuse_bit_at_offset,
   mem2chunk, misaligned_chunk, prev_inuse, prev_size, protect_ptr, set_bk, set_bk_nextsize, set_fd,
   set_fd_nextsize, set_foot, set_head, clear_inuse_bit_at_offset,
   ld,
@@ -23,9 +24,9 @@ import {
   INVALID_FASTBIN_ENTRY_FREE,
 } from "./messages";
 import { munmap_chunk, systrim } from "./sysmalloc";
-import { check_range } from "./pagemap";
+import { check_range, write_ok } from "./pagemap";
 import { get_errno, malloc_printerr, set_errno } from "./syscalls";
-import { csize2tidx, maybe_init_tcache, tcache_count, tcache_entry, tcache_put } from "./tcache";
+import { csize2tidx, tcache_count, tcache_entry, tcache_init, tcache_put } from "./tcache";
 import {
   cov, COV_FREE_MMAPPED, COV_FREE_DYN_THRESHOLD, COV_TCACHE_DOUBLE_FREE_SCAN, COV_TCACHE_PUT, COV_FASTBIN_PUT,
   COV_FREE_COALESCE_PREV, COV_FREE_COALESCE_NEXT, COV_FREE_TO_UNSORTED, COV_FREE_INTO_TOP,
@@ -50,28 +51,41 @@ export function libc_free(mem: usize): void {
   if (mem == 0) return;
   const err = get_errno();
   const p = mem2chunk(mem);
-  if (chunk_is_mmapped(p)) {
+  // p->size, loaded once: glibc's later reads of it here and in _int_free see the same word
+  // (nothing stores in between), so they are that value
+  const head = chunksize_nomask(p);
+  if ((head & IS_MMAPPED) != 0) {
     // The dynamic mmap threshold: a freed mmapped chunk raises it to its size.
     cov(COV_FREE_MMAPPED);
-    const sz = chunksize_nomask(p);
+    const sz = head;
     if (!mp_.no_dyn_threshold && sz > mp_.mmap_threshold && sz <= <usize>DEFAULT_MMAP_THRESHOLD_MAX) {
       cov(COV_FREE_DYN_THRESHOLD);
-      mp_.mmap_threshold = chunksize(p);
+      mp_.mmap_threshold = head & ~(<usize>SIZE_BITS);
       mp_.trim_threshold = mp_.mmap_threshold << 1;
     }
     munmap_chunk(p);
   } else {
-    maybe_init_tcache();
-    _int_free(p, false);
+    if (mp_.tcache == 0) {
+      tcache_init(); // may call the host (brk) and store into the heap: p->size is read again
+      _int_free(p, false);
+    } else {
+      _int_free_head(p, head, false);
+    }
   }
   set_errno(err);
 }
 
 /** _int_free(&main_arena, p, have_lock): internal callers hold the lock, which enables
  *  the check of the fastbin's previous head. */
-export function _int_free(p0: usize, have_lock: bool): void {
+// @ts-ignore: decorator
+@inline export function _int_free(p0: usize, have_lock: bool): void {
+  _int_free_head(p0, chunksize_nomask(p0), have_lock);
+}
+
+/** _int_free, its first load (p->size) made by the caller: `head`. */
+export function _int_free_head(p0: usize, head: usize, have_lock: bool): void {
   let p = p0;
-  let size = chunksize(p);
+  let size = head & ~(<usize>SIZE_BITS);
   if (p > <usize>0 - size || misaligned_chunk(p)) malloc_printerr(FREE_INVALID_POINTER);
   if (size < <usize>MINSIZE || !aligned_OK(size)) malloc_printerr(FREE_INVALID_SIZE);
 
@@ -80,9 +94,13 @@ export function _int_free(p0: usize, have_lock: bool): void {
   const tc_idx = csize2tidx(size);
   if (tc != 0 && tc_idx < mp_.tcache_bins) {
     const e = chunk2mem(p);
-    if (ld(e, 4) == mp_.tcache_key) {
+    // e is 16-aligned (misaligned_chunk above): e->key and e->next share its block, which one
+    // store check settles for the load of the key and tcache_put's two stores
+    let proven = write_ok(e);
+    if ((proven ? load<usize>(e, 4) : ld(e, 4)) == mp_.tcache_key) {
       // Probably a double free: make sure before aborting.
       cov(COV_TCACHE_DOUBLE_FREE_SCAN);
+      proven = false; // the scan's checks may call the host
       let cnt: usize = 0;
       for (let tmp = tcache_entry(tc, tc_idx); tmp != 0; tmp = protect_ptr(tmp, ld(tmp, 0)), ++cnt) {
         if (cnt >= mp_.tcache_count) malloc_printerr(FREE_TCACHE_TOO_MANY);
@@ -92,7 +110,7 @@ export function _int_free(p0: usize, have_lock: bool): void {
     }
     if (<usize>tcache_count(tc, tc_idx) < mp_.tcache_count) {
       cov(COV_TCACHE_PUT);
-      tcache_put(p, tc_idx);
+      tcache_put(p, tc_idx, proven);
       return;
     }
   }
@@ -116,7 +134,7 @@ export function _int_free(p0: usize, have_lock: bool): void {
     return;
   }
 
-  if (chunk_is_mmapped(p)) {
+  if ((head & IS_MMAPPED) != 0) { // p->size: nothing stored since it was read
     munmap_chunk(p);
     return;
   }
@@ -127,9 +145,11 @@ export function _int_free(p0: usize, have_lock: bool): void {
   const top = av_top();
   if (p == top) malloc_printerr(DOUBLE_FREE_TOP);
   if (contiguous() && nextchunk >= top + chunksize(top)) malloc_printerr(DOUBLE_FREE_OUT);
-  if (!prev_inuse(nextchunk)) malloc_printerr(DOUBLE_FREE_PREV);
-  const nextsize = chunksize(nextchunk);
-  if (chunksize_nomask(nextchunk) <= <usize>CHUNK_HDR_SZ || nextsize >= system_mem()) {
+  // nextchunk->size: glibc reads it three times, with no store in between
+  const nexthead = chunksize_nomask(nextchunk);
+  if ((nexthead & PREV_INUSE) == 0) malloc_printerr(DOUBLE_FREE_PREV);
+  const nextsize = nexthead & ~(<usize>SIZE_BITS);
+  if (nexthead <= <usize>CHUNK_HDR_SZ || nextsize >= system_mem()) {
     malloc_printerr(FREE_INVALID_NEXT_SIZE_NORMAL);
   }
   free_perturb(chunk2mem(p), size - CHUNK_HDR_SZ);
@@ -152,7 +172,7 @@ export function _int_free(p0: usize, have_lock: bool): void {
       clear_inuse_bit_at_offset(nextchunk, 0);
     }
     const bck = unsorted_chunks();
-    const fwd = fd(bck);
+    const fwd = bin_fd(bck);
     if (bk(fwd) != bck) malloc_printerr(FREE_CORRUPTED_UNSORTED);
     cov(COV_FREE_TO_UNSORTED);
     set_fd(p, fwd);
@@ -161,7 +181,7 @@ export function _int_free(p0: usize, have_lock: bool): void {
       set_fd_nextsize(p, 0);
       set_bk_nextsize(p, 0);
     }
-    set_fd(bck, p);
+    set_bin_fd(bck, p);
     set_bk(fwd, p);
     set_head(p, size | PREV_INUSE);
     set_foot(p, size);
@@ -216,8 +236,8 @@ export function malloc_consolidate(): void {
         } else {
           clear_inuse_bit_at_offset(nextchunk, 0);
         }
-        const first_unsorted = fd(unsorted_bin);
-        set_fd(unsorted_bin, p);
+        const first_unsorted = bin_fd(unsorted_bin);
+        set_bin_fd(unsorted_bin, p);
         set_bk(first_unsorted, p);
         if (!in_smallbin_range(size)) {
           set_fd_nextsize(p, 0);

@@ -11,12 +11,12 @@ import {
   set_last_remainder, system_mem,
 } from "./arena";
 import {
-  bin_at, in_smallbin_range, largebin_index, malloc_init_state, mark_bin, smallbin_index,
+  bin_at, bin_bk, bin_fd, set_bin_bk, set_bin_fd, in_smallbin_range, largebin_index, malloc_init_state, mark_bin, smallbin_index,
   unlink_chunk, unsorted_chunks, fastbin_index, idx2bit, idx2block, binmap_addr,
 } from "./bins";
 import {
   bk, bk_nextsize, checked_request2size, chunk2mem, chunk_is_mmapped, chunk_main_arena, chunksize, chunksize_nomask, fd,
-  fd_nextsize, mem2chunk, misaligned_chunk, prev_inuse, prev_size, protect_ptr, set_bk, set_bk_nextsize,
+  fd_nextsize, mem2chunk, misaligned_chunk, prev_size, protect_ptr, set_bk, set_bk_nextsize,
   set_fd, set_fd_nextsize, set_foot, set_head, set_inuse_bit_at_offset,
 } from "./chunk";
 import { malloc_consolidate } from "./free";
@@ -105,11 +105,11 @@ export function libc_malloc(bytes: usize): usize {
     cov(COV_SPLIT_REMAINDER);
     const remainder = victim + nb;
     const bck = unsorted_chunks();
-    const fwd = fd(bck);
+    const fwd = bin_fd(bck);
     if (bk(fwd) != bck) malloc_printerr(message);
     set_bk(remainder, bck);
     set_fd(remainder, fwd);
-    set_fd(bck, remainder);
+    set_bin_fd(bck, remainder);
     set_bk(fwd, remainder);
     if (setLastRemainder) set_last_remainder(remainder);
     set_split_heads(victim, nb, remainder, remainder_size);
@@ -157,22 +157,22 @@ export function _int_malloc(bytes: usize): usize {
   if (in_smallbin_range(nb)) {
     idx = smallbin_index(nb);
     const bin = bin_at(idx);
-    const victim = bk(bin);
+    const victim = bin_bk(bin);
     if (victim != bin) {
       cov(COV_SMALLBIN_HIT);
       const bck = bk(victim);
       if (fd(bck) != victim) malloc_printerr(MALLOC_SMALLBIN_CORRUPTED);
       set_inuse_bit_at_offset(victim, nb);
-      set_bk(bin, bck);
+      set_bin_bk(bin, bck);
       set_fd(bck, bin);
       const tc_idx = csize2tidx(nb);
       if (tc != 0 && tc_idx < mp_.tcache_bins) {
         let tc_victim: usize;
-        while (<usize>tcache_count(tc, tc_idx) < mp_.tcache_count && (tc_victim = bk(bin)) != bin) {
+        while (<usize>tcache_count(tc, tc_idx) < mp_.tcache_count && (tc_victim = bin_bk(bin)) != bin) {
           cov(COV_SMALLBIN_TO_TCACHE);
           const b2 = bk(tc_victim);
           set_inuse_bit_at_offset(tc_victim, nb);
-          set_bk(bin, b2);
+          set_bin_bk(bin, b2);
           set_fd(b2, bin);
           tcache_put(tc_victim, tc_idx);
         }
@@ -200,7 +200,7 @@ export function _int_malloc(bytes: usize): usize {
     let iters = 0;
     const unsorted = unsorted_chunks();
     let victim: usize;
-    while ((victim = bk(unsorted)) != unsorted) {
+    while ((victim = bin_bk(unsorted)) != unsorted) {
       let bck = bk(victim);
       let size = chunksize(victim);
       const next = victim + size;
@@ -210,15 +210,15 @@ export function _int_malloc(bytes: usize): usize {
       if (nextsz < 8 || nextsz > sysmem) malloc_printerr(MALLOC_INVALID_NEXT_SIZE_UNSORTED);
       if ((prev_size(next) & ~(<usize>7)) != size) malloc_printerr(MALLOC_MISMATCHING_PREV_SIZE_UNSORTED);
       if (fd(bck) != victim || fd(victim) != unsorted) malloc_printerr(MALLOC_UNSORTED_CORRUPTED);
-      if (prev_inuse(next)) malloc_printerr(MALLOC_INVALID_NEXT_PREV_INUSE_UNSORTED);
+      if ((nextsz & PREV_INUSE) != 0) malloc_printerr(MALLOC_INVALID_NEXT_PREV_INUSE_UNSORTED); // next->size as read above (no store since)
 
       // A small request takes from the last remainder when it is the only unsorted chunk.
       if (in_smallbin_range(nb) && bck == unsorted && victim == last_remainder() && size > nb + MINSIZE) {
         cov(COV_LAST_REMAINDER_SPLIT);
         const remainder_size = size - nb;
         const remainder = victim + nb;
-        set_bk(unsorted, remainder);
-        set_fd(unsorted, remainder);
+        set_bin_bk(unsorted, remainder);
+        set_bin_fd(unsorted, remainder);
         set_last_remainder(remainder);
         set_bk(remainder, unsorted);
         set_fd(remainder, unsorted);
@@ -229,7 +229,7 @@ export function _int_malloc(bytes: usize): usize {
       }
 
       if (fd(bck) != victim) malloc_printerr(MALLOC_CORRUPTED_UNSORTED_3);
-      set_bk(unsorted, bck);
+      set_bin_bk(unsorted, bck);
       set_fd(bck, unsorted);
 
       if (size == nb) {
@@ -253,19 +253,19 @@ export function _int_malloc(bytes: usize): usize {
         cov(COV_UNSORTED_TO_SMALLBIN);
         victim_index = smallbin_index(size);
         bck = bin_at(victim_index);
-        fwd = fd(bck);
+        fwd = bin_fd(bck);
       } else {
         victim_index = largebin_index(size);
         bck = bin_at(victim_index);
-        fwd = fd(bck);
+        fwd = bin_fd(bck);
         if (fwd != bck) {
           size |= PREV_INUSE; // compare with size fields directly (PREV_INUSE always set there)
-          if (!chunk_main_arena(bk(bck))) malloc_printerr(ASSERT_INT_MALLOC_BCK_BK_MAIN_ARENA);
-          if (size < chunksize_nomask(bk(bck))) {
+          if (!chunk_main_arena(bin_bk(bck))) malloc_printerr(ASSERT_INT_MALLOC_BCK_BK_MAIN_ARENA);
+          if (size < chunksize_nomask(bin_bk(bck))) {
             // smaller than the smallest: append
             cov(COV_UNSORTED_TO_LARGE_SMALLEST);
             fwd = bck;
-            bck = bk(bck);
+            bck = bin_bk(bck);
             set_fd_nextsize(victim, fd(fwd));
             set_bk_nextsize(victim, bk_nextsize(fd(fwd)));
             set_bk_nextsize(fd(fwd), victim);
@@ -324,7 +324,7 @@ export function _int_malloc(bytes: usize): usize {
     // ── large request: best fit in its own bin ──
     if (!in_smallbin_range(nb)) {
       const bin = bin_at(idx);
-      victim = fd(bin);
+      victim = bin_fd(bin);
       if (victim != bin && chunksize_nomask(victim) >= nb) {
         cov(COV_LARGEBIN_BEST_FIT);
         victim = bk_nextsize(victim);
@@ -335,7 +335,7 @@ export function _int_malloc(bytes: usize): usize {
           walk_step(victim, MALLOC_CYCLIC_LARGEBIN_SEARCH);
         }
         // Take the second of equal-sized chunks: the skip list need not be rerouted.
-        if (victim != bk(bin) && chunksize_nomask(victim) == chunksize_nomask(fd(victim))) {
+        if (victim != bin_bk(bin) && chunksize_nomask(victim) == chunksize_nomask(fd(victim))) {
           cov(COV_LARGEBIN_SECOND_OF_SIZE);
           victim = fd(victim);
         }
@@ -369,7 +369,7 @@ export function _int_malloc(bytes: usize): usize {
       const pos = ctz<u32>(rest);
       bit = <u32>1 << pos;
       const bin = bin_at((block << 5) + <usize>pos);
-      victim = bk(bin);
+      victim = bin_bk(bin);
       if (victim == bin) {
         // a stale bit: clear it and go on
         cov(COV_BINMAP_STALE_BIT);

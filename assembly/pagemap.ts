@@ -60,30 +60,62 @@ export function access_slow(addr: usize, len: usize, write: bool): void {
 
 /**
  * Whether a 4-byte access at addr lies in the module's static data (main_arena first, up to
- * __heap_base): libc's .data, always mapped — the bin headers are fake chunks there.
+ * __heap_base): libc's .data, always mapped — the bin headers are fake chunks there. The end is
+ * cut down to a 16-byte boundary (the bytes past it are asked of the map), so that, like the
+ * spans (whole pages), it holds every aligned 16-byte block it holds an address of.
  */
 // @ts-ignore: decorator
 @inline function in_static_data(addr: usize): bool {
-  return addr - main_arena < <usize>__heap_base - 3 - main_arena;
+  return addr - main_arena < ((<usize>__heap_base - 3) & ~(<usize>15)) - main_arena;
 }
 
-/** check_read off the hot span and the static data: the page map's bit (a misaligned address may span two pages). */
-function check_read_map(addr: usize): void {
-  if ((page_bit(addr, 0) == 0) | ((addr & 3) != 0)) access_slow(addr, 4, false);
+// A check that passes proves more than its 4 bytes: the spans are whole pages, the page map's
+// bits are per page and the static data ends on a 16-byte boundary, so the whole aligned 16-byte
+// block holding the address (never across a page) may be loaded, and after a store check stored
+// to, with no further check — until the next call into the host, which may change the map.
+// read_ok and write_ok are the spans' tests alone (no side effect): a caller that finds every
+// address of a group of accesses there runs the group unchecked, and else the checked code.
+
+/** A 4-byte load at addr (and its 16-byte block) is settled by the hot span alone. */
+// @ts-ignore: decorator
+@inline export function read_ok(addr: usize): bool {
+  return in_hot_span(addr);
 }
 
+/** A 4-byte store at addr (and loads and stores in its 16-byte block) is settled by the store span alone. */
+// @ts-ignore: decorator
+@inline export function write_ok(addr: usize): bool {
+  return in_store_span(addr);
+}
+
+/** The map's bit of addr's page is set and a 4-byte access at addr stays in that page (4-aligned). */
+// @ts-ignore: decorator
+@inline function map_ok(addr: usize, plane: usize): bool {
+  return (page_bit(addr, plane) != 0) & ((addr & 3) == 0);
+}
+
+// The checks test the span first and branch away at once when it holds, the usual case: the
+// static data is tested only after the map's bit (its pages are mapped, so the bit is set but
+// for a page the map asks of the kernel), which keeps the optimizer from folding the two range
+// tests into one branch-free expression that every access would pay for.
 
 /** A 4-byte load at addr. */
 // @ts-ignore: decorator
 @inline export function check_read(addr: usize): void {
-  if (!in_hot_span(addr) && !in_static_data(addr)) check_read_map(addr);
+  if (!in_hot_span(addr)) {
+    if (!map_ok(addr, 0)) {
+      if (!in_static_data(addr)) access_slow(addr, 4, false);
+    }
+  }
 }
 
 /** A 4-byte store at addr: the page must be writable and resident (the static data always is). */
 // @ts-ignore: decorator
 @inline export function check_write(addr: usize): void {
-  if (!in_store_span(addr) && !in_static_data(addr) && ((page_bit(addr, PAGEMAP_WRITE_PLANE) == 0) | ((addr & 3) != 0))) {
-    access_slow(addr, 4, true);
+  if (!in_store_span(addr)) {
+    if (!map_ok(addr, PAGEMAP_WRITE_PLANE)) {
+      if (!in_static_data(addr)) access_slow(addr, 4, true);
+    }
   }
 }
 

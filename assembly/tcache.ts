@@ -14,6 +14,7 @@ import { aligned_OK, chunk2mem, ld, protect_ptr, st } from "./chunk";
 import { _int_malloc, ptmalloc_init } from "./malloc";
 import { MALLOC_UNALIGNED_TCACHE } from "./messages";
 import { malloc_printerr } from "./syscalls";
+import { write_ok } from "./pagemap";
 import { cov, COV_TCACHE_INIT } from "./coverage";
 
 /** csize2tidx: the tcache bin of a chunk size. */
@@ -27,14 +28,19 @@ import { cov, COV_TCACHE_INIT } from "./coverage";
 // @ts-ignore: decorator
 @inline export function tcache_entry(tc: usize, idx: usize): usize { return load<usize>(entry_slot(tc, idx)); }
 
-/** tcache_put: cache the chunk (the caller checked the index and the room). */
+/**
+ * tcache_put: cache the chunk (the caller checked the index and the room). `proven`: the caller
+ * found the entry's block writable (pagemap.ts: write_ok) with no call into the host since.
+ */
 // @ts-ignore: decorator
-@inline export function tcache_put(chunk: usize, idx: usize): void {
+@inline export function tcache_put(chunk: usize, idx: usize, proven: bool = false): void {
   const tc = mp_.tcache;
   const e = chunk2mem(chunk);
-  st(e, 4, mp_.tcache_key);
+  if (proven) store<usize>(e, mp_.tcache_key, 4);
+  else st(e, 4, mp_.tcache_key);
   const slot = entry_slot(tc, idx);
-  st(e, 0, protect_ptr(e, load<usize>(slot)));
+  if (proven) store<usize>(e, protect_ptr(e, load<usize>(slot)));
+  else st(e, 0, protect_ptr(e, load<usize>(slot)));
   store<usize>(slot, e);
   const cnt = tc + (idx << 1);
   store<u16>(cnt, load<u16>(cnt) + 1);
@@ -47,10 +53,13 @@ import { cov, COV_TCACHE_INIT } from "./coverage";
   const slot = entry_slot(tc, idx);
   const e = load<usize>(slot);
   if (!aligned_OK(e)) malloc_printerr(MALLOC_UNALIGNED_TCACHE);
-  store<usize>(slot, protect_ptr(e, ld(e, 0)));
+  // e is 16-aligned: next and key share its block, which one store check settles for both
+  const proven = write_ok(e);
+  store<usize>(slot, protect_ptr(e, proven ? load<usize>(e) : ld(e, 0)));
   const cnt = tc + (idx << 1);
   store<u16>(cnt, load<u16>(cnt) - 1);
-  st(e, 4, 0);
+  if (proven) store<usize>(e, 0, 4);
+  else st(e, 4, 0);
   return e;
 }
 
