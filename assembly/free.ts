@@ -4,7 +4,7 @@
 
 import {
   CHUNK_HDR_SZ, DEFAULT_MMAP_THRESHOLD_MAX, FASTBIN_CONSOLIDATION_THRESHOLD, IS_MMAPPED, MINSIZE, NFASTBINS, PREV_INUSE,
-  SIZE_BITS,
+  SIZE_BITS, SIZE_SZ,
 } from "./config";
 import {
   av_top, contiguous, fastbin_addr, have_fastchunks, mp_, set_av_top, set_have_fastchunks, system_mem,
@@ -24,7 +24,7 @@ import {
   INVALID_FASTBIN_ENTRY_FREE,
 } from "./messages";
 import { munmap_chunk, systrim } from "./sysmalloc";
-import { check_range, write_ok } from "./pagemap";
+import { check_range, read_ok, write_ok } from "./pagemap";
 import { get_errno, malloc_printerr, set_errno } from "./syscalls";
 import { csize2tidx, tcache_count, tcache_entry, tcache_init, tcache_put } from "./tcache";
 import {
@@ -92,11 +92,13 @@ export function _int_free_head(p0: usize, head: usize, have_lock: bool): void {
   // ── tcache ──
   const tc = mp_.tcache;
   const tc_idx = csize2tidx(size);
+  // p + 8 is 16-aligned (misaligned_chunk above): fd (the tcache entry's next) and bk (its key)
+  // share that block; `proven` while a store-span test found it writable and no call into the
+  // host came since
+  let proven = false;
   if (tc != 0 && tc_idx < mp_.tcache_bins) {
     const e = chunk2mem(p);
-    // e is 16-aligned (misaligned_chunk above): e->key and e->next share its block, which one
-    // store check settles for the load of the key and tcache_put's two stores
-    let proven = write_ok(e);
+    proven = write_ok(e);
     if ((proven ? load<usize>(e, 4) : ld(e, 4)) == mp_.tcache_key) {
       // Probably a double free: make sure before aborting.
       cov(COV_TCACHE_DOUBLE_FREE_SCAN);
@@ -118,17 +120,26 @@ export function _int_free_head(p0: usize, head: usize, have_lock: bool): void {
   // ── fastbins ──
   if (size <= mp_.global_max_fast) {
     const next = p + size;
-    if (chunksize_nomask(next) <= <usize>CHUNK_HDR_SZ || chunksize(next) >= system_mem()) {
+    // next->size, read twice by glibc with nothing stored in between
+    let nexthead: usize;
+    if (read_ok(next + SIZE_SZ)) nexthead = load<usize>(next, SIZE_SZ);
+    else {
+      proven = false; // the check may call the host
+      nexthead = chunksize_nomask(next);
+    }
+    if (nexthead <= <usize>CHUNK_HDR_SZ || (nexthead & ~(<usize>SIZE_BITS)) >= system_mem()) {
       malloc_printerr(FREE_INVALID_NEXT_SIZE_FAST);
     }
     cov(COV_FASTBIN_PUT);
+    if (mp_.perturb_byte != 0) proven = false; // the fill's check may call the host
     free_perturb(chunk2mem(p), size - CHUNK_HDR_SZ);
     set_have_fastchunks(true);
     const idx = fastbin_index(size);
     const fb = fastbin_addr(idx);
     const old = load<usize>(fb);
     if (old == p) malloc_printerr(DOUBLE_FREE_FASTTOP);
-    set_fd(p, protect_ptr(p + 8, old));
+    if (proven) store<usize>(p, protect_ptr(p + 8, old), 8);
+    else set_fd(p, protect_ptr(p + 8, old));
     store<usize>(fb, p);
     if (have_lock && old != 0 && fastbin_index(chunksize(old)) != idx) malloc_printerr(INVALID_FASTBIN_ENTRY_FREE);
     return;

@@ -31,7 +31,7 @@ import {
 import { sysmalloc } from "./sysmalloc";
 import { MALLOC_CYCLIC_LARGEBIN_SEARCH, MALLOC_CYCLIC_LARGEBIN_SORT } from "./hangs";
 import { walk_start, walk_step } from "./stats";
-import { check_range } from "./pagemap";
+import { check_range, write_ok } from "./pagemap";
 import { malloc_printerr, set_errno } from "./syscalls";
 import { csize2tidx, maybe_init_tcache, tcache_count, tcache_get, tcache_put } from "./tcache";
 import {
@@ -142,8 +142,10 @@ export function _int_malloc(bytes: usize): usize {
         while (<usize>tcache_count(tc, tc_idx) < mp_.tcache_count && (tc_victim = load<usize>(fb)) != 0) {
           cov(COV_FASTBIN_TO_TCACHE);
           if (misaligned_chunk(tc_victim)) malloc_printerr(MALLOC_UNALIGNED_FASTBIN_3);
-          store<usize>(fb, protect_ptr(tc_victim + 8, fd(tc_victim)));
-          tcache_put(tc_victim, tc_idx);
+          // tc_victim + 8 is 16-aligned: its fd and the entry tcache_put writes share that block
+          const proven = write_ok(tc_victim + 8);
+          store<usize>(fb, protect_ptr(tc_victim + 8, proven ? load<usize>(tc_victim, 8) : fd(tc_victim)));
+          tcache_put(tc_victim, tc_idx, proven);
         }
       }
       const p = chunk2mem(victim);

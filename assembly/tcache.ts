@@ -29,13 +29,16 @@ import { cov, COV_TCACHE_INIT } from "./coverage";
 @inline export function tcache_entry(tc: usize, idx: usize): usize { return load<usize>(entry_slot(tc, idx)); }
 
 /**
- * tcache_put: cache the chunk (the caller checked the index and the room). `proven`: the caller
- * found the entry's block writable (pagemap.ts: write_ok) with no call into the host since.
+ * tcache_put: cache the chunk (the caller checked the index and the room). The entry's next and
+ * key share one 16-byte block when it is aligned: one store-span test settles both stores, else
+ * each is checked. `proven`: the caller found that block writable (pagemap.ts: write_ok) with no
+ * call into the host since.
  */
 // @ts-ignore: decorator
 @inline export function tcache_put(chunk: usize, idx: usize, proven: bool = false): void {
   const tc = mp_.tcache;
   const e = chunk2mem(chunk);
+  if (!proven) proven = aligned_OK(e) && write_ok(e);
   if (proven) store<usize>(e, mp_.tcache_key, 4);
   else st(e, 4, mp_.tcache_key);
   const slot = entry_slot(tc, idx);
