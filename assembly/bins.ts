@@ -13,7 +13,7 @@ import {
   AV_BINMAP, AV_BINS, AV_HAVE_FASTCHUNKS, main_arena, mp_, set_av_top,
 } from "./arena";
 import {
-  bk, bk_nextsize, chunksize, chunksize_nomask, fd, fd_nextsize, prev_size, set_bk, set_bk_nextsize,
+  bk, bk_nextsize, chunksize, chunksize_nomask, fd, fd_nextsize, ld_link_next, prev_size, set_bk, set_bk_nextsize,
   set_fd, set_fd_nextsize,
 } from "./chunk";
 import { CORRUPTED_DOUBLE_LINKED_LIST, CORRUPTED_DOUBLE_LINKED_LIST_NOT_SMALL, CORRUPTED_SIZE_VS_PREV_SIZE } from "./messages";
@@ -87,7 +87,7 @@ export function unlink_chunk(p: usize): void {
   const size = chunksize(p);
   if (size != prev_size(p + size)) malloc_printerr(CORRUPTED_SIZE_VS_PREV_SIZE);
   const f = fd(p);
-  const b = bk(p);
+  const b = ld_link_next(p, 3 * SIZE_SZ);
   if (bk(f) != p || fd(b) != p) malloc_printerr(CORRUPTED_DOUBLE_LINKED_LIST);
   set_bk(f, b);
   set_fd(b, f);

@@ -18,7 +18,7 @@
 import {
   CHUNK_HDR_SZ, IS_MMAPPED, MALLOC_ALIGN_MASK, MINSIZE, NON_MAIN_ARENA, PREV_INUSE, SIZE_BITS, SIZE_SZ,
 } from "./config";
-import { check_read, check_write, write_ok } from "./pagemap";
+import { check_read, check_write } from "./pagemap";
 
 // Every field access below goes through ld/st: a chunk's address comes from memory the program
 // can corrupt (a link, a size, a pointer it passed), so each load and store first checks the
@@ -55,14 +55,20 @@ import { check_read, check_write, write_ok } from "./pagemap";
 // @ts-ignore: decorator
 @inline export function set_head(p: usize, v: usize): void { st(p, SIZE_SZ, v); }
 /**
- * A load and a store of the same word (p->field = f(p->field)): when one store check settles the
- * word at once, the load needs none; else the load's check, then the store's, as before.
+ * A load and a store of the same word (p->field = f(p->field)). An aligned word lies in one page,
+ * where the store's check settles the load too and faults as the load would have (the same
+ * address and si_code; a page the load would find readable is made writable or faults on the
+ * store all the same), so it alone is made, first; a misaligned one gets both, in order.
  */
 // @ts-ignore: decorator
 @inline function update_word(p: usize, offset: usize, and_mask: usize, or_bits: usize): void {
   const a = p + offset;
-  if (write_ok(a)) store<usize>(a, (load<usize>(a) & and_mask) | or_bits);
-  else st(p, offset, (ld(p, offset) & and_mask) | or_bits);
+  if ((a & 3) == 0) {
+    check_write(a);
+    store<usize>(a, (load<usize>(a) & and_mask) | or_bits);
+  } else {
+    st(p, offset, (ld(p, offset) & and_mask) | or_bits);
+  }
 }
 /** Set the size, keeping the PREV_INUSE bit. */
 // @ts-ignore: decorator
@@ -102,7 +108,22 @@ import { check_read, check_write, write_ok } from "./pagemap";
   update_word(p + s, SIZE_SZ, ~(<usize>PREV_INUSE), 0);
 }
 
-// Free-list links (offsets 8, 12, 16, 20).
+// Free-list links (offsets 8, 12, 16, 20). When p + 8 is 16-aligned, as a chunk's is, the four
+// share one 16-byte block: right after a checked access to one of them (no call into the host
+// in between), the next access to another needs no check of its own (pagemap.ts).
+// @ts-ignore: decorator
+@inline function links_in_one_block(p: usize): bool { return (p & 15) == 8; }
+/** Load a link of p right after a checked access to another of its links. */
+// @ts-ignore: decorator
+@inline export function ld_link_next(p: usize, offset: usize): usize {
+  return links_in_one_block(p) ? load<usize>(p + offset) : ld(p, offset);
+}
+/** Store a link of p right after a checked store to another of its links. */
+// @ts-ignore: decorator
+@inline export function st_link_next(p: usize, offset: usize, v: usize): void {
+  if (links_in_one_block(p)) store<usize>(p + offset, v);
+  else st(p, offset, v);
+}
 // @ts-ignore: decorator
 @inline export function fd(p: usize): usize { return ld(p, 2 * SIZE_SZ); }
 // @ts-ignore: decorator

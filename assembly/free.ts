@@ -12,8 +12,8 @@ import {
 import { bin_fd, fastbin_index, in_smallbin_range, set_bin_fd, unlink_chunk, unsorted_chunks } from "./bins";
 import {
   aligned_OK, bk, chunk2mem, chunk_main_arena, chunksize, chunksize_nomask, fd, inuse_bit_at_offset,
-  mem2chunk, misaligned_chunk, prev_inuse, prev_size, protect_ptr, set_bk, set_bk_nextsize, set_fd,
-  set_fd_nextsize, set_foot, set_head, clear_inuse_bit_at_offset,
+  mem2chunk, misaligned_chunk, prev_inuse, prev_size, protect_ptr, set_bk, set_fd,
+  set_fd_nextsize, set_foot, set_head, clear_inuse_bit_at_offset, st_link_next,
   ld,
 } from "./chunk";
 import {
@@ -187,10 +187,10 @@ export function _int_free_head(p0: usize, head: usize, have_lock: bool): void {
     if (bk(fwd) != bck) malloc_printerr(FREE_CORRUPTED_UNSORTED);
     cov(COV_FREE_TO_UNSORTED);
     set_fd(p, fwd);
-    set_bk(p, bck);
+    st_link_next(p, 3 * SIZE_SZ, bck);
     if (!in_smallbin_range(size)) {
-      set_fd_nextsize(p, 0);
-      set_bk_nextsize(p, 0);
+      st_link_next(p, 4 * SIZE_SZ, 0);
+      st_link_next(p, 5 * SIZE_SZ, 0);
     }
     set_bin_fd(bck, p);
     set_bk(fwd, p);
@@ -252,11 +252,11 @@ export function malloc_consolidate(): void {
         set_bk(first_unsorted, p);
         if (!in_smallbin_range(size)) {
           set_fd_nextsize(p, 0);
-          set_bk_nextsize(p, 0);
+          st_link_next(p, 5 * SIZE_SZ, 0);
         }
         set_head(p, size | PREV_INUSE);
         set_bk(p, unsorted_bin);
-        set_fd(p, first_unsorted);
+        st_link_next(p, 2 * SIZE_SZ, first_unsorted);
         set_foot(p, size);
       } else {
         cov(COV_CONSOLIDATE_INTO_TOP);

@@ -17,7 +17,7 @@ import {
 import {
   bk, bk_nextsize, checked_request2size, chunk2mem, chunk_is_mmapped, chunk_main_arena, chunksize, chunksize_nomask, fd,
   fd_nextsize, mem2chunk, misaligned_chunk, prev_size, protect_ptr, set_bk, set_bk_nextsize,
-  set_fd, set_fd_nextsize, set_foot, set_head, set_inuse_bit_at_offset,
+  set_fd, set_fd_nextsize, set_foot, set_head, set_inuse_bit_at_offset, st_link_next,
 } from "./chunk";
 import { malloc_consolidate } from "./free";
 import {
@@ -84,9 +84,9 @@ export function libc_malloc(bytes: usize): usize {
 /** A split's chunk fields: nextsize cleared on a large remainder, both heads, the remainder's foot. */
 // @ts-ignore: decorator
 @inline function set_split_heads(victim: usize, nb: usize, remainder: usize, remainder_size: usize): void {
-  if (!in_smallbin_range(remainder_size)) {
-    set_fd_nextsize(remainder, 0);
-    set_bk_nextsize(remainder, 0);
+  if (!in_smallbin_range(remainder_size)) { // right after the remainder's fd and bk
+    st_link_next(remainder, 4 * SIZE_SZ, 0);
+    st_link_next(remainder, 5 * SIZE_SZ, 0);
   }
   set_head(victim, nb | PREV_INUSE);
   set_head(remainder, remainder_size | PREV_INUSE);
@@ -108,7 +108,7 @@ export function libc_malloc(bytes: usize): usize {
     const fwd = bin_fd(bck);
     if (bk(fwd) != bck) malloc_printerr(message);
     set_bk(remainder, bck);
-    set_fd(remainder, fwd);
+    st_link_next(remainder, 2 * SIZE_SZ, fwd);
     set_bin_fd(bck, remainder);
     set_bk(fwd, remainder);
     if (setLastRemainder) set_last_remainder(remainder);
@@ -223,7 +223,7 @@ export function _int_malloc(bytes: usize): usize {
         set_bin_fd(unsorted, remainder);
         set_last_remainder(remainder);
         set_bk(remainder, unsorted);
-        set_fd(remainder, unsorted);
+        st_link_next(remainder, 2 * SIZE_SZ, unsorted);
         set_split_heads(victim, nb, remainder, remainder_size);
         const p = chunk2mem(victim);
         alloc_perturb(p, bytes);
@@ -298,12 +298,12 @@ export function _int_malloc(bytes: usize): usize {
         } else {
           cov(COV_UNSORTED_TO_LARGE_EMPTY);
           set_fd_nextsize(victim, victim);
-          set_bk_nextsize(victim, victim);
+          st_link_next(victim, 5 * SIZE_SZ, victim);
         }
       }
       mark_bin(victim_index);
       set_bk(victim, bck);
-      set_fd(victim, fwd);
+      st_link_next(victim, 2 * SIZE_SZ, fwd);
       set_bk(fwd, victim);
       set_fd(bck, victim);
 
