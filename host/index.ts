@@ -1,7 +1,8 @@
 // ptmalloc-wasm: glibc 2.36's malloc in WebAssembly, inside an emulated 32-bit Linux process.
 // The public API (see API.md): createProcess, the constants, the errors and trace replay.
 
-export { createProcess, Process } from "./process.js";
+export { createProcess } from "./boot.js";
+export { Process } from "./process.js";
 export type { ProcessOptions, Syscalls, Rlimit, RlimitName } from "./process.js";
 export type { Mallinfo2 } from "./libc.js";
 export type { Status } from "./kernel/kernel.js";

@@ -3,7 +3,8 @@
 // (assembly/replay.ts), with the op list mapped into the process as the C replayer maps its own.
 // The same two ways for the pure-TypeScript twin (`allocator: "ts"`).
 
-import { bootProcess, type BootedProcess, type ProcessOptions } from "../../host/process.js";
+import type { ProcessOptions } from "../../host/process.js";
+import { bootProcess, type BootedProcess } from "../../host/boot.js";
 import { MAP_ANONYMOUS, MAP_PRIVATE, PAGE_SIZE, PROT_READ, PROT_WRITE } from "../../host/constants.js";
 import type { Process } from "../../host/process.js";
 import { OP_WORDS, jsLoopFor, runFromJs, type OpsProgram } from "../ops-program.js";

@@ -4,7 +4,7 @@
 
 import { ByteWriter, OpsSyntaxError, parseTraceStream, replayStream, ReplayWriter, writeOps, type Replayer, type ReplayStreamResult } from "../trace/index.js";
 import { ProcessAbort, ProcessKilled, SegmentationFault, type Process, type ProcessOptions } from "../index.js";
-import { bootProcess } from "../process.js";
+import { bootProcess } from "../boot.js";
 import { choiceOption, displayName, intOption, UsageError, UserError, type Parsed } from "./args.js";
 import { openInput, traceError, type Input } from "./input.js";
 import { quoteLine } from "../trace/lines.js";

@@ -7,7 +7,8 @@
 // is made on both and must give the same results; with `xlines` each op's result is recorded in
 // the oracle replayer's `-x` format (see oracle.ts).
 
-import { bootProcess, Process, processKernel } from "../process.js";
+import { Process } from "../process.js";
+import { bootProcess, processKernel } from "../boot.js";
 import { ProcessAbort, ProcessKilled } from "../errors.js";
 import type { Kernel } from "../kernel/kernel.js";
 import type { Mallinfo2 } from "../libc.js";

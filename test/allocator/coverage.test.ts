@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { bootProcess } from "../../host/process.js";
+import { bootProcess } from "../../host/boot.js";
 import type { AllocatorCoverage } from "../../host/allocator.js";
 
 // The debug build's branch coverage (assembly/coverage.ts), as the fuzz harness reads it through

@@ -5,7 +5,7 @@
 import { allocatorModule, instantiateAllocator, type AllocatorKernel, type LoadedAllocator } from "../../host/allocator.js";
 import type { Kernel } from "../../host/kernel/kernel.js";
 import { withUnsignedResults } from "../../host/libc.js";
-import { processKernel } from "../../host/process.js";
+import { processKernel } from "../../host/boot.js";
 
 export interface TestProcess extends LoadedAllocator {
   memory: WebAssembly.Memory;

@@ -3,7 +3,7 @@
 
 import { describe, expect, it } from "vitest";
 import * as M from "../../assembly/messages.js";
-import { createProcess } from "../../host/process.js";
+import { createProcess } from "../../host/boot.js";
 
 const newProcess = (seed = 7) => createProcess({ seed });
 

@@ -7,7 +7,8 @@
 
 import { readFileSync } from "node:fs";
 import { afterAll, describe, expect, it } from "vitest";
-import { bootProcess, type BootedProcess, type Process } from "../../host/process.js";
+import type { Process } from "../../host/process.js";
+import { bootProcess, type BootedProcess } from "../../host/boot.js";
 import {
   FUNCTIONS, KINDS, expected, renderFunctionTable, renderKindTable, setup, type Ctx, type Fn, type Kind,
 } from "./bad-input.table.js";

@@ -4,7 +4,7 @@
 // dropped, with a collector it can call.)
 
 import { describe, expect, it } from "vitest";
-import { createProcess } from "../../host/process.js";
+import { createProcess } from "../../host/boot.js";
 
 const MiB = 1024 * 1024;
 const GiB = 1024 * MiB;

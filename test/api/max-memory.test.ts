@@ -5,7 +5,7 @@
 import { describe, expect, it } from "vitest";
 import { ENOMEM } from "../../host/constants.js";
 import type { Kernel } from "../../host/kernel/kernel.js";
-import { bootProcess } from "../../host/process.js";
+import { bootProcess } from "../../host/boot.js";
 import { mapsOf } from "../kernel/helpers.js";
 
 const MiB = 1024 * 1024;

@@ -4,7 +4,8 @@
 import { describe, expect, it } from "vitest";
 import { EFAULT, EINVAL, ENOMEM, EPERM } from "../../host/constants.js";
 import { resolveOptions } from "../../host/options.js";
-import { createProcess, type ProcessOptions } from "../../host/process.js";
+import type { ProcessOptions } from "../../host/process.js";
+import { createProcess } from "../../host/boot.js";
 import { KINDS } from "./bad-input.table.js";
 
 const MiB = 1024 * 1024;

@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
 import { CYCLE_FASTBIN } from "../../assembly/config.js";
-import { bootProcess } from "../../host/process.js";
+import { bootProcess } from "../../host/boot.js";
 
 // glibc 2.36 lets this double free through: with the tcache bin full, free(a), free(b), free(a)
 // only compares a with the fastbin's top (b), and the fastbin becomes the cycle a → b → a. The

@@ -4,7 +4,8 @@
 import type { AllocatorExports } from "../../host/allocator.js";
 import { ProcessAbort } from "../../host/errors.js";
 import type { Kernel } from "../../host/kernel/kernel.js";
-import { bootProcess, Process, processKernel } from "../../host/process.js";
+import { Process } from "../../host/process.js";
+import { bootProcess, processKernel } from "../../host/boot.js";
 import { loadBaseline, type LoadedBaseline } from "../../host/baseline/index.js";
 
 export interface BaselineProcess {

@@ -9,7 +9,7 @@ import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { describe, expect, it } from "vitest";
 import { ProcessAbort, ProcessHang, SegmentationFault } from "../../host/errors.js";
-import { createProcess } from "../../host/process.js";
+import { createProcess } from "../../host/boot.js";
 import { firstDifference, runWalkthrough, type CorruptionCase } from "../../host/trace/index.js";
 import { corruptionTitle, expectCorruptionOutcome } from "../helpers/corruption-outcome.js";
 import { bootBaseline } from "./harness.js";

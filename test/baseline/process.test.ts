@@ -5,7 +5,7 @@ import { readFileSync } from "node:fs";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { describe, expect, it } from "vitest";
-import { bootProcess, type BootedProcess } from "../../host/process.js";
+import { bootProcess, type BootedProcess } from "../../host/boot.js";
 import { firstDifference, formatReplay, parseOps, replay } from "../../host/trace/index.js";
 
 const root = join(dirname(fileURLToPath(import.meta.url)), "../..");

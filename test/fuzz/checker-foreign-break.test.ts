@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { bootProcess } from "../../host/process.js";
+import { bootProcess } from "../../host/boot.js";
 
 // A foreign sbrk that is not given back (fuzz --deep --seed 4 found it): when glibc 2.36 next
 // extends the main heap, sysmalloc finds the break moved, fences the old top off with two 8-byte

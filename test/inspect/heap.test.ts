@@ -3,7 +3,7 @@
 
 import { describe, expect, it } from "vitest";
 import { createProcess, type Process } from "../../host/index.js";
-import { bootProcess } from "../../host/process.js";
+import { bootProcess } from "../../host/boot.js";
 import { inspectHeap, hex, revealPtr } from "../../host/inspect/index.js";
 import { MP as BASELINE_MP } from "../../host/baseline/layout.js";
 

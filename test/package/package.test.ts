@@ -121,11 +121,11 @@ describe("the tarball", () => {
     expect(declarations.length).toBeGreaterThan(10);
     const leaks = declarations.filter((p) => /@internal\b/.test(readFileSync(join(installed, p), "utf8")));
     expect(leaks).toEqual([]);
-    const processDts = readFileSync(join(installed, "dist/host/process.d.ts"), "utf8");
-    expect(processDts).toMatch(/createProcess/);
-    expect(processDts).not.toMatch(/bootProcess|processKernel/);
+    const bootDts = readFileSync(join(installed, "dist/host/boot.d.ts"), "utf8");
+    expect(bootDts).toMatch(/createProcess/);
+    expect(bootDts).not.toMatch(/bootProcess|processKernel/);
     // Tests and benchmarks reach them from the sources.
-    const internals = await import("../../host/process.js");
+    const internals = await import("../../host/boot.js");
     expect(typeof internals.bootProcess).toBe("function");
     expect(typeof internals.processKernel).toBe("function");
   });

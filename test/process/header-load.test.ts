@@ -2,7 +2,8 @@ import { describe, expect, it } from "vitest";
 import {
   createProcess, MAP_ANONYMOUS, MAP_PRIVATE, PROT_NONE, PROT_READ, PROT_WRITE, ProcessAbort, SegmentationFault,
 } from "../../host/index.js";
-import { bootProcess, type Process } from "../../host/process.js";
+import type { Process } from "../../host/process.js";
+import { bootProcess } from "../../host/boot.js";
 
 // free, realloc, reallocarray and malloc_usable_size hand the pointer to the allocator as it is:
 // glibc's first access to the chunk, the load of its size field 4 bytes below the pointer, is

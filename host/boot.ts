@@ -1,0 +1,115 @@
+// Making a process: its memory, its kernel and its allocator, wired together (createProcess).
+
+import { abortError, ProcessKilled } from "./errors.js";
+import { Kernel, type KernelOptions } from "./kernel/kernel.js";
+import { computeLayout } from "./kernel/aslr.js";
+import { resolveOptions, WASM_PAGE_BYTES, type ProcessOptions, type ResolvedOptions } from "./options.js";
+import { loadAllocator, type LoadAllocatorOptions, type LoadedAllocator } from "./allocator.js";
+import type { LoadedBaseline } from "./baseline/index.js";
+import { PROGRAM_DATA_START, PROGRAM_TEXT_START } from "./constants.js";
+import { WASM_HEAP_BASE } from "./generated/wasm-layout.js";
+import { Process } from "./process.js";
+/** The kernel's share of the options. */
+function kernelOptions(o: ResolvedOptions): Omit<KernelOptions, "memory" | "program" | "onDeath"> {
+  const { seed, aslr, overcommit, overcommitRatio, ramBytes, swapBytes, privileged, rlimits, taskSize, writes } = o;
+  return { seed, aslr, overcommit, overcommitRatio, ramBytes, swapBytes, privileged, rlimits, taskSize, writes };
+}
+
+/**
+ * The process's memory, made at once at the size the kernel would grow it to before the process
+ * runs: up to the page holding the top of the stack, which exec puts just below TASK_SIZE
+ * (randomized by up to 8 MiB). The layout's stack draw depends only on the seed, aslr and
+ * TASK_SIZE, so it is known before the kernel exists. Why at once: V8 counts the whole length of
+ * a Wasm memory's buffer as external memory, and a buffer of gigabytes appearing at once sets
+ * off a full mark-compact of the JS heap ("external memory pressure"); made small and then grown
+ * it appeared twice, and cost two (scripts/measure-create.mjs). Not beyond the stack's page: the
+ * space above it stays outside the memory, so a wild load there traps as the real process's
+ * SIGSEGV (a memory of the full maximum would read zeros there). Untouched pages cost no RSS.
+ * Engines that refuse a large initial size get a small one, which the kernel grows.
+ */
+function newMemory(o: ResolvedOptions): WebAssembly.Memory {
+  const maximum = o.maxMemoryBytes / WASM_PAGE_BYTES;
+  const { stackEnd } = computeLayout({ aslr: o.aslr, seed: o.seed, stackRlimitCur: 0, dataEnd: 0, taskSize: o.taskSize });
+  const initial = Math.min(maximum, Math.ceil(stackEnd / WASM_PAGE_BYTES));
+  try {
+    return new WebAssembly.Memory({ initial, maximum });
+  } catch {
+    return new WebAssembly.Memory({ initial: 2, maximum });
+  }
+}
+
+/**
+ * Creates a fresh emulated process: a new 32-bit address space as exec leaves it (program,
+ * ld.so, the vDSO, libc, the stack), with glibc's malloc untouched. Every option is checked
+ * first: an unknown name or a wrong kind of value is a TypeError, a value out of range a
+ * RangeError, each naming the option (docs/bad-input.md).
+ */
+export async function createProcess(options: ProcessOptions = {}): Promise<Process> {
+  return (await bootProcess(options)).process;
+}
+
+/** @internal A process with its parts exposed: for tests, benchmarks and tools inside this package. */
+export interface BootedProcess {
+  process: Process;
+  kernel: Kernel;
+  allocator: LoadedAllocator | LoadedBaseline;
+}
+
+/** @internal createProcess, keeping hold of the kernel and the allocator's raw exports. */
+export async function bootProcess(options: ProcessOptions = {}): Promise<BootedProcess> {
+  const resolved = resolveOptions(options);
+  const flavour = resolved.allocator;
+
+  let proc: Process | null = null;
+  const onDeath = (err: Error) => proc?.die(err);
+  const memory = newMemory(resolved);
+  let kernel: Kernel | null = null;
+  const allocatorOptions: LoadAllocatorOptions = {
+    memory,
+    seed: resolved.seed,
+    debug: resolved.debug,
+    kernel: () => kernel!,
+    onAbort: (message: string) => {
+      const err = abortError(message); // a ProcessAbort, or a ProcessHang for a walk that never ends
+      onDeath(err);
+      return err;
+    },
+    onFault: (fault) => {
+      onDeath(fault); // a load or store through a corrupted link: SIGSEGV, as glibc's own load takes it
+      return fault;
+    },
+  };
+  // The twin claims the same static data as the Wasm module: the same seed gives the same heap.
+  const allocator =
+    flavour === "ts"
+      ? // imported only when asked for: a bundle of the default path does not carry the twin
+        (await import("./baseline/index.js")).loadBaseline({ ...allocatorOptions, heapBase: WASM_HEAP_BASE })
+      : await loadAllocator(allocatorOptions);
+  kernel = kernelFor(memory, allocator.heapBase, resolved, onDeath);
+  proc = new Process(memory, kernel, allocator.libc, flavour === "ts");
+  return { process: proc, kernel, allocator };
+}
+
+/**
+ * @internal The kernel of a process whose program image (the allocator's static data) ends at
+ * `heapBase`, with ld.so, the vDSO and libc mapped as a real process has them. Tests that wire
+ * an allocator to a kernel by hand get the same kernel a process gets.
+ */
+export function processKernel(
+  memory: WebAssembly.Memory,
+  heapBase: number,
+  options: ProcessOptions = {},
+  onDeath?: (err: Error) => void,
+): Kernel {
+  return kernelFor(memory, heapBase, resolveOptions(options), onDeath);
+}
+
+function kernelFor(memory: WebAssembly.Memory, heapBase: number, options: ResolvedOptions, onDeath?: (err: Error) => void): Kernel {
+  return new Kernel({
+    ...kernelOptions(options),
+    memory,
+    program: { textStart: PROGRAM_TEXT_START, dataStart: PROGRAM_DATA_START, dataEnd: heapBase },
+    libraries: true,
+    onDeath: (err: Error) => onDeath?.(err instanceof ProcessKilled ? err : new ProcessKilled(err.message)),
+  });
+}
