@@ -1,5 +1,6 @@
 // The arena (struct malloc_state) and the parameters (struct malloc_par) in static data.
-// A single-threaded process has one arena, main_arena.
+// A single-threaded process has one arena, main_arena; the functions that work on an arena take
+// it as `av`, as glibc's do, so that more arenas can follow.
 //
 //  main_arena  +0     mutex (unused: one thread)
 //              +4     flags (NONCONTIGUOUS_BIT)
@@ -36,35 +37,36 @@ import {
 /** &main_arena */
 export const main_arena: usize = memory.data(SIZEOF_MALLOC_STATE, 16);
 
+// The accessors of struct malloc_state: each takes the arena, as glibc's macros take `av`.
 // @ts-ignore: decorator
-@inline export function av_top(): usize { return load<usize>(main_arena, AV_TOP); }
+@inline export function av_top(av: usize): usize { return load<usize>(av, AV_TOP); }
 // @ts-ignore: decorator
-@inline export function set_av_top(p: usize): void { store<usize>(main_arena, p, AV_TOP); }
+@inline export function set_av_top(av: usize, p: usize): void { store<usize>(av, p, AV_TOP); }
 // @ts-ignore: decorator
-@inline export function last_remainder(): usize { return load<usize>(main_arena, AV_LAST_REMAINDER); }
+@inline export function last_remainder(av: usize): usize { return load<usize>(av, AV_LAST_REMAINDER); }
 // @ts-ignore: decorator
-@inline export function set_last_remainder(p: usize): void { store<usize>(main_arena, p, AV_LAST_REMAINDER); }
+@inline export function set_last_remainder(av: usize, p: usize): void { store<usize>(av, p, AV_LAST_REMAINDER); }
 // @ts-ignore: decorator
-@inline export function system_mem(): usize { return load<usize>(main_arena, AV_SYSTEM_MEM); }
+@inline export function system_mem(av: usize): usize { return load<usize>(av, AV_SYSTEM_MEM); }
 // @ts-ignore: decorator
-@inline export function set_system_mem(v: usize): void { store<usize>(main_arena, v, AV_SYSTEM_MEM); }
+@inline export function set_system_mem(av: usize, v: usize): void { store<usize>(av, v, AV_SYSTEM_MEM); }
 // @ts-ignore: decorator
-@inline export function max_system_mem(): usize { return load<usize>(main_arena, AV_MAX_SYSTEM_MEM); }
+@inline export function max_system_mem(av: usize): usize { return load<usize>(av, AV_MAX_SYSTEM_MEM); }
 // @ts-ignore: decorator
-@inline export function set_max_system_mem(v: usize): void { store<usize>(main_arena, v, AV_MAX_SYSTEM_MEM); }
+@inline export function set_max_system_mem(av: usize, v: usize): void { store<usize>(av, v, AV_MAX_SYSTEM_MEM); }
 // @ts-ignore: decorator
-@inline export function have_fastchunks(): bool { return load<u32>(main_arena, AV_HAVE_FASTCHUNKS) != 0; }
+@inline export function have_fastchunks(av: usize): bool { return load<u32>(av, AV_HAVE_FASTCHUNKS) != 0; }
 // @ts-ignore: decorator
-@inline export function set_have_fastchunks(v: bool): void { store<u32>(main_arena, <u32>v, AV_HAVE_FASTCHUNKS); }
+@inline export function set_have_fastchunks(av: usize, v: bool): void { store<u32>(av, <u32>v, AV_HAVE_FASTCHUNKS); }
 // @ts-ignore: decorator
-@inline export function contiguous(): bool { return (load<u32>(main_arena, AV_FLAGS) & NONCONTIGUOUS_BIT) == 0; }
+@inline export function contiguous(av: usize): bool { return (load<u32>(av, AV_FLAGS) & NONCONTIGUOUS_BIT) == 0; }
 // @ts-ignore: decorator
-@inline export function set_noncontiguous(): void {
-  store<u32>(main_arena, load<u32>(main_arena, AV_FLAGS) | NONCONTIGUOUS_BIT, AV_FLAGS);
+@inline export function set_noncontiguous(av: usize): void {
+  store<u32>(av, load<u32>(av, AV_FLAGS) | NONCONTIGUOUS_BIT, AV_FLAGS);
 }
-/** &fastbinsY[idx] */
+/** &av->fastbinsY[idx] */
 // @ts-ignore: decorator
-@inline export function fastbin_addr(idx: usize): usize { return main_arena + AV_FASTBINS + (idx << 2); }
+@inline export function fastbin_addr(av: usize, idx: usize): usize { return av + AV_FASTBINS + (idx << 2); }
 
 /**
  * struct malloc_par, plus the few other statics of malloc.c (global_max_fast, perturb_byte,

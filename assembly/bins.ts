@@ -10,7 +10,7 @@ import {
   BINMAPSHIFT, MALLOC_ALIGN_MASK, MIN_CHUNK_SIZE, MIN_LARGE_SIZE, NBINS, SIZE_SZ, SMALLBIN_CORRECTION,
 } from "./config";
 import {
-  AV_BINMAP, AV_BINS, AV_HAVE_FASTCHUNKS, main_arena, mp_, set_av_top,
+  AV_BINMAP, AV_BINS, main_arena, mp_, set_av_top, set_have_fastchunks, set_noncontiguous,
 } from "./arena";
 import {
   bk, bk_nextsize, chunksize, chunksize_nomask, fd, fd_nextsize, ld_link_next, prev_size, set_bk, set_bk_nextsize,
@@ -20,16 +20,17 @@ import { CORRUPTED_DOUBLE_LINKED_LIST, CORRUPTED_DOUBLE_LINKED_LIST_NOT_SMALL, C
 import { malloc_printerr } from "./syscalls";
 
 // @ts-ignore: decorator
-@inline export function bin_at(i: usize): usize { return main_arena + AV_BINS + ((i - 1) << 3) - 2 * SIZE_SZ; }
+@inline export function bin_at(av: usize, i: usize): usize { return av + AV_BINS + ((i - 1) << 3) - 2 * SIZE_SZ; }
 // @ts-ignore: decorator
-@inline export function unsorted_chunks(): usize { return bin_at(1); }
+@inline export function unsorted_chunks(av: usize): usize { return bin_at(av, 1); }
 // @ts-ignore: decorator
-@inline export function initial_top(): usize { return bin_at(1); }
+@inline export function initial_top(av: usize): usize { return bin_at(av, 1); }
 // @ts-ignore: decorator
 @inline export function next_bin(b: usize): usize { return b + 2 * SIZE_SZ; }
 
 // A bin header's own links, reached through its address (bin_at), not through a link: it lies in
-// main_arena (static data, always mapped), so these loads and stores need no page-map check.
+// its arena's struct, and main_arena's is static data (always mapped), so these loads and stores
+// need no page-map check.
 // @ts-ignore: decorator
 @inline export function bin_fd(b: usize): usize { return load<usize>(b, 2 * SIZE_SZ); }
 // @ts-ignore: decorator
@@ -71,19 +72,19 @@ export function set_max_fast(s: usize): void {
 
 // ── binmap ──────────────────────────────────────────────────────────────────
 // @ts-ignore: decorator
-@inline export function binmap_addr(block: usize): usize { return main_arena + AV_BINMAP + (block << 2); }
+@inline export function binmap_addr(av: usize, block: usize): usize { return av + AV_BINMAP + (block << 2); }
 // @ts-ignore: decorator
 @inline export function idx2block(i: usize): usize { return i >> BINMAPSHIFT; }
 // @ts-ignore: decorator
 @inline export function idx2bit(i: usize): u32 { return <u32>1 << <u32>(i & 31); }
 // @ts-ignore: decorator
-@inline export function mark_bin(i: usize): void {
-  const a = binmap_addr(idx2block(i));
+@inline export function mark_bin(av: usize, i: usize): void {
+  const a = binmap_addr(av, idx2block(i));
   store<u32>(a, load<u32>(a) | idx2bit(i));
 }
 
 /** unlink_chunk: take a free chunk out of its doubly linked bin (and the nextsize list). */
-export function unlink_chunk(p: usize): void {
+export function unlink_chunk(av: usize, p: usize): void {
   const size = chunksize(p);
   if (size != prev_size(p + size)) malloc_printerr(CORRUPTED_SIZE_VS_PREV_SIZE);
   const f = fd(p);
@@ -112,15 +113,17 @@ export function unlink_chunk(p: usize): void {
   }
 }
 
-/** malloc_init_state(&main_arena): empty bins, max_fast, top = the unsorted bin (size 0). */
-export function malloc_init_state(): void {
+/** malloc_init_state: empty bins, max_fast, top = the unsorted bin (size 0). */
+export function malloc_init_state(av: usize): void {
   for (let i: usize = 1; i < <usize>NBINS; ++i) {
-    const b = bin_at(i);
+    const b = bin_at(av, i);
     set_fd(b, b);
     set_bk(b, b);
   }
-  // main_arena stays contiguous (MORECORE_CONTIGUOUS).
-  set_max_fast(64 * SIZE_SZ / 4);
-  store<u32>(main_arena, 0, AV_HAVE_FASTCHUNKS);
-  set_av_top(initial_top());
+  // Only main_arena grows with brk (MORECORE_CONTIGUOUS); other arenas' heaps are separate mappings.
+  if (av != main_arena) set_noncontiguous(av);
+  // global_max_fast is process-wide: the main arena, set up first, sets it.
+  if (av == main_arena) set_max_fast(64 * SIZE_SZ / 4);
+  set_have_fastchunks(av, false);
+  set_av_top(av, initial_top(av));
 }

@@ -11,7 +11,7 @@
 // and skips the free-chunk tally that needs every bin.
 
 import { CYCLE_BIN, CYCLE_FASTBIN, CYCLE_TCACHE, MALLOC_ALIGN_MASK, MINSIZE, NBINS, NFASTBINS, PREV_INUSE, TCACHE_MAX_BINS } from "./config";
-import { av_top, contiguous, fastbin_addr, mp_, system_mem } from "./arena";
+import { av_top, contiguous, fastbin_addr, main_arena, mp_, system_mem } from "./arena";
 import { bin_at, bin_index, fastbin_index, in_smallbin_range } from "./bins";
 import {
   bk, bk_nextsize, chunk2mem, chunksize, chunksize_nomask, fd, fd_nextsize, inuse, prev_inuse, prev_size,
@@ -78,15 +78,15 @@ function is_cyclic(first: usize, end: usize, kind: i32): bool {
  * The lowest chunk at or above `from` that the arena knows of: binned, in a fastbin or the tcache,
  * or the top (lists found cyclic are left out).
  */
-function lowest_known_chunk(from: usize, top: usize): usize {
+function lowest_known_chunk(av: usize, from: usize, top: usize): usize {
   let best = top;
   for (let i: usize = 1; i < <usize>NBINS; ++i) {
-    const b = bin_at(i);
+    const b = bin_at(av, i);
     if (is_cyclic(b, b, LINK_BK)) continue;
     for (let p = bk(b); p != b; p = bk(p)) if (p >= from && p < best) best = p;
   }
   for (let i: usize = 0; i < <usize>NFASTBINS; ++i) {
-    let p = load<usize>(fastbin_addr(i));
+    let p = load<usize>(fastbin_addr(av, i));
     if (is_cyclic(p, 0, LINK_FASTBIN)) continue;
     for (; p != 0; p = next_link(LINK_FASTBIN, p)) if (p >= from && p < best) best = p;
   }
@@ -101,11 +101,16 @@ function lowest_known_chunk(from: usize, top: usize): usize {
   return best;
 }
 
-/** Walk everything; abort on the first broken invariant. */
+/** Check every arena (the arena list: main_arena alone until threads exist). */
 export function check_malloc_state(): void {
+  do_check_malloc_state(main_arena);
+}
+
+/** Walk everything of av; abort on the first broken invariant. */
+function do_check_malloc_state(av: usize): void {
   if (!mp_.malloc_initialized) return;
-  const top = av_top();
-  if (top == bin_at(1)) return; // no heap yet
+  const top = av_top(av);
+  if (top == bin_at(av, 1)) return; // no heap yet
   const topsize = chunksize(top);
   if (!prev_inuse(top)) fail(1);
   if (topsize < <usize>MINSIZE) fail(2);
@@ -115,7 +120,7 @@ export function check_malloc_state(): void {
   // bins: well linked, sizes in range, chunks free
   let binned: usize = 0;
   for (let i: usize = 1; i < <usize>NBINS; ++i) {
-    const b = bin_at(i);
+    const b = bin_at(av, i);
     let p = bk(b);
     let prev = b;
     let lastSize: usize = 0;
@@ -148,7 +153,7 @@ export function check_malloc_state(): void {
   // fastbins: right sizes, still marked in use
   let fastCount: usize = 0;
   for (let i: usize = 0; i < <usize>NFASTBINS; ++i) {
-    let p = load<usize>(fastbin_addr(i));
+    let p = load<usize>(fastbin_addr(av, i));
     if (is_cyclic(p, 0, LINK_FASTBIN)) {
       cycleFound = CYCLE_FASTBIN << 8 | <i32>i;
       continue;
@@ -179,8 +184,8 @@ export function check_malloc_state(): void {
     }
   }
 
-  // the heap, chunk by chunk (contiguous arena only)
-  if (contiguous() && mp_.sbrk_base != 0) {
+  // the heap, chunk by chunk (main_arena while contiguous: its chunks start at sbrk_base)
+  if (av == main_arena && contiguous(av) && mp_.sbrk_base != 0) {
     let p = (mp_.sbrk_base + 8 + MALLOC_ALIGN_MASK & ~(<usize>MALLOC_ALIGN_MASK)) - 8;
     let freeSeen: usize = 0;
     let prevFree = false;
@@ -194,7 +199,7 @@ export function check_malloc_state(): void {
         // foreign sbrk, fenced the old top off and went on from the new break. Nothing records
         // where that is; the walk goes on from the lowest chunk the arena knows above.
         if (chunksize(p + 8) != 8 || !prev_inuse(p + 8)) fail(27);
-        p = lowest_known_chunk(p + 16, top);
+        p = lowest_known_chunk(av, p + 16, top);
         prevFree = false;
         continue;
       }
@@ -209,10 +214,10 @@ export function check_malloc_state(): void {
       if (++steps > 0x10000000) fail(21);
     }
     if (freeSeen != binned && !cyclicBins) fail(22);
-    if (top + topsize > mp_.sbrk_base + system_mem()) fail(23);
+    if (top + topsize > mp_.sbrk_base + system_mem(av)) fail(23);
   }
   if (chunksize_nomask(top) & 2) fail(24);
-  if (fastCount > 0 && load<u32>(fastbin_addr(0) - 4) == 0) {} // have_fastchunks may lag: not a rule
+  if (fastCount > 0 && load<u32>(fastbin_addr(av, 0) - 4) == 0) {} // have_fastchunks may lag: not a rule
   if ((chunksize_nomask(top) & PREV_INUSE) == 0) fail(25);
   if (chunk2mem(top) == 0) fail(26);
 }

@@ -75,6 +75,11 @@ import { check_read, check_write } from "./pagemap";
 @inline export function set_head_size(p: usize, s: usize): void {
   update_word(p, SIZE_SZ, PREV_INUSE, s);
 }
+/** Mark a chunk as belonging to an arena other than main_arena. */
+// @ts-ignore: decorator
+@inline export function set_non_main_arena(p: usize): void {
+  update_word(p, SIZE_SZ, ~(<usize>0), NON_MAIN_ARENA);
+}
 /** Write the size into the next chunk's prev_size (free chunks only). */
 // @ts-ignore: decorator
 @inline export function set_foot(p: usize, s: usize): void { st(p + s, 0, s); }

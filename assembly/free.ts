@@ -7,7 +7,7 @@ import {
   SIZE_BITS, SIZE_SZ,
 } from "./config";
 import {
-  av_top, contiguous, fastbin_addr, have_fastchunks, mp_, set_av_top, set_have_fastchunks, system_mem,
+  av_top, contiguous, fastbin_addr, have_fastchunks, main_arena, mp_, set_av_top, set_have_fastchunks, system_mem,
 } from "./arena";
 import { bin_fd, fastbin_index, in_smallbin_range, set_bin_fd, unlink_chunk, unsorted_chunks } from "./bins";
 import {
@@ -65,25 +65,27 @@ export function libc_free(mem: usize): void {
     }
     munmap_chunk(p);
   } else {
+    // arena_for_chunk: one arena until threads exist
+    const av = main_arena;
     if (mp_.tcache == 0) {
       tcache_init(); // may call the host (brk) and store into the heap: p->size is read again
-      _int_free(p, false);
+      _int_free(av, p, false);
     } else {
-      _int_free_head(p, head, false);
+      _int_free_head(av, p, head, false);
     }
   }
   set_errno(err);
 }
 
-/** _int_free(&main_arena, p, have_lock): internal callers hold the lock, which enables
- *  the check of the fastbin's previous head. */
+/** _int_free(av, p, have_lock): internal callers hold the lock, which enables the check of the
+ *  fastbin's previous head. */
 // @ts-ignore: decorator
-@inline export function _int_free(p0: usize, have_lock: bool): void {
-  _int_free_head(p0, chunksize_nomask(p0), have_lock);
+@inline export function _int_free(av: usize, p0: usize, have_lock: bool): void {
+  _int_free_head(av, p0, chunksize_nomask(p0), have_lock);
 }
 
 /** _int_free, its first load (p->size) made by the caller: `head`. */
-export function _int_free_head(p0: usize, head: usize, have_lock: bool): void {
+export function _int_free_head(av: usize, p0: usize, head: usize, have_lock: bool): void {
   let p = p0;
   let size = head & ~(<usize>SIZE_BITS);
   if (p > <usize>0 - size || misaligned_chunk(p)) malloc_printerr(FREE_INVALID_POINTER);
@@ -127,15 +129,15 @@ export function _int_free_head(p0: usize, head: usize, have_lock: bool): void {
       proven = false; // the check may call the host
       nexthead = chunksize_nomask(next);
     }
-    if (nexthead <= <usize>CHUNK_HDR_SZ || (nexthead & ~(<usize>SIZE_BITS)) >= system_mem()) {
+    if (nexthead <= <usize>CHUNK_HDR_SZ || (nexthead & ~(<usize>SIZE_BITS)) >= system_mem(av)) {
       malloc_printerr(FREE_INVALID_NEXT_SIZE_FAST);
     }
     cov(COV_FASTBIN_PUT);
     if (mp_.perturb_byte != 0) proven = false; // the fill's check may call the host
     free_perturb(chunk2mem(p), size - CHUNK_HDR_SZ);
-    set_have_fastchunks(true);
+    set_have_fastchunks(av, true);
     const idx = fastbin_index(size);
-    const fb = fastbin_addr(idx);
+    const fb = fastbin_addr(av, idx);
     const old = load<usize>(fb);
     if (old == p) malloc_printerr(DOUBLE_FREE_FASTTOP);
     if (proven) store<usize>(p, protect_ptr(p + 8, old), 8);
@@ -151,16 +153,16 @@ export function _int_free_head(p0: usize, head: usize, have_lock: bool): void {
   }
 
   // ── coalesce ──
-  if (!ASC_NO_ASSERT) assert(chunk_main_arena(p)); // one arena: NON_MAIN_ARENA is never set
+  if (!ASC_NO_ASSERT) assert(chunk_main_arena(p) == (av == main_arena)); // the chunk's arena bit names av
   const nextchunk = p + size;
-  const top = av_top();
+  const top = av_top(av);
   if (p == top) malloc_printerr(DOUBLE_FREE_TOP);
-  if (contiguous() && nextchunk >= top + chunksize(top)) malloc_printerr(DOUBLE_FREE_OUT);
+  if (contiguous(av) && nextchunk >= top + chunksize(top)) malloc_printerr(DOUBLE_FREE_OUT);
   // nextchunk->size: glibc reads it three times, with no store in between
   const nexthead = chunksize_nomask(nextchunk);
   if ((nexthead & PREV_INUSE) == 0) malloc_printerr(DOUBLE_FREE_PREV);
   const nextsize = nexthead & ~(<usize>SIZE_BITS);
-  if (nexthead <= <usize>CHUNK_HDR_SZ || nextsize >= system_mem()) {
+  if (nexthead <= <usize>CHUNK_HDR_SZ || nextsize >= system_mem(av)) {
     malloc_printerr(FREE_INVALID_NEXT_SIZE_NORMAL);
   }
   free_perturb(chunk2mem(p), size - CHUNK_HDR_SZ);
@@ -171,18 +173,18 @@ export function _int_free_head(p0: usize, head: usize, have_lock: bool): void {
     size += prevsize;
     p -= prevsize;
     if (chunksize(p) != prevsize) malloc_printerr(CORRUPTED_SIZE_VS_PREV_SIZE_CONSOLIDATING);
-    unlink_chunk(p);
+    unlink_chunk(av, p);
   }
 
   if (nextchunk != top) {
     if (!inuse_bit_at_offset(nextchunk, nextsize)) {
       cov(COV_FREE_COALESCE_NEXT);
-      unlink_chunk(nextchunk);
+      unlink_chunk(av, nextchunk);
       size += nextsize;
     } else {
       clear_inuse_bit_at_offset(nextchunk, 0);
     }
-    const bck = unsorted_chunks();
+    const bck = unsorted_chunks(av);
     const fwd = bin_fd(bck);
     if (bk(fwd) != bck) malloc_printerr(FREE_CORRUPTED_UNSORTED);
     cov(COV_FREE_TO_UNSORTED);
@@ -200,27 +202,29 @@ export function _int_free_head(p0: usize, head: usize, have_lock: bool): void {
     cov(COV_FREE_INTO_TOP);
     size += nextsize;
     set_head(p, size | PREV_INUSE);
-    set_av_top(p);
+    set_av_top(av, p);
   }
 
   if (size >= <usize>FASTBIN_CONSOLIDATION_THRESHOLD) {
-    if (have_fastchunks()) {
+    if (have_fastchunks(av)) {
       cov(COV_FREE_CONSOLIDATE);
-      malloc_consolidate();
+      malloc_consolidate(av);
     }
-    if (chunksize(av_top()) >= mp_.trim_threshold) {
+    // Only main_arena's top gives memory back with brk; a non-main arena trims its heap
+    // (heap_trim, arena.c, with threads), however small its top.
+    if (av == main_arena && chunksize(av_top(av)) >= mp_.trim_threshold) {
       cov(COV_FREE_TRIM);
-      systrim(mp_.top_pad);
+      systrim(mp_.top_pad, av);
     }
   }
 }
 
 /** malloc_consolidate: empty every fastbin, coalescing each chunk into the unsorted bin or top. */
-export function malloc_consolidate(): void {
-  set_have_fastchunks(false);
-  const unsorted_bin = unsorted_chunks();
+export function malloc_consolidate(av: usize): void {
+  set_have_fastchunks(av, false);
+  const unsorted_bin = unsorted_chunks(av);
   for (let i: usize = 0; i < <usize>NFASTBINS; ++i) {
-    const fb = fastbin_addr(i);
+    const fb = fastbin_addr(av, i);
     let p = load<usize>(fb);
     store<usize>(fb, 0);
     while (p != 0) {
@@ -237,13 +241,13 @@ export function malloc_consolidate(): void {
         size += prevsize;
         p -= prevsize;
         if (chunksize(p) != prevsize) malloc_printerr(CORRUPTED_SIZE_VS_PREV_SIZE_FASTBINS);
-        unlink_chunk(p);
+        unlink_chunk(av, p);
       }
-      if (nextchunk != av_top()) {
+      if (nextchunk != av_top(av)) {
         if (!inuse_bit_at_offset(nextchunk, nextsize)) {
           cov(COV_CONSOLIDATE_NEXT);
           size += nextsize;
-          unlink_chunk(nextchunk);
+          unlink_chunk(av, nextchunk);
         } else {
           clear_inuse_bit_at_offset(nextchunk, 0);
         }
@@ -262,7 +266,7 @@ export function malloc_consolidate(): void {
         cov(COV_CONSOLIDATE_INTO_TOP);
         size += nextsize;
         set_head(p, size | PREV_INUSE);
-        set_av_top(p);
+        set_av_top(av, p);
       }
       p = nextp;
     }

@@ -4,10 +4,10 @@
 // serves small runs) → large bin best fit → next non-empty bin via the binmap → top → sysmalloc.
 
 import {
-  ENOMEM, MINSIZE, PAGESIZE, PREV_INUSE, SIZE_SZ,
+  ENOMEM, MINSIZE, NON_MAIN_ARENA, PAGESIZE, PREV_INUSE, SIZE_SZ,
 } from "./config";
 import {
-  av_top, fastbin_addr, have_fastchunks, last_remainder, max_system_mem, mp_, set_av_top,
+  av_top, fastbin_addr, have_fastchunks, last_remainder, main_arena, max_system_mem, mp_, set_av_top,
   set_last_remainder, system_mem,
 } from "./arena";
 import {
@@ -17,7 +17,7 @@ import {
 import {
   bk, bk_nextsize, checked_request2size, chunk2mem, chunk_is_mmapped, chunk_main_arena, chunksize, chunksize_nomask, fd,
   fd_nextsize, mem2chunk, misaligned_chunk, prev_size, protect_ptr, set_bk, set_bk_nextsize,
-  set_fd, set_fd_nextsize, set_foot, set_head, set_inuse_bit_at_offset, st_link_next,
+  set_fd, set_fd_nextsize, set_foot, set_head, set_inuse_bit_at_offset, set_non_main_arena, st_link_next,
 } from "./chunk";
 import { malloc_consolidate } from "./free";
 import {
@@ -48,7 +48,7 @@ import {
 export function ptmalloc_init(): void {
   if (mp_.malloc_initialized) return;
   mp_.malloc_initialized = 1;
-  malloc_init_state();
+  malloc_init_state(main_arena);
 }
 
 /** alloc_perturb: fill fresh user memory with perturb_byte ^ 0xff (M_PERTURB). The test is
@@ -78,17 +78,18 @@ export function libc_malloc(bytes: usize): usize {
     cov(COV_TCACHE_GET);
     return tcache_get(tc_idx);
   }
-  return _int_malloc(bytes);
+  // arena_get: one arena until threads exist
+  return _int_malloc(main_arena, bytes);
 }
 
 /** A split's chunk fields: nextsize cleared on a large remainder, both heads, the remainder's foot. */
 // @ts-ignore: decorator
-@inline function set_split_heads(victim: usize, nb: usize, remainder: usize, remainder_size: usize): void {
+@inline function set_split_heads(av: usize, victim: usize, nb: usize, remainder: usize, remainder_size: usize): void {
   if (!in_smallbin_range(remainder_size)) { // right after the remainder's fd and bk
     st_link_next(remainder, 4 * SIZE_SZ, 0);
     st_link_next(remainder, 5 * SIZE_SZ, 0);
   }
-  set_head(victim, nb | PREV_INUSE);
+  set_head(victim, nb | PREV_INUSE | (av != main_arena ? <usize>NON_MAIN_ARENA : 0));
   set_head(remainder, remainder_size | PREV_INUSE);
   set_foot(remainder, remainder_size);
 }
@@ -96,28 +97,31 @@ export function libc_malloc(bytes: usize): usize {
 /** Split `victim` (already unlinked, size `size`) for a request of `nb`; the remainder goes to
  *  the unsorted bin, or the whole chunk is used when the remainder would be too small. */
 // @ts-ignore: decorator
-@inline function split_to_unsorted(victim: usize, size: usize, nb: usize, message: string, setLastRemainder: bool): void {
+@inline function split_to_unsorted(
+  av: usize, victim: usize, size: usize, nb: usize, message: string, setLastRemainder: bool,
+): void {
   const remainder_size = size - nb;
   if (remainder_size < <usize>MINSIZE) {
     cov(COV_SPLIT_EXHAUST);
     set_inuse_bit_at_offset(victim, size);
+    if (av != main_arena) set_non_main_arena(victim);
   } else {
     cov(COV_SPLIT_REMAINDER);
     const remainder = victim + nb;
-    const bck = unsorted_chunks();
+    const bck = unsorted_chunks(av);
     const fwd = bin_fd(bck);
     if (bk(fwd) != bck) malloc_printerr(message);
     set_bk(remainder, bck);
     st_link_next(remainder, 2 * SIZE_SZ, fwd);
     set_bin_fd(bck, remainder);
     set_bk(fwd, remainder);
-    if (setLastRemainder) set_last_remainder(remainder);
-    set_split_heads(victim, nb, remainder, remainder_size);
+    if (setLastRemainder) set_last_remainder(av, remainder);
+    set_split_heads(av, victim, nb, remainder, remainder_size);
   }
 }
 
-/** _int_malloc(&main_arena, bytes) */
-export function _int_malloc(bytes: usize): usize {
+/** _int_malloc */
+export function _int_malloc(av: usize, bytes: usize): usize {
   const nb = checked_request2size(bytes);
   if (nb == 0) {
     cov(COV_MALLOC_ENOMEM);
@@ -129,7 +133,7 @@ export function _int_malloc(bytes: usize): usize {
   // ── fastbins ──
   if (nb <= mp_.global_max_fast) {
     const idx = fastbin_index(nb);
-    const fb = fastbin_addr(idx);
+    const fb = fastbin_addr(av, idx);
     const victim = load<usize>(fb);
     if (victim != 0) {
       cov(COV_FASTBIN_HIT);
@@ -158,7 +162,7 @@ export function _int_malloc(bytes: usize): usize {
   // ── small bins ──
   if (in_smallbin_range(nb)) {
     idx = smallbin_index(nb);
-    const bin = bin_at(idx);
+    const bin = bin_at(av, idx);
     const victim = bin_bk(bin);
     if (victim != bin) {
       cov(COV_SMALLBIN_HIT);
@@ -167,6 +171,7 @@ export function _int_malloc(bytes: usize): usize {
       set_inuse_bit_at_offset(victim, nb);
       set_bin_bk(bin, bck);
       set_fd(bck, bin);
+      if (av != main_arena) set_non_main_arena(victim);
       const tc_idx = csize2tidx(nb);
       if (tc != 0 && tc_idx < mp_.tcache_bins) {
         let tc_victim: usize;
@@ -174,6 +179,7 @@ export function _int_malloc(bytes: usize): usize {
           cov(COV_SMALLBIN_TO_TCACHE);
           const b2 = bk(tc_victim);
           set_inuse_bit_at_offset(tc_victim, nb);
+          if (av != main_arena) set_non_main_arena(tc_victim);
           set_bin_bk(bin, b2);
           set_fd(b2, bin);
           tcache_put(tc_victim, tc_idx);
@@ -185,9 +191,9 @@ export function _int_malloc(bytes: usize): usize {
     }
   } else {
     idx = largebin_index(nb);
-    if (have_fastchunks()) {
+    if (have_fastchunks(av)) {
       cov(COV_LARGE_CONSOLIDATE);
-      malloc_consolidate();
+      malloc_consolidate(av);
     }
   }
 
@@ -200,13 +206,13 @@ export function _int_malloc(bytes: usize): usize {
   for (;;) {
     // ── the unsorted bin ──
     let iters = 0;
-    const unsorted = unsorted_chunks();
+    const unsorted = unsorted_chunks(av);
     let victim: usize;
     while ((victim = bin_bk(unsorted)) != unsorted) {
       let bck = bk(victim);
       let size = chunksize(victim);
       const next = victim + size;
-      const sysmem = system_mem();
+      const sysmem = system_mem(av);
       if (size <= 8 || size > sysmem) malloc_printerr(MALLOC_INVALID_SIZE_UNSORTED);
       const nextsz = chunksize_nomask(next);
       if (nextsz < 8 || nextsz > sysmem) malloc_printerr(MALLOC_INVALID_NEXT_SIZE_UNSORTED);
@@ -215,16 +221,16 @@ export function _int_malloc(bytes: usize): usize {
       if ((nextsz & PREV_INUSE) != 0) malloc_printerr(MALLOC_INVALID_NEXT_PREV_INUSE_UNSORTED); // next->size as read above (no store since)
 
       // A small request takes from the last remainder when it is the only unsorted chunk.
-      if (in_smallbin_range(nb) && bck == unsorted && victim == last_remainder() && size > nb + MINSIZE) {
+      if (in_smallbin_range(nb) && bck == unsorted && victim == last_remainder(av) && size > nb + MINSIZE) {
         cov(COV_LAST_REMAINDER_SPLIT);
         const remainder_size = size - nb;
         const remainder = victim + nb;
         set_bin_bk(unsorted, remainder);
         set_bin_fd(unsorted, remainder);
-        set_last_remainder(remainder);
+        set_last_remainder(av, remainder);
         set_bk(remainder, unsorted);
         st_link_next(remainder, 2 * SIZE_SZ, unsorted);
-        set_split_heads(victim, nb, remainder, remainder_size);
+        set_split_heads(av, victim, nb, remainder, remainder_size);
         const p = chunk2mem(victim);
         alloc_perturb(p, bytes);
         return p;
@@ -236,6 +242,7 @@ export function _int_malloc(bytes: usize): usize {
 
       if (size == nb) {
         set_inuse_bit_at_offset(victim, size);
+        if (av != main_arena) set_non_main_arena(victim);
         if (tcache_nb != 0 && <usize>tcache_count(tc, tc_idx) < mp_.tcache_count) {
           cov(COV_UNSORTED_EXACT_TO_TCACHE);
           tcache_put(victim, tc_idx);
@@ -254,11 +261,11 @@ export function _int_malloc(bytes: usize): usize {
       if (in_smallbin_range(size)) {
         cov(COV_UNSORTED_TO_SMALLBIN);
         victim_index = smallbin_index(size);
-        bck = bin_at(victim_index);
+        bck = bin_at(av, victim_index);
         fwd = bin_fd(bck);
       } else {
         victim_index = largebin_index(size);
-        bck = bin_at(victim_index);
+        bck = bin_at(av, victim_index);
         fwd = bin_fd(bck);
         if (fwd != bck) {
           size |= PREV_INUSE; // compare with size fields directly (PREV_INUSE always set there)
@@ -301,7 +308,7 @@ export function _int_malloc(bytes: usize): usize {
           st_link_next(victim, 5 * SIZE_SZ, victim);
         }
       }
-      mark_bin(victim_index);
+      mark_bin(av, victim_index);
       set_bk(victim, bck);
       st_link_next(victim, 2 * SIZE_SZ, fwd);
       set_bk(fwd, victim);
@@ -325,7 +332,7 @@ export function _int_malloc(bytes: usize): usize {
 
     // ── large request: best fit in its own bin ──
     if (!in_smallbin_range(nb)) {
-      const bin = bin_at(idx);
+      const bin = bin_at(av, idx);
       victim = bin_fd(bin);
       if (victim != bin && chunksize_nomask(victim) >= nb) {
         cov(COV_LARGEBIN_BEST_FIT);
@@ -341,8 +348,8 @@ export function _int_malloc(bytes: usize): usize {
           cov(COV_LARGEBIN_SECOND_OF_SIZE);
           victim = fd(victim);
         }
-        unlink_chunk(victim);
-        split_to_unsorted(victim, size, nb, MALLOC_CORRUPTED_UNSORTED, false);
+        unlink_chunk(av, victim);
+        split_to_unsorted(av, victim, size, nb, MALLOC_CORRUPTED_UNSORTED, false);
         const p = chunk2mem(victim);
         alloc_perturb(p, bytes);
         return p;
@@ -354,7 +361,7 @@ export function _int_malloc(bytes: usize): usize {
     // the same bin in one step.
     ++idx;
     let block = idx2block(idx);
-    let map = load<u32>(binmap_addr(block));
+    let map = load<u32>(binmap_addr(av, block));
     let bit = idx2bit(idx);
     let found = false;
     for (;;) {
@@ -362,7 +369,7 @@ export function _int_malloc(bytes: usize): usize {
         let exhausted = false;
         do {
           if (++block >= 4) { exhausted = true; break; }
-        } while ((map = load<u32>(binmap_addr(block))) == 0);
+        } while ((map = load<u32>(binmap_addr(av, block))) == 0);
         if (exhausted) break;
         bit = 1;
       }
@@ -370,13 +377,13 @@ export function _int_malloc(bytes: usize): usize {
       if (rest == 0) malloc_printerr(ASSERT_INT_MALLOC_BIT);
       const pos = ctz<u32>(rest);
       bit = <u32>1 << pos;
-      const bin = bin_at((block << 5) + <usize>pos);
+      const bin = bin_at(av, (block << 5) + <usize>pos);
       victim = bin_bk(bin);
       if (victim == bin) {
         // a stale bit: clear it and go on
         cov(COV_BINMAP_STALE_BIT);
         map &= ~bit;
-        store<u32>(binmap_addr(block), map);
+        store<u32>(binmap_addr(av, block), map);
         bit <<= 1;
       } else {
         found = true;
@@ -387,32 +394,32 @@ export function _int_malloc(bytes: usize): usize {
       cov(COV_BINMAP_HIT);
       const size = chunksize(victim);
       if (size < nb) malloc_printerr(ASSERT_INT_MALLOC_SIZE); // bins above nb's hold only larger chunks
-      unlink_chunk(victim);
-      split_to_unsorted(victim, size, nb, MALLOC_CORRUPTED_UNSORTED_2, in_smallbin_range(nb));
+      unlink_chunk(av, victim);
+      split_to_unsorted(av, victim, size, nb, MALLOC_CORRUPTED_UNSORTED_2, in_smallbin_range(nb));
       const p = chunk2mem(victim);
       alloc_perturb(p, bytes);
       return p;
     }
 
     // ── top ──
-    victim = av_top();
+    victim = av_top(av);
     const size = chunksize(victim);
-    if (size > system_mem()) malloc_printerr(MALLOC_CORRUPTED_TOP_SIZE);
+    if (size > system_mem(av)) malloc_printerr(MALLOC_CORRUPTED_TOP_SIZE);
     if (size >= nb + MINSIZE) {
       cov(COV_TOP_SPLIT);
       const remainder = victim + nb;
-      set_av_top(remainder);
-      set_head(victim, nb | PREV_INUSE);
+      set_av_top(av, remainder);
+      set_head(victim, nb | PREV_INUSE | (av != main_arena ? <usize>NON_MAIN_ARENA : 0));
       set_head(remainder, (size - nb) | PREV_INUSE);
       const p = chunk2mem(victim);
       alloc_perturb(p, bytes);
       return p;
-    } else if (have_fastchunks()) {
+    } else if (have_fastchunks(av)) {
       cov(COV_TOP_CONSOLIDATE);
-      malloc_consolidate();
+      malloc_consolidate(av);
       idx = in_smallbin_range(nb) ? smallbin_index(nb) : largebin_index(nb);
     } else {
-      const p = sysmalloc(nb);
+      const p = sysmalloc(nb, av);
       if (p != 0) alloc_perturb(p, bytes);
       return p;
     }
@@ -430,14 +437,19 @@ export function libc_calloc(n: usize, elem_size: usize): usize {
   const sz = <usize>product;
   if (!mp_.malloc_initialized) ptmalloc_init();
   maybe_init_tcache();
+  // arena_get: one arena until threads exist
+  const av = main_arena;
 
-  const oldtop = av_top();
+  const oldtop = av_top(av);
   let oldtopsize = chunksize(oldtop);
-  // Only newly allocated memory is known to be clear (MORECORE_CLEARS == 1).
-  const fresh = mp_.sbrk_base + max_system_mem() - oldtop;
-  if (oldtopsize < fresh) oldtopsize = fresh;
+  // Only newly allocated memory is known to be clear (MORECORE_CLEARS == 1). A non-main arena's
+  // clear memory ends at its heap's mprotect_size (arena.c, with threads).
+  if (av == main_arena) {
+    const fresh = mp_.sbrk_base + max_system_mem(av) - oldtop;
+    if (oldtopsize < fresh) oldtopsize = fresh;
+  }
 
-  const mem = _int_malloc(sz);
+  const mem = _int_malloc(av, sz);
   if (mem == 0) return 0;
   const p = mem2chunk(mem);
   let csz = chunksize(p);

@@ -4,8 +4,8 @@
 // pvalloc rounds with & -(pagesize - 1) (a known quirk: pvalloc(10) asks for 4097 bytes);
 // posix_memalign checks the alignment (EINVAL) and returns ENOMEM instead of setting errno.
 
-import { EINVAL, ENOMEM, IS_MMAPPED, MALLOC_ALIGNMENT, MINSIZE, PAGESIZE, PREV_INUSE } from "./config";
-import { mp_ } from "./arena";
+import { EINVAL, ENOMEM, IS_MMAPPED, MALLOC_ALIGNMENT, MINSIZE, NON_MAIN_ARENA, PAGESIZE, PREV_INUSE } from "./config";
+import { main_arena, mp_ } from "./arena";
 import {
   checked_request2size, chunk2mem, chunk_is_mmapped, chunksize, mem2chunk, prev_size, set_head, set_head_size,
   set_inuse_bit_at_offset, set_prev_size,
@@ -18,14 +18,14 @@ import {
   COV_MEMALIGN_EINVAL,
 } from "./coverage";
 
-/** _int_memalign(&main_arena, alignment, bytes) */
-function _int_memalign(alignment: usize, bytes: usize): usize {
+/** _int_memalign */
+function _int_memalign(av: usize, alignment: usize, bytes: usize): usize {
   const nb = checked_request2size(bytes);
   if (nb == 0 || alignment > 0x7fffffff) {
     set_errno(ENOMEM);
     return 0;
   }
-  const m = _int_malloc(nb + alignment + MINSIZE);
+  const m = _int_malloc(av, nb + alignment + MINSIZE);
   if (m == 0) return 0;
   let p = mem2chunk(m);
   if (m % alignment != 0) {
@@ -41,10 +41,10 @@ function _int_memalign(alignment: usize, bytes: usize): usize {
       set_head(newp, newsize | IS_MMAPPED);
       return chunk2mem(newp);
     }
-    set_head(newp, newsize | PREV_INUSE);
+    set_head(newp, newsize | PREV_INUSE | (av != main_arena ? <usize>NON_MAIN_ARENA : 0));
     set_inuse_bit_at_offset(newp, newsize);
-    set_head_size(p, leadsize);
-    _int_free(p, true);
+    set_head_size(p, leadsize | (av != main_arena ? <usize>NON_MAIN_ARENA : 0));
+    _int_free(av, p, true);
     p = newp;
   }
   if (!chunk_is_mmapped(p)) {
@@ -52,9 +52,9 @@ function _int_memalign(alignment: usize, bytes: usize): usize {
     if (size > nb + MINSIZE) {
       cov(COV_MEMALIGN_TRIM_TAIL);
       const remainder = p + nb;
-      set_head(remainder, (size - nb) | PREV_INUSE);
+      set_head(remainder, (size - nb) | PREV_INUSE | (av != main_arena ? <usize>NON_MAIN_ARENA : 0));
       set_head_size(p, nb);
-      _int_free(remainder, true);
+      _int_free(av, remainder, true);
     }
   }
   return chunk2mem(p);
@@ -78,7 +78,8 @@ function mid_memalign(alignment0: usize, bytes: usize): usize {
     while (a < alignment) a <<= 1;
     alignment = a;
   }
-  return _int_memalign(alignment, bytes);
+  // arena_get: one arena until threads exist
+  return _int_memalign(main_arena, alignment, bytes);
 }
 
 export function libc_memalign(alignment: usize, bytes: usize): usize {

@@ -6,14 +6,16 @@ import {
   M_ARENA_MAX, M_ARENA_TEST, M_CHECK_ACTION, M_MMAP_MAX, M_MMAP_THRESHOLD, M_MXFAST, M_PERTURB,
   M_TOP_PAD, M_TRIM_THRESHOLD, MAX_FAST_SIZE,
 } from "./config";
-import { mp_ } from "./arena";
+import { main_arena, mp_ } from "./arena";
 import { set_max_fast } from "./bins";
 import { malloc_consolidate } from "./free";
 import { ptmalloc_init } from "./malloc";
 
 export function libc_mallopt(param: i32, value: i32): i32 {
   if (!mp_.malloc_initialized) ptmalloc_init();
-  malloc_consolidate();
+  // mallopt acts on main_arena alone (glibc's too): the parameters are process-wide
+  const av = main_arena;
+  malloc_consolidate(av);
   let res = 1;
   switch (param) {
     case M_MXFAST: {

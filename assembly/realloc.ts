@@ -2,8 +2,8 @@
 // a free successor, else move (malloc, copy, free); a shrink frees the tail when it is at
 // least MINSIZE.
 
-import { CHUNK_HDR_SZ, ENOMEM, MALLOC_ALIGN_MASK, MINSIZE, PREV_INUSE, SIZE_SZ } from "./config";
-import { av_top, mp_, set_av_top, system_mem } from "./arena";
+import { CHUNK_HDR_SZ, ENOMEM, MALLOC_ALIGN_MASK, MINSIZE, NON_MAIN_ARENA, PREV_INUSE, SIZE_SZ } from "./config";
+import { av_top, main_arena, mp_, set_av_top, system_mem } from "./arena";
 import { unlink_chunk } from "./bins";
 import {
   checked_request2size, chunk2mem, chunk_is_mmapped, chunksize, chunksize_nomask, inuse, mem2chunk, memsize,
@@ -64,15 +64,16 @@ export function libc_realloc(oldmem: usize, bytes: usize): usize {
     munmap_chunk(oldp);
     return newmem;
   }
-  return _int_realloc(oldp, oldsize, nb);
+  // arena_for_chunk: one arena until threads exist
+  return _int_realloc(main_arena, oldp, oldsize, nb);
 }
 
-/** _int_realloc(&main_arena, oldp, oldsize, nb) */
-export function _int_realloc(oldp: usize, oldsize: usize, nb: usize): usize {
-  if (chunksize_nomask(oldp) <= <usize>CHUNK_HDR_SZ || oldsize >= system_mem()) malloc_printerr(REALLOC_INVALID_OLD_SIZE);
+/** _int_realloc */
+export function _int_realloc(av: usize, oldp: usize, oldsize: usize, nb: usize): usize {
+  if (chunksize_nomask(oldp) <= <usize>CHUNK_HDR_SZ || oldsize >= system_mem(av)) malloc_printerr(REALLOC_INVALID_OLD_SIZE);
   const next = oldp + oldsize;
   const nextsize = chunksize(next);
-  if (chunksize_nomask(next) <= <usize>CHUNK_HDR_SZ || nextsize >= system_mem()) malloc_printerr(REALLOC_INVALID_NEXT_SIZE);
+  if (chunksize_nomask(next) <= <usize>CHUNK_HDR_SZ || nextsize >= system_mem(av)) malloc_printerr(REALLOC_INVALID_NEXT_SIZE);
 
   let newp: usize;
   let newsize: usize;
@@ -81,21 +82,21 @@ export function _int_realloc(oldp: usize, oldsize: usize, nb: usize): usize {
     newp = oldp;
     newsize = oldsize;
   } else {
-    const top = av_top();
+    const top = av_top(av);
     if (next == top && (newsize = oldsize + nextsize) >= nb + MINSIZE) {
       // grow into the top
       cov(COV_REALLOC_GROW_TOP);
-      set_head_size(oldp, nb);
-      set_av_top(oldp + nb);
+      set_head_size(oldp, nb | (av != main_arena ? <usize>NON_MAIN_ARENA : 0));
+      set_av_top(av, oldp + nb);
       set_head(oldp + nb, (newsize - nb) | PREV_INUSE);
       return chunk2mem(oldp);
     } else if (next != top && !inuse(next) && (newsize = oldsize + nextsize) >= nb) {
       // grow into the free successor
       cov(COV_REALLOC_GROW_NEXT);
       newp = oldp;
-      unlink_chunk(next);
+      unlink_chunk(av, next);
     } else {
-      const newmem = _int_malloc(nb - MALLOC_ALIGN_MASK);
+      const newmem = _int_malloc(av, nb - MALLOC_ALIGN_MASK);
       if (newmem == 0) return 0;
       newp = mem2chunk(newmem);
       newsize = chunksize(newp);
@@ -107,7 +108,7 @@ export function _int_realloc(oldp: usize, oldsize: usize, nb: usize): usize {
         cov(COV_REALLOC_MOVE);
         const oldmem = chunk2mem(oldp);
         copy_checked(newmem, oldmem, memsize(oldp));
-        _int_free(oldp, true);
+        _int_free(av, oldp, true);
         return newmem;
       }
     }
@@ -115,15 +116,15 @@ export function _int_realloc(oldp: usize, oldsize: usize, nb: usize): usize {
 
   const remainder_size = newsize - nb;
   if (remainder_size < <usize>MINSIZE) {
-    set_head_size(newp, newsize);
+    set_head_size(newp, newsize | (av != main_arena ? <usize>NON_MAIN_ARENA : 0));
     set_inuse_bit_at_offset(newp, newsize);
   } else {
     cov(COV_REALLOC_SPLIT);
     const remainder = newp + nb;
-    set_head_size(newp, nb);
-    set_head(remainder, remainder_size | PREV_INUSE);
+    set_head_size(newp, nb | (av != main_arena ? <usize>NON_MAIN_ARENA : 0));
+    set_head(remainder, remainder_size | PREV_INUSE | (av != main_arena ? <usize>NON_MAIN_ARENA : 0));
     set_inuse_bit_at_offset(remainder, remainder_size);
-    _int_free(remainder, true);
+    _int_free(av, remainder, true);
   }
   return chunk2mem(newp);
 }

@@ -5,7 +5,7 @@
 import {
   MADV_DONTNEED, MALLOC_ALIGNMENT, MALLOC_INFO_FD, NBINS, NFASTBINS, PAGESIZE, SIZEOF_MALLOC_CHUNK, STDERR_FILENO,
 } from "./config";
-import { av_top, fastbin_addr, max_system_mem, mp_, system_mem } from "./arena";
+import { av_top, fastbin_addr, main_arena, max_system_mem, mp_, system_mem } from "./arena";
 import { bin_at, bin_index } from "./bins";
 import { bk, chunk_is_mmapped, chunksize, chunksize_nomask, fd, inuse, mem2chunk, memsize, misaligned_chunk, protect_ptr } from "./chunk";
 import { malloc_consolidate } from "./free";
@@ -53,14 +53,15 @@ let walkSteps: u32 = 0;
   }
 }
 
-function int_mallinfo(fastHang: string, binHang: string): void {
-  let avail = chunksize(av_top());
+/** int_mallinfo: add av's counts to the struct mallinfo2 at m (the caller clears it first). */
+function int_mallinfo(av: usize, m: usize, fastHang: string, binHang: string): void {
+  let avail = chunksize(av_top(av));
   let nblocks: usize = 1;
   let nfastblocks: usize = 0;
   let fastavail: usize = 0;
   for (let i: usize = 0; i < <usize>NFASTBINS; ++i) {
     walk_start();
-    for (let p = load<usize>(fastbin_addr(i)); p != 0; p = protect_ptr(p + 8, fd(p))) {
+    for (let p = load<usize>(fastbin_addr(av, i)); p != 0; p = protect_ptr(p + 8, fd(p))) {
       if (misaligned_chunk(p)) malloc_printerr(MALLINFO_UNALIGNED_FASTBIN);
       walk_step(p, fastHang);
       ++nfastblocks;
@@ -69,7 +70,7 @@ function int_mallinfo(fastHang: string, binHang: string): void {
   }
   avail += fastavail;
   for (let i: usize = 1; i < <usize>NBINS; ++i) {
-    const b = bin_at(i);
+    const b = bin_at(av, i);
     walk_start();
     for (let p = bk(b); p != b; p = bk(p)) {
       walk_step(p, binHang);
@@ -77,23 +78,27 @@ function int_mallinfo(fastHang: string, binHang: string): void {
       avail += chunksize(p);
     }
   }
-  const m = MALLINFO2;
-  store<u32>(m, system_mem(), 0);
-  store<u32>(m, nblocks, 4);
-  store<u32>(m, nfastblocks, 8);
-  store<u32>(m, mp_.n_mmaps, 12);
-  store<u32>(m, mp_.mmapped_mem, 16);
-  store<u32>(m, 0, 20);
-  store<u32>(m, fastavail, 24);
-  store<u32>(m, system_mem() - avail, 28);
-  store<u32>(m, avail, 32);
-  store<u32>(m, chunksize(av_top()), 36);
+  store<u32>(m, load<u32>(m, 8) + <u32>nfastblocks, 8);
+  store<u32>(m, load<u32>(m, 4) + <u32>nblocks, 4);
+  store<u32>(m, load<u32>(m, 32) + <u32>avail, 32);
+  store<u32>(m, load<u32>(m, 28) + <u32>(system_mem(av) - avail), 28);
+  store<u32>(m, load<u32>(m, 0) + <u32>system_mem(av), 0);
+  store<u32>(m, load<u32>(m, 24) + <u32>fastavail, 24);
+  // the mmapped chunks and the keepcost (main_arena's top) are counted once, with main_arena
+  if (av == main_arena) {
+    store<u32>(m, mp_.n_mmaps, 12);
+    store<u32>(m, mp_.mmapped_mem, 16);
+    store<u32>(m, 0, 20);
+    store<u32>(m, chunksize(av_top(av)), 36);
+  }
 }
 
 /** __libc_mallinfo2: fills MALLINFO2 and returns its address. */
 export function libc_mallinfo2(): usize {
   if (!mp_.malloc_initialized) ptmalloc_init();
-  int_mallinfo(MALLINFO2_CYCLIC_FASTBIN, MALLINFO2_CYCLIC_BIN);
+  memory.fill(MALLINFO2, 0, 40);
+  // the arena list: main_arena alone until threads exist
+  int_mallinfo(main_arena, MALLINFO2, MALLINFO2_CYCLIC_FASTBIN, MALLINFO2_CYCLIC_BIN);
   return MALLINFO2;
 }
 
@@ -102,7 +107,9 @@ export function libc_malloc_stats(): void {
   if (!mp_.malloc_initialized) ptmalloc_init();
   let in_use_b = <u32>mp_.mmapped_mem;
   let system_b = in_use_b;
-  int_mallinfo(MALLOC_STATS_CYCLIC_FASTBIN, MALLOC_STATS_CYCLIC_BIN);
+  memory.fill(MALLINFO2, 0, 40);
+  // the arena list: main_arena alone until threads exist
+  int_mallinfo(main_arena, MALLINFO2, MALLOC_STATS_CYCLIC_FASTBIN, MALLOC_STATS_CYCLIC_BIN);
   const arena = load<u32>(MALLINFO2, 0);
   const uord = load<u32>(MALLINFO2, 28);
   out_begin(STDERR_FILENO);
@@ -144,17 +151,19 @@ function sized_line(elem: string, type: string, size: u32): void {
 export function libc_malloc_info(options: i32): i32 {
   if (options != 0) return 22; // EINVAL
   if (!mp_.malloc_initialized) ptmalloc_init();
+  // the arena list: main_arena alone until threads exist
+  const av = main_arena;
   out_begin(MALLOC_INFO_FD);
   out_str("<malloc version=\"1\">\n");
   out_str("<heap nr=\""); out_i32(0); out_str("\">\n<sizes>\n");
 
-  let avail = chunksize(av_top());
+  let avail = chunksize(av_top(av));
   let nblocks: u32 = 1;
   let nfastblocks: u32 = 0;
   let fastavail: u32 = 0;
   // fastbins: one line each (from = size - 15, to = size)
   for (let i: usize = 0; i < <usize>NFASTBINS; ++i) {
-    let p = load<usize>(fastbin_addr(i));
+    let p = load<usize>(fastbin_addr(av, i));
     if (p == 0) continue;
     let n: u32 = 0;
     const thissize = <u32>chunksize(p);
@@ -172,7 +181,7 @@ export function libc_malloc_info(options: i32): i32 {
   // regular bins (bin 1, the unsorted bin, is printed last)
   let uFrom: u32 = 0, uTo: u32 = 0, uTotal: u32 = 0, uCount: u32 = 0;
   for (let i: usize = 1; i < <usize>NBINS; ++i) {
-    const b = bin_at(i);
+    const b = bin_at(av, i);
     let from: u32 = 0xffffffff, to: u32 = 0, total: u32 = 0, count: u32 = 0;
     let r = fd(b);
     walk_start();
@@ -200,19 +209,23 @@ export function libc_malloc_info(options: i32): i32 {
   out_str("</sizes>\n");
   total_line("fast", nfastblocks, fastavail);
   total_line("rest", nblocks, <u32>avail);
-  sized_line("system", "current", <u32>system_mem());
-  sized_line("system", "max", <u32>max_system_mem());
-  sized_line("aspace", "total", <u32>system_mem());
-  sized_line("aspace", "mprotect", <u32>system_mem());
+  sized_line("system", "current", <u32>system_mem(av));
+  sized_line("system", "max", <u32>max_system_mem(av));
+  // main_arena's address space is its system_mem; a non-main arena's is its heaps' (with their
+  // count as "subheaps"), which come with arena.c
+  if (av == main_arena) {
+    sized_line("aspace", "total", <u32>system_mem(av));
+    sized_line("aspace", "mprotect", <u32>system_mem(av));
+  }
   out_str("</heap>\n");
   total_line("fast", nfastblocks, fastavail);
   total_line("rest", nblocks, <u32>avail);
   out_str("<total type=\"mmap\" count=\""); out_i32(mp_.n_mmaps);
   out_str("\" size=\""); out_u32(<u32>mp_.mmapped_mem); out_str("\"/>\n");
-  sized_line("system", "current", <u32>system_mem());
-  sized_line("system", "max", <u32>max_system_mem());
-  sized_line("aspace", "total", <u32>system_mem());
-  sized_line("aspace", "mprotect", <u32>system_mem());
+  sized_line("system", "current", <u32>system_mem(av));
+  sized_line("system", "max", <u32>max_system_mem(av));
+  sized_line("aspace", "total", <u32>system_mem(av));
+  sized_line("aspace", "mprotect", <u32>system_mem(av));
   out_str("</malloc>\n");
   out_flush();
   return 0;
@@ -227,16 +240,22 @@ export function libc_malloc_usable_size(mem: usize): usize {
   return 0;
 }
 
-/** __malloc_trim → mtrim(&main_arena, pad) */
+/** __malloc_trim */
 export function libc_malloc_trim(pad: usize): i32 {
   if (!mp_.malloc_initialized) ptmalloc_init();
-  malloc_consolidate();
+  // the arena list: main_arena alone until threads exist
+  return mtrim(main_arena, pad);
+}
+
+/** mtrim: whole free pages inside av's bins go back (MADV_DONTNEED); main_arena's top is trimmed. */
+function mtrim(av: usize, pad: usize): i32 {
+  malloc_consolidate(av);
   const psm1: usize = PAGESIZE - 1;
   const psindex = bin_index(PAGESIZE);
   let result = 0;
   for (let i: usize = 1; i < <usize>NBINS; ++i) {
     if (i != 1 && i < psindex) continue;
-    const b = bin_at(i);
+    const b = bin_at(av, i);
     walk_start();
     for (let p = bk(b); p != b; p = bk(p)) {
       walk_step(p, MALLOC_TRIM_CYCLIC_BIN);
@@ -252,5 +271,5 @@ export function libc_malloc_trim(pad: usize): i32 {
       }
     }
   }
-  return result | systrim(pad);
+  return result | (av == main_arena ? systrim(pad, av) : 0);
 }

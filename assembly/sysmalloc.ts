@@ -11,10 +11,10 @@
 
 import {
   CHUNK_HDR_SZ, ENOMEM, IS_MMAPPED, MALLOC_ALIGN_MASK, MALLOC_ALIGNMENT, MINSIZE, MMAP_AS_MORECORE_SIZE,
-  MREMAP_MAYMOVE, PAGESIZE, PREV_INUSE, SIZE_SZ,
+  MREMAP_MAYMOVE, NON_MAIN_ARENA, PAGESIZE, PREV_INUSE, SIZE_SZ,
 } from "./config";
 import {
-  av_top, contiguous, max_system_mem, mp_, set_av_top, set_max_system_mem, set_noncontiguous,
+  av_top, contiguous, main_arena, max_system_mem, mp_, set_av_top, set_max_system_mem, set_noncontiguous,
   set_system_mem, system_mem,
 } from "./arena";
 import { initial_top } from "./bins";
@@ -36,7 +36,7 @@ import {
 @inline function powerof2(x: usize): bool { return (x & (x - 1)) == 0; }
 
 /** A chunk of its own mapping for a request of chunk size nb; MAP_FAILED when mmap fails. */
-function sysmalloc_mmap(nb: usize): usize {
+function sysmalloc_mmap(nb: usize, av: usize): usize {
   const size = align_up(nb + SIZE_SZ + MALLOC_ALIGN_MASK, PAGESIZE);
   if (size <= nb) return MAP_FAILED; // wrapped around
   const mm = mmap_anon(size, 0);
@@ -61,114 +61,120 @@ function sysmalloc_mmap(nb: usize): usize {
   return chunk2mem(p);
 }
 
-/** sysmalloc(nb, &main_arena): called when no bin and not the top can serve nb. */
-export function sysmalloc(nb: usize): usize {
+/** sysmalloc(nb, av): called when no bin and not the top can serve nb. */
+export function sysmalloc(nb: usize, av: usize): usize {
   if (nb >= mp_.mmap_threshold && mp_.n_mmaps < mp_.n_mmaps_max) {
-    const mm = sysmalloc_mmap(nb);
+    const mm = sysmalloc_mmap(nb, av);
     if (mm != MAP_FAILED) return mm;
     cov(COV_SYSMALLOC_MMAP_FAILED);
   }
 
-  const old_top = av_top();
+  const old_top = av_top(av);
   let old_size = chunksize(old_top);
   const old_end = old_top + old_size;
   // the first time the top is the empty initial one; later it is a real chunk ending on a page
-  if (!((old_top == initial_top() && old_size == 0) ||
+  if (!((old_top == initial_top(av) && old_size == 0) ||
     (old_size >= <usize>MINSIZE && prev_inuse(old_top) && (old_end & (PAGESIZE - 1)) == 0))) {
     malloc_printerr(ASSERT_SYSMALLOC_OLD_TOP);
   }
   if (old_size >= nb + MINSIZE) malloc_printerr(ASSERT_SYSMALLOC_OLD_SIZE);
-  let brk: usize = 0; // MORECORE_FAILURE
-  let snd_brk: usize = 0;
 
-  let size: isize = <isize>(nb + mp_.top_pad + MINSIZE);
-  if (contiguous()) size -= <isize>old_size;
-  size = <isize>align_up(<usize>size, PAGESIZE);
-  if (size > 0) brk = morecore(size);
+  // Only main_arena grows with brk. A non-main arena grows its heap or adds one (grow_heap,
+  // new_heap: arena.c, with threads); until those exist it has nothing to grow, and the request
+  // fails below as glibc's does when no heap can be had.
+  if (av == main_arena) {
+    let brk: usize = 0; // MORECORE_FAILURE
+    let snd_brk: usize = 0;
 
-  if (brk == 0) {
-    // mmap as a stand-in for a failed brk (sysmalloc_mmap_fallback).
-    // glibc 2.36 passes (pagesize, MMAP_AS_MORECORE_SIZE) where the function takes (minsize,
-    // pagesize): while the arena is contiguous the size, old top included, is rounded up to a
-    // multiple of 1 MiB; afterwards it stays page-rounded, one page at least (later glibc swapped
-    // them back).
-    let msize = size;
-    if (contiguous()) msize = <isize>align_up(<usize>msize + old_size, MMAP_AS_MORECORE_SIZE);
-    if (<usize>msize < <usize>PAGESIZE) msize = PAGESIZE;
-    if (<usize>msize > nb) {
-      const mbrk = mmap_anon(<usize>msize, 0);
-      if (mbrk != MAP_FAILED) {
-        cov(COV_SYSMALLOC_MMAP_FALLBACK);
-        set_noncontiguous();
-        size = msize;
-        brk = mbrk;
-        snd_brk = brk + <usize>size;
+    let size: isize = <isize>(nb + mp_.top_pad + MINSIZE);
+    if (contiguous(av)) size -= <isize>old_size;
+    size = <isize>align_up(<usize>size, PAGESIZE);
+    if (size > 0) brk = morecore(size);
+
+    if (brk == 0) {
+      // mmap as a stand-in for a failed brk (sysmalloc_mmap_fallback).
+      // glibc 2.36 passes (pagesize, MMAP_AS_MORECORE_SIZE) where the function takes (minsize,
+      // pagesize): while the arena is contiguous the size, old top included, is rounded up to a
+      // multiple of 1 MiB; afterwards it stays page-rounded, one page at least (later glibc swapped
+      // them back).
+      let msize = size;
+      if (contiguous(av)) msize = <isize>align_up(<usize>msize + old_size, MMAP_AS_MORECORE_SIZE);
+      if (<usize>msize < <usize>PAGESIZE) msize = PAGESIZE;
+      if (<usize>msize > nb) {
+        const mbrk = mmap_anon(<usize>msize, 0);
+        if (mbrk != MAP_FAILED) {
+          cov(COV_SYSMALLOC_MMAP_FALLBACK);
+          set_noncontiguous(av);
+          size = msize;
+          brk = mbrk;
+          snd_brk = brk + <usize>size;
+        }
       }
     }
-  }
 
-  if (brk != 0) {
-    if (mp_.sbrk_base == 0) mp_.sbrk_base = brk;
-    set_system_mem(system_mem() + <usize>size);
+    if (brk != 0) {
+      if (mp_.sbrk_base == 0) mp_.sbrk_base = brk;
+      set_system_mem(av, system_mem(av) + <usize>size);
 
-    if (brk == old_end && snd_brk == 0) {
-      // the break simply grew the top
-      cov(COV_SYSMALLOC_BRK_EXTEND);
-      set_head(old_top, (<usize>size + old_size) | PREV_INUSE);
-    } else if (contiguous() && old_size != 0 && brk < old_end) {
-      malloc_printerr(BREAK_ADJUSTED);
-    } else {
-      let correction: usize = 0;
-      let aligned_brk = brk;
-      if (contiguous()) {
-        cov(COV_SYSMALLOC_BRK_FIRST);
-        // A foreign sbrk moved the break: count the gap as ours.
-        if (old_size != 0) set_system_mem(system_mem() + (brk - old_end));
-        const front_misalign = chunk2mem(brk) & MALLOC_ALIGN_MASK;
-        if (front_misalign > 0) {
-          correction = <usize>MALLOC_ALIGNMENT - front_misalign;
-          aligned_brk += correction;
-        }
-        // old top cannot be merged: ask again for its size, and round the end to a page
-        correction += old_size;
-        const end_misalign = brk + <usize>size + correction;
-        correction += align_up(end_misalign, PAGESIZE) - end_misalign;
-        snd_brk = morecore(<isize>correction);
-        if (snd_brk == 0) {
-          correction = 0;
-          snd_brk = morecore(0);
-        }
+      if (brk == old_end && snd_brk == 0) {
+        // the break simply grew the top
+        cov(COV_SYSMALLOC_BRK_EXTEND);
+        set_head(old_top, (<usize>size + old_size) | PREV_INUSE);
+      } else if (contiguous(av) && old_size != 0 && brk < old_end) {
+        malloc_printerr(BREAK_ADJUSTED);
       } else {
-        const front_misalign = chunk2mem(brk) & MALLOC_ALIGN_MASK;
-        if (front_misalign > 0) aligned_brk += <usize>MALLOC_ALIGNMENT - front_misalign;
-        if (snd_brk == 0) snd_brk = morecore(0);
-      }
+        let correction: usize = 0;
+        let aligned_brk = brk;
+        if (contiguous(av)) {
+          cov(COV_SYSMALLOC_BRK_FIRST);
+          // A foreign sbrk moved the break: count the gap as ours.
+          if (old_size != 0) set_system_mem(av, system_mem(av) + (brk - old_end));
+          const front_misalign = chunk2mem(brk) & MALLOC_ALIGN_MASK;
+          if (front_misalign > 0) {
+            correction = <usize>MALLOC_ALIGNMENT - front_misalign;
+            aligned_brk += correction;
+          }
+          // old top cannot be merged: ask again for its size, and round the end to a page
+          correction += old_size;
+          const end_misalign = brk + <usize>size + correction;
+          correction += align_up(end_misalign, PAGESIZE) - end_misalign;
+          snd_brk = morecore(<isize>correction);
+          if (snd_brk == 0) {
+            correction = 0;
+            snd_brk = morecore(0);
+          }
+        } else {
+          const front_misalign = chunk2mem(brk) & MALLOC_ALIGN_MASK;
+          if (front_misalign > 0) aligned_brk += <usize>MALLOC_ALIGNMENT - front_misalign;
+          if (snd_brk == 0) snd_brk = morecore(0);
+        }
 
-      if (snd_brk != 0) {
-        set_av_top(aligned_brk);
-        set_head(aligned_brk, (snd_brk - aligned_brk + correction) | PREV_INUSE);
-        set_system_mem(system_mem() + correction);
-        if (old_size != 0) {
-          // Two fenceposts close the old top; what is left of it is freed.
-          cov(COV_SYSMALLOC_FENCEPOSTS);
-          old_size = (old_size - 2 * CHUNK_HDR_SZ) & ~(<usize>MALLOC_ALIGN_MASK);
-          set_head(old_top, old_size | PREV_INUSE);
-          set_head(old_top + old_size, CHUNK_HDR_SZ | PREV_INUSE);
-          set_head(old_top + old_size + CHUNK_HDR_SZ, CHUNK_HDR_SZ | PREV_INUSE);
-          if (old_size >= <usize>MINSIZE) _int_free(old_top, true);
+        if (snd_brk != 0) {
+          set_av_top(av, aligned_brk);
+          set_head(aligned_brk, (snd_brk - aligned_brk + correction) | PREV_INUSE);
+          set_system_mem(av, system_mem(av) + correction);
+          if (old_size != 0) {
+            // Two fenceposts close the old top; what is left of it is freed.
+            cov(COV_SYSMALLOC_FENCEPOSTS);
+            old_size = (old_size - 2 * CHUNK_HDR_SZ) & ~(<usize>MALLOC_ALIGN_MASK);
+            set_head(old_top, old_size | PREV_INUSE);
+            set_head(old_top + old_size, CHUNK_HDR_SZ | PREV_INUSE);
+            set_head(old_top + old_size + CHUNK_HDR_SZ, CHUNK_HDR_SZ | PREV_INUSE);
+            if (old_size >= <usize>MINSIZE) _int_free(av, old_top, true);
+          }
         }
       }
     }
   }
 
-  if (system_mem() > max_system_mem()) set_max_system_mem(system_mem());
+  if (system_mem(av) > max_system_mem(av)) set_max_system_mem(av, system_mem(av));
 
-  const p = av_top();
+  const p = av_top(av);
   const topsize = chunksize(p);
   if (topsize >= nb + MINSIZE) {
     const remainder = p + nb;
-    set_av_top(remainder);
-    set_head(p, nb | PREV_INUSE);
+    set_av_top(av, remainder);
+    set_head(p, nb | PREV_INUSE | (av != main_arena ? <usize>NON_MAIN_ARENA : 0));
     set_head(remainder, (topsize - nb) | PREV_INUSE);
     return chunk2mem(p);
   }
@@ -178,8 +184,8 @@ export function sysmalloc(nb: usize): usize {
 }
 
 /** systrim: give the top's free whole pages beyond `pad` back to the kernel. 1 if released. */
-export function systrim(pad: usize): i32 {
-  const top = av_top();
+export function systrim(pad: usize, av: usize): i32 {
+  const top = av_top(av);
   const top_size = chunksize(top);
   const top_area = top_size - MINSIZE - 1; // a long in glibc, compared as unsigned
   if (top_area <= pad) return 0;
@@ -193,7 +199,7 @@ export function systrim(pad: usize): i32 {
       const released = current_brk - new_brk;
       if (released != 0) {
         cov(COV_SYSTRIM);
-        set_system_mem(system_mem() - released);
+        set_system_mem(av, system_mem(av) - released);
         set_head(top, (top_size - released) | PREV_INUSE);
         return 1;
       }

@@ -9,7 +9,7 @@
 import {
   MALLOC_ALIGNMENT, MINSIZE, SIZEOF_TCACHE, TCACHE_ENTRIES_OFFSET,
 } from "./config";
-import { mp_ } from "./arena";
+import { main_arena, mp_ } from "./arena";
 import { aligned_OK, chunk2mem, ld, protect_ptr, st } from "./chunk";
 import { _int_malloc, ptmalloc_init } from "./malloc";
 import { MALLOC_UNALIGNED_TCACHE } from "./messages";
@@ -75,7 +75,8 @@ import { cov, COV_TCACHE_INIT } from "./coverage";
 export function tcache_init(): void {
   if (mp_.tcache_shutting_down) return;
   if (!mp_.malloc_initialized) ptmalloc_init();
-  const victim = _int_malloc(SIZEOF_TCACHE);
+  // arena_get: one arena until threads exist
+  const victim = _int_malloc(main_arena, SIZEOF_TCACHE);
   if (victim != 0) {
     cov(COV_TCACHE_INIT);
     mp_.tcache = victim;
