@@ -6,24 +6,28 @@
 //  bins 64-126 large                      sizes >= 1008, log-spaced, sorted by size (largest
 //            first) with a skip list over the distinct sizes (fd_nextsize/bk_nextsize)
 //
-// bin_at(i) is the address such that fd(bin_at(i)) is bins[2(i-1)]: bin headers are fake chunks
-// inside main_arena whose fd/bk are the list ends; an empty bin links to itself.
+// bin_at(av, i) is the address such that fd(bin_at(av, i)) is av->bins[2(i-1)]: bin headers are
+// fake chunks inside their arena whose fd/bk are the list ends; an empty bin links to itself.
+// main_arena's are static data, always mapped: the hot paths read them without a page-map check.
 
 import {
-  BINMAPSHIFT, MALLOC_ALIGN_MASK, MIN_CHUNK_SIZE, MIN_LARGE_SIZE, NBINS, SIZE_SZ, SMALLBIN_CORRECTION,
+  BINMAPSHIFT, DEFAULT_MXFAST, MALLOC_ALIGN_MASK, MIN_CHUNK_SIZE, MIN_LARGE_SIZE, NBINS, NON_MAIN_ARENA, SIZE_SZ,
+  SMALLBIN_CORRECTION,
 } from "../../assembly/config.js";
 import {
   CORRUPTED_DOUBLE_LINKED_LIST, CORRUPTED_DOUBLE_LINKED_LIST_NOT_SMALL, CORRUPTED_SIZE_VS_PREV_SIZE,
 } from "../../assembly/messages.js";
 import { ld, malloc_printerr, st, type Env } from "./env.js";
-import { AV_BINS, MAIN_ARENA, W_BINMAP, W_GLOBAL_MAX_FAST, W_HAVE_FASTCHUNKS, W_TOP } from "./layout.js";
+import {
+  AV_BINMAP, AV_BINS, AV_FLAGS, AV_HAVE_FASTCHUNKS, AV_TOP, MAIN_ARENA, NONCONTIGUOUS_BIT, W_GLOBAL_MAX_FAST,
+} from "./layout.js";
 
-const BIN1 = MAIN_ARENA + AV_BINS - 2 * SIZE_SZ;
-
-export const bin_at = (i: number): number => BIN1 + ((i - 1) << 3);
-export const unsorted_chunks = (): number => BIN1;
+export const bin_at = (av: number, i: number): number => av + AV_BINS - 2 * SIZE_SZ + ((i - 1) << 3);
+export const unsorted_chunks = (av: number): number => bin_at(av, 1);
 /** The initial top: the unsorted bin's header, whose size field (last_remainder) reads 0. */
-export const initial_top = (): number => BIN1;
+export const initial_top = (av: number): number => bin_at(av, 1);
+/** The NON_MAIN_ARENA bit for the size field of a chunk handed out from av. */
+export const arena_bit = (av: number): number => (av !== MAIN_ARENA ? NON_MAIN_ARENA : 0);
 export const next_bin = (b: number): number => b + 2 * SIZE_SZ;
 
 export const in_smallbin_range = (sz: number): boolean => sz < MIN_LARGE_SIZE;
@@ -50,12 +54,16 @@ export function set_max_fast(env: Env, s: number): void {
 }
 
 // ── binmap ──────────────────────────────────────────────────────────────────
-export function mark_bin(m: Uint32Array, i: number): void {
-  m[W_BINMAP + (i >>> BINMAPSHIFT)] |= 1 << (i & 31);
+/** The word index of av->binmap[block]. */
+export const binmap_w = (av: number, block: number): number => ((av + AV_BINMAP) >>> 2) + block;
+
+export function mark_bin(m: Uint32Array, av: number, i: number): void {
+  m[binmap_w(av, i >>> BINMAPSHIFT)] |= 1 << (i & 31);
 }
 
-/** unlink_chunk: take a free chunk out of its doubly linked bin (and the nextsize list). */
-export function unlink_chunk(env: Env, p: number): void {
+/** unlink_chunk(av, p): take a free chunk out of its doubly linked bin (and the nextsize list).
+ *  The arena is glibc's argument too, and as there the links alone say which bin. */
+export function unlink_chunk(env: Env, _av: number, p: number): void {
   const size = (ld(env, p, 4) & ~7) >>> 0;
   if (size !== ld(env, (p + size) >>> 0, 0)) malloc_printerr(env, CORRUPTED_SIZE_VS_PREV_SIZE);
   const f = ld(env, p, 8);
@@ -88,17 +96,19 @@ export function unlink_chunk(env: Env, p: number): void {
   }
 }
 
-/** malloc_init_state(&main_arena): empty bins, max_fast, top = the unsorted bin (size 0). */
-export function malloc_init_state(env: Env): void {
+/** malloc_init_state: empty bins, max_fast, top = the unsorted bin (size 0). */
+export function malloc_init_state(env: Env, av: number): void {
   const m = env.u32;
   for (let i = 1; i < NBINS; ++i) {
-    const b = bin_at(i);
+    const b = bin_at(av, i);
     m[(b + 8) >>> 2] = b;
     m[(b + 12) >>> 2] = b;
   }
-  // main_arena stays contiguous (MORECORE_CONTIGUOUS).
-  set_max_fast(env, (64 * SIZE_SZ) / 4);
-  m[W_HAVE_FASTCHUNKS] = 0;
-  m[W_TOP] = initial_top();
+  // Only main_arena grows with brk (MORECORE_CONTIGUOUS); other arenas' heaps are separate mappings.
+  if (av !== MAIN_ARENA) m[(av + AV_FLAGS) >>> 2] |= NONCONTIGUOUS_BIT;
+  // global_max_fast is process-wide: the main arena, set up first, sets it.
+  if (av === MAIN_ARENA) set_max_fast(env, DEFAULT_MXFAST);
+  m[(av + AV_HAVE_FASTCHUNKS) >>> 2] = 0;
+  m[(av + AV_TOP) >>> 2] = initial_top(av);
 }
 

@@ -11,8 +11,8 @@ import { bin_at, bin_index, fastbin_index } from "./bins.js";
 import { chunksize, inuse, prev_inuse, prev_size, protect_ptr } from "./chunk.js";
 import { ld, type Env } from "./env.js";
 import {
-  NONCONTIGUOUS_BIT, W_AV_FLAGS, W_FASTBINS, W_MALLOC_INITIALIZED, W_SBRK_BASE, W_SYSTEM_MEM, W_TCACHE, W_TCACHE_KEY,
-  W_TOP,
+  AV_FASTBINS, AV_FLAGS, AV_SYSTEM_MEM, AV_TOP, MAIN_ARENA, NONCONTIGUOUS_BIT, W_MALLOC_INITIALIZED, W_SBRK_BASE,
+  W_TCACHE, W_TCACHE_KEY,
 } from "./layout.js";
 
 let cycleFound = 0;
@@ -46,17 +46,17 @@ function is_cyclic(env: Env, first: number, end: number, kind: number): boolean 
 }
 
 /** The lowest chunk at or above `from` the arena knows of: binned, fastbin, tcache, or the top. */
-function lowestKnownChunk(env: Env, from: number, top: number): number {
+function lowestKnownChunk(env: Env, av: number, from: number, top: number): number {
   const m = env.u32;
   let best = top;
   const consider = (p: number): void => { if (p >= from && p < best) best = p; };
   for (let i = 1; i < NBINS; ++i) {
-    const b = bin_at(i);
+    const b = bin_at(av, i);
     if (is_cyclic(env, b, b, LINK_BK)) continue;
     for (let p = m[(b + 12) >>> 2]; p !== b; p = ld(env, p, 12)) consider(p);
   }
   for (let i = 0; i < NFASTBINS; ++i) {
-    const first = m[W_FASTBINS + i];
+    const first = m[((av + AV_FASTBINS) >>> 2) + i];
     if (is_cyclic(env, first, 0, LINK_FASTBIN)) continue;
     for (let p = first; p !== 0; p = next_link(env, LINK_FASTBIN, p)) consider(p);
   }
@@ -71,12 +71,12 @@ function lowestKnownChunk(env: Env, from: number, top: number): number {
   return best;
 }
 
-/** Walk everything; returns 0 when every invariant holds, else the number of the first broken rule. */
-export function check_failure_rule(env: Env): number {
+/** Walk all of av; returns 0 when every invariant holds, else the number of the first broken rule. */
+export function check_failure_rule(env: Env, av: number): number {
   const m = env.u32;
   if (m[W_MALLOC_INITIALIZED] === 0) return 0;
-  const top = m[W_TOP];
-  if (top === bin_at(1)) return 0; // no heap yet
+  const top = m[(av + AV_TOP) >>> 2];
+  if (top === bin_at(av, 1)) return 0; // no heap yet
   const topsize = chunksize(env, top);
   if (!prev_inuse(env, top)) return 1;
   if (topsize < MINSIZE) return 2;
@@ -86,7 +86,7 @@ export function check_failure_rule(env: Env): number {
   // bins: well linked, sizes in range, chunks free
   let binned = 0;
   for (let i = 1; i < NBINS; ++i) {
-    const b = bin_at(i);
+    const b = bin_at(av, i);
     let p = m[(b + 12) >>> 2];
     let prev = b;
     let lastSize = 0;
@@ -121,7 +121,7 @@ export function check_failure_rule(env: Env): number {
 
   // fastbins: right sizes, still marked in use
   for (let i = 0; i < NFASTBINS; ++i) {
-    const first = m[W_FASTBINS + i];
+    const first = m[((av + AV_FASTBINS) >>> 2) + i];
     if (is_cyclic(env, first, 0, LINK_FASTBIN)) {
       cycleFound = (CYCLE_FASTBIN << 8) | i;
       continue;
@@ -151,9 +151,9 @@ export function check_failure_rule(env: Env): number {
     }
   }
 
-  // the heap, chunk by chunk (contiguous arena only)
+  // the heap, chunk by chunk (a contiguous main arena only: sbrk_base is where its heap starts)
   const sbrk_base = m[W_SBRK_BASE];
-  if ((m[W_AV_FLAGS] & NONCONTIGUOUS_BIT) === 0 && sbrk_base !== 0) {
+  if (av === MAIN_ARENA && (m[(av + AV_FLAGS) >>> 2] & NONCONTIGUOUS_BIT) === 0 && sbrk_base !== 0) {
     let p = (((sbrk_base + 8 + MALLOC_ALIGN_MASK) & ~MALLOC_ALIGN_MASK) >>> 0) - 8;
     let freeSeen = 0;
     let prevFree = false;
@@ -165,7 +165,7 @@ export function check_failure_rule(env: Env): number {
       if (sz === 8) {
         // two fenceposts end a stretch left by a foreign sbrk (as assembly/checks.ts)
         if (chunksize(env, p + 8) !== 8 || !prev_inuse(env, p + 8)) return 27;
-        p = lowestKnownChunk(env, p + 16, top);
+        p = lowestKnownChunk(env, av, p + 16, top);
         prevFree = false;
         continue;
       }
@@ -180,7 +180,7 @@ export function check_failure_rule(env: Env): number {
       if (++steps > 0x10000000) return 21;
     }
     if (freeSeen !== binned && !cyclicBins) return 22;
-    if (top + topsize > sbrk_base + m[W_SYSTEM_MEM]) return 23;
+    if (top + topsize > sbrk_base + m[(av + AV_SYSTEM_MEM) >>> 2]) return 23;
   }
   if ((ld(env, top, 4) & 2) !== 0) return 24;
   if ((ld(env, top, 4) & 1) === 0) return 25;
@@ -188,9 +188,9 @@ export function check_failure_rule(env: Env): number {
   return 0;
 }
 
-/** check_malloc_state: abort (env.onAbort) with CHECK_MALLOC_STATE_FAILED when a rule fails. */
-export function check_malloc_state(env: Env): void {
-  const rule = check_failure_rule(env);
+/** check_malloc_state(av): abort (env.onAbort) with CHECK_MALLOC_STATE_FAILED when a rule fails. */
+export function check_malloc_state(env: Env, av: number): void {
+  const rule = check_failure_rule(env, av);
   if (rule !== 0) {
     const err = env.onAbort(CHECK_MALLOC_STATE_FAILED);
     (err as Error & { rule?: number }).rule = rule;

@@ -18,7 +18,7 @@
 // (C's unsigned wrap-around in the integrity checks) is brought back with `>>> 0`. ld/st take
 // the address base + offset modulo 2^32, exactly as the Wasm build's address arithmetic does.
 
-import { CHUNK_HDR_SZ, MALLOC_ALIGN_MASK, MINSIZE, SIZE_SZ } from "../../assembly/config.js";
+import { CHUNK_HDR_SZ, MALLOC_ALIGN_MASK, MINSIZE, NON_MAIN_ARENA, SIZE_SZ } from "../../assembly/config.js";
 import { ld, st, type Env } from "./env.js";
 
 // Every access to a chunk's fields goes through ld/st (env.ts), as assembly/chunk.ts's do: a
@@ -55,6 +55,9 @@ export function set_inuse_bit_at_offset(env: Env, p: number, s: number): void {
   const a = (p + s) >>> 0;
   st(env, a, 4, ld(env, a, 4) | 1);
 }
+
+/** Mark a chunk as not from the main arena (its size field read, then stored). */
+export const set_non_main_arena = (env: Env, p: number): void => st(env, p, 4, ld(env, p, 4) | NON_MAIN_ARENA);
 
 /** The bytes a user may use in an in-use chunk (it borrows the next chunk's prev_size). */
 export const memsize = (env: Env, p: number): number =>

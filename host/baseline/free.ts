@@ -16,9 +16,9 @@ import { fastbin_index, in_smallbin_range, unlink_chunk, unsorted_chunks } from 
 import { aligned_OK, chunksize, misaligned_chunk } from "./chunk.js";
 import { check_range, ld, malloc_printerr, st, type Env } from "./env.js";
 import {
-  NONCONTIGUOUS_BIT, W_AV_FLAGS, W_FASTBINS, W_GLOBAL_MAX_FAST, W_HAVE_FASTCHUNKS, W_MMAP_THRESHOLD,
-  W_NO_DYN_THRESHOLD, W_PERTURB_BYTE, W_SYSTEM_MEM, W_TCACHE, W_TCACHE_BINS, W_TCACHE_COUNT, W_TCACHE_KEY,
-  W_TOP, W_TOP_PAD, W_TRIM_THRESHOLD,
+  AV_FASTBINS, AV_FLAGS, AV_HAVE_FASTCHUNKS, AV_SYSTEM_MEM, AV_TOP, MAIN_ARENA, NONCONTIGUOUS_BIT, W_GLOBAL_MAX_FAST,
+  W_MMAP_THRESHOLD, W_NO_DYN_THRESHOLD, W_PERTURB_BYTE, W_TCACHE, W_TCACHE_BINS, W_TCACHE_COUNT, W_TCACHE_KEY,
+  W_TOP_PAD, W_TRIM_THRESHOLD,
 } from "./layout.js";
 import { munmap_chunk, systrim } from "./sysmalloc.js";
 import { get_errno, set_errno } from "./syscalls.js";
@@ -50,23 +50,25 @@ export function libc_free(env: Env, mem: number): void {
     }
     munmap_chunk(env, p);
   } else if (env.u32[W_TCACHE] !== 0) {
-    int_free_sized(env, p, (head & ~7) >>> 0, false);
+    // arena_for_chunk: one arena until threads exist
+    int_free_sized(env, MAIN_ARENA, p, (head & ~7) >>> 0, false);
   } else {
     // the first free before any malloc: carving the tcache may have changed what p points at
     tcache_init(env);
-    _int_free(env, p, false);
+    // arena_for_chunk: one arena until threads exist
+    _int_free(env, MAIN_ARENA, p, false);
   }
   set_errno(env, err);
 }
 
-/** _int_free(&main_arena, p, have_lock): internal callers hold the lock, which enables
+/** _int_free(av, p, have_lock): internal callers hold the lock, which enables
  *  the check of the fastbin's previous head. */
-export function _int_free(env: Env, p: number, have_lock: boolean): void {
-  int_free_sized(env, p, chunksize(env, p), have_lock);
+export function _int_free(env: Env, av: number, p: number, have_lock: boolean): void {
+  int_free_sized(env, av, p, chunksize(env, p), have_lock);
 }
 
 /** _int_free, the chunk's size already read (by libc_free, which read the size field anyway). */
-function int_free_sized(env: Env, p: number, size: number, have_lock: boolean): void {
+function int_free_sized(env: Env, av: number, p: number, size: number, have_lock: boolean): void {
   let m = env.u32;
   if (p > ((0 - size) >>> 0) || misaligned_chunk(p)) malloc_printerr(env, FREE_INVALID_POINTER);
   if (size < MINSIZE || !aligned_OK(size)) malloc_printerr(env, FREE_INVALID_SIZE);
@@ -95,13 +97,13 @@ function int_free_sized(env: Env, p: number, size: number, have_lock: boolean): 
   // ── fastbins ──
   if (size <= m[W_GLOBAL_MAX_FAST]) {
     const next = p + size;
-    if (ld(env, next, 4) <= CHUNK_HDR_SZ || chunksize(env, next) >= m[W_SYSTEM_MEM]) {
+    if (ld(env, next, 4) <= CHUNK_HDR_SZ || chunksize(env, next) >= m[(av + AV_SYSTEM_MEM) >>> 2]) {
       malloc_printerr(env, FREE_INVALID_NEXT_SIZE_FAST);
     }
     free_perturb(env, p + 8, size - CHUNK_HDR_SZ);
-    m[W_HAVE_FASTCHUNKS] = 1;
+    m[(av + AV_HAVE_FASTCHUNKS) >>> 2] = 1;
     const idx = fastbin_index(size);
-    const fbw = W_FASTBINS + idx;
+    const fbw = ((av + AV_FASTBINS) >>> 2) + idx;
     const old = m[fbw];
     if (old === p) malloc_printerr(env, DOUBLE_FREE_FASTTOP);
     st(env, p, 8, ((p + 8) >>> 12) ^ old);
@@ -117,14 +119,14 @@ function int_free_sized(env: Env, p: number, size: number, have_lock: boolean): 
 
   // ── coalesce ──
   const nextchunk = (p + size) >>> 0;
-  const top = m[W_TOP];
+  const top = m[(av + AV_TOP) >>> 2];
   if (p === top) malloc_printerr(env, DOUBLE_FREE_TOP);
-  if ((m[W_AV_FLAGS] & NONCONTIGUOUS_BIT) === 0 && nextchunk >= ((top + chunksize(env, top)) >>> 0)) {
+  if ((m[(av + AV_FLAGS) >>> 2] & NONCONTIGUOUS_BIT) === 0 && nextchunk >= ((top + chunksize(env, top)) >>> 0)) {
     malloc_printerr(env, DOUBLE_FREE_OUT);
   }
   if ((ld(env, nextchunk, 4) & 1) === 0) malloc_printerr(env, DOUBLE_FREE_PREV);
   const nextsize = chunksize(env, nextchunk);
-  if (ld(env, nextchunk, 4) <= CHUNK_HDR_SZ || nextsize >= m[W_SYSTEM_MEM]) {
+  if (ld(env, nextchunk, 4) <= CHUNK_HDR_SZ || nextsize >= m[(av + AV_SYSTEM_MEM) >>> 2]) {
     malloc_printerr(env, FREE_INVALID_NEXT_SIZE_NORMAL);
   }
   free_perturb(env, p + 8, size - CHUNK_HDR_SZ);
@@ -134,17 +136,17 @@ function int_free_sized(env: Env, p: number, size: number, have_lock: boolean): 
     size = (size + prevsize) >>> 0;
     p = (p - prevsize) >>> 0;
     if (chunksize(env, p) !== prevsize) malloc_printerr(env, CORRUPTED_SIZE_VS_PREV_SIZE_CONSOLIDATING);
-    unlink_chunk(env, p);
+    unlink_chunk(env, av, p);
   }
 
   if (nextchunk !== top) {
     if ((ld(env, (nextchunk + nextsize) >>> 0, 4) & 1) === 0) {
-      unlink_chunk(env, nextchunk);
+      unlink_chunk(env, av, nextchunk);
       size += nextsize;
     } else {
       st(env, nextchunk, 4, ld(env, nextchunk, 4) & ~1);
     }
-    const bck = unsorted_chunks();
+    const bck = unsorted_chunks(av);
     const fwd = ld(env, bck, 8);
     if (ld(env, fwd, 12) !== bck) malloc_printerr(env, FREE_CORRUPTED_UNSORTED);
     st(env, p, 8, fwd);
@@ -160,24 +162,28 @@ function int_free_sized(env: Env, p: number, size: number, have_lock: boolean): 
   } else {
     size += nextsize;
     st(env, p, 4, size | 1);
-    m[W_TOP] = p;
+    m[(av + AV_TOP) >>> 2] = p;
   }
 
   if (size >= FASTBIN_CONSOLIDATION_THRESHOLD) {
-    if (m[W_HAVE_FASTCHUNKS] !== 0) malloc_consolidate(env);
+    if (m[(av + AV_HAVE_FASTCHUNKS) >>> 2] !== 0) malloc_consolidate(env, av);
     m = env.u32;
-    if (chunksize(env, m[W_TOP]) >= m[W_TRIM_THRESHOLD]) systrim(env, m[W_TOP_PAD]);
+    // Only the main arena's top ends at the break; a non-main heap is trimmed with its heap.
+    if (av === MAIN_ARENA) {
+      if (chunksize(env, m[(av + AV_TOP) >>> 2]) >= m[W_TRIM_THRESHOLD]) systrim(env, m[W_TOP_PAD], av);
+    }
   }
 }
 
 /** malloc_consolidate: empty every fastbin, coalescing each chunk into the unsorted bin or top. */
-export function malloc_consolidate(env: Env): void {
+export function malloc_consolidate(env: Env, av: number): void {
   const m = env.u32;
-  m[W_HAVE_FASTCHUNKS] = 0;
-  const unsorted_bin = unsorted_chunks();
+  m[(av + AV_HAVE_FASTCHUNKS) >>> 2] = 0;
+  const unsorted_bin = unsorted_chunks(av);
+  const fb0 = (av + AV_FASTBINS) >>> 2;
   for (let i = 0; i < NFASTBINS; ++i) {
-    let p = m[W_FASTBINS + i];
-    m[W_FASTBINS + i] = 0;
+    let p = m[fb0 + i];
+    m[fb0 + i] = 0;
     while (p !== 0) {
       if (misaligned_chunk(p)) malloc_printerr(env, CONSOLIDATE_UNALIGNED_FASTBIN);
       if (fastbin_index(chunksize(env, p)) !== i) malloc_printerr(env, CONSOLIDATE_INVALID_CHUNK_SIZE);
@@ -190,12 +196,12 @@ export function malloc_consolidate(env: Env): void {
         size = (size + prevsize) >>> 0;
         p = (p - prevsize) >>> 0;
         if (chunksize(env, p) !== prevsize) malloc_printerr(env, CORRUPTED_SIZE_VS_PREV_SIZE_FASTBINS);
-        unlink_chunk(env, p);
+        unlink_chunk(env, av, p);
       }
-      if (nextchunk !== m[W_TOP]) {
+      if (nextchunk !== m[(av + AV_TOP) >>> 2]) {
         if ((ld(env, (nextchunk + nextsize) >>> 0, 4) & 1) === 0) {
           size += nextsize;
-          unlink_chunk(env, nextchunk);
+          unlink_chunk(env, av, nextchunk);
         } else {
           st(env, nextchunk, 4, ld(env, nextchunk, 4) & ~1);
         }
@@ -213,7 +219,7 @@ export function malloc_consolidate(env: Env): void {
       } else {
         size += nextsize;
         st(env, p, 4, size | 1);
-        m[W_TOP] = p;
+        m[(av + AV_TOP) >>> 2] = p;
       }
       p = nextp;
     }

@@ -130,12 +130,13 @@ export function loadBaseline(options: LoadBaselineOptions): LoadedBaseline {
     },
   };
   if (options.debug === true) libc = withChecks(env, libc);
+  // The checker walks the arena list: one arena until threads exist.
   return {
     heapBase,
     libc,
     exports: {
-      check_malloc_state: () => (e.refresh(), check_malloc_state(e)),
-      check_failure: () => (e.refresh(), check_failure_rule(e)),
+      check_malloc_state: () => (e.refresh(), check_malloc_state(e, MAIN_ARENA)),
+      check_failure: () => (e.refresh(), check_failure_rule(e, MAIN_ARENA)),
       check_cycle: lastCycle,
       main_arena: MAIN_ARENA,
       mp_addr: MP,
@@ -155,7 +156,7 @@ function withChecks(env: Env, libc: LibC): LibC {
     checked[name] = (...args: number[]) => {
       const r = f(...args);
       env.refresh();
-      check_malloc_state(env);
+      check_malloc_state(env, MAIN_ARENA);
       return r;
     };
   }

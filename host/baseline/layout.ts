@@ -1,6 +1,6 @@
 // The baseline's static data: what the Wasm build keeps in its data segment (main_arena, mp_,
 // errno, __curbrk), placed at fixed addresses from PROGRAM_DATA_START, as a C program's .data.
-// Free chunks point into it (bin headers are fake chunks inside main_arena), so it must live in
+// Free chunks point into it (bin headers are fake chunks inside their arena), so it must live in
 // the emulated memory, not in JS objects.
 //
 //  PROGRAM_DATA_START  0x11000  main_arena  (struct malloc_state, 1116 bytes; picture below)
@@ -27,10 +27,7 @@
 // which TypeScript cannot import); everything else comes from config.ts.
 
 import { PROGRAM_DATA_START } from "../constants.js";
-import {
-  AV_BINMAP, AV_FASTBINS, AV_FLAGS, AV_HAVE_FASTCHUNKS, AV_LAST_REMAINDER, AV_MAX_SYSTEM_MEM,
-  AV_SYSTEM_MEM, AV_TOP, SIZEOF_MALLOC_STATE,
-} from "../../assembly/config.js";
+import { SIZEOF_MALLOC_STATE } from "../../assembly/config.js";
 
 // struct malloc_state's field offsets are shared with the Wasm build (assembly/config.ts).
 export {
@@ -74,16 +71,10 @@ export const CURBRK_ADDR = ERRNO_ADDR + 4;
 export const BASELINE_DATA_END = CURBRK_ADDR + 4;
 
 // ── word indices into a Uint32Array over the whole memory ───────────────────
-// Every field above is 4-aligned; the hot paths index the view with these constants.
+// Every field above is 4-aligned; the hot paths index the view with these constants. They are
+// process-wide, as glibc's mp_ is. struct malloc_state's fields have none: they are indexed from
+// the arena the code works on, (av + AV_TOP) >>> 2, as glibc reaches them through `mstate av`.
 const W = (addr: number) => addr >>> 2;
-export const W_AV_FLAGS = W(MAIN_ARENA + AV_FLAGS);
-export const W_HAVE_FASTCHUNKS = W(MAIN_ARENA + AV_HAVE_FASTCHUNKS);
-export const W_FASTBINS = W(MAIN_ARENA + AV_FASTBINS);
-export const W_TOP = W(MAIN_ARENA + AV_TOP);
-export const W_LAST_REMAINDER = W(MAIN_ARENA + AV_LAST_REMAINDER);
-export const W_BINMAP = W(MAIN_ARENA + AV_BINMAP);
-export const W_SYSTEM_MEM = W(MAIN_ARENA + AV_SYSTEM_MEM);
-export const W_MAX_SYSTEM_MEM = W(MAIN_ARENA + AV_MAX_SYSTEM_MEM);
 
 export const W_TRIM_THRESHOLD = W(MP + MP_TRIM_THRESHOLD);
 export const W_TOP_PAD = W(MP + MP_TOP_PAD);

@@ -13,18 +13,18 @@ import {
   MALLOC_UNALIGNED_FASTBIN_3, MALLOC_UNSORTED_CORRUPTED,
 } from "../../assembly/messages.js";
 import {
-  bin_at, fastbin_index, in_smallbin_range, largebin_index, malloc_init_state, mark_bin, next_bin, smallbin_index,
-  unlink_chunk, unsorted_chunks,
+  arena_bit, bin_at, binmap_w, fastbin_index, in_smallbin_range, largebin_index, malloc_init_state, mark_bin, next_bin,
+  smallbin_index, unlink_chunk, unsorted_chunks,
 } from "./bins.js";
 import {
-  checked_request2size, chunk_is_mmapped, chunksize, mem2chunk, misaligned_chunk, request2size,
+  checked_request2size, chunk_is_mmapped, chunksize, mem2chunk, misaligned_chunk, request2size, set_non_main_arena,
 } from "./chunk.js";
 import { check_range, ld, malloc_printerr, st, type Env } from "./env.js";
 import { malloc_consolidate } from "./free.js";
 import {
-  W_BINMAP, W_FASTBINS, W_GLOBAL_MAX_FAST, W_HAVE_FASTCHUNKS, W_LAST_REMAINDER, W_MALLOC_INITIALIZED,
-  W_MAX_SYSTEM_MEM, W_PERTURB_BYTE, W_SBRK_BASE, W_SYSTEM_MEM, W_TCACHE, W_TCACHE_BINS, W_TCACHE_COUNT,
-  W_TCACHE_UNSORTED_LIMIT, W_TOP,
+  AV_FASTBINS, AV_HAVE_FASTCHUNKS, AV_LAST_REMAINDER, AV_MAX_SYSTEM_MEM, AV_SYSTEM_MEM, AV_TOP, MAIN_ARENA,
+  W_GLOBAL_MAX_FAST, W_MALLOC_INITIALIZED, W_PERTURB_BYTE, W_SBRK_BASE, W_TCACHE, W_TCACHE_BINS, W_TCACHE_COUNT,
+  W_TCACHE_UNSORTED_LIMIT,
 } from "./layout.js";
 import { MALLOC_CYCLIC_LARGEBIN_SEARCH, MALLOC_CYCLIC_LARGEBIN_SORT } from "../../assembly/hangs.js";
 import { walk_start, walk_step } from "./stats.js";
@@ -36,7 +36,7 @@ import { csize2tidx, tcache_get, tcache_init, tcache_put } from "./tcache.js";
 export function ptmalloc_init(env: Env): void {
   if (env.u32[W_MALLOC_INITIALIZED] !== 0) return;
   env.u32[W_MALLOC_INITIALIZED] = 1;
-  malloc_init_state(env);
+  malloc_init_state(env, MAIN_ARENA);
 }
 
 /** alloc_perturb: fill fresh user memory with perturb_byte ^ 0xff (M_PERTURB). */
@@ -64,54 +64,58 @@ export function libc_malloc(env: Env, bytes: number): number {
     tc = m[W_TCACHE];
   }
   if (tc_idx < m[W_TCACHE_BINS] && tc !== 0 && env.u16[(tc >>> 1) + tc_idx] > 0) return tcache_get(env, tc_idx);
-  return _int_malloc(env, bytes);
+  // arena_get: one arena until threads exist
+  return _int_malloc(env, MAIN_ARENA, bytes);
 }
 
 /** A split's chunk fields: nextsize cleared on a large remainder, both heads, the remainder's foot. */
-function set_split_heads(env: Env, victim: number, nb: number, remainder: number, remainder_size: number): void {
+function set_split_heads(env: Env, av: number, victim: number, nb: number, remainder: number, remainder_size: number): void {
   if (!in_smallbin_range(remainder_size)) {
     st(env, remainder, 16, 0);
     st(env, remainder, 20, 0);
   }
-  st(env, victim, 4, nb | 1);
+  st(env, victim, 4, nb | 1 | arena_bit(av));
   st(env, remainder, 4, remainder_size | 1);
   st(env, (remainder + remainder_size) >>> 0, 0, remainder_size);
 }
 
 /** Split `victim` (already unlinked, size `size`) for a request of `nb`: the remainder goes to
  *  the unsorted bin, or the whole chunk is used when the remainder would be too small. */
-function split_to_unsorted(env: Env, victim: number, size: number, nb: number, message: string, setLastRemainder: boolean): void {
+function split_to_unsorted(
+  env: Env, av: number, victim: number, size: number, nb: number, message: string, setLastRemainder: boolean,
+): void {
   const m = env.u32;
   const remainder_size = size - nb;
   if (remainder_size < MINSIZE) {
     st(env, (victim + size) >>> 0, 4, ld(env, (victim + size) >>> 0, 4) | 1);
+    if (av !== MAIN_ARENA) set_non_main_arena(env, victim);
   } else {
     const remainder = (victim + nb) >>> 0;
-    const bck = unsorted_chunks();
+    const bck = unsorted_chunks(av);
     const fwd = ld(env, bck, 8);
     if (ld(env, fwd, 12) !== bck) malloc_printerr(env, message);
     st(env, remainder, 12, bck);
     st(env, remainder, 8, fwd);
     st(env, bck, 8, remainder);
     st(env, fwd, 12, remainder);
-    if (setLastRemainder) m[W_LAST_REMAINDER] = remainder;
-    set_split_heads(env, victim, nb, remainder, remainder_size);
+    if (setLastRemainder) m[(av + AV_LAST_REMAINDER) >>> 2] = remainder;
+    set_split_heads(env, av, victim, nb, remainder, remainder_size);
   }
 }
 
 /** The next larger non-empty bin after `idx`, by the binmap (stale bits cleared on the way); 0 if none. */
-function binmap_search(env: Env, idx: number): number {
+function binmap_search(env: Env, av: number, idx: number): number {
   const m = env.u32;
-  let bin = bin_at(idx);
+  let bin = bin_at(av, idx);
   let block = idx >>> BINMAPSHIFT;
-  let map = m[W_BINMAP + block];
+  let map = m[binmap_w(av, block)];
   let bit = (1 << (idx & 31)) >>> 0;
   for (;;) {
     if (bit > map || bit === 0) {
       do {
         if (++block >= BINMAPSIZE) return 0;
-      } while ((map = m[W_BINMAP + block]) === 0);
-      bin = bin_at(block << BINMAPSHIFT);
+      } while ((map = m[binmap_w(av, block)]) === 0);
+      bin = bin_at(av, block << BINMAPSHIFT);
       bit = 1;
     }
     while ((bit & map) === 0) {
@@ -123,14 +127,14 @@ function binmap_search(env: Env, idx: number): number {
     if (victim !== bin) return victim;
     // a stale bit: clear it and go on
     map = (map & ~bit) >>> 0;
-    m[W_BINMAP + block] = map;
+    m[binmap_w(av, block)] = map;
     bin = next_bin(bin);
     bit = (bit << 1) >>> 0;
   }
 }
 
-/** _int_malloc(&main_arena, bytes) */
-export function _int_malloc(env: Env, bytes: number): number {
+/** _int_malloc(av, bytes) */
+export function _int_malloc(env: Env, av: number, bytes: number): number {
   const nb = checked_request2size(bytes);
   if (nb === 0) {
     set_errno(env, ENOMEM);
@@ -142,7 +146,7 @@ export function _int_malloc(env: Env, bytes: number): number {
   // ── fastbins ──
   if (nb <= m[W_GLOBAL_MAX_FAST]) {
     const idx = fastbin_index(nb);
-    const fbw = W_FASTBINS + idx;
+    const fbw = ((av + AV_FASTBINS) >>> 2) + idx;
     const victim = m[fbw];
     if (victim !== 0) {
       if (misaligned_chunk(victim)) malloc_printerr(env, MALLOC_UNALIGNED_FASTBIN_2);
@@ -168,7 +172,7 @@ export function _int_malloc(env: Env, bytes: number): number {
   // ── small bins ──
   if (in_smallbin_range(nb)) {
     idx = smallbin_index(nb);
-    const bin = bin_at(idx);
+    const bin = bin_at(av, idx);
     const victim = ld(env, bin, 12);
     if (victim !== bin) {
       const bck = ld(env, victim, 12);
@@ -176,6 +180,7 @@ export function _int_malloc(env: Env, bytes: number): number {
       st(env, (victim + nb) >>> 0, 4, ld(env, (victim + nb) >>> 0, 4) | 1);
       st(env, bin, 12, bck);
       st(env, bck, 8, bin);
+      if (av !== MAIN_ARENA) set_non_main_arena(env, victim);
       const tc_idx = csize2tidx(nb);
       if (tc !== 0 && tc_idx < m[W_TCACHE_BINS]) {
         const cnt = (tc >>> 1) + tc_idx;
@@ -183,6 +188,7 @@ export function _int_malloc(env: Env, bytes: number): number {
         while (env.u16[cnt] < m[W_TCACHE_COUNT] && (tc_victim = ld(env, bin, 12)) !== bin) {
           const b2 = ld(env, tc_victim, 12);
           st(env, (tc_victim + nb) >>> 0, 4, ld(env, (tc_victim + nb) >>> 0, 4) | 1);
+          if (av !== MAIN_ARENA) set_non_main_arena(env, tc_victim);
           st(env, bin, 12, b2);
           st(env, b2, 8, bin);
           tcache_put(env, tc_victim, tc_idx);
@@ -194,14 +200,14 @@ export function _int_malloc(env: Env, bytes: number): number {
     }
   } else {
     idx = largebin_index(nb);
-    if (m[W_HAVE_FASTCHUNKS] !== 0) malloc_consolidate(env);
+    if (m[(av + AV_HAVE_FASTCHUNKS) >>> 2] !== 0) malloc_consolidate(env, av);
   }
 
   const tc_idx = csize2tidx(nb);
   const tcache_nb = tc !== 0 && tc_idx < m[W_TCACHE_BINS] ? nb : 0;
   let return_cached = false;
   let tcache_unsorted_count = 0;
-  const unsorted = unsorted_chunks();
+  const unsorted = unsorted_chunks(av);
 
   for (;;) {
     // ── the unsorted bin ──
@@ -211,7 +217,7 @@ export function _int_malloc(env: Env, bytes: number): number {
       let bck = ld(env, victim, 12);
       let size = chunksize(env, victim);
       const next = (victim + size) >>> 0;
-      const sysmem = m[W_SYSTEM_MEM];
+      const sysmem = m[(av + AV_SYSTEM_MEM) >>> 2];
       if (size <= 8 || size > sysmem) malloc_printerr(env, MALLOC_INVALID_SIZE_UNSORTED);
       const nextsz = ld(env, next, 4);
       if (nextsz < 8 || nextsz > sysmem) malloc_printerr(env, MALLOC_INVALID_NEXT_SIZE_UNSORTED);
@@ -222,15 +228,15 @@ export function _int_malloc(env: Env, bytes: number): number {
       if ((nextsz & 1) !== 0) malloc_printerr(env, MALLOC_INVALID_NEXT_PREV_INUSE_UNSORTED);
 
       // A small request takes from the last remainder when it is the only unsorted chunk.
-      if (in_smallbin_range(nb) && bck === unsorted && victim === m[W_LAST_REMAINDER] && size > nb + MINSIZE) {
+      if (in_smallbin_range(nb) && bck === unsorted && victim === m[(av + AV_LAST_REMAINDER) >>> 2] && size > nb + MINSIZE) {
         const remainder_size = size - nb;
         const remainder = (victim + nb) >>> 0;
         st(env, unsorted, 12, remainder);
         st(env, unsorted, 8, remainder);
-        m[W_LAST_REMAINDER] = remainder;
+        m[(av + AV_LAST_REMAINDER) >>> 2] = remainder;
         st(env, remainder, 12, unsorted);
         st(env, remainder, 8, unsorted);
-        set_split_heads(env, victim, nb, remainder, remainder_size);
+        set_split_heads(env, av, victim, nb, remainder, remainder_size);
         const p = victim + 8;
         alloc_perturb(env, p, bytes);
         return p;
@@ -242,6 +248,7 @@ export function _int_malloc(env: Env, bytes: number): number {
 
       if (size === nb) {
         st(env, (victim + size) >>> 0, 4, ld(env, (victim + size) >>> 0, 4) | 1);
+        if (av !== MAIN_ARENA) set_non_main_arena(env, victim);
         if (tcache_nb !== 0 && env.u16[(tc >>> 1) + tc_idx] < m[W_TCACHE_COUNT]) {
           tcache_put(env, victim, tc_idx);
           return_cached = true;
@@ -257,11 +264,11 @@ export function _int_malloc(env: Env, bytes: number): number {
       let fwd: number;
       if (in_smallbin_range(size)) {
         victim_index = smallbin_index(size);
-        bck = bin_at(victim_index);
+        bck = bin_at(av, victim_index);
         fwd = ld(env, bck, 8);
       } else {
         victim_index = largebin_index(size);
-        bck = bin_at(victim_index);
+        bck = bin_at(av, victim_index);
         fwd = ld(env, bck, 8);
         if (fwd !== bck) {
           size = (size | 1) >>> 0; // compare with size fields directly (PREV_INUSE always set there)
@@ -302,7 +309,7 @@ export function _int_malloc(env: Env, bytes: number): number {
           st(env, victim, 20, victim);
         }
       }
-      mark_bin(m, victim_index);
+      mark_bin(m, av, victim_index);
       st(env, victim, 12, bck);
       st(env, victim, 8, fwd);
       st(env, fwd, 12, victim);
@@ -318,7 +325,7 @@ export function _int_malloc(env: Env, bytes: number): number {
 
     // ── large request: best fit in its own bin ──
     if (!in_smallbin_range(nb)) {
-      const bin = bin_at(idx);
+      const bin = bin_at(av, idx);
       victim = ld(env, bin, 8);
       if (victim !== bin && ld(env, victim, 4) >= nb) {
         victim = ld(env, victim, 20);
@@ -332,8 +339,8 @@ export function _int_malloc(env: Env, bytes: number): number {
         if (victim !== ld(env, bin, 12) && ld(env, victim, 4) === ld(env, ld(env, victim, 8), 4)) {
           victim = ld(env, victim, 8);
         }
-        unlink_chunk(env, victim);
-        split_to_unsorted(env, victim, size, nb, MALLOC_CORRUPTED_UNSORTED, false);
+        unlink_chunk(env, av, victim);
+        split_to_unsorted(env, av, victim, size, nb, MALLOC_CORRUPTED_UNSORTED, false);
         const p = victim + 8;
         alloc_perturb(env, p, bytes);
         return p;
@@ -342,34 +349,34 @@ export function _int_malloc(env: Env, bytes: number): number {
 
     // ── the next larger non-empty bin, by the binmap ──
     ++idx;
-    victim = binmap_search(env, idx);
+    victim = binmap_search(env, av, idx);
     if (victim !== 0) {
       const size = chunksize(env, victim);
       if (size < nb) malloc_printerr(env, ASSERT_INT_MALLOC_SIZE); // bins above nb's hold only larger chunks
-      unlink_chunk(env, victim);
-      split_to_unsorted(env, victim, size, nb, MALLOC_CORRUPTED_UNSORTED_2, in_smallbin_range(nb));
+      unlink_chunk(env, av, victim);
+      split_to_unsorted(env, av, victim, size, nb, MALLOC_CORRUPTED_UNSORTED_2, in_smallbin_range(nb));
       const p = victim + 8;
       alloc_perturb(env, p, bytes);
       return p;
     }
 
     // ── top ──
-    victim = m[W_TOP];
+    victim = m[(av + AV_TOP) >>> 2];
     const size = chunksize(env, victim);
-    if (size > m[W_SYSTEM_MEM]) malloc_printerr(env, MALLOC_CORRUPTED_TOP_SIZE);
+    if (size > m[(av + AV_SYSTEM_MEM) >>> 2]) malloc_printerr(env, MALLOC_CORRUPTED_TOP_SIZE);
     if (size >= nb + MINSIZE) {
       const remainder = (victim + nb) >>> 0;
-      m[W_TOP] = remainder;
-      st(env, victim, 4, nb | 1);
+      m[(av + AV_TOP) >>> 2] = remainder;
+      st(env, victim, 4, nb | 1 | arena_bit(av));
       st(env, remainder, 4, (size - nb) | 1);
       const p = victim + 8;
       alloc_perturb(env, p, bytes);
       return p;
-    } else if (m[W_HAVE_FASTCHUNKS] !== 0) {
-      malloc_consolidate(env);
+    } else if (m[(av + AV_HAVE_FASTCHUNKS) >>> 2] !== 0) {
+      malloc_consolidate(env, av);
       idx = in_smallbin_range(nb) ? smallbin_index(nb) : largebin_index(nb);
     } else {
-      const p = sysmalloc(env, nb);
+      const p = sysmalloc(env, nb, av);
       if (p !== 0) alloc_perturb(env, p, bytes);
       return p;
     }
@@ -390,13 +397,19 @@ export function libc_calloc(env: Env, n: number, elem_size: number): number {
   if (m[W_TCACHE] === 0) tcache_init(env);
   m = env.u32;
 
-  const oldtop = m[W_TOP];
+  // arena_get: one arena until threads exist
+  const av = MAIN_ARENA;
+  const oldtop = m[(av + AV_TOP) >>> 2];
   let oldtopsize = chunksize(env, oldtop);
-  // Only newly allocated memory is known to be clear (MORECORE_CLEARS == 1).
-  const fresh = (m[W_SBRK_BASE] + m[W_MAX_SYSTEM_MEM] - oldtop) >>> 0;
-  if (oldtopsize < fresh) oldtopsize = fresh;
+  // Only newly allocated memory is known to be clear (MORECORE_CLEARS == 1): for the main arena,
+  // the top beyond the most the break ever gave (a non-main heap's top counts up to its heap's
+  // mprotect'ed end).
+  if (av === MAIN_ARENA) {
+    const fresh = (m[W_SBRK_BASE] + m[(av + AV_MAX_SYSTEM_MEM) >>> 2] - oldtop) >>> 0;
+    if (oldtopsize < fresh) oldtopsize = fresh;
+  }
 
-  const mem = _int_malloc(env, sz);
+  const mem = _int_malloc(env, av, sz);
   if (mem === 0) return 0;
   const p = mem2chunk(mem);
   let csz = chunksize(env, p);

@@ -5,24 +5,25 @@
 // posix_memalign checks the alignment (EINVAL) and returns ENOMEM instead of setting errno.
 
 import { EINVAL, ENOMEM, IS_MMAPPED, MALLOC_ALIGNMENT, MINSIZE, PAGESIZE } from "../../assembly/config.js";
+import { arena_bit } from "./bins.js";
 import {
   checked_request2size, chunk_is_mmapped, chunksize, prev_size, set_head, set_head_size, set_inuse_bit_at_offset,
   set_prev_size,
 } from "./chunk.js";
 import type { Env } from "./env.js";
 import { _int_free } from "./free.js";
-import { W_MALLOC_INITIALIZED } from "./layout.js";
+import { MAIN_ARENA, W_MALLOC_INITIALIZED } from "./layout.js";
 import { _int_malloc, libc_malloc, ptmalloc_init } from "./malloc.js";
 import { set_errno } from "./syscalls.js";
 
-/** _int_memalign(&main_arena, alignment, bytes): alignment is a power of two >= MINSIZE. */
-function _int_memalign(env: Env, alignment: number, bytes: number): number {
+/** _int_memalign(av, alignment, bytes): alignment is a power of two >= MINSIZE. */
+function _int_memalign(env: Env, av: number, alignment: number, bytes: number): number {
   const nb = checked_request2size(bytes);
   if (nb === 0 || alignment > 0x7fffffff) {
     set_errno(env, ENOMEM);
     return 0;
   }
-  const mem = _int_malloc(env, (nb + alignment + MINSIZE) >>> 0);
+  const mem = _int_malloc(env, av, (nb + alignment + MINSIZE) >>> 0);
   if (mem === 0) return 0;
   let p = mem - 8;
   if (mem % alignment !== 0) {
@@ -36,19 +37,19 @@ function _int_memalign(env: Env, alignment: number, bytes: number): number {
       set_head(env, newp, newsize | IS_MMAPPED);
       return newp + 8;
     }
-    set_head(env, newp, newsize | 1);
+    set_head(env, newp, newsize | 1 | arena_bit(av));
     set_inuse_bit_at_offset(env, newp, newsize);
-    set_head_size(env, p, leadsize);
-    _int_free(env, p, true);
+    set_head_size(env, p, leadsize | arena_bit(av));
+    _int_free(env, av, p, true);
     p = newp;
   }
   if (!chunk_is_mmapped(env, p)) {
     const size = chunksize(env, p);
     if (size > nb + MINSIZE) {
       const remainder = p + nb;
-      set_head(env, remainder, (size - nb) | 1);
+      set_head(env, remainder, (size - nb) | 1 | arena_bit(av));
       set_head_size(env, p, nb);
-      _int_free(env, remainder, true);
+      _int_free(env, av, remainder, true);
     }
   }
   return p + 8;
@@ -67,7 +68,8 @@ function mid_memalign(env: Env, alignment: number, bytes: number): number {
     while (a < alignment) a *= 2;
     alignment = a;
   }
-  return _int_memalign(env, alignment, bytes);
+  // arena_get: one arena until threads exist
+  return _int_memalign(env, MAIN_ARENA, alignment, bytes);
 }
 
 export function libc_memalign(env: Env, alignment: number, bytes: number): number {

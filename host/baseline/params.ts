@@ -10,7 +10,7 @@ import { set_max_fast } from "./bins.js";
 import type { Env } from "./env.js";
 import { malloc_consolidate } from "./free.js";
 import {
-  W_ARENA_MAX, W_ARENA_TEST, W_MALLOC_INITIALIZED, W_MMAP_THRESHOLD, W_N_MMAPS_MAX, W_NO_DYN_THRESHOLD,
+  MAIN_ARENA, W_ARENA_MAX, W_ARENA_TEST, W_MALLOC_INITIALIZED, W_MMAP_THRESHOLD, W_N_MMAPS_MAX, W_NO_DYN_THRESHOLD,
   W_PERTURB_BYTE, W_TOP_PAD, W_TRIM_THRESHOLD,
 } from "./layout.js";
 import { ptmalloc_init } from "./malloc.js";
@@ -18,7 +18,8 @@ import { ptmalloc_init } from "./malloc.js";
 /** mallopt(param, value): both C ints. */
 export function libc_mallopt(env: Env, param: number, value: number): number {
   if (env.u32[W_MALLOC_INITIALIZED] === 0) ptmalloc_init(env);
-  malloc_consolidate(env);
+  // mallopt works on main_arena alone, as glibc's does (no arena_get: the parameters are process-wide)
+  malloc_consolidate(env, MAIN_ARENA);
   const m = env.u32;
   const uvalue = value >>> 0; // the size_t fields take the int as C converts it
   let res = 1;

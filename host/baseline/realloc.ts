@@ -4,14 +4,14 @@
 
 import { CHUNK_HDR_SZ, ENOMEM, MALLOC_ALIGN_MASK, MINSIZE, SIZE_SZ } from "../../assembly/config.js";
 import { REALLOC_INVALID_NEXT_SIZE, REALLOC_INVALID_OLD_SIZE, REALLOC_INVALID_POINTER } from "../../assembly/messages.js";
-import { unlink_chunk } from "./bins.js";
+import { arena_bit, unlink_chunk } from "./bins.js";
 import {
   checked_request2size, chunk_is_mmapped, chunksize, inuse, memsize, misaligned_chunk, set_head, set_head_size,
   set_inuse_bit_at_offset,
 } from "./chunk.js";
 import { check_range, ld, malloc_printerr, type Env } from "./env.js";
 import { _int_free, libc_free } from "./free.js";
-import { W_MALLOC_INITIALIZED, W_SYSTEM_MEM, W_TCACHE, W_TOP } from "./layout.js";
+import { AV_SYSTEM_MEM, AV_TOP, MAIN_ARENA, W_MALLOC_INITIALIZED, W_TCACHE } from "./layout.js";
 import { _int_malloc, libc_malloc, ptmalloc_init } from "./malloc.js";
 import { munmap_chunk, mremap_chunk } from "./sysmalloc.js";
 import { set_errno } from "./syscalls.js";
@@ -55,15 +55,17 @@ export function libc_realloc(env: Env, oldmem: number, bytes: number): number {
     munmap_chunk(env, oldp);
     return newmem;
   }
-  return _int_realloc(env, oldp, oldsize, nb);
+  // arena_for_chunk: one arena until threads exist
+  return _int_realloc(env, MAIN_ARENA, oldp, oldsize, nb);
 }
 
-/** _int_realloc(&main_arena, oldp, oldsize, nb) */
-export function _int_realloc(env: Env, oldp: number, oldsize: number, nb: number): number {
-  if (ld(env, oldp, 4) <= CHUNK_HDR_SZ || oldsize >= env.u32[W_SYSTEM_MEM]) malloc_printerr(env, REALLOC_INVALID_OLD_SIZE);
+/** _int_realloc(av, oldp, oldsize, nb) */
+export function _int_realloc(env: Env, av: number, oldp: number, oldsize: number, nb: number): number {
+  const sysw = (av + AV_SYSTEM_MEM) >>> 2;
+  if (ld(env, oldp, 4) <= CHUNK_HDR_SZ || oldsize >= env.u32[sysw]) malloc_printerr(env, REALLOC_INVALID_OLD_SIZE);
   const next = (oldp + oldsize) >>> 0;
   const nextsize = chunksize(env, next);
-  if (ld(env, next, 4) <= CHUNK_HDR_SZ || nextsize >= env.u32[W_SYSTEM_MEM]) malloc_printerr(env, REALLOC_INVALID_NEXT_SIZE);
+  if (ld(env, next, 4) <= CHUNK_HDR_SZ || nextsize >= env.u32[sysw]) malloc_printerr(env, REALLOC_INVALID_NEXT_SIZE);
 
   let newp: number;
   let newsize: number;
@@ -71,19 +73,19 @@ export function _int_realloc(env: Env, oldp: number, oldsize: number, nb: number
     newp = oldp;
     newsize = oldsize;
   } else {
-    const top = env.u32[W_TOP];
+    const top = env.u32[(av + AV_TOP) >>> 2];
     if (next === top && (newsize = oldsize + nextsize) >= nb + MINSIZE) {
       // grow into the top
-      set_head_size(env, oldp, nb);
-      env.u32[W_TOP] = oldp + nb;
+      set_head_size(env, oldp, nb | arena_bit(av));
+      env.u32[(av + AV_TOP) >>> 2] = oldp + nb;
       set_head(env, oldp + nb, (newsize - nb) | 1);
       return oldp + CHUNK_HDR_SZ;
     } else if (next !== top && !inuse(env, next) && (newsize = oldsize + nextsize) >= nb) {
       // grow into the free successor
       newp = oldp;
-      unlink_chunk(env, next);
+      unlink_chunk(env, av, next);
     } else {
-      const newmem = _int_malloc(env, nb - MALLOC_ALIGN_MASK);
+      const newmem = _int_malloc(env, av, nb - MALLOC_ALIGN_MASK);
       if (newmem === 0) return 0;
       newp = newmem - CHUNK_HDR_SZ;
       newsize = chunksize(env, newp);
@@ -94,7 +96,7 @@ export function _int_realloc(env: Env, oldp: number, oldsize: number, nb: number
       } else {
         const oldmem = oldp + CHUNK_HDR_SZ;
         copy_checked(env, newmem, oldmem, memsize(env, oldp));
-        _int_free(env, oldp, true);
+        _int_free(env, av, oldp, true);
         return newmem;
       }
     }
@@ -102,14 +104,14 @@ export function _int_realloc(env: Env, oldp: number, oldsize: number, nb: number
 
   const remainder_size = newsize - nb;
   if (remainder_size < MINSIZE) {
-    set_head_size(env, newp, newsize);
+    set_head_size(env, newp, newsize | arena_bit(av));
     set_inuse_bit_at_offset(env, newp, newsize);
   } else {
     const remainder = newp + nb;
-    set_head_size(env, newp, nb);
-    set_head(env, remainder, remainder_size | 1);
+    set_head_size(env, newp, nb | arena_bit(av));
+    set_head(env, remainder, remainder_size | 1 | arena_bit(av));
     set_inuse_bit_at_offset(env, remainder, remainder_size);
-    _int_free(env, remainder, true);
+    _int_free(env, av, remainder, true);
   }
   return newp + CHUNK_HDR_SZ;
 }

@@ -15,8 +15,8 @@ import { chunksize, inuse, memsize, misaligned_chunk } from "./chunk.js";
 import { ld, malloc_printerr, type Env } from "./env.js";
 import { malloc_consolidate } from "./free.js";
 import {
-  W_FASTBINS, W_MALLOC_INITIALIZED, W_MAX_MMAPPED_MEM, W_MAX_N_MMAPS, W_MAX_SYSTEM_MEM, W_MMAPPED_MEM, W_N_MMAPS,
-  W_SYSTEM_MEM, W_TOP,
+  AV_FASTBINS, AV_MAX_SYSTEM_MEM, AV_SYSTEM_MEM, AV_TOP, MAIN_ARENA, W_MALLOC_INITIALIZED, W_MAX_MMAPPED_MEM,
+  W_MAX_N_MMAPS, W_MMAPPED_MEM, W_N_MMAPS,
 } from "./layout.js";
 import { ptmalloc_init } from "./malloc.js";
 import { systrim } from "./sysmalloc.js";
@@ -52,16 +52,21 @@ export function walk_step(env: Env, p: number, hang: string): void {
   }
 }
 
-/** int_mallinfo(&main_arena) + the mmapped counts, as __libc_mallinfo2 returns them. */
-function int_mallinfo(env: Env, fastHang: string, binHang: string): Mallinfo2 {
+const emptyMallinfo2 = (): Mallinfo2 => ({
+  arena: 0, ordblks: 0, smblks: 0, hblks: 0, hblkhd: 0, usmblks: 0, fsmblks: 0, uordblks: 0, fordblks: 0, keepcost: 0,
+});
+
+/** int_mallinfo(av, mi): adds av's counts to mi; the main arena also sets the mmapped ones. */
+function int_mallinfo(env: Env, av: number, mi: Mallinfo2, fastHang: string, binHang: string): void {
   const m = env.u32;
-  let avail = chunksize(env, m[W_TOP]);
+  let avail = chunksize(env, m[(av + AV_TOP) >>> 2]);
   let nblocks = 1;
   let nfastblocks = 0;
   let fastavail = 0;
+  const fb0 = (av + AV_FASTBINS) >>> 2;
   for (let i = 0; i < NFASTBINS; ++i) {
     walk_start();
-    for (let p = m[W_FASTBINS + i]; p !== 0; p = fastbin_next(env, p)) {
+    for (let p = m[fb0 + i]; p !== 0; p = fastbin_next(env, p)) {
       if (misaligned_chunk(p)) malloc_printerr(env, MALLINFO_UNALIGNED_FASTBIN);
       walk_step(env, p, fastHang);
       ++nfastblocks;
@@ -70,7 +75,7 @@ function int_mallinfo(env: Env, fastHang: string, binHang: string): Mallinfo2 {
   }
   avail = (avail + fastavail) >>> 0;
   for (let i = 1; i < NBINS; ++i) {
-    const b = bin_at(i);
+    const b = bin_at(av, i);
     walk_start();
     for (let p = m[(b + 12) >>> 2]; p !== b; p = ld(env, p, 12)) {
       walk_step(env, p, binHang);
@@ -78,25 +83,29 @@ function int_mallinfo(env: Env, fastHang: string, binHang: string): Mallinfo2 {
       avail = (avail + chunksize(env, p)) >>> 0;
     }
   }
-  const system = m[W_SYSTEM_MEM];
-  return {
-    arena: system,
-    ordblks: nblocks >>> 0,
-    smblks: nfastblocks >>> 0,
-    hblks: m[W_N_MMAPS],
-    hblkhd: m[W_MMAPPED_MEM],
-    usmblks: 0,
-    fsmblks: fastavail,
-    uordblks: (system - avail) >>> 0,
-    fordblks: avail,
-    keepcost: chunksize(env, m[W_TOP]), // read again at the end, as glibc does
-  };
+  const system = m[(av + AV_SYSTEM_MEM) >>> 2];
+  mi.smblks = (mi.smblks + nfastblocks) >>> 0;
+  mi.ordblks = (mi.ordblks + nblocks) >>> 0;
+  mi.fordblks = (mi.fordblks + avail) >>> 0;
+  mi.uordblks = (mi.uordblks + system - avail) >>> 0;
+  mi.arena = (mi.arena + system) >>> 0;
+  mi.fsmblks = (mi.fsmblks + fastavail) >>> 0;
+  // The mmapped chunks belong to no arena: they are counted once, with the main arena.
+  if (av === MAIN_ARENA) {
+    mi.hblks = m[W_N_MMAPS];
+    mi.hblkhd = m[W_MMAPPED_MEM];
+    mi.usmblks = 0;
+    mi.keepcost = chunksize(env, m[(av + AV_TOP) >>> 2]); // read again at the end, as glibc does
+  }
 }
 
 /** __libc_mallinfo2 */
 export function libc_mallinfo2(env: Env): Mallinfo2 {
   if (env.u32[W_MALLOC_INITIALIZED] === 0) ptmalloc_init(env);
-  return int_mallinfo(env, MALLINFO2_CYCLIC_FASTBIN, MALLINFO2_CYCLIC_BIN);
+  const mi = emptyMallinfo2();
+  // the arena list: one arena until threads exist
+  int_mallinfo(env, MAIN_ARENA, mi, MALLINFO2_CYCLIC_FASTBIN, MALLINFO2_CYCLIC_BIN);
+  return mi;
 }
 
 const u10 = (v: number): string => String(v >>> 0).padStart(10);
@@ -106,7 +115,9 @@ export function libc_malloc_stats(env: Env): string {
   if (env.u32[W_MALLOC_INITIALIZED] === 0) ptmalloc_init(env);
   const m = env.u32;
   const mmapped = m[W_MMAPPED_MEM];
-  const mi = int_mallinfo(env, MALLOC_STATS_CYCLIC_FASTBIN, MALLOC_STATS_CYCLIC_BIN);
+  const mi = emptyMallinfo2();
+  // the arena list: one arena until threads exist
+  int_mallinfo(env, MAIN_ARENA, mi, MALLOC_STATS_CYCLIC_FASTBIN, MALLOC_STATS_CYCLIC_BIN);
   return (
     "Arena 0:\n" +
     `system bytes     = ${u10(mi.arena)}\n` +
@@ -129,14 +140,16 @@ const sizedLine = (elem: string, type: string, size: number): string => `<${elem
 export function libc_malloc_info(env: Env): string {
   if (env.u32[W_MALLOC_INITIALIZED] === 0) ptmalloc_init(env);
   const m = env.u32;
+  // the arena list: one arena until threads exist
+  const av = MAIN_ARENA;
   let out = '<malloc version="1">\n<heap nr="0">\n<sizes>\n';
-  let avail = chunksize(env, m[W_TOP]);
+  let avail = chunksize(env, m[(av + AV_TOP) >>> 2]);
   let nblocks = 1;
   let nfastblocks = 0;
   let fastavail = 0;
   // fastbins: one line each (from = size - 15, to = size)
   for (let i = 0; i < NFASTBINS; ++i) {
-    let p = m[W_FASTBINS + i];
+    let p = m[((av + AV_FASTBINS) >>> 2) + i];
     if (p === 0) continue;
     let n = 0;
     const thissize = chunksize(env, p);
@@ -154,7 +167,7 @@ export function libc_malloc_info(env: Env): string {
   // regular bins (bin 1, the unsorted bin, is printed last)
   let unsortedLine = "";
   for (let i = 1; i < NBINS; ++i) {
-    const b = bin_at(i);
+    const b = bin_at(av, i);
     let from = 0xffffffff;
     let to = 0;
     let total = 0;
@@ -182,14 +195,19 @@ export function libc_malloc_info(env: Env): string {
     }
   }
   out += unsortedLine + "</sizes>\n";
-  const system = m[W_SYSTEM_MEM];
-  const maxSystem = m[W_MAX_SYSTEM_MEM];
+  const system = m[(av + AV_SYSTEM_MEM) >>> 2];
+  const maxSystem = m[(av + AV_MAX_SYSTEM_MEM) >>> 2];
   const systemLines =
     sizedLine("system", "current", system) +
     sizedLine("system", "max", maxSystem) +
     sizedLine("aspace", "total", system) +
     sizedLine("aspace", "mprotect", system);
-  out += totalLine("fast", nfastblocks, fastavail) + totalLine("rest", nblocks, avail) + systemLines + "</heap>\n";
+  out += totalLine("fast", nfastblocks, fastavail) + totalLine("rest", nblocks, avail);
+  out += sizedLine("system", "current", system) + sizedLine("system", "max", maxSystem);
+  // main_arena's address space is its system_mem; a non-main arena's is its heaps' (with their
+  // count as "subheaps"), which come with arena.c
+  if (av === MAIN_ARENA) out += sizedLine("aspace", "total", system) + sizedLine("aspace", "mprotect", system);
+  out += "</heap>\n";
   out += totalLine("fast", nfastblocks, fastavail) + totalLine("rest", nblocks, avail);
   out += `<total type="mmap" count="${env.i32[W_N_MMAPS]}" size="${m[W_MMAPPED_MEM]}"/>\n`;
   out += systemLines + "</malloc>\n";
@@ -208,17 +226,23 @@ export function libc_malloc_usable_size(env: Env, mem: number): number {
   return 0;
 }
 
-/** __malloc_trim → mtrim(&main_arena, pad) */
+/** __malloc_trim: mtrim on every arena. */
 export function libc_malloc_trim(env: Env, pad: number): number {
   if (env.u32[W_MALLOC_INITIALIZED] === 0) ptmalloc_init(env);
-  malloc_consolidate(env);
+  // the arena list: one arena until threads exist
+  return mtrim(env, MAIN_ARENA, pad);
+}
+
+/** mtrim(av, pad): whole free pages inside av's chunks dropped, then (main arena) the top trimmed. */
+function mtrim(env: Env, av: number, pad: number): number {
+  malloc_consolidate(env, av);
   const m = env.u32;
   const psm1 = PAGESIZE - 1;
   const psindex = bin_index(PAGESIZE);
   let result = 0;
   for (let i = 1; i < NBINS; ++i) {
     if (i !== 1 && i < psindex) continue;
-    const b = bin_at(i);
+    const b = bin_at(av, i);
     walk_start();
     for (let p = m[(b + 12) >>> 2]; p !== b; p = ld(env, p, 12)) {
       walk_step(env, p, MALLOC_TRIM_CYCLIC_BIN);
@@ -234,5 +258,5 @@ export function libc_malloc_trim(env: Env, pad: number): number {
       }
     }
   }
-  return result | systrim(env, pad);
+  return result | (av === MAIN_ARENA ? systrim(env, pad, av) : 0);
 }

@@ -17,13 +17,13 @@ import {
   ASSERT_SYSMALLOC_OLD_SIZE, ASSERT_SYSMALLOC_OLD_TOP, BREAK_ADJUSTED, MREMAP_CHUNK_INVALID_POINTER,
   MUNMAP_CHUNK_INVALID_POINTER,
 } from "../../assembly/messages.js";
-import { initial_top } from "./bins.js";
+import { arena_bit, initial_top } from "./bins.js";
 import { chunksize, prev_inuse, prev_size, set_head, set_prev_size } from "./chunk.js";
 import { malloc_printerr, type Env } from "./env.js";
 import { _int_free } from "./free.js";
 import {
-  NONCONTIGUOUS_BIT, W_AV_FLAGS, W_MAX_MMAPPED_MEM, W_MAX_N_MMAPS, W_MAX_SYSTEM_MEM, W_MMAP_THRESHOLD,
-  W_MMAPPED_MEM, W_N_MMAPS, W_N_MMAPS_MAX, W_SBRK_BASE, W_SYSTEM_MEM, W_TOP, W_TOP_PAD,
+  AV_FLAGS, AV_MAX_SYSTEM_MEM, AV_SYSTEM_MEM, AV_TOP, MAIN_ARENA, NONCONTIGUOUS_BIT, W_MAX_MMAPPED_MEM,
+  W_MAX_N_MMAPS, W_MMAP_THRESHOLD, W_MMAPPED_MEM, W_N_MMAPS, W_N_MMAPS_MAX, W_SBRK_BASE, W_TOP_PAD,
 } from "./layout.js";
 import { do_mremap, do_munmap, MAP_FAILED, mmap_anon, morecore, set_errno } from "./syscalls.js";
 
@@ -31,7 +31,7 @@ const PAGE_MASK = PAGESIZE - 1;
 /** x rounded up to a multiple of the power of two a, as a u32 (wraps as C's size_t does). */
 const align_up = (x: number, a: number): number => ((x + a - 1) & -a) >>> 0;
 const powerof2 = (x: number): boolean => (x & (x - 1)) === 0;
-const contiguous = (m: Uint32Array): boolean => (m[W_AV_FLAGS] & NONCONTIGUOUS_BIT) === 0;
+const contiguous = (m: Uint32Array, av: number): boolean => (m[(av + AV_FLAGS) >>> 2] & NONCONTIGUOUS_BIT) === 0;
 
 /** A chunk of its own mapping for a request of chunk size nb; MAP_FAILED when mmap fails. */
 function sysmalloc_mmap(env: Env, nb: number): number {
@@ -60,8 +60,8 @@ function sysmalloc_mmap(env: Env, nb: number): number {
   return (p + CHUNK_HDR_SZ) >>> 0;
 }
 
-/** sysmalloc(nb, &main_arena): called when no bin and not the top can serve nb. */
-export function sysmalloc(env: Env, nb: number): number {
+/** sysmalloc(nb, av): called when no bin and not the top can serve nb. */
+export function sysmalloc(env: Env, nb: number, av: number): number {
   let m = env.u32;
   if (nb >= m[W_MMAP_THRESHOLD] && env.i32[W_N_MMAPS] < env.i32[W_N_MMAPS_MAX]) {
     const mm = sysmalloc_mmap(env, nb);
@@ -69,108 +69,114 @@ export function sysmalloc(env: Env, nb: number): number {
     m = env.u32;
   }
 
-  const old_top = m[W_TOP];
+  const old_top = m[(av + AV_TOP) >>> 2];
   let old_size = chunksize(env, old_top);
   const old_end = (old_top + old_size) >>> 0;
   // the first time the top is the empty initial one; later it is a real chunk ending on a page
   if (
-    !((old_top === initial_top() && old_size === 0) ||
+    !((old_top === initial_top(av) && old_size === 0) ||
       (old_size >= MINSIZE && prev_inuse(env, old_top) && (old_end & PAGE_MASK) === 0))
   ) {
     malloc_printerr(env, ASSERT_SYSMALLOC_OLD_TOP);
   }
   if (old_size >= nb + MINSIZE) malloc_printerr(env, ASSERT_SYSMALLOC_OLD_SIZE);
-  let brk = 0; // MORECORE_FAILURE
-  let snd_brk = 0;
+  // Only the main arena grows with the break; another arena's top grows inside its heap (arena.c's
+  // grow_heap or a new heap), which comes with the threads that use other arenas.
+  if (av === MAIN_ARENA) {
+    let brk = 0; // MORECORE_FAILURE
+    let snd_brk = 0;
 
-  // size is a signed long in glibc: the request, less the old top when it can be extended
-  let size = (nb + m[W_TOP_PAD] + MINSIZE) | 0;
-  if (contiguous(m)) size = (size - old_size) | 0;
-  size = align_up(size, PAGESIZE) | 0;
-  if (size > 0) brk = morecore(env, size);
+    // size is a signed long in glibc: the request, less the old top when it can be extended
+    let size = (nb + m[W_TOP_PAD] + MINSIZE) | 0;
+    if (contiguous(m, av)) size = (size - old_size) | 0;
+    size = align_up(size, PAGESIZE) | 0;
+    if (size > 0) brk = morecore(env, size);
 
-  m = env.u32;
-  if (brk === 0) {
-    // mmap as a stand-in for a failed brk (sysmalloc_mmap_fallback).
-    // glibc 2.36 passes (pagesize, MMAP_AS_MORECORE_SIZE) where the function takes (minsize,
-    // pagesize): while the arena is contiguous the size, old top included, is rounded up to a
-    // multiple of 1 MiB; afterwards it stays page-rounded, one page at least.
-    let msize = size >>> 0;
-    if (contiguous(m)) msize = align_up(msize + old_size, MMAP_AS_MORECORE_SIZE);
-    if (msize < PAGESIZE) msize = PAGESIZE;
-    if (msize > nb) {
-      const mbrk = mmap_anon(env, msize);
-      m = env.u32;
-      if (mbrk !== MAP_FAILED) {
-        m[W_AV_FLAGS] |= NONCONTIGUOUS_BIT;
-        size = msize | 0;
-        brk = mbrk;
-        snd_brk = (brk + msize) >>> 0;
+    m = env.u32;
+    if (brk === 0) {
+      // mmap as a stand-in for a failed brk (sysmalloc_mmap_fallback).
+      // glibc 2.36 passes (pagesize, MMAP_AS_MORECORE_SIZE) where the function takes (minsize,
+      // pagesize): while the arena is contiguous the size, old top included, is rounded up to a
+      // multiple of 1 MiB; afterwards it stays page-rounded, one page at least.
+      let msize = size >>> 0;
+      if (contiguous(m, av)) msize = align_up(msize + old_size, MMAP_AS_MORECORE_SIZE);
+      if (msize < PAGESIZE) msize = PAGESIZE;
+      if (msize > nb) {
+        const mbrk = mmap_anon(env, msize);
+        m = env.u32;
+        if (mbrk !== MAP_FAILED) {
+          m[(av + AV_FLAGS) >>> 2] |= NONCONTIGUOUS_BIT;
+          size = msize | 0;
+          brk = mbrk;
+          snd_brk = (brk + msize) >>> 0;
+        }
       }
     }
-  }
 
-  if (brk !== 0) {
-    if (m[W_SBRK_BASE] === 0) m[W_SBRK_BASE] = brk;
-    m[W_SYSTEM_MEM] += size;
+    if (brk !== 0) {
+      if (m[W_SBRK_BASE] === 0) m[W_SBRK_BASE] = brk;
+      m[(av + AV_SYSTEM_MEM) >>> 2] += size;
 
-    if (brk === old_end && snd_brk === 0) {
-      // the break simply grew the top
-      set_head(env, old_top, ((size >>> 0) + old_size) | 1);
-    } else if (contiguous(m) && old_size !== 0 && brk < old_end) {
-      malloc_printerr(env, BREAK_ADJUSTED);
-    } else {
-      let correction = 0;
-      let aligned_brk = brk;
-      if (contiguous(m)) {
-        // A foreign sbrk moved the break: count the gap as ours.
-        if (old_size !== 0) m[W_SYSTEM_MEM] += brk - old_end;
-        const front_misalign = (brk + CHUNK_HDR_SZ) & MALLOC_ALIGN_MASK;
-        if (front_misalign > 0) {
-          correction = MALLOC_ALIGNMENT - front_misalign;
-          aligned_brk += correction;
-        }
-        // the old top cannot be merged: ask again for its size, and round the end to a page
-        correction += old_size;
-        const end_misalign = (brk + (size >>> 0) + correction) >>> 0;
-        correction = (correction + align_up(end_misalign, PAGESIZE) - end_misalign) >>> 0;
-        snd_brk = morecore(env, correction | 0);
-        if (snd_brk === 0) {
-          correction = 0;
-          snd_brk = morecore(env, 0);
-        }
+      if (brk === old_end && snd_brk === 0) {
+        // the break simply grew the top
+        set_head(env, old_top, ((size >>> 0) + old_size) | 1);
+      } else if (contiguous(m, av) && old_size !== 0 && brk < old_end) {
+        malloc_printerr(env, BREAK_ADJUSTED);
       } else {
-        const front_misalign = (brk + CHUNK_HDR_SZ) & MALLOC_ALIGN_MASK;
-        if (front_misalign > 0) aligned_brk += MALLOC_ALIGNMENT - front_misalign;
-        if (snd_brk === 0) snd_brk = morecore(env, 0);
-      }
+        let correction = 0;
+        let aligned_brk = brk;
+        if (contiguous(m, av)) {
+          // A foreign sbrk moved the break: count the gap as ours.
+          if (old_size !== 0) m[(av + AV_SYSTEM_MEM) >>> 2] += brk - old_end;
+          const front_misalign = (brk + CHUNK_HDR_SZ) & MALLOC_ALIGN_MASK;
+          if (front_misalign > 0) {
+            correction = MALLOC_ALIGNMENT - front_misalign;
+            aligned_brk += correction;
+          }
+          // the old top cannot be merged: ask again for its size, and round the end to a page
+          correction += old_size;
+          const end_misalign = (brk + (size >>> 0) + correction) >>> 0;
+          correction = (correction + align_up(end_misalign, PAGESIZE) - end_misalign) >>> 0;
+          snd_brk = morecore(env, correction | 0);
+          if (snd_brk === 0) {
+            correction = 0;
+            snd_brk = morecore(env, 0);
+          }
+        } else {
+          const front_misalign = (brk + CHUNK_HDR_SZ) & MALLOC_ALIGN_MASK;
+          if (front_misalign > 0) aligned_brk += MALLOC_ALIGNMENT - front_misalign;
+          if (snd_brk === 0) snd_brk = morecore(env, 0);
+        }
 
-      m = env.u32;
-      if (snd_brk !== 0) {
-        m[W_TOP] = aligned_brk;
-        set_head(env, aligned_brk, (snd_brk - aligned_brk + correction) | 1);
-        m[W_SYSTEM_MEM] += correction;
-        if (old_size !== 0) {
-          // Two fenceposts close the old top; what is left of it is freed.
-          old_size = ((old_size - 2 * CHUNK_HDR_SZ) & ~MALLOC_ALIGN_MASK) >>> 0;
-          set_head(env, old_top, old_size | 1);
-          set_head(env, old_top + old_size, CHUNK_HDR_SZ | 1);
-          set_head(env, old_top + old_size + CHUNK_HDR_SZ, CHUNK_HDR_SZ | 1);
-          if (old_size >= MINSIZE) _int_free(env, old_top, true);
-          m = env.u32;
+        m = env.u32;
+        if (snd_brk !== 0) {
+          m[(av + AV_TOP) >>> 2] = aligned_brk;
+          set_head(env, aligned_brk, (snd_brk - aligned_brk + correction) | 1);
+          m[(av + AV_SYSTEM_MEM) >>> 2] += correction;
+          if (old_size !== 0) {
+            // Two fenceposts close the old top; what is left of it is freed.
+            old_size = ((old_size - 2 * CHUNK_HDR_SZ) & ~MALLOC_ALIGN_MASK) >>> 0;
+            set_head(env, old_top, old_size | 1);
+            set_head(env, old_top + old_size, CHUNK_HDR_SZ | 1);
+            set_head(env, old_top + old_size + CHUNK_HDR_SZ, CHUNK_HDR_SZ | 1);
+            if (old_size >= MINSIZE) _int_free(env, av, old_top, true);
+            m = env.u32;
+          }
         }
       }
     }
   }
 
-  if (m[W_SYSTEM_MEM] > m[W_MAX_SYSTEM_MEM]) m[W_MAX_SYSTEM_MEM] = m[W_SYSTEM_MEM];
+  const sysw = (av + AV_SYSTEM_MEM) >>> 2;
+  const maxw = (av + AV_MAX_SYSTEM_MEM) >>> 2;
+  if (m[sysw] > m[maxw]) m[maxw] = m[sysw];
 
-  const p = m[W_TOP];
+  const p = m[(av + AV_TOP) >>> 2];
   const topsize = chunksize(env, p);
   if (topsize >= nb + MINSIZE) {
     const remainder = p + nb;
-    m[W_TOP] = remainder;
-    set_head(env, p, nb | 1);
+    m[(av + AV_TOP) >>> 2] = remainder;
+    set_head(env, p, nb | 1 | arena_bit(av));
     set_head(env, remainder, (topsize - nb) | 1);
     return (p + CHUNK_HDR_SZ) >>> 0;
   }
@@ -178,10 +184,11 @@ export function sysmalloc(env: Env, nb: number): number {
   return 0;
 }
 
-/** systrim: give the top's free whole pages beyond `pad` back to the kernel. 1 if released. */
-export function systrim(env: Env, pad: number): number {
+/** systrim(pad, av): give the top's free whole pages beyond `pad` back to the kernel (the main
+ *  arena's: the only one whose top ends at the break). 1 if released. */
+export function systrim(env: Env, pad: number, av: number): number {
   let m = env.u32;
-  const top = m[W_TOP];
+  const top = m[(av + AV_TOP) >>> 2];
   const top_size = chunksize(env, top);
   const top_area = (top_size - MINSIZE - 1) >>> 0; // a long in glibc, compared as unsigned
   if (top_area <= pad) return 0;
@@ -195,7 +202,7 @@ export function systrim(env: Env, pad: number): number {
       const released = (current_brk - new_brk) >>> 0;
       if (released !== 0) {
         m = env.u32;
-        m[W_SYSTEM_MEM] -= released;
+        m[(av + AV_SYSTEM_MEM) >>> 2] -= released;
         set_head(env, top, (top_size - released) | 1);
         return 1;
       }

@@ -10,7 +10,7 @@ import { MALLOC_ALIGNMENT, MINSIZE, SIZEOF_TCACHE, TCACHE_ENTRIES_OFFSET } from 
 import { MALLOC_UNALIGNED_TCACHE } from "../../assembly/messages.js";
 import { aligned_OK } from "./chunk.js";
 import { ld, malloc_printerr, st, type Env } from "./env.js";
-import { W_TCACHE, W_TCACHE_KEY, W_TCACHE_SHUTTING_DOWN } from "./layout.js";
+import { MAIN_ARENA, W_TCACHE, W_TCACHE_KEY, W_TCACHE_SHUTTING_DOWN } from "./layout.js";
 import { _int_malloc, ptmalloc_init } from "./malloc.js";
 
 /** entries[] in words from the struct's start. */
@@ -49,12 +49,13 @@ export function tcache_get(env: Env, idx: number): number {
   return e;
 }
 
-/** tcache_init: carve the struct from the main arena (set up first if a free comes before any
+/** tcache_init: carve the struct from the thread's arena (set up first if a free comes before any
  *  malloc: assembly/tcache.ts says why); on failure, try again next call. */
 export function tcache_init(env: Env): void {
   if (env.u32[W_TCACHE_SHUTTING_DOWN] !== 0) return;
   ptmalloc_init(env);
-  const victim = _int_malloc(env, SIZEOF_TCACHE);
+  // arena_get: one arena until threads exist
+  const victim = _int_malloc(env, MAIN_ARENA, SIZEOF_TCACHE);
   if (victim !== 0) {
     env.u32[W_TCACHE] = victim;
     env.u8.fill(0, victim, victim + SIZEOF_TCACHE);
