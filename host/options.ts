@@ -58,7 +58,7 @@ export interface ProcessOptions {
   rlimits?: Partial<Record<RlimitName, Rlimit>>;
   /** The process's ABI. Only `"i386"` (the default) exists in this build; `"x86_64"` is a RangeError. */
   arch?: "i386" | "x86_64";
-  /** What get_nprocs() returns (glibc's arena limit is 8 × it). A positive integer; default 2. No effect until threads exist. */
+  /** What get_nprocs() returns (on i386, glibc's arena limit is 2 × it, main arena included, unless M_ARENA_MAX is set). A positive integer; default 2. No effect until threads exist. */
   nprocs?: number;
   /**
    * How the kernel learns of raw writes to `proc.memory`: `"scan"` (default) searches the pages
