@@ -41,6 +41,7 @@ describe("files that cannot be read", () => {
 describe("op lists that are wrong, with the line and what was expected", () => {
   const cases: [string, string, RegExp][] = [
     ["garbage", "m 0 10\nhello world\n", /:2: unknown op "hello" \(expected one of .*\): "hello world"$/],
+    ["a thread line (not replayed yet)", "m 0 10\nT 1\nm 1 10\n", /:2: thread lines \(T, E\) are not replayed yet: this version runs one thread: "T 1"$/],
     ["a half-written last line", "m 0 10\nm 1 20\nm 2", /:3: missing SIZE \(expected "m ID SIZE"\): "m 2"$/],
     ["a number past 32 bits", "# header\nm 0 4294967296\n", /:2: SIZE 4294967296 is past 32 bits/],
     ["a negative size", "m 0 -16\n", /:1: SIZE is negative/],
