@@ -27,17 +27,8 @@ trap 'rm -rf "$tmp"' EXIT
 status=0
 run() { env -i PATH="$PATH" "$@"; }
 
-# keep NEW as FIXTURE; report whether it changed
-settle() {
-  local new=$1 fixture=$2
-  if [ -f "$fixture" ] && cmp -s "$new" "$fixture"; then
-    echo "  same     ${fixture#"$root"/}"
-  else
-    cp "$new" "$fixture"
-    echo "  CHANGED  ${fixture#"$root"/}"
-    status=1
-  fi
-}
+# shellcheck source=../settle.sh
+. "$root/oracle/settle.sh"
 
 echo "replay: shared traces"
 shopt -s nullglob

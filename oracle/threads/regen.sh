@@ -44,6 +44,8 @@ if [ "$probe" != "0-2" ]; then
 fi
 
 status=0
+# shellcheck source=../settle.sh
+. "$root/oracle/settle.sh"
 for ops in "$scenarios"/*.ops; do
   name=$(basename "$ops" .ops)
   nprocs=$(sed -n 's/^# nprocs: *\([0-9][0-9]*\).*/\1/p' "$ops" | head -n 1)
@@ -66,14 +68,7 @@ for ops in "$scenarios"/*.ops; do
     status=1
     continue
   fi
-  fixture="$fixtures/$name.txt"
-  if [ -f "$fixture" ] && cmp -s "$tmp/$name.1" "$fixture"; then
-    echo "  same     ${fixture#"$root"/}"
-  else
-    cp "$tmp/$name.1" "$fixture"
-    echo "  CHANGED  ${fixture#"$root"/}"
-    status=1
-  fi
+  settle "$tmp/$name.1" "$fixtures/$name.txt"
 done
 for fixture in "$fixtures"/*.txt; do
   [ -e "$fixture" ] || continue
