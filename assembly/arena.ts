@@ -1,8 +1,9 @@
 // The arena (struct malloc_state) and the parameters (struct malloc_par) in static data.
-// A single-threaded process has one arena, main_arena; the functions that work on an arena take
-// it as `av`, as glibc's do, so that more arenas can follow.
+// main_arena lives here and grows with brk; the other arenas each live at the start of their
+// first heap (heap.ts), made as threads need them (arenas.ts). The functions that work on an
+// arena take it as `av`, as glibc's do.
 //
-//  main_arena  +0     mutex (unused: one thread)
+//  main_arena  +0     mutex (unused: threads run one at a time)
 //              +4     flags (NONCONTIGUOUS_BIT)
 //              +8     have_fastchunks
 //              +12    fastbinsY[NFASTBINS]     singly linked, LIFO, safe-linked fd
@@ -31,7 +32,7 @@ export {
 } from "./config";
 import {
   AV_FLAGS, AV_HAVE_FASTCHUNKS, AV_FASTBINS, AV_TOP, AV_LAST_REMAINDER, AV_SYSTEM_MEM, AV_MAX_SYSTEM_MEM,
-  SIZEOF_MALLOC_STATE, NONCONTIGUOUS_BIT,
+  AV_NEXT, AV_NEXT_FREE, AV_ATTACHED_THREADS, SIZEOF_MALLOC_STATE, SIZEOF_TLS, NONCONTIGUOUS_BIT,
 } from "./config";
 
 /** &main_arena */
@@ -97,6 +98,21 @@ export const main_arena: usize = memory.data(SIZEOF_MALLOC_STATE, 16);
   tcache: usize;
   malloc_initialized: i32;
   tcache_shutting_down: i32;
+  // the current thread's arena (glibc's __thread thread_arena; thread.ts swaps it per thread)
+  thread_arena: usize;
+  // arena.c's statics: the arena count, the free list, the limit fixed once, reused_arena's
+  // cursor, new_heap's hint, and whether a second thread was ever made (SINGLE_THREAD_P false)
+  narenas: usize;
+  free_list: usize;
+  narenas_limit: usize;
+  next_to_use: usize;
+  aligned_heap_area: usize;
+  multiple_threads: i32;
+  // what get_nprocs() returns (the host sets it), and the current thread's TLS block
+  nprocs: i32;
+  cur_tls: usize;
+  // vm.overcommit_memory is 2 (glibc's check_may_shrink_heap): shrink_heap remaps PROT_NONE
+  may_shrink_heap: i32;
 }
 
 /** mp_ with glibc's static initializer. */
@@ -106,4 +122,22 @@ export const mp_ = changetype<MallocPar>(memory.data<u32>([
   0, 0, 0,
   TCACHE_MAX_BINS, MAX_TCACHE_SIZE, TCACHE_FILL_COUNT, 0,
   0, 0, 0, 0, 0, 0,
+  0, 1, 0, 0, 0, 0, 0, 2, 0, 0,
 ], 16));
+
+/** The main thread's TLS block (thread.ts): its malloc state while another thread runs. */
+export const main_tls: usize = memory.data(SIZEOF_TLS, 16);
+
+// The arena-list fields of struct malloc_state (glibc's `next`, `next_free`, `attached_threads`).
+// @ts-ignore: decorator
+@inline export function av_next(av: usize): usize { return load<usize>(av, AV_NEXT); }
+// @ts-ignore: decorator
+@inline export function set_av_next(av: usize, v: usize): void { store<usize>(av, v, AV_NEXT); }
+// @ts-ignore: decorator
+@inline export function av_next_free(av: usize): usize { return load<usize>(av, AV_NEXT_FREE); }
+// @ts-ignore: decorator
+@inline export function set_av_next_free(av: usize, v: usize): void { store<usize>(av, v, AV_NEXT_FREE); }
+// @ts-ignore: decorator
+@inline export function attached_threads(av: usize): usize { return load<usize>(av, AV_ATTACHED_THREADS); }
+// @ts-ignore: decorator
+@inline export function set_attached_threads(av: usize, v: usize): void { store<usize>(av, v, AV_ATTACHED_THREADS); }

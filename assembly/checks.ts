@@ -11,7 +11,7 @@
 // and skips the free-chunk tally that needs every bin.
 
 import { CYCLE_BIN, CYCLE_FASTBIN, CYCLE_TCACHE, MALLOC_ALIGN_MASK, MINSIZE, NBINS, NFASTBINS, PREV_INUSE, TCACHE_MAX_BINS } from "./config";
-import { av_top, contiguous, fastbin_addr, main_arena, mp_, system_mem } from "./arena";
+import { av_next, av_top, contiguous, fastbin_addr, main_arena, mp_, system_mem } from "./arena";
 import { bin_at, bin_index, fastbin_index, in_smallbin_range } from "./bins";
 import {
   bk, bk_nextsize, chunk2mem, chunksize, chunksize_nomask, fd, fd_nextsize, inuse, prev_inuse, prev_size,
@@ -101,9 +101,13 @@ function lowest_known_chunk(av: usize, from: usize, top: usize): usize {
   return best;
 }
 
-/** Check every arena (the arena list: main_arena alone until threads exist). */
+/** Check every arena (the ring from main_arena; before the first call, main_arena alone). */
 export function check_malloc_state(): void {
-  do_check_malloc_state(main_arena);
+  let av = main_arena;
+  do {
+    do_check_malloc_state(av);
+    av = av_next(av);
+  } while (av != main_arena && av != 0);
 }
 
 /** Walk everything of av; abort on the first broken invariant. */

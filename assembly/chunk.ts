@@ -70,10 +70,10 @@ import { check_read, check_write } from "./pagemap";
     st(p, offset, (ld(p, offset) & and_mask) | or_bits);
   }
 }
-/** Set the size, keeping the PREV_INUSE bit. */
+/** Set the size, keeping the three flag bits. */
 // @ts-ignore: decorator
 @inline export function set_head_size(p: usize, s: usize): void {
-  update_word(p, SIZE_SZ, PREV_INUSE, s);
+  update_word(p, SIZE_SZ, SIZE_BITS, s);
 }
 /** Mark a chunk as belonging to an arena other than main_arena. */
 // @ts-ignore: decorator

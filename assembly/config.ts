@@ -69,6 +69,29 @@ export const DEFAULT_ARENA_TEST = 2;
 /** sysmalloc's mmap unit when brk fails (MMAP_AS_MORECORE_SIZE; 2.36 rounds up to it, see sysmalloc). */
 export const MMAP_AS_MORECORE_SIZE = 1024 * 1024;
 
+// ── non-main arenas' heaps (arena.c) ────────────────────────────────────────
+/** A heap's address space (and alignment): 2 × DEFAULT_MMAP_THRESHOLD_MAX, 1 MiB on i386. */
+export const HEAP_MAX_SIZE = 2 * DEFAULT_MMAP_THRESHOLD_MAX;
+/** The smallest read-write part a new heap starts with. */
+export const HEAP_MIN_SIZE = 32 * 1024;
+// struct heap_info, at the start of every heap (the picture is in heap.ts)
+export const HI_AR_PTR = 0;
+export const HI_PREV = SIZE_SZ;
+export const HI_SIZE = 2 * SIZE_SZ;
+export const HI_MPROTECT_SIZE = 3 * SIZE_SZ;
+export const HI_PAGESIZE = 4 * SIZE_SZ;
+/** sizeof(heap_info): five words, padded so that it plus 2 × SIZE_SZ is a multiple of MALLOC_ALIGNMENT. */
+export const SIZEOF_HEAP_INFO = 5 * SIZE_SZ + ((-3 * SIZE_SZ) & MALLOC_ALIGN_MASK);
+/** M_ARENA_MAX unset and the arena test passed: the limit is this × get_nprocs() (sizeof(long) 4). */
+export const NARENAS_PER_CORE = 2;
+
+// ── a thread's TLS block: its own malloc state (thread.ts) ──────────────────
+export const TLS_ARENA = 0;
+export const TLS_TCACHE = 4;
+export const TLS_TCACHE_SHUTTING_DOWN = 8;
+export const TLS_ERRNO = 12;
+export const SIZEOF_TLS = 16;
+
 // ── mallopt parameter numbers (malloc.h) ────────────────────────────────────
 export const M_MXFAST = 1;
 export const M_TRIM_THRESHOLD = -1;
@@ -81,10 +104,13 @@ export const M_ARENA_TEST = -7;
 export const M_ARENA_MAX = -8;
 
 // ── the kernel ABI the allocator uses (Linux i386) ──────────────────────────
+export const PROT_NONE = 0x0;
 export const PROT_READ = 0x1;
 export const PROT_WRITE = 0x2;
 export const MAP_PRIVATE = 0x02;
+export const MAP_FIXED = 0x10;
 export const MAP_ANONYMOUS = 0x20;
+export const MAP_NORESERVE = 0x4000;
 export const MREMAP_MAYMOVE = 1;
 export const MADV_DONTNEED = 4;
 export const ENOMEM = 12;

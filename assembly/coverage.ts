@@ -27,7 +27,9 @@ import {
   MALLOC_MISMATCHING_PREV_SIZE_UNSORTED, MALLOC_SMALLBIN_CORRUPTED, MALLOC_UNALIGNED_FASTBIN,
   MALLOC_UNALIGNED_FASTBIN_2, MALLOC_UNALIGNED_FASTBIN_3, MALLOC_UNALIGNED_TCACHE, MALLOC_UNSORTED_CORRUPTED,
   MREMAP_CHUNK_INVALID_POINTER, MUNMAP_CHUNK_INVALID_POINTER, REALLOC_INVALID_NEXT_SIZE, REALLOC_INVALID_OLD_SIZE,
-  REALLOC_INVALID_POINTER,
+  REALLOC_INVALID_POINTER, TCACHE_THREAD_SHUTDOWN_UNALIGNED, ASSERT_INT_FREE_HEAP_AR_PTR, ASSERT_HEAP_TRIM_FENCEPOST,
+  ASSERT_HEAP_TRIM_NEW_SIZE, ASSERT_HEAP_TRIM_NEW_SIZE_MAX, ASSERT_HEAP_TRIM_PAGE_END, ASSERT_HEAP_TRIM_TOP_END,
+  ASSERT_DETACH_ARENA, ASSERT_GET_FREE_LIST, ASSERT_REMOVE_FROM_FREE_LIST, ASSERT_ARENA_THREAD_FREERES,
 } from "./messages";
 
 // ── malloc ──
@@ -104,7 +106,19 @@ export const COV_MEMALIGN_TRIM_TAIL = 65; // the tail beyond the request given b
 export const COV_MEMALIGN_EINVAL = 66; // a bad alignment
 // ── first use ──
 export const COV_TCACHE_INIT = 67; // the tcache carved
-export const COV_CHECKS = 68; // first id of the integrity checks (check_index order)
+// ── threads: arenas and heaps (arena.c) ──
+export const COV_HEAP_NEW = 68; // a heap mapped for a non-main arena
+export const COV_HEAP_GROW = 69; // a heap's read-write part grown
+export const COV_HEAP_SHRINK = 70; // a heap's top pages given back
+export const COV_HEAP_DELETE = 71; // a whole heap unmapped by heap_trim
+export const COV_ARENA_NEW = 72; // a new arena made for a thread
+export const COV_ARENA_FREE_LIST = 73; // an arena taken from the free list
+export const COV_ARENA_REUSE = 74; // an arena shared, round robin (the limit reached)
+export const COV_ARENA_RETRY = 75; // a failed request tried again in another arena
+export const COV_TCACHE_SHUTDOWN = 76; // a thread's tcache emptied at its exit
+export const COV_ARENA_DETACH = 77; // a thread's arena went onto the free list at its exit
+export const COV_SYSMALLOC_NEW_HEAP = 78; // a non-main arena's full heap followed by a new one
+export const COV_CHECKS = 79; // first id of the integrity checks (check_index order)
 
 /**
  * The index of the integrity check whose message is `message` (its id is COV_CHECKS + index), or
@@ -166,10 +180,21 @@ export const COV_CHECKS = 68; // first id of the integrity checks (check_index o
   if (m == changetype<usize>(ASSERT_INT_MALLOC_BIT)) return 49;
   if (m == changetype<usize>(ASSERT_INT_MALLOC_SIZE)) return 50;
   if (m == changetype<usize>(CHECK_MALLOC_STATE_FAILED)) return 51;
+  if (m == changetype<usize>(TCACHE_THREAD_SHUTDOWN_UNALIGNED)) return 52;
+  if (m == changetype<usize>(ASSERT_INT_FREE_HEAP_AR_PTR)) return 53;
+  if (m == changetype<usize>(ASSERT_HEAP_TRIM_FENCEPOST)) return 54;
+  if (m == changetype<usize>(ASSERT_HEAP_TRIM_NEW_SIZE)) return 55;
+  if (m == changetype<usize>(ASSERT_HEAP_TRIM_NEW_SIZE_MAX)) return 56;
+  if (m == changetype<usize>(ASSERT_HEAP_TRIM_PAGE_END)) return 57;
+  if (m == changetype<usize>(ASSERT_HEAP_TRIM_TOP_END)) return 58;
+  if (m == changetype<usize>(ASSERT_DETACH_ARENA)) return 59;
+  if (m == changetype<usize>(ASSERT_GET_FREE_LIST)) return 60;
+  if (m == changetype<usize>(ASSERT_REMOVE_FROM_FREE_LIST)) return 61;
+  if (m == changetype<usize>(ASSERT_ARENA_THREAD_FREERES)) return 62;
   return -1;
 }
 
-export const COV_CHECK_COUNT = 52;
+export const COV_CHECK_COUNT = 63;
 
 /** The table: one static segment, compiled only where something compiled refers to it (the debug build). */
 export function cov_table(): usize { return memory.data(256); }

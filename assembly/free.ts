@@ -3,7 +3,8 @@
 // fastbins and may trim the top (systrim). Mmapped chunks are unmapped.
 
 import {
-  CHUNK_HDR_SZ, DEFAULT_MMAP_THRESHOLD_MAX, FASTBIN_CONSOLIDATION_THRESHOLD, IS_MMAPPED, MINSIZE, NFASTBINS, PREV_INUSE,
+  CHUNK_HDR_SZ, DEFAULT_MMAP_THRESHOLD_MAX, FASTBIN_CONSOLIDATION_THRESHOLD, IS_MMAPPED, MINSIZE, NFASTBINS,
+  NON_MAIN_ARENA, PREV_INUSE,
   SIZE_BITS, SIZE_SZ,
 } from "./config";
 import {
@@ -21,9 +22,11 @@ import {
   CORRUPTED_SIZE_VS_PREV_SIZE_FASTBINS, DOUBLE_FREE_FASTTOP, DOUBLE_FREE_OUT, DOUBLE_FREE_PREV, DOUBLE_FREE_TOP,
   FREE_CORRUPTED_UNSORTED, FREE_INVALID_NEXT_SIZE_FAST, FREE_INVALID_NEXT_SIZE_NORMAL, FREE_INVALID_POINTER,
   FREE_INVALID_SIZE, FREE_TCACHE_DOUBLE_FREE, FREE_TCACHE_TOO_MANY, FREE_TCACHE_UNALIGNED,
-  INVALID_FASTBIN_ENTRY_FREE,
+  INVALID_FASTBIN_ENTRY_FREE, ASSERT_INT_FREE_HEAP_AR_PTR,
 } from "./messages";
 import { munmap_chunk, systrim } from "./sysmalloc";
+import { arena_for_chunk } from "./arenas";
+import { heap_ar_ptr, heap_for_ptr, heap_trim } from "./heap";
 import { check_range, read_ok, write_ok } from "./pagemap";
 import { get_errno, malloc_printerr, set_errno } from "./syscalls";
 import { csize2tidx, tcache_count, tcache_entry, tcache_init, tcache_put } from "./tcache";
@@ -65,12 +68,12 @@ export function libc_free(mem: usize): void {
     }
     munmap_chunk(p);
   } else {
-    // arena_for_chunk: one arena until threads exist
-    const av = main_arena;
     if (mp_.tcache == 0) {
       tcache_init(); // may call the host (brk) and store into the heap: p->size is read again
-      _int_free(av, p, false);
+      _int_free(arena_for_chunk(p), p, false);
     } else {
+      // arena_for_chunk, from the size word already loaded
+      const av = (head & NON_MAIN_ARENA) == 0 ? main_arena : heap_ar_ptr(heap_for_ptr(p));
       _int_free_head(av, p, head, false);
     }
   }
@@ -210,11 +213,16 @@ export function _int_free_head(av: usize, p0: usize, head: usize, have_lock: boo
       cov(COV_FREE_CONSOLIDATE);
       malloc_consolidate(av);
     }
-    // Only main_arena's top gives memory back with brk; a non-main arena trims its heap
-    // (heap_trim, arena.c, with threads), however small its top.
-    if (av == main_arena && chunksize(av_top(av)) >= mp_.trim_threshold) {
-      cov(COV_FREE_TRIM);
-      systrim(mp_.top_pad, av);
+    if (av == main_arena) {
+      if (chunksize(av_top(av)) >= mp_.trim_threshold) {
+        cov(COV_FREE_TRIM);
+        systrim(mp_.top_pad, av);
+      }
+    } else {
+      // always: the top's heap may go away whole, however small the top
+      const heap = heap_for_ptr(av_top(av));
+      if (heap_ar_ptr(heap) != av) malloc_printerr(ASSERT_INT_FREE_HEAP_AR_PTR);
+      heap_trim(heap, mp_.top_pad);
     }
   }
 }

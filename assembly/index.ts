@@ -12,7 +12,8 @@
 //   mmapped      a chunk with a mapping of its own (IS_MMAPPED), never in a bin
 //
 // Files: config (numbers), messages (abort texts), syscalls (imports, errno, sbrk), chunk,
-// arena (main_arena, mp_), bins, tcache, malloc, free (+ malloc_consolidate), sysmalloc
+// arena (main_arena, mp_), heap (non-main arenas' heaps), arenas (which arena a thread uses),
+// thread (the running thread's state), bins, tcache, malloc, free (+ malloc_consolidate), sysmalloc
 // (+ systrim, mmapped chunks), realloc, memalign, stats (mallinfo2, malloc_stats, malloc_info,
 // malloc_trim), params (mallopt), format (text output), checks (the debug heap walker).
 
@@ -29,7 +30,9 @@ import { libc_mallopt } from "./params";
 import { do_brk, do_sbrk, get_errno, set_errno } from "./syscalls";
 import { maybe_check } from "./checks";
 import { tcache_key_initialize } from "./tcache";
-import { mp_ } from "./arena";
+import { main_tls, mp_ } from "./arena";
+import { SIZEOF_TLS } from "./config";
+import { current_tls, set_thread, thread_exit as exit_thread, thread_start as start_thread } from "./thread";
 
 export { set_debug_checks, check_malloc_state, check_failure, check_cycle } from "./checks";
 
@@ -68,6 +71,22 @@ export function ptmalloc_seed(seed: u32): void { tcache_key_initialize(seed); }
 export function heap_base(): usize { return __heap_base; }
 /** Where mp_ lives (for tests and the explorer). */
 export function mp_addr(): usize { return changetype<usize>(mp_); }
+
+// ── threads (thread.ts): the host runs one at a time, switching with set_thread ──
+/** The main thread's TLS block and the size of one. */
+export function main_tls_addr(): usize { return main_tls; }
+export function tls_size(): usize { return SIZEOF_TLS; }
+export function thread_current(): usize { return current_tls(); }
+/** A new thread, its TLS block at `tls`, becomes the running one. */
+export function thread_start(tls: usize): void { start_thread(tls); }
+export function thread_switch(tls: usize): void { set_thread(tls); }
+/** The running thread's start routine returned (tcache shutdown, arena detached). */
+export function thread_exit(): void { exit_thread(); maybe_check(); }
+/** What the system says, once, before the first call: get_nprocs(), and vm.overcommit_memory. */
+export function set_system(nprocs: i32, overcommit: i32): void {
+  mp_.nprocs = nprocs;
+  mp_.may_shrink_heap = overcommit == 2 ? 1 : 0;
+}
 
 /** The benchmarks' replay loop (bench/ops-program.ts encoding), run with no JS between calls. */
 export { replay_ops } from "./replay";

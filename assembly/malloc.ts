@@ -7,9 +7,11 @@ import {
   ENOMEM, MINSIZE, NON_MAIN_ARENA, PAGESIZE, PREV_INUSE, SIZE_SZ,
 } from "./config";
 import {
-  av_top, fastbin_addr, have_fastchunks, last_remainder, main_arena, max_system_mem, mp_, set_av_top,
-  set_last_remainder, system_mem,
+  av_top, fastbin_addr, have_fastchunks, last_remainder, main_arena, max_system_mem, mp_, set_attached_threads,
+  set_av_next, set_av_top, set_last_remainder, system_mem,
 } from "./arena";
+import { arena_get, arena_get_retry } from "./arenas";
+import { heap_for_ptr, heap_mprotect_size } from "./heap";
 import {
   bin_at, bin_bk, bin_fd, set_bin_bk, set_bin_fd, in_smallbin_range, largebin_index, malloc_init_state, mark_bin, smallbin_index,
   unlink_chunk, unsorted_chunks, fastbin_index, idx2bit, idx2block, binmap_addr,
@@ -49,6 +51,10 @@ export function ptmalloc_init(): void {
   if (mp_.malloc_initialized) return;
   mp_.malloc_initialized = 1;
   malloc_init_state(main_arena);
+  // glibc's static initializer: main_arena alone in the ring, used by the main thread
+  set_av_next(main_arena, main_arena);
+  set_attached_threads(main_arena, 1);
+  mp_.thread_arena = main_arena;
 }
 
 /** alloc_perturb: fill fresh user memory with perturb_byte ^ 0xff (M_PERTURB). The test is
@@ -78,8 +84,19 @@ export function libc_malloc(bytes: usize): usize {
     cov(COV_TCACHE_GET);
     return tcache_get(tc_idx);
   }
-  // arena_get: one arena until threads exist
-  return _int_malloc(main_arena, bytes);
+  if (!mp_.multiple_threads) return _int_malloc(main_arena, bytes);
+  return malloc_threaded(bytes);
+}
+
+/** __libc_malloc past the tcache once threads exist: the thread's arena, and another if that fails. */
+function malloc_threaded(bytes: usize): usize {
+  let av = arena_get(bytes);
+  let victim = _int_malloc(av, bytes);
+  if (victim == 0 && av != 0) {
+    av = arena_get_retry(av, bytes);
+    victim = _int_malloc(av, bytes);
+  }
+  return victim;
 }
 
 /** A split's chunk fields: nextsize cleared on a large remainder, both heads, the remainder's foot. */
@@ -128,6 +145,12 @@ export function _int_malloc(av: usize, bytes: usize): usize {
     set_errno(ENOMEM);
     return 0;
   }
+  if (av == 0) {
+    // no arena could be had: mmap is all that is left
+    const p = sysmalloc(nb, 0);
+    if (p != 0) alloc_perturb(p, bytes);
+    return p;
+  }
   const tc = mp_.tcache;
 
   // ── fastbins ──
@@ -138,7 +161,10 @@ export function _int_malloc(av: usize, bytes: usize): usize {
     if (victim != 0) {
       cov(COV_FASTBIN_HIT);
       if (misaligned_chunk(victim)) malloc_printerr(MALLOC_UNALIGNED_FASTBIN_2);
-      store<usize>(fb, protect_ptr(victim + 8, fd(victim)));
+      const next = protect_ptr(victim + 8, fd(victim));
+      // with threads, glibc's atomic removal looks at the new head first
+      if (mp_.multiple_threads && next != 0 && misaligned_chunk(next)) malloc_printerr(MALLOC_UNALIGNED_FASTBIN);
+      store<usize>(fb, next);
       if (fastbin_index(chunksize(victim)) != idx) malloc_printerr(MALLOC_MEMORY_CORRUPTION_FAST);
       const tc_idx = csize2tidx(nb);
       if (tc != 0 && tc_idx < mp_.tcache_bins) {
@@ -148,7 +174,9 @@ export function _int_malloc(av: usize, bytes: usize): usize {
           if (misaligned_chunk(tc_victim)) malloc_printerr(MALLOC_UNALIGNED_FASTBIN_3);
           // tc_victim + 8 is 16-aligned: its fd and the entry tcache_put writes share that block
           const proven = write_ok(tc_victim + 8);
-          store<usize>(fb, protect_ptr(tc_victim + 8, proven ? load<usize>(tc_victim, 8) : fd(tc_victim)));
+          const tc_next = protect_ptr(tc_victim + 8, proven ? load<usize>(tc_victim, 8) : fd(tc_victim));
+          if (mp_.multiple_threads && tc_next != 0 && misaligned_chunk(tc_next)) malloc_printerr(MALLOC_UNALIGNED_FASTBIN);
+          store<usize>(fb, tc_next);
           tcache_put(tc_victim, tc_idx, proven);
         }
       }
@@ -437,19 +465,30 @@ export function libc_calloc(n: usize, elem_size: usize): usize {
   const sz = <usize>product;
   if (!mp_.malloc_initialized) ptmalloc_init();
   maybe_init_tcache();
-  // arena_get: one arena until threads exist
-  const av = main_arena;
+  let av = mp_.multiple_threads ? arena_get(sz) : main_arena;
 
-  const oldtop = av_top(av);
-  let oldtopsize = chunksize(oldtop);
-  // Only newly allocated memory is known to be clear (MORECORE_CLEARS == 1). A non-main arena's
-  // clear memory ends at its heap's mprotect_size (arena.c, with threads).
-  if (av == main_arena) {
-    const fresh = mp_.sbrk_base + max_system_mem(av) - oldtop;
-    if (oldtopsize < fresh) oldtopsize = fresh;
+  let oldtop: usize = 0;
+  let oldtopsize: usize = 0;
+  if (av != 0) {
+    oldtop = av_top(av);
+    oldtopsize = chunksize(oldtop);
+    // Only newly allocated memory is known to be clear (MORECORE_CLEARS == 1): for main_arena,
+    // what lies beyond the most the break ever held; in a heap, beyond what was ever read-write.
+    if (av == main_arena) {
+      const fresh = mp_.sbrk_base + max_system_mem(av) - oldtop;
+      if (oldtopsize < fresh) oldtopsize = fresh;
+    } else {
+      const heap = heap_for_ptr(oldtop);
+      const fresh = heap + heap_mprotect_size(heap) - oldtop;
+      if (oldtopsize < fresh) oldtopsize = fresh;
+    }
   }
 
-  const mem = _int_malloc(av, sz);
+  let mem = _int_malloc(av, sz);
+  if (mp_.multiple_threads && mem == 0 && av != 0) {
+    av = arena_get_retry(av, sz);
+    mem = _int_malloc(av, sz);
+  }
   if (mem == 0) return 0;
   const p = mem2chunk(mem);
   let csz = chunksize(p);

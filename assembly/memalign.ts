@@ -6,6 +6,7 @@
 
 import { EINVAL, ENOMEM, IS_MMAPPED, MALLOC_ALIGNMENT, MINSIZE, NON_MAIN_ARENA, PAGESIZE, PREV_INUSE } from "./config";
 import { main_arena, mp_ } from "./arena";
+import { arena_get, arena_get_retry } from "./arenas";
 import {
   checked_request2size, chunk2mem, chunk_is_mmapped, chunksize, mem2chunk, prev_size, set_head, set_head_size,
   set_inuse_bit_at_offset, set_prev_size,
@@ -78,8 +79,14 @@ function mid_memalign(alignment0: usize, bytes: usize): usize {
     while (a < alignment) a <<= 1;
     alignment = a;
   }
-  // arena_get: one arena until threads exist
-  return _int_memalign(main_arena, alignment, bytes);
+  if (!mp_.multiple_threads) return _int_memalign(main_arena, alignment, bytes);
+  let av = arena_get(bytes + alignment + MINSIZE);
+  let p = _int_memalign(av, alignment, bytes);
+  if (p == 0 && av != 0) {
+    av = arena_get_retry(av, bytes);
+    p = _int_memalign(av, alignment, bytes);
+  }
+  return p;
 }
 
 export function libc_memalign(alignment: usize, bytes: usize): usize {

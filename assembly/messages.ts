@@ -77,3 +77,25 @@ export const ASSERT_INT_MALLOC_FWD_MAIN_ARENA =
 export const ASSERT_INT_MALLOC_BIT = "Fatal glibc error: malloc assertion failure in _int_malloc: bit != 0";
 export const ASSERT_INT_MALLOC_SIZE =
   "Fatal glibc error: malloc assertion failure in _int_malloc: (unsigned long) (size) >= (unsigned long) (nb)";
+
+// arena.c: non-main heaps and the arena list (threads)
+export const TCACHE_THREAD_SHUTDOWN_UNALIGNED = "tcache_thread_shutdown(): unaligned tcache chunk detected";
+export const ASSERT_INT_FREE_HEAP_AR_PTR = "Fatal glibc error: malloc assertion failure in _int_free: heap->ar_ptr == av";
+export const ASSERT_HEAP_TRIM_FENCEPOST =
+  "Fatal glibc error: malloc assertion failure in heap_trim: chunksize_nomask (p) == (0 | PREV_INUSE)";
+export const ASSERT_HEAP_TRIM_NEW_SIZE =
+  "Fatal glibc error: malloc assertion failure in heap_trim: new_size > 0 && new_size < (long) (2 * MINSIZE)";
+export const ASSERT_HEAP_TRIM_NEW_SIZE_MAX =
+  "Fatal glibc error: malloc assertion failure in heap_trim: new_size > 0 && new_size < max_size";
+export const ASSERT_HEAP_TRIM_PAGE_END =
+  "Fatal glibc error: malloc assertion failure in heap_trim: ((unsigned long) ((char *) p + new_size) & (heap->pagesize - 1)) == 0";
+export const ASSERT_HEAP_TRIM_TOP_END =
+  "Fatal glibc error: malloc assertion failure in heap_trim: ((char *) p + new_size) == ((char *) heap + heap->size)";
+export const ASSERT_DETACH_ARENA =
+  "Fatal glibc error: malloc assertion failure in detach_arena: replaced_arena->attached_threads > 0";
+export const ASSERT_GET_FREE_LIST =
+  "Fatal glibc error: malloc assertion failure in get_free_list: result->attached_threads == 0";
+export const ASSERT_REMOVE_FROM_FREE_LIST =
+  "Fatal glibc error: malloc assertion failure in remove_from_free_list: p->attached_threads == 0";
+export const ASSERT_ARENA_THREAD_FREERES =
+  "Fatal glibc error: malloc assertion failure in __malloc_arena_thread_freeres: a->attached_threads > 0";

@@ -10,6 +10,7 @@ import {
   misaligned_chunk, set_head, set_head_size, set_inuse_bit_at_offset,
 } from "./chunk";
 import { _int_free, libc_free } from "./free";
+import { arena_for_chunk } from "./arenas";
 import { _int_malloc, libc_malloc, ptmalloc_init } from "./malloc";
 import { REALLOC_INVALID_NEXT_SIZE, REALLOC_INVALID_OLD_SIZE, REALLOC_INVALID_POINTER } from "./messages";
 import { munmap_chunk, mremap_chunk } from "./sysmalloc";
@@ -37,7 +38,11 @@ export function libc_realloc(oldmem: usize, bytes: usize): usize {
 
   const oldp = mem2chunk(oldmem);
   const oldsize = chunksize(oldp);
-  if (!chunk_is_mmapped(oldp)) maybe_init_tcache();
+  let av: usize = 0;
+  if (!chunk_is_mmapped(oldp)) {
+    maybe_init_tcache();
+    av = arena_for_chunk(oldp);
+  }
 
   if (oldp > <usize>0 - oldsize || misaligned_chunk(oldp)) malloc_printerr(REALLOC_INVALID_POINTER);
 
@@ -64,8 +69,15 @@ export function libc_realloc(oldmem: usize, bytes: usize): usize {
     munmap_chunk(oldp);
     return newmem;
   }
-  // arena_for_chunk: one arena until threads exist
-  return _int_realloc(main_arena, oldp, oldsize, nb);
+  const newp = _int_realloc(av, oldp, oldsize, nb);
+  if (newp != 0 || !mp_.multiple_threads) return newp;
+  // with threads, try harder: a block from any arena the thread can get, then copy and free
+  const newmem = libc_malloc(bytes);
+  if (newmem != 0) {
+    copy_checked(newmem, oldmem, memsize(oldp));
+    _int_free(av, oldp, false);
+  }
+  return newmem;
 }
 
 /** _int_realloc */

@@ -5,7 +5,8 @@
 import {
   MADV_DONTNEED, MALLOC_ALIGNMENT, MALLOC_INFO_FD, NBINS, NFASTBINS, PAGESIZE, SIZEOF_MALLOC_CHUNK, STDERR_FILENO,
 } from "./config";
-import { av_top, fastbin_addr, main_arena, max_system_mem, mp_, system_mem } from "./arena";
+import { av_next, av_top, fastbin_addr, main_arena, max_system_mem, mp_, system_mem } from "./arena";
+import { heap_for_ptr, heap_mprotect_size, heap_prev, heap_size } from "./heap";
 import { bin_at, bin_index } from "./bins";
 import { bk, chunk_is_mmapped, chunksize, chunksize_nomask, fd, inuse, mem2chunk, memsize, misaligned_chunk, protect_ptr } from "./chunk";
 import { malloc_consolidate } from "./free";
@@ -97,8 +98,11 @@ function int_mallinfo(av: usize, m: usize, fastHang: string, binHang: string): v
 export function libc_mallinfo2(): usize {
   if (!mp_.malloc_initialized) ptmalloc_init();
   memory.fill(MALLINFO2, 0, 40);
-  // the arena list: main_arena alone until threads exist
-  int_mallinfo(main_arena, MALLINFO2, MALLINFO2_CYCLIC_FASTBIN, MALLINFO2_CYCLIC_BIN);
+  let av = main_arena;
+  do {
+    int_mallinfo(av, MALLINFO2, MALLINFO2_CYCLIC_FASTBIN, MALLINFO2_CYCLIC_BIN);
+    av = av_next(av);
+  } while (av != main_arena);
   return MALLINFO2;
 }
 
@@ -107,17 +111,21 @@ export function libc_malloc_stats(): void {
   if (!mp_.malloc_initialized) ptmalloc_init();
   let in_use_b = <u32>mp_.mmapped_mem;
   let system_b = in_use_b;
-  memory.fill(MALLINFO2, 0, 40);
-  // the arena list: main_arena alone until threads exist
-  int_mallinfo(main_arena, MALLINFO2, MALLOC_STATS_CYCLIC_FASTBIN, MALLOC_STATS_CYCLIC_BIN);
-  const arena = load<u32>(MALLINFO2, 0);
-  const uord = load<u32>(MALLINFO2, 28);
   out_begin(STDERR_FILENO);
-  out_str("Arena 0:\n");
-  out_str("system bytes     = "); out_u32(arena, 10); out_str("\n");
-  out_str("in use bytes     = "); out_u32(uord, 10); out_str("\n");
-  system_b += arena;
-  in_use_b += uord;
+  let av = main_arena;
+  let i = 0;
+  do {
+    memory.fill(MALLINFO2, 0, 40);
+    int_mallinfo(av, MALLINFO2, MALLOC_STATS_CYCLIC_FASTBIN, MALLOC_STATS_CYCLIC_BIN);
+    const arena = load<u32>(MALLINFO2, 0);
+    const uord = load<u32>(MALLINFO2, 28);
+    out_str("Arena "); out_i32(i++); out_str(":\n");
+    out_str("system bytes     = "); out_u32(arena, 10); out_str("\n");
+    out_str("in use bytes     = "); out_u32(uord, 10); out_str("\n");
+    system_b += arena;
+    in_use_b += uord;
+    av = av_next(av);
+  } while (av != main_arena);
   out_str("Total (incl. mmap):\n");
   out_str("system bytes     = "); out_u32(system_b, 10); out_str("\n");
   out_str("in use bytes     = "); out_u32(in_use_b, 10); out_str("\n");
@@ -147,15 +155,46 @@ function sized_line(elem: string, type: string, size: u32): void {
   out_str("\" size=\""); out_u32(size); out_str("\"/>\n");
 }
 
-/** __malloc_info(0, fp): the XML report. */
+// malloc_info's totals over the arenas
+let info_nblocks: u32 = 0;
+let info_nfastblocks: u32 = 0;
+let info_avail: u32 = 0;
+let info_fastavail: u32 = 0;
+let info_system: u32 = 0;
+let info_max_system: u32 = 0;
+let info_aspace: u32 = 0;
+let info_aspace_mprotect: u32 = 0;
+
+/** __malloc_info(0, fp): the XML report, one <heap> per arena. */
 export function libc_malloc_info(options: i32): i32 {
   if (options != 0) return 22; // EINVAL
   if (!mp_.malloc_initialized) ptmalloc_init();
-  // the arena list: main_arena alone until threads exist
-  const av = main_arena;
   out_begin(MALLOC_INFO_FD);
   out_str("<malloc version=\"1\">\n");
-  out_str("<heap nr=\""); out_i32(0); out_str("\">\n<sizes>\n");
+  info_nblocks = 0; info_nfastblocks = 0; info_avail = 0; info_fastavail = 0;
+  info_system = 0; info_max_system = 0; info_aspace = 0; info_aspace_mprotect = 0;
+  let av = main_arena;
+  let n = 0;
+  do {
+    info_heap(av, n++);
+    av = av_next(av);
+  } while (av != main_arena);
+  total_line("fast", info_nfastblocks, info_fastavail);
+  total_line("rest", info_nblocks, info_avail);
+  out_str("<total type=\"mmap\" count=\""); out_i32(mp_.n_mmaps);
+  out_str("\" size=\""); out_u32(<u32>mp_.mmapped_mem); out_str("\"/>\n");
+  sized_line("system", "current", info_system);
+  sized_line("system", "max", info_max_system);
+  sized_line("aspace", "total", info_aspace);
+  sized_line("aspace", "mprotect", info_aspace_mprotect);
+  out_str("</malloc>\n");
+  out_flush();
+  return 0;
+}
+
+/** One arena's <heap nr="n">, its counts added to the totals. */
+function info_heap(av: usize, n: i32): void {
+  out_str("<heap nr=\""); out_i32(n); out_str("\">\n<sizes>\n");
 
   let avail = chunksize(av_top(av));
   let nblocks: u32 = 1;
@@ -205,30 +244,42 @@ export function libc_malloc_info(options: i32): i32 {
       size_line("size", from, to, total, count);
     }
   }
+  // a non-main arena's address space: its heaps, from the top's back to the first
+  let heap_total: u32 = 0, heap_mprotect: u32 = 0, heap_count: u32 = 0;
+  if (av != main_arena) {
+    let heap = heap_for_ptr(av_top(av));
+    do {
+      heap_total += <u32>heap_size(heap);
+      heap_mprotect += <u32>heap_mprotect_size(heap);
+      heap = heap_prev(heap);
+      ++heap_count;
+    } while (heap != 0);
+  }
+  info_nfastblocks += nfastblocks;
+  info_fastavail += fastavail;
+  info_nblocks += nblocks;
+  info_avail += <u32>avail;
   if (uCount != 0) size_line("unsorted", uFrom, uTo, uTotal, uCount);
+  info_system += <u32>system_mem(av);
+  info_max_system += <u32>max_system_mem(av);
   out_str("</sizes>\n");
   total_line("fast", nfastblocks, fastavail);
   total_line("rest", nblocks, <u32>avail);
   sized_line("system", "current", <u32>system_mem(av));
   sized_line("system", "max", <u32>max_system_mem(av));
-  // main_arena's address space is its system_mem; a non-main arena's is its heaps' (with their
-  // count as "subheaps"), which come with arena.c
-  if (av == main_arena) {
+  if (av != main_arena) {
+    sized_line("aspace", "total", heap_total);
+    sized_line("aspace", "mprotect", heap_mprotect);
+    sized_line("aspace", "subheaps", heap_count);
+    info_aspace += heap_total;
+    info_aspace_mprotect += heap_mprotect;
+  } else {
     sized_line("aspace", "total", <u32>system_mem(av));
     sized_line("aspace", "mprotect", <u32>system_mem(av));
+    info_aspace += <u32>system_mem(av);
+    info_aspace_mprotect += <u32>system_mem(av);
   }
   out_str("</heap>\n");
-  total_line("fast", nfastblocks, fastavail);
-  total_line("rest", nblocks, <u32>avail);
-  out_str("<total type=\"mmap\" count=\""); out_i32(mp_.n_mmaps);
-  out_str("\" size=\""); out_u32(<u32>mp_.mmapped_mem); out_str("\"/>\n");
-  sized_line("system", "current", <u32>system_mem(av));
-  sized_line("system", "max", <u32>max_system_mem(av));
-  sized_line("aspace", "total", <u32>system_mem(av));
-  sized_line("aspace", "mprotect", <u32>system_mem(av));
-  out_str("</malloc>\n");
-  out_flush();
-  return 0;
 }
 
 /** __malloc_usable_size */
@@ -243,8 +294,13 @@ export function libc_malloc_usable_size(mem: usize): usize {
 /** __malloc_trim */
 export function libc_malloc_trim(pad: usize): i32 {
   if (!mp_.malloc_initialized) ptmalloc_init();
-  // the arena list: main_arena alone until threads exist
-  return mtrim(main_arena, pad);
+  let result = 0;
+  let av = main_arena;
+  do {
+    result |= mtrim(av, pad);
+    av = av_next(av);
+  } while (av != main_arena);
+  return result;
 }
 
 /** mtrim: whole free pages inside av's bins go back (MADV_DONTNEED); main_arena's top is trimmed. */

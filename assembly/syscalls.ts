@@ -16,6 +16,8 @@ import { cov_check } from "./coverage";
 // @ts-ignore: decorator
 @external("env", "sys_mremap") declare function sys_mremap(old: usize, oldLen: usize, newLen: usize, flags: i32): usize;
 // @ts-ignore: decorator
+@external("env", "sys_mprotect") declare function sys_mprotect(addr: usize, len: usize, prot: i32): i32;
+// @ts-ignore: decorator
 @external("env", "sys_madvise") declare function sys_madvise(addr: usize, len: usize, advice: i32): i32;
 // @ts-ignore: decorator
 @external("env", "abort") declare function host_abort(msgPtr: usize, msgLen: usize): void;
@@ -96,6 +98,25 @@ export function mmap_anon(size: usize, extraFlags: i32): usize {
     return MAP_FAILED;
   }
   return r;
+}
+
+/** MMAP(addr, size, prot, flags): arena.c's heaps (PROT_NONE reservations, MAP_FIXED remaps). */
+export function do_mmap(addr: usize, size: usize, prot: i32, flags: i32): usize {
+  const r = sys_mmap(addr, size, prot, flags);
+  if (is_error(r)) {
+    set_errno(-<i32>r);
+    return MAP_FAILED;
+  }
+  return r;
+}
+
+export function do_mprotect(addr: usize, len: usize, prot: i32): i32 {
+  const r = sys_mprotect(addr, len, prot);
+  if (r < 0) {
+    set_errno(-r);
+    return -1;
+  }
+  return 0;
 }
 
 export function do_munmap(addr: usize, len: usize): i32 {

@@ -11,14 +11,15 @@
 
 import {
   CHUNK_HDR_SZ, ENOMEM, IS_MMAPPED, MALLOC_ALIGN_MASK, MALLOC_ALIGNMENT, MINSIZE, MMAP_AS_MORECORE_SIZE,
-  MREMAP_MAYMOVE, NON_MAIN_ARENA, PAGESIZE, PREV_INUSE, SIZE_SZ,
+  MREMAP_MAYMOVE, NON_MAIN_ARENA, PAGESIZE, PREV_INUSE, SIZE_SZ, SIZEOF_HEAP_INFO,
 } from "./config";
 import {
   av_top, contiguous, main_arena, max_system_mem, mp_, set_av_top, set_max_system_mem, set_noncontiguous,
   set_system_mem, system_mem,
 } from "./arena";
 import { initial_top } from "./bins";
-import { chunk2mem, chunksize, prev_inuse, prev_size, set_head, set_prev_size } from "./chunk";
+import { chunk2mem, chunksize, prev_inuse, prev_size, set_foot, set_head, set_prev_size } from "./chunk";
+import { grow_heap, heap_for_ptr, heap_size, new_heap, set_heap_ar_ptr, set_heap_prev } from "./heap";
 import { _int_free } from "./free";
 import { ASSERT_SYSMALLOC_OLD_SIZE, ASSERT_SYSMALLOC_OLD_TOP, BREAK_ADJUSTED, MREMAP_CHUNK_INVALID_POINTER, MUNMAP_CHUNK_INVALID_POINTER } from "./messages";
 import {
@@ -27,7 +28,7 @@ import {
 import {
   cov, COV_SYSMALLOC_MMAP, COV_SYSMALLOC_MMAP_FAILED, COV_SYSMALLOC_MMAP_FALLBACK, COV_SYSMALLOC_BRK_EXTEND,
   COV_SYSMALLOC_BRK_FIRST, COV_SYSMALLOC_FENCEPOSTS, COV_SYSMALLOC_ENOMEM, COV_SYSTRIM, COV_MUNMAP_CHUNK,
-  COV_MREMAP_CHUNK, COV_MREMAP_FAILED,
+  COV_MREMAP_CHUNK, COV_MREMAP_FAILED, COV_SYSMALLOC_NEW_HEAP,
 } from "./coverage";
 
 // @ts-ignore: decorator
@@ -63,11 +64,15 @@ function sysmalloc_mmap(nb: usize, av: usize): usize {
 
 /** sysmalloc(nb, av): called when no bin and not the top can serve nb. */
 export function sysmalloc(nb: usize, av: usize): usize {
-  if (nb >= mp_.mmap_threshold && mp_.n_mmaps < mp_.n_mmaps_max) {
+  let tried_mmap = false;
+  // av 0: no arena could be had, only a mapping of its own
+  if (av == 0 || (nb >= mp_.mmap_threshold && mp_.n_mmaps < mp_.n_mmaps_max)) {
     const mm = sysmalloc_mmap(nb, av);
     if (mm != MAP_FAILED) return mm;
     cov(COV_SYSMALLOC_MMAP_FAILED);
+    tried_mmap = true;
   }
+  if (av == 0) return 0;
 
   const old_top = av_top(av);
   let old_size = chunksize(old_top);
@@ -79,10 +84,42 @@ export function sysmalloc(nb: usize, av: usize): usize {
   }
   if (old_size >= nb + MINSIZE) malloc_printerr(ASSERT_SYSMALLOC_OLD_SIZE);
 
-  // Only main_arena grows with brk. A non-main arena grows its heap or adds one (grow_heap,
-  // new_heap: arena.c, with threads); until those exist it has nothing to grow, and the request
-  // fails below as glibc's does when no heap can be had.
-  if (av == main_arena) {
+  if (av != main_arena) {
+    // A non-main arena grows its heap, else maps another one, else tries a mapping of its own
+    // (even past M_MMAP_MAX, when the request is too big for a heap).
+    const old_heap = heap_for_ptr(old_top);
+    const old_heap_size = heap_size(old_heap);
+    let heap: usize;
+    if (<isize>(<usize>MINSIZE + nb - old_size) > 0 && grow_heap(old_heap, <usize>MINSIZE + nb - old_size) == 0) {
+      const grown = heap_size(old_heap);
+      set_system_mem(av, system_mem(av) + grown - old_heap_size);
+      set_head(old_top, (old_heap + grown - old_top) | PREV_INUSE);
+    } else if ((heap = new_heap(nb + (MINSIZE + SIZEOF_HEAP_INFO), mp_.top_pad)) != 0) {
+      cov(COV_SYSMALLOC_NEW_HEAP);
+      set_heap_ar_ptr(heap, av);
+      set_heap_prev(heap, old_heap);
+      set_system_mem(av, system_mem(av) + heap_size(heap));
+      const top = heap + SIZEOF_HEAP_INFO;
+      set_av_top(av, top);
+      set_head(top, (heap_size(heap) - SIZEOF_HEAP_INFO) | PREV_INUSE);
+      // The old top is closed by a fencepost of MINSIZE (it may become the top again when heap_trim
+      // deletes the new heap: it has a foot, though in use) and what is left of it is freed.
+      old_size = (old_size - MINSIZE) & ~(<usize>MALLOC_ALIGN_MASK);
+      set_head(old_top + old_size + CHUNK_HDR_SZ, 0 | PREV_INUSE);
+      if (old_size >= <usize>MINSIZE) {
+        set_head(old_top + old_size, CHUNK_HDR_SZ | PREV_INUSE);
+        set_foot(old_top + old_size, CHUNK_HDR_SZ);
+        set_head(old_top, old_size | PREV_INUSE | NON_MAIN_ARENA);
+        _int_free(av, old_top, true);
+      } else {
+        set_head(old_top, (old_size + CHUNK_HDR_SZ) | PREV_INUSE);
+        set_foot(old_top, old_size + CHUNK_HDR_SZ);
+      }
+    } else if (!tried_mmap) {
+      const mm = sysmalloc_mmap(nb, av);
+      if (mm != MAP_FAILED) return mm;
+    }
+  } else {
     let brk: usize = 0; // MORECORE_FAILURE
     let snd_brk: usize = 0;
 

@@ -7,15 +7,17 @@
 //  an entry is a chunk's user memory:  +0 next (safe-linked)   +4 key (= tcache_key while cached)
 
 import {
-  MALLOC_ALIGNMENT, MINSIZE, SIZEOF_TCACHE, TCACHE_ENTRIES_OFFSET,
+  MALLOC_ALIGNMENT, MINSIZE, SIZEOF_TCACHE, TCACHE_ENTRIES_OFFSET, TCACHE_MAX_BINS,
 } from "./config";
-import { main_arena, mp_ } from "./arena";
+import { mp_ } from "./arena";
+import { arena_get, arena_get_retry } from "./arenas";
+import { libc_free } from "./free";
 import { aligned_OK, chunk2mem, ld, protect_ptr, st } from "./chunk";
 import { _int_malloc, ptmalloc_init } from "./malloc";
-import { MALLOC_UNALIGNED_TCACHE } from "./messages";
+import { MALLOC_UNALIGNED_TCACHE, TCACHE_THREAD_SHUTDOWN_UNALIGNED } from "./messages";
 import { malloc_printerr } from "./syscalls";
 import { write_ok } from "./pagemap";
-import { cov, COV_TCACHE_INIT } from "./coverage";
+import { cov, COV_TCACHE_INIT, COV_TCACHE_SHUTDOWN } from "./coverage";
 
 /** csize2tidx: the tcache bin of a chunk size. */
 // @ts-ignore: decorator
@@ -67,21 +69,48 @@ import { cov, COV_TCACHE_INIT } from "./coverage";
 }
 
 /**
- * tcache_init: carve the struct from the main arena; on failure, try again next call. A free
- * before any malloc gets here with the arena not yet set up: glibc, finding no thread arena,
- * takes a fresh one (bins initialized); here the main arena is set up first, so that _int_malloc
- * never follows the zero links of uninitialized bins into page 0 (where the page map lives).
+ * tcache_init: carve the struct from the thread's arena (chosen now if it has none: this is
+ * where a new thread gets its arena); on failure, try again next call. A free before any malloc
+ * gets here with the main arena not yet set up: glibc, finding no thread arena, takes a fresh
+ * one (bins initialized); here the main arena is set up first, so that _int_malloc never follows
+ * the zero links of uninitialized bins into page 0 (where the page map lives).
  */
 export function tcache_init(): void {
   if (mp_.tcache_shutting_down) return;
   if (!mp_.malloc_initialized) ptmalloc_init();
-  // arena_get: one arena until threads exist
-  const victim = _int_malloc(main_arena, SIZEOF_TCACHE);
+  let av = arena_get(SIZEOF_TCACHE);
+  let victim = _int_malloc(av, SIZEOF_TCACHE);
+  if (victim == 0 && av != 0) {
+    av = arena_get_retry(av, SIZEOF_TCACHE);
+    victim = _int_malloc(av, SIZEOF_TCACHE);
+  }
   if (victim != 0) {
     cov(COV_TCACHE_INIT);
     mp_.tcache = victim;
     memory.fill(victim, 0, SIZEOF_TCACHE);
   }
+}
+
+/**
+ * tcache_thread_shutdown: at a thread's exit, every cached chunk goes back to its own arena
+ * (through free, the tcache now off for good), then the tcache struct itself.
+ */
+export function tcache_thread_shutdown(): void {
+  const tc = mp_.tcache;
+  mp_.tcache_shutting_down = 1;
+  if (tc == 0) return;
+  mp_.tcache = 0;
+  cov(COV_TCACHE_SHUTDOWN);
+  for (let i: usize = 0; i < <usize>TCACHE_MAX_BINS; ++i) {
+    const slot = entry_slot(tc, i);
+    let e: usize;
+    while ((e = load<usize>(slot)) != 0) {
+      if (!aligned_OK(e)) malloc_printerr(TCACHE_THREAD_SHUTDOWN_UNALIGNED);
+      store<usize>(slot, protect_ptr(e, ld(e, 0)));
+      libc_free(e);
+    }
+  }
+  libc_free(tc);
 }
 
 // @ts-ignore: decorator

@@ -20,6 +20,7 @@ export interface AllocatorKernel {
   munmap(addr: number, length: number): number;
   mremap(oldAddr: number, oldLength: number, newLength: number, flags: number, newAddr?: number): number;
   madvise(addr: number, length: number, advice: number): number;
+  mprotect(addr: number, length: number, prot: number): number;
   /**
    * The allocator's load (write false) or store at addr found a clear bit in the page map: null
    * if it may go on (the stack grown to cover it, or a region the map had no room for), else the
@@ -34,6 +35,10 @@ export interface LoadAllocatorOptions {
   seed: number;
   /** The debug build, with the whole-heap checker run after every call. */
   debug?: boolean;
+  /** What get_nprocs() returns in the process (the arena limit); default 2. */
+  nprocs?: number;
+  /** vm.overcommit_memory: under mode 2 a non-main heap gives pages back by remapping them PROT_NONE. */
+  overcommit?: number;
   /** The kernel, which may be created after instantiation. */
   kernel: () => AllocatorKernel;
   /** Builds the error thrown when glibc aborts (default: a ProcessAbort with the message). */
@@ -73,6 +78,13 @@ export interface AllocatorExports {
   check_failure(): number;
   /** 0, or the last cyclic list the checker found: kind << 8 | index (CYCLE_* in assembly/config.ts). */
   check_cycle(): number;
+  main_tls_addr(): number;
+  tls_size(): number;
+  thread_current(): number;
+  thread_start(tls: number): void;
+  thread_switch(tls: number): void;
+  thread_exit(): void;
+  set_system(nprocs: number, overcommit: number): void;
 }
 
 /**
@@ -157,6 +169,7 @@ export function instantiateAllocator(module: WebAssembly.Module, options: LoadAl
     sys_mremap: (old: number, oldLen: number, newLen: number, flags: number) =>
       k().mremap(old >>> 0, oldLen >>> 0, newLen >>> 0, flags),
     sys_madvise: (addr: number, len: number, advice: number) => k().madvise(addr >>> 0, len >>> 0, advice),
+    sys_mprotect: (addr: number, len: number, prot: number) => k().mprotect(addr >>> 0, len >>> 0, prot),
     page_fault: (addr: number, write: number) => {
       const fault = k().accessFault(addr >>> 0, write !== 0);
       if (fault !== null) throw onFault(fault);
@@ -179,6 +192,7 @@ export function instantiateAllocator(module: WebAssembly.Module, options: LoadAl
   const instance = new WebAssembly.Instance(module, { env });
   const x = instance.exports as unknown as AllocatorExports;
   x.ptmalloc_seed(options.seed >>> 0);
+  x.set_system(options.nprocs ?? 2, options.overcommit ?? 0);
   if (options.debug === true) x.set_debug_checks(1);
 
   const capture = (run: () => void): string => {
@@ -225,6 +239,14 @@ export function instantiateAllocator(module: WebAssembly.Module, options: LoadAl
     },
     set errno(value: number) {
       x.errno_set(value);
+    },
+    threads: {
+      mainTls: x.main_tls_addr() >>> 0,
+      tlsBytes: x.tls_size() >>> 0,
+      current: () => x.thread_current() >>> 0,
+      threadStart: x.thread_start,
+      setThread: x.thread_switch,
+      threadExit: x.thread_exit,
     },
   };
   return { heapBase: x.heap_base() >>> 0, libc, exports: x, coverage: coverageOf(instance) };

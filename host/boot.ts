@@ -68,6 +68,8 @@ export async function bootProcess(options: ProcessOptions = {}): Promise<BootedP
     memory,
     seed: resolved.seed,
     debug: resolved.debug,
+    nprocs: resolved.nprocs,
+    overcommit: resolved.overcommit,
     kernel: () => kernel!,
     onAbort: (message: string) => {
       const err = abortError(message); // a ProcessAbort, or a ProcessHang for a walk that never ends

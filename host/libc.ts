@@ -52,6 +52,37 @@ export interface LibC {
   sbrk(increment: number): number;
   brk(addr: number): number;
   errno: number;
+  /** The thread switch (threads.ts drives it); absent only for an allocator built without threads. */
+  threads?: LibCThreads;
+}
+
+/**
+ * @internal How the process runs several threads on one allocator, one at a time. Each thread's
+ * own malloc state — its arena pointer (glibc's `thread_arena`), its tcache pointer, the tcache's
+ * shutting-down flag and its errno — lives in a TLS block of `tlsBytes` bytes in the process's
+ * memory: the main thread's in the allocator's static data (`mainTls`), another thread's where
+ * the host put it (at the top of its stack mapping, as glibc's TCB is). The current thread's state
+ * is held by the allocator; a switch saves it into the old thread's block and loads the new one's.
+ * The C library calls act for the current thread, which starts as the main thread.
+ */
+export interface LibCThreads {
+  /** The main thread's TLS block (static data). */
+  readonly mainTls: number;
+  /** The size of a TLS block in bytes (a multiple of 4). */
+  readonly tlsBytes: number;
+  /** The current thread's TLS block. */
+  current(): number;
+  /** Clears the block at `tls` (no arena, no tcache, errno 0) and makes that new thread current. */
+  threadStart(tls: number): void;
+  /** Makes the thread whose block is at `tls` current; nothing happens if it already is. */
+  setThread(tls: number): void;
+  /**
+   * The current thread's start routine has returned: glibc's teardown of its malloc state
+   * (tcache_thread_shutdown: every tcache'd chunk back to its arena, then the tcache struct freed;
+   * then its arena detached, onto the free list when no other thread uses it). The thread stays
+   * current; the caller switches away.
+   */
+  threadExit(): void;
 }
 
 /**
