@@ -88,7 +88,7 @@ export async function bootProcess(options: ProcessOptions = {}): Promise<BootedP
         (await import("./baseline/index.js")).loadBaseline({ ...allocatorOptions, heapBase: WASM_HEAP_BASE })
       : await loadAllocator(allocatorOptions);
   kernel = kernelFor(memory, allocator.heapBase, resolved, onDeath);
-  proc = new Process(memory, kernel, allocator.libc, flavour === "ts");
+  proc = new Process(memory, kernel, allocator.libc, flavour === "ts", resolved.nprocs);
   return { process: proc, kernel, allocator };
 }
 

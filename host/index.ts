@@ -3,6 +3,8 @@
 
 export { createProcess } from "./boot.js";
 export { Process } from "./process.js";
+export { Thread, ThreadCreateError } from "./threads.js";
+export type { ThreadStack } from "./threads.js";
 export type { ProcessOptions, Syscalls, Rlimit, RlimitName } from "./process.js";
 export type { Mallinfo2 } from "./libc.js";
 export type { Status } from "./kernel/kernel.js";
@@ -25,4 +27,4 @@ export {
   OpsSyntaxError,
   MtraceSyntaxError,
 } from "./trace/index.js";
-export type { OpList, ReplayOptions, ReplayResult, ReplayTarget, ReplayStreamOptions, ReplayStreamResult, ByteSource } from "./trace/index.js";
+export type { OpList, ReplayOptions, ReplayResult, ReplayTarget, ReplayStreamOptions, ReplayStreamResult, ByteSource, ThreadsReplay } from "./trace/index.js";

@@ -8,6 +8,7 @@ import { SegmentationFault } from "./errors.js";
 import type { Kernel, Status } from "./kernel/kernel.js";
 import type { LibC, Mallinfo2 } from "./libc.js";
 import { checkedSyscalls, type Syscalls } from "./syscalls.js";
+import { defaultStackBytes, type Thread, ThreadGroup } from "./threads.js";
 
 export type { ProcessOptions, Rlimit, RlimitName } from "./options.js";
 export type { Syscalls } from "./syscalls.js";
@@ -64,9 +65,18 @@ export class Process {
   // (the benchmarks, differential tests) would make each pay for the other.
   readonly #twin: boolean;
   #dead: Error | null = null;
+  /** The default thread stack size, fixed at start as glibc fixes it (from RLIMIT_STACK). */
+  readonly #threadStackBytes: number;
+  /** The threads, from the first createThread on. */
+  #threadGroup: ThreadGroup | null = null;
+  /** @internal What get_nprocs() returns in this process (the threads oracle's header prints it). */
+  readonly nprocs: number;
 
-  /** @internal Use createProcess(). `twin`: `libc` is the TypeScript twin's (host/baseline). */
-  constructor(memory: WebAssembly.Memory, kernel: Kernel, libc: LibC, twin = false) {
+  /**
+   * @internal Use createProcess(). `twin`: `libc` is the TypeScript twin's (host/baseline);
+   * `nprocs`: what get_nprocs() returns.
+   */
+  constructor(memory: WebAssembly.Memory, kernel: Kernel, libc: LibC, twin = false, nprocs = 2) {
     this.memory = memory;
     this.#kernel = kernel;
     this.#libc = libc;
@@ -76,7 +86,9 @@ export class Process {
     this.#realloc = libc.realloc;
     this.#calloc = libc.calloc;
     this.#twin = twin;
+    this.nprocs = nprocs;
     this.sys = checkedSyscalls(kernel, () => this.#checkAlive());
+    this.#threadStackBytes = defaultStackBytes(kernel.getrlimit("RLIMIT_STACK").cur);
   }
 
   /** @internal Called once when the process dies; later calls rethrow the same error. */
@@ -288,6 +300,45 @@ export class Process {
   set errno(value: number) {
     this.#checkAlive();
     this.#libc.errno = toInt(value, "errno", "value");
+  }
+
+  // ── threads ────────────────────────────────────────────────────────────────
+  /**
+   * pthread_create from the main thread with default attributes, as glibc 2.36 does it: a stack
+   * from glibc's stack cache (the one joined last), else a new mapping of the default stack size
+   * (RLIMIT_STACK at process start, 8 MiB by default) plus a PROT_NONE guard page, and its DTV
+   * (calloc(17, 8) by the main thread, in the main arena). The new thread's calls are the
+   * returned Thread's; `proc`'s own calls stay the main thread's.
+   * @throws ThreadCreateError (errno EAGAIN) when the stack or its DTV cannot be had (RLIMIT_AS,
+   * RLIMIT_DATA, overcommit, no memory): no thread is made, the process lives on.
+   */
+  createThread(): Thread {
+    this.#checkAlive();
+    let group = this.#threadGroup;
+    if (group === null) {
+      const threads = this.#libc.threads;
+      if (threads === undefined) throw new Error("createThread: this allocator build has no threads");
+      const kernel = this.#kernel;
+      group = this.#threadGroup = new ThreadGroup(
+        {
+          kernel,
+          libc: this.#libc,
+          lib: this.#lib,
+          threads,
+          checkAlive: () => this.#checkAlive(),
+          dead: () => this.#dead !== null,
+          trapped: (err) => this.#trapped(err),
+        },
+        this.#threadStackBytes,
+      );
+    }
+    return group.create();
+  }
+
+  /** @internal Threads created so far, and those not exited (the threads oracle's end line). */
+  get threadCounts(): { created: number; live: number } {
+    const g = this.#threadGroup;
+    return { created: g?.created ?? 0, live: g?.live ?? 0 };
   }
 
   // ── looking at memory ──────────────────────────────────────────────────────

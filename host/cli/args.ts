@@ -46,6 +46,7 @@ export const PROCESS_OPTIONS = {
   seed: { type: "string" },
   aslr: { type: "string" },
   allocator: { type: "string" },
+  nprocs: { type: "string" },
   debug: { type: "boolean" },
 } as const satisfies Options;
 
@@ -53,6 +54,7 @@ export const PROCESS_OPTIONS = {
 export const REPLAY_OPTIONS = {
   ...PROCESS_OPTIONS,
   checkpoint: { type: "string" },
+  scenario: { type: "string" },
   expect: { type: "string" },
   summary: { type: "boolean" },
   json: { type: "boolean" },
@@ -69,6 +71,7 @@ export const PROCESS_HELP = `  --seed N            seed of the process's ASLR (a
   --aslr 0|1|2        kernel.randomize_va_space (default 2: stack, mmap base and brk randomized)
   --allocator wasm|ts the allocator: ptmalloc compiled to Wasm (default) or the same algorithm in
                       plain TypeScript (same results, slower)
+  --nprocs N          what get_nprocs() returns (default 2): the arena limit of threaded op lists
   --debug             the allocator's debug build, which checks the whole heap after every call
                       (much slower); and errors show their stack trace`;
 

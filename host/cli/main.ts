@@ -36,10 +36,15 @@ on stderr), SIGKILL (out of memory) or SIGSEGV, as a shell reports a real proces
 Replays TRACE (an op list or a glibc mtrace log, gzipped or not; - reads stdin) on a fresh
 emulated process, streaming: memory does not grow with the trace. Prints, in the format of the
 real glibc's replayer, one line per allocation (ID OFFSET CHUNK, ID M CHUNK, ID N), mallinfo2()
-checkpoints, and malloc_stats() at the end.
+checkpoints, and malloc_stats() at the end. An op list with thread lines (T N, E N) runs its
+threads and prints in the format of the threads oracle: each block's arena and heap
+(ID ARENA HEAP OFFSET CHUNK), the threads created and joined.
 
 options:
-  --checkpoint N      a "# op=..." line with mallinfo2() every N ops (default 10000; 0: none)
+  --checkpoint N      a "# op=..." line with mallinfo2() every N ops (default 10000; 0: none;
+                      threaded op lists: default 1, as the threads oracle)
+  --scenario NAME     the scenario's name in a threaded replay's header (default: the file's name
+                      without .ops)
   --expect FILE       compare the output with FILE (a replay output, e.g. *.replay32.txt.gz) instead
                       of printing it; exit 1 at the first differing line
   --summary           print a summary instead: wall time, ops/s, peak heap and mmapped bytes, peak

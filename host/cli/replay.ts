@@ -2,7 +2,7 @@
 // comparison with an oracle output), `maps` and `stats` (the process after N ops), and `convert`
 // (mtrace → op list). All of them stream: memory does not grow with the trace.
 
-import { ByteWriter, OpsSyntaxError, parseTraceStream, replayStream, ReplayWriter, writeOps, type Replayer, type ReplayStreamResult } from "../trace/index.js";
+import { ByteWriter, LateThreadLineError, OpsSyntaxError, parseTraceStream, replayHeader, replayStream, writeOps, type Replayer, type ReplayStreamResult } from "../trace/index.js";
 import { ProcessAbort, ProcessKilled, SegmentationFault, type Process, type ProcessOptions } from "../index.js";
 import { bootProcess } from "../boot.js";
 import { choiceOption, displayName, intOption, UsageError, UserError, type Parsed } from "./args.js";
@@ -24,7 +24,15 @@ function processOptions(command: string, values: Parsed["values"]): ProcessOptio
   const seed = intOption(command, values, "seed");
   const aslr = intOption(command, values, "aslr", 2) as 0 | 1 | 2 | undefined;
   const allocator = choiceOption(command, values, "allocator", ["wasm", "ts"] as const);
-  return { seed, aslr, allocator, debug: values.debug === true };
+  const nprocs = intOption(command, values, "nprocs", 1 << 20);
+  if (nprocs === 0) throw new UsageError("option '--nprocs': '0' is not a CPU count (at least 1)", command);
+  return { seed, aslr, allocator, nprocs, debug: values.debug === true };
+}
+
+/** The scenario's name in a threaded replay's header: the file's name without its directory and `.ops` (as the threads oracle's replayer). */
+function scenarioName(name: string): string {
+  const base = name.slice(name.lastIndexOf("/") + 1).replace(/\.gz$/, "");
+  return base.length > 4 && base.endsWith(".ops") ? base.slice(0, -4) : base;
 }
 
 /** A fresh process, and a reader of its break that needs no system call (the replay reads it after every allocation). */
@@ -45,7 +53,7 @@ function reportDeath(err: ProcessAbort | ProcessKilled | SegmentationFault, debu
 
 export async function replayCommand({ values, positionals }: Parsed): Promise<number> {
   const command = "replay";
-  const checkpointEvery = intOption(command, values, "checkpoint") ?? 10000;
+  const checkpointEvery = intOption(command, values, "checkpoint");
   const expect = values.expect as string | undefined;
   const summary = values.summary === true;
   const json = values.json === true;
@@ -55,8 +63,24 @@ export async function replayCommand({ values, positionals }: Parsed): Promise<nu
   const options = processOptions(command, values);
   const input = openInput(positionals[0]);
   const expected = expect !== undefined ? openInput(expect) : undefined;
-  const { proc, readBreak } = await newProcess(options);
+  const scenario = (values.scenario as string | undefined) ?? scenarioName(input.name);
   const wantText = !json && !summary;
+  // A thread line past the first batch of ops, with the output begun in the single-thread format:
+  // a file is replayed again, from the start, in the threads format.
+  for (let threads: boolean | undefined = undefined; ; threads = true) {
+    try {
+      return await replayOnce(input, expected, values, options, { checkpointEvery, scenario, threads }, wantText, json);
+    } catch (err) {
+      const again = err instanceof UserError && err.cause instanceof LateThreadLineError && threads === undefined && input.name !== "-" && input.size !== undefined;
+      if (!again) throw err;
+      input.bytesRead = 0;
+    }
+  }
+}
+
+async function replayOnce(input: Input, expected: Input | undefined, values: Parsed["values"], options: ProcessOptions,
+  engineOptions: { checkpointEvery: number | undefined; scenario: string; threads: boolean | undefined }, wantText: boolean, json: boolean): Promise<number> {
+  const { proc, readBreak } = await newProcess(options);
   const spool = new Spool();
   const progress = new Progress(`replay ${displayName(input.name)}`, () => ({ done: input.bytesRead, total: input.size }),
     values["no-progress"] === true ? false : values.progress === true || process.stderr.isTTY === true);
@@ -66,7 +90,7 @@ export async function replayCommand({ values, positionals }: Parsed): Promise<nu
     spool.dispose();
   });
   try {
-    return await replayRun(proc, input, expected, spool, progress, values, { checkpointEvery, readBreak }, wantText, json);
+    return await replayRun(proc, input, expected, spool, progress, values, { ...engineOptions, readBreak }, wantText, json);
   } finally {
     offInterrupt();
     spool.dispose();
@@ -74,7 +98,7 @@ export async function replayCommand({ values, positionals }: Parsed): Promise<nu
 }
 
 async function replayRun(proc: Process, input: Input, expected: Input | undefined, spool: Spool, progress: Progress,
-  values: Parsed["values"], engine0: { checkpointEvery: number; readBreak: () => number }, wantText: boolean, json: boolean): Promise<number> {
+  values: Parsed["values"], engine0: { checkpointEvery: number | undefined; scenario: string; threads: boolean | undefined; readBreak: () => number }, wantText: boolean, json: boolean): Promise<number> {
   let engine: Replayer | null = null;
   const started = performance.now();
   let result: ReplayStreamResult;
@@ -91,13 +115,15 @@ async function replayRun(proc: Process, input: Input, expected: Input | undefine
     progress.clear();
     if (isDeath(err)) {
       if (wantText && expected === undefined) {
-        await writeStdout(headerOf(engine!));
+        await writeStdout(replayHeader(engine!, engine!.ids));
         await spool.drainToStdout();
       }
       if (json) await writeStdout(JSON.stringify({ file: input.name, ops: engine!.ops, died: { signal: err.signal, message: err.message } }) + "\n");
       return reportDeath(err, values.debug === true);
     }
-    throw traceError(input.name, err);
+    const error = traceError(input.name, err);
+    if (error instanceof UserError && err instanceof LateThreadLineError) error.cause = err;
+    throw error;
   }
   progress.clear();
   const wallSeconds = (performance.now() - started) / 1000;
@@ -111,14 +137,6 @@ async function replayRun(proc: Process, input: Input, expected: Input | undefine
   const s = summarize(input.name, result, proc, wallSeconds);
   await writeStdout(json ? JSON.stringify(s) + "\n" : summaryText(s));
   return 0;
-}
-
-function headerOf(engine: Replayer): string {
-  let header = "";
-  const out = new ByteWriter((b) => (header += new TextDecoder().decode(b)), 4096);
-  new ReplayWriter(out, engine.brk0).header(engine.brkUntouched, engine.ids, engine.alignBreak);
-  out.flush();
-  return header;
 }
 
 /** Compares the spooled output (after `header`) with an oracle output, line by line, streaming both. */

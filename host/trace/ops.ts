@@ -17,6 +17,9 @@
 //   s INCREMENT                sbrk (signed)         M RID LENGTH PROT FLAGS   mmap → region RID
 //   U RID OFFSET LENGTH        munmap                X RID OFFSET LENGTH PROT  mprotect
 //   D RID OFFSET LENGTH ADVICE madvise               Y RID OLDLEN NEWLEN FLAGS mremap
+// and the thread lines (the threads oracle's, oracle/threads/README.md):
+//   T N                  thread N becomes current (a new N: the main thread creates it; T 0: main)
+//   E N                  thread N exits, the main thread joins it and becomes current
 //
 // A parsed list is a structure of arrays (one entry per op, comments excluded), a few bytes per
 // op, so that replay allocates nothing per op:
@@ -39,6 +42,7 @@
 //          MUNMAP         RID           OFFSET               LENGTH     -
 //          MPROTECT, MADVISE  RID       OFFSET               LENGTH     PROT / ADVICE
 //          MREMAP         RID           OLDLEN               NEWLEN     FLAGS
+//          THREAD, EXIT   N             -                    -          -
 //
 // `line[k]` is the op's line number in its source (the op list, or the mtrace log it came from),
 // for error messages. Numbers are u32 (the i386 size_t); the IDs of allocating ops must be
@@ -52,7 +56,8 @@ import { binaryReason, LinePieces, longLineReason, quoteLine } from "./lines.js"
  * The op codes of an OpList's `kind` array, one per op letter: MALLOC `m`, CALLOC `c`, MEMALIGN
  * `a`, REALLOC `r`, FREE `f`, MALLOPT `o`, TRIM `t`, INFO `i`, and the extension's REALLOCARRAY
  * `R`, ALIGNED_ALLOC `A`, POSIX_MEMALIGN `P`, VALLOC `v`, PVALLOC `V`, USABLE_SIZE `u`, SBRK `s`,
- * MMAP `M`, MUNMAP `U`, MPROTECT `X`, MADVISE `D`, MREMAP `Y` (docs/formats.md).
+ * MMAP `M`, MUNMAP `U`, MPROTECT `X`, MADVISE `D`, MREMAP `Y`, and the thread lines THREAD `T`
+ * and EXIT `E` (docs/formats.md).
  */
 export const Op = {
   MALLOC: 0,
@@ -75,6 +80,8 @@ export const Op = {
   MPROTECT: 17,
   MADVISE: 18,
   MREMAP: 19,
+  THREAD: 20,
+  EXIT: 21,
 } as const;
 export type Op = (typeof Op)[keyof typeof Op];
 
@@ -151,7 +158,8 @@ export class OpsSyntaxError extends Error {
 //   N  the new ID (must be the next one)      I  an ID               O  an ID or "-" (NULL)
 //   R  a new region ID (must be the next one) G  a region ID         U  a u32
 //   S  a signed 32-bit number                 P  a mallopt parameter (M_* name or a signed number)
-type Field = "N" | "I" | "O" | "R" | "G" | "U" | "S" | "P";
+//   T  a thread number (T lines)              E  a thread number (E lines)
+type Field = "N" | "I" | "O" | "R" | "G" | "U" | "S" | "P" | "T" | "E";
 interface OpSpec {
   kind: Op;
   syntax: string;
@@ -178,6 +186,8 @@ const SPECS: Record<string, OpSpec> = {
   X: { kind: Op.MPROTECT, syntax: "X RID OFFSET LENGTH PROT", fields: ["G", "U", "U", "U"] },
   D: { kind: Op.MADVISE, syntax: "D RID OFFSET LENGTH ADVICE", fields: ["G", "U", "U", "U"] },
   Y: { kind: Op.MREMAP, syntax: "Y RID OLDLEN NEWLEN FLAGS", fields: ["G", "U", "U", "U"] },
+  T: { kind: Op.THREAD, syntax: "T N", fields: ["T"] },
+  E: { kind: Op.EXIT, syntax: "E N", fields: ["E"] },
 };
 /** Op kind → its letter (for writing lists back). */
 export const OP_LETTER: readonly string[] = (() => {
@@ -214,6 +224,10 @@ export class OpSink {
   n = 0;
   ids = 0;
   regions = 0;
+  /** Threads the T lines created so far (the next new one is threads + 1). */
+  threads = 0;
+  /** The threads an E line ended (their numbers are never used again). */
+  exited = new Set<number>();
   comments: string[] = [];
   paramText = new Map<number, string>();
 
@@ -413,10 +427,6 @@ export class OpsParser {
     const spec = Object.hasOwn(SPECS, letter) ? SPECS[letter] : undefined;
     if (spec === undefined) {
       binary();
-      // The thread lines of docs/formats.md are read by the threads oracle; the emulator has one thread so far.
-      if (letter === "T" || letter === "E") {
-        throw new OpsSyntaxError(this.#line, `thread lines (T, E) are not replayed yet: this version runs one thread`, lineText());
-      }
       const op = decoder.decode(s.subarray(f0, Math.min(t0, f0 + 20))) + (t0 - f0 > 20 ? "…" : "");
       throw new OpsSyntaxError(this.#line, `unknown op ${JSON.stringify(op)} (expected one of ${Object.keys(SPECS).join(" ")}, or a # comment)`, lineText());
     }
@@ -463,6 +473,13 @@ export class OpsParser {
       if (field === "N" && v !== sink.ids) fail(`${name} ${v} out of order: the next ID is ${sink.ids} (IDs are 0, 1, 2, ... in op order)`);
       if (field === "R" && v !== sink.regions) fail(`${name} ${v} out of order: the next region ID is ${sink.regions}`);
       if (field === "G" && v >= sink.regions) fail(`region ${v} was never mapped by an M line`);
+      if (field === "T" || field === "E") {
+        const bad = threadLineError(field, v, sink.threads, sink.exited);
+        if (bad !== null) {
+          binary();
+          throw new OpsSyntaxError(this.#line, bad, lineText());
+        }
+      }
       values[k] = v;
     }
     // Layout: allocating ops keep their ID in `a`; TRIM and SBRK keep their one number in `b`.
@@ -472,7 +489,26 @@ export class OpsParser {
     sink.add(spec.kind, a, b, c, d, this.#line);
     if (spec.fields[0] === "N") sink.ids++;
     if (spec.fields[0] === "R") sink.regions++;
+    if (spec.kind === Op.THREAD && a === sink.threads + 1) sink.threads++;
+    if (spec.kind === Op.EXIT) sink.exited.add(a);
   }
+}
+
+/**
+ * What is wrong with `T n` (line "T") or `E n` (line "E") after `created` threads, of which
+ * `exited` have exited; null if nothing. The rules of docs/formats.md: a T names the main thread
+ * (0), a live thread, or the next new number; an E names a live thread other than the main one.
+ */
+export function threadLineError(line: "T" | "E", n: number, created: number, exited: ReadonlySet<number>): string | null {
+  if (line === "T") {
+    if (n > created + 1) return `thread ${n} out of order: the next new thread is ${created + 1} (threads are 1, 2, 3, ... in the order T lines first name them)`;
+    if (exited.has(n)) return `thread ${n} has exited: thread numbers are never reused (the next new thread is ${created + 1})`;
+    return null;
+  }
+  if (n === 0) return "E 0: the main thread does not exit (E names a thread 1, 2, 3, ...)";
+  if (n > created) return `thread ${n} was never created (no T line named it yet)`;
+  if (exited.has(n)) return `thread ${n} has exited already`;
+  return null;
 }
 
 /** A signed decimal in s[from, to), or NaN. */
@@ -531,7 +567,7 @@ export function writeOps(out: ByteWriter, list: OpList): void {
         out.sp().u32(c[i]);
         if (k === Op.REALLOCARRAY) out.sp().u32(d[i]);
         break;
-      case Op.FREE: case Op.USABLE_SIZE:
+      case Op.FREE: case Op.USABLE_SIZE: case Op.THREAD: case Op.EXIT:
         out.sp().u32(a[i]);
         break;
       case Op.MALLOPT:

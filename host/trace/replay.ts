@@ -22,12 +22,27 @@
 //   # Arena 0: …        malloc_stats() text, each line prefixed with "# "
 //
 // Streaming replay (stream.ts) writes the same text with the same ReplayWriter.
+//
+// An op list with thread lines (T, E) is written in the format of the threads oracle
+// (oracle/threads/replay-threads.c; oracle/threads/README.md), by ThreadsReplayWriter:
+//
+//   # replay-threads scenario=NAME glibc=2.36 sizeof_size_t=4 nprocs=N stack_rlimit=S brk0_page_offset=P ids=K malloc_env=none
+//   ID 0 0 OFFSET CHUNK  a block of the main arena (OFFSET from the initial break)
+//   ID A H OFFSET CHUNK  a block of non-main arena A (1, 2, … by first appearance), heap H of its
+//                        chain (0: the heap holding the arena), OFFSET from that heap's start
+//   ID M CHUNK / ID N    mmapped / NULL
+//   # thread T created, stack new | # thread T created, stack cached from thread K
+//   # thread T exited and joined
+//   checkpoints, mallopt, malloc_trim and malloc_info lines as above (a checkpoint every op by default)
+//   # end ops=.. allocs=.. frees=.. mmapped_allocs=.. errors=.. threads=.. live_threads=.. arenas_seen=..
+//   # brk_delta=FINAL
+//   # mallinfo2 …, # malloc_stats: …   as above
 
 import type { Mallinfo2 } from "../libc.js";
 import { ByteWriter } from "./bytewriter.js";
 import { parseTrace } from "./mtrace.js";
 import type { OpList } from "./ops.js";
-import { formatMallinfo2, prefixLines, Replayer, type ReplayEvents, type ReplayOptions, type ReplayTarget } from "./replayer.js";
+import { formatMallinfo2, hasThreadLines, prefixLines, Replayer, type ReplayEvents, type ReplayOptions, type ReplayTarget } from "./replayer.js";
 
 export { formatMallinfo2 } from "./replayer.js";
 export type { ReplayOptions, ReplayTarget } from "./replayer.js";
@@ -78,6 +93,30 @@ export interface ReplayResult {
   mallinfo2: Mallinfo2;
   /** glibc's malloc_stats() text at the end, as it writes it to stderr. */
   mallocStats: string;
+  /** In the threads oracle's format (the list had thread lines, or the threads option): what it adds; else null. */
+  threads: ThreadsReplay | null;
+}
+
+/** What the threads oracle's format adds to a replay's result. */
+export interface ThreadsReplay {
+  /** The scenario's name in the header. */
+  scenario: string;
+  /** What get_nprocs() returned. */
+  nprocs: number;
+  /** RLIMIT_STACK's soft limit at the start (-1: unlimited). */
+  stackRlimit: number;
+  /** Per ID: the arena label of its block (0: the main arena, or mmapped, or NULL; 1, 2, …: by first appearance). */
+  arena: Uint32Array;
+  /** Per ID: for a block of a non-main arena, its heap's place in the arena's chain (0: the first heap). */
+  heap: Uint32Array;
+  /** Per ID: for a block of a non-main arena, its offset from its heap's start. */
+  heapOffset: Uint32Array;
+  /** Threads created. */
+  created: number;
+  /** Threads created and not exited at the end. */
+  live: number;
+  /** Arenas that held a block, the main arena included. */
+  arenasSeen: number;
 }
 
 const IS_MMAPPED = 2;
@@ -119,6 +158,11 @@ export function replay(proc: ReplayTarget, input: OpList | string | Uint8Array, 
   const notes: ReplayNote[] = [];
   let madeCount = 0;
   const engine = new Replayer(proc, options);
+  if (options.threads ?? hasThreadLines(trace)) engine.useThreads();
+  const threaded = engine.threaded;
+  const arena = new Uint32Array(threaded ? ids : 0);
+  const heap = new Uint32Array(threaded ? ids : 0);
+  const heapOffset = new Uint32Array(threaded ? ids : 0);
   if (engine.timingsRequested) engine.opNanos = new Float64Array(trace.length);
   engine.run(trace, {
     block(id, p, field) {
@@ -126,6 +170,15 @@ export function replay(proc: ReplayTarget, input: OpList | string | Uint8Array, 
       sizeField[id] = field;
       made[id] = 1;
       madeCount++;
+    },
+    arenaBlock(id, p, field, a, h, offset) {
+      addr[id] = p;
+      sizeField[id] = field;
+      made[id] = 1;
+      madeCount++;
+      arena[id] = a;
+      heap[id] = h;
+      heapOffset[id] = offset;
     },
     note(text) {
       notes.push({ afterIds: madeCount, text });
@@ -150,6 +203,19 @@ export function replay(proc: ReplayTarget, input: OpList | string | Uint8Array, 
     notes,
     mallinfo2: proc.mallinfo2(),
     mallocStats: proc.malloc_stats(),
+    threads: threaded
+      ? {
+          scenario: engine.scenario,
+          nprocs: proc.nprocs ?? 2,
+          stackRlimit: engine.stackRlimit,
+          arena,
+          heap,
+          heapOffset,
+          created: engine.threadsCreated,
+          live: engine.liveThreads,
+          arenasSeen: engine.arenasSeen,
+        }
+      : null,
   };
 }
 
@@ -231,6 +297,58 @@ export class ReplayWriter implements ReplayEvents {
   }
 }
 
+/** What the threads oracle's header and end lines add to the single-thread ones. */
+export interface ThreadsSummary {
+  /** Threads created. */
+  created: number;
+  /** Threads created and not exited at the end. */
+  live: number;
+  /** Arenas that held a block, the main arena included. */
+  arenasSeen: number;
+}
+
+/** The threads oracle's header line (with its newline). `ids` undefined prints `ids=?`. */
+export function threadsHeader(scenario: string, nprocs: number, stackRlimit: number, brk0: number, ids: number | undefined): string {
+  return (
+    `# replay-threads scenario=${scenario} glibc=2.36 sizeof_size_t=4 nprocs=${nprocs} stack_rlimit=${stackRlimit} ` +
+    `brk0_page_offset=${brk0 & 4095} ids=${ids ?? "?"} malloc_env=none\n`
+  );
+}
+
+/** Writes replay output in the threads oracle's format (the header is threadsHeader's). */
+export class ThreadsReplayWriter implements ReplayEvents {
+  constructor(
+    readonly out: ByteWriter,
+    readonly brk0: number,
+  ) {}
+
+  /** A block of the main arena (`ID 0 0 OFFSET CHUNK`), mmapped (`ID M CHUNK`) or NULL (`ID N`). */
+  block(id: number, p: number, field: number): void {
+    const chunk = (field & ~SIZE_BITS) >>> 0;
+    this.out.ascii(p === 0 ? `${id} N\n` : field & IS_MMAPPED ? `${id} M ${chunk}\n` : `${id} 0 0 ${p - this.brk0} ${chunk}\n`);
+  }
+
+  arenaBlock(id: number, _p: number, field: number, arena: number, heap: number, heapOffset: number): void {
+    this.out.ascii(`${id} ${arena} ${heap} ${heapOffset} ${(field & ~SIZE_BITS) >>> 0}\n`);
+  }
+
+  note(text: string): void {
+    this.out.ascii(text).byte(NL);
+  }
+
+  end(r: ReplaySummaryLines, t: ThreadsSummary): void {
+    this.out.ascii(
+      `# end ops=${r.ops} allocs=${r.ids} frees=${r.frees} mmapped_allocs=${r.mmappedAllocs} errors=${r.errors} ` +
+        `threads=${t.created} live_threads=${t.live} arenas_seen=${t.arenasSeen}\n` +
+        `# brk_delta=${r.brkDelta}\n` +
+        `# mallinfo2 ${formatMallinfo2(r.mallinfo2)}\n` +
+        "# malloc_stats:\n",
+    );
+    const stats = prefixLines(r.mallocStats);
+    if (stats !== "") this.out.ascii(stats).byte(NL);
+  }
+}
+
 /** The line of one ID, as the oracle prints it ("" if the op did not run). */
 export function formatReplayLine(result: ReplayResult, id: number): string {
   if (!result.made[id]) return "";
@@ -238,13 +356,23 @@ export function formatReplayLine(result: ReplayResult, id: number): string {
   if (p === 0) return `${id} N`;
   const field = result.sizeField[id];
   const chunk = (field & ~SIZE_BITS) >>> 0;
-  return field & IS_MMAPPED ? `${id} M ${chunk}` : `${id} ${p - result.brk0} ${chunk}`;
+  if (field & IS_MMAPPED) return `${id} M ${chunk}`;
+  const t = result.threads;
+  if (t === null) return `${id} ${p - result.brk0} ${chunk}`;
+  return t.arena[id] === 0 ? `${id} 0 0 ${p - result.brk0} ${chunk}` : `${id} ${t.arena[id]} ${t.heap[id]} ${t.heapOffset[id]} ${chunk}`;
 }
 
 /** Writes the whole replay output of `result` to `out`. */
 export function writeReplay(result: ReplayResult, out: ByteWriter): void {
-  const w = new ReplayWriter(out, result.brk0);
-  w.header(result.brkUntouched, result.ids, result.alignBreak);
+  const t = result.threads;
+  let w: ReplayWriter | ThreadsReplayWriter;
+  if (t === null) {
+    w = new ReplayWriter(out, result.brk0);
+    w.header(result.brkUntouched, result.ids, result.alignBreak);
+  } else {
+    w = new ThreadsReplayWriter(out, result.brk0);
+    out.ascii(threadsHeader(t.scenario, t.nprocs, t.stackRlimit, result.brk0, result.ids));
+  }
   let made = 0;
   let note = 0;
   const notes = result.notes;
@@ -252,12 +380,14 @@ export function writeReplay(result: ReplayResult, out: ByteWriter): void {
   for (let id = 0; id < result.ids; id++) {
     while (note < notes.length && notes[note].afterIds <= made) w.note(notes[note++].text);
     if (result.made[id]) {
-      w.block(id, addr[id], sizeField[id]);
+      if (t !== null && t.arena[id] !== 0) (w as ThreadsReplayWriter).arenaBlock(id, addr[id], sizeField[id], t.arena[id], t.heap[id], t.heapOffset[id]);
+      else w.block(id, addr[id], sizeField[id]);
       made++;
     }
   }
   while (note < notes.length) w.note(notes[note++].text);
-  w.end(result);
+  if (w instanceof ThreadsReplayWriter) w.end(result, t!);
+  else w.end(result);
 }
 
 /** The whole replay output, in the format of the C oracle (same `checkpointEvery`). */

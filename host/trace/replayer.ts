@@ -4,9 +4,38 @@
 //
 // It keeps one slot per ID (the address and whether the block is live: 5 bytes) and one per
 // region; nothing per op unless per-op timings are asked for.
+//
+// An op list with thread lines (T, E) runs in the threads oracle's mode (oracle/threads/README.md):
+// a loop of its own, each op called on the current thread, and every block placed in its arena
+// and heap, read from the heap_info below it. The single-thread loop does not pay for it.
 
 import type { Mallinfo2 } from "../libc.js";
 import { NO_ID, Op, type OpList } from "./ops.js";
+
+/** The C library calls a replay makes on a thread (Thread satisfies it; the process too). */
+export interface ReplayCaller {
+  malloc(size: number): number;
+  calloc(nmemb: number, size: number): number;
+  memalign(alignment: number, size: number): number;
+  realloc(ptr: number, size: number): number;
+  free(ptr: number): void;
+  reallocarray?(ptr: number, nmemb: number, size: number): number;
+  aligned_alloc?(alignment: number, size: number): number;
+  posix_memalign?(alignment: number, size: number): { err: number; ptr: number };
+  valloc?(size: number): number;
+  pvalloc?(size: number): number;
+  malloc_usable_size?(ptr: number): number;
+}
+
+/** A thread, as a replay uses it (Thread satisfies it). */
+export interface ReplayThread extends ReplayCaller {
+  /** The process's number for it. */
+  readonly id: number;
+  /** Where its stack came from: the thread (process number) whose cached stack it got, or null. */
+  readonly stack: { readonly cachedFrom: number | null };
+  /** Its start routine returns; the main thread joins it. */
+  exit(): void;
+}
 
 /** What replay needs from a process: a subset of the public API (Process satisfies it). */
 export interface ReplayTarget {
@@ -57,13 +86,31 @@ export interface ReplayTarget {
     mprotect(addr: number, length: number, prot: number): number;
     madvise(addr: number, length: number, advice: number): number;
     mremap(oldAddr: number, oldLength: number, newLength: number, flags: number): number;
+    /** The threads oracle's header prints RLIMIT_STACK. */
+    getrlimit?(resource: string): { cur: number; max: number };
   };
+  // Needed only by op lists with thread lines (T, E).
+  /** Process.createThread: a `T` line naming a new thread. */
+  createThread?(): ReplayThread;
+  /** What get_nprocs() returns (the threads oracle's header); default 2. */
+  readonly nprocs?: number;
 }
 
 /** replay()'s options (replayStream takes them too). */
 export interface ReplayOptions {
-  /** mallinfo2() and the break every this many ops (0: never). Default 10000, as the oracle. */
+  /**
+   * mallinfo2() and the break every this many ops (0: never). Default 10000, as the oracle; 1 in
+   * the threads oracle's format, as its replayer.
+   */
   checkpointEvery?: number;
+  /**
+   * The output format of the threads oracle (oracle/threads/README.md: an arena and a heap for
+   * every block, thread lines): true or false, or (default) true when the op list has a thread
+   * line (T, E) — for a stream, when its first batch of ops has one.
+   */
+  threads?: boolean;
+  /** The scenario's name in the threads oracle's header (default "-"). */
+  scenario?: string;
   /**
    * Time every op (performance.now around each call). Whole replay: per-op nanoseconds in
    * `opNanos` (default on). Streaming replay: a histogram of powers of two (default off).
@@ -101,17 +148,47 @@ export class ReplayOpError extends Error {
   }
 }
 
+/**
+ * A thread line (T, E) met after the replay output began in the single-thread format (a stream
+ * whose first batch of ops had none): the output cannot change format halfway. Replay again with
+ * the `threads` option.
+ */
+export class LateThreadLineError extends ReplayOpError {
+  constructor(line: number) {
+    super(line, "a thread line, but the replay output began in the single-thread format (replay again with the threads option)");
+    this.name = "LateThreadLineError";
+  }
+}
+
 /** Where the engine reports, in op order, what the output shows. */
 export interface ReplayEvents {
   /** An allocating op ran: its ID, the address (0: NULL) and the raw size field at address − 4. */
   block(id: number, addr: number, sizeField: number): void;
+  /**
+   * In the threads format, a block of a non-main arena: its arena's label (1, 2, … in order of
+   * first appearance), its heap's place in the arena's chain (0: the heap holding the arena) and
+   * its offset from that heap's start. Other blocks go to `block`.
+   */
+  arenaBlock?(id: number, addr: number, sizeField: number, arena: number, heap: number, heapOffset: number): void;
   /** A comment line (or lines) of the output: a checkpoint, an extension op's result. */
   note(text: string): void;
 }
 
 const IS_MMAPPED = 2;
+const NON_MAIN_ARENA = 4;
+/** HEAP_MAX_SIZE on i386: every heap of a non-main arena starts on a multiple of it. */
+const HEAP_MAX_SIZE = 1024 * 1024;
+/** sizeof (heap_info) on i386, padded: the first heap holds the arena's malloc_state right after it. */
+const HEAP_INFO_BYTES = 24;
 // The op kinds the replay loop tests, as plain constants.
 const MALLOC = Op.MALLOC, FREE = Op.FREE, REALLOC = Op.REALLOC, CALLOC = Op.CALLOC, MEMALIGN = Op.MEMALIGN, SBRK = Op.SBRK;
+const THREAD = Op.THREAD, EXIT = Op.EXIT;
+
+/** Whether a list (or batch) has a thread line. */
+export function hasThreadLines(list: OpList): boolean {
+  const kind = list.length === list.kind.length ? list.kind : list.kind.subarray(0, list.length);
+  return kind.includes(THREAD) || kind.includes(EXIT);
+}
 /** Latency histogram buckets: bucket k counts ops that took [2^k, 2^(k+1)) ns (k = 0: below 2). */
 export const LATENCY_BUCKETS = 40;
 
@@ -151,8 +228,31 @@ export class Replayer {
   latency: Float64Array | null = null;
   /** The timings option as resolved (whole replay: on by default; streaming: off). */
   readonly timingsRequested: boolean;
-  readonly #every: number;
+  /** The scenario's name (threads format header). */
+  readonly scenario: string;
+  /** RLIMIT_STACK's soft limit at the start, -1 for unlimited (threads format header). */
+  readonly stackRlimit: number;
+  #every: number;
+  readonly #everyGiven: boolean;
   readonly #throw: boolean;
+  /** The threads oracle's format (set before the first op; see useThreads). */
+  #threaded = false;
+  /** Ops run on the current thread (#runThreads), with or without the threads format. */
+  #threadLoop = false;
+  /** A thread line may come after the first op (no output is being written; see acceptThreadLines). */
+  #lateThreadsOk = false;
+  /** Per thread number of the op list: its thread (index 0, the main thread: undefined). */
+  #threadOf: (ReplayThread | undefined)[] = [undefined];
+  /** Per thread number: 1 while it is live (created, not exited). */
+  #threadLive: number[] = [1];
+  /** The process's thread ids → the op list's numbers (for "stack cached from thread K"). */
+  #listNumber = new Map<number, number>();
+  #current = 0;
+  /** Threads created (the end line's threads=) and still live. */
+  threadsCreated = 0;
+  liveThreads = 0;
+  /** Non-main arenas by the address of their malloc_state → label 1, 2, … */
+  #arenaLabel = new Map<number, number>();
   readonly #readBreak: (() => number) | undefined;
   #addr = new Uint32Array(1024);
   #live = new Uint8Array(1024);
@@ -162,7 +262,12 @@ export class Replayer {
   constructor(proc: ReplayTarget, options: ReplayOptions = {}, streaming = false) {
     this.proc = proc;
     this.#every = options.checkpointEvery ?? 10000;
+    this.#everyGiven = options.checkpointEvery !== undefined;
     this.#throw = options.badIds === "throw";
+    this.scenario = options.scenario ?? "-";
+    const stack = proc.sys?.getrlimit?.("RLIMIT_STACK").cur ?? 8 * 1024 * 1024;
+    this.stackRlimit = stack === Infinity || stack >= 0xffffffff ? -1 : stack;
+    if (options.threads === true) this.useThreads();
     this.#readBreak = options.readBreak;
     this.timingsRequested = options.timings ?? !streaming;
     if (this.timingsRequested && streaming) this.latency = new Float64Array(LATENCY_BUCKETS);
@@ -179,6 +284,36 @@ export class Replayer {
     }
     this.brk0 = proc.sbrk(0) >>> 0;
     this.#words = new Uint32Array(proc.memory.buffer);
+  }
+
+  /** Whether the engine runs in the threads oracle's format. */
+  get threaded(): boolean {
+    return this.#threaded;
+  }
+
+  /**
+   * The threads oracle's format from here on (before the first op): every block placed in its
+   * arena and heap; a checkpoint after every op unless checkpointEvery was given.
+   */
+  useThreads(): void {
+    if (this.#threaded) return;
+    if (this.ops > 0) throw new Error("replay: the threads format must be chosen before the first op");
+    this.#threaded = true;
+    this.#threadLoop = true;
+    if (!this.#everyGiven) this.#every = 1;
+  }
+
+  /**
+   * Thread lines may come at any op, without the threads format: for a replay whose output is not
+   * written (the process's state is what is wanted).
+   */
+  acceptThreadLines(): void {
+    this.#lateThreadsOk = true;
+  }
+
+  /** Arenas seen in block lines, the main arena included (the threads format's end line). */
+  get arenasSeen(): number {
+    return 1 + this.#arenaLabel.size;
   }
 
   /** True when the engine measures op times (whole: opNanos; streaming: latency). */
@@ -224,14 +359,28 @@ export class Replayer {
     return false;
   }
 
-  #need<K extends keyof ReplayTarget>(name: K, line: number): NonNullable<ReplayTarget[K]> {
-    const fn = this.proc[name];
+  #need<T extends object, K extends keyof T>(target: T, name: K, line: number): NonNullable<T[K]> {
+    const fn = target[name];
     if (fn === undefined) throw new ReplayOpError(line, `this process has no ${String(name)}`);
-    return fn as NonNullable<ReplayTarget[K]>;
+    return fn as NonNullable<T[K]>;
   }
 
   /** Runs every op of `list` (a batch: its `ids` and `regions` count from the start of the input). */
   run(list: OpList, events: ReplayEvents): void {
+    if (!this.#threadLoop && hasThreadLines(list)) {
+      if (this.ops === 0 || this.#lateThreadsOk) {
+        this.#threadLoop = true;
+      } else {
+        const i = Math.min(...[list.kind.indexOf(THREAD), list.kind.indexOf(EXIT)].filter((x) => x >= 0 && x < list.length));
+        throw new LateThreadLineError(list.line[i]);
+      }
+    }
+    if (this.#threadLoop) this.#runThreads(list, events);
+    else this.#runMain(list, events);
+  }
+
+  /** run() on a list without thread lines, in the single-thread format: the benchmarked loop. */
+  #runMain(list: OpList, events: ReplayEvents): void {
     // The loop holds only what most ops are (malloc, free, realloc, calloc, memalign); the rest,
     // timings and checkpoints run in methods of their own. A small loop is optimized once: with
     // every op inline, each op kind first met deep into a trace sent V8 back to deoptimize it.
@@ -272,7 +421,7 @@ export class Replayer {
       } else if (k === MEMALIGN) {
         p = proc.memalign(b[i], c[i]);
       } else {
-        p = this.#other(k, list, i, events);
+        p = this.#other(k, list, i, events, proc);
       }
       if (timed) this.#time(t0, this.ops);
       const ops = ++this.ops; // counted at once: a process that dies in the next op reports how far it got
@@ -291,6 +440,139 @@ export class Replayer {
       }
     }
     this.maxBrkDelta = maxBrkDelta;
+  }
+
+  /**
+   * run() in the threads format: each op on the current thread (T and E lines switch, create,
+   * exit and join), each block placed in its arena. Slower than #runMain, and apart from it.
+   */
+  #runThreads(list: OpList, events: ReplayEvents): void {
+    const { kind, a, b, c } = list;
+    const n = list.length;
+    this.#ensureIds(list.ids);
+    this.#ensureRegions(list.regions);
+    const addr = this.#addr, live = this.#live;
+    const every = this.#every;
+    const timed = this.opNanos !== null || this.latency !== null;
+    for (let i = 0; i < n; i++) {
+      const k = kind[i];
+      const t0 = timed ? performance.now() : 0;
+      const cur: ReplayCaller = this.#current === 0 ? this.proc : this.#threadOf[this.#current]!;
+      let p = -1;
+      const id = a[i];
+      if (k === MALLOC) {
+        p = cur.malloc(b[i]);
+      } else if (k === FREE) {
+        this.frees++;
+        if (this.#liveId(id, list, i)) {
+          cur.free(addr[id]);
+          live[id] = 0;
+        }
+      } else if (k === REALLOC) {
+        const old = b[i];
+        this.ids = id + 1;
+        if (old === NO_ID) {
+          p = cur.realloc(0, c[i]);
+        } else if (this.#liveId(old, list, i)) {
+          live[old] = 0;
+          p = cur.realloc(addr[old], c[i]);
+        }
+      } else if (k === CALLOC) {
+        p = cur.calloc(b[i], c[i]);
+      } else if (k === MEMALIGN) {
+        p = cur.memalign(b[i], c[i]);
+      } else if (k === THREAD) {
+        this.#switchThread(id, list, i, events);
+      } else if (k === EXIT) {
+        this.#exitThread(id, list, i, events);
+      } else {
+        p = this.#other(k, list, i, events, cur);
+      }
+      if (timed) this.#time(t0, this.ops);
+      const ops = ++this.ops;
+      if (p !== -1) {
+        this.ids = id + 1;
+        this.#placedBlock(id, p >>> 0, events);
+      }
+      if (p !== -1 || k === SBRK) {
+        const delta = this.#brk() - this.brk0;
+        if (delta > this.maxBrkDelta) this.maxBrkDelta = delta;
+      }
+      if (every > 0 && ops % every === 0) this.#checkpoint(events);
+    }
+  }
+
+  /** `T n`: thread n becomes current; a new number is created first (by the main thread). */
+  #switchThread(n: number, list: OpList, i: number, events: ReplayEvents): void {
+    if (n === this.threadsCreated + 1) {
+      const create = this.proc.createThread;
+      if (create === undefined) throw new ReplayOpError(list.line[i], "this process has no threads (createThread)");
+      const thread = create.call(this.proc);
+      this.#threadOf[n] = thread;
+      this.#threadLive[n] = 1;
+      this.#listNumber.set(thread.id, n);
+      this.threadsCreated = n;
+      this.liveThreads++;
+      const from = thread.stack.cachedFrom;
+      events.note(`# thread ${n} created, stack ${from === null ? "new" : `cached from thread ${this.#listNumber.get(from) ?? from}`}`);
+    } else if (n !== 0 && this.#threadLive[n] !== 1) {
+      throw new ReplayOpError(list.line[i], `T ${n}: ${n > this.threadsCreated ? `not the next new thread (${this.threadsCreated + 1})` : "that thread has exited"}`);
+    }
+    this.#current = n;
+  }
+
+  /** `E n`: thread n's start routine returns, the main thread joins it and becomes current. */
+  #exitThread(n: number, list: OpList, i: number, events: ReplayEvents): void {
+    if (n === 0 || this.#threadLive[n] !== 1) throw new ReplayOpError(list.line[i], `E ${n}: not a live thread other than the main one`);
+    this.#threadLive[n] = 0;
+    this.liveThreads--;
+    this.#current = 0;
+    this.#threadOf[n]!.exit();
+    events.note(`# thread ${n} exited and joined`);
+  }
+
+  /**
+   * The threads format's #block: a block of a non-main arena goes to `arenaBlock` with its arena
+   * and heap, read as the C replayer reads them from the heap_info at the block's address rounded
+   * down to HEAP_MAX_SIZE (ar_ptr at +0, prev at +4).
+   */
+  #placedBlock(id: number, p: number, events: ReplayEvents): void {
+    this.#addr[id] = p;
+    this.#live[id] = 1;
+    if (p === 0) {
+      events.block(id, 0, 0);
+      return;
+    }
+    let words = this.#words;
+    if ((p - 4) >>> 2 >= words.length) words = this.#words = new Uint32Array(this.proc.memory.buffer);
+    const field = words[(p - 4) >>> 2];
+    if (field & IS_MMAPPED) {
+      this.mmappedAllocs++;
+      events.block(id, p, field);
+      return;
+    }
+    if (!(field & NON_MAIN_ARENA)) {
+      events.block(id, p, field);
+      return;
+    }
+    const heap = p - (p % HEAP_MAX_SIZE);
+    const arena = words[heap >>> 2];
+    let depth = 0;
+    let first = heap;
+    for (let prev = words[(heap + 4) >>> 2]; prev !== 0; prev = words[(prev + 4) >>> 2]) {
+      if (++depth > 4096 || prev >= words.length * 4) throw new Error(`replay: the heap chain of the block at 0x${p.toString(16)} does not end`);
+      first = prev;
+    }
+    if (words[first >>> 2] !== first + HEAP_INFO_BYTES || arena !== words[first >>> 2]) {
+      throw new Error(`replay: a non-main chunk whose heap_info does not name its arena (block ${id} at 0x${p.toString(16)})`);
+    }
+    let label = this.#arenaLabel.get(arena);
+    if (label === undefined) {
+      label = this.#arenaLabel.size + 1;
+      this.#arenaLabel.set(arena, label);
+    }
+    if (events.arenaBlock !== undefined) events.arenaBlock(id, p, field, label, depth, p - heap);
+    else events.block(id, p, field);
   }
 
   /** An allocating op gave `p`: the block's ID, address and size field go to `events`. */
@@ -321,8 +603,12 @@ export class Replayer {
     events.note(`# op=${this.ops} brk=${this.#brk() - this.brk0} ${formatMallinfo2(this.proc.mallinfo2())}`);
   }
 
-  /** The ops other than malloc, free, realloc, calloc and memalign: the result of an allocating one, else -1. */
-  #other(k: number, list: OpList, i: number, events: ReplayEvents): number {
+  /**
+   * The ops other than malloc, free, realloc, calloc and memalign: the result of an allocating one,
+   * else -1. The C library calls are `caller`'s (the current thread); mallopt, malloc_trim,
+   * malloc_info, sbrk and the system calls act on the whole process.
+   */
+  #other(k: number, list: OpList, i: number, events: ReplayEvents, caller: ReplayCaller): number {
     const proc = this.proc;
     const { a, b, c, d } = list;
     const id = a[i];
@@ -336,7 +622,7 @@ export class Replayer {
           oldPtr = this.#addr[old];
           this.#live[old] = 0;
         }
-        return this.#need("reallocarray", list.line[i]).call(proc, oldPtr, c[i], d[i]);
+        return this.#need(caller, "reallocarray", list.line[i]).call(caller, oldPtr, c[i], d[i]);
       }
       case Op.MALLOPT: {
         const ret = proc.mallopt(a[i] | 0, b[i] | 0);
@@ -351,17 +637,17 @@ export class Replayer {
         events.note(`# malloc_info:\n${prefixLines(proc.malloc_info())}`);
         return -1;
       case Op.ALIGNED_ALLOC:
-        return this.#need("aligned_alloc", list.line[i]).call(proc, b[i], c[i]);
+        return this.#need(caller, "aligned_alloc", list.line[i]).call(caller, b[i], c[i]);
       case Op.POSIX_MEMALIGN: {
-        const r = this.#need("posix_memalign", list.line[i]).call(proc, b[i], c[i]);
+        const r = this.#need(caller, "posix_memalign", list.line[i]).call(caller, b[i], c[i]);
         return r.err === 0 ? r.ptr : 0;
       }
       case Op.VALLOC:
-        return this.#need("valloc", list.line[i]).call(proc, b[i]);
+        return this.#need(caller, "valloc", list.line[i]).call(caller, b[i]);
       case Op.PVALLOC:
-        return this.#need("pvalloc", list.line[i]).call(proc, b[i]);
+        return this.#need(caller, "pvalloc", list.line[i]).call(caller, b[i]);
       case Op.USABLE_SIZE:
-        if (this.#liveId(id, list, i)) this.#need("malloc_usable_size", list.line[i]).call(proc, this.#addr[id]);
+        if (this.#liveId(id, list, i)) this.#need(caller, "malloc_usable_size", list.line[i]).call(caller, this.#addr[id]);
         return -1;
       case Op.SBRK:
         proc.sbrk(b[i] | 0);
@@ -374,7 +660,7 @@ export class Replayer {
 
   /** The raw memory system calls on regions (M U X D Y). */
   #system(k: number, list: OpList, i: number, region: Uint32Array): void {
-    const sys = this.#need("sys", list.line[i]);
+    const sys = this.#need(this.proc, "sys", list.line[i]);
     const rid = list.a[i], b = list.b[i], c = list.c[i], d = list.d[i];
     switch (k) {
       case Op.MMAP: {

@@ -9,8 +9,8 @@ import { ByteWriter } from "./bytewriter.js";
 import { concatBytes } from "./lines.js";
 import { isMtrace, MtraceConverter, type MtraceCounts } from "./mtrace.js";
 import { OpsParser, type OpList } from "./ops.js";
-import { ReplayWriter, type ReplaySummaryLines } from "./replay.js";
-import { Replayer, type ReplayOptions, type ReplayTarget } from "./replayer.js";
+import { ReplayWriter, threadsHeader, ThreadsReplayWriter, type ReplaySummaryLines, type ThreadsSummary } from "./replay.js";
+import { hasThreadLines, Replayer, type ReplayEvents, type ReplayOptions, type ReplayTarget } from "./replayer.js";
 
 /** Bytes in pieces: a Node stream, a web ReadableStream (async iterable in Node), an array. */
 export type ByteSource = AsyncIterable<Uint8Array> | Iterable<Uint8Array>;
@@ -60,6 +60,23 @@ export interface ReplayStreamResult extends ReplaySummaryLines {
   lines: number;
   /** `stopAfter` ended the replay: the input may have more ops, unread. */
   stoppedEarly: boolean;
+  /** In the threads oracle's format: the threads and arenas of its end line; else null. */
+  threads: ThreadsSummary | null;
+}
+
+/**
+ * The header line (with its newline) of a replay by `engine`: the threads oracle's when the engine
+ * runs in its format, else the replay oracle's. `ids` undefined prints `ids=?`.
+ */
+export function replayHeader(engine: Replayer, ids: number | undefined): string {
+  if (engine.threaded) {
+    return threadsHeader(engine.scenario, engine.proc.nprocs ?? 2, engine.stackRlimit, engine.brk0, ids);
+  }
+  let header = "";
+  const h = new ByteWriter((bytes) => (header += new TextDecoder().decode(bytes)), 4096);
+  new ReplayWriter(h, engine.brk0).header(engine.brkUntouched, ids, engine.alignBreak);
+  h.flush();
+  return header;
 }
 
 const GZIP_MAGIC0 = 0x1f, GZIP_MAGIC1 = 0x8b;
@@ -224,11 +241,12 @@ export async function replayStream(
   options: ReplayStreamOptions = {},
 ): Promise<ReplayStreamResult> {
   const engine = new Replayer(proc, options, true);
+  if (!options.write) engine.acceptThreadLines(); // no output: the format cannot be wrong
   options.onStart?.(engine);
   const pending: Uint8Array[] = [];
   const sink = options.write;
   const out = new ByteWriter((bytes) => pending.push(bytes));
-  const writer = sink ? new ReplayWriter(out, engine.brk0) : null;
+  let writer: ReplayWriter | ThreadsReplayWriter | null = null;
   const drain = async () => {
     for (let i = 0; i < pending.length; i++) {
       const r = sink!(pending[i]);
@@ -236,14 +254,21 @@ export async function replayStream(
     }
     pending.length = 0;
   };
+  // The format is chosen at the first batch (the threads oracle's if it has a thread line), and
+  // the header then written.
   let header = "";
-  {
-    const h = new ByteWriter((bytes) => (header += new TextDecoder().decode(bytes)), 4096);
-    new ReplayWriter(h, engine.brk0).header(engine.brkUntouched, options.ids, engine.alignBreak);
-    h.flush();
-  }
-  if (writer !== null && options.ids !== undefined) out.ascii(header);
-  const events = writer ?? { block() {}, note() {} };
+  let events: ReplayEvents = { block() {}, note() {} };
+  let begun = false;
+  const begin = (first: OpList | null) => {
+    begun = true;
+    if (options.threads ?? (first !== null && hasThreadLines(first))) engine.useThreads();
+    header = replayHeader(engine, options.ids);
+    if (sink) {
+      writer = engine.threaded ? new ThreadsReplayWriter(out, engine.brk0) : new ReplayWriter(out, engine.brk0);
+      events = writer;
+      if (options.ids !== undefined) out.ascii(header);
+    }
+  };
   let format: "ops" | "mtrace" = "ops";
   let parser: TraceParser | null = null;
   let stoppedEarly = false;
@@ -252,6 +277,7 @@ export async function replayStream(
       format = f;
       parser = p;
     })) {
+      if (!begun) begin(batch);
       const room = (options.stopAfter ?? Infinity) - engine.ops;
       if (batch.length >= room) {
         engine.run({ ...batch, length: room }, events);
@@ -269,6 +295,7 @@ export async function replayStream(
     await drain();
     throw err;
   }
+  if (!begun) begin(null);
   const p = parser as TraceParser | null;
   const summary: ReplaySummaryLines = {
     ops: engine.ops,
@@ -282,8 +309,13 @@ export async function replayStream(
     mallocStats: proc.malloc_stats(),
   };
   if (options.ids === undefined) header = header.replace(" ids=? ", ` ids=${engine.ids} `);
-  if (writer !== null) {
-    writer.end(summary);
+  const threads: ThreadsSummary | null = engine.threaded
+    ? { created: engine.threadsCreated, live: engine.liveThreads, arenasSeen: engine.arenasSeen }
+    : null;
+  const w = writer as ReplayWriter | ThreadsReplayWriter | null;
+  if (w !== null) {
+    if (w instanceof ThreadsReplayWriter) w.end(summary, threads!);
+    else w.end(summary);
     out.flush();
     await drain();
   }
@@ -299,6 +331,7 @@ export async function replayStream(
     mtrace: p instanceof MtraceConverter ? p.counts : null,
     lines: p?.lines ?? 0,
     stoppedEarly,
+    threads,
   };
 }
 

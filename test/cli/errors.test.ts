@@ -41,7 +41,10 @@ describe("files that cannot be read", () => {
 describe("op lists that are wrong, with the line and what was expected", () => {
   const cases: [string, string, RegExp][] = [
     ["garbage", "m 0 10\nhello world\n", /:2: unknown op "hello" \(expected one of .*\): "hello world"$/],
-    ["a thread line (not replayed yet)", "m 0 10\nT 1\nm 1 10\n", /:2: thread lines \(T, E\) are not replayed yet: this version runs one thread: "T 1"$/],
+    ["a new thread out of order", "m 0 10\nT 2\nm 1 10\n", /:2: thread 2 out of order: the next new thread is 1 .*: "T 2"$/],
+    ["a thread named again after its exit", "T 1\nE 1\nT 1\n", /:3: thread 1 has exited: thread numbers are never reused .*: "T 1"$/],
+    ["the main thread exiting", "m 0 10\nE 0\n", /:2: E 0: the main thread does not exit .*: "E 0"$/],
+    ["an exit of a thread never created", "T 1\nE 2\n", /:2: thread 2 was never created .*: "E 2"$/],
     ["a half-written last line", "m 0 10\nm 1 20\nm 2", /:3: missing SIZE \(expected "m ID SIZE"\): "m 2"$/],
     ["a number past 32 bits", "# header\nm 0 4294967296\n", /:2: SIZE 4294967296 is past 32 bits/],
     ["a negative size", "m 0 -16\n", /:1: SIZE is negative/],
