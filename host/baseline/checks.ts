@@ -11,7 +11,7 @@ import { bin_at, bin_index, fastbin_index } from "./bins.js";
 import { chunksize, inuse, prev_inuse, prev_size, protect_ptr } from "./chunk.js";
 import { ld, type Env } from "./env.js";
 import {
-  AV_FASTBINS, AV_FLAGS, AV_SYSTEM_MEM, AV_TOP, MAIN_ARENA, NONCONTIGUOUS_BIT, W_MALLOC_INITIALIZED, W_SBRK_BASE,
+  AV_FASTBINS, AV_FLAGS, AV_NEXT, AV_SYSTEM_MEM, AV_TOP, MAIN_ARENA, NONCONTIGUOUS_BIT, W_MALLOC_INITIALIZED, W_SBRK_BASE,
   W_TCACHE, W_TCACHE_KEY,
 } from "./layout.js";
 
@@ -188,9 +188,20 @@ export function check_failure_rule(env: Env, av: number): number {
   return 0;
 }
 
-/** check_malloc_state(av): abort (env.onAbort) with CHECK_MALLOC_STATE_FAILED when a rule fails. */
-export function check_malloc_state(env: Env, av: number): void {
-  const rule = check_failure_rule(env, av);
+/** Every arena, the ring from main_arena (before the first call, main_arena alone): 0, or the first broken rule. */
+export function check_arenas_rule(env: Env): number {
+  let av = MAIN_ARENA;
+  do {
+    const rule = check_failure_rule(env, av);
+    if (rule !== 0) return rule;
+    av = env.u32[(av + AV_NEXT) >>> 2];
+  } while (av !== MAIN_ARENA && av !== 0);
+  return 0;
+}
+
+/** check_malloc_state: abort (env.onAbort) with CHECK_MALLOC_STATE_FAILED when a rule fails in any arena. */
+export function check_malloc_state(env: Env): void {
+  const rule = check_arenas_rule(env);
   if (rule !== 0) {
     const err = env.onAbort(CHECK_MALLOC_STATE_FAILED);
     (err as Error & { rule?: number }).rule = rule;

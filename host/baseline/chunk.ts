@@ -43,8 +43,8 @@ export const prev_inuse = (env: Env, p: number): boolean => (ld(env, p, 4) & 1) 
 export const chunk_is_mmapped = (env: Env, p: number): boolean => (ld(env, p, 4) & 2) !== 0;
 /** Set the whole size field (flags included). */
 export const set_head = (env: Env, p: number, v: number): void => st(env, p, 4, v);
-/** Set the size, keeping the PREV_INUSE bit (a load, then a store). */
-export const set_head_size = (env: Env, p: number, s: number): void => st(env, p, 4, (ld(env, p, 4) & 1) | s);
+/** Set the size, keeping the three flag bits (a load, then a store). */
+export const set_head_size = (env: Env, p: number, s: number): void => st(env, p, 4, (ld(env, p, 4) & 7) | s);
 /** Write the size into the next chunk's prev_size (free chunks only). */
 export const set_foot = (env: Env, p: number, s: number): void => st(env, (p + s) >>> 0, 0, s);
 

@@ -10,11 +10,13 @@ import {
   CORRUPTED_SIZE_VS_PREV_SIZE_FASTBINS, DOUBLE_FREE_FASTTOP, DOUBLE_FREE_OUT, DOUBLE_FREE_PREV, DOUBLE_FREE_TOP,
   FREE_CORRUPTED_UNSORTED, FREE_INVALID_NEXT_SIZE_FAST, FREE_INVALID_NEXT_SIZE_NORMAL, FREE_INVALID_POINTER,
   FREE_INVALID_SIZE, FREE_TCACHE_DOUBLE_FREE, FREE_TCACHE_TOO_MANY, FREE_TCACHE_UNALIGNED,
-  INVALID_FASTBIN_ENTRY_FREE,
+  INVALID_FASTBIN_ENTRY_FREE, ASSERT_INT_FREE_HEAP_AR_PTR,
 } from "../../assembly/messages.js";
+import { arena_for_chunk } from "./arenas.js";
 import { fastbin_index, in_smallbin_range, unlink_chunk, unsorted_chunks } from "./bins.js";
 import { aligned_OK, chunksize, misaligned_chunk } from "./chunk.js";
 import { check_range, ld, malloc_printerr, st, type Env } from "./env.js";
+import { heap_ar_ptr, heap_for_ptr, heap_trim } from "./heap.js";
 import {
   AV_FASTBINS, AV_FLAGS, AV_HAVE_FASTCHUNKS, AV_SYSTEM_MEM, AV_TOP, MAIN_ARENA, NONCONTIGUOUS_BIT, W_GLOBAL_MAX_FAST,
   W_MMAP_THRESHOLD, W_NO_DYN_THRESHOLD, W_PERTURB_BYTE, W_TCACHE, W_TCACHE_BINS, W_TCACHE_COUNT, W_TCACHE_KEY,
@@ -50,13 +52,14 @@ export function libc_free(env: Env, mem: number): void {
     }
     munmap_chunk(env, p);
   } else if (env.u32[W_TCACHE] !== 0) {
-    // arena_for_chunk: one arena until threads exist
-    int_free_sized(env, MAIN_ARENA, p, (head & ~7) >>> 0, false);
+    // arena_for_chunk, from the size word already loaded
+    const av = (head & 4) === 0 ? MAIN_ARENA : heap_ar_ptr(env, heap_for_ptr(p));
+    int_free_sized(env, av, p, (head & ~7) >>> 0, false);
   } else {
-    // the first free before any malloc: carving the tcache may have changed what p points at
+    // the first free before any malloc (or after the thread's tcache shut down): carving the
+    // tcache may have changed what p points at
     tcache_init(env);
-    // arena_for_chunk: one arena until threads exist
-    _int_free(env, MAIN_ARENA, p, false);
+    _int_free(env, arena_for_chunk(env, p), p, false);
   }
   set_errno(env, err);
 }
@@ -168,9 +171,13 @@ function int_free_sized(env: Env, av: number, p: number, size: number, have_lock
   if (size >= FASTBIN_CONSOLIDATION_THRESHOLD) {
     if (m[(av + AV_HAVE_FASTCHUNKS) >>> 2] !== 0) malloc_consolidate(env, av);
     m = env.u32;
-    // Only the main arena's top ends at the break; a non-main heap is trimmed with its heap.
     if (av === MAIN_ARENA) {
       if (chunksize(env, m[(av + AV_TOP) >>> 2]) >= m[W_TRIM_THRESHOLD]) systrim(env, m[W_TOP_PAD], av);
+    } else {
+      // always: the top's heap may go away whole, however small the top
+      const heap = heap_for_ptr(m[(av + AV_TOP) >>> 2]);
+      if (heap_ar_ptr(env, heap) !== av) malloc_printerr(env, ASSERT_INT_FREE_HEAP_AR_PTR);
+      heap_trim(env, heap, env.u32[W_TOP_PAD]);
     }
   }
 }

@@ -3,27 +3,28 @@
 // process's memory. It gives the same addresses, heap bytes and statistics as the Wasm build; it
 // exists to compare runtimes (benchmarks) and to be the fuzzer's twin.
 //
-// Files: layout (the static data: main_arena, mp_, errno, __curbrk), env (memory views, kernel,
-// abort), syscalls (brk/sbrk, mmap family, errno), chunk, bins, tcache, malloc (+ calloc), free
-// (+ malloc_consolidate), sysmalloc (+ systrim, mmapped chunks), realloc, memalign, stats
-// (mallinfo2, malloc_stats, malloc_info, malloc_usable_size, malloc_trim), params (mallopt),
-// checks (the whole-heap walker). Constants and messages come from assembly/config.ts and
+// Files: layout (the static data: main_arena, mp_, the main thread's TLS block, errno, __curbrk),
+// env (memory views, kernel, abort), syscalls (brk/sbrk, mmap family, mprotect, errno), chunk,
+// bins, heap (non-main arenas' heaps), arenas (which arena a thread uses), thread (the running
+// thread's state), tcache, malloc (+ calloc), free (+ malloc_consolidate), sysmalloc (+ systrim,
+// mmapped chunks), realloc, memalign, stats (mallinfo2, malloc_stats, malloc_info,
+// malloc_usable_size, malloc_trim), params (mallopt), checks (the whole-heap walker). Constants and messages come from assembly/config.ts and
 // assembly/messages.ts, shared with the Wasm build.
 
 import {
   DEFAULT_ARENA_TEST, DEFAULT_MMAP_MAX, DEFAULT_MMAP_THRESHOLD, DEFAULT_TOP_PAD, DEFAULT_TRIM_THRESHOLD,
-  MAX_TCACHE_SIZE, TCACHE_FILL_COUNT, TCACHE_MAX_BINS,
+  MAX_TCACHE_SIZE, SIZEOF_TLS, TCACHE_FILL_COUNT, TCACHE_MAX_BINS,
 } from "../../assembly/config.js";
 import type { LoadAllocatorOptions } from "../allocator.js";
 import { ProcessAbort } from "../errors.js";
 import type { LibC } from "../libc.js";
-import { check_failure_rule, check_malloc_state, lastCycle } from "./checks.js";
+import { check_arenas_rule, check_malloc_state, lastCycle } from "./checks.js";
 import { Env } from "./env.js";
 import { writeProgramData } from "./image.js";
 import { libc_free as free } from "./free.js";
 import {
-  BASELINE_DATA_END, MAIN_ARENA, MP, W_ARENA_TEST, W_MMAP_THRESHOLD, W_N_MMAPS_MAX, W_TCACHE_BINS, W_TCACHE_COUNT,
-  W_TCACHE_MAX_BYTES, W_TOP_PAD, W_TRIM_THRESHOLD,
+  BASELINE_DATA_END, MAIN_ARENA, MAIN_TLS, MP, W_ARENA_TEST, W_MAY_SHRINK_HEAP, W_MMAP_THRESHOLD, W_N_MMAPS_MAX,
+  W_NARENAS, W_NPROCS, W_TCACHE_BINS, W_TCACHE_COUNT, W_TCACHE_MAX_BYTES, W_TOP_PAD, W_TRIM_THRESHOLD,
 } from "./layout.js";
 import { libc_calloc, libc_malloc } from "./malloc.js";
 import { libc_memalign, libc_posix_memalign, libc_pvalloc, libc_valloc } from "./memalign.js";
@@ -35,8 +36,9 @@ import {
 } from "./stats.js";
 import { do_brk, do_sbrk, get_errno, set_errno } from "./syscalls.js";
 import { tcache_key_initialize } from "./tcache.js";
+import { current_tls, set_thread, thread_exit, thread_start } from "./thread.js";
 
-export { BASELINE_DATA_END, MAIN_ARENA, MP } from "./layout.js";
+export { BASELINE_DATA_END, MAIN_ARENA, MAIN_TLS, MP } from "./layout.js";
 
 export interface LoadBaselineOptions extends LoadAllocatorOptions {
   /**
@@ -55,9 +57,10 @@ export interface BaselineExports {
   check_failure(): number;
   /** 0, or the last cyclic list the last whole-heap walk found (as the Wasm build's check_cycle()). */
   check_cycle(): number;
-  /** &main_arena, &mp_ */
+  /** &main_arena, &mp_, and the main thread's TLS block (as the Wasm build's main_tls_addr()) */
   main_arena: number;
   mp_addr: number;
+  main_tls_addr: number;
   /** The benchmarks' replay loop (assembly/replay.ts's twin): an encoded op list in the process's memory. */
   replay_ops(ops: number, count: number, table: number): void;
 }
@@ -79,6 +82,15 @@ function initStatics(env: Env): void {
   m[W_TCACHE_BINS] = TCACHE_MAX_BINS;
   m[W_TCACHE_MAX_BYTES] = MAX_TCACHE_SIZE;
   m[W_TCACHE_COUNT] = TCACHE_FILL_COUNT;
+  // arena.c's: main_arena counts as one; get_nprocs() until the host says otherwise (set_system)
+  m[W_NARENAS] = 1;
+  m[W_NPROCS] = 2;
+}
+
+/** What the system says, once, before the first call (the Wasm build's set_system): get_nprocs(), and vm.overcommit_memory. */
+function set_system(env: Env, nprocs: number, overcommit: number): void {
+  env.i32[W_NPROCS] = nprocs;
+  env.u32[W_MAY_SHRINK_HEAP] = overcommit === 2 ? 1 : 0;
 }
 
 /**
@@ -95,6 +107,7 @@ export function loadBaseline(options: LoadBaselineOptions): LoadedBaseline {
   env.u8.fill(0, MAIN_ARENA, BASELINE_DATA_END);
   initStatics(env);
   tcache_key_initialize(env, options.seed >>> 0);
+  set_system(env, options.nprocs ?? 2, options.overcommit ?? 0);
   const heapBase = Math.max(options.heapBase ?? BASELINE_DATA_END, BASELINE_DATA_END);
   env.setStaticData(MAIN_ARENA, heapBase);
 
@@ -128,18 +141,26 @@ export function loadBaseline(options: LoadBaselineOptions): LoadedBaseline {
       e.refresh();
       set_errno(e, value);
     },
+    threads: {
+      mainTls: MAIN_TLS,
+      tlsBytes: SIZEOF_TLS,
+      current: () => (e.refresh(), current_tls(e)),
+      threadStart: (tls) => (e.refresh(), thread_start(e, tls >>> 0)),
+      setThread: (tls) => (e.u32.length === 0 && e.refresh(), set_thread(e, tls >>> 0)),
+      threadExit: () => (e.refresh(), thread_exit(e)),
+    },
   };
   if (options.debug === true) libc = withChecks(env, libc);
-  // The checker walks the arena list: one arena until threads exist.
   return {
     heapBase,
     libc,
     exports: {
-      check_malloc_state: () => (e.refresh(), check_malloc_state(e, MAIN_ARENA)),
-      check_failure: () => (e.refresh(), check_failure_rule(e, MAIN_ARENA)),
+      check_malloc_state: () => (e.refresh(), check_malloc_state(e)),
+      check_failure: () => (e.refresh(), check_arenas_rule(e)),
       check_cycle: lastCycle,
       main_arena: MAIN_ARENA,
       mp_addr: MP,
+      main_tls_addr: MAIN_TLS,
       replay_ops: (ops, count, table) => replay_ops(e, ops >>> 0, count >>> 0, table >>> 0),
     },
   };
@@ -156,10 +177,20 @@ function withChecks(env: Env, libc: LibC): LibC {
     checked[name] = (...args: number[]) => {
       const r = f(...args);
       env.refresh();
-      check_malloc_state(env, MAIN_ARENA);
+      check_malloc_state(env);
       return r;
     };
   }
   Object.defineProperty(checked, "errno", Object.getOwnPropertyDescriptor(libc, "errno")!);
+  // a thread's exit frees its tcache into the arenas: checked too, as the Wasm build's thread_exit
+  const threads = libc.threads!;
+  checked.threads = {
+    ...threads,
+    threadExit: () => {
+      threads.threadExit();
+      env.refresh();
+      check_malloc_state(env);
+    },
+  };
   return checked as unknown as LibC;
 }

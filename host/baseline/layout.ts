@@ -1,15 +1,16 @@
 // The baseline's static data: what the Wasm build keeps in its data segment (main_arena, mp_,
-// errno, __curbrk), placed at fixed addresses from PROGRAM_DATA_START, as a C program's .data.
-// Free chunks point into it (bin headers are fake chunks inside their arena), so it must live in
-// the emulated memory, not in JS objects.
+// the main thread's TLS block, errno, __curbrk), placed at fixed addresses from
+// PROGRAM_DATA_START, as a C program's .data. Free chunks point into it (bin headers are fake
+// chunks inside their arena), so it must live in the emulated memory, not in JS objects.
 //
 //  PROGRAM_DATA_START  0x11000  main_arena  (struct malloc_state, 1116 bytes; picture below)
-//                      0x11460  mp_         (struct malloc_par + the other statics, 88 bytes)
-//                      0x114b8  errno
-//                      0x114bc  __curbrk
-//  BASELINE_DATA_END   0x114c0  the program's data segment ends here (heapBase)
+//                      0x11460  mp_         (struct malloc_par + the other statics, 128 bytes)
+//                      0x114e0  main_tls    (the main thread's TLS block, 16 bytes: thread.ts)
+//                      0x114f0  errno
+//                      0x114f4  __curbrk
+//  BASELINE_DATA_END   0x114f8  the program's data segment ends here (heapBase)
 //
-//  main_arena  +0     mutex (unused: one thread)
+//  main_arena  +0     mutex (unused: threads run one at a time)
 //              +4     flags (NONCONTIGUOUS_BIT)
 //              +8     have_fastchunks
 //              +12    fastbinsY[NFASTBINS]     singly linked, LIFO, safe-linked fd
@@ -20,19 +21,20 @@
 //              +1096  next, next_free, attached_threads
 //              +1108  system_mem, max_system_mem
 //
-// main_arena and mp_ sit where the Wasm build's sit (its linker puts them first), so a heap
-// of one build and of the other hold the same bytes, bin pointers included.
+// main_arena, mp_ and main_tls sit where the Wasm build's sit (its linker puts them first, in
+// that order), so a heap of one build and of the other hold the same bytes, bin pointers included.
+// The other arenas live at the start of their first heap (heap.ts), in mappings.
 //
 // struct malloc_par's offsets repeat assembly/arena.ts's mp_ class (AssemblyScript-only syntax,
 // which TypeScript cannot import); everything else comes from config.ts.
 
 import { PROGRAM_DATA_START } from "../constants.js";
-import { SIZEOF_MALLOC_STATE } from "../../assembly/config.js";
+import { SIZEOF_MALLOC_STATE, SIZEOF_TLS } from "../../assembly/config.js";
 
 // struct malloc_state's field offsets are shared with the Wasm build (assembly/config.ts).
 export {
   AV_FLAGS, AV_HAVE_FASTCHUNKS, AV_FASTBINS, AV_TOP, AV_LAST_REMAINDER, AV_BINS, AV_BINMAP, AV_NEXT,
-  AV_SYSTEM_MEM, AV_MAX_SYSTEM_MEM, SIZEOF_MALLOC_STATE, NONCONTIGUOUS_BIT,
+  AV_NEXT_FREE, AV_ATTACHED_THREADS, AV_SYSTEM_MEM, AV_MAX_SYSTEM_MEM, SIZEOF_MALLOC_STATE, NONCONTIGUOUS_BIT,
 } from "../../assembly/config.js";
 
 /** &main_arena */
@@ -63,9 +65,26 @@ export const MP_TCACHE_KEY = 72;
 export const MP_TCACHE = 76;
 export const MP_MALLOC_INITIALIZED = 80;
 export const MP_TCACHE_SHUTTING_DOWN = 84;
-export const SIZEOF_MP = 88;
+// the current thread's arena (glibc's __thread thread_arena; thread.ts swaps it per thread)
+export const MP_THREAD_ARENA = 88;
+// arena.c's statics: the arena count, the free list, the limit fixed once, reused_arena's cursor,
+// new_heap's hint, and whether a second thread was ever made (SINGLE_THREAD_P false)
+export const MP_NARENAS = 92;
+export const MP_FREE_LIST = 96;
+export const MP_NARENAS_LIMIT = 100;
+export const MP_NEXT_TO_USE = 104;
+export const MP_ALIGNED_HEAP_AREA = 108;
+export const MP_MULTIPLE_THREADS = 112;
+// what get_nprocs() returns (the host sets it), and the current thread's TLS block (0: the main thread's)
+export const MP_NPROCS = 116;
+export const MP_CUR_TLS = 120;
+// vm.overcommit_memory is 2 (glibc's check_may_shrink_heap): shrink_heap remaps PROT_NONE
+export const MP_MAY_SHRINK_HEAP = 124;
+export const SIZEOF_MP = 128;
 
-export const ERRNO_ADDR = MP + SIZEOF_MP;
+/** The main thread's TLS block (thread.ts): its malloc state while another thread runs. */
+export const MAIN_TLS = MP + SIZEOF_MP;
+export const ERRNO_ADDR = MAIN_TLS + SIZEOF_TLS;
 export const CURBRK_ADDR = ERRNO_ADDR + 4;
 /** The end of the baseline program's static data: its __heap_base. */
 export const BASELINE_DATA_END = CURBRK_ADDR + 4;
@@ -98,5 +117,15 @@ export const W_TCACHE_KEY = W(MP + MP_TCACHE_KEY);
 export const W_TCACHE = W(MP + MP_TCACHE);
 export const W_MALLOC_INITIALIZED = W(MP + MP_MALLOC_INITIALIZED);
 export const W_TCACHE_SHUTTING_DOWN = W(MP + MP_TCACHE_SHUTTING_DOWN);
+export const W_THREAD_ARENA = W(MP + MP_THREAD_ARENA);
+export const W_NARENAS = W(MP + MP_NARENAS);
+export const W_FREE_LIST = W(MP + MP_FREE_LIST);
+export const W_NARENAS_LIMIT = W(MP + MP_NARENAS_LIMIT);
+export const W_NEXT_TO_USE = W(MP + MP_NEXT_TO_USE);
+export const W_ALIGNED_HEAP_AREA = W(MP + MP_ALIGNED_HEAP_AREA);
+export const W_MULTIPLE_THREADS = W(MP + MP_MULTIPLE_THREADS);
+export const W_NPROCS = W(MP + MP_NPROCS);
+export const W_CUR_TLS = W(MP + MP_CUR_TLS);
+export const W_MAY_SHRINK_HEAP = W(MP + MP_MAY_SHRINK_HEAP);
 export const W_ERRNO = W(ERRNO_ADDR);
 export const W_CURBRK = W(CURBRK_ADDR);

@@ -9,9 +9,10 @@ import {
   MALLOC_CORRUPTED_TOP_SIZE, MALLOC_CORRUPTED_UNSORTED, MALLOC_CORRUPTED_UNSORTED_2, MALLOC_CORRUPTED_UNSORTED_3,
   MALLOC_INVALID_NEXT_PREV_INUSE_UNSORTED, MALLOC_INVALID_NEXT_SIZE_UNSORTED, MALLOC_INVALID_SIZE_UNSORTED,
   MALLOC_LARGEBIN_CORRUPTED_BK, MALLOC_LARGEBIN_CORRUPTED_NEXTSIZE, MALLOC_MEMORY_CORRUPTION_FAST,
-  MALLOC_MISMATCHING_PREV_SIZE_UNSORTED, MALLOC_SMALLBIN_CORRUPTED, MALLOC_UNALIGNED_FASTBIN_2,
-  MALLOC_UNALIGNED_FASTBIN_3, MALLOC_UNSORTED_CORRUPTED,
+  MALLOC_MISMATCHING_PREV_SIZE_UNSORTED, MALLOC_SMALLBIN_CORRUPTED, MALLOC_UNALIGNED_FASTBIN,
+  MALLOC_UNALIGNED_FASTBIN_2, MALLOC_UNALIGNED_FASTBIN_3, MALLOC_UNSORTED_CORRUPTED,
 } from "../../assembly/messages.js";
+import { arena_get, arena_get_retry } from "./arenas.js";
 import {
   arena_bit, bin_at, binmap_w, fastbin_index, in_smallbin_range, largebin_index, malloc_init_state, mark_bin, next_bin,
   smallbin_index, unlink_chunk, unsorted_chunks,
@@ -21,10 +22,11 @@ import {
 } from "./chunk.js";
 import { check_range, ld, malloc_printerr, st, type Env } from "./env.js";
 import { malloc_consolidate } from "./free.js";
+import { heap_for_ptr, heap_mprotect_size } from "./heap.js";
 import {
-  AV_FASTBINS, AV_HAVE_FASTCHUNKS, AV_LAST_REMAINDER, AV_MAX_SYSTEM_MEM, AV_SYSTEM_MEM, AV_TOP, MAIN_ARENA,
-  W_GLOBAL_MAX_FAST, W_MALLOC_INITIALIZED, W_PERTURB_BYTE, W_SBRK_BASE, W_TCACHE, W_TCACHE_BINS, W_TCACHE_COUNT,
-  W_TCACHE_UNSORTED_LIMIT,
+  AV_ATTACHED_THREADS, AV_FASTBINS, AV_HAVE_FASTCHUNKS, AV_LAST_REMAINDER, AV_MAX_SYSTEM_MEM, AV_NEXT, AV_SYSTEM_MEM,
+  AV_TOP, MAIN_ARENA, W_GLOBAL_MAX_FAST, W_MALLOC_INITIALIZED, W_MULTIPLE_THREADS, W_PERTURB_BYTE, W_SBRK_BASE,
+  W_TCACHE, W_TCACHE_BINS, W_TCACHE_COUNT, W_TCACHE_UNSORTED_LIMIT, W_THREAD_ARENA,
 } from "./layout.js";
 import { MALLOC_CYCLIC_LARGEBIN_SEARCH, MALLOC_CYCLIC_LARGEBIN_SORT } from "../../assembly/hangs.js";
 import { walk_start, walk_step } from "./stats.js";
@@ -37,6 +39,11 @@ export function ptmalloc_init(env: Env): void {
   if (env.u32[W_MALLOC_INITIALIZED] !== 0) return;
   env.u32[W_MALLOC_INITIALIZED] = 1;
   malloc_init_state(env, MAIN_ARENA);
+  // glibc's static initializer: main_arena alone in the ring, used by the main thread
+  const m = env.u32;
+  m[(MAIN_ARENA + AV_NEXT) >>> 2] = MAIN_ARENA;
+  m[(MAIN_ARENA + AV_ATTACHED_THREADS) >>> 2] = 1;
+  m[W_THREAD_ARENA] = MAIN_ARENA;
 }
 
 /** alloc_perturb: fill fresh user memory with perturb_byte ^ 0xff (M_PERTURB). */
@@ -64,8 +71,19 @@ export function libc_malloc(env: Env, bytes: number): number {
     tc = m[W_TCACHE];
   }
   if (tc_idx < m[W_TCACHE_BINS] && tc !== 0 && env.u16[(tc >>> 1) + tc_idx] > 0) return tcache_get(env, tc_idx);
-  // arena_get: one arena until threads exist
-  return _int_malloc(env, MAIN_ARENA, bytes);
+  if (m[W_MULTIPLE_THREADS] === 0) return _int_malloc(env, MAIN_ARENA, bytes);
+  return malloc_threaded(env, bytes);
+}
+
+/** __libc_malloc past the tcache once threads exist: the thread's arena, and another if that fails. */
+function malloc_threaded(env: Env, bytes: number): number {
+  let av = arena_get(env, bytes);
+  let victim = _int_malloc(env, av, bytes);
+  if (victim === 0 && av !== 0) {
+    av = arena_get_retry(env, av, bytes);
+    victim = _int_malloc(env, av, bytes);
+  }
+  return victim;
 }
 
 /** A split's chunk fields: nextsize cleared on a large remainder, both heads, the remainder's foot. */
@@ -140,6 +158,12 @@ export function _int_malloc(env: Env, av: number, bytes: number): number {
     set_errno(env, ENOMEM);
     return 0;
   }
+  if (av === 0) {
+    // no arena could be had: mmap is all that is left
+    const p = sysmalloc(env, nb, 0);
+    if (p !== 0) alloc_perturb(env, p, bytes);
+    return p;
+  }
   const m = env.u32;
   const tc = m[W_TCACHE];
 
@@ -150,7 +174,10 @@ export function _int_malloc(env: Env, av: number, bytes: number): number {
     const victim = m[fbw];
     if (victim !== 0) {
       if (misaligned_chunk(victim)) malloc_printerr(env, MALLOC_UNALIGNED_FASTBIN_2);
-      m[fbw] = ((victim + 8) >>> 12) ^ ld(env, victim, 8);
+      const next = ((victim + 8) >>> 12) ^ ld(env, victim, 8);
+      // with threads, glibc's atomic removal looks at the new head first
+      if (next !== 0 && m[W_MULTIPLE_THREADS] !== 0 && misaligned_chunk(next)) malloc_printerr(env, MALLOC_UNALIGNED_FASTBIN);
+      m[fbw] = next;
       if (fastbin_index(chunksize(env, victim)) !== idx) malloc_printerr(env, MALLOC_MEMORY_CORRUPTION_FAST);
       const tc_idx = csize2tidx(nb);
       if (tc !== 0 && tc_idx < m[W_TCACHE_BINS]) {
@@ -158,7 +185,11 @@ export function _int_malloc(env: Env, av: number, bytes: number): number {
         let tc_victim: number;
         while (env.u16[cnt] < m[W_TCACHE_COUNT] && (tc_victim = m[fbw]) !== 0) {
           if (misaligned_chunk(tc_victim)) malloc_printerr(env, MALLOC_UNALIGNED_FASTBIN_3);
-          m[fbw] = ((tc_victim + 8) >>> 12) ^ ld(env, tc_victim, 8);
+          const tc_next = ((tc_victim + 8) >>> 12) ^ ld(env, tc_victim, 8);
+          if (tc_next !== 0 && m[W_MULTIPLE_THREADS] !== 0 && misaligned_chunk(tc_next)) {
+            malloc_printerr(env, MALLOC_UNALIGNED_FASTBIN);
+          }
+          m[fbw] = tc_next;
           tcache_put(env, tc_victim, tc_idx);
         }
       }
@@ -397,19 +428,32 @@ export function libc_calloc(env: Env, n: number, elem_size: number): number {
   if (m[W_TCACHE] === 0) tcache_init(env);
   m = env.u32;
 
-  // arena_get: one arena until threads exist
-  const av = MAIN_ARENA;
-  const oldtop = m[(av + AV_TOP) >>> 2];
-  let oldtopsize = chunksize(env, oldtop);
-  // Only newly allocated memory is known to be clear (MORECORE_CLEARS == 1): for the main arena,
-  // the top beyond the most the break ever gave (a non-main heap's top counts up to its heap's
-  // mprotect'ed end).
-  if (av === MAIN_ARENA) {
-    const fresh = (m[W_SBRK_BASE] + m[(av + AV_MAX_SYSTEM_MEM) >>> 2] - oldtop) >>> 0;
-    if (oldtopsize < fresh) oldtopsize = fresh;
+  const threaded = m[W_MULTIPLE_THREADS] !== 0;
+  let av = threaded ? arena_get(env, sz) : MAIN_ARENA;
+
+  let oldtop = 0;
+  let oldtopsize = 0;
+  if (av !== 0) {
+    m = env.u32;
+    oldtop = m[(av + AV_TOP) >>> 2];
+    oldtopsize = chunksize(env, oldtop);
+    // Only newly allocated memory is known to be clear (MORECORE_CLEARS == 1): for the main arena,
+    // what lies beyond the most the break ever held; in a heap, beyond what was ever read-write.
+    if (av === MAIN_ARENA) {
+      const fresh = (m[W_SBRK_BASE] + m[(av + AV_MAX_SYSTEM_MEM) >>> 2] - oldtop) >>> 0;
+      if (oldtopsize < fresh) oldtopsize = fresh;
+    } else {
+      const heap = heap_for_ptr(oldtop);
+      const fresh = (heap + heap_mprotect_size(env, heap) - oldtop) >>> 0;
+      if (oldtopsize < fresh) oldtopsize = fresh;
+    }
   }
 
-  const mem = _int_malloc(env, av, sz);
+  let mem = _int_malloc(env, av, sz);
+  if (threaded && mem === 0 && av !== 0) {
+    av = arena_get_retry(env, av, sz);
+    mem = _int_malloc(env, av, sz);
+  }
   if (mem === 0) return 0;
   const p = mem2chunk(mem);
   let csz = chunksize(env, p);

@@ -12,7 +12,8 @@ import {
 } from "./chunk.js";
 import type { Env } from "./env.js";
 import { _int_free } from "./free.js";
-import { MAIN_ARENA, W_MALLOC_INITIALIZED } from "./layout.js";
+import { arena_get, arena_get_retry } from "./arenas.js";
+import { MAIN_ARENA, W_MALLOC_INITIALIZED, W_MULTIPLE_THREADS } from "./layout.js";
 import { _int_malloc, libc_malloc, ptmalloc_init } from "./malloc.js";
 import { set_errno } from "./syscalls.js";
 
@@ -68,8 +69,14 @@ function mid_memalign(env: Env, alignment: number, bytes: number): number {
     while (a < alignment) a *= 2;
     alignment = a;
   }
-  // arena_get: one arena until threads exist
-  return _int_memalign(env, MAIN_ARENA, alignment, bytes);
+  if (env.u32[W_MULTIPLE_THREADS] === 0) return _int_memalign(env, MAIN_ARENA, alignment, bytes);
+  let av = arena_get(env, bytes + alignment + MINSIZE);
+  let p = _int_memalign(env, av, alignment, bytes);
+  if (p === 0 && av !== 0) {
+    av = arena_get_retry(env, av, bytes);
+    p = _int_memalign(env, av, alignment, bytes);
+  }
+  return p;
 }
 
 export function libc_memalign(env: Env, alignment: number, bytes: number): number {

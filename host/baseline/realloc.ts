@@ -11,7 +11,8 @@ import {
 } from "./chunk.js";
 import { check_range, ld, malloc_printerr, type Env } from "./env.js";
 import { _int_free, libc_free } from "./free.js";
-import { AV_SYSTEM_MEM, AV_TOP, MAIN_ARENA, W_MALLOC_INITIALIZED, W_TCACHE } from "./layout.js";
+import { heap_ar_ptr, heap_for_ptr } from "./heap.js";
+import { AV_SYSTEM_MEM, AV_TOP, MAIN_ARENA, W_MALLOC_INITIALIZED, W_MULTIPLE_THREADS, W_TCACHE } from "./layout.js";
 import { _int_malloc, libc_malloc, ptmalloc_init } from "./malloc.js";
 import { munmap_chunk, mremap_chunk } from "./sysmalloc.js";
 import { set_errno } from "./syscalls.js";
@@ -34,6 +35,12 @@ export function libc_realloc(env: Env, oldmem: number, bytes: number): number {
   let mmapped = (head & 2) !== 0;
   const carving = !mmapped && env.u32[W_TCACHE] === 0;
   if (carving) tcache_init(env);
+  // arena_for_chunk(oldp), of a chunk not mmapped (glibc reads the size word again: a carving may have changed it)
+  let av = 0;
+  if (!mmapped) {
+    const h = carving ? ld(env, oldp, 4) : head;
+    av = (h & 4) === 0 ? MAIN_ARENA : heap_ar_ptr(env, heap_for_ptr(oldp));
+  }
 
   if (oldp > ((0 - oldsize) >>> 0) || misaligned_chunk(oldp)) malloc_printerr(env, REALLOC_INVALID_POINTER);
 
@@ -55,8 +62,15 @@ export function libc_realloc(env: Env, oldmem: number, bytes: number): number {
     munmap_chunk(env, oldp);
     return newmem;
   }
-  // arena_for_chunk: one arena until threads exist
-  return _int_realloc(env, MAIN_ARENA, oldp, oldsize, nb);
+  const newp = _int_realloc(env, av, oldp, oldsize, nb);
+  if (newp !== 0 || env.u32[W_MULTIPLE_THREADS] === 0) return newp;
+  // with threads, try harder: a block from any arena the thread can get, then copy and free
+  const newmem = libc_malloc(env, bytes);
+  if (newmem !== 0) {
+    copy_checked(env, newmem, oldmem, memsize(env, oldp));
+    _int_free(env, av, oldp, false);
+  }
+  return newmem;
 }
 
 /** _int_realloc(av, oldp, oldsize, nb) */

@@ -14,8 +14,9 @@ import { bin_at, bin_index } from "./bins.js";
 import { chunksize, inuse, memsize, misaligned_chunk } from "./chunk.js";
 import { ld, malloc_printerr, type Env } from "./env.js";
 import { malloc_consolidate } from "./free.js";
+import { heap_for_ptr, heap_mprotect_size, heap_prev, heap_size } from "./heap.js";
 import {
-  AV_FASTBINS, AV_MAX_SYSTEM_MEM, AV_SYSTEM_MEM, AV_TOP, MAIN_ARENA, W_MALLOC_INITIALIZED, W_MAX_MMAPPED_MEM,
+  AV_FASTBINS, AV_MAX_SYSTEM_MEM, AV_NEXT, AV_SYSTEM_MEM, AV_TOP, MAIN_ARENA, W_MALLOC_INITIALIZED, W_MAX_MMAPPED_MEM,
   W_MAX_N_MMAPS, W_MMAPPED_MEM, W_N_MMAPS,
 } from "./layout.js";
 import { ptmalloc_init } from "./malloc.js";
@@ -24,6 +25,9 @@ import { do_madvise } from "./syscalls.js";
 
 // The walks below follow links read from memory, so they load as the Wasm build does (ld: a link
 // past the end of the memory traps, the process dies of SIGSEGV).
+
+/** The next arena in the ring (main_arena's next is the newest; the last links back to main_arena). */
+const av_next = (env: Env, av: number): number => env.u32[(av + AV_NEXT) >>> 2];
 
 /** The next chunk of a fastbin (safe-linked). */
 const fastbin_next = (env: Env, p: number): number => (((p + 8) >>> 12) ^ ld(env, p, 8)) >>> 0;
@@ -103,8 +107,11 @@ function int_mallinfo(env: Env, av: number, mi: Mallinfo2, fastHang: string, bin
 export function libc_mallinfo2(env: Env): Mallinfo2 {
   if (env.u32[W_MALLOC_INITIALIZED] === 0) ptmalloc_init(env);
   const mi = emptyMallinfo2();
-  // the arena list: one arena until threads exist
-  int_mallinfo(env, MAIN_ARENA, mi, MALLINFO2_CYCLIC_FASTBIN, MALLINFO2_CYCLIC_BIN);
+  let av = MAIN_ARENA;
+  do {
+    int_mallinfo(env, av, mi, MALLINFO2_CYCLIC_FASTBIN, MALLINFO2_CYCLIC_BIN);
+    av = av_next(env, av);
+  } while (av !== MAIN_ARENA);
   return mi;
 }
 
@@ -113,18 +120,26 @@ const u10 = (v: number): string => String(v >>> 0).padStart(10);
 /** __malloc_stats: glibc's exact text (what it writes to stderr). */
 export function libc_malloc_stats(env: Env): string {
   if (env.u32[W_MALLOC_INITIALIZED] === 0) ptmalloc_init(env);
+  const mmapped = env.u32[W_MMAPPED_MEM];
+  let system_b = mmapped;
+  let in_use_b = mmapped;
+  let out = "";
+  let av = MAIN_ARENA;
+  let i = 0;
+  do {
+    const mi = emptyMallinfo2();
+    int_mallinfo(env, av, mi, MALLOC_STATS_CYCLIC_FASTBIN, MALLOC_STATS_CYCLIC_BIN);
+    out += `Arena ${i++}:\nsystem bytes     = ${u10(mi.arena)}\nin use bytes     = ${u10(mi.uordblks)}\n`;
+    system_b = (system_b + mi.arena) >>> 0;
+    in_use_b = (in_use_b + mi.uordblks) >>> 0;
+    av = av_next(env, av);
+  } while (av !== MAIN_ARENA);
   const m = env.u32;
-  const mmapped = m[W_MMAPPED_MEM];
-  const mi = emptyMallinfo2();
-  // the arena list: one arena until threads exist
-  int_mallinfo(env, MAIN_ARENA, mi, MALLOC_STATS_CYCLIC_FASTBIN, MALLOC_STATS_CYCLIC_BIN);
   return (
-    "Arena 0:\n" +
-    `system bytes     = ${u10(mi.arena)}\n` +
-    `in use bytes     = ${u10(mi.uordblks)}\n` +
+    out +
     "Total (incl. mmap):\n" +
-    `system bytes     = ${u10(mmapped + mi.arena)}\n` +
-    `in use bytes     = ${u10(mmapped + mi.uordblks)}\n` +
+    `system bytes     = ${u10(system_b)}\n` +
+    `in use bytes     = ${u10(in_use_b)}\n` +
     `max mmap regions = ${u10(m[W_MAX_N_MMAPS])}\n` +
     `max mmap bytes   = ${u10(m[W_MAX_MMAPPED_MEM])}\n`
   );
@@ -136,13 +151,44 @@ const totalLine = (type: string, count: number, size: number): string =>
   `<total type="${type}" count="${count >>> 0}" size="${size >>> 0}"/>\n`;
 const sizedLine = (elem: string, type: string, size: number): string => `<${elem} type="${type}" size="${size >>> 0}"/>\n`;
 
-/** __malloc_info(0, fp): the XML report. */
+/** malloc_info's totals over the arenas. */
+interface InfoTotals {
+  nblocks: number;
+  nfastblocks: number;
+  avail: number;
+  fastavail: number;
+  system: number;
+  maxSystem: number;
+  aspace: number;
+  aspaceMprotect: number;
+}
+
+/** __malloc_info(0, fp): the XML report, one <heap> per arena. */
 export function libc_malloc_info(env: Env): string {
   if (env.u32[W_MALLOC_INITIALIZED] === 0) ptmalloc_init(env);
+  const t: InfoTotals = { nblocks: 0, nfastblocks: 0, avail: 0, fastavail: 0, system: 0, maxSystem: 0, aspace: 0, aspaceMprotect: 0 };
+  let out = '<malloc version="1">\n';
+  let av = MAIN_ARENA;
+  let n = 0;
+  do {
+    out += info_heap(env, av, n++, t);
+    av = av_next(env, av);
+  } while (av !== MAIN_ARENA);
   const m = env.u32;
-  // the arena list: one arena until threads exist
-  const av = MAIN_ARENA;
-  let out = '<malloc version="1">\n<heap nr="0">\n<sizes>\n';
+  out += totalLine("fast", t.nfastblocks, t.fastavail) + totalLine("rest", t.nblocks, t.avail);
+  out += `<total type="mmap" count="${env.i32[W_N_MMAPS]}" size="${m[W_MMAPPED_MEM]}"/>\n`;
+  out +=
+    sizedLine("system", "current", t.system) +
+    sizedLine("system", "max", t.maxSystem) +
+    sizedLine("aspace", "total", t.aspace) +
+    sizedLine("aspace", "mprotect", t.aspaceMprotect);
+  return out + "</malloc>\n";
+}
+
+/** One arena's <heap nr="n">, its counts added to the totals. */
+function info_heap(env: Env, av: number, nr: number, t: InfoTotals): string {
+  const m = env.u32;
+  let out = `<heap nr="${nr}">\n<sizes>\n`;
   let avail = chunksize(env, m[(av + AV_TOP) >>> 2]);
   let nblocks = 1;
   let nfastblocks = 0;
@@ -194,24 +240,43 @@ export function libc_malloc_info(env: Env): string {
       out += sizeLine("size", from, to, total, count);
     }
   }
+  // a non-main arena's address space: its heaps, from the top's back to the first
+  let heapTotal = 0;
+  let heapMprotect = 0;
+  let heapCount = 0;
+  if (av !== MAIN_ARENA) {
+    let heap = heap_for_ptr(env.u32[(av + AV_TOP) >>> 2]);
+    do {
+      heapTotal = (heapTotal + heap_size(env, heap)) >>> 0;
+      heapMprotect = (heapMprotect + heap_mprotect_size(env, heap)) >>> 0;
+      heap = heap_prev(env, heap);
+      ++heapCount;
+    } while (heap !== 0);
+  }
+  t.nfastblocks = (t.nfastblocks + nfastblocks) >>> 0;
+  t.fastavail = (t.fastavail + fastavail) >>> 0;
+  t.nblocks = (t.nblocks + nblocks) >>> 0;
+  t.avail = (t.avail + avail) >>> 0;
+  const system = env.u32[(av + AV_SYSTEM_MEM) >>> 2];
+  const maxSystem = env.u32[(av + AV_MAX_SYSTEM_MEM) >>> 2];
+  t.system = (t.system + system) >>> 0;
+  t.maxSystem = (t.maxSystem + maxSystem) >>> 0;
   out += unsortedLine + "</sizes>\n";
-  const system = m[(av + AV_SYSTEM_MEM) >>> 2];
-  const maxSystem = m[(av + AV_MAX_SYSTEM_MEM) >>> 2];
-  const systemLines =
-    sizedLine("system", "current", system) +
-    sizedLine("system", "max", maxSystem) +
-    sizedLine("aspace", "total", system) +
-    sizedLine("aspace", "mprotect", system);
   out += totalLine("fast", nfastblocks, fastavail) + totalLine("rest", nblocks, avail);
   out += sizedLine("system", "current", system) + sizedLine("system", "max", maxSystem);
-  // main_arena's address space is its system_mem; a non-main arena's is its heaps' (with their
-  // count as "subheaps"), which come with arena.c
-  if (av === MAIN_ARENA) out += sizedLine("aspace", "total", system) + sizedLine("aspace", "mprotect", system);
-  out += "</heap>\n";
-  out += totalLine("fast", nfastblocks, fastavail) + totalLine("rest", nblocks, avail);
-  out += `<total type="mmap" count="${env.i32[W_N_MMAPS]}" size="${m[W_MMAPPED_MEM]}"/>\n`;
-  out += systemLines + "</malloc>\n";
-  return out;
+  if (av !== MAIN_ARENA) {
+    out +=
+      sizedLine("aspace", "total", heapTotal) +
+      sizedLine("aspace", "mprotect", heapMprotect) +
+      sizedLine("aspace", "subheaps", heapCount);
+    t.aspace = (t.aspace + heapTotal) >>> 0;
+    t.aspaceMprotect = (t.aspaceMprotect + heapMprotect) >>> 0;
+  } else {
+    out += sizedLine("aspace", "total", system) + sizedLine("aspace", "mprotect", system);
+    t.aspace = (t.aspace + system) >>> 0;
+    t.aspaceMprotect = (t.aspaceMprotect + system) >>> 0;
+  }
+  return out + "</heap>\n";
 }
 
 /** __malloc_usable_size */
@@ -229,8 +294,13 @@ export function libc_malloc_usable_size(env: Env, mem: number): number {
 /** __malloc_trim: mtrim on every arena. */
 export function libc_malloc_trim(env: Env, pad: number): number {
   if (env.u32[W_MALLOC_INITIALIZED] === 0) ptmalloc_init(env);
-  // the arena list: one arena until threads exist
-  return mtrim(env, MAIN_ARENA, pad);
+  let result = 0;
+  let av = MAIN_ARENA;
+  do {
+    result |= mtrim(env, av, pad);
+    av = av_next(env, av);
+  } while (av !== MAIN_ARENA);
+  return result;
 }
 
 /** mtrim(av, pad): whole free pages inside av's chunks dropped, then (main arena) the top trimmed. */

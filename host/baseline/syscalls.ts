@@ -59,13 +59,28 @@ export function morecore(env: Env, increment: number): number {
 
 /** MMAP(0, size, PROT_READ|PROT_WRITE, MAP_PRIVATE|MAP_ANONYMOUS) */
 export function mmap_anon(env: Env, size: number): number {
-  const r = raw(env.kernel.mmap(0, size >>> 0, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0));
+  return do_mmap(env, 0, size, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS);
+}
+
+/** MMAP(addr, size, prot, flags): arena.c's heaps (PROT_NONE reservations, MAP_FIXED remaps). */
+export function do_mmap(env: Env, addr: number, size: number, prot: number, flags: number): number {
+  const r = raw(env.kernel.mmap(addr >>> 0, size >>> 0, prot, flags, -1, 0));
   env.refresh();
   if (is_error(r)) {
     set_errno(env, -(r | 0));
     return MAP_FAILED;
   }
   return r;
+}
+
+export function do_mprotect(env: Env, addr: number, len: number, prot: number): number {
+  const r = env.kernel.mprotect(addr >>> 0, len >>> 0, prot) | 0;
+  env.refresh(); // (whether the kernel grows the memory for a mapping made accessible is its business)
+  if (r < 0) {
+    set_errno(env, -r);
+    return -1;
+  }
+  return 0;
 }
 
 export function do_munmap(env: Env, addr: number, len: number): number {

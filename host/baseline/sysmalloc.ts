@@ -11,16 +11,17 @@
 
 import {
   CHUNK_HDR_SZ, ENOMEM, IS_MMAPPED, MALLOC_ALIGN_MASK, MALLOC_ALIGNMENT, MINSIZE, MMAP_AS_MORECORE_SIZE,
-  MREMAP_MAYMOVE, PAGESIZE, SIZE_SZ,
+  MREMAP_MAYMOVE, NON_MAIN_ARENA, PAGESIZE, PREV_INUSE, SIZE_SZ, SIZEOF_HEAP_INFO,
 } from "../../assembly/config.js";
 import {
   ASSERT_SYSMALLOC_OLD_SIZE, ASSERT_SYSMALLOC_OLD_TOP, BREAK_ADJUSTED, MREMAP_CHUNK_INVALID_POINTER,
   MUNMAP_CHUNK_INVALID_POINTER,
 } from "../../assembly/messages.js";
 import { arena_bit, initial_top } from "./bins.js";
-import { chunksize, prev_inuse, prev_size, set_head, set_prev_size } from "./chunk.js";
+import { chunksize, prev_inuse, prev_size, set_foot, set_head, set_prev_size } from "./chunk.js";
 import { malloc_printerr, type Env } from "./env.js";
 import { _int_free } from "./free.js";
+import { grow_heap, heap_for_ptr, heap_size, new_heap, set_heap_ar_ptr, set_heap_prev } from "./heap.js";
 import {
   AV_FLAGS, AV_MAX_SYSTEM_MEM, AV_SYSTEM_MEM, AV_TOP, MAIN_ARENA, NONCONTIGUOUS_BIT, W_MAX_MMAPPED_MEM,
   W_MAX_N_MMAPS, W_MMAP_THRESHOLD, W_MMAPPED_MEM, W_N_MMAPS, W_N_MMAPS_MAX, W_SBRK_BASE, W_TOP_PAD,
@@ -63,11 +64,15 @@ function sysmalloc_mmap(env: Env, nb: number): number {
 /** sysmalloc(nb, av): called when no bin and not the top can serve nb. */
 export function sysmalloc(env: Env, nb: number, av: number): number {
   let m = env.u32;
-  if (nb >= m[W_MMAP_THRESHOLD] && env.i32[W_N_MMAPS] < env.i32[W_N_MMAPS_MAX]) {
+  let tried_mmap = false;
+  // av 0: no arena could be had, only a mapping of its own
+  if (av === 0 || (nb >= m[W_MMAP_THRESHOLD] && env.i32[W_N_MMAPS] < env.i32[W_N_MMAPS_MAX])) {
     const mm = sysmalloc_mmap(env, nb);
     if (mm !== MAP_FAILED) return mm;
     m = env.u32;
+    tried_mmap = true;
   }
+  if (av === 0) return 0;
 
   const old_top = m[(av + AV_TOP) >>> 2];
   let old_size = chunksize(env, old_top);
@@ -80,9 +85,44 @@ export function sysmalloc(env: Env, nb: number, av: number): number {
     malloc_printerr(env, ASSERT_SYSMALLOC_OLD_TOP);
   }
   if (old_size >= nb + MINSIZE) malloc_printerr(env, ASSERT_SYSMALLOC_OLD_SIZE);
-  // Only the main arena grows with the break; another arena's top grows inside its heap (arena.c's
-  // grow_heap or a new heap), which comes with the threads that use other arenas.
-  if (av === MAIN_ARENA) {
+  if (av !== MAIN_ARENA) {
+    // A non-main arena grows its heap, else maps another one, else tries a mapping of its own
+    // (even past M_MMAP_MAX, when the request is too big for a heap).
+    const old_heap = heap_for_ptr(old_top);
+    const old_heap_size = heap_size(env, old_heap);
+    const want = (MINSIZE + nb - old_size) >>> 0;
+    let heap: number;
+    if ((want | 0) > 0 && grow_heap(env, old_heap, want) === 0) {
+      const grown = heap_size(env, old_heap);
+      env.u32[(av + AV_SYSTEM_MEM) >>> 2] += grown - old_heap_size;
+      set_head(env, old_top, (old_heap + grown - old_top) | PREV_INUSE);
+    } else if ((heap = new_heap(env, (nb + (MINSIZE + SIZEOF_HEAP_INFO)) >>> 0, env.u32[W_TOP_PAD])) !== 0) {
+      set_heap_ar_ptr(env, heap, av);
+      set_heap_prev(env, heap, old_heap);
+      const hs = heap_size(env, heap);
+      env.u32[(av + AV_SYSTEM_MEM) >>> 2] += hs;
+      const top = heap + SIZEOF_HEAP_INFO;
+      env.u32[(av + AV_TOP) >>> 2] = top;
+      set_head(env, top, (heap_size(env, heap) - SIZEOF_HEAP_INFO) | PREV_INUSE);
+      // The old top is closed by a fencepost of MINSIZE (it may become the top again when heap_trim
+      // deletes the new heap: it has a foot, though in use) and what is left of it is freed.
+      old_size = ((old_size - MINSIZE) & ~MALLOC_ALIGN_MASK) >>> 0;
+      set_head(env, (old_top + old_size + CHUNK_HDR_SZ) >>> 0, 0 | PREV_INUSE);
+      if (old_size >= MINSIZE) {
+        set_head(env, (old_top + old_size) >>> 0, CHUNK_HDR_SZ | PREV_INUSE);
+        set_foot(env, (old_top + old_size) >>> 0, CHUNK_HDR_SZ);
+        set_head(env, old_top, old_size | PREV_INUSE | NON_MAIN_ARENA);
+        _int_free(env, av, old_top, true);
+      } else {
+        set_head(env, old_top, (old_size + CHUNK_HDR_SZ) | PREV_INUSE);
+        set_foot(env, old_top, old_size + CHUNK_HDR_SZ);
+      }
+    } else if (!tried_mmap) {
+      const mm = sysmalloc_mmap(env, nb);
+      if (mm !== MAP_FAILED) return mm;
+    }
+    m = env.u32;
+  } else {
     let brk = 0; // MORECORE_FAILURE
     let snd_brk = 0;
 

@@ -6,11 +6,15 @@
 //
 //  an entry is a chunk's user memory:  +0 next (safe-linked)   +4 key (= tcache_key while cached)
 
-import { MALLOC_ALIGNMENT, MINSIZE, SIZEOF_TCACHE, TCACHE_ENTRIES_OFFSET } from "../../assembly/config.js";
-import { MALLOC_UNALIGNED_TCACHE } from "../../assembly/messages.js";
+import {
+  MALLOC_ALIGNMENT, MINSIZE, SIZEOF_TCACHE, TCACHE_ENTRIES_OFFSET, TCACHE_MAX_BINS,
+} from "../../assembly/config.js";
+import { MALLOC_UNALIGNED_TCACHE, TCACHE_THREAD_SHUTDOWN_UNALIGNED } from "../../assembly/messages.js";
+import { arena_get, arena_get_retry } from "./arenas.js";
 import { aligned_OK } from "./chunk.js";
 import { ld, malloc_printerr, st, type Env } from "./env.js";
-import { MAIN_ARENA, W_TCACHE, W_TCACHE_KEY, W_TCACHE_SHUTTING_DOWN } from "./layout.js";
+import { libc_free } from "./free.js";
+import { W_TCACHE, W_TCACHE_KEY, W_TCACHE_SHUTTING_DOWN } from "./layout.js";
 import { _int_malloc, ptmalloc_init } from "./malloc.js";
 
 /** entries[] in words from the struct's start. */
@@ -49,17 +53,45 @@ export function tcache_get(env: Env, idx: number): number {
   return e;
 }
 
-/** tcache_init: carve the struct from the thread's arena (set up first if a free comes before any
- *  malloc: assembly/tcache.ts says why); on failure, try again next call. */
+/** tcache_init: carve the struct from the thread's arena (chosen now if it has none: this is where
+ *  a new thread gets its arena; the main arena set up first if a free comes before any malloc:
+ *  assembly/tcache.ts says why); on failure, try again next call. */
 export function tcache_init(env: Env): void {
   if (env.u32[W_TCACHE_SHUTTING_DOWN] !== 0) return;
   ptmalloc_init(env);
-  // arena_get: one arena until threads exist
-  const victim = _int_malloc(env, MAIN_ARENA, SIZEOF_TCACHE);
+  let av = arena_get(env, SIZEOF_TCACHE);
+  let victim = _int_malloc(env, av, SIZEOF_TCACHE);
+  if (victim === 0 && av !== 0) {
+    av = arena_get_retry(env, av, SIZEOF_TCACHE);
+    victim = _int_malloc(env, av, SIZEOF_TCACHE);
+  }
   if (victim !== 0) {
     env.u32[W_TCACHE] = victim;
     env.u8.fill(0, victim, victim + SIZEOF_TCACHE);
   }
+}
+
+/**
+ * tcache_thread_shutdown: at a thread's exit, every cached chunk goes back to its own arena
+ * (through free, the tcache now off for good), then the tcache struct itself.
+ */
+export function tcache_thread_shutdown(env: Env): void {
+  const tc = env.u32[W_TCACHE];
+  env.u32[W_TCACHE_SHUTTING_DOWN] = 1;
+  if (tc === 0) return;
+  env.u32[W_TCACHE] = 0;
+  for (let i = 0; i < TCACHE_MAX_BINS; ++i) {
+    const slot = (tc >>> 2) + ENTRIES_W + i;
+    let e: number;
+    // (env.u32 read afresh: a free may unmap and map)
+    while ((e = env.u32[slot]) !== 0) {
+      if (!aligned_OK(e)) malloc_printerr(env, TCACHE_THREAD_SHUTDOWN_UNALIGNED);
+      const next = ((e >>> 12) ^ ld(env, e, 0)) >>> 0;
+      env.u32[slot] = next;
+      libc_free(env, e);
+    }
+  }
+  libc_free(env, tc);
 }
 
 /**

@@ -1,0 +1,181 @@
+// Which arena a thread allocates from (arena.c), as assembly/arenas.ts. The main thread uses
+// main_arena. Another thread gets an arena at its first call that needs one: an arena a thread
+// left behind (the free list, last in first out), else a new one while fewer than the limit
+// exist, else an existing one shared round robin. The limit is fixed the first time it matters
+// once more than M_ARENA_TEST arenas exist: M_ARENA_MAX if set, else NARENAS_PER_CORE ×
+// get_nprocs(), main_arena included.
+//
+// The arenas form a ring through `next`, starting at main_arena (which links to the newest arena);
+// the free list links through `next_free`; `attached_threads` counts the threads using an arena.
+// Threads run one at a time here, so every lock glibc takes is free: trylock always succeeds.
+// The fields of an arena are read and written raw, as the Wasm build's accessors do.
+
+import {
+  MALLOC_ALIGN_MASK, MALLOC_ALIGNMENT, NARENAS_PER_CORE, PREV_INUSE, SIZEOF_HEAP_INFO, SIZEOF_MALLOC_STATE,
+} from "../../assembly/config.js";
+import {
+  ASSERT_ARENA_THREAD_FREERES, ASSERT_DETACH_ARENA, ASSERT_GET_FREE_LIST, ASSERT_REMOVE_FROM_FREE_LIST,
+} from "../../assembly/messages.js";
+import { malloc_init_state } from "./bins.js";
+import { set_head } from "./chunk.js";
+import { ld, malloc_printerr, type Env } from "./env.js";
+import { heap_ar_ptr, heap_for_ptr, heap_size, new_heap, set_heap_ar_ptr } from "./heap.js";
+import {
+  AV_ATTACHED_THREADS, AV_MAX_SYSTEM_MEM, AV_NEXT, AV_NEXT_FREE, AV_SYSTEM_MEM, AV_TOP, MAIN_ARENA, W_ARENA_MAX,
+  W_ARENA_TEST, W_FREE_LIST, W_NARENAS, W_NARENAS_LIMIT, W_NEXT_TO_USE, W_NPROCS, W_THREAD_ARENA, W_TOP_PAD,
+} from "./layout.js";
+
+// word indices of an arena's list fields
+const next_w = (av: number): number => (av + AV_NEXT) >>> 2;
+const next_free_w = (av: number): number => (av + AV_NEXT_FREE) >>> 2;
+const attached_w = (av: number): number => (av + AV_ATTACHED_THREADS) >>> 2;
+
+/** arena_for_chunk: main_arena, or the arena named by the heap holding the chunk. */
+export function arena_for_chunk(env: Env, p: number): number {
+  return (ld(env, p, 4) & 4) === 0 ? MAIN_ARENA : heap_ar_ptr(env, heap_for_ptr(p));
+}
+
+/** arena_get: the current thread's arena, or one chosen for it now (0 when none can be had). */
+export function arena_get(env: Env, bytes: number): number {
+  const a = env.u32[W_THREAD_ARENA];
+  return a !== 0 ? a : arena_get2(env, bytes, 0);
+}
+
+/** detach_arena: the thread stops using `replaced` (its attachment count drops; never onto the free list here). */
+function detach_arena(env: Env, replaced: number): void {
+  if (replaced !== 0) {
+    const m = env.u32;
+    if (m[attached_w(replaced)] === 0) malloc_printerr(env, ASSERT_DETACH_ARENA);
+    m[attached_w(replaced)]--;
+  }
+}
+
+/** _int_new_arena: a new heap holding a new arena, attached to the current thread; 0 on failure. */
+function _int_new_arena(env: Env, size: number): number {
+  const top_pad = env.u32[W_TOP_PAD];
+  let h = new_heap(env, (size + (SIZEOF_HEAP_INFO + SIZEOF_MALLOC_STATE + MALLOC_ALIGNMENT)) >>> 0, top_pad);
+  if (h === 0) {
+    // too big for one heap: a minimal arena, and _int_malloc will mmap the request
+    h = new_heap(env, SIZEOF_HEAP_INFO + SIZEOF_MALLOC_STATE + MALLOC_ALIGNMENT, top_pad);
+    if (h === 0) return 0;
+  }
+  const a = h + SIZEOF_HEAP_INFO;
+  set_heap_ar_ptr(env, h, a);
+  malloc_init_state(env, a);
+  const hsize = heap_size(env, h);
+  const m = env.u32;
+  m[attached_w(a)] = 1;
+  m[(a + AV_SYSTEM_MEM) >>> 2] = hsize;
+  m[(a + AV_MAX_SYSTEM_MEM) >>> 2] = hsize;
+  // the top chunk: right after the struct, its user pointer aligned
+  let ptr = a + SIZEOF_MALLOC_STATE;
+  const misalign = (ptr + 8) & MALLOC_ALIGN_MASK;
+  if (misalign > 0) ptr += MALLOC_ALIGNMENT - misalign;
+  m[(a + AV_TOP) >>> 2] = ptr;
+  set_head(env, ptr, (h + hsize - ptr) | PREV_INUSE);
+
+  const w = env.u32; // (a checked store may have had the memory grown)
+  const replaced = w[W_THREAD_ARENA];
+  w[W_THREAD_ARENA] = a;
+  w[next_w(a)] = w[next_w(MAIN_ARENA)];
+  w[next_w(MAIN_ARENA)] = a;
+  detach_arena(env, replaced);
+  return a;
+}
+
+/** get_free_list: the arena most recently left by an exiting thread, attached to this one; or 0. */
+function get_free_list(env: Env): number {
+  const m = env.u32;
+  const replaced = m[W_THREAD_ARENA];
+  const result = m[W_FREE_LIST];
+  if (result !== 0) {
+    m[W_FREE_LIST] = m[next_free_w(result)];
+    if (m[attached_w(result)] !== 0) malloc_printerr(env, ASSERT_GET_FREE_LIST);
+    m[attached_w(result)] = 1;
+    detach_arena(env, replaced);
+    m[W_THREAD_ARENA] = result;
+  }
+  return result;
+}
+
+/** remove_from_free_list: unlink `arena` from the free list, if it is there. */
+function remove_from_free_list(env: Env, arena: number): void {
+  const m = env.u32;
+  let previous = 0; // 0: the list head (mp_'s free_list)
+  for (let p = m[W_FREE_LIST]; p !== 0; p = m[next_free_w(p)]) {
+    if (m[attached_w(p)] !== 0) malloc_printerr(env, ASSERT_REMOVE_FROM_FREE_LIST);
+    if (p === arena) {
+      if (previous === 0) m[W_FREE_LIST] = m[next_free_w(p)];
+      else m[next_free_w(previous)] = m[next_free_w(p)];
+      break;
+    }
+    previous = p;
+  }
+}
+
+/**
+ * reused_arena: the next arena in the ring after the one handed out last (main_arena the first
+ * time). glibc takes the first whose lock is free; with one thread running, that is the first.
+ */
+function reused_arena(env: Env, _avoid_arena: number): number {
+  const m = env.u32;
+  if (m[W_NEXT_TO_USE] === 0) m[W_NEXT_TO_USE] = MAIN_ARENA;
+  const result = m[W_NEXT_TO_USE];
+  // (avoid_arena would be skipped only if every lock were taken: never, serialized)
+  detach_arena(env, m[W_THREAD_ARENA]);
+  remove_from_free_list(env, result);
+  m[attached_w(result)]++;
+  m[W_THREAD_ARENA] = result;
+  m[W_NEXT_TO_USE] = m[next_w(result)];
+  return result;
+}
+
+/** arena_get2: an arena for a thread that has none (or whose arena failed): free list, new, or shared. */
+export function arena_get2(env: Env, size: number, avoid_arena: number): number {
+  let a = get_free_list(env);
+  if (a === 0) {
+    const m = env.u32;
+    if (m[W_NARENAS_LIMIT] === 0) {
+      if (m[W_ARENA_MAX] !== 0) m[W_NARENAS_LIMIT] = m[W_ARENA_MAX];
+      else if (m[W_NARENAS] > m[W_ARENA_TEST]) {
+        const n = env.i32[W_NPROCS];
+        m[W_NARENAS_LIMIT] = NARENAS_PER_CORE * (n >= 1 ? n : 2); // no answer: assume 2 cores
+      }
+    }
+    const n = m[W_NARENAS];
+    // limit 0 (not fixed yet) wraps to SIZE_MAX: no limit
+    if (n <= ((m[W_NARENAS_LIMIT] - 1) >>> 0)) {
+      m[W_NARENAS] = n + 1;
+      a = _int_new_arena(env, size);
+      if (a === 0) env.u32[W_NARENAS]--;
+    } else {
+      a = reused_arena(env, avoid_arena);
+    }
+  }
+  return a;
+}
+
+/**
+ * arena_get_retry: a request failed in `av`. From a non-main arena try main_arena (perhaps mmap
+ * ran out); from main_arena (brk failed) another arena, which can map heaps.
+ */
+export function arena_get_retry(env: Env, av: number, bytes: number): number {
+  if (av !== MAIN_ARENA) return MAIN_ARENA;
+  return arena_get2(env, bytes, av);
+}
+
+/** __malloc_arena_thread_freeres's second half: the exiting thread leaves its arena (last one out: the free list). */
+export function arena_thread_detach(env: Env): void {
+  const m = env.u32;
+  const a = m[W_THREAD_ARENA];
+  m[W_THREAD_ARENA] = 0;
+  if (a !== 0) {
+    if (m[attached_w(a)] === 0) malloc_printerr(env, ASSERT_ARENA_THREAD_FREERES);
+    const left = m[attached_w(a)] - 1;
+    m[attached_w(a)] = left;
+    if (left === 0) {
+      m[next_free_w(a)] = m[W_FREE_LIST];
+      m[W_FREE_LIST] = a;
+    }
+  }
+}
