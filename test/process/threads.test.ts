@@ -8,6 +8,7 @@ import {
   createProcess,
   EAGAIN,
   ENOMEM,
+  MCL_FUTURE,
   ProcessAbort,
   SegmentationFault,
   Thread,
@@ -287,6 +288,21 @@ describe("createThread's failure: pthread_create returns EAGAIN", () => {
     expect(() => proc.createThread()).toThrow(ThreadCreateError);
     expect(proc.maps()).toBe(maps);
     expect(proc.malloc(10)).not.toBe(0);
+  });
+
+  it("RLIMIT_DATA refusing the read-write stack (mprotect ENOMEM), mlockall(MCL_FUTURE) past RLIMIT_MEMLOCK (mmap EAGAIN)", async () => {
+    const data = await createProcess({ seed: 17 });
+    data.malloc(1);
+    data.sys.setrlimit("RLIMIT_DATA", { cur: data.status().VmData * KiB + MiB, max: Infinity });
+    expect(() => data.createThread()).toThrow(expect.objectContaining({ name: "ThreadCreateError", errno: EAGAIN }));
+    expect(data.errno).toBe(ENOMEM);
+    const locked = await createProcess({ seed: 18 });
+    locked.malloc(1);
+    expect(locked.sys.mlockall(MCL_FUTURE)).toBe(0);
+    const maps = locked.maps();
+    expect(() => locked.createThread()).toThrow(expect.objectContaining({ name: "ThreadCreateError", errno: EAGAIN }));
+    expect(locked.errno).toBe(EAGAIN);
+    expect(locked.maps()).toBe(maps);
   });
 
   it("RLIMIT_STACK sets the stack size at process start (unlimited: 2 MiB; tiny: 16 KiB)", async () => {
