@@ -3,6 +3,10 @@
 // pure-TypeScript twin, AssemblyScript's TLSF, wasi-libc's dlmalloc, @thi.ng/malloc, the two
 // floors, and the native glibc (i386 and x86-64) as the reference.
 //
+// A workload with threads (bench/workloads.ts, threads) is replayed by the peers that run threads
+// (Peer.threads): ptmalloc-wasm and its twin from JS through Process and Thread objects, and the
+// native glibc on real pthreads serialized by a token; the others are skipped there, with why.
+//
 // Rounds are interleaved: each round runs every peer once, in an order rotated from round to
 // round, so a slow spell of the machine lands on all peers alike; the report gives the median of
 // the rounds and their min–max. Each run starts from a fresh allocator (new process, new
@@ -50,6 +54,12 @@ export interface AllocBenchRow {
   /** What the peer obtained: the median over the rounds (a deterministic peer reports the same every round). */
   peakBytes?: number;
   rssPeakKiB?: number;
+  /**
+   * A threaded workload on a peer whose threads hand a token (the native replayer): the handoffs
+   * per run, and the median over the rounds of their time per op of the workload (part of nsPerOp).
+   */
+  handoffs?: number;
+  handoffNsPerOp?: number;
 }
 
 export interface AllocBenchResult {
@@ -63,8 +73,8 @@ export interface AllocBenchResult {
    * Our in-Wasm loop runs here too, on a long-lived process, as the JS-driven path's reference.
    */
   embedding: AllocBenchRow[];
-  /** Peers that could not run here, with why. */
-  skipped: { peer: string; reason: string }[];
+  /** Peers that could not run here (or could not run one workload: `workload`), with why. */
+  skipped: { peer: string; reason: string; workload?: string }[];
 }
 
 export function loadTraceProgram(name: string): OpsProgram {
@@ -103,7 +113,7 @@ export const QUICK_TRACE_OPS = 100_000;
 /** The first `ops` ops of a program. */
 export function prefixOf(program: OpsProgram, ops: number): OpsProgram {
   if (ops >= program.length) return program;
-  return { words: program.words.subarray(0, ops * OP_WORDS), length: ops, ids: program.ids };
+  return { words: program.words.subarray(0, ops * OP_WORDS), length: ops, ids: program.ids, threads: program.threads };
 }
 
 /** The workloads: the synthetic ones, then the real-program traces. */
@@ -173,12 +183,32 @@ export async function runAllocBench(options: AllocBenchOptions = {}): Promise<Al
     progress,
   );
 
+  // Which peers replay programs with threads, and why the others do not (asked once).
+  const threadReasons = new Map<string, string | null>();
+  const threadReason = async (peer: Peer): Promise<string | null> => {
+    if (!threadReasons.has(peer.name)) {
+      threadReasons.set(peer.name, peer.threads ? await peer.threads() : "runs one thread: the peer has no threads");
+    }
+    return threadReasons.get(peer.name)!;
+  };
+
   const rows: AllocBenchRow[] = [];
   for (const [w, [name, load]] of list.entries()) {
     const program = load();
-    const runners = peers.map((peer): [Peer, Runner] => [peer, peer.runner(program)]);
-    const times = new Map<string, number[]>(peers.map((p) => [p.name, []]));
-    const memory = new Map<string, PeerMemory[]>(peers.map((p) => [p.name, []]));
+    const runs: Peer[] = [];
+    for (const peer of peers) {
+      const reason = program.threads > 0 ? await threadReason(peer) : null;
+      if (reason === null) {
+        runs.push(peer);
+      } else {
+        skipped.push({ peer: peer.name, reason, workload: name });
+        log(`bench: skipping ${peer.name} on ${name}: ${reason}`);
+      }
+    }
+    const runners = runs.map((peer): [Peer, Runner] => [peer, peer.runner(program)]);
+    const times = new Map<string, number[]>(runs.map((p) => [p.name, []]));
+    const memory = new Map<string, PeerMemory[]>(runs.map((p) => [p.name, []]));
+    const handoffs = new Map<string, { count: number; ns: number }[]>(runs.map((p) => [p.name, []]));
     const started = performance.now();
     const slow = new Set<string>();
     for (let round = 0; round <= rounds; round++) {
@@ -195,7 +225,9 @@ export async function runAllocBench(options: AllocBenchOptions = {}): Promise<Al
         bench.add(peer.name, () => runner.run(), {
           beforeEach: () => runner.prepare(),
           afterEach: () => {
-            if (!warmup && runner.memory) memory.get(peer.name)!.push(runner.memory());
+            if (warmup) return;
+            if (runner.memory) memory.get(peer.name)!.push(runner.memory());
+            if (runner.handoffs && program.threads > 0) handoffs.get(peer.name)!.push(runner.handoffs());
           },
         });
       }
@@ -212,13 +244,22 @@ export async function runAllocBench(options: AllocBenchOptions = {}): Promise<Al
     }
     progress("");
     log(`bench: ${name} (${program.length} ops): ${((performance.now() - started) / 1000).toFixed(1)} s`);
-    for (const peer of peers) rows.push(summarize(name, peer, program, times.get(peer.name)!, memory.get(peer.name)!));
+    for (const peer of runs) {
+      rows.push(summarize(name, peer, program, times.get(peer.name)!, memory.get(peer.name)!, handoffs.get(peer.name)!));
+    }
   }
   return { rows, embedding, skipped };
 }
 
 /** A row of the report from a peer's run times (ms) and memory figures on one workload. */
-function summarize(workload: string, peer: Peer, program: OpsProgram, ms: number[], mem: PeerMemory[]): AllocBenchRow {
+function summarize(
+  workload: string,
+  peer: Peer,
+  program: OpsProgram,
+  ms: number[],
+  mem: PeerMemory[],
+  handoffs: { count: number; ns: number }[] = [],
+): AllocBenchRow {
   const perOp = (t: number) => (t * 1e6) / program.length;
   return {
     workload,
@@ -231,8 +272,14 @@ function summarize(workload: string, peer: Peer, program: OpsProgram, ms: number
     runs: ms.length,
     ...(mem.length > 0 ? { peakBytes: median(mem.map((m) => m.peakBytes)) } : {}),
     ...(mem.length > 0 && mem[0]!.rssPeakKiB !== undefined ? { rssPeakKiB: median(mem.map((m) => m.rssPeakKiB!)) } : {}),
+    ...(handoffs.length > 0
+      ? { handoffs: median(handoffs.map((h) => h.count)), handoffNsPerOp: median(handoffs.map((h) => h.ns / program.length)) }
+      : {}),
   };
 }
+
+/** The synthetic workloads with threads (bench/workloads.ts): only the peers that run threads replay them. */
+export const THREADED_WORKLOADS = ["threads"];
 
 /** The small phases of simple, where the JS→Wasm call is most of the cost. */
 export const EMBEDDING_WORKLOADS = ["simple-16", "simple-64", "simple-256", "simple-1024"];
@@ -353,6 +400,13 @@ export function checkGoals(
       return a && b ? [b.nsPerOpMedian >= 2 * a.nsPerOpMedian, `${(b.nsPerOpMedian / a.nsPerOpMedian).toFixed(2)}×`] : null;
     });
   }
+  each("threads: peak heap+mmapped bytes through the public API equal native i386 glibc's on real threads", (w) => {
+    if (!THREADED_WORKLOADS.includes(w)) return null;
+    const a = get(w, OURS_JS), n = get(w, NATIVE_I386);
+    return a?.peakBytes !== undefined && n?.peakBytes !== undefined
+      ? [a.peakBytes === n.peakBytes, `${a.peakBytes} vs ${n.peakBytes}`]
+      : null;
+  });
   each("traces: peak heap+mmapped bytes equal native i386 glibc's", (w) => {
     if (!(TRACES as readonly string[]).includes(w)) return null;
     const a = get(w, OURS_WASM), n = get(w, NATIVE_I386);
@@ -407,6 +461,24 @@ export function allocGoals(result: Pick<AllocBenchResult, "rows" | "embedding">)
   return goals;
 }
 
+/** Where the rounds of a threaded workload spent time handing the token between real threads. */
+function handoffNotes(rows: AllocBenchRow[]): string[] {
+  const withHandoffs = rows.filter((r) => r.handoffNsPerOp !== undefined && (r.handoffs ?? 0) > 0);
+  if (withHandoffs.length === 0) return [];
+  return [
+    "\n### threads: what the native replayer's token handoffs cost (part of its ns per op)\n",
+    ...withHandoffs.map((r) => {
+      const h = r.handoffNsPerOp!;
+      const perHandoff = (h * r.ops) / r.handoffs! / 1000;
+      return (
+        `- ${r.peer}, ${r.workload}: ${r.handoffs} handoffs, ${perHandoff.toFixed(1)} µs each: ` +
+        `${ns(h)} of its ${ns(r.nsPerOpMedian)} ns per op (${((100 * h) / r.nsPerOpMedian).toFixed(0)} %); ` +
+        `without them ${ns(r.nsPerOpMedian - h)}`
+      );
+    }),
+  ];
+}
+
 export function formatAllocReport(result: AllocBenchResult): string {
   const { rows, embedding, skipped } = result;
   const hasNative = rows.some((r) => r.peer === NATIVE_I386);
@@ -436,10 +508,13 @@ export function formatAllocReport(result: AllocBenchResult): string {
     table(rows, (r) => (r.peakBytes !== undefined ? mib(r.peakBytes) : "–"), (r) => r.peakBytes !== undefined),
     "\n### peak resident set (VmHWM), MiB: the emulated process's and the native process's\n",
     table(rows, (r) => (r.rssPeakKiB !== undefined ? mib(r.rssPeakKiB * 1024) : "–"), (r) => r.rssPeakKiB !== undefined),
+    ...handoffNotes(rows),
     "\n### goals\n",
     ...checkGoals(rows, embedding).map((g) => `- ${g.met === null ? "·" : g.met ? "✓" : "✗"} ${g.goal}: ${g.detail}`),
   );
-  if (skipped.length > 0) parts.push("\n### skipped\n", ...skipped.map((s) => `- ${s.peer}: ${s.reason}`));
+  if (skipped.length > 0) {
+    parts.push("\n### skipped\n", ...skipped.map((s) => `- ${s.peer}${s.workload ? ` on ${s.workload}` : ""}: ${s.reason}`));
+  }
   return parts.join("\n");
 }
 

@@ -6,12 +6,13 @@
 //              first and last byte written
 //   realloc    chains of growing reallocs (×1.5 up to 64 KiB) among small-object churn
 //   large      128 KiB – 4 MiB blocks (the mmap path), a few live, first and last byte written
+//   threads    4 worker threads and the main thread, one at a time, switching every few hundred
+//              ops; a quarter of the blocks are handed to another thread, which frees them;
+//              workers exit and new ones take their place (arenas and stacks reused)
 
-import { OP_WORDS, TOUCH, type OpsProgram } from "./ops-program.js";
-
-const OP_MALLOC = 0;
-const OP_REALLOC = 3;
-const OP_FREE = 4;
+import {
+  OP_CALLOC, OP_EXIT, OP_FREE, OP_MALLOC, OP_REALLOC, OP_THREAD, OP_WORDS, TOUCH, type OpsProgram,
+} from "./ops-program.js";
 
 /** mulberry32: a small, fast, seedable PRNG (uniform in [0, 1)). */
 function prng(seed: number): () => number {
@@ -30,6 +31,7 @@ class ProgramBuilder {
   private words = new Uint32Array(1 << 16);
   private n = 0;
   private ids = 0;
+  private threads = 0;
 
   private push(w0: number, w1: number, w2: number, w3: number): void {
     if ((this.n + 1) * OP_WORDS > this.words.length) {
@@ -47,6 +49,12 @@ class ProgramBuilder {
     return id;
   }
 
+  calloc(size: number, touch = false): number {
+    const id = this.ids++;
+    this.push(OP_CALLOC | (touch ? TOUCH : 0), id, size, 0);
+    return id;
+  }
+
   realloc(oldId: number, size: number, touch = false): number {
     const id = this.ids++;
     this.push(OP_REALLOC | (touch ? TOUCH : 0), id, oldId, size);
@@ -57,8 +65,25 @@ class ProgramBuilder {
     this.push(OP_FREE, id, 0, 0);
   }
 
+  /** T n: switch to thread n; a new n must be the next number (the main thread creates it). */
+  thread(n: number): void {
+    if (n > this.threads + 1) throw new Error(`workloads: thread ${n} out of order (next is ${this.threads + 1})`);
+    if (n === this.threads + 1) this.threads = n;
+    this.push(OP_THREAD, n, 0, 0);
+  }
+
+  /** E n: thread n returns and the main thread joins it. */
+  exit(n: number): void {
+    this.push(OP_EXIT, n, 0, 0);
+  }
+
+  /** Ops so far. */
+  get length(): number {
+    return this.n;
+  }
+
   build(): OpsProgram {
-    return { words: this.words.slice(0, this.n * OP_WORDS), length: this.n, ids: this.ids };
+    return { words: this.words.slice(0, this.n * OP_WORDS), length: this.n, ids: this.ids, threads: this.threads };
   }
 }
 
@@ -124,6 +149,127 @@ export function largeWorkload(ops = 4000, maxLive = 4, seed = 1): OpsProgram {
   return b.build();
 }
 
+/** The threaded workload's shape (threadedWorkload). */
+export const THREADS = {
+  /** Worker threads alive at once (besides the main thread). */
+  workers: 4,
+  /** A thread runs this many ops (uniform in [min, max]) before the next switch. */
+  burstMin: 64,
+  burstMax: 960,
+  /** Blocks a thread keeps live of its own, about. */
+  liveTarget: 1000,
+  /** Share of the new blocks handed to another thread (which frees them). */
+  handOff: 0.25,
+  /** Chance that a worker exits after one of its bursts (a new worker takes its place). */
+  exitChance: 0.05,
+} as const;
+
+/**
+ * The size of a new block: 90 % 8–256 B, 8 % up to 4 KiB, 1.8 % up to 64 KiB, 0.2 % 128–512 KiB
+ * (above the mmap threshold, until frees of mmapped blocks raise it).
+ */
+function threadedSize(rnd: () => number): number {
+  const r = rnd();
+  if (r < 0.9) return 8 + Math.floor(rnd() * 249);
+  if (r < 0.98) return 257 + Math.floor(rnd() * (4096 - 256));
+  if (r < 0.998) return 4097 + Math.floor(rnd() * (65536 - 4096));
+  return 131072 + Math.floor(rnd() * (524288 - 131072));
+}
+
+/**
+ * Several threads, one at a time, as a producer/consumer program runs them: the main thread and
+ * THREADS.workers workers, the current one running a burst of ops before the program switches to
+ * another (T lines). Each thread allocates (3 % calloc) and frees its own blocks around
+ * THREADS.liveTarget live, reallocs some (5 % of its frees); a quarter of what it allocates goes
+ * to another live thread's inbox, and that thread frees it (30 % of its ops while its inbox has
+ * blocks): cross-thread frees, both ways between workers and main. A worker exits (E line) after a
+ * burst with THREADS.exitChance, having freed half of its blocks and handed the rest, and its
+ * inbox, to the main thread; the main thread creates a new worker at the next switch (its arena
+ * from the free list, its stack from glibc's cache). At the end every worker frees what it holds
+ * and exits, and the main thread frees the rest. Every block's first and last byte is written.
+ */
+export function threadedWorkload(ops = 200_000, seed = 1): OpsProgram {
+  const rnd = prng(seed);
+  const b = new ProgramBuilder();
+  const pick = <T>(xs: T[]): T => xs[Math.floor(rnd() * xs.length)]!;
+  const take = (xs: number[]): number => {
+    const j = Math.floor(rnd() * xs.length);
+    const id = xs[j]!;
+    xs[j] = xs[xs.length - 1]!;
+    xs.pop();
+    return id;
+  };
+  interface T {
+    n: number;
+    own: number[];
+    inbox: number[];
+  }
+  const main: T = { n: 0, own: [], inbox: [] };
+  const live: T[] = [main];
+  let current = main;
+  let next = 1;
+
+  const switchTo = (t: T) => {
+    if (t !== current) b.thread(t.n);
+    current = t;
+  };
+  const op = (t: T) => {
+    if (t.inbox.length > 0 && rnd() < 0.3) {
+      b.free(take(t.inbox));
+      return;
+    }
+    if (t.own.length < THREADS.liveTarget || rnd() < 0.5) {
+      const size = threadedSize(rnd);
+      const id = rnd() < 0.03 ? b.calloc(size, true) : b.malloc(size, true);
+      if (live.length > 1 && rnd() < THREADS.handOff) {
+        // another live thread, uniformly: t's place in the list stands for the last one
+        const o = live[Math.floor(rnd() * (live.length - 1))]!;
+        (o === t ? live[live.length - 1]! : o).inbox.push(id);
+      } else {
+        t.own.push(id);
+      }
+      return;
+    }
+    const id = take(t.own);
+    if (rnd() < 0.05) t.own.push(b.realloc(id, threadedSize(rnd), true));
+    else b.free(id);
+  };
+  const finish = (t: T, keep: number) => {
+    while (t.own.length > keep) b.free(take(t.own));
+  };
+
+  while (b.length < ops) {
+    // The next thread: a new worker while there are fewer than THREADS.workers, else any other live thread.
+    let t: T;
+    if (live.length < THREADS.workers + 1) {
+      t = { n: next++, own: [], inbox: [] };
+      live.push(t);
+    } else {
+      t = pick(live.filter((o) => o !== current));
+    }
+    switchTo(t);
+    const burst = THREADS.burstMin + Math.floor(rnd() * (THREADS.burstMax - THREADS.burstMin + 1));
+    for (let k = 0; k < burst; k++) op(t);
+    if (t !== main && rnd() < THREADS.exitChance) {
+      finish(t, t.own.length >> 1);
+      main.inbox.push(...t.own, ...t.inbox);
+      b.exit(t.n);
+      live.splice(live.indexOf(t), 1);
+      current = main;
+    }
+  }
+  for (const t of live.filter((o) => o !== main)) {
+    switchTo(t);
+    finish(t, 0);
+    for (const id of t.inbox) b.free(id);
+    b.exit(t.n);
+    current = main;
+  }
+  finish(main, 0);
+  for (const id of main.inbox) b.free(id);
+  return b.build();
+}
+
 /** Every synthetic workload, by name. */
 export function syntheticWorkloads(quick = false): [string, OpsProgram][] {
   const scale = quick ? 0.2 : 1;
@@ -132,5 +278,6 @@ export function syntheticWorkloads(quick = false): [string, OpsProgram][] {
     ["mixed", mixedWorkload(Math.round(200_000 * scale))],
     ["realloc", reallocWorkload(Math.round(2000 * scale))],
     ["large", largeWorkload(Math.round(4000 * scale))],
+    ["threads", threadedWorkload(Math.round(200_000 * scale))],
   ];
 }

@@ -83,6 +83,7 @@ function heapGrowth(x: ModuleExports, afterPrepare: number): PeerMemory {
 
 /** One run of `program` from JS, one export call per op, on a fresh instance per run. */
 export function moduleJsRunner<X extends ModuleExports>(peer: ModulePeer<X>, program: OpsProgram): Runner {
+  if (program.threads > 0) throw new Error(`bench: ${peer.file} runs one thread; a program with threads is not for it`);
   const loop = jsLoopFor();
   let x: X;
   let table: Uint32Array;
@@ -113,6 +114,7 @@ export function moduleJsRunner<X extends ModuleExports>(peer: ModulePeer<X>, pro
 
 /** One run of `program` by the module's own replay loop, on a fresh instance per run. */
 export function moduleLoopRunner<X extends ModuleExports>(peer: ModulePeer<X>, program: OpsProgram): Runner {
+  if (program.threads > 0) throw new Error(`bench: ${peer.file} runs one thread; a program with threads is not for it`);
   let x: X;
   let ops = 0;
   let table = 0;

@@ -25,6 +25,12 @@ export interface NativeRound {
   hwmKiB: number;
   /** Allocations of a non-zero size that returned NULL. */
   nulls: number;
+  /** Times the token went from one thread to another (0 for a program without threads). */
+  handoffs: number;
+  /** The time those handoffs took, in nanoseconds (part of `ns`): from hand() to the taker's wake-up. */
+  handoffNs: number;
+  /** get_nprocs() in the round's process (the arena limit on i386 is twice it). */
+  nprocs: number;
 }
 
 const SOURCE = repoPath("bench", "native", "replay.c");
@@ -45,7 +51,7 @@ function ensureBuilt(arch: NativeArch): string | null {
   try {
     if (!existsSync(out) || statSync(out).mtimeMs < statSync(SOURCE).mtimeMs) {
       mkdirSync(repoPath("build", "bench"), { recursive: true });
-      const flags = arch === "i386" ? ["-m32"] : [];
+      const flags = arch === "i386" ? ["-m32", "-pthread"] : ["-pthread"];
       // Built under another name and renamed: a failed build never leaves a half-written binary.
       const tmp = `${out}.${process.pid}.tmp`;
       try {
@@ -89,6 +95,7 @@ function programFile(program: OpsProgram): string {
   view.setUint32(0, MAGIC, true);
   view.setUint32(4, program.length, true);
   view.setUint32(8, program.ids, true);
+  view.setUint32(12, program.threads, true);
   // The op words little-endian, as replay.c reads them (x86, the only place it runs, is LE).
   for (let i = 0; i < words.length; i++) view.setUint32(16 + i * 4, words[i]!, true);
   const path = join(tempDir, `program-${fileCount++}.bin`);
@@ -122,6 +129,7 @@ function nativePeer(arch: NativeArch): Peer {
     name: `native glibc 2.36 ${arch}`,
     mode: "native",
     unavailable: () => ensureBuilt(arch),
+    threads: () => null, // real pthreads, serialized by a token (replay.c)
     runner(program: OpsProgram): Runner {
       let last: NativeRound | undefined;
       return {
@@ -135,6 +143,10 @@ function nativePeer(arch: NativeArch): Peer {
         memory(): PeerMemory {
           if (last === undefined) throw new Error("replay-native: memory() before run()");
           return { peakBytes: last.peakBytes, rssPeakKiB: last.hwmKiB };
+        },
+        handoffs() {
+          if (last === undefined) throw new Error("replay-native: handoffs() before run()");
+          return { count: last.handoffs, ns: last.handoffNs };
         },
       };
     },

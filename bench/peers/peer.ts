@@ -29,6 +29,12 @@ export interface Runner {
   run(): void | SelfTimed;
   /** After run(): what the run obtained. */
   memory?(): PeerMemory;
+  /**
+   * After run() of a threaded program, where serializing the threads costs time of its own (the
+   * native replayer's real threads hand a token at every thread op): how many handoffs, and
+   * their time in nanoseconds (part of the run's time).
+   */
+  handoffs?(): { count: number; ns: number };
 }
 
 export interface Peer {
@@ -38,6 +44,11 @@ export interface Peer {
   mode: "js" | "wasm" | "native" | "floor-js" | "floor-wasm";
   /** null when the peer can run here; otherwise why it is skipped (printed as a note). */
   unavailable(): string | null;
+  /**
+   * Whether it replays programs with threads (OpsProgram.threads > 0: thread switches and exits):
+   * null when it does, otherwise why not. Absent: it does not (its allocator runs one thread).
+   */
+  threads?(): string | null | Promise<string | null>;
   runner(program: OpsProgram): Runner;
   /**
    * A runner for the steady-state section, on one long-lived instance that this peer keeps for

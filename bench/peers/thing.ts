@@ -168,6 +168,7 @@ class ThingAllocator implements JsAllocator {
 
 /** One run of `program` from JS on a fresh MemPool sized for it (setup excluded: call prepare first). */
 function thingJsRunner(program: OpsProgram): Runner {
+  if (program.threads > 0) throw new Error(`bench: @thi.ng/malloc runs one thread; a program with threads is not for it`);
   const loop = jsLoopFor();
   const size = poolBytesFor(program);
   let alloc: ThingAllocator;
