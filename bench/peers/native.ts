@@ -31,6 +31,8 @@ export interface NativeRound {
   handoffNs: number;
   /** get_nprocs() in the round's process (the arena limit on i386 is twice it). */
   nprocs: number;
+  /** A program with threads: the CPU its threads were pinned to (one runs at a time), or -1. */
+  cpu: number;
 }
 
 const SOURCE = repoPath("bench", "native", "replay.c");

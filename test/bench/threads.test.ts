@@ -138,6 +138,7 @@ describe.skipIf(noNative !== null)("the native replayer: real pthreads, one at a
       expect(round!.handoffs).toBe(expectedHandoffs(program));
       expect(round!.handoffNs).toBeGreaterThan(0);
       expect(round!.handoffNs).toBeLessThan(round!.ns);
+      expect(round!.cpu).toBeGreaterThanOrEqual(0); // pinned to one CPU: one thread runs at a time
     }
   });
 
