@@ -231,7 +231,18 @@ export class Replayer {
   /** The scenario's name (threads format header). */
   readonly scenario: string;
   /** RLIMIT_STACK's soft limit at the start, -1 for unlimited (threads format header). */
-  readonly stackRlimit: number;
+  #stackRlimit: number | undefined;
+  /**
+   * RLIMIT_STACK's soft limit (-1 for unlimited), for the threads format's header: read when first
+   * asked for, so that a replay without threads makes no system call of its own.
+   */
+  get stackRlimit(): number {
+    if (this.#stackRlimit === undefined) {
+      const stack = this.proc.sys?.getrlimit?.("RLIMIT_STACK").cur ?? 8 * 1024 * 1024;
+      this.#stackRlimit = stack === Infinity || stack >= 0xffffffff ? -1 : stack;
+    }
+    return this.#stackRlimit;
+  }
   #every: number;
   readonly #everyGiven: boolean;
   readonly #throw: boolean;
@@ -265,8 +276,6 @@ export class Replayer {
     this.#everyGiven = options.checkpointEvery !== undefined;
     this.#throw = options.badIds === "throw";
     this.scenario = options.scenario ?? "-";
-    const stack = proc.sys?.getrlimit?.("RLIMIT_STACK").cur ?? 8 * 1024 * 1024;
-    this.stackRlimit = stack === Infinity || stack >= 0xffffffff ? -1 : stack;
     if (options.threads === true) this.useThreads();
     this.#readBreak = options.readBreak;
     this.timingsRequested = options.timings ?? !streaming;
