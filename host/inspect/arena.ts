@@ -9,7 +9,7 @@ import * as L from "./layout.js";
 import type { MemoryView } from "./memory.js";
 
 export interface ArenaFields {
-  /** &main_arena */
+  /** The struct's address (&main_arena for the main arena). */
   addr: number;
   flags: number;
   /** False after the mmap fallback (NONCONTIGUOUS_BIT). */
@@ -52,12 +52,17 @@ export const MP_FIELDS: readonly [name: string, offset: number, signed: boolean]
 export type MallocPar = Record<string, number>;
 
 export function readArena(mem: MemoryView, addrs: L.StateAddrs): ArenaFields {
-  const at = (off: number) => mem.u32(addrs.mainArena + off) ?? 0;
+  return readArenaAt(mem, addrs.mainArena);
+}
+
+/** The fields of the struct malloc_state at `arena` (main_arena, or one at the start of a thread arena's heap). */
+export function readArenaAt(mem: MemoryView, arena: number): ArenaFields {
+  const at = (off: number) => mem.u32(arena + off) ?? 0;
   const flags = at(AV_FLAGS);
   const binmap: number[] = [];
   for (let i = 0; i < BINMAPSIZE; i++) binmap.push(at(AV_BINMAP + 4 * i));
   return {
-    addr: addrs.mainArena,
+    addr: arena,
     flags,
     contiguous: (flags & NONCONTIGUOUS_BIT) === 0,
     haveFastchunks: at(AV_HAVE_FASTCHUNKS) !== 0,

@@ -70,7 +70,9 @@ export function readChunk(mem: MemoryView, addr: number): Chunk | null {
 /**
  * The brk heap's chunks in address order, from the first chunk above `sbrkBase` up to and
  * including the top chunk. `binOf` names the free list of each chunk found in one; a chunk in no
- * list is free when the next chunk's PREV_INUSE is clear.
+ * list is free when the next chunk's PREV_INUSE is clear. A thread arena's heap is walked the
+ * same way from its first chunk; `top` 0 for a heap that does not hold the top: it ends at the
+ * fencepost header (size 0) sysmalloc left when the arena moved on to a new heap.
  */
 export function walkHeap(
   mem: MemoryView, sbrkBase: number, heapEnd: number, top: number, binOf: ReadonlyMap<number, string>,
@@ -92,6 +94,11 @@ export function walkHeap(
     walk.chunks.push(c);
     if (addr === top) {
       c.state = "top";
+      return walk;
+    }
+    if (top === 0 && c.size === 0 && c.prevInuse) {
+      // the header closing a full heap of a thread arena (the top is in a later heap)
+      c.state = "fencepost";
       return walk;
     }
     if (c.size === 2 * SIZE_SZ && c.prevInuse) {

@@ -7,13 +7,16 @@ import { readBins, readFastbins, readTcache, type BinList } from "./bins.js";
 import { findMmappedChunks, walkHeap, type Chunk, type HeapWalk } from "./chunks.js";
 import { parseMaps, type Vma } from "./maps.js";
 import { locateState } from "./layout.js";
+import { readThreadArenas, type ThreadArena } from "./arenas.js";
 import { MemoryView } from "./memory.js";
 import { tryFree, type TryFreeResult } from "./tryfree.js";
 
 export { MemoryView, hex } from "./memory.js";
 export { parseMaps } from "./maps.js";
 export type { Vma, VmaKind } from "./maps.js";
-export { readArena, readMp, binmapBit, MP_FIELDS } from "./arena.js";
+export { readArena, readArenaAt, readMp, binmapBit, MP_FIELDS } from "./arena.js";
+export { readThreadArenas, heapFor, MAX_ARENAS } from "./arenas.js";
+export type { ThreadArena, ThreadHeap } from "./arenas.js";
 export type { ArenaFields, MallocPar } from "./arena.js";
 export { readBins, readFastbins, readTcache, binName, MAX_LIST_WALK } from "./bins.js";
 export type { BinEntry, BinKind, BinList } from "./bins.js";
@@ -46,6 +49,8 @@ export interface HeapSnapshot {
   /** null before the first malloc (no heap yet). */
   heap: HeapWalk | null;
   mmapped: Chunk[];
+  /** The thread arenas (none until a thread made one), each with its free lists and heaps. */
+  arenas: ThreadArena[];
   /** free(mem) as glibc would run it on this heap. */
   tryFree(mem: number): TryFreeResult;
 }
@@ -73,9 +78,10 @@ export function inspectHeap(proc: Inspectable, mapsText?: string): HeapSnapshot 
     const end = heapVma ? heapVma.endAddr : arena.top;
     heap = walkHeap(mem, mp.sbrk_base, end, arena.top, binOf);
   }
+  const arenas = readThreadArenas(mem, addrs.mainArena, binOf);
   const mmapped = findMmappedChunks(mem, vmas);
   return {
-    addrs, vmas, arena, mp, tcache, fastbins, bins, binOf, heap, mmapped,
+    addrs, vmas, arena, mp, tcache, fastbins, bins, binOf, heap, mmapped, arenas,
     tryFree: (addr: number) => tryFree(new MemoryView(proc.memory), addrs, vmas, addr),
   };
 }

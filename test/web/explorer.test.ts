@@ -300,6 +300,29 @@ describe.skipIf(!hasChromium)(`the explorer page in Chromium${hasChromium ? "" :
     await page.close();
   });
 
+  it("a threaded op list (T, E) opens: each thread arena's heap and bins drawn, at the addresses replay() gives", async () => {
+    const ops = "m 0 100\nT 1\nm 1 100\nm 2 5000\nf 0\nT 2\nm 3 200\nf 3\nT 0\nf 1\n";
+    const { page } = await open(`?ops=${encodeURIComponent(ops)}&seed=1`);
+    const proc = await createProcess({ seed: 1 });
+    const result = replay(proc, ops);
+    const h = inspectHeap(proc);
+    expect(h.arenas.map((a) => a.index)).toEqual([1, 2]);
+    // every chunk of every thread heap, with its hooks
+    const heapChunks = h.arenas.flatMap((a) => a.heaps.flatMap((x) => x.walk.chunks.map((c) => [hex(c.addr), String(c.size)])));
+    for (const [addr, size] of heapChunks) {
+      expect(await page.getAttribute(`#heap [data-chunk-addr="${addr}"]`, "data-chunk-size")).toBe(size);
+    }
+    expect(await page.locator(`#heap [data-chunk-addr="${hex(result.addr[2] - 8)}"]`).count()).toBe(1);
+    // block 3 went to thread 2's tcache (shown only while thread 2 runs), block 1 to the main thread's tcache
+    expect(await page.locator(`#bins [data-bin^="tcache"][data-chunk-addr="${hex(result.addr[1] - 8)}"]`).count()).toBe(1);
+    expect(await page.locator("#bins section.arena[data-arena]").count()).toBe(2);
+    const history = await page.locator("#history li").allTextContents();
+    expect(history[1]).toContain("thread(1)");
+    expect(history[1]).toContain("thread 1 runs");
+    expect(new URL(page.url()).searchParams.get("ops")).toBe(ops);
+    await page.close();
+  });
+
   it("plays and pauses from the keyboard; the walk-through's screenshot", async () => {
     const { page } = await open("?scenario=walkthrough&step=0&seed=1");
     await page.selectOption("#speed", "0"); // 2 steps a second

@@ -83,6 +83,8 @@ export function opStatement(ops: OpList, k: number): Statement {
       // The region's variable takes the result, and keeps its address when mremap fails (program.ts).
       s = call(`r${a}`, "mremap", [name(`r${a}`), num(b), num(c), num(d)], `r${a}, ${b}, ${c}, ${d}`);
       break;
+    case Op.THREAD: s = call(null, "thread", [num(a)], `${a}`); break;
+    case Op.EXIT: s = call(null, "thread_exit", [num(a)], `${a}`); break;
     default:
       throw new Error(`op ${k + 1} (line ${ops.line[k]}): op kind ${ops.kind[k]} has no statement`);
   }
@@ -92,7 +94,8 @@ export function opStatement(ops: OpList, k: number): Statement {
 const ARG = /^(?:\d+|b\d+|-?\d+|M_[A-Z_]+)$/;
 
 /**
- * The op list of the statements in the oracle's core ops (m c a r f o t i), or null when one of
+ * The op list of the statements in the oracle's core ops (m c a r f o t i, and the thread lines
+ * T and E), or null when one of
  * them is not one (mmap, mremap, posix_memalign, aligned_alloc, a store, …): the session then
  * travels as statements (`?cmds=`), which keeps every extension op as it was typed.
  */
@@ -123,6 +126,8 @@ export function statementsToOps(statements: readonly Statement[]): string | null
       case "mallopt": line = s.target === null ? `o ${args[0]} ${args[1]}` : null; break;
       case "malloc_trim": line = s.target === null && /^\d+$/.test(args[0]) ? `t ${args[0]}` : null; break;
       case "malloc_info": line = s.target === null ? "i" : null; break;
+      case "thread": line = s.target === null && /^\d+$/.test(args[0]) ? `T ${args[0]}` : null; break;
+      case "thread_exit": line = s.target === null && /^\d+$/.test(args[0]) ? `E ${args[0]}` : null; break;
     }
     if (line === null) return null;
     lines.push(line);

@@ -45,6 +45,53 @@ const DIRECT: Partial<Record<number, [number, boolean]>> = {
   [Op.USABLE_SIZE]: [FN.malloc_usable_size, false], [Op.TRIM]: [FN.malloc_trim, false], [Op.INFO]: [FN.malloc_info, false],
 };
 
+/** What a thread offers: the C library calls bound to it (Process's own for the main thread). */
+type Caller = Pick<
+  Process,
+  "malloc" | "free" | "calloc" | "realloc" | "reallocarray" | "memalign" | "aligned_alloc" | "valloc" | "pvalloc" |
+  "posix_memalign" | "malloc_usable_size" | "errno"
+>;
+
+/** A process's threads, as the statements `thread(N)` / `thread_exit(N)` made them (the op lists' T and E). */
+interface Threads {
+  live: Map<number, ReturnType<Process["createThread"]>>;
+  /** Threads made so far: the next new one is made + 1. */
+  made: number;
+  current: number;
+}
+const threadsOf = new WeakMap<Process, Threads>();
+
+function threads(proc: Process): Threads {
+  let t = threadsOf.get(proc);
+  if (t === undefined) threadsOf.set(proc, (t = { live: new Map(), made: 0, current: 0 }));
+  return t;
+}
+
+/** thread(n): n becomes the current thread; a number not used before must be the next one, and is created. */
+function switchThread(proc: Process, n: number): void {
+  const t = threads(proc);
+  if (n === 0 || t.live.has(n)) {
+    t.current = n;
+    return;
+  }
+  if (n !== t.made + 1) {
+    throw new StatementError(n <= t.made ? `thread ${n} has exited` : `the next new thread is ${t.made + 1}, not ${n}`);
+  }
+  t.live.set(n, proc.createThread());
+  t.made = n;
+  t.current = n;
+}
+
+/** thread_exit(n): thread n's start routine returns and the main thread joins it; main is current again. */
+function exitThread(proc: Process, n: number): void {
+  const t = threads(proc);
+  const thread = t.live.get(n);
+  if (thread === undefined) throw new StatementError(n === 0 ? "thread 0 is the main thread: it does not exit" : `thread ${n} is not running`);
+  t.live.delete(n);
+  t.current = 0;
+  thread.exit();
+}
+
 export class Program {
   #n = 0;
   #fn = new Uint8Array(64);
@@ -153,17 +200,22 @@ export class Program {
     const a = (j: number) => this.#arg(b + j, slots);
     let value = Number.NaN;
     let aux = 0;
+    // the C library calls of the current thread (the process-wide ones stay the process's)
+    const th = threadsOf.get(proc);
+    const lib: Caller = th === undefined || th.current === 0 ? proc : th.live.get(th.current)!;
     switch (fn) {
-      case FN.malloc: value = proc.malloc(a(0)); break;
-      case FN.free: proc.free(a(0)); break;
-      case FN.calloc: value = proc.calloc(a(0), a(1)); break;
-      case FN.realloc: value = proc.realloc(a(0), a(1)); break;
-      case FN.reallocarray: value = proc.reallocarray(a(0), a(1), a(2)); break;
-      case FN.memalign: value = proc.memalign(a(0), a(1)); break;
-      case FN.aligned_alloc: value = proc.aligned_alloc(a(0), a(1)); break;
-      case FN.valloc: value = proc.valloc(a(0)); break;
-      case FN.pvalloc: value = proc.pvalloc(a(0)); break;
-      case FN.malloc_usable_size: value = proc.malloc_usable_size(a(0)); break;
+      case FN.malloc: value = lib.malloc(a(0)); break;
+      case FN.free: lib.free(a(0)); break;
+      case FN.calloc: value = lib.calloc(a(0), a(1)); break;
+      case FN.realloc: value = lib.realloc(a(0), a(1)); break;
+      case FN.reallocarray: value = lib.reallocarray(a(0), a(1), a(2)); break;
+      case FN.memalign: value = lib.memalign(a(0), a(1)); break;
+      case FN.aligned_alloc: value = lib.aligned_alloc(a(0), a(1)); break;
+      case FN.valloc: value = lib.valloc(a(0)); break;
+      case FN.pvalloc: value = lib.pvalloc(a(0)); break;
+      case FN.malloc_usable_size: value = lib.malloc_usable_size(a(0)); break;
+      case FN.thread: switchThread(proc, a(0)); value = a(0); break;
+      case FN.thread_exit: exitThread(proc, a(0)); value = a(0); break;
       case FN.malloc_trim: value = proc.malloc_trim(a(0)); break;
       case FN.mallopt: value = proc.mallopt(a(0) | 0, a(1) | 0); break;
       case FN.malloc_info: value = proc.malloc_info().length; break;
@@ -174,7 +226,7 @@ export class Program {
       case FN.mremap: value = proc.sys.mremap(a(0), a(1), a(2), a(3)); break;
       case FN.posix_memalign: {
         // As `void *p = NULL; posix_memalign(&p, …)` (the oracle and replay()): p is NULL on an error.
-        const r = proc.posix_memalign(a(1), a(2));
+        const r = lib.posix_memalign(a(1), a(2));
         aux = r.err === 0 ? r.ptr >>> 0 : 0;
         slots[this.#argVal[b]] = aux;
         value = r.err;
@@ -192,7 +244,7 @@ export class Program {
       }
       default: throw new StatementError(`unknown function ${FN_NAMES[fn]}`);
     }
-    if (value === 0 && POINTER_FNS.has(fn)) aux = proc.errno;
+    if (value === 0 && POINTER_FNS.has(fn)) aux = lib.errno;
     const t = this.#target[i];
     // A failing mremap returns MAP_FAILED: the page, as replay() and the oracle, keeps the mapping's
     // address in its variable (the mapping did not move), so `a = mremap(a, …)` reads as C would use it.
@@ -221,6 +273,8 @@ export class Program {
     }
     switch (fn) {
       case FN.free: return "done";
+      case FN.thread: return v === 0 ? "the main thread runs" : `thread ${v} runs`;
+      case FN.thread_exit: return `thread ${v} exited and was joined`;
       case FN.malloc_trim: return v ? "1 (memory released)" : "0";
       case FN.malloc_info: return `${v} bytes of XML`;
       case FN.brk: return `break ${hex(v)}`;

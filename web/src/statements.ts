@@ -7,6 +7,9 @@
 //   a = mremap(a, 8192, 16384, MREMAP_MAYMOVE)   (a failing mremap leaves `a` as it was)
 //   brk(0x00900000)           sbrk(4096)                *(p+8) = 0x41   (a 32-bit store)
 //   malloc_info()             anything after // is a comment, shown with the statement.
+//   thread(1)                 the calls that follow are thread 1's (made by pthread_create the
+//                             first time); thread(0) is the main thread again
+//   thread_exit(1)            thread 1 returns and the main thread joins it (the op lists' T and E)
 //
 // Expressions: numbers (decimal, 0x hex), variables, the API's constants (M_*, PROT_*, MAP_*,
 // MADV_*), + - | and parentheses, unary minus. Values are i386 words (u32).
@@ -29,7 +32,7 @@ export type Statement =
 export const FUNCTIONS: Readonly<Record<string, number>> = {
   malloc: 1, calloc: 2, realloc: 2, reallocarray: 3, free: 1, memalign: 2, aligned_alloc: 2, valloc: 1,
   pvalloc: 1, malloc_usable_size: 1, malloc_trim: 1, mallopt: 2, mmap: 6, munmap: 2, mprotect: 3,
-  madvise: 3, brk: 1, sbrk: 1, malloc_info: 0, posix_memalign: 3, mremap: 4,
+  madvise: 3, brk: 1, sbrk: 1, malloc_info: 0, posix_memalign: 3, mremap: 4, thread: 1, thread_exit: 1,
 };
 
 export class StatementError extends Error {}

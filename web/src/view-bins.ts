@@ -44,6 +44,16 @@ export function renderBins(view: View): string {
     bits.push(`<i class="${on ? "on" : ""}" title="bin ${i}${on ? ": marked" : ""}"></i>`);
   }
   out.push(`<h3>binmap <span class="note">(bit i: bin i may hold chunks; glibc clears bits lazily)</span></h3><div class="binmap">${bits.join("")}</div>`);
+  // the thread arenas: their own fastbins and bins (the tcache above is the main thread's)
+  for (const a of h.arenas) {
+    const fast = a.fastbins.filter((b) => b.entries.length > 0);
+    out.push(
+      `<section class="arena" data-arena="${a.index}"><h3>arena ${a.index} <span class="note">(${hex(a.addr)}, ` +
+        `${a.heaps.length} heap${a.heaps.length === 1 ? "" : "s"}, a thread arena)</span></h3>` +
+        `${fast.length ? fast.map(listRow).join("") : '<p class="note">fastbins all empty</p>'}` +
+        `${a.bins.length ? a.bins.map(listRow).join("") : '<p class="note">bins all empty</p>'}</section>`,
+    );
+  }
   return out.join("");
 }
 
@@ -62,5 +72,11 @@ export function renderArena(view: View): string {
   const addrFields = new Set(["sbrk_base", "tcache", "tcache_key"]);
   const mpRows = MP_FIELDS.map(([name]) => [`mp_.${name}`, addrFields.has(name) ? hex(mp[name]) : num(mp[name])] as [string, string]);
   const tr = ([k, v]: [string, string]) => `<tr><td>${k}</td><td class="mono">${v}</td></tr>`;
-  return `<table class="kv">${rows.map(tr).join("")}${mpRows.map(tr).join("")}</table>`;
+  // each thread arena: where it is, its top, its memory and its heaps
+  const arenaRows = view.heap.arenas.flatMap((t) => [
+    [`arena ${t.index}`, `${hex(t.addr)} · top ${hex(t.top)}`],
+    [`arena ${t.index} system_mem`, `${num(t.systemMem)} (max ${num(t.maxSystemMem)})`],
+    [`arena ${t.index} heaps`, t.heaps.map((x) => `${hex(x.addr)} (${num(x.size)} bytes)`).join(", ") + (t.problem ? ` · ${esc(t.problem)}` : "")],
+  ] as [string, string][]);
+  return `<table class="kv">${rows.map(tr).join("")}${arenaRows.map(tr).join("")}${mpRows.map(tr).join("")}</table>`;
 }

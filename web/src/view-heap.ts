@@ -4,6 +4,7 @@
 
 import { MemoryView, revealPtr, type Chunk, type TryFreeResult } from "../../host/inspect/index.js";
 import { bytes, esc, hex, num, shex, wordBytes } from "./format.js";
+import { HEAP_MAX_SIZE } from "../../assembly/config.js";
 import type { View } from "./session.js";
 
 /** The colour class and the letter of a chunk (the second cue for colour-blind readers). */
@@ -116,6 +117,19 @@ export class HeapPanel {
     this.#problem.hidden = !h.heap?.problem;
     this.#problem.textContent = h.heap?.problem ? `The walk stopped: ${h.heap.problem}` : "";
     let mm = "";
+    // the thread arenas' heaps, each drawn whole (up to MAX_MMAPPED_DRAWN chunks), offsets from the heap's start
+    for (const a of h.arenas) {
+      for (const [k, heap] of a.heaps.entries()) {
+        const chunks = heap.walk.chunks;
+        const drawn = chunks.slice(0, MAX_MMAPPED_DRAWN).map((c) => chunkEl(c, heap.addr, selected)).join("");
+        const more = chunks.length > MAX_MMAPPED_DRAWN ? `<p class="note">${num(chunks.length - MAX_MMAPPED_DRAWN)} more not drawn.</p>` : "";
+        const problem = heap.walk.problem ? `<p class="problem">The walk stopped: ${esc(heap.walk.problem)}</p>` : "";
+        mm +=
+          `<h3 data-arena="${a.index}" data-heap="${hex(heap.addr)}">arena ${a.index} · heap ${k} at ${hex(heap.addr)} ` +
+          `<span class="note">(${num(heap.size)} of ${num(HEAP_MAX_SIZE)} bytes read-write; offsets from the heap's start)</span></h3>` +
+          `<div class="chunks">${drawn}</div>${more}${problem}`;
+      }
+    }
     if (h.mmapped.length) {
       const drawn = h.mmapped.slice(0, MAX_MMAPPED_DRAWN).map((c) => chunkEl(c, 0, selected)).join("");
       const more = h.mmapped.length > MAX_MMAPPED_DRAWN ? `<p class="note">${num(h.mmapped.length - MAX_MMAPPED_DRAWN)} more not drawn.</p>` : "";
@@ -217,7 +231,11 @@ export class HeapPanel {
 }
 
 function findChunk(view: View, addr: number): Chunk | undefined {
-  return view.heap.heap?.chunks.find((c) => c.addr === addr) ?? view.heap.mmapped.find((c) => c.addr === addr);
+  const inArenas = () => {
+    for (const a of view.heap.arenas) for (const h of a.heaps) for (const c of h.walk.chunks) if (c.addr === addr) return c;
+    return undefined;
+  };
+  return view.heap.heap?.chunks.find((c) => c.addr === addr) ?? inArenas() ?? view.heap.mmapped.find((c) => c.addr === addr);
 }
 
 export function renderTryFree(r: TryFreeResult): string {
