@@ -50,3 +50,32 @@ describe("the README's quick start", () => {
     }
   });
 });
+
+// The README's two-thread example sets its malloc_stats beside the real glibc's, which must be
+// what the threads oracle printed for the same calls (its fixture), and what the example prints.
+describe("the README's two-thread example", () => {
+  const readme = readFileSync(join(root, "README.md"), "utf8");
+  const intro = readme.indexOf("The same calls in a C program on the real glibc 2.36");
+  const open = readme.indexOf("```", intro);
+  const bodyStart = readme.indexOf("\n", open) + 1;
+  const quoted = readme.slice(bodyStart, readme.indexOf("```", bodyStart)).trimEnd().split("\n");
+  const fixture = readFileSync(join(root, "test", "fixtures", "threads", "two-threads.txt"), "utf8").split("\n");
+  const real = fixture.slice(fixture.indexOf("# malloc_stats:") + 1).filter((l) => l.startsWith("# ")).map((l) => l.slice(2));
+
+  it("quotes the real glibc's malloc_stats for two-threads.ops", () => {
+    expect(intro).toBeGreaterThanOrEqual(0);
+    expect(quoted).toEqual(real);
+  });
+
+  it("prints the same, on the emulated process", async () => {
+    const { createProcess } = await import("../host/index.js");
+    const proc = await createProcess({ seed: 1 });
+    const a = proc.malloc(100);
+    const t = proc.createThread();
+    const b = t.malloc(100);
+    t.malloc(5000);
+    t.free(a);
+    proc.free(b);
+    expect(proc.malloc_stats().trimEnd().split("\n")).toEqual(real);
+  });
+});
