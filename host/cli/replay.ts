@@ -3,7 +3,7 @@
 // (mtrace → op list). All of them stream: memory does not grow with the trace.
 
 import { ByteWriter, LateThreadLineError, OpsSyntaxError, parseTraceStream, replayHeader, replayStream, writeOps, type Replayer, type ReplayStreamResult } from "../trace/index.js";
-import { ProcessAbort, ProcessKilled, SegmentationFault, type Process, type ProcessOptions } from "../index.js";
+import { ProcessAbort, ProcessKilled, SegmentationFault, ThreadCreateError, type Process, type ProcessOptions } from "../index.js";
 import { bootProcess } from "../boot.js";
 import { choiceOption, displayName, intOption, UsageError, UserError, type Parsed } from "./args.js";
 import { openInput, traceError, type Input } from "./input.js";
@@ -121,6 +121,8 @@ async function replayRun(proc: Process, input: Input, expected: Input | undefine
       if (json) await writeStdout(JSON.stringify({ file: input.name, ops: engine!.ops, died: { signal: err.signal, message: err.message } }) + "\n");
       return reportDeath(err, values.debug === true);
     }
+    // pthread_create failing stops the C replayer too ("pthread_create failed"): say why, and after how many ops
+    if (err instanceof ThreadCreateError) throw new UserError(`${err.message}, creating a thread after ${engine!.ops} ops`, input.name);
     const error = traceError(input.name, err);
     if (error instanceof UserError && err instanceof LateThreadLineError) error.cause = err;
     throw error;

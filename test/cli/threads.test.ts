@@ -49,6 +49,14 @@ describe("replay of a threaded op list prints what the threads oracle printed", 
     expect(s.ops).toBe(Number(/# end ops=(\d+)/.exec(fixture("stack-cache"))![1]));
   });
 
+  it("more live threads than the address space has room for stacks: pthread_create's EAGAIN, exit status 1", async () => {
+    const text = Array.from({ length: 600 }, (_, i) => `T ${i + 1}`).join("\n") + "\n";
+    const r = await run(["replay", "-", "--checkpoint", "0"], { stdin: text });
+    expect(r.code).toBe(1);
+    expect(r.errLines).toHaveLength(1);
+    expect(r.stderr).toMatch(/^ptmalloc-wasm: <stdin>: pthread_create: EAGAIN \(mmap of the 8392704-byte stack failed with errno 12\), creating a thread after \d+ ops\n$/);
+  });
+
   it("--nprocs must be a CPU count", async () => {
     const r = await run(["replay", scenario("one-thread"), "--nprocs", "0"]);
     expect(r.code).toBe(2);
