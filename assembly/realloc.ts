@@ -2,7 +2,7 @@
 // a free successor, else move (malloc, copy, free); a shrink frees the tail when it is at
 // least MINSIZE.
 
-import { CHUNK_HDR_SZ, ENOMEM, MALLOC_ALIGN_MASK, MINSIZE, NON_MAIN_ARENA, PREV_INUSE, SIZE_SZ } from "./config";
+import { CHUNK_HDR_SZ, ENOMEM, IS_MMAPPED, MALLOC_ALIGN_MASK, MINSIZE, NON_MAIN_ARENA, PREV_INUSE, SIZE_BITS, SIZE_SZ } from "./config";
 import { av_top, main_arena, mp_, set_av_top, system_mem } from "./arena";
 import { unlink_chunk } from "./bins";
 import {
@@ -16,7 +16,8 @@ import { REALLOC_INVALID_NEXT_SIZE, REALLOC_INVALID_OLD_SIZE, REALLOC_INVALID_PO
 import { munmap_chunk, mremap_chunk } from "./sysmalloc";
 import { check_range } from "./pagemap";
 import { malloc_printerr, set_errno } from "./syscalls";
-import { maybe_init_tcache } from "./tcache";
+import { tcache_init } from "./tcache";
+import { heap_ar_ptr, heap_for_ptr } from "./heap";
 import {
   cov, COV_REALLOC_FREE, COV_REALLOC_MALLOC, COV_REALLOC_MMAPPED_MREMAP, COV_REALLOC_MMAPPED_KEEP,
   COV_REALLOC_MMAPPED_COPY, COV_REALLOC_SHRINK, COV_REALLOC_GROW_TOP, COV_REALLOC_GROW_NEXT, COV_REALLOC_MOVE,
@@ -37,11 +38,18 @@ export function libc_realloc(oldmem: usize, bytes: usize): usize {
   }
 
   const oldp = mem2chunk(oldmem);
-  const oldsize = chunksize(oldp);
+  // oldp->size, loaded once: glibc reads it again for chunk_is_mmapped and arena_for_chunk, with
+  // nothing stored in between unless the tcache is made first (which may store into the heap)
+  const oldhead = chunksize_nomask(oldp);
+  const oldsize = oldhead & ~(<usize>SIZE_BITS);
   let av: usize = 0;
-  if (!chunk_is_mmapped(oldp)) {
-    maybe_init_tcache();
-    av = arena_for_chunk(oldp);
+  if ((oldhead & IS_MMAPPED) == 0) {
+    if (mp_.tcache == 0) {
+      tcache_init();
+      av = arena_for_chunk(oldp);
+    } else {
+      av = (oldhead & NON_MAIN_ARENA) == 0 ? main_arena : heap_ar_ptr(heap_for_ptr(oldp));
+    }
   }
 
   if (oldp > <usize>0 - oldsize || misaligned_chunk(oldp)) malloc_printerr(REALLOC_INVALID_POINTER);
