@@ -335,12 +335,6 @@ export class Process {
     return group.create();
   }
 
-  /** @internal Threads created so far, and those not exited (the threads oracle's end line). */
-  get threadCounts(): { created: number; live: number } {
-    const g = this.#threadGroup;
-    return { created: g?.created ?? 0, live: g?.live ?? 0 };
-  }
-
   // ── looking at memory ──────────────────────────────────────────────────────
   /** /proc/self/maps of the process: one line per VMA, 8-hex-digit addresses, `[heap]`, `[stack]`, the libraries. */
   maps(): string {
