@@ -19,6 +19,8 @@ export const USAGE = `usage: ptmalloc-wasm fuzz [options]
                      live block's contents checked every 64 ops: O(heap) per op
   --deep-every N     check every live block's contents every N ops (release build)
   --info-every N     check mallinfo2 against the shadow every N ops (default 256)
+  --threads K        up to K live threads besides the main one: thread creation, switches,
+                     exits, cross-thread frees (default 0: one thread)
   --exhaust W        run against a wall: none | as (RLIMIT_AS) | data (RLIMIT_DATA) | commit
                      (overcommit 2) | oom (small RAM, the OOM killer) | space (fill the 4 GiB)
                      | mix (each sequence in turn; the default with --profile adversarial)
@@ -45,6 +47,7 @@ export interface FuzzArgs {
   deepEvery: number;
   infoEvery: number;
   sequenceOps: number;
+  threads: number;
   exhaust: ExhaustSetting;
   trace: string | null;
   replay: string | null;
@@ -74,7 +77,8 @@ export function parseFuzzArgs(argv: string[]): FuzzArgs {
         profile: { type: "string" }, oracle: { type: "boolean" }, twin: { type: "boolean" }, "twin-every": { type: "string" },
         deep: { type: "boolean" }, "deep-every": { type: "string" }, "info-every": { type: "string" },
         "sequence-ops": { type: "string" }, trace: { type: "string" }, replay: { type: "string" }, out: { type: "string" },
-        "shrink-seconds": { type: "string" }, exhaust: { type: "string" }, quiet: { type: "boolean" }, help: { type: "boolean", short: "h" },
+        "shrink-seconds": { type: "string" }, exhaust: { type: "string" }, threads: { type: "string" }, quiet: { type: "boolean" },
+        help: { type: "boolean", short: "h" },
       },
     });
   } catch (err) {
@@ -94,6 +98,9 @@ export function parseFuzzArgs(argv: string[]): FuzzArgs {
     throw new UsageError(`--exhaust must be one of ${EXHAUST_KINDS.join(", ")}, mix, not ${JSON.stringify(v.exhaust)}`);
   }
   if (oracle && exhaust !== "none") throw new UsageError("--exhaust cannot go with --oracle (the real replayer runs without limits)");
+  const threads = count("threads", v.threads, 0) ?? 0;
+  if (threads > 64) throw new UsageError(`--threads must be at most 64, not ${JSON.stringify(v.threads)}`);
+  if (threads > 0 && v.trace !== undefined) throw new UsageError("--threads cannot go with --trace (the trace's own thread lines are kept)");
   return {
     ops, seconds,
     seed: seed ?? Math.floor(Math.random() * 2 ** 32),
@@ -104,6 +111,7 @@ export function parseFuzzArgs(argv: string[]): FuzzArgs {
     deepEvery: count("deep-every", v["deep-every"], 1) ?? (v.deep ? 64 : 0),
     infoEvery: count("info-every", v["info-every"], 1) ?? 256,
     sequenceOps: count("sequence-ops", v["sequence-ops"], 1) ?? (oracle ? 4000 : 50000),
+    threads,
     exhaust,
     trace: v.trace ?? null,
     replay: v.replay ?? null,

@@ -26,17 +26,22 @@ export class Violation extends Error {
  */
 export class InvalidOp extends Error {}
 
+/** How a sequence may end against a wall without a finding. */
+export type Ending = "oom" | "assert" | "pthread";
+
 /**
  * The process died at op `op` the way Linux and glibc end it too against a wall (limits.ts): the
- * OOM killer, or glibc's own sysmalloc assertion. The sequence ends there, not as a finding.
+ * OOM killer, or glibc's own sysmalloc assertion; or a `T` could not create its thread there
+ * (pthread_create's EAGAIN: the process lives, but the op list names a thread that does not
+ * exist). The sequence ends there, not as a finding.
  */
 export class Killed extends Error {
   constructor(
     readonly op: number,
-    /** "oom" or "assert". */
-    readonly how: "oom" | "assert",
+    /** "oom", "assert", or "pthread" (pthread_create refused with EAGAIN: the op list cannot go on without the thread). */
+    readonly how: Ending,
   ) {
-    super(`${how === "oom" ? "killed by the OOM killer" : "glibc's sysmalloc assertion"} at op ${op}`);
+    super(`${how === "oom" ? "killed by the OOM killer" : how === "assert" ? "glibc's sysmalloc assertion" : "pthread_create refused (EAGAIN)"} at op ${op}`);
   }
 }
 

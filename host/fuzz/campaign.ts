@@ -4,7 +4,7 @@
 // a repro file.
 
 import { Worker } from "node:worker_threads";
-import { checkList, type Mode } from "./check.js";
+import { checkList, nprocsFor, type Mode } from "./check.js";
 import { collectGarbage } from "./gc.js";
 import type { ExhaustSetting } from "./limits.js";
 import { parseSeq } from "./ops.js";
@@ -55,6 +55,9 @@ export interface CampaignResult {
   refusals: number;
   kills: number;
   asserts: number;
+  /** Sequences ended by pthread_create's EAGAIN against a wall; threads created in all. */
+  pthreadRefusals: number;
+  threads: number;
 }
 
 type Runner = { run(task: Task): Promise<TaskResult>; gc(): Promise<void>; close(): Promise<void> };
@@ -99,7 +102,7 @@ export async function runCampaign(o: CampaignOptions): Promise<CampaignResult> {
   const classes = new Array<number>(CLASSES.length).fill(0);
   const paths = new Set<number>();
   let pathTotal = 0;
-  let ops = 0, sequences = 0, nextIndex = 0, scheduled = 0, refusals = 0, kills = 0, asserts = 0;
+  let ops = 0, sequences = 0, nextIndex = 0, scheduled = 0, refusals = 0, kills = 0, asserts = 0, pthreadRefusals = 0, threads = 0;
   let violation: TaskResult | null = null;
   // RSS of the whole process (main thread and workers). The start is taken after the first round
   // (every worker has booted and run a sequence), the end after the last one, both with no
@@ -143,6 +146,8 @@ export async function runCampaign(o: CampaignOptions): Promise<CampaignResult> {
       refusals += r.refusals;
       if (r.ended === "oom") kills++;
       if (r.ended === "assert") asserts++;
+      if (r.ended === "pthread") pthreadRefusals++;
+      threads += r.threads;
       for (let i = 0; i < r.classes.length; i++) classes[i] += r.classes[i];
       if (r.paths) for (const p of r.paths) paths.add(p);
       pathTotal = Math.max(pathTotal, r.pathTotal);
@@ -166,6 +171,7 @@ export async function runCampaign(o: CampaignOptions): Promise<CampaignResult> {
   const result: CampaignResult = {
     ops, sequences, elapsedMs, cpuMs: (cpu.user + cpu.system) / 1000, violation, reproPath: null, shrunkOps: 0,
     classes, paths, pathTotal, rssStartMiB: rssStart, rssEndMiB: rssEnd, rssMaxMiB: Math.max(rssMax, rssEnd), refusals, kills, asserts,
+    pthreadRefusals, threads,
   };
   if (violation) await report(o, violation, result);
   return result;
@@ -192,9 +198,13 @@ async function report(o: CampaignOptions, v: TaskResult, result: CampaignResult)
     op = s.violation.op;
     err.write(`fuzz: shrunk to ${s.seq.length} ops in ${s.runs} runs${s.truncated ? " (time budget reached)" : ""}: at op ${op}: ${what}\n`);
   }
-  const checks = [o.mode.oracle ? "--oracle" : "", v.twin ? "--twin" : "", o.mode.debug ? "--deep" : "", v.exhaust !== "none" ? `--exhaust ${v.exhaust}` : ""].filter(Boolean).join(" ");
+  const checks = [
+    o.mode.threads ? `--threads ${o.mode.threads}` : "", o.mode.oracle ? "--oracle" : "", v.twin ? "--twin" : "", o.mode.debug ? "--deep" : "",
+    v.exhaust !== "none" ? `--exhaust ${v.exhaust}` : "",
+  ].filter(Boolean).join(" ");
   result.reproPath = writeRepro(o.outDir, final, {
     campaignSeed: o.seed, profile: o.mode.profile, index: v.index, processSeed: v.processSeed, what, op, checks, originalOps: seq.length,
+    nprocs: nprocsFor(o.mode, v.processSeed),
   });
   result.shrunkOps = final.length;
   err.write(`fuzz: repro written to ${result.reproPath}\n`);
@@ -210,8 +220,10 @@ export function summary(r: CampaignResult): string {
     `fuzz: ${r.violation ? "FAILED" : "clean"}: ${r.ops} ops in ${r.sequences} sequences, ${secs.toFixed(1)} s: ` +
     `${fmtCount(rate)} ops/s (${fmtCount(perCpu)} per CPU-second), ${reach}, ` +
     `RSS ${r.rssStartMiB.toFixed(0)} → ${r.rssEndMiB.toFixed(0)} MiB (${drift >= 0 ? "+" : ""}${drift.toFixed(1)} %, max ${r.rssMaxMiB.toFixed(0)})` +
-    (r.refusals || r.kills || r.asserts
-      ? `; against the walls: ${r.refusals} requests refused with ENOMEM, ${r.kills} sequence${r.kills === 1 ? "" : "s"} ended by the OOM killer, ${r.asserts} by glibc's sysmalloc assertion`
+    (r.threads ? `, ${r.threads} threads created` : "") +
+    (r.refusals || r.kills || r.asserts || r.pthreadRefusals
+      ? `; against the walls: ${r.refusals} requests refused with ENOMEM, ${r.kills} sequence${r.kills === 1 ? "" : "s"} ended by the OOM killer, ${r.asserts} by glibc's sysmalloc assertion` +
+        (r.pthreadRefusals ? `, ${r.pthreadRefusals} by pthread_create's EAGAIN` : "")
       : "")
   );
 }

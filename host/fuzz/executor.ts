@@ -6,20 +6,27 @@
 // contents are checked (O(heap)). With a twin (the pure-TypeScript build, same seed) every call
 // is made on both and must give the same results; with `xlines` each op's result is recorded in
 // the oracle replayer's `-x` format (see oracle.ts).
+//
+// Threads (`T N`, `E N`): every C library call is made by the current thread (a Thread, or the
+// process for thread 0); mallopt, malloc_trim, sbrk and the system calls are the process's. A
+// block of a non-main arena must sit in a heap whose heap_info names an arena of the arena ring,
+// and after every thread line the ring and the free list must agree (arenaCheck).
 
 import { Process } from "../process.js";
 import { bootProcess, processKernel } from "../boot.js";
 import { ProcessAbort, ProcessKilled } from "../errors.js";
 import type { Kernel } from "../kernel/kernel.js";
 import type { Mallinfo2 } from "../libc.js";
-import { IS_MMAPPED, MP, MP_MMAP_THRESHOLD, MP_N_MMAPS_MAX } from "./layout.js";
+import { IS_MMAPPED, MP, MP_MMAP_THRESHOLD, MP_N_MMAPS_MAX, NON_MAIN_ARENA } from "./layout.js";
+import { arenaCheck, heapOfBlock } from "./arenas.js";
 import { Blocks, checkPattern, checkZero, InvalidOp, Killed, State, Violation, writePattern } from "./blocks.js";
+import { type Thread, ThreadCreateError } from "../threads.js";
 import { K, LETTER, NONE, type OpSeq } from "./ops.js";
 import { type Exhaust, wallOf } from "./limits.js";
 import { PAGE, Regions } from "./regions.js";
 import type { ProcessOptions } from "../options.js";
 
-const ENOMEM = 12, EINVAL = 22;
+const ENOMEM = 12, EINVAL = 22, EAGAIN = 11;
 const SYSMALLOC_ASSERT = "Fatal glibc error: malloc assertion failure in sysmalloc: (old_top == initial_top (av) && old_size == 0)";
 
 /** The calls the executor makes: a Process, or a wrapper around one (tests break it on purpose). */
@@ -27,7 +34,14 @@ export type Target = Pick<
   Process,
   | "malloc" | "calloc" | "realloc" | "reallocarray" | "free" | "memalign" | "aligned_alloc" | "posix_memalign"
   | "valloc" | "pvalloc" | "malloc_usable_size" | "malloc_trim" | "mallopt" | "sbrk" | "mallinfo2" | "errno"
-  | "sys" | "maps" | "status" | "memory"
+  | "sys" | "maps" | "status" | "memory" | "createThread"
+>;
+
+/** The calls a thread makes (the current one: a Thread, or the process for the main thread). */
+export type Caller = Pick<
+  Thread,
+  | "malloc" | "calloc" | "realloc" | "reallocarray" | "free" | "memalign" | "aligned_alloc" | "posix_memalign"
+  | "valloc" | "pvalloc" | "malloc_usable_size" | "errno"
 >;
 
 export interface ExecConfig {
@@ -52,8 +66,12 @@ export interface ExecConfig {
   ramBytes?: number;
   swapBytes?: number;
   overcommit?: 0 | 1 | 2;
+  /** What get_nprocs() returns in the process (and its twin): the arena limit. Default 2. */
+  nprocs?: number;
   /** Wraps the process (tests: a deliberately broken target). */
   wrap?: (proc: Process) => Target;
+  /** Wraps each thread the process creates (tests: a deliberately broken thread). */
+  wrapThread?: (thread: Thread) => Caller;
 }
 
 export interface Coverage {
@@ -67,7 +85,7 @@ export interface Coverage {
  * The pure-TypeScript build on a process of its own, its program data ending where the Wasm
  * module's does: the same seed then gives the very same addresses.
  */
-async function bootTwin(options: ProcessOptions & { seed: number }, heapBase: number): Promise<Process> {
+async function bootTwin(options: ProcessOptions & { seed: number; nprocs: number }, heapBase: number): Promise<Process> {
   const { loadBaseline } = await import("../baseline/index.js");
   const memory = new WebAssembly.Memory({ initial: 2, maximum: 65536 });
   let proc: Process | null = null;
@@ -76,6 +94,11 @@ async function bootTwin(options: ProcessOptions & { seed: number }, heapBase: nu
   const allocator = loadBaseline({
     memory,
     seed: options.seed,
+    // what the allocator asks the system at start (the Wasm build's set_system): without the
+    // overcommit mode the twin's heap_trim gave pages back by madvise where the Wasm build's
+    // remapped them PROT_NONE (vm.overcommit_memory 2), and the commit charges parted
+    nprocs: options.nprocs,
+    overcommit: options.overcommit ?? 0,
     heapBase,
     kernel: () => kernel!,
     onAbort: (message) => {
@@ -85,7 +108,7 @@ async function bootTwin(options: ProcessOptions & { seed: number }, heapBase: nu
     },
   });
   kernel = processKernel(memory, allocator.heapBase, options, onDeath);
-  proc = new Process(memory, kernel, allocator.libc);
+  proc = new Process(memory, kernel, allocator.libc, true, options.nprocs);
   return proc;
 }
 
@@ -115,6 +138,21 @@ export class Executor {
   #kernelOps = 0;
   /** Requests refused (NULL with ENOMEM) against a wall so far. */
   refusals = 0;
+  /** Per thread number of the op list: its Thread (and the twin's); index 0, the main thread, is the process. */
+  readonly #threads: (Caller | null)[] = [null];
+  readonly #twinThreads: (Thread | null)[] = [null];
+  readonly #rawThreads: (Thread | null)[] = [null];
+  #current = 0;
+  /** The calls of the current thread, on the process and on the twin. */
+  #cur: Caller;
+  #twinCur: Caller | null;
+  /** The live threads' numbers (the main thread not included), in no particular order. */
+  readonly liveThreads: number[] = [];
+  /** Threads created so far (the next new one is threadsCreated + 1). */
+  threadsCreated = 0;
+  /** What get_nprocs() returns in the process. */
+  readonly nprocs: number;
+  readonly #wrapThread: ((thread: Thread) => Caller) | null;
 
   private constructor(
     readonly proc: Target,
@@ -129,6 +167,10 @@ export class Executor {
     this.#infoEvery = config.infoEvery ?? 256;
     this.#xlines = config.xlines === true;
     this.#exhaust = config.exhaust ?? "none";
+    this.nprocs = config.nprocs ?? 2;
+    this.#wrapThread = config.wrapThread ?? null;
+    this.#cur = proc;
+    this.#twinCur = twin;
     let twinBytes = twin ? new Uint8Array(twin.memory.buffer) : null;
     const twinMemory = twin ? () => (twinBytes!.byteLength === 0 ? (twinBytes = new Uint8Array(twin.memory.buffer)) : twinBytes!) : null;
     this.regions = new Regions(proc.sys, () => this.mem(), () => proc.maps(), () => proc.status().VmSize, this.blocks, twinMemory, config.oracleSafe === true, (config.exhaust ?? "none") !== "none");
@@ -137,6 +179,7 @@ export class Executor {
   static async create(config: ExecConfig): Promise<Executor> {
     const options = {
       seed: config.seed, debug: config.debug === true, ramBytes: config.ramBytes, swapBytes: config.swapBytes, overcommit: config.overcommit,
+      nprocs: config.nprocs ?? 2,
       ...wallOf(config.exhaust ?? "none").options,
     };
     const booted = await bootProcess(options);
@@ -210,11 +253,19 @@ export class Executor {
     this.ops++;
   }
 
+  /** The current thread's number (0: the main thread). */
+  get currentThread(): number {
+    return this.#current;
+  }
+
   #step(seq: OpSeq, i: number): void {
     const k = seq.kind[i];
     const a = seq.a[i], b = seq.b[i], c = seq.c[i], d = seq.d[i];
-    const p = this.proc;
-    const t = this.twin;
+    // the C library calls are the current thread's; mallopt, malloc_trim, sbrk and the system calls the process's
+    const p = this.#cur;
+    const t = this.#twinCur;
+    const P = this.proc;
+    const T = this.twin;
     if (this.#xlines) p.errno = 0, t && (t.errno = 0);
     switch (k) {
       case K.MALLOC: return this.#alloc(i, k, a, b, 16, p.malloc(b), t?.malloc(b));
@@ -276,35 +327,112 @@ export class Executor {
         return;
       }
       case K.MALLOPT: {
-        const r = p.mallopt(a, b);
+        const r = P.mallopt(a, b);
         if (r !== 0 && r !== 1) this.#fail(i, `mallopt returned ${r}`);
-        if (t && t.mallopt(a, b) !== r) this.#fail(i, "twin: mallopt result differs");
+        if (T && T.mallopt(a, b) !== r) this.#fail(i, "twin: mallopt result differs");
         if (this.#xlines) this.lines.push(`o ${r}`);
         return;
       }
       case K.TRIM: {
-        const r = p.malloc_trim(a);
+        const r = P.malloc_trim(a);
         if (r !== 0 && r !== 1) this.#fail(i, `malloc_trim returned ${r}`);
-        if (t && t.malloc_trim(a) !== r) this.#fail(i, "twin: malloc_trim result differs");
+        if (T && T.malloc_trim(a) !== r) this.#fail(i, "twin: malloc_trim result differs");
         if (this.#xlines) this.lines.push(`t ${r}`);
         return;
       }
       case K.SBRK: {
         if (a !== 0) this.#sawSbrk = true;
-        const before = p.sbrk(0);
-        const r = p.sbrk(a);
-        const r2 = t?.sbrk(a);
-        if (t && r2 !== r) this.#fail(i, `twin: sbrk(${a}) = ${r2}, wasm ${r}`);
+        const before = P.sbrk(0);
+        const r = P.sbrk(a);
+        const r2 = T?.sbrk(a);
+        if (T && r2 !== r) this.#fail(i, `twin: sbrk(${a}) = ${r2}, wasm ${r}`);
         if (r !== -1 && r !== before) this.#fail(i, `sbrk(${a}) returned 0x${r.toString(16)}, the break was 0x${before.toString(16)}`);
-        const after = p.sbrk(0);
+        const after = P.sbrk(0);
         if (after !== (r === -1 ? before : before + a)) this.#fail(i, `sbrk(${a}): the break went from 0x${before.toString(16)} to 0x${after.toString(16)}`);
-        if (r === -1 && p.errno !== ENOMEM) this.#fail(i, `sbrk failed with errno ${p.errno}`);
-        if (this.#xlines) this.lines.push(r === -1 ? `s -1 ${p.errno}` : `s ${r - this.#brk0}`);
+        // (sbrk is the main thread's wrapper here: its errno is the process's)
+        if (r === -1 && P.errno !== ENOMEM) this.#fail(i, `sbrk failed with errno ${P.errno}`);
+        if (this.#xlines) this.lines.push(r === -1 ? `s -1 ${P.errno}` : `s ${r - this.#brk0}`);
         return;
       }
+      case K.THREAD: return this.#thread(i, a);
+      case K.EXIT: return this.#exit(i, a);
       default:
         return this.#kernel(i, k, a, b, c, d);
     }
+  }
+
+  /** `T n`: thread n becomes current, created first (by the main thread) when it is new. */
+  #thread(i: number, n: number): void {
+    if (n === this.threadsCreated + 1) {
+      let thread: Thread;
+      try {
+        thread = this.proc.createThread();
+      } catch (err) {
+        if (!(err instanceof ThreadCreateError)) throw err;
+        if (err.errno !== EAGAIN) this.#fail(i, `pthread_create returned ${err.errno}`);
+        if (this.twin) {
+          let twinMade = true;
+          try {
+            this.twin.createThread();
+          } catch (e) {
+            if (!(e instanceof ThreadCreateError)) throw e;
+            twinMade = false;
+          }
+          if (twinMade) this.#fail(i, "twin: pthread_create succeeded where the wasm build's failed");
+        }
+        // only a wall refuses a stack; the process lives on, but the list names a thread it does not have
+        if (this.#exhaust === "none") this.#fail(i, err.message);
+        this.#refused(i);
+        throw new Killed(i, "pthread");
+      }
+      let twinThread: Thread | null = null;
+      if (this.twin) {
+        try {
+          twinThread = this.twin.createThread();
+        } catch (e) {
+          if (!(e instanceof ThreadCreateError)) throw e;
+          this.#fail(i, `twin: ${e.message} where the wasm build's succeeded`);
+        }
+        const s = thread.stack, s2 = twinThread!.stack;
+        if (s2.start !== s.start || s2.bytes !== s.bytes || s2.cachedFrom !== s.cachedFrom) {
+          this.#fail(i, `twin: thread ${n}'s stack ${JSON.stringify(s2)}, wasm ${JSON.stringify(s)}`);
+        }
+      }
+      const { start, bytes } = thread.stack;
+      const clash = this.blocks.overlapping(start, start + bytes);
+      if (clash >= 0) this.#fail(i, `thread ${n}'s stack [0x${start.toString(16)}, 0x${(start + bytes).toString(16)}) meets a live block at 0x${clash.toString(16)}`);
+      this.#rawThreads[n] = thread;
+      this.#threads[n] = this.#wrapThread ? this.#wrapThread(thread) : thread;
+      this.#twinThreads[n] = twinThread;
+      this.threadsCreated = n;
+      this.liveThreads.push(n);
+    } else if (n !== 0 && (this.#rawThreads[n] == null || this.#rawThreads[n]!.exited)) {
+      throw new InvalidOp(`T ${n}: not a live thread`);
+    }
+    this.#current = n;
+    this.#cur = n === 0 ? this.proc : this.#threads[n]!;
+    this.#twinCur = n === 0 ? this.twin : this.#twinThreads[n];
+  }
+
+  /** `E n`: thread n exits (glibc's teardown of its malloc state) and the main thread joins it. */
+  #exit(i: number, n: number): void {
+    const thread = this.#rawThreads[n];
+    if (n === 0 || thread == null || thread.exited) throw new InvalidOp(`E ${n}: not a live thread`);
+    thread.exit();
+    this.#twinThreads[n]?.exit();
+    this.liveThreads.splice(this.liveThreads.indexOf(n), 1);
+    this.#current = 0;
+    this.#cur = this.proc;
+    this.#twinCur = this.twin;
+    // its tcache went back to the arenas, its arena to the free list if no other thread has it
+    this.checkArenas(i);
+  }
+
+  /** The arena ring and the free list (arenas.ts). */
+  checkArenas(i: number): void {
+    this.mem();
+    const what = arenaCheck(this.#u32, this.liveThreads.length);
+    if (what) this.#fail(i, `arenas: ${what}`);
   }
 
   #kernel(i: number, k: number, a: number, b: number, c: number, d: number): void {
@@ -402,7 +530,7 @@ export class Executor {
     if (twinPtr !== undefined && twinPtr !== ptr) this.#fail(i, `twin: ${LETTER[k]} returned 0x${twinPtr.toString(16)}, wasm 0x${ptr.toString(16)}`);
     const got = B.born(State.LIVE);
     if (got !== id) this.#fail(i, `op list out of step: ID ${id} where ${got} was next`);
-    const p = this.proc;
+    const p = this.#cur;
     if (ptr === 0) {
       B.unpick(id);
       B.state[id] = State.NULLED;
@@ -411,7 +539,7 @@ export class Executor {
       const e = k === K.POSIX_MEMALIGN ? err : p.errno;
       const freedBySizeZero = (k === K.REALLOC || k === K.REALLOCARRAY) && request === 0;
       if (!freedBySizeZero && e !== ENOMEM && e !== EINVAL) this.#fail(i, `${LETTER[k]} returned NULL with errno ${e}`);
-      if (this.twin && k !== K.POSIX_MEMALIGN && this.twin.errno !== p.errno) this.#fail(i, `twin: errno ${this.twin.errno}, wasm ${p.errno}`);
+      if (this.#twinCur && k !== K.POSIX_MEMALIGN && this.#twinCur.errno !== e) this.#fail(i, `twin: errno ${this.#twinCur.errno}, wasm ${e}`);
       const validAlign = (k === K.MALLOC || k === K.CALLOC || k === K.REALLOC || k === K.REALLOCARRAY || k === K.VALLOC || k === K.PVALLOC || (align & (align - 1)) === 0);
       // a small request fails only when the break and mmap both fail, which nothing here makes
       // happen (a foreign sbrk aside: the real glibc then refuses some requests too)
@@ -427,6 +555,11 @@ export class Executor {
     const chunk = (field & ~7) >>> 0;
     const usable = chunk - (mmapped ? 8 : 4);
     if (usable < request) this.#fail(i, `${LETTER[k]}(${request}) gave a block of ${usable} usable bytes`);
+    if (!mmapped && field & NON_MAIN_ARENA) {
+      this.mem();
+      const what = heapOfBlock(this.#u32, ptr, usable);
+      if (what) this.#fail(i, `${LETTER[k]} returned 0x${ptr.toString(16)}, a chunk of a non-main arena: ${what}`);
+    }
     const clashAt = B.insertSpan(ptr - 4, ptr + usable);
     if (clashAt >= 0) {
       const clash = B.ownerAt(clashAt);
@@ -470,6 +603,7 @@ export class Executor {
     if (m.hblks !== B.mmapCount) fail(`hblks ${m.hblks}, but ${B.mmapCount} mmapped blocks are live`);
     if (m.hblkhd !== B.mmapBytes) fail(`hblkhd ${m.hblkhd}, but the live mmapped blocks span ${B.mmapBytes} bytes`);
     if (m.uordblks < B.heapRequested) fail(`uordblks ${m.uordblks} below the ${B.heapRequested} bytes requested`);
+    if (this.threadsCreated > 0) this.checkArenas(i);
     if (this.twin) {
       const m2 = this.twin.mallinfo2();
       for (const key of Object.keys(m) as (keyof Mallinfo2)[]) if (m2[key] !== m[key]) fail(`twin: ${key} ${m2[key]}`);

@@ -1,8 +1,15 @@
 // The op generator: draws the next op from the profile's mix, knowing what the executor holds
 // (which IDs are live, which regions are mapped, the allocator's current mmap threshold), so that
 // every op it writes is valid in the op-list sense and the sequence replays exactly.
+//
+// With threads (`threads` > 0), about one op in THREAD_EVERY is a thread line: a new thread (up to
+// `threads` live besides the main one), a switch to a live thread or back to the main one, an exit
+// (its arena to the free list, its stack to the cache), now and then mallopt(M_ARENA_MAX /
+// M_ARENA_TEST); every other op is then the current thread's, on any live block (frees and reallocs
+// across threads come by themselves). Without threads the generator draws exactly what it drew
+// before they existed: a seed names the same sequence.
 
-import { M_MMAP_MAX, M_MMAP_THRESHOLD, M_MXFAST, M_PERTURB, M_TOP_PAD, M_TRIM_THRESHOLD } from "../../assembly/config.js";
+import { M_ARENA_MAX, M_ARENA_TEST, M_MMAP_MAX, M_MMAP_THRESHOLD, M_MXFAST, M_PERTURB, M_TOP_PAD, M_TRIM_THRESHOLD } from "../../assembly/config.js";
 import { MADV_DONTNEED, MAP_ANONYMOUS, MAP_NORESERVE, MAP_POPULATE, MAP_PRIVATE, MREMAP_MAYMOVE, PROT_NONE, PROT_READ, PROT_WRITE } from "../constants.js";
 import type { Executor } from "./executor.js";
 import { K, NONE, type OpSeq } from "./ops.js";
@@ -25,6 +32,8 @@ const WEIGHTS: Record<Profile, number[]> = {
   adversarial: [2500, 2600, 500, 1000, 300, 300, 150, 150, 100, 100, 300, 400, 60, 150, 400],
 };
 const MAX_LIVE: Record<Profile, number> = { tiny: 3000, mixed: 1500, large: 150, adversarial: 400 };
+/** With threads, one op in this many (on average) is a thread line. */
+const THREAD_EVERY = 48;
 
 export interface GeneratorOptions {
   profile: Profile;
@@ -32,6 +41,8 @@ export interface GeneratorOptions {
   oracleSafe: boolean;
   /** The wall the process runs against (limits.ts); default none. */
   exhaust?: Exhaust;
+  /** Up to this many live threads besides the main one (0: no thread lines, the default). */
+  threads?: number;
 }
 
 export class Generator {
@@ -45,6 +56,12 @@ export class Generator {
   #regions = 0;
   /** What the live blocks may request in all before big requests give way to small ones. */
   readonly #requestCap: number;
+  readonly #threads: number;
+  /**
+   * No sbrk and no system calls: the threads oracle's replayer (oracle/threads/replay-threads.c)
+   * runs the C library calls only.
+   */
+  readonly #libcOnly: boolean;
   /** An sbrk to undo on the next op (a foreign sbrk that gives its memory back at once)… */
   #undo = 0;
   /** … if it moved the break here. */
@@ -61,6 +78,8 @@ export class Generator {
     this.#limits = { maxHuge: 64 * MiB };
     this.#maxLive = MAX_LIVE[options.profile];
     this.#requestCap = wallOf(options.exhaust ?? "none").requestCap ?? (options.oracleSafe ? 256 : 384) * MiB;
+    this.#threads = options.threads ?? 0;
+    this.#libcOnly = this.#threads > 0 && options.oracleSafe;
   }
 
   /** Appends the next op to `seq`; returns its index. */
@@ -74,11 +93,13 @@ export class Generator {
       // the break down then would cut into the heap, as it would in a real program)
       if (ex.proc.sbrk(0) === this.#undoTo) return seq.push(K.SBRK, inc);
     }
+    if (this.#threads > 0 && rng.below(THREAD_EVERY) === 0) return this.#threadOp(seq, ex);
     const draw = rng.below(this.#total);
     const cum = this.#cumulative;
     let w = 0;
     while (cum[w] <= draw) w++;
     let kind = WEIGHT_KINDS[w];
+    if (this.#libcOnly && (kind === K.SBRK || kind === K.MMAP)) kind = K.MALLOC;
     if (B.pickCount === 0 && (kind === K.FREE || kind === K.USABLE)) kind = K.MALLOC;
     if (B.pickCount > this.#maxLive && kind !== K.FREE && rng.chance(0.7)) kind = K.FREE;
     const id = B.ids;
@@ -109,7 +130,8 @@ export class Generator {
         let align = drawAlign(rng, this.options.profile, MiB);
         // an alignment beyond a page inside an mmapped chunk lands where the mapping's address
         // puts it: keep those requests in the heap when the oracle must follow
-        if (this.options.oracleSafe && align > PAGE && align <= MiB && ex.mmapMax() > 0 && s + align + 64 >= ex.mmapThreshold()) align = PAGE;
+        // (a thread's arena mmaps a request too big for a heap even with M_MMAP_MAX 0)
+        if (this.options.oracleSafe && align > PAGE && align <= MiB && (ex.mmapMax() > 0 || this.#threads > 0) && s + align + 64 >= ex.mmapThreshold()) align = PAGE;
         if (align > PAGE && align <= MiB) this.classes[CLASS_ID["align>page"]]++;
         if (align === MiB) this.classes[CLASS_ID["align-1MiB"]]++;
         return seq.push(kind, id, align, s);
@@ -134,6 +156,21 @@ export class Generator {
         this.classes[CLASS_ID["kernel-region"]]++;
         return this.#kernel(seq, ex);
     }
+  }
+
+  /** A thread line, or mallopt of the arena limits. */
+  #threadOp(seq: OpSeq, ex: Executor): number {
+    const rng = this.rng;
+    const live = ex.liveThreads;
+    const r = rng.below(16);
+    if (r === 0) return seq.push(K.MALLOPT, M_ARENA_MAX, rng.pick([0, 1, 2, 3, 8]));
+    if (r === 1) return seq.push(K.MALLOPT, M_ARENA_TEST, rng.pick([0, 1, 2, 4]));
+    // new threads while there is room; then switches (to the main thread a quarter of the time) and exits
+    if (live.length === 0 || (r < 5 && live.length < this.#threads)) {
+      return live.length < this.#threads ? seq.push(K.THREAD, ex.threadsCreated + 1) : seq.push(K.THREAD, 0);
+    }
+    if (r < 7) return seq.push(K.EXIT, rng.pick(live));
+    return seq.push(K.THREAD, rng.chance(0.25) ? 0 : rng.pick(live));
   }
 
   #size(ex: Executor): number {

@@ -2,5 +2,5 @@
 // read by the generator to keep layout-dependent requests away from the oracle, and the chunk flag
 // the shadow reads.
 
-export { IS_MMAPPED, MINSIZE } from "../../assembly/config.js";
+export { IS_MMAPPED, MINSIZE, NON_MAIN_ARENA } from "../../assembly/config.js";
 export { MP, MP_MMAP_THRESHOLD, MP_N_MMAPS_MAX } from "../baseline/layout.js";

@@ -10,11 +10,14 @@ import { parseFuzzArgs, UsageError, USAGE, type FuzzArgs } from "./args.js";
 import { runCampaign, summary } from "./campaign.js";
 import { checkList, type Mode } from "./check.js";
 import { parseSeq } from "./ops.js";
-import { oracleBinary, oracleUnavailable } from "./oracle.js";
-import { reproSeed } from "./repro.js";
+import { oracleBinary, oracleUnavailable, realNprocs, threadsOracleBinary } from "./oracle.js";
+import { reproNprocs, reproSeed } from "./repro.js";
 
-function modeOf(a: FuzzArgs, oracle: string | null): Mode {
-  return { profile: a.profile, twin: a.twinEvery === 1, debug: a.deep, deepEvery: a.deepEvery, infoEvery: a.infoEvery, oracle };
+function modeOf(a: FuzzArgs, oracle: string | null, threadsOracle: string | null, nprocs: number | undefined): Mode {
+  return {
+    profile: a.profile, twin: a.twinEvery === 1, debug: a.deep, deepEvery: a.deepEvery, infoEvery: a.infoEvery, oracle, threadsOracle,
+    threads: a.threads, nprocs,
+  };
 }
 
 /** Runs `fuzz ARGS`; resolves to the exit status (0 clean, 1 violation, 2 bad usage). */
@@ -32,14 +35,24 @@ export async function fuzzMain(argv: string[], err: NodeJS.WriteStream = process
     return 0;
   }
   let oracle: string | null = null;
+  let threadsOracle: string | null = null;
+  // with the oracle the emulated processes get this machine's get_nprocs(), as the real replayer does
+  let nprocs: number | undefined;
   if (a.oracle) {
     oracle = oracleBinary();
-    if (!oracle) {
+    threadsOracle = oracle && (a.threads > 0 || a.replay) ? threadsOracleBinary() : null;
+    if (!oracle || ((a.threads > 0 || a.replay) && !threadsOracle)) {
       err.write(`ptmalloc-wasm fuzz: --oracle: ${oracleUnavailable}\n`);
       return 2;
     }
+    const n = realNprocs();
+    if (n === null && (a.threads > 0 || a.replay)) {
+      err.write("ptmalloc-wasm fuzz: --oracle: cannot read this machine's CPU count (/sys/devices/system/cpu/online), which the threads oracle's get_nprocs() reads\n");
+      return 2;
+    }
+    nprocs = n ?? undefined;
   }
-  const mode = modeOf(a, oracle);
+  const mode = modeOf(a, oracle, threadsOracle, nprocs);
 
   if (a.replay) {
     let parsed;
@@ -50,6 +63,12 @@ export async function fuzzMain(argv: string[], err: NodeJS.WriteStream = process
       return 2;
     }
     const seed = a.seedGiven ? a.seed : (reproSeed(parsed.comments) ?? a.seed);
+    // the CPU count the repro was made with (the arena limit), unless the real machine's must be used
+    const fileNprocs = reproNprocs(parsed.comments);
+    if (!a.oracle && fileNprocs !== null) mode.nprocs = fileNprocs;
+    if (a.oracle && fileNprocs !== null && fileNprocs !== nprocs) {
+      err.write(`fuzz: note: ${a.replay} was made with nprocs ${fileNprocs}; the real glibc here answers ${nprocs}, which both sides use\n`);
+    }
     if (a.exhaust === "mix") {
       err.write("ptmalloc-wasm fuzz: --replay takes one --exhaust kind, not mix\n");
       return 2;
@@ -66,6 +85,7 @@ export async function fuzzMain(argv: string[], err: NodeJS.WriteStream = process
   err.write(
     `fuzz: seed ${a.seed}, profile ${a.profile}, ${a.ops !== null ? `${a.ops} ops` : ""}${a.ops !== null && a.seconds !== null ? " or " : ""}${a.seconds !== null ? `${a.seconds} s` : ""}, ` +
       `${a.workers} worker${a.workers > 1 ? "s" : ""}${a.trace ? `, mutating ${a.trace}` : ""}` +
+      `${a.threads ? `, up to ${a.threads} thread${a.threads > 1 ? "s" : ""} besides the main one${oracle ? ` (nprocs ${nprocs})` : ""}` : ""}` +
       `${oracle ? ", against the real glibc" : ""}${a.twinEvery ? `, twin on ${a.twinEvery === 1 ? "every" : `every ${a.twinEvery}th`} sequence` : ""}${a.deep ? ", deep" : ""}${a.exhaust !== "none" ? `, exhaustion ${a.exhaust}` : ""}\n`,
   );
   const r = await runCampaign({

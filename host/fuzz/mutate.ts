@@ -3,7 +3,7 @@
 // drop an op, duplicate an allocation, resize one, swap two neighbours — then keeps the result a
 // valid op list (ops.without drops what lost its maker, and renumbers).
 
-import { allocates, K, NONE, OpSeq, without } from "./ops.js";
+import { allocates, K, NONE, OpSeq, ThreadRenumbering, without } from "./ops.js";
 import { Prng } from "./prng.js";
 
 /** The trace's ops that matter to the heap, as a sequence (from op-list text). */
@@ -48,17 +48,22 @@ export function mutate(base: OpSeq, seed: number, rate = 0.02): OpSeq {
 
 /**
  * Makes a mutated list valid: allocating ops get IDs 0, 1, 2, ... in order; an op naming an ID
- * that is not live at that point (freed already, made later by a swap, or never made) is dropped.
+ * that is not live at that point (freed already, made later by a swap, or never made) is dropped;
+ * thread lines are renumbered as ops.without does (ThreadRenumbering).
  */
 export function renumber(seq: OpSeq): OpSeq {
   const out = new OpSeq(seq.length + 16);
   const live = new Map<number, number>(); // old ID -> new ID, while live
   let next = 0, nextRid = 0;
   const rids = new Map<number, number>();
+  const threads = new ThreadRenumbering();
   for (let i = 0; i < seq.length; i++) {
     const k = seq.kind[i];
     let a = seq.a[i], b = seq.b[i];
-    if (k === K.FREE || k === K.USABLE) {
+    if (k === K.THREAD || k === K.EXIT) {
+      a = threads.map(k, a, false);
+      if (a < 0) continue;
+    } else if (k === K.FREE || k === K.USABLE) {
       if (!live.has(a)) continue;
       const id = live.get(a)!;
       if (k === K.FREE) live.delete(a);
@@ -78,7 +83,7 @@ export function renumber(seq: OpSeq): OpSeq {
     } else if (k === K.MMAP) {
       rids.set(a, nextRid);
       a = nextRid++;
-    } else if (k > K.MMAP) {
+    } else if (k > K.MMAP && k <= K.MREMAP) {
       if (!rids.has(a)) continue;
       a = rids.get(a)!;
     }

@@ -1,5 +1,5 @@
 // The fuzzer's op sequences: the calls of ops v1 and its extension (the op letters of the trace
-// format: m c a r R A P v V f u o t s M U X D Y), kept as a structure of arrays so that sequences
+// format: m c a r R A P v V f u o t s M U X D Y) and the thread lines (T E), kept as a structure of arrays so that sequences
 // of a hundred thousand ops cost a few bytes each and can be cut, shrunk and written back as a
 // replayable op list.
 //
@@ -19,20 +19,22 @@
 //   X     RID      OFFSET         LENGTH      PROT
 //   D     RID      OFFSET         LENGTH      ADVICE
 //   Y     RID      OLDLEN         NEWLEN      FLAGS
+//   T/E   THREAD
 //
-// IDs are 0, 1, 2, ... in the order of the allocating ops; region IDs (RID) likewise for `M`.
+// IDs are 0, 1, 2, ... in the order of the allocating ops; region IDs (RID) likewise for `M`;
+// threads 1, 2, 3, ... in the order of the `T` lines that first name them (0 is the main thread).
 
 export const K = {
   MALLOC: 0, CALLOC: 1, MEMALIGN: 2, REALLOC: 3, REALLOCARRAY: 4, ALIGNED_ALLOC: 5, POSIX_MEMALIGN: 6,
   VALLOC: 7, PVALLOC: 8, FREE: 9, USABLE: 10, MALLOPT: 11, TRIM: 12, SBRK: 13,
-  MMAP: 14, MUNMAP: 15, MPROTECT: 16, MADVISE: 17, MREMAP: 18,
+  MMAP: 14, MUNMAP: 15, MPROTECT: 16, MADVISE: 17, MREMAP: 18, THREAD: 19, EXIT: 20,
 } as const;
 export type Kind = (typeof K)[keyof typeof K];
 
 /** The op letter of each kind (index = kind). */
-export const LETTER = "mcarRAPvVfuotsMUXDY";
+export const LETTER = "mcarRAPvVfuotsMUXDYTE";
 /** How many numeric fields each kind has. */
-const ARITY = [2, 3, 3, 3, 4, 3, 3, 2, 2, 1, 1, 2, 1, 1, 4, 3, 4, 4, 4];
+const ARITY = [2, 3, 3, 3, 4, 3, 3, 2, 2, 1, 1, 2, 1, 1, 4, 3, 4, 4, 4, 1, 1];
 
 /** OLDID of a realloc of NULL. */
 export const NONE = -1;
@@ -41,7 +43,10 @@ export function allocates(kind: number): boolean {
   return kind <= K.PVALLOC;
 }
 export function isKernelOp(kind: number): boolean {
-  return kind >= K.MMAP;
+  return kind >= K.MMAP && kind <= K.MREMAP;
+}
+export function isThreadOp(kind: number): boolean {
+  return kind === K.THREAD || kind === K.EXIT;
 }
 
 export class OpSeq {
@@ -109,22 +114,31 @@ function refs(seq: OpSeq, i: number): { id: number[]; rid: number[] } {
   const k = seq.kind[i];
   if (k === K.REALLOC || k === K.REALLOCARRAY) return { id: seq.b[i] === NONE ? [] : [seq.b[i]], rid: [] };
   if (k === K.FREE || k === K.USABLE) return { id: [seq.a[i]], rid: [] };
-  if (k >= K.MUNMAP) return { id: [], rid: [seq.a[i]] };
+  if (k >= K.MUNMAP && k <= K.MREMAP) return { id: [], rid: [seq.a[i]] };
   return { id: [], rid: [] };
 }
 
 /**
  * The sequence without the ops whose index is in `drop`, kept valid: an op that uses a block or
  * region made by a dropped op is dropped too (and so, in turn, is whatever that op made), and the
- * IDs and region IDs of what remains are renumbered 0, 1, 2, ... in order.
+ * IDs and region IDs of what remains are renumbered 0, 1, 2, ... in order. Threads likewise: a
+ * dropped `T` that created a thread takes that thread's later `T` and `E` lines with it (the ops
+ * it made run on whichever thread is then current: any thread may make any call), and the
+ * threads that remain are renumbered 1, 2, 3, ... in order of creation.
  */
 export function without(seq: OpSeq, drop: (i: number) => boolean): OpSeq {
   const out = new OpSeq(Math.max(16, seq.length));
   const idMap = new Map<number, number>();
   const ridMap = new Map<number, number>();
+  const threads = new ThreadRenumbering();
   let ids = 0, rids = 0;
   for (let i = 0; i < seq.length; i++) {
     const k = seq.kind[i];
+    if (k === K.THREAD || k === K.EXIT) {
+      const n = threads.map(k, seq.a[i], drop(i));
+      if (n >= 0) out.push(k, n);
+      continue;
+    }
     const r = refs(seq, i);
     const orphaned = r.id.some((v) => !idMap.has(v)) || r.rid.some((v) => !ridMap.has(v));
     if (drop(i) || orphaned) continue;
@@ -144,6 +158,38 @@ export function without(seq: OpSeq, drop: (i: number) => boolean): OpSeq {
     out.push(k, a, b, seq.c[i], seq.d[i]);
   }
   return out;
+}
+
+/**
+ * Keeps the thread lines of an edited list valid (numbering rules of docs/formats.md): the first
+ * line naming a thread creates it (a `T`; an `E` of a thread never created goes), created threads
+ * are renumbered 1, 2, 3, ... in that order, and a thread whose creating line was dropped, or that
+ * has exited, loses its later lines.
+ */
+export class ThreadRenumbering {
+  /** old number → new number while live; -1 once gone (dropped at creation, or exited). */
+  readonly #map = new Map<number, number>([[0, 0]]);
+  #created = 0;
+
+  /** The new number for a `T`/`E` line naming old thread `n` (dropped when `drop`), or -1 to leave it out. */
+  map(kind: number, n: number, drop: boolean): number {
+    const cur = this.#map.get(n);
+    if (cur === undefined) {
+      // the first line naming n: a T creates it (unless dropped); an E of it cannot stand
+      if (kind === K.EXIT || drop) {
+        this.#map.set(n, -1);
+        return -1;
+      }
+      this.#map.set(n, ++this.#created);
+      return this.#created;
+    }
+    if (cur < 0 || drop) return -1;
+    if (kind === K.EXIT) {
+      if (cur === 0) return -1;
+      this.#map.set(n, -1);
+    }
+    return cur;
+  }
 }
 
 const LETTER_KIND = new Map([...LETTER].map((ch, k) => [ch, k]));
@@ -187,6 +233,19 @@ export function parseSeq(text: string, params: Readonly<Record<string, number>> 
     const k = seq.kind[i];
     if (allocates(k) && seq.a[i] !== ids++) throw new Error(`op ${i + 1} (${seq.line(i)}): expected ID ${ids - 1}`);
     if (k === K.MMAP && seq.a[i] !== rids++) throw new Error(`op ${i + 1} (${seq.line(i)}): expected region ID ${rids - 1}`);
+  }
+  // thread lines: a new thread is the next number; E names a live thread other than the main one
+  const live = [true];
+  for (let i = 0; i < seq.length; i++) {
+    const k = seq.kind[i];
+    if (k !== K.THREAD && k !== K.EXIT) continue;
+    const n = seq.a[i];
+    if (k === K.THREAD && n === live.length) live.push(true);
+    else if (!live[n] || (k === K.EXIT && n === 0)) {
+      const why = k === K.EXIT && n === 0 ? "the main thread does not exit" : n >= live.length ? `the next new thread is ${live.length}` : `thread ${n} has exited`;
+      throw new Error(`op ${i + 1} (${seq.line(i)}): ${why}`);
+    }
+    if (k === K.EXIT) live[n] = false;
   }
   return { seq, comments };
 }

@@ -3,10 +3,17 @@
 // Both start from a break moved up to a multiple of 1 MiB (`-a`), so aligned blocks land at the
 // same offsets; the emulated machine gets the real one's RAM, swap and overcommit mode, so the
 // kernel refuses what the real one refuses. One oracle process runs one sequence.
+//
+// Threaded sequences (--threads) go to the threads oracle instead, oracle/threads/replay-threads.c
+// (real pthreads, serialized by a token), whose output — every block's arena, heap, offset and
+// chunk size, the thread lines, mallinfo2 after every op, malloc_stats at the end — is compared
+// line by line with the emulator's replay of the same list in the threads format (check.ts). Its
+// process gets this machine's get_nprocs() (realNprocs), an 8 MiB stack limit and no MALLOC_*
+// environment, as the emulated one has.
 
 import { spawnSync } from "node:child_process";
-import { existsSync, mkdirSync, readFileSync, statSync } from "node:fs";
-import { totalmem } from "node:os";
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from "node:fs";
+import { tmpdir, totalmem } from "node:os";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
 import type { OpSeq } from "./ops.js";
@@ -27,34 +34,68 @@ export function packageRoot(): string {
   }
 }
 
-let built: string | null | undefined;
+const built = new Map<string, string | null>();
 
 /**
- * The oracle replayer, built (gcc -m32 -O2) into oracle/bin when missing or older than its
- * source; null (with the reason in `oracleUnavailable`) where gcc -m32 cannot build it.
+ * A C replayer (`source`, under oracle/), built with gcc -m32 -O2 (and `flags`) into oracle/bin/`name`
+ * when missing or older than its source or oracle/replay/out.h; null (with the reason in
+ * `oracleUnavailable`) where gcc -m32 cannot build it.
  */
-export function oracleBinary(): string | null {
-  if (built !== undefined) return built;
+function buildReplayer(source: string, name: string, flags: string[]): string | null {
+  if (built.has(name)) return built.get(name)!;
+  const fail = (reason: string): null => {
+    oracleUnavailable = reason;
+    built.set(name, null);
+    return null;
+  };
   try {
     const root = packageRoot();
-    const src = join(root, "oracle", "replay", "replay.c");
-    const bin = join(root, "oracle", "bin", "fuzz-replay32");
-    if (!existsSync(src)) return fail("oracle/replay/replay.c is not there (an installed package has no oracle)");
-    if (!existsSync(bin) || statSync(bin).mtimeMs < statSync(src).mtimeMs) {
+    const src = join(root, "oracle", source);
+    const header = join(root, "oracle", "replay", "out.h");
+    const bin = join(root, "oracle", "bin", name);
+    if (!existsSync(src)) return fail(`oracle/${source} is not there (an installed package has no oracle)`);
+    const newest = Math.max(statSync(src).mtimeMs, existsSync(header) ? statSync(header).mtimeMs : 0);
+    if (!existsSync(bin) || statSync(bin).mtimeMs < newest) {
       mkdirSync(dirname(bin), { recursive: true });
-      const r = spawnSync("gcc", ["-m32", "-O2", "-o", bin, src], { encoding: "utf8" });
+      const r = spawnSync("gcc", ["-m32", "-O2", ...flags, "-o", bin, src], { encoding: "utf8" });
       if (r.error || r.status !== 0) return fail(`gcc -m32 cannot build the oracle: ${(r.error?.message ?? r.stderr).trim().split("\n")[0]}`);
     }
-    return (built = bin);
+    built.set(name, bin);
+    return bin;
   } catch (err) {
     return fail((err as Error).message);
   }
 }
 
+/** The oracle replayer (oracle/replay/replay.c), or null (see buildReplayer). */
+export function oracleBinary(): string | null {
+  return buildReplayer(join("replay", "replay.c"), "fuzz-replay32", []);
+}
+
+/** The threads oracle's replayer (oracle/threads/replay-threads.c, with -pthread), or null. */
+export function threadsOracleBinary(): string | null {
+  return buildReplayer(join("threads", "replay-threads.c"), "fuzz-replay-threads32", ["-pthread"]);
+}
+
 export let oracleUnavailable = "";
-function fail(reason: string): null {
-  oracleUnavailable = reason;
-  return (built = null);
+
+/**
+ * What get_nprocs() answers on this machine: the CPUs listed in /sys/devices/system/cpu/online
+ * (glibc 2.36 reads that file; "0-3,6" is five), or null where it cannot be read.
+ */
+export function realNprocs(): number | null {
+  try {
+    const text = readFileSync("/sys/devices/system/cpu/online", "utf8").trim();
+    let n = 0;
+    for (const part of text.split(",")) {
+      const m = /^(\d+)(?:-(\d+))?$/.exec(part);
+      if (!m) return null;
+      n += m[2] === undefined ? 1 : Number(m[2]) - Number(m[1]) + 1;
+    }
+    return n > 0 ? n : null;
+  } catch {
+    return null;
+  }
 }
 
 /** The real machine's memory settings, for the emulated kernel (see the header). */
@@ -80,6 +121,41 @@ export interface OracleRun {
   /** The signal that ended it ("SIGABRT", "SIGSEGV") and glibc's message, if it died. */
   died: string | null;
   stderr: string;
+}
+
+/** What the threads oracle printed for a sequence. */
+export interface ThreadsOracleRun {
+  /** Its whole output (the threads format), or what it wrote before it died. */
+  text: string;
+  /** The signal that ended it, if one did. */
+  signal: string | null;
+  /** Its exit status (0 when it ran to the end), and what it wrote to stderr. */
+  status: number | null;
+  stderr: string;
+}
+
+/** The stack limit both sides run with (glibc's default thread stack size comes from it). */
+const STACK_LIMIT_KB = 8192;
+
+/**
+ * Replays `seq` (op-list text) on the real glibc under real pthreads: `replay-threads -c 1 -s fuzz
+ * -a ORACLE_ALIGN_BREAK`, with RLIMIT_STACK 8 MiB and an environment of PATH alone.
+ */
+export function runThreadsOracle(bin: string, text: string): ThreadsOracleRun {
+  const dir = mkdtempSync(join(tmpdir(), "fuzz-threads-"));
+  try {
+    const file = join(dir, "seq.ops");
+    writeFileSync(file, text);
+    const r = spawnSync("sh", ["-c", `ulimit -s ${STACK_LIMIT_KB} && exec "$0" "$@"`, bin, "-c", "1", "-s", "fuzz", "-a", String(ORACLE_ALIGN_BREAK), file], {
+      encoding: "utf8",
+      maxBuffer: 1 << 30,
+      env: { PATH: process.env.PATH ?? "/usr/bin:/bin", LIBC_FATAL_STDERR_: "1" },
+    });
+    if (r.error) throw r.error;
+    return { text: r.stdout, signal: r.signal, status: r.status, stderr: r.stderr.trim() };
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
 }
 
 /** Replays `seq` on the real glibc. */

@@ -18,15 +18,19 @@ export interface ReproInfo {
   /** The flags that select the checks (e.g. "--oracle --twin"). */
   checks: string;
   originalOps: number;
+  /** What get_nprocs() returned in the process (the threads oracle's `# nprocs:` directive). */
+  nprocs?: number;
 }
 
 export function reproComments(info: ReproInfo): string[] {
+  const nprocs = info.nprocs !== undefined && info.nprocs !== 2 ? ` --nprocs ${info.nprocs}` : "";
   return [
     "ops v1 (format: FORMAT.md) with the op-list extension",
     `source: ptmalloc-wasm fuzz --seed ${info.campaignSeed} --profile ${info.profile}${info.checks ? " " + info.checks : ""}: sequence ${info.index}, process seed ${info.processSeed}, ${info.originalOps} ops shrunk to the ones below`,
     `failed: at op ${info.op}: ${info.what.replace(/\n/g, " ")}`,
     `process-seed: ${info.processSeed}`,
-    `reproduce: ptmalloc-wasm fuzz --replay FILE ${info.checks}`.trimEnd() + ` (or: ptmalloc-wasm replay FILE --seed ${info.processSeed})`,
+    ...(info.nprocs !== undefined ? [`nprocs: ${info.nprocs}`] : []),
+    `reproduce: ptmalloc-wasm fuzz --replay FILE ${info.checks.replace(/--threads \d+ ?/, "")}`.trimEnd() + ` (or: ptmalloc-wasm replay FILE --seed ${info.processSeed}${nprocs})`,
   ];
 }
 
@@ -35,6 +39,15 @@ export function writeRepro(dir: string, seq: OpSeq, info: ReproInfo): string {
   const path = join(dir, `fuzz-repro-${info.campaignSeed}-${info.index}.ops`);
   writeFileSync(path, seq.format(reproComments(info)));
   return path;
+}
+
+/** What get_nprocs() returned where the repro was made (its `# nprocs: N` line), or null. */
+export function reproNprocs(comments: readonly string[]): number | null {
+  for (const c of comments) {
+    const m = /^nprocs: (\d+)/.exec(c);
+    if (m) return Number(m[1]);
+  }
+  return null;
 }
 
 /** The process seed a repro file names (its `# process-seed: N` line), or null. */

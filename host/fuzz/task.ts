@@ -5,6 +5,7 @@ import { readFileSync } from "node:fs";
 import { gunzipSync } from "node:zlib";
 import { parseTrace } from "../trace/mtrace.js";
 import { formatOps, MALLOPT_PARAMS } from "../trace/ops.js";
+import type { Ending } from "./blocks.js";
 import { checkGenerated, checkList, type Mode } from "./check.js";
 import { traceWindow, mutate } from "./mutate.js";
 import { parseSeq, type OpSeq } from "./ops.js";
@@ -42,7 +43,9 @@ export interface TaskResult {
   exhaust: Exhaust;
   /** Requests refused with ENOMEM; how the process died against a wall, if it did. */
   refusals: number;
-  ended: "oom" | "assert" | null;
+  ended: Ending | null;
+  /** Threads the sequence created. */
+  threads: number;
 }
 
 /** A trace file (op list or mtrace, gzipped or not) as a sequence. */
@@ -58,7 +61,7 @@ export async function runTask(task: Task, settings: TaskSettings): Promise<TaskR
   const processSeed = sequenceSeed(settings.seed, task.index);
   const exhaust = exhaustFor(settings.exhaust, task.index);
   const mode = { ...settings.mode, twin: task.twin, exhaust };
-  const base = { index: task.index, processSeed, twin: task.twin, exhaust, refusals: 0, ended: null };
+  const base = { index: task.index, processSeed, twin: task.twin, exhaust, refusals: 0, ended: null, threads: 0 };
   if (settings.trace) {
     if (traceCache?.path !== settings.trace) traceCache = { path: settings.trace, seq: loadTrace(settings.trace) };
     const seq = mutate(traceWindow(traceCache.seq, new Prng(processSeed ^ 0x5eed), task.count), processSeed);
@@ -71,7 +74,7 @@ export async function runTask(task: Task, settings: TaskSettings): Promise<TaskR
   const r = await checkGenerated(processSeed, task.count, mode);
   const v = r.violation;
   return {
-    ...base, ops: r.ops, classes: Array.from(r.classes), paths: r.paths, pathTotal: r.pathNames?.length ?? 0, refusals: r.refusals, ended: r.ended,
+    ...base, ops: r.ops, classes: Array.from(r.classes), paths: r.paths, pathTotal: r.pathNames?.length ?? 0, refusals: r.refusals, ended: r.ended, threads: r.threads,
     violation: v ? { op: v.op, what: v.what } : null, failing: v ? r.seq.prefix(v.op + 1).format() : null,
   };
 }

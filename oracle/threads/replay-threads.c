@@ -2,10 +2,13 @@
  * for every block the arena and heap it landed in (see oracle/threads/README.md and the
  * "Threads" section of docs/formats.md).
  *
- *   replay-threads [-c N] [-s NAME] OPS_FILE     (output on stdout)
+ *   replay-threads [-c N] [-s NAME] [-a ALIGN] OPS_FILE     (output on stdout)
  *
  *   -c N      a checkpoint line every N ops (default 1; 0: none)
  *   -s NAME   the scenario's name for the header line (default: the file name without ".ops")
+ *   -a ALIGN  first move the break up to a multiple of ALIGN (a power of two) with sbrk, and take
+ *             offsets from there, as replay.c's -a: blocks of the main arena aligned beyond a page
+ *             then land at offsets that do not depend on where ASLR put the break (the fuzzer)
  *
  * Built with `gcc -m32 -O2 -pthread` it is the oracle for threads and arenas in the 32-bit
  * emulation: glibc 2.36 on i386.
@@ -542,6 +545,7 @@ static void out_malloc_env(void) {
 
 int main(int argc, char **argv) {
   const char *path = NULL, *name = NULL;
+  unsigned long align_break = 0;
   for (int i = 1; i < argc; i++) {
     if (strcmp(argv[i], "-c") == 0 && i + 1 < argc) {
       long long v;
@@ -550,13 +554,18 @@ int main(int argc, char **argv) {
       i++;
     } else if (strcmp(argv[i], "-s") == 0 && i + 1 < argc) {
       name = argv[++i];
+    } else if (strcmp(argv[i], "-a") == 0 && i + 1 < argc) {
+      long long v;
+      if (!read_number(argv[i + 1], strlen(argv[i + 1]), 0, 0, &v) || v == 0 || (v & (v - 1)) != 0) fail("bad -a value");
+      align_break = (unsigned long)v;
+      i++;
     } else if (!path) {
       path = argv[i];
     } else {
-      fail("usage: replay-threads [-c N] [-s NAME] OPS_FILE");
+      fail("usage: replay-threads [-c N] [-s NAME] [-a ALIGN] OPS_FILE");
     }
   }
-  if (!path) fail("usage: replay-threads [-c N] [-s NAME] OPS_FILE");
+  if (!path) fail("usage: replay-threads [-c N] [-s NAME] [-a ALIGN] OPS_FILE");
   setvbuf(stdout, NULL, _IONBF, 0); /* before anything writes to it: no stdio buffer is malloced */
   load(path);
 
@@ -564,6 +573,11 @@ int main(int argc, char **argv) {
   block = mapped(n_ids * sizeof *block);
   status = mapped(n_ids);
   brk0 = (uintptr_t)sbrk(0);
+  if (align_break) {
+    uintptr_t up = ((brk0 + align_break - 1) & ~(uintptr_t)(align_break - 1)) - brk0;
+    if (up && sbrk((intptr_t)up) == (void *)-1) fail("cannot align the break");
+    brk0 = (uintptr_t)sbrk(0);
+  }
   thread_state[0] = LIVE;
 
   struct rlimit stack;
