@@ -22,7 +22,8 @@ describe("a bundle of createProcess", () => {
     const lazy = onDemand.flatMap((c) => c.inputs);
     expect(lazy).toContain("dist/host/generated/wasm-debug.js");
     expect(lazy).toContain("dist/host/baseline/index.js");
-    // The release Wasm build alone is about 38 KB of base64: the rest of the bundle stays smaller.
-    expect(upFront.bytes).toBeLessThan(160_000);
+    // The release Wasm build is about 101 KB of base64 (76 KB of Wasm, arena.c's threads and heaps
+    // included); the process, kernel, threads and trace code about 66 KB more, minified.
+    expect(upFront.bytes).toBeLessThan(175_000);
   });
 });
