@@ -93,14 +93,24 @@ const LIBC_BSS_RESIDENT = 4;
  */
 export const PROGRAM_DATA_BYTES = 0x13c;
 const PROGRAM_DATA_PAGES = 1;
+/**
+ * The resident pages of the emulated program's data segment that the real process has as its
+ * own data page and libc's written .data (where main_arena and mp_ live): the module's initial
+ * data written at load fills 4 (the allocator's statics, its messages, the stats buffer).
+ */
+const PROGRAM_DATA_RESIDENT = 4;
+
+/** A minimal C program's read-only pages: ELF header, text, rodata, RELRO. */
+const PROGRAM_READ_ONLY_PAGES = 4;
 
 /**
  * A minimal C program's image is 5 pages: 4 read-only (ELF header, text, rodata, RELRO) and its
- * data page. This one has a text page and `programDataPages` writable ones; the read-only pages
- * it lacks, the kernel maps after its data (mm.ts), so that VmSize adds up to the real one.
+ * data page. This one has a text page and writable data pages (what they take beyond one page
+ * comes off libc's .bss: mapImages); the 3 read-only pages it lacks, the kernel maps after its
+ * data (mm.ts), so that VmSize adds up to the real one however big the allocator's data grows.
  */
-export function programReadOnlyPages(programDataPages: number): number {
-  return Math.max(0, programDataPages - PROGRAM_DATA_PAGES);
+export function programReadOnlyPages(): number {
+  return PROGRAM_READ_ONLY_PAGES - 1;
 }
 
 /**
@@ -110,8 +120,11 @@ export function programReadOnlyPages(programDataPages: number): number {
  * take beyond a minimal program's one page comes off libc's .bss here, so that VmData and the
  * commit charge add up to the real process's.
  */
-export function mapImages(mm: Mm, programDataPages: number): void {
+export function mapImages(mm: Mm, programDataPages: number, programDataResident = PROGRAM_DATA_RESIDENT): void {
   const libcBssPages = Math.max(0, LIBC_BSS_PAGES - Math.max(0, programDataPages - PROGRAM_DATA_PAGES));
+  // likewise the resident ones: what the data segment has resident beyond its share comes off
+  // libc's resident .bss pages, so that RssAnon is the real program's
+  const libcBssResident = Math.max(0, Math.min(libcBssPages, LIBC_BSS_RESIDENT - Math.max(0, programDataResident - PROGRAM_DATA_RESIDENT)));
   let top = mm.layout.mmapBase;
   const map = (pages: number, flags: number, backing: number, objectId: number, pgoff: number): number => {
     const start = top - pages * PAGE_SIZE;
@@ -145,7 +158,7 @@ export function mapImages(mm: Mm, programDataPages: number): void {
   }
   mapAnon(LD_SO_EARLY_ANON_PAGES, LD_SO_EARLY_ANON_PAGES);
   top -= LD_SO_CACHE_PAGES * PAGE_SIZE;
-  mapAnon(libcBssPages, Math.min(LIBC_BSS_RESIDENT, libcBssPages));
+  mapAnon(libcBssPages, libcBssResident);
   mapImage(LIBC, LIBC_SEGMENTS);
 }
 

@@ -142,7 +142,7 @@ export class Mm {
     const { textStart, dataStart, dataEnd } = options.program;
     // With the libraries (images.ts), the program's read-only pages that a C program has and this
     // image lacks follow its data; the break starts above them.
-    const programRoPages = options.libraries === true ? programReadOnlyPages(pagesOf(pageAlign(dataEnd) - pageDown(dataStart))) : 0;
+    const programRoPages = options.libraries === true ? programReadOnlyPages() : 0;
     this.layout = computeLayout({
       aslr: options.aslr,
       seed: options.seed,
@@ -210,9 +210,9 @@ export class Mm {
     if (!this.ensureMemory(stackEnd)) throw new RangeError("the Wasm memory cannot cover the stack");
     // What exec leaves resident: the text page, the data the module initialized, argv/envp.
     for (let a = this.startCode; a < this.endCode; a += PAGE_SIZE) this.pages.touchRead(a / PAGE_SIZE, PAGE_FILE);
-    if (dataVmaEnd > dataVmaStart) this.pages.scan(dataVmaStart / PAGE_SIZE, dataVmaEnd / PAGE_SIZE, PAGE_ANON);
+    const dataResident = dataVmaEnd > dataVmaStart ? this.pages.scan(dataVmaStart / PAGE_SIZE, dataVmaEnd / PAGE_SIZE, PAGE_ANON) : 0;
     this.writeFault(this.vmas.indexOf(stackEnd - 1), stackEnd - PAGE_SIZE, stackEnd);
-    if (options.libraries === true) mapImages(this, pagesOf(Math.max(0, dataVmaEnd - dataVmaStart)));
+    if (options.libraries === true) mapImages(this, pagesOf(Math.max(0, dataVmaEnd - dataVmaStart)), dataResident);
   }
 
   private oomKill(): never {

@@ -9,7 +9,7 @@ import { M_MMAP_MAX, M_MMAP_THRESHOLD, M_MXFAST, M_PERTURB, M_TOP_PAD, M_TRIM_TH
 import { describe, expect, it } from "vitest";
 import { MAP_ANONYMOUS, MAP_FIXED_NOREPLACE, MAP_PRIVATE, PROT_READ, PROT_WRITE } from "../../host/constants.js";
 import type { Process } from "../../host/process.js";
-import { BASELINE_DATA_END, MAIN_ARENA, MP } from "../../host/baseline/index.js";
+import { BASELINE_DATA_END, MAIN_ARENA, MAIN_TLS, MP } from "../../host/baseline/index.js";
 import { bootTwins } from "./harness.js";
 
 
@@ -208,6 +208,8 @@ describe("the baseline and the Wasm build, side by side", () => {
   it("put their statics at the same addresses", async () => {
     const { wasm, wasmExports } = await bootTwins(1);
     expect(wasmExports.mp_addr() >>> 0).toBe(MP);
+    // the main thread's TLS block (its arena, tcache and errno while another thread runs)
+    expect(wasmExports.main_tls_addr() >>> 0).toBe(MAIN_TLS);
     expect(wasm.allocator.heapBase).toBeGreaterThanOrEqual(BASELINE_DATA_END);
   });
 

@@ -40,7 +40,7 @@ describe("a fresh process has ld.so, the vDSO and libc mapped", () => {
       "128p r--p /usr/lib32/libc.so.6",
       "2p r--p /usr/lib32/libc.so.6",
       "1p rw-p /usr/lib32/libc.so.6",
-      "7p rw-p ", // libc's .bss: 10 pages, less the 3 the allocator's own state takes in the program's data
+      "6p rw-p ", // libc's .bss: 10 pages, less the 4 the allocator's own state takes in the program's data
       "2p rw-p ",
       "4p r--p [vvar]",
       "2p r--p [vvar_vclock]",
