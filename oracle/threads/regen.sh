@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
-# Rebuilds the threads oracle (gcc -m32 -O2 -pthread) and regenerates test/fixtures/threads from
-# the real 32-bit glibc of this machine: NAME.txt for every oracle/threads/scenarios/NAME.ops.
+# Rebuilds the threads oracle (gcc -m32 -O2 -pthread, and gcc -O2 -pthread for x86-64) and
+# regenerates test/fixtures/threads from the real 32-bit glibc of this machine and
+# test/fixtures/threads64 from its x86-64 glibc: NAME.txt for every oracle/threads/scenarios/NAME.ops.
 #
 # Every scenario runs twice, each time in a private mount namespace (unshare -m) where a file
 # "0-(N-1)" is bind-mounted over /sys/devices/system/cpu/online, so that get_nprocs() answers N
@@ -10,18 +11,20 @@
 #
 # A fixture that differs is rewritten in place (so `git diff` shows it) and the script exits 1.
 # Exit 2: it cannot run here (no 32-bit gcc, or no private mount namespace to fake the CPU count).
+# Without a 64-bit gcc only the 32-bit fixtures are regenerated (said, and exit 1).
 set -uo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
 root=$(cd "$here/../.." && pwd)
 bin="$root/oracle/bin"
-fixtures="$root/test/fixtures/threads"
 scenarios="$here/scenarios"
-mkdir -p "$bin" "$fixtures"
+mkdir -p "$bin" "$root/test/fixtures/threads" "$root/test/fixtures/threads64"
 
 if ! gcc -m32 -O2 -Wall -Wextra -pthread -o "$bin/replay-threads32" "$here/replay-threads.c"; then
   echo "threads oracle: cannot build with gcc -m32 -pthread (gcc-multilib missing?)" >&2
   exit 2
 fi
+have64=1
+gcc -O2 -Wall -Wextra -pthread -o "$bin/replay-threads64" "$here/replay-threads.c" || have64=0
 
 tmp=$(mktemp -d)
 trap 'rm -rf "$tmp"' EXIT
@@ -44,35 +47,43 @@ if [ "$probe" != "0-2" ]; then
 fi
 
 status=0
+if [ "$have64" -eq 0 ]; then echo "  FAILED   cannot build the x86-64 threads oracle (gcc -pthread)"; status=1; fi
 # shellcheck source=../settle.sh
 . "$root/oracle/settle.sh"
-for ops in "$scenarios"/*.ops; do
-  name=$(basename "$ops" .ops)
-  nprocs=$(sed -n 's/^# nprocs: *\([0-9][0-9]*\).*/\1/p' "$ops" | head -n 1)
-  every=$(sed -n 's/^# checkpoint-every: *\([0-9][0-9]*\).*/\1/p' "$ops" | head -n 1)
-  for run in 1 2; do
-    if ! with_nprocs "${nprocs:-2}" "$bin/replay-threads32" -c "${every:-1}" "$ops" > "$tmp/$name.$run"; then
-      echo "  FAILED   $name"
+# regen_threads BITS FIXTURE_DIR: every scenario through oracle/bin/replay-threadsBITS
+regen_threads() {
+  local bits=$1 fixtures=$2
+  echo "threads: ${bits}-bit"
+  for ops in "$scenarios"/*.ops; do
+    name=$(basename "$ops" .ops)
+    nprocs=$(sed -n 's/^# nprocs: *\([0-9][0-9]*\).*/\1/p' "$ops" | head -n 1)
+    every=$(sed -n 's/^# checkpoint-every: *\([0-9][0-9]*\).*/\1/p' "$ops" | head -n 1)
+    for run in 1 2; do
+      if ! with_nprocs "${nprocs:-2}" "$bin/replay-threads$bits" -c "${every:-1}" "$ops" > "$tmp/$name.$bits.$run"; then
+        echo "  FAILED   $name"
+        status=1
+        continue 2
+      fi
+    done
+    if ! cmp -s "$tmp/$name.$bits.1" "$tmp/$name.$bits.2"; then
+      echo "  UNSTABLE $name (two runs differ; the fixture is not rewritten)"
+      diff "$tmp/$name.$bits.1" "$tmp/$name.$bits.2" | head -5
       status=1
-      continue 2
+      continue
     fi
+    if ! head -n 1 "$tmp/$name.$bits.1" | grep -q " nprocs=${nprocs:-2} "; then
+      echo "  FAILED   $name (get_nprocs() did not answer ${nprocs:-2})"
+      status=1
+      continue
+    fi
+    settle "$tmp/$name.$bits.1" "$fixtures/$name.txt"
   done
-  if ! cmp -s "$tmp/$name.1" "$tmp/$name.2"; then
-    echo "  UNSTABLE $name (two runs differ; the fixture is not rewritten)"
-    diff "$tmp/$name.1" "$tmp/$name.2" | head -5
-    status=1
-    continue
-  fi
-  if ! head -n 1 "$tmp/$name.1" | grep -q " nprocs=${nprocs:-2} "; then
-    echo "  FAILED   $name (get_nprocs() did not answer ${nprocs:-2})"
-    status=1
-    continue
-  fi
-  settle "$tmp/$name.1" "$fixtures/$name.txt"
-done
-for fixture in "$fixtures"/*.txt; do
-  [ -e "$fixture" ] || continue
-  name=$(basename "$fixture" .txt)
-  if [ ! -f "$scenarios/$name.ops" ]; then echo "  STALE    ${fixture#"$root"/} (no oracle/threads/scenarios/$name.ops)"; status=1; fi
-done
+  for fixture in "$fixtures"/*.txt; do
+    [ -e "$fixture" ] || continue
+    name=$(basename "$fixture" .txt)
+    if [ ! -f "$scenarios/$name.ops" ]; then echo "  STALE    ${fixture#"$root"/} (no oracle/threads/scenarios/$name.ops)"; status=1; fi
+  done
+}
+regen_threads 32 "$root/test/fixtures/threads"
+if [ "$have64" -eq 1 ]; then regen_threads 64 "$root/test/fixtures/threads64"; fi
 exit $status

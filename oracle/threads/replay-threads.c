@@ -11,7 +11,7 @@
  *             then land at offsets that do not depend on where ASLR put the break (the fuzzer)
  *
  * Built with `gcc -m32 -O2 -pthread` it is the oracle for threads and arenas in the 32-bit
- * emulation: glibc 2.36 on i386.
+ * emulation: glibc 2.36 on i386; built without -m32, for the x86-64 one.
  *
  * Serialization: one token, guarded by a mutex and a condition variable, names the thread that may
  * run. Every other thread waits on the condition variable, never inside the allocator, so no arena
@@ -47,18 +47,22 @@ extern char **environ;
 
 static void fail(const char *msg) { out_die("replay-threads", msg); }
 
-/* On i386, HEAP_MAX_SIZE = 2 * DEFAULT_MMAP_THRESHOLD_MAX = 2 * 512 KiB, and every heap of a
- * non-main arena starts on a multiple of it: masking a chunk's address finds its heap_info. */
+/* HEAP_MAX_SIZE = 2 * DEFAULT_MMAP_THRESHOLD_MAX: 2 * 512 KiB on i386, 2 * 32 MiB on x86-64; every
+ * heap of a non-main arena starts on a multiple of it: masking a chunk's address finds its heap_info. */
+#if __SIZEOF_POINTER__ == 8
+#define HEAP_MAX_SIZE (64 * 1024 * 1024)
+#else
 #define HEAP_MAX_SIZE (1024 * 1024)
+#endif
 
-/* The start of glibc's heap_info, as far as the replayer reads it (5 words, then padding up to 24
- * bytes so that the chunks after it are 16-byte aligned; the first heap of an arena holds the
- * arena's malloc_state right after those 24 bytes). */
+/* The start of glibc's heap_info, as far as the replayer reads it (5 words, then padding so that
+ * the chunks after it are 16-byte aligned: 24 bytes on i386, 48 on x86-64; the first heap of an
+ * arena holds the arena's malloc_state right after them). */
 struct heap_head {
   uintptr_t arena;      /* ar_ptr */
   struct heap_head *prev; /* the arena's previous heap, NULL for its first */
 };
-#define HEAP_INFO_BYTES 24
+#define HEAP_INFO_BYTES (__SIZEOF_POINTER__ == 8 ? 48 : 24)
 
 /* ── the op list, parsed once into an array ────────────────────────────────────────────────── */
 
