@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
-# Rebuilds every oracle program (gcc -m32) and regenerates every fixture from the real
-# 32-bit glibc and Linux kernel of this machine. Exits 1 if any fixture changed. A part that
-# cannot run here (exit 2: no 32-bit gcc, or not root for the kernel scenarios, which switch
+# Rebuilds every oracle program (gcc -m32, and plain gcc for the x86-64 fixtures) and regenerates
+# every fixture from the real 32-bit and 64-bit glibc and Linux kernel of this machine. Exits 1 if
+# any fixture changed. A part that cannot run here (exit 2: no 32-bit gcc, or not root for the kernel scenarios, which switch
 # to an unprivileged user) is reported and skipped.
 set -uo pipefail
 cd "$(dirname "$0")"
