@@ -8,13 +8,13 @@
 // the free list links through `next_free`; `attached_threads` counts the threads using an arena.
 // Threads run one at a time here, so every lock glibc takes is free: trylock always succeeds.
 
-import { MALLOC_ALIGN_MASK, MALLOC_ALIGNMENT, NARENAS_PER_CORE, PREV_INUSE, SIZEOF_HEAP_INFO, SIZEOF_MALLOC_STATE } from "./config";
+import { MALLOC_ALIGN_MASK, MALLOC_ALIGNMENT, NARENAS_PER_CORE, NON_MAIN_ARENA, PREV_INUSE, SIZEOF_HEAP_INFO, SIZEOF_MALLOC_STATE } from "./config";
 import {
   attached_threads, av_next, av_next_free, main_arena, mp_, set_attached_threads, set_av_next, set_av_next_free,
   set_av_top, set_max_system_mem, set_system_mem,
 } from "./arena";
 import { malloc_init_state } from "./bins";
-import { chunk2mem, chunk_main_arena, set_head } from "./chunk";
+import { chunk2mem, chunksize_nomask, set_head } from "./chunk";
 import { heap_ar_ptr, heap_for_ptr, heap_size, new_heap, set_heap_ar_ptr } from "./heap";
 import {
   ASSERT_ARENA_THREAD_FREERES, ASSERT_DETACH_ARENA, ASSERT_GET_FREE_LIST, ASSERT_REMOVE_FROM_FREE_LIST,
@@ -25,7 +25,13 @@ import { cov, COV_ARENA_DETACH, COV_ARENA_FREE_LIST, COV_ARENA_NEW, COV_ARENA_RE
 /** arena_for_chunk: main_arena, or the arena named by the heap holding the chunk. */
 // @ts-ignore: decorator
 @inline export function arena_for_chunk(p: usize): usize {
-  return chunk_main_arena(p) ? main_arena : heap_ar_ptr(heap_for_ptr(p));
+  return arena_for_head(p, chunksize_nomask(p));
+}
+
+/** arena_for_chunk from p's size word `head`, already loaded by the caller. */
+// @ts-ignore: decorator
+@inline export function arena_for_head(p: usize, head: usize): usize {
+  return (head & NON_MAIN_ARENA) == 0 ? main_arena : heap_ar_ptr(heap_for_ptr(p));
 }
 
 /** arena_get: the current thread's arena, or one chosen for it now (0 when none can be had). */

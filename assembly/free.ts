@@ -4,8 +4,7 @@
 
 import {
   CHUNK_HDR_SZ, DEFAULT_MMAP_THRESHOLD_MAX, FASTBIN_CONSOLIDATION_THRESHOLD, IS_MMAPPED, MINSIZE, NFASTBINS,
-  NON_MAIN_ARENA, PREV_INUSE,
-  SIZE_BITS, SIZE_SZ,
+  PREV_INUSE, SIZE_BITS, SIZE_SZ,
 } from "./config";
 import {
   av_top, contiguous, fastbin_addr, have_fastchunks, main_arena, mp_, set_av_top, set_have_fastchunks, system_mem,
@@ -25,7 +24,7 @@ import {
   INVALID_FASTBIN_ENTRY_FREE, ASSERT_INT_FREE_HEAP_AR_PTR,
 } from "./messages";
 import { munmap_chunk, systrim } from "./sysmalloc";
-import { arena_for_chunk } from "./arenas";
+import { arena_for_chunk, arena_for_head } from "./arenas";
 import { heap_ar_ptr, heap_for_ptr, heap_trim } from "./heap";
 import { check_range, read_ok, write_ok } from "./pagemap";
 import { get_errno, malloc_printerr, set_errno } from "./syscalls";
@@ -72,9 +71,7 @@ export function libc_free(mem: usize): void {
       tcache_init(); // may call the host (brk) and store into the heap: p->size is read again
       _int_free(arena_for_chunk(p), p, false);
     } else {
-      // arena_for_chunk, from the size word already loaded
-      const av = (head & NON_MAIN_ARENA) == 0 ? main_arena : heap_ar_ptr(heap_for_ptr(p));
-      _int_free_head(av, p, head, false);
+      _int_free_head(arena_for_head(p, head), p, head, false);
     }
   }
   set_errno(err);

@@ -10,14 +10,13 @@ import {
   misaligned_chunk, set_head, set_head_size, set_inuse_bit_at_offset,
 } from "./chunk";
 import { _int_free, libc_free } from "./free";
-import { arena_for_chunk } from "./arenas";
+import { arena_for_chunk, arena_for_head } from "./arenas";
 import { _int_malloc, libc_malloc, ptmalloc_init } from "./malloc";
 import { REALLOC_INVALID_NEXT_SIZE, REALLOC_INVALID_OLD_SIZE, REALLOC_INVALID_POINTER } from "./messages";
 import { munmap_chunk, mremap_chunk } from "./sysmalloc";
 import { check_range } from "./pagemap";
 import { malloc_printerr, set_errno } from "./syscalls";
 import { tcache_init } from "./tcache";
-import { heap_ar_ptr, heap_for_ptr } from "./heap";
 import {
   cov, COV_REALLOC_FREE, COV_REALLOC_MALLOC, COV_REALLOC_MMAPPED_MREMAP, COV_REALLOC_MMAPPED_KEEP,
   COV_REALLOC_MMAPPED_COPY, COV_REALLOC_SHRINK, COV_REALLOC_GROW_TOP, COV_REALLOC_GROW_NEXT, COV_REALLOC_MOVE,
@@ -48,7 +47,7 @@ export function libc_realloc(oldmem: usize, bytes: usize): usize {
       tcache_init();
       av = arena_for_chunk(oldp);
     } else {
-      av = (oldhead & NON_MAIN_ARENA) == 0 ? main_arena : heap_ar_ptr(heap_for_ptr(oldp));
+      av = arena_for_head(oldp, oldhead);
     }
   }
 

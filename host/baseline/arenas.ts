@@ -11,7 +11,7 @@
 // The fields of an arena are read and written raw, as the Wasm build's accessors do.
 
 import {
-  MALLOC_ALIGN_MASK, MALLOC_ALIGNMENT, NARENAS_PER_CORE, PREV_INUSE, SIZEOF_HEAP_INFO, SIZEOF_MALLOC_STATE,
+  MALLOC_ALIGN_MASK, MALLOC_ALIGNMENT, NARENAS_PER_CORE, NON_MAIN_ARENA, PREV_INUSE, SIZEOF_HEAP_INFO, SIZEOF_MALLOC_STATE,
 } from "../../assembly/config.js";
 import {
   ASSERT_ARENA_THREAD_FREERES, ASSERT_DETACH_ARENA, ASSERT_GET_FREE_LIST, ASSERT_REMOVE_FROM_FREE_LIST,
@@ -32,7 +32,12 @@ const attached_w = (av: number): number => (av + AV_ATTACHED_THREADS) >>> 2;
 
 /** arena_for_chunk: main_arena, or the arena named by the heap holding the chunk. */
 export function arena_for_chunk(env: Env, p: number): number {
-  return (ld(env, p, 4) & 4) === 0 ? MAIN_ARENA : heap_ar_ptr(env, heap_for_ptr(p));
+  return arena_for_head(env, p, ld(env, p, 4));
+}
+
+/** arena_for_chunk from p's size word `head`, already loaded by the caller. */
+export function arena_for_head(env: Env, p: number, head: number): number {
+  return (head & NON_MAIN_ARENA) === 0 ? MAIN_ARENA : heap_ar_ptr(env, heap_for_ptr(p));
 }
 
 /** arena_get: the current thread's arena, or one chosen for it now (0 when none can be had). */

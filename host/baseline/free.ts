@@ -12,7 +12,7 @@ import {
   FREE_INVALID_SIZE, FREE_TCACHE_DOUBLE_FREE, FREE_TCACHE_TOO_MANY, FREE_TCACHE_UNALIGNED,
   INVALID_FASTBIN_ENTRY_FREE, ASSERT_INT_FREE_HEAP_AR_PTR,
 } from "../../assembly/messages.js";
-import { arena_for_chunk } from "./arenas.js";
+import { arena_for_chunk, arena_for_head } from "./arenas.js";
 import { fastbin_index, in_smallbin_range, unlink_chunk, unsorted_chunks } from "./bins.js";
 import { aligned_OK, chunksize, misaligned_chunk } from "./chunk.js";
 import { check_range, ld, malloc_printerr, st, type Env } from "./env.js";
@@ -52,9 +52,7 @@ export function libc_free(env: Env, mem: number): void {
     }
     munmap_chunk(env, p);
   } else if (env.u32[W_TCACHE] !== 0) {
-    // arena_for_chunk, from the size word already loaded
-    const av = (head & 4) === 0 ? MAIN_ARENA : heap_ar_ptr(env, heap_for_ptr(p));
-    int_free_sized(env, av, p, (head & ~7) >>> 0, false);
+    int_free_sized(env, arena_for_head(env, p, head), p, (head & ~7) >>> 0, false);
   } else {
     // the first free before any malloc (or after the thread's tcache shut down): carving the
     // tcache may have changed what p points at

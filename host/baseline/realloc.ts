@@ -11,8 +11,8 @@ import {
 } from "./chunk.js";
 import { check_range, ld, malloc_printerr, type Env } from "./env.js";
 import { _int_free, libc_free } from "./free.js";
-import { heap_ar_ptr, heap_for_ptr } from "./heap.js";
-import { AV_SYSTEM_MEM, AV_TOP, MAIN_ARENA, W_MALLOC_INITIALIZED, W_MULTIPLE_THREADS, W_TCACHE } from "./layout.js";
+import { arena_for_chunk, arena_for_head } from "./arenas.js";
+import { AV_SYSTEM_MEM, AV_TOP, W_MALLOC_INITIALIZED, W_MULTIPLE_THREADS, W_TCACHE } from "./layout.js";
 import { _int_malloc, libc_malloc, ptmalloc_init } from "./malloc.js";
 import { munmap_chunk, mremap_chunk } from "./sysmalloc.js";
 import { set_errno } from "./syscalls.js";
@@ -38,8 +38,7 @@ export function libc_realloc(env: Env, oldmem: number, bytes: number): number {
   // arena_for_chunk(oldp), of a chunk not mmapped (glibc reads the size word again: a carving may have changed it)
   let av = 0;
   if (!mmapped) {
-    const h = carving ? ld(env, oldp, 4) : head;
-    av = (h & 4) === 0 ? MAIN_ARENA : heap_ar_ptr(env, heap_for_ptr(oldp));
+    av = carving ? arena_for_chunk(env, oldp) : arena_for_head(env, oldp, head);
   }
 
   if (oldp > ((0 - oldsize) >>> 0) || misaligned_chunk(oldp)) malloc_printerr(env, REALLOC_INVALID_POINTER);
