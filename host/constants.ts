@@ -114,6 +114,13 @@ export const PAGE_SHIFT = 12;
 export const WASM_PAGE_SIZE = 65536;
 /** TASK_SIZE of a 32-bit task on x86-64 (IA32_PAGE_OFFSET): the end of user space. */
 export const TASK_SIZE = 0xffffe000;
+/** TASK_SIZE of a 64-bit task (TASK_SIZE_MAX with 4-level paging: 2^47 − 4 KiB). */
+export const TASK_SIZE_X86_64 = 0x7ffffffff000;
+/**
+ * The stack's window in an x86_64 process (docs/x86_64-layout.md): the top 64 MiB of the Wasm
+ * memory hold the VAs just below the stack's top; the stack cannot grow past them.
+ */
+export const X86_64_STACK_WINDOW_BYTES = 64 * 1024 * 1024;
 
 // ── the emulated program image ─────────────────────────────────────────────────
 /** Where the program's text would start: the Wasm module has no code in memory, a token page. */

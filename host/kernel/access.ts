@@ -1,6 +1,9 @@
 // Checked access to the process's memory, as a user-space load or store would fault: an
 // unmapped address is SEGV_MAPERR, a missing permission SEGV_ACCERR, and an access just below
 // a VM_GROWSDOWN VMA grows it first (expand_downwards), as the x86 fault handler does.
+// Addresses are VAs; the bytes are read and written at their Wasm offsets (a mapped range lies in
+// one window, so its offsets run on as its addresses do). A VA outside every window has no VMA:
+// SEGV_MAPERR. A stack cannot grow out of its window (as if it had met RLIMIT_STACK there).
 
 import { PAGE_SIZE } from "../constants.js";
 import { SegmentationFault } from "../errors.js";
@@ -15,6 +18,7 @@ function expandStack(mm: Mm, index: number, addr: number): boolean {
   const v = mm.vmas.list[index]!;
   const address = pageDown(addr);
   if (address < MMAP_MIN_ADDR) return false;
+  if (!mm.identity && !mm.inWindow(address, v.end - address)) return false;
   const prev = mm.vmas.list[index - 1];
   if (prev !== undefined && !(prev.flags & VM_GROWSDOWN) && prev.flags & VM_ACCESS_FLAGS) {
     if (address - prev.end < STACK_GUARD_GAP) return false;
@@ -40,7 +44,7 @@ function accessAt(mm: Mm, a: number, write: boolean): Vma | SegmentationFault {
     const i = vmas.lowerBound(a);
     const v = vmas.list[i];
     if (v === undefined || v.start > a) {
-      if (v !== undefined && v.flags & VM_GROWSDOWN && a < 2 ** 32 && expandStack(mm, i, a)) continue;
+      if (v !== undefined && v.flags & VM_GROWSDOWN && a < mm.layout.taskSize && expandStack(mm, i, a)) continue;
       return new SegmentationFault("SEGV_MAPERR", a);
     }
     if (!(v.flags & (write ? VM_WRITE : VM_READ | VM_WRITE | VM_EXEC))) return new SegmentationFault("SEGV_ACCERR", a);
@@ -85,28 +89,39 @@ function faultIn(mm: Mm, addr: number, len: number, write: boolean): { okEnd: nu
 export function readBytes(mm: Mm, addr: number, len: number): Uint8Array {
   const { fault } = faultIn(mm, addr, len, false);
   if (fault) throw fault;
-  return mm.pages.u8().slice(addr, addr + len);
+  if (len === 0) return new Uint8Array(0);
+  const at = mm.off(addr);
+  return mm.pages.u8().slice(at, at + len);
 }
 
 export function writeBytes(mm: Mm, addr: number, bytes: ArrayLike<number>): void {
   const { okEnd, fault } = faultIn(mm, addr, bytes.length, true);
   const n = okEnd - addr;
   const u8 = mm.pages.u8();
-  if (n === bytes.length) u8.set(bytes, addr);
-  else for (let k = 0; k < n; k++) u8[addr + k] = bytes[k]!;
+  if (n > 0) {
+    const at = mm.off(addr);
+    if (n === bytes.length) u8.set(bytes, at);
+    else for (let k = 0; k < n; k++) u8[at + k] = bytes[k]!;
+  }
   if (fault) throw fault;
 }
 
 export function fillBytes(mm: Mm, addr: number, byte: number, len: number): void {
   const { okEnd, fault } = faultIn(mm, addr, len, true);
-  mm.pages.u8().fill(byte & 0xff, addr, okEnd);
+  if (okEnd > addr) {
+    const at = mm.off(addr);
+    mm.pages.u8().fill(byte & 0xff, at, at + (okEnd - addr));
+  }
   if (fault) throw fault;
 }
 
 /** Process.touch: [addr, addr + len) was written behind the kernel's back; fault it in as those stores would have. */
 export function touchBytes(mm: Mm, addr: number, len: number): void {
   // The common case, a store into a page already written: nothing to do.
-  if (len > 0 && (addr & (PAGE_SIZE - 1)) + len <= PAGE_SIZE && mm.pageMap.storeReady(addr)) return;
+  if (len > 0 && addr % PAGE_SIZE + len <= PAGE_SIZE) {
+    const at = mm.off(addr);
+    if (at >= 0 && mm.pageMap.storeReady(at)) return;
+  }
   const { fault } = faultIn(mm, addr, len, true);
   if (fault) throw fault;
 }

@@ -24,6 +24,33 @@ export function ulong(value: unknown): number {
   return 0;
 }
 
+/**
+ * An `unsigned long` argument of the x86-64 ABI: a 64-bit C value. An integer in [0, 2^64) is
+ * itself and a negative one in [-2^63, 0) its two's complement (a length of -1 is SIZE_MAX), both
+ * as the nearest double: addresses (below 2^47) and page-aligned values are exact, SIZE_MAX reads
+ * as 2^64. A fraction is truncated toward zero. Anything no 64-bit register could hold (≥ 2^64,
+ * < -2^63, ±Infinity) is ULONG_UNREPRESENTABLE, a value no range check passes; NaN and non-numbers
+ * narrow as `ulong` does (0). bigint: its low 64 bits.
+ */
+export function ulong64(value: unknown): number {
+  if (typeof value === "number") {
+    if (value >= 0 && value < TWO_64) return Math.trunc(value);
+    if (value < 0 && value >= -TWO_63) {
+      const v = Math.trunc(value);
+      return v === 0 ? 0 : TWO_64 + v;
+    }
+    return Number.isNaN(value) ? 0 : ULONG_UNREPRESENTABLE;
+  }
+  if (typeof value === "bigint") return Number(BigInt.asUintN(64, value));
+  if (typeof value === "boolean") return value ? 1 : 0;
+  return 0;
+}
+
+const TWO_63 = 2 ** 63;
+const TWO_64 = 2 ** 64;
+/** What a value out of the 64-bit range becomes: above every user address and every length. */
+export const ULONG_UNREPRESENTABLE = TWO_64;
+
 /** An `int` argument of the i386 ABI: an integer in [-2^31, 2^31). */
 export function int(value: unknown): number {
   if (typeof value === "number") return value | 0;
@@ -56,4 +83,14 @@ export function rlim(value: unknown): number {
   if (typeof value === "number" && value >= 0xffffffff) return Infinity;
   const v = ulong(value);
   return v === 0xffffffff ? Infinity : v;
+}
+
+/**
+ * An rlim_t of the x86-64 ABI: 64 bits, RLIM_INFINITY all ones (2^64 − 1, which a double reads
+ * as 2^64) or Infinity. Negative values are their two's complement, as in `ulong64`.
+ */
+export function rlim64(value: unknown): number {
+  if (value === Infinity) return Infinity;
+  const v = ulong64(value);
+  return v >= TWO_64 ? Infinity : v;
 }

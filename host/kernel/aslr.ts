@@ -1,8 +1,24 @@
-// Where exec puts things: the mmap base, the stack and the break of a 32-bit (compat) task on
-// x86-64, as arch/x86/mm/mmap.c, fs/exec.c and fs/binfmt_elf.c compute them in Linux 6.1, with
-// every random draw taken from one seeded generator so that a seed reproduces a layout.
+// Where exec puts things: the mmap base, the stack, the program and the break of a 32-bit
+// (compat) task or a 64-bit PIE task on x86-64, as arch/x86/mm/mmap.c, fs/exec.c and
+// fs/binfmt_elf.c compute them in Linux 6.1, with every random draw taken from one seeded
+// generator so that a seed reproduces a layout. Also where each part of the address space lives
+// in the Wasm memory (the windows; docs/x86_64-layout.md).
 
-import { PAGE_SIZE, TASK_SIZE as DEFAULT_TASK_SIZE } from "../constants.js";
+import {
+  PAGE_SIZE, PROGRAM_TEXT_START, TASK_SIZE as DEFAULT_TASK_SIZE, TASK_SIZE_X86_64, X86_64_STACK_WINDOW_BYTES,
+} from "../constants.js";
+
+export type Arch = "i386" | "x86_64";
+
+/**
+ * A window: the virtual addresses [va, va + length) live in the Wasm memory's bytes
+ * [offset, offset + length). An i386 process has one, the identity; an x86_64 process three.
+ */
+export interface Window {
+  readonly va: number;
+  readonly offset: number;
+  readonly length: number;
+}
 
 /** A small seeded PRNG (SplitMix32): deterministic, fast, good enough for page offsets. */
 export class Prng {
@@ -35,8 +51,20 @@ export const pageAlign = (x: number) => Math.ceil(x / PAGE_SIZE) * PAGE_SIZE;
 export const pageDown = (x: number) => Math.floor(x / PAGE_SIZE) * PAGE_SIZE;
 
 export interface Layout {
+  arch: Arch;
   /** The end of user space (TASK_SIZE); nothing is ever mapped at or above it. */
   taskSize: number;
+  /**
+   * Where the program's image starts (the VA of Wasm offset PROGRAM_TEXT_START): the PIE load
+   * base on x86_64 (ELF_ET_DYN_BASE + arch_mmap_rnd), PROGRAM_TEXT_START itself on i386.
+   */
+  loadBase: number;
+  /**
+   * The windows, fixed for the process's life, in offset order. i386: one, the identity over
+   * [0, TASK_SIZE). x86_64: W0 the program and its break, W1 the mmap zone ending at mmap_base,
+   * W2 the stack at the top of the memory.
+   */
+  windows: readonly Window[];
   /** Top of the top-down mmap zone (mm->mmap_compat_base). */
   mmapBase: number;
   /** Start of the bottom-up zone (mmap_compat_legacy_base, TASK_UNMAPPED_BASE + rnd). */
@@ -56,10 +84,15 @@ export interface Layout {
 }
 
 export interface LayoutInput {
+  /** Default "i386". */
+  arch?: Arch;
   aslr: 0 | 1 | 2;
   seed: number;
   stackRlimitCur: number;
-  /** End of the program's data (the ELF's bss end, elf_brk). */
+  /**
+   * End of the program's image (the ELF's bss end, elf_brk) as a Wasm offset: on i386 that is
+   * its address; on x86_64 the image lies at loadBase + (offset − PROGRAM_TEXT_START).
+   */
   dataEnd: number;
   /**
    * TASK_SIZE. Default 0xFFFFE000, a 32-bit task's on x86-64. A process whose Wasm memory has a
@@ -70,6 +103,7 @@ export interface LayoutInput {
 }
 
 export function computeLayout(input: LayoutInput): Layout {
+  if (input.arch === "x86_64") return computeLayout64(input);
   const rng = new Prng(input.seed);
   const TASK_SIZE = input.taskSize ?? DEFAULT_TASK_SIZE;
   const randomize = input.aslr >= 1; // PF_RANDOMIZE
@@ -102,5 +136,73 @@ export function computeLayout(input: LayoutInput): Layout {
     const pages = Math.min(BRK_RND_RANGE, pageDown(TASK_SIZE / 32)) / PAGE_SIZE;
     startBrk += (rng.nextU32() % pages) * PAGE_SIZE;
   }
-  return { taskSize: TASK_SIZE, mmapBase, legacyMmapBase, legacy, stackStart, stackEnd, startStack, startBrk };
+  const windows = [{ va: 0, offset: 0, length: TASK_SIZE }];
+  const loadBase = PROGRAM_TEXT_START;
+  return { arch: "i386", taskSize: TASK_SIZE, loadBase, windows, mmapBase, legacyMmapBase, legacy, stackStart, stackEnd, startStack, startBrk };
+}
+
+/** mmap64_rnd_bits (CONFIG_ARCH_MMAP_RND_BITS, 28 on Debian's x86-64 kernels). */
+const MMAP64_RND_BITS = 28;
+/** STACK_RND_MASK for a 64-bit task: 22 bits of pages (16 GiB) of stack-top randomization. */
+const STACK_RND_PAGES_MASK_64 = 0x3fffff;
+/** arch_randomize_brk for a 64-bit task in Linux 6.1: randomize_page(brk, 0x02000000). */
+const BRK_RND_RANGE_64 = 0x02000000;
+/** DEFAULT_MAP_WINDOW: the 47-bit user space (5-level paging's larger one is opt-in). */
+const DEFAULT_MAP_WINDOW = TASK_SIZE_X86_64;
+/** ELF_ET_DYN_BASE: where a PIE program is loaded, 2/3 of the 47-bit space (0x555555554aaa). */
+const ELF_ET_DYN_BASE = Math.floor(DEFAULT_MAP_WINDOW / 3) * 2;
+const GiB = 1024 * MiB;
+/** The Wasm memory of an x86_64 process: all of it (65536 Wasm pages). */
+export const X86_64_MEMORY_BYTES = 4 * GiB;
+/** W0's offset and reach: the program image starts at PROGRAM_TEXT_START, the break stays below 2 GiB. */
+const W0_OFFSET = PROGRAM_TEXT_START;
+const W1_OFFSET = 2 * GiB;
+
+function computeLayout64(input: LayoutInput): Layout {
+  const rng = new Prng(input.seed);
+  const TASK_SIZE = TASK_SIZE_X86_64;
+  const randomize = input.aslr >= 1;
+  // arch_rnd(mmap64_rnd_bits): up to 1 TiB below the stack gap.
+  const pageRnd = () => (rng.nextU32() % 2 ** MMAP64_RND_BITS) * PAGE_SIZE;
+  const rnd = randomize ? pageRnd() : 0;
+  const legacyMmapBase = pageAlign(Math.floor(TASK_SIZE / 3)) + rnd;
+  const stackMaxRandom = randomize ? STACK_RND_PAGES_MASK_64 * PAGE_SIZE : 0;
+  let gap = input.stackRlimitCur === Infinity ? Infinity : input.stackRlimitCur + stackMaxRandom + STACK_GUARD_GAP;
+  gap = Math.min(Math.max(gap, 128 * MiB), Math.floor(TASK_SIZE / 6) * 5);
+  const mmapBase = pageAlign(TASK_SIZE - gap - rnd);
+
+  // randomize_stack_top(STACK_TOP), then arch_align_stack's jitter.
+  const stackRnd = randomize ? (rng.nextU32() % (STACK_RND_PAGES_MASK_64 + 1)) * PAGE_SIZE : 0;
+  const stackTop = TASK_SIZE - stackRnd;
+  const jitter = randomize ? Math.ceil((rng.nextU32() % 8192) / 16) * 16 : 0;
+  const stackEnd = pageAlign(stackTop - jitter);
+  const stackStart = stackEnd - INITIAL_STACK_BYTES;
+  const startStack = stackEnd - 0x100;
+
+  // load_elf_binary, ET_DYN with an interpreter: ELF_ET_DYN_BASE + arch_mmap_rnd(), page-aligned.
+  const loadBase = pageDown(ELF_ET_DYN_BASE + (randomize ? pageRnd() : 0));
+  let startBrk = pageAlign(loadBase + (input.dataEnd - PROGRAM_TEXT_START));
+  if (randomize && input.aslr === 2) startBrk += (rng.nextU32() % (BRK_RND_RANGE_64 / PAGE_SIZE)) * PAGE_SIZE;
+
+  // The windows. W2 ends at the stack's top and reaches down 64 MiB, or to mmap_base if that is
+  // nearer; W1 takes the rest of the upper 2 GiB, ending at mmap_base (clipped to stay clear of W0
+  // when a huge RLIMIT_STACK brings mmap_base down to the program).
+  const w2Length = Math.min(X86_64_STACK_WINDOW_BYTES, Math.max(0, stackEnd - Math.max(mmapBase, 0)));
+  const w0 = { va: loadBase, offset: W0_OFFSET, length: W1_OFFSET - W0_OFFSET };
+  let w1Length = X86_64_MEMORY_BYTES - W1_OFFSET - w2Length;
+  const w0End = w0.va + w0.length;
+  if (mmapBase > w0.va && mmapBase - w1Length < w0End) w1Length = Math.max(0, mmapBase - w0End);
+  const w1 = { va: mmapBase - w1Length, offset: W1_OFFSET, length: w1Length };
+  const w2 = { va: stackEnd - w2Length, offset: X86_64_MEMORY_BYTES - w2Length, length: w2Length };
+  const windows = [w0, w1, w2];
+  return { arch: "x86_64", taskSize: TASK_SIZE, loadBase, windows, mmapBase, legacyMmapBase, legacy: false, stackStart, stackEnd, startStack, startBrk };
+}
+
+/**
+ * How many bytes of Wasm memory a process with this layout needs from the start: up to its
+ * stack's page on i386 (the memory grows from there), all 4 GiB on x86_64 (the stack's window
+ * is the top of the memory).
+ */
+export function initialMemoryBytes(layout: Layout): number {
+  return layout.arch === "x86_64" ? X86_64_MEMORY_BYTES : layout.stackEnd;
 }

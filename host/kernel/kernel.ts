@@ -1,16 +1,18 @@
-// The emulated Linux kernel of one 32-bit process (6.1's semantics, and the reference machine's
-// newer kernel where the two differ and the oracle shows it): the raw memory syscalls (numbers in,
-// result ≥ 0 or −errno out, never a throw on bad input), procfs views, and checked access.
+// The emulated Linux kernel of one process, 32-bit (i386) or 64-bit (x86_64) (6.1's semantics,
+// and the reference machine's newer kernel where the two differ and the oracle shows it): the raw
+// memory syscalls (numbers in, result ≥ 0 or −errno out, never a throw on bad input), procfs
+// views, and checked access. Every address in and out is a virtual address; where it lives in the
+// Wasm memory the windows say (vaToOffset / offsetToVa; docs/x86_64-layout.md).
 
 import { EINVAL } from "../constants.js";
 import type { SegmentationFault } from "../errors.js";
 import { accessFault, fillBytes, readBytes, touchBytes, writeBytes } from "./access.js";
-import { ulong } from "./args.js";
 import { sysBrk } from "./brk.js";
 import { sysMadvise } from "./madvise.js";
 import { sysMincore } from "./mincore.js";
 import { sysMlock, sysMlock2, sysMlockall, sysMunlock, sysMunlockall } from "./mlock.js";
 import { Mm, type KernelOptions } from "./mm.js";
+import type { Arch, Window } from "./aslr.js";
 import { sysMmap, sysMunmap } from "./mmap.js";
 import { sysMprotect } from "./mprotect.js";
 import { sysMremap } from "./mremap.js";
@@ -19,22 +21,37 @@ import type { Rlimit } from "./limits.js";
 import { verify } from "./verify.js";
 
 export type { KernelOptions } from "./mm.js";
+export type { Arch, Window } from "./aslr.js";
 export type { Status } from "./procfs.js";
 export type { Rlimit } from "./limits.js";
 
 export class Kernel {
   /** @internal The address space, for tests and tools that look deeper than procfs. */
   readonly mm: Mm;
+  readonly arch: Arch;
+  /** Where the address space lives in the memory: one identity window (i386) or three (x86_64). */
+  readonly windows: readonly Window[];
   private readonly faultCounter: { readonly minor: number };
 
   constructor(options: KernelOptions) {
     this.mm = new Mm(options);
+    this.arch = this.mm.arch;
+    this.windows = this.mm.windows;
     const pages = this.mm.pages;
     this.faultCounter = {
       get minor() {
         return pages.minorFaults;
       },
     };
+  }
+
+  /** The Wasm offset holding the byte at va, or -1 when no window holds it. */
+  vaToOffset(va: number): number {
+    return this.mm.vaToOffset(va);
+  }
+  /** The VA of the byte at Wasm offset `offset`, or -1 when no window holds it. */
+  offsetToVa(offset: number): number {
+    return this.mm.offsetToVa(offset);
   }
 
   /** The initial break (mm->start_brk). */
@@ -111,21 +128,27 @@ export class Kernel {
    * if the access may go on (a stack grown, or a region the map could not hold), else the SIGSEGV.
    */
   accessFault(addr: number, write: boolean): SegmentationFault | null {
-    return accessFault(this.mm, ulong(addr), write);
+    const mm = this.mm;
+    return accessFault(mm, mm.ulong(addr), write);
   }
 
+  /** Reads [addr, addr + length) (VAs) as a load would: SIGSEGV where it is not readable. */
   read(addr: number, length: number): Uint8Array {
-    return readBytes(this.mm, ulong(addr), ulong(length));
+    const mm = this.mm;
+    return readBytes(mm, mm.ulong(addr), mm.ulong(length));
   }
   write(addr: number, bytes: ArrayLike<number>): void {
-    writeBytes(this.mm, ulong(addr), bytes);
+    const mm = this.mm;
+    writeBytes(mm, mm.ulong(addr), bytes);
   }
   fill(addr: number, byte: number, length: number): void {
-    fillBytes(this.mm, ulong(addr), byte, ulong(length));
+    const mm = this.mm;
+    fillBytes(mm, mm.ulong(addr), byte, mm.ulong(length));
   }
   /** Write-faults the pages of [addr, addr + length) without changing a byte (Process.touch). */
   touch(addr: number, length: number): void {
-    touchBytes(this.mm, ulong(addr), ulong(length));
+    const mm = this.mm;
+    touchBytes(mm, mm.ulong(addr), mm.ulong(length));
   }
   /** Checks every invariant of the address space; throws an Error naming the first violation. */
   verify(): void {

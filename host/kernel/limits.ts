@@ -3,7 +3,8 @@
 // charge is in pages and counts only this process, as if it were alone on the machine.
 
 import { EFAULT, EINVAL, EPERM, PAGE_SIZE } from "../constants.js";
-import { int, rlim } from "./args.js";
+import { int, rlim, rlim64 } from "./args.js";
+import type { Arch } from "./aslr.js";
 
 /** A resource limit, as struct rlimit: bytes (or a count), Infinity for RLIM_INFINITY. */
 export interface Rlimit {
@@ -39,8 +40,12 @@ const NR_OPEN = 1024 * 1024;
 
 export class Rlimits {
   private readonly limits: Rlimit[];
+  /** How an rlim_t of the process's ABI reads (args.ts). */
+  private readonly rlim: (value: unknown) => number;
 
-  constructor(ramBytes: number, overrides: Partial<Record<string, Rlimit>>) {
+  constructor(ramBytes: number, overrides: Partial<Record<string, Rlimit>>, arch: Arch = "i386") {
+    const rlimOf = arch === "x86_64" ? rlim64 : rlim;
+    this.rlim = rlimOf;
     // init_task's limits (include/asm-generic/resource.h), NPROC and SIGPENDING from RAM as
     // fork_init derives them (max_threads = RAM / (8 × THREAD_SIZE), halved).
     const threads = Math.max(20, Math.floor(ramBytes / (8 * 16384)));
@@ -66,7 +71,7 @@ export class Rlimits {
     ].map((l) => ({ ...l }));
     for (const [name, value] of Object.entries(overrides)) {
       const r = RLIMIT_NAMES.indexOf(name as RlimitName);
-      if (r >= 0 && value) this.limits[r] = { cur: rlim(value.cur), max: rlim(value.max) };
+      if (r >= 0 && value) this.limits[r] = { cur: rlimOf(value.cur), max: rlimOf(value.max) };
     }
   }
 
@@ -102,8 +107,8 @@ export class Rlimits {
     const r = Rlimits.resourceOf(resource);
     if (r < 0) return -EINVAL;
     const { cur: rawCur, max: rawMax } = limit as Partial<Rlimit>;
-    const cur = rlim(rawCur);
-    const max = rlim(rawMax);
+    const cur = this.rlim(rawCur);
+    const max = this.rlim(rawMax);
     if (cur > max) return -EINVAL;
     if (r === 7 && max > NR_OPEN) return -EPERM;
     if (max > this.limits[r]!.max) return -EPERM;

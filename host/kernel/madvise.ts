@@ -34,7 +34,7 @@ import {
   MADV_WIPEONFORK,
   PAGE_SIZE,
 } from "../constants.js";
-import { int, ulong } from "./args.js";
+import { int } from "./args.js";
 import { pageAlign } from "./aslr.js";
 import type { Mm } from "./mm.js";
 import {
@@ -87,8 +87,8 @@ const VALID = new Set([
 export function sysMadvise(mm: Mm, addrArg: unknown, lenArg: unknown, adviceArg: unknown): number {
   const advice = int(adviceArg);
   if (!VALID.has(advice)) return -EINVAL;
-  let start = ulong(addrArg);
-  const lenIn = ulong(lenArg);
+  let start = mm.ulong(addrArg);
+  const lenIn = mm.ulong(lenArg);
   if (start % PAGE_SIZE !== 0) return -EINVAL;
   const end = start + pageAlign(lenIn);
   if (end === start) return 0;
@@ -120,7 +120,7 @@ function adviseVma(mm: Mm, index: number, s: number, e: number, advice: number):
       if (v.flags & VM_LOCKED) return -EINVAL;
       if (v.backing === BACKING_ANON) return -EINVAL;
       if ((v.flags & (VM_SHARED | VM_WRITE)) !== (VM_SHARED | VM_WRITE)) return -EACCES;
-      mm.pages.drop(s / PAGE_SIZE, e / PAGE_SIZE, (v.flags & VM_WRITE) !== 0);
+      mm.dropPages(s, e, (v.flags & VM_WRITE) !== 0);
       return 0;
     case MADV_WILLNEED:
       return 0;
@@ -135,7 +135,7 @@ function adviseVma(mm: Mm, index: number, s: number, e: number, advice: number):
       // Private anonymous pages are freed; shmem keeps its pages; the program's own image
       // would fall back to its file contents, which are its current contents here.
       if (v.backing === BACKING_ANON) {
-        mm.pages.drop(s / PAGE_SIZE, e / PAGE_SIZE, (v.flags & VM_WRITE) !== 0);
+        mm.dropPages(s, e, (v.flags & VM_WRITE) !== 0);
       }
       return 0;
     case MADV_POPULATE_READ:

@@ -3,13 +3,12 @@
 // hole (ENOMEM) or a short vector (EFAULT) leaves the earlier bytes written.
 
 import { EFAULT, EINVAL, ENOMEM, PAGE_SIZE } from "../constants.js";
-import { ulong } from "./args.js";
 import type { Mm } from "./mm.js";
 import { PAGE_NONE, REGION_PAGE_SHIFT } from "./pages.js";
 
 export function sysMincore(mm: Mm, addrArg: unknown, lenArg: unknown, vec: unknown): number {
-  let start = ulong(addrArg);
-  const len = ulong(lenArg);
+  let start = mm.ulong(addrArg);
+  const len = mm.ulong(lenArg);
   if (start % PAGE_SIZE !== 0) return -EINVAL;
   // access_ok() bounds are those of the 64-bit kernel: any u32 range passes.
   let pages = Math.ceil(len / PAGE_SIZE);
@@ -25,7 +24,7 @@ export function sysMincore(mm: Mm, addrArg: unknown, lenArg: unknown, vec: unkno
     const n = (end - start) / PAGE_SIZE;
     if (!(vec instanceof Uint8Array)) return -EFAULT;
     const room = Math.max(0, Math.min(n, vec.length - out));
-    const first = start / PAGE_SIZE;
+    const first = mm.off(start) / PAGE_SIZE;
     for (let k = 0; k < room; ) {
       // a 4 MiB region with nothing present is all zeros, without reading its states
       const regionEnd = Math.min(room, (((first + k) >>> REGION_PAGE_SHIFT) + 1 << REGION_PAGE_SHIFT) - first);

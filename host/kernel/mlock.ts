@@ -13,9 +13,8 @@ import {
   MCL_ONFAULT,
   MLOCK_ONFAULT,
   PAGE_SIZE,
-  TASK_SIZE,
 } from "../constants.js";
-import { int, ulong } from "./args.js";
+import { int } from "./args.js";
 import { pageAlign } from "./aslr.js";
 import type { Mm } from "./mm.js";
 import { VM_LOCKED, VM_LOCKED_MASK, VM_LOCKONFAULT, pagesOf } from "./vma.js";
@@ -50,8 +49,8 @@ function lockedPagesIn(mm: Mm, start: number, len: number): number {
 }
 
 function doMlock(mm: Mm, addrArg: unknown, lenArg: unknown, lockFlags: number): number {
-  let start = ulong(addrArg);
-  let len = ulong(lenArg);
+  let start = mm.ulong(addrArg);
+  let len = mm.ulong(lenArg);
   if (!mm.canDoMlock()) return -EPERM;
   len = pageAlign(len + (start % PAGE_SIZE));
   start -= start % PAGE_SIZE;
@@ -79,8 +78,8 @@ export function sysMlock2(mm: Mm, addr: unknown, len: unknown, flagsArg: unknown
 }
 
 export function sysMunlock(mm: Mm, addrArg: unknown, lenArg: unknown): number {
-  let start = ulong(addrArg);
-  const len = pageAlign(ulong(lenArg) + (start % PAGE_SIZE));
+  let start = mm.ulong(addrArg);
+  const len = pageAlign(mm.ulong(lenArg) + (start % PAGE_SIZE));
   start -= start % PAGE_SIZE;
   return applyVmaLockFlags(mm, start, len, 0);
 }
@@ -116,7 +115,7 @@ export function sysMlockall(mm: Mm, flagsArg: unknown): number {
   const lockLimit = Math.floor(mm.rlimits.cur(8) / PAGE_SIZE);
   if (flags & MCL_CURRENT && !(mm.vmas.totalPages <= lockLimit || mm.privileged)) return -ENOMEM;
   applyMlockallFlags(mm, flags);
-  if (flags & MCL_CURRENT) mm.populate(0, TASK_SIZE, true);
+  if (flags & MCL_CURRENT) mm.populate(0, mm.layout.taskSize, true);
   return 0;
 }
 

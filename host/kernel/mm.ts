@@ -4,9 +4,10 @@
 
 import { EFAULT, ENOMEM, PAGE_SIZE, WASM_PAGE_SIZE } from "../constants.js";
 import { ProcessKilled } from "../errors.js";
-import { computeLayout, pageAlign, pageDown, type Layout } from "./aslr.js";
+import { ulong, ulong64 } from "./args.js";
+import { computeLayout, pageAlign, pageDown, type Arch, type Layout, type Window } from "./aslr.js";
 import { getUnmappedArea } from "./placement.js";
-import { mapImages, PROGRAM_DATA_BYTES, programReadOnlyPages } from "./images.js";
+import { imageSet, mapImages, programReadOnlyPages, STACK_RESIDENT_PAGES_X86_64 } from "./images.js";
 import { Commit, Rlimits, type Rlimit } from "./limits.js";
 import { PAGE_ANON, PAGE_FILE, PAGE_SHMEM, PAGE_ZERO, PTE_SPAN_BYTES, Pages } from "./pages.js";
 import { PageMap } from "./pagemap.js";
@@ -32,6 +33,11 @@ import {
 } from "./vma.js";
 
 export interface KernelOptions {
+  /**
+   * "i386" (default): a 32-bit process, addresses are Wasm offsets. "x86_64": a 64-bit PIE
+   * process whose 47-bit address space lives in three windows of the memory (aslr.ts).
+   */
+  arch?: Arch;
   /** Created by the process with maximum 65536 pages; only the kernel grows it. */
   memory: WebAssembly.Memory;
   seed: number;
@@ -49,7 +55,10 @@ export interface KernelOptions {
   onDeath?: (err: Error) => void;
   /** Map what a dynamically linked program has before main(): ld.so, the vDSO, libc (images.ts). */
   libraries?: boolean;
-  /** The end of user space (TASK_SIZE): 0xFFFFE000 unless the memory's maximum is smaller (aslr.ts). */
+  /**
+   * The end of user space (TASK_SIZE) of an i386 process: 0xFFFFE000 unless the memory's maximum
+   * is smaller (aslr.ts). An x86_64 process's is always 0x7ffffffff000 (this is ignored).
+   */
   taskSize?: number;
   /**
    * "scan" (default): raw writes to the memory are searched for before pages are reported or
@@ -80,6 +89,13 @@ interface ShmemObject {
 }
 
 export class Mm {
+  readonly arch: Arch;
+  /** The layout's windows (aslr.ts): where each VA range lives in the memory. */
+  readonly windows: readonly Window[];
+  /** i386: one window, VA = Wasm offset; every translation is skipped. */
+  readonly identity: boolean;
+  /** How an `unsigned long` argument of this ABI reads (args.ts). */
+  readonly ulong: (value: unknown) => number;
   readonly vmas = new VmaList();
   /** Which pages are readable and writable, in the memory itself, for the allocator (pagemap.ts). */
   readonly pageMap: PageMap;
@@ -116,11 +132,34 @@ export class Mm {
 
   constructor(options: KernelOptions) {
     this.memory = options.memory;
-    const oomPages = Math.floor((options.ramBytes + options.swapBytes) / PAGE_SIZE);
-    this.pages = new Pages(options.memory, (rss) => {
-      if (rss > oomPages) this.oomKill();
+    this.arch = options.arch ?? "i386";
+    const wide = this.arch === "x86_64";
+    this.identity = !wide;
+    this.ulong = wide ? ulong64 : ulong;
+    this.rlimits = new Rlimits(options.ramBytes, options.rlimits, this.arch);
+    const { textStart, dataStart, dataEnd } = options.program;
+    // With the libraries (images.ts), the program's read-only pages that a C program has and this
+    // image lacks follow its data; the break starts above them. An x86_64 image always has them.
+    const programRoPages = options.libraries === true || wide ? programReadOnlyPages() : 0;
+    this.layout = computeLayout({
+      arch: this.arch,
+      aslr: options.aslr,
+      seed: options.seed,
+      stackRlimitCur: this.rlimits.cur(3),
+      taskSize: options.taskSize,
+      dataEnd: pageAlign(dataEnd) + programRoPages * PAGE_SIZE,
     });
-    const pageMap = new PageMap(options.memory, this.vmas, this.pages);
+    this.windows = this.layout.windows;
+    const oomPages = Math.floor((options.ramBytes + options.swapBytes) / PAGE_SIZE);
+    const vaPageOf = wide ? (page: number) => this.offsetToVa(page * PAGE_SIZE) / PAGE_SIZE : null;
+    this.pages = new Pages(
+      options.memory,
+      (rss) => {
+        if (rss > oomPages) this.oomKill();
+      },
+      vaPageOf,
+    );
+    const pageMap = new PageMap(options.memory, this.vmas, this.pages, this.windows);
     this.pageMap = pageMap;
     this.vmas.onAccessChange = (start, end) => pageMap.changed(start, end);
     this.pages.onResidency = (startPage, endPage) => pageMap.residency(startPage, endPage);
@@ -131,7 +170,6 @@ export class Mm {
     this.swapBytes = options.swapBytes;
     this.overcommit = options.overcommit;
     this.onDeath = options.onDeath;
-    this.rlimits = new Rlimits(options.ramBytes, options.rlimits);
     this.commit = new Commit({
       overcommit: options.overcommit,
       overcommitRatio: options.overcommitRatio,
@@ -139,63 +177,16 @@ export class Mm {
       swapBytes: options.swapBytes,
     });
 
-    const { textStart, dataStart, dataEnd } = options.program;
-    // With the libraries (images.ts), the program's read-only pages that a C program has and this
-    // image lacks follow its data; the break starts above them.
-    const programRoPages = options.libraries === true ? programReadOnlyPages() : 0;
-    this.layout = computeLayout({
-      aslr: options.aslr,
-      seed: options.seed,
-      stackRlimitCur: this.rlimits.cur(3),
-      taskSize: options.taskSize,
-      dataEnd: pageAlign(dataEnd) + programRoPages * PAGE_SIZE,
-    });
-    this.startCode = textStart;
-    this.endCode = Math.min(textStart + PAGE_SIZE, Math.max(textStart, pageDown(dataStart)));
-    this.startData = dataStart;
-    // With the libraries, the program is a minimal C program whose data is libc's business.
-    this.endData = options.libraries === true ? dataStart + PROGRAM_DATA_BYTES : dataEnd;
     this.startBrk = this.layout.startBrk;
     this.brk = this.startBrk;
     pageMap.hotAddr = this.startBrk;
-
-    // exec: the program image, then the stack (charged against the commit as Linux does).
-    if (this.endCode > this.startCode) {
-      this.insertVma({
-        start: this.startCode,
-        end: this.endCode,
-        flags: VM_READ | VM_EXEC,
-        pgoff: 0,
-        backing: BACKING_FILE,
-        anonVma: 0,
-        objectId: PROGRAM_INODE,
-      });
-    }
-    const dataVmaStart = Math.max(pageDown(dataStart), this.endCode);
-    const dataVmaEnd = pageAlign(dataEnd);
-    if (dataVmaEnd > dataVmaStart) {
-      this.commit.charge(pagesOf(dataVmaEnd - dataVmaStart), 0);
-      this.insertVma({
-        start: dataVmaStart,
-        end: dataVmaEnd,
-        flags: VM_READ | VM_WRITE | VM_ACCOUNT,
-        pgoff: pagesOf(dataVmaStart - pageDown(textStart)),
-        backing: BACKING_FILE,
-        anonVma: 0,
-        objectId: PROGRAM_INODE,
-      });
-    }
-    if (programRoPages > 0) {
-      this.insertVma({
-        start: dataVmaEnd,
-        end: dataVmaEnd + programRoPages * PAGE_SIZE,
-        flags: VM_READ,
-        pgoff: pagesOf(dataVmaEnd - pageDown(textStart)),
-        backing: BACKING_FILE,
-        anonVma: 0,
-        objectId: PROGRAM_INODE,
-      });
-    }
+    const image = wide
+      ? this.mapProgram64(textStart, dataStart, dataEnd, options.libraries === true)
+      : this.mapProgram32(textStart, dataStart, dataEnd, options.libraries === true, programRoPages);
+    this.startCode = image.startCode;
+    this.endCode = image.endCode;
+    this.startData = image.startData;
+    this.endData = image.endData;
     const { stackStart, stackEnd } = this.layout;
     this.commit.charge(pagesOf(stackEnd - stackStart), this.vmas.totalPages);
     this.insertVma({
@@ -208,11 +199,120 @@ export class Mm {
       objectId: 0,
     });
     if (!this.ensureMemory(stackEnd)) throw new RangeError("the Wasm memory cannot cover the stack");
-    // What exec leaves resident: the text page, the data the module initialized, argv/envp.
-    for (let a = this.startCode; a < this.endCode; a += PAGE_SIZE) this.pages.touchRead(a / PAGE_SIZE, PAGE_FILE);
-    const dataResident = dataVmaEnd > dataVmaStart ? this.pages.scan(dataVmaStart / PAGE_SIZE, dataVmaEnd / PAGE_SIZE, PAGE_ANON) : 0;
-    this.writeFault(this.vmas.indexOf(stackEnd - 1), stackEnd - PAGE_SIZE, stackEnd);
+    // What exec leaves resident: the program's pages read in, the data the module initialized,
+    // argv/envp (and on x86-64 what the C start-up wrote of the stack).
+    for (const [start, end] of image.readIn) this.readFault(this.vmas.indexOf(start), start, end);
+    for (const [start, end] of image.written) this.writeFault(this.vmas.indexOf(start), start, end);
+    const { dataVmaStart, dataVmaEnd } = image;
+    const dataResident =
+      dataVmaEnd > dataVmaStart ? this.pages.scan(this.off(dataVmaStart) / PAGE_SIZE, this.off(dataVmaStart) / PAGE_SIZE + pagesOf(dataVmaEnd - dataVmaStart), PAGE_ANON) : 0;
+    const stackPages = wide ? STACK_RESIDENT_PAGES_X86_64 : 1;
+    this.writeFault(this.vmas.indexOf(stackEnd - 1), stackEnd - stackPages * PAGE_SIZE, stackEnd);
     if (options.libraries === true) mapImages(this, pagesOf(Math.max(0, dataVmaEnd - dataVmaStart)), dataResident);
+  }
+
+  /** Maps pages of the program's file (the caller charges what VM_ACCOUNT says is charged). */
+  private mapProgramPages(start: number, end: number, flags: number, pgoff: number): void {
+    if (end <= start) return;
+    this.insertVma({ start, end, flags, pgoff, backing: BACKING_FILE, anonVma: 0, objectId: PROGRAM_INODE });
+  }
+
+  /**
+   * The i386 image, by its Wasm offsets (= addresses): a text page at textStart, the module's
+   * static data read-write, and (with the libraries) the 3 read-only pages a C program has beyond
+   * them after the data.
+   */
+  private mapProgram32(textStart: number, dataStart: number, dataEnd: number, libraries: boolean, roPages: number): ProgramImage {
+    const startCode = textStart;
+    const endCode = Math.min(textStart + PAGE_SIZE, Math.max(textStart, pageDown(dataStart)));
+    this.mapProgramPages(startCode, endCode, VM_READ | VM_EXEC, 0);
+    const dataVmaStart = Math.max(pageDown(dataStart), endCode);
+    const dataVmaEnd = pageAlign(dataEnd);
+    if (dataVmaEnd > dataVmaStart) {
+      this.commit.charge(pagesOf(dataVmaEnd - dataVmaStart), 0);
+      this.mapProgramPages(dataVmaStart, dataVmaEnd, VM_READ | VM_WRITE | VM_ACCOUNT, pagesOf(dataVmaStart - pageDown(textStart)));
+    }
+    if (roPages > 0) this.mapProgramPages(dataVmaEnd, dataVmaEnd + roPages * PAGE_SIZE, VM_READ, pagesOf(dataVmaEnd - pageDown(textStart)));
+    return {
+      startCode,
+      endCode,
+      startData: dataStart,
+      // With the libraries, the program is a minimal C program whose data is libc's business.
+      endData: libraries ? dataStart + imageSet("i386").programDataBytes : dataEnd,
+      dataVmaStart,
+      dataVmaEnd,
+      readIn: endCode > startCode ? [[startCode, endCode]] : [],
+      written: [],
+    };
+  }
+
+  /**
+   * The x86_64 image at the load base: the minimal PIE program's five pieces (ELF header r--p,
+   * text r-xp, rodata r--p, RELRO r--p, data rw-p), except that the data comes second: W0 puts
+   * the module's static data at loadBase + (dataStart − textStart), one page above the header.
+   * File offsets are the real program's (data at 0x3000).
+   */
+  private mapProgram64(textStart: number, dataStart: number, dataEnd: number, libraries: boolean): ProgramImage {
+    const va = (offset: number) => this.offsetToVa(offset);
+    const header = va(textStart);
+    const dataVmaStart = va(Math.max(pageDown(dataStart), textStart + PAGE_SIZE));
+    const dataVmaEnd = va(pageAlign(dataEnd));
+    const text = Math.max(dataVmaEnd, dataVmaStart);
+    this.mapProgramPages(header, dataVmaStart, VM_READ, 0);
+    if (dataVmaEnd > dataVmaStart) {
+      this.commit.charge(pagesOf(dataVmaEnd - dataVmaStart), 0);
+      this.mapProgramPages(dataVmaStart, dataVmaEnd, VM_READ | VM_WRITE | VM_ACCOUNT, 3);
+    }
+    this.mapProgramPages(text, text + PAGE_SIZE, VM_READ | VM_EXEC, 1);
+    this.mapProgramPages(text + PAGE_SIZE, text + 2 * PAGE_SIZE, VM_READ, 2);
+    // RELRO: written by the loader, then made read-only; the commit charge stays
+    this.commit.charge(1, 0);
+    this.mapProgramPages(text + 2 * PAGE_SIZE, text + 3 * PAGE_SIZE, VM_READ | VM_ACCOUNT, 2);
+    const startData = va(dataStart);
+    return {
+      startCode: text,
+      endCode: text + PAGE_SIZE,
+      startData,
+      endData: libraries ? startData + imageSet("x86_64").programDataBytes : va(dataEnd),
+      dataVmaStart,
+      dataVmaEnd,
+      readIn: [
+        [header, dataVmaStart],
+        [text, text + 2 * PAGE_SIZE],
+      ],
+      written: [[text + 2 * PAGE_SIZE, text + 3 * PAGE_SIZE]],
+    };
+  }
+
+  // ── addresses and the memory ─────────────────────────────────────────────────
+
+  /** The Wasm offset of the byte at va, or -1 when no window holds va. */
+  vaToOffset(va: number): number {
+    for (const w of this.windows) {
+      const d = va - w.va;
+      if (d >= 0 && d < w.length) return w.offset + d;
+    }
+    return -1;
+  }
+
+  /** The VA of the byte at Wasm offset `offset`, or -1 when no window holds it. */
+  offsetToVa(offset: number): number {
+    for (const w of this.windows) {
+      const d = offset - w.offset;
+      if (d >= 0 && d < w.length) return w.va + d;
+    }
+    return -1;
+  }
+
+  /** The offset of a VA the caller knows to be in a window (a mapped one): free on i386. */
+  off(va: number): number {
+    return this.identity ? va : this.vaToOffset(va);
+  }
+
+  /** Whether [va, va + length) lies inside one window: the only ranges anything can be mapped at. */
+  inWindow(va: number, length: number): boolean {
+    for (const w of this.windows) if (va >= w.va && va + length <= w.va + w.length) return true;
+    return false;
   }
 
   private oomKill(): never {
@@ -224,8 +324,9 @@ export class Mm {
     throw err;
   }
 
-  /** Grows the Wasm memory so that [0, end) exists; false if the host refuses. */
-  ensureMemory(end: number): boolean {
+  /** Grows the Wasm memory so that it holds the VAs below `endVa` (of a range in a window); false if the host refuses. */
+  ensureMemory(endVa: number): boolean {
+    const end = this.identity ? endVa : this.vaToOffset(endVa - 1) + 1;
     const have = this.pages.u8().length;
     if (end <= have) return true;
     const needPages = Math.ceil(end / WASM_PAGE_SIZE) - have / WASM_PAGE_SIZE;
@@ -392,7 +493,8 @@ export class Mm {
     const v = this.vmas.list[index]!;
     const state = this.writeState(v);
     let any = false;
-    for (let p = start / PAGE_SIZE, e = end / PAGE_SIZE; p < e; p++) if (this.pages.touchWrite(p, state)) any = true;
+    const first = this.off(start) / PAGE_SIZE;
+    for (let p = first, e = first + (end - start) / PAGE_SIZE; p < e; p++) if (this.pages.touchWrite(p, state)) any = true;
     if (any && v.backing === BACKING_ANON && v.anonVma === 0) this.assignAnonVma(index);
   }
 
@@ -400,7 +502,8 @@ export class Mm {
   readFault(index: number, start: number, end: number): void {
     const v = this.vmas.list[index]!;
     const state = this.readState(v);
-    for (let p = start / PAGE_SIZE, e = end / PAGE_SIZE; p < e; p++) this.pages.touchRead(p, state);
+    const first = this.off(start) / PAGE_SIZE;
+    for (let p = first, e = first + (end - start) / PAGE_SIZE; p < e; p++) this.pages.touchRead(p, state);
   }
 
   /**
@@ -411,7 +514,8 @@ export class Mm {
   scanVma(index: number, start: number, end: number): void {
     const v = this.vmas.list[index]!;
     if (!(v.flags & VM_WRITE) || this.declaredWrites) return;
-    const found = this.pages.scan(start / PAGE_SIZE, end / PAGE_SIZE, this.writeState(v));
+    const first = this.off(start) / PAGE_SIZE;
+    const found = this.pages.scan(first, first + (end - start) / PAGE_SIZE, this.writeState(v));
     if (found > 0 && v.backing === BACKING_ANON && v.anonVma === 0) this.assignAnonVma(index);
   }
 
@@ -471,6 +575,12 @@ export class Mm {
     return 0;
   }
 
+  /** Pages.drop over the VAs [start, end) of one VMA. */
+  dropPages(start: number, end: number, writable: boolean): void {
+    const first = this.off(start) / PAGE_SIZE;
+    this.pages.drop(first, first + (end - start) / PAGE_SIZE, writable);
+  }
+
   /** Whether a VMA intersects [start, end): freeTables' question, one closure for all calls. */
   private readonly isMapped = (start: number, end: number): boolean => this.vmas.intersecting(start, end) !== undefined;
 
@@ -486,7 +596,7 @@ export class Mm {
     if (v === undefined || v.start >= start || v.end !== end || v.backing !== BACKING_ANON) return false;
     const pages = pagesOf(end - start);
     this.vmas.resize(i, v.start, start);
-    this.pages.drop(start / PAGE_SIZE, end / PAGE_SIZE, (v.flags & VM_WRITE) !== 0);
+    this.dropPages(start, end, (v.flags & VM_WRITE) !== 0);
     if (v.flags & VM_ACCOUNT) this.commit.uncharge(pages);
     if (v.flags & VM_LOCKED) this.lockedVm -= pages;
     // The VMA still covers the page below `start`: only page tables wholly above it can go.
@@ -501,7 +611,7 @@ export class Mm {
    */
   private release(v: Vma, pagesClear: boolean): void {
     const pages = pagesOf(v.end - v.start);
-    if (!pagesClear) this.pages.drop(v.start / PAGE_SIZE, v.end / PAGE_SIZE, (v.flags & VM_WRITE) !== 0);
+    if (!pagesClear) this.dropPages(v.start, v.end, (v.flags & VM_WRITE) !== 0);
     if (v.flags & VM_ACCOUNT) this.commit.uncharge(pages);
     if (v.flags & VM_LOCKED) this.lockedVm -= pages;
     if (v.backing === BACKING_SHMEM) {
@@ -549,8 +659,22 @@ export class Mm {
     return this.commit.charge(pages, this.vmas.totalPages);
   }
 
-  /** get_unmapped_area for anonymous memory (placement.ts). */
-  getUnmappedArea(addr: number, len: number, fixed: boolean): number {
-    return getUnmappedArea(this, addr, len, fixed);
+  /** get_unmapped_area for anonymous memory (placement.ts); `low32`: MAP_FIXED's absence with MAP_32BIT. */
+  getUnmappedArea(addr: number, len: number, fixed: boolean, low32 = false): number {
+    return getUnmappedArea(this, addr, len, fixed, low32);
   }
+}
+
+/** Where the program image went (addresses) and what exec left resident in it. */
+interface ProgramImage {
+  startCode: number;
+  endCode: number;
+  startData: number;
+  endData: number;
+  dataVmaStart: number;
+  dataVmaEnd: number;
+  /** Ranges read in (file pages resident). */
+  readIn: Array<[number, number]>;
+  /** Ranges written (private copies: anonymous pages). */
+  written: Array<[number, number]>;
 }

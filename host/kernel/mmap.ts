@@ -8,6 +8,7 @@ import {
   EINVAL,
   ENOMEM,
   EPERM,
+  MAP_32BIT,
   MAP_ANONYMOUS,
   MAP_FIXED,
   MAP_FIXED_NOREPLACE,
@@ -65,12 +66,15 @@ export function sysMmap(
   _fd: unknown, // an anonymous mapping ignores its fd, as Linux does
   offsetArg: unknown,
 ): number {
-  let addr = ulong(addrArg);
-  const lenIn = ulong(lenArg);
+  let addr = mm.ulong(addrArg);
+  const lenIn = mm.ulong(lenArg);
   const prot = ulong(protArg);
   let flags = ulong(flagsArg);
   const offset = offset64(offsetArg);
-  if (offset < 0 || offset >= MMAP_OFF_LIMIT || offset % PAGE_SIZE !== 0) return -EINVAL;
+  if (offset % PAGE_SIZE !== 0) return -EINVAL;
+  // i386 glibc's mmap64 also refuses what mmap2's page offset cannot carry; x86-64's passes any
+  // page-aligned offset, which an anonymous mapping ignores.
+  if (mm.identity && (offset < 0 || offset >= MMAP_OFF_LIMIT)) return -EINVAL;
 
   // ksys_mmap_pgoff: only anonymous memory exists here, so any file mapping has a bad fd.
   if (!(flags & MAP_ANONYMOUS)) return -EBADF;
@@ -89,7 +93,8 @@ export function sysMmap(
   // (pgoff + pages wrapping an unsigned long) cannot fire for a compat task either.
   const len = pageAlign(lenIn);
   if (mm.mapCount > MAX_MAP_COUNT) return -ENOMEM;
-  addr = mm.getUnmappedArea(addr, len, fixed);
+  // MAP_32BIT means something only to a 64-bit task (i386 ignores the bit)
+  addr = mm.getUnmappedArea(addr, len, fixed, !mm.identity && (flags & MAP_32BIT) !== 0);
   if (addr < 0) return addr;
   if (flags & MAP_FIXED_NOREPLACE && mm.vmas.intersecting(addr, addr + len) !== undefined) return -EEXIST;
 
@@ -162,8 +167,8 @@ export function mmapRegion(mm: Mm, addr: number, len: number, vmFlags: number, p
 }
 
 export function sysMunmap(mm: Mm, addrArg: unknown, lenArg: unknown): number {
-  const addr = ulong(addrArg);
-  const lenIn = ulong(lenArg);
+  const addr = mm.ulong(addrArg);
+  const lenIn = mm.ulong(lenArg);
   if (addr % PAGE_SIZE !== 0 || addr > mm.layout.taskSize || lenIn > mm.layout.taskSize - addr) return -EINVAL;
   const len = pageAlign(lenIn);
   if (len === 0) return -EINVAL;

@@ -40,11 +40,11 @@ export function sysMremap(
   flagsArg: unknown,
   newAddrArg: unknown,
 ): number {
-  const addr = ulong(addrArg);
-  let oldLen = ulong(oldLenArg);
-  let newLen = ulong(newLenArg);
+  const addr = mm.ulong(addrArg);
+  let oldLen = mm.ulong(oldLenArg);
+  let newLen = mm.ulong(newLenArg);
   const flags = ulong(flagsArg);
-  const newAddr = ulong(newAddrArg);
+  const newAddr = mm.ulong(newAddrArg);
   if (flags & ~(MREMAP_FIXED | MREMAP_MAYMOVE | MREMAP_DONTUNMAP)) return -EINVAL;
   if (flags & MREMAP_FIXED && !(flags & MREMAP_MAYMOVE)) return -EINVAL;
   if (flags & MREMAP_DONTUNMAP && (!(flags & MREMAP_MAYMOVE) || oldLen !== newLen)) return -EINVAL;
@@ -190,12 +190,12 @@ function moveVma(mm: Mm, oldAddr: number, oldLen: number, newLen: number, newAdd
   // Shared pages stay where they were as well: a duplicate, or the old half of DONTUNMAP.
   if (oldLen === 0) {
     const pages = pagesOf(Math.min(newLen, v.end - oldAddr));
-    mm.pages.copy(oldAddr / PAGE_SIZE, newAddr / PAGE_SIZE, pages);
+    mm.pages.copy(mm.off(oldAddr) / PAGE_SIZE, mm.off(newAddr) / PAGE_SIZE, pages);
     vmas.hiwaterPages = hiwater;
     return newAddr;
   }
-  if (dontUnmap && v.backing === BACKING_SHMEM) mm.pages.copy(oldAddr / PAGE_SIZE, newAddr / PAGE_SIZE, pagesOf(oldLen));
-  else mm.pages.move(oldAddr / PAGE_SIZE, newAddr / PAGE_SIZE, pagesOf(oldLen));
+  if (dontUnmap && v.backing === BACKING_SHMEM) mm.pages.copy(mm.off(oldAddr) / PAGE_SIZE, mm.off(newAddr) / PAGE_SIZE, pagesOf(oldLen));
+  else mm.pages.move(mm.off(oldAddr) / PAGE_SIZE, mm.off(newAddr) / PAGE_SIZE, pagesOf(oldLen));
 
   let oldIndex = vmas.indexOf(oldAddr);
   v = vmas.list[oldIndex]!;

@@ -19,6 +19,11 @@
 // that VMA, for stores (a store must meet a resident page). The store span grows as pages next to
 // it become resident and is cut where pages are dropped (the longer side stays).
 //
+// Everything here is by Wasm offset: the map describes the memory the allocator loads from. The
+// VMAs are by virtual address, and each window (aslr.ts) says which offsets hold which VAs: a
+// region's pages are painted from the VMAs over the VAs its offsets hold (an i386 process has one
+// window, the identity, and no translation).
+//
 // A MAP_FIXED may place a mapping anywhere from 0x1000 up (vm.mmap_min_addr is 4096 on the
 // machine the kernel follows): the leaves in a page it takes are given up (their regions move to
 // other leaves, or to "ask") and the page is zeroed, as a fresh mapping reads; the page is taken
@@ -29,8 +34,9 @@ import {
   PAGEMAP_LEAVES, PAGEMAP_REGION_SHIFT, PAGEMAP_TOP, PAGEMAP_WRITE_PLANE,
 } from "../../assembly/config.js";
 import { PAGE_SHIFT, PAGE_SIZE } from "../constants.js";
+import type { Window } from "./aslr.js";
 import { PAGE_ANON } from "./pages.js";
-import { VM_EXEC, VM_READ, VM_WRITE, type VmaList } from "./vma.js";
+import { VM_EXEC, VM_READ, VM_WRITE, type Vma, type VmaList } from "./vma.js";
 
 const REGION_BYTES = 2 ** PAGEMAP_REGION_SHIFT;
 const REGIONS = 2 ** (32 - PAGEMAP_REGION_SHIFT);
@@ -54,6 +60,8 @@ export function pageBit(u8: Uint8Array, addr: number, plane: number): number {
 export class PageMap {
   readonly #memory: WebAssembly.Memory;
   readonly #vmas: VmaList;
+  /** The process's windows, in offset order. */
+  readonly #windows: readonly Window[];
   /** Pages.state: a page's write bit is set only while it is resident (state ≥ PAGE_ANON). */
   readonly #state: Uint8Array;
   /** Pages.presentIn: a region with no page present has none resident. */
@@ -86,9 +94,15 @@ export class PageMap {
    */
   hotAddr = 0;
 
-  constructor(memory: WebAssembly.Memory, vmas: VmaList, pages: { readonly state: Uint8Array; readonly presentIn: Uint16Array }) {
+  constructor(
+    memory: WebAssembly.Memory,
+    vmas: VmaList,
+    pages: { readonly state: Uint8Array; readonly presentIn: Uint16Array },
+    windows: readonly Window[] = [{ va: 0, offset: 0, length: 2 ** 32 }],
+  ) {
     this.#memory = memory;
     this.#vmas = vmas;
+    this.#windows = [...windows].sort((a, b) => a.offset - b.offset);
     this.#state = pages.state;
     this.#presentIn = pages.presentIn;
     // Views of the map's own 64 KiB: everything the map reads or writes lies there.
@@ -117,10 +131,21 @@ export class PageMap {
    * from the VMAs — a region with a leaf of its own only over [start, end) (brk moving the heap's
    * end, the common case), any other one whole.
    */
-  changed(start: number, end: number): void {
-    if (end <= start) return;
+  changed(startVa: number, endVa: number): void {
+    if (endVa <= startVa) return;
     this.#refreshViews();
     if (this.#blocked !== 0) this.#unblock();
+    for (const w of this.#windows) {
+      const s = Math.max(startVa, w.va);
+      const e = Math.min(endVa, w.va + w.length);
+      if (s < e) this.#changedOffsets(s - w.va + w.offset, e - w.va + w.offset);
+    }
+    if (this.#ask.size > 0 && this.#free.length > 0) for (const r of [...this.#ask]) this.#rebuild(r);
+    this.#setHotSpan();
+  }
+
+  /** changed() over the offsets [start, end) of one window. */
+  #changedOffsets(start: number, end: number): void {
     if (start < PAGEMAP_END) this.#block();
     const last = Math.floor((end - 1) / REGION_BYTES);
     for (let r = Math.floor(start / REGION_BYTES); r <= last; r++) {
@@ -130,18 +155,51 @@ export class PageMap {
       if ((s > base || e < base + REGION_BYTES) && this.#u8[PAGEMAP_TOP + r]! >= PAGEMAP_FIRST_LEAF) this.#update(r, s, e);
       else this.#rebuild(r);
     }
-    if (this.#ask.size > 0 && this.#free.length > 0) for (const r of [...this.#ask]) this.#rebuild(r);
-    this.#setHotSpan();
+  }
+
+  /**
+   * Calls fn(v, s, e) for each VMA over the offsets [start, end), with [s, e) the offsets of its
+   * part there, in offset order.
+   */
+  #eachVma(start: number, end: number, fn: (v: Vma, s: number, e: number) => void): void {
+    const list = this.#vmas.list;
+    for (const w of this.#windows) {
+      const ws = Math.max(start, w.offset);
+      const we = Math.min(end, w.offset + w.length);
+      if (ws >= we) continue;
+      const d = w.va - w.offset;
+      for (let i = this.#vmas.lowerBound(ws + d); i < list.length && list[i]!.start < we + d; i++) {
+        const v = list[i]!;
+        fn(v, Math.max(v.start - d, ws), Math.min(v.end - d, we));
+      }
+    }
+  }
+
+  /** Whether a VMA is over any of the offsets [start, end). */
+  #mappedAt(start: number, end: number): boolean {
+    for (const w of this.#windows) {
+      const ws = Math.max(start, w.offset);
+      const we = Math.min(end, w.offset + w.length);
+      if (ws < we && this.#vmas.intersecting(ws - w.offset + w.va, we - w.offset + w.va) !== undefined) return true;
+    }
+    return false;
+  }
+
+  /** The offset of a mapped VA (one a VMA holds, so in a window). */
+  #offsetOf(va: number): number {
+    for (const w of this.#windows) if (va >= w.va && va < w.va + w.length) return va - w.va + w.offset;
+    return -1;
   }
 
   /** The writable VMA holding hotAddr as the hot span (or none), and the store span kept inside it, after every change. */
   #setHotSpan(): void {
     const v = this.hotAddr === 0 ? undefined : this.#vmas.find(this.hotAddr);
     const heap = v !== undefined && (v.flags & VM_WRITE) !== 0;
-    this.#heapStart = heap ? v.start : 0;
-    this.#heapEnd = heap ? v.end : 0;
+    // the spans are kept by offset: the allocator checks them after its own translation
+    this.#heapStart = heap ? this.#offsetOf(v.start) : 0;
+    this.#heapEnd = heap ? this.#heapStart + (v.end - v.start) : 0;
     const hot = heap && v.end - v.start >= 4;
-    this.#words[PAGEMAP_HOT_START >>> 2] = hot ? v.start : 0;
+    this.#words[PAGEMAP_HOT_START >>> 2] = hot ? this.#heapStart : 0;
     this.#words[PAGEMAP_HOT_LEN >>> 2] = hot ? v.end - v.start - 3 : 0;
     this.#storeStart = Math.min(Math.max(this.#storeStart, this.#heapStart), this.#heapEnd);
     this.#storeEnd = Math.max(Math.min(this.#storeEnd, this.#heapEnd), this.#storeStart);
@@ -200,11 +258,9 @@ export class PageMap {
         const s = Math.max(startPage * PAGE_SIZE, base);
         const e = Math.min(endPage * PAGE_SIZE, base + REGION_BYTES);
         const planeAt = (leaf << PAGEMAP_LEAF_SHIFT) + PAGEMAP_WRITE_PLANE;
-        const list = this.#vmas.list;
-        for (let i = this.#vmas.lowerBound(s); i < list.length && list[i]!.start < e; i++) {
-          const v = list[i]!;
-          if (v.flags & VM_WRITE) fillBits(this.#u8, planeAt, (Math.max(v.start, s) - base) >>> PAGE_SHIFT, (Math.min(v.end, e) - base) >>> PAGE_SHIFT, resident);
-        }
+        this.#eachVma(s, e, (v, vs, ve) => {
+          if (v.flags & VM_WRITE) fillBits(this.#u8, planeAt, (vs - base) >>> PAGE_SHIFT, (ve - base) >>> PAGE_SHIFT, resident);
+        });
       }
     }
     if (resident) this.#storeGained(startPage * PAGE_SIZE, endPage * PAGE_SIZE);
@@ -226,7 +282,7 @@ export class PageMap {
   #update(r: number, s: number, e: number): void {
     const u8 = this.#u8;
     const base = r * REGION_BYTES;
-    if (this.#vmas.intersecting(base, base + REGION_BYTES) === undefined) {
+    if (!this.#mappedAt(base, base + REGION_BYTES)) {
       // nothing mapped in the region any more: its leaf goes back to the pool
       this.#release(u8[PAGEMAP_TOP + r]!);
       u8[PAGEMAP_TOP + r] = PAGEMAP_LEAF_NONE;
@@ -242,15 +298,13 @@ export class PageMap {
 
   /** Sets the bits of the leaf at `at` (its region starting at base) for the VMAs over [s, e). */
   #paint(at: number, base: number, s: number, e: number): void {
-    const list = this.#vmas.list;
-    for (let i = this.#vmas.lowerBound(s); i < list.length && list[i]!.start < e; i++) {
-      const v = list[i]!;
-      if (!(v.flags & ANY_ACCESS)) continue;
-      const ps = (Math.max(v.start, s) - base) >>> PAGE_SHIFT;
-      const pe = (Math.min(v.end, e) - base) >>> PAGE_SHIFT;
+    this.#eachVma(s, e, (v, vs, ve) => {
+      if (!(v.flags & ANY_ACCESS)) return;
+      const ps = (vs - base) >>> PAGE_SHIFT;
+      const pe = (ve - base) >>> PAGE_SHIFT;
       setBits(this.#u8, at, ps, pe);
       if (v.flags & VM_WRITE) this.#paintResident(at, base, ps, pe);
-    }
+    });
   }
 
   /** Sets the write bits of pages [ps, pe) of the region at base that are resident. */
@@ -268,13 +322,13 @@ export class PageMap {
     }
   }
 
-  /** Whether the page holding addr is writable and resident by the map (a store there needs no fault). */
+  /** Whether the page at Wasm offset addr is writable and resident by the map (a store there needs no fault). */
   storeReady(addr: number): boolean {
     this.#refreshViews();
     return pageBit(this.#u8, addr >>> 0, PAGEMAP_WRITE_PLANE) !== 0;
   }
 
-  /** Whether the map says the page holding addr is readable (or writable): for tests and tools. */
+  /** Whether the map says the page at Wasm offset addr is readable (or writable): for tests and tools. */
   allows(addr: number, write: boolean): boolean {
     this.#refreshViews();
     return pageBit(this.#u8, addr >>> 0, write ? PAGEMAP_WRITE_PLANE : 0) !== 0;
@@ -284,19 +338,16 @@ export class PageMap {
     const u8 = this.#u8;
     const base = r * REGION_BYTES;
     const lim = base + REGION_BYTES;
-    const list = this.#vmas.list;
-    const first = this.#vmas.lowerBound(base);
     let covered = 0;
     let allWritable = true;
     let anyWritable = false;
     let allReadable = true;
-    for (let i = first; i < list.length && list[i]!.start < lim; i++) {
-      const v = list[i]!;
-      covered += Math.min(v.end, lim) - Math.max(v.start, base);
+    this.#eachVma(base, lim, (v, vs, ve) => {
+      covered += ve - vs;
       if (v.flags & VM_WRITE) anyWritable = true;
       else allWritable = false;
       if (!(v.flags & ANY_ACCESS)) allReadable = false;
-    }
+    });
     let shared = -1;
     if (covered === 0) shared = PAGEMAP_LEAF_NONE;
     else if (covered === REGION_BYTES && allWritable && this.#allResident(base)) shared = PAGEMAP_LEAF_RW;
@@ -362,7 +413,7 @@ export class PageMap {
   #block(): void {
     for (let p = 1; p < PAGEMAP_END / PAGE_SIZE; p++) {
       const bit = 1 << p;
-      if (this.#blocked & bit || this.#vmas.intersecting(p * PAGE_SIZE, (p + 1) * PAGE_SIZE) === undefined) continue;
+      if (this.#blocked & bit || !this.#mappedAt(p * PAGE_SIZE, (p + 1) * PAGE_SIZE)) continue;
       this.#blocked |= bit;
       const lo = p * LEAVES_PER_PAGE;
       const hi = lo + LEAVES_PER_PAGE;
@@ -385,7 +436,7 @@ export class PageMap {
   #unblock(): void {
     for (let p = 1; p < PAGEMAP_END / PAGE_SIZE; p++) {
       const bit = 1 << p;
-      if (!(this.#blocked & bit) || this.#vmas.intersecting(p * PAGE_SIZE, (p + 1) * PAGE_SIZE) !== undefined) continue;
+      if (!(this.#blocked & bit) || this.#mappedAt(p * PAGE_SIZE, (p + 1) * PAGE_SIZE)) continue;
       this.#blocked &= ~bit;
       for (let leaf = (p + 1) * LEAVES_PER_PAGE - 1; leaf >= p * LEAVES_PER_PAGE; leaf--) this.#free.push(leaf);
     }

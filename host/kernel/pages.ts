@@ -1,5 +1,7 @@
-// Demand paging: one byte of state per 4 KiB page of the 4 GiB space (2^20 entries), as a page
-// table would hold it, plus the counters /proc/self/status reports.
+// Demand paging: one byte of state per 4 KiB page of the 4 GiB memory (2^20 entries, by Wasm
+// offset), as a page table would hold it, plus the counters /proc/self/status reports. The
+// page-table pages themselves (VmPTE) are counted by virtual address, as the MMU's are: in an
+// x86_64 process the offsets of a window are not where its pages sit in the 47-bit space.
 //
 //   NONE      not present: never touched, or dropped (munmap, MADV_DONTNEED, brk shrink)
 //   ZERO      present, mapped to the shared zero page by a read fault: no RSS
@@ -35,6 +37,8 @@ const PTE_SHIFT = 9;
 export const PTE_SPAN_BYTES = (1 << PTE_SHIFT) * PAGE_SIZE;
 /** Pages mapped by one PMD table (1 GiB). */
 const PMD_SHIFT = 18;
+/** Pages mapped by one PUD table (512 GiB). */
+const PUD_PAGES = 2 ** 27;
 
 export class Pages {
   readonly state = new Uint8Array(PAGE_COUNT);
@@ -72,11 +76,17 @@ export class Pages {
    */
   rawWrites = true;
 
+  /** x86_64: the page tables by VA, sparse (an i386 process's fit the arrays above). */
+  private readonly vaTables: VaTables | null;
+
   constructor(
     private readonly memory: WebAssembly.Memory,
     /** Called with the new RSS in pages whenever it grows: the OOM killer's hook. */
     private readonly onRssGrow: (rssPages: number) => void,
+    /** The VA page of an offset page; null when they are the same (i386). */
+    private readonly vaPageOf: ((page: number) => number) | null = null,
   ) {
+    this.vaTables = vaPageOf === null ? null : new VaTables();
     this.scanner = zeroScanner(memory, () => {
       this.u8();
       return this.words;
@@ -109,6 +119,11 @@ export class Pages {
   }
 
   private present(page: number): void {
+    if (this.vaTables !== null) {
+      this.vaTables.present(this.vaPageOf!(page));
+      this.syncTableCounts();
+      return;
+    }
     const t = page >>> PTE_SHIFT;
     if (this.pteTables[t] === 0) {
       this.pteTables[t] = 1;
@@ -320,6 +335,11 @@ export class Pages {
    * VMA intersects any more are freed. `mapped(a, b)` tells whether a VMA intersects [a, b).
    */
   freeTables(startPage: number, endPage: number, mapped: (startAddr: number, endAddr: number) => boolean): void {
+    if (this.vaTables !== null) {
+      this.vaTables.free(startPage, endPage, mapped);
+      this.syncTableCounts();
+      return;
+    }
     const span = 1 << PTE_SHIFT;
     for (let t = startPage >>> PTE_SHIFT; t <= (endPage - 1) >>> PTE_SHIFT; t++) {
       if (this.pteTables[t] === 0) continue;
@@ -346,8 +366,62 @@ export class Pages {
     return this.pteTableCount + this.pmdTableCount + this.pudTableCount;
   }
 
-  /** Pages present (zero-page or resident) among [startPage, endPage) of the table, for verify(). */
+  /** Whether the page-table page mapping (offset) page is there, for verify(). */
   isTablePresent(page: number): boolean {
+    if (this.vaTables !== null) return this.vaTables.hasPte(this.vaPageOf!(page));
     return this.pteTables[page >>> PTE_SHIFT] === 1;
   }
+
+  private syncTableCounts(): void {
+    const t = this.vaTables!;
+    this.pteTableCount = t.pte.size;
+    this.pmdTableCount = t.pmd.size;
+    this.pudTableCount = t.pud.size;
+  }
 }
+
+/**
+ * The page tables of a 47-bit address space, by VA: sets of the PTE (2 MiB), PMD (1 GiB) and
+ * PUD (512 GiB) spans that have a table. A table is made at the first fault under it and freed
+ * (free_pgtables) when an unmap leaves no VMA over its span.
+ */
+class VaTables {
+  readonly pte = new Set<number>();
+  readonly pmd = new Set<number>();
+  readonly pud = new Set<number>();
+
+  present(vaPage: number): void {
+    const t = Math.floor(vaPage / PTE_SPAN_PAGES);
+    if (this.pte.has(t)) return;
+    this.pte.add(t);
+    this.pmd.add(Math.floor(vaPage / PMD_SPAN_PAGES));
+    this.pud.add(Math.floor(vaPage / PUD_PAGES));
+  }
+
+  hasPte(vaPage: number): boolean {
+    return this.pte.has(Math.floor(vaPage / PTE_SPAN_PAGES));
+  }
+
+  /** After an unmap of the VA pages [startPage, endPage): the tables no VMA is over any more go. */
+  free(startPage: number, endPage: number, mapped: (startAddr: number, endAddr: number) => boolean): void {
+    const level = (set: Set<number>, spanPages: number): void => {
+      const first = Math.floor(startPage / spanPages);
+      const last = Math.floor((endPage - 1) / spanPages);
+      // a huge range (munmap of most of the space) walks the tables there are, not the span
+      const keys = last - first + 1 > set.size ? [...set].filter((k) => k >= first && k <= last) : null;
+      const check = (k: number): void => {
+        if (!set.has(k)) return;
+        const a = k * spanPages * PAGE_SIZE;
+        if (!mapped(a, a + spanPages * PAGE_SIZE)) set.delete(k);
+      };
+      if (keys !== null) for (const k of keys) check(k);
+      else for (let k = first; k <= last; k++) check(k);
+    };
+    level(this.pte, PTE_SPAN_PAGES);
+    level(this.pmd, PMD_SPAN_PAGES);
+    level(this.pud, PUD_PAGES);
+  }
+}
+
+const PTE_SPAN_PAGES = 1 << PTE_SHIFT;
+const PMD_SPAN_PAGES = 1 << PMD_SHIFT;

@@ -42,6 +42,7 @@ export interface Status {
   VmSwap: number;
 }
 
+/** %08lx: 8 digits at least, so 12 for the 47-bit addresses of an x86_64 process. */
 const hex8 = (n: number) => n.toString(16).padStart(8, "0");
 /** seq_setwidth(m, 25 + sizeof(void *) * 6 - 1) of a 64-bit kernel: names start at column 73. */
 const NAME_COLUMN = 72;
@@ -80,9 +81,16 @@ export function mapsLine(mm: Mm, v: Vma): string {
   return name === "" ? header : `${header.padEnd(NAME_COLUMN)} ${name}`;
 }
 
+/**
+ * The vsyscall page of an x86-64 process (vsyscall=xonly): not a VMA of the mm (no VmSize), but
+ * /proc/self/maps ends with it. Its address (0xffffffffff600000) is above 2^53: only its text exists.
+ */
+const VSYSCALL_LINE = `${"ffffffffff600000-ffffffffff601000 --xp 00000000 00:00 0 ".padEnd(NAME_COLUMN)} [vsyscall]\n`;
+
 export function maps(mm: Mm): string {
   let out = "";
   for (const v of mm.vmas.list) out += mapsLine(mm, v) + "\n";
+  if (mm.arch === "x86_64") out += VSYSCALL_LINE;
   return out;
 }
 

@@ -27,7 +27,8 @@ export function verify(mm: Mm): void {
     if (v.start % PAGE_SIZE !== 0 || v.end % PAGE_SIZE !== 0) fail(`${at} not page aligned`);
     if (!(v.start < v.end)) fail(`${at} empty`);
     if (v.start < DAC_MMAP_MIN_ADDR || v.end > mm.layout.taskSize) fail(`${at} outside user space`);
-    if (v.end > memoryEnd) fail(`${at} beyond the Wasm memory (${hex(memoryEnd)})`);
+    if (!mm.identity && !mm.inWindow(v.start, v.end - v.start)) fail(`${at} outside every window`);
+    if (mm.off(v.end - 1) + 1 > memoryEnd) fail(`${at} beyond the Wasm memory (${hex(memoryEnd)})`);
     const prev = list[i - 1];
     if (prev !== undefined) {
       if (prev.end > v.start) fail(`${at} overlaps or is out of order`);
@@ -63,8 +64,13 @@ export function verify(mm: Mm): void {
     }
     const st = state[p]!;
     if (st === PAGE_NONE) continue;
-    const addr = p * PAGE_SIZE;
-    while (next !== undefined && next.end <= addr) next = list[++k];
+    // windows are in the same order by VA as by offset, except when a huge RLIMIT_STACK put
+    // mmap_base below the program: then each page is looked up on its own
+    const addr = mm.identity ? p * PAGE_SIZE : mm.offsetToVa(p * PAGE_SIZE);
+    if (addr < 0) fail(`page at offset ${hex(p * PAGE_SIZE)} is present outside every window`);
+    if (mm.identity) {
+      while (next !== undefined && next.end <= addr) next = list[++k];
+    } else next = list[mm.vmas.lowerBound(addr)];
     if (next === undefined || next.start > addr) fail(`page ${hex(addr)} is present outside any VMA`);
     if (!mm.pages.isTablePresent(p)) fail(`page ${hex(addr)} is present without a page table`);
     if (st >= PAGE_ANON && st <= PAGE_SHMEM) rss[st]!++;
