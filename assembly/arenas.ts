@@ -24,25 +24,25 @@ import { cov, COV_ARENA_DETACH, COV_ARENA_FREE_LIST, COV_ARENA_NEW, COV_ARENA_RE
 
 /** arena_for_chunk: main_arena, or the arena named by the heap holding the chunk. */
 // @ts-ignore: decorator
-@inline export function arena_for_chunk(p: usize): usize {
+@inline export function arena_for_chunk(p: word): word {
   return arena_for_head(p, chunksize_nomask(p));
 }
 
 /** arena_for_chunk from p's size word `head`, already loaded by the caller. */
 // @ts-ignore: decorator
-@inline export function arena_for_head(p: usize, head: usize): usize {
+@inline export function arena_for_head(p: word, head: word): word {
   return (head & NON_MAIN_ARENA) == 0 ? main_arena : heap_ar_ptr(heap_for_ptr(p));
 }
 
 /** arena_get: the current thread's arena, or one chosen for it now (0 when none can be had). */
 // @ts-ignore: decorator
-@inline export function arena_get(bytes: usize): usize {
+@inline export function arena_get(bytes: word): word {
   const a = mp_.thread_arena;
   return a != 0 ? a : arena_get2(bytes, 0);
 }
 
 /** detach_arena: the thread stops using `replaced` (its attachment count drops; never onto the free list here). */
-function detach_arena(replaced: usize): void {
+function detach_arena(replaced: word): void {
   if (replaced != 0) {
     if (attached_threads(replaced) == 0) malloc_printerr(ASSERT_DETACH_ARENA);
     set_attached_threads(replaced, attached_threads(replaced) - 1);
@@ -50,7 +50,7 @@ function detach_arena(replaced: usize): void {
 }
 
 /** _int_new_arena: a new heap holding a new arena, attached to the current thread; 0 on failure. */
-function _int_new_arena(size: usize): usize {
+function _int_new_arena(size: word): word {
   let h = new_heap(size + (SIZEOF_HEAP_INFO + SIZEOF_MALLOC_STATE + MALLOC_ALIGNMENT), mp_.top_pad);
   if (h == 0) {
     // too big for one heap: a minimal arena, and _int_malloc will mmap the request
@@ -68,7 +68,7 @@ function _int_new_arena(size: usize): usize {
   // the top chunk: right after the struct, its user pointer aligned
   let ptr = a + SIZEOF_MALLOC_STATE;
   const misalign = chunk2mem(ptr) & MALLOC_ALIGN_MASK;
-  if (misalign > 0) ptr += <usize>MALLOC_ALIGNMENT - misalign;
+  if (misalign > 0) ptr += <word>MALLOC_ALIGNMENT - misalign;
   set_av_top(a, ptr);
   set_head(ptr, (h + hsize - ptr) | PREV_INUSE);
 
@@ -81,7 +81,7 @@ function _int_new_arena(size: usize): usize {
 }
 
 /** get_free_list: the arena most recently left by an exiting thread, attached to this one; or 0. */
-function get_free_list(): usize {
+function get_free_list(): word {
   const replaced = mp_.thread_arena;
   const result = mp_.free_list;
   if (result != 0) {
@@ -96,8 +96,8 @@ function get_free_list(): usize {
 }
 
 /** remove_from_free_list: unlink `arena` from the free list, if it is there. */
-function remove_from_free_list(arena: usize): void {
-  let previous: usize = 0; // 0: the list head (mp_.free_list)
+function remove_from_free_list(arena: word): void {
+  let previous: word = 0; // 0: the list head (mp_.free_list)
   for (let p = mp_.free_list; p != 0; p = av_next_free(p)) {
     if (attached_threads(p) != 0) malloc_printerr(ASSERT_REMOVE_FROM_FREE_LIST);
     if (p == arena) {
@@ -113,7 +113,7 @@ function remove_from_free_list(arena: usize): void {
  * reused_arena: the next arena in the ring after the one handed out last (main_arena the first
  * time). glibc takes the first whose lock is free; with one thread running, that is the first.
  */
-function reused_arena(avoid_arena: usize): usize {
+function reused_arena(avoid_arena: word): word {
   if (mp_.next_to_use == 0) mp_.next_to_use = main_arena;
   const result = mp_.next_to_use;
   // (avoid_arena would be skipped only if every lock were taken: never, serialized)
@@ -127,14 +127,14 @@ function reused_arena(avoid_arena: usize): usize {
 }
 
 /** arena_get2: an arena for a thread that has none (or whose arena failed): free list, new, or shared. */
-export function arena_get2(size: usize, avoid_arena: usize): usize {
+export function arena_get2(size: word, avoid_arena: word): word {
   let a = get_free_list();
   if (a == 0) {
     if (mp_.narenas_limit == 0) {
       if (mp_.arena_max != 0) mp_.narenas_limit = mp_.arena_max;
       else if (mp_.narenas > mp_.arena_test) {
         const n = mp_.nprocs;
-        mp_.narenas_limit = <usize>(NARENAS_PER_CORE * (n >= 1 ? n : 2)); // no answer: assume 2 cores
+        mp_.narenas_limit = <word>(NARENAS_PER_CORE * (n >= 1 ? n : 2)); // no answer: assume 2 cores
       }
     }
     const n = mp_.narenas;
@@ -154,7 +154,7 @@ export function arena_get2(size: usize, avoid_arena: usize): usize {
  * arena_get_retry: a request failed in `av`. From a non-main arena try main_arena (perhaps mmap
  * ran out); from main_arena (brk failed) another arena, which can map heaps.
  */
-export function arena_get_retry(av: usize, bytes: usize): usize {
+export function arena_get_retry(av: word, bytes: word): word {
   cov(COV_ARENA_RETRY);
   if (av != main_arena) return main_arena;
   return arena_get2(bytes, av);

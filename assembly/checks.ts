@@ -10,7 +10,8 @@
 // check_cycle() (CYCLE_BIN/CYCLE_FASTBIN/CYCLE_TCACHE << 8 | the list's index), skips that list,
 // and skips the free-chunk tally that needs every bin.
 
-import { CYCLE_BIN, CYCLE_FASTBIN, CYCLE_TCACHE, MALLOC_ALIGN_MASK, MINSIZE, NBINS, NFASTBINS, PREV_INUSE, TCACHE_MAX_BINS } from "./config";
+import { CHUNK_HDR_SZ, CYCLE_BIN, CYCLE_FASTBIN, CYCLE_TCACHE, MALLOC_ALIGN_MASK, MINSIZE, NBINS, NFASTBINS, PREV_INUSE, SIZE_SZ, TCACHE_MAX_BINS } from "./config";
+import { load_word } from "./vm";
 import { av_next, av_top, contiguous, fastbin_addr, main_arena, mp_, system_mem } from "./arena";
 import { bin_at, bin_index, fastbin_index, in_smallbin_range } from "./bins";
 import {
@@ -41,10 +42,10 @@ const LINK_FASTBIN: i32 = 1; // safe-linked fd
 const LINK_TCACHE: i32 = 2; // safe-linked next at the mem pointer
 
 // @ts-ignore: decorator
-@inline function next_link(kind: i32, p: usize): usize {
+@inline function next_link(kind: i32, p: word): word {
   if (kind == LINK_BK) return bk(p);
-  if (kind == LINK_FASTBIN) return protect_ptr(p + 8, fd(p));
-  return protect_ptr(p, load<usize>(p));
+  if (kind == LINK_FASTBIN) return protect_ptr(p + CHUNK_HDR_SZ, fd(p));
+  return protect_ptr(p, load_word(p));
 }
 
 /**
@@ -52,7 +53,7 @@ const LINK_TCACHE: i32 = 2; // safe-linked next at the mem pointer
  * one saved node, moved at powers of two; stops within about twice the list's length). Only
  * links are read, so the rules are then applied to an acyclic list alone.
  */
-function is_cyclic(first: usize, end: usize, kind: i32): bool {
+function is_cyclic(first: word, end: word, kind: i32): bool {
   if (first == end) return false;
   let saved = first;
   let power: u32 = 1;
@@ -78,24 +79,24 @@ function is_cyclic(first: usize, end: usize, kind: i32): bool {
  * The lowest chunk at or above `from` that the arena knows of: binned, in a fastbin or the tcache,
  * or the top (lists found cyclic are left out).
  */
-function lowest_known_chunk(av: usize, from: usize, top: usize): usize {
+function lowest_known_chunk(av: word, from: word, top: word): word {
   let best = top;
-  for (let i: usize = 1; i < <usize>NBINS; ++i) {
+  for (let i: word = 1; i < <word>NBINS; ++i) {
     const b = bin_at(av, i);
     if (is_cyclic(b, b, LINK_BK)) continue;
     for (let p = bk(b); p != b; p = bk(p)) if (p >= from && p < best) best = p;
   }
-  for (let i: usize = 0; i < <usize>NFASTBINS; ++i) {
-    let p = load<usize>(fastbin_addr(av, i));
+  for (let i: word = 0; i < <word>NFASTBINS; ++i) {
+    let p = load_word(fastbin_addr(av, i));
     if (is_cyclic(p, 0, LINK_FASTBIN)) continue;
     for (; p != 0; p = next_link(LINK_FASTBIN, p)) if (p >= from && p < best) best = p;
   }
   const tc = mp_.tcache;
   if (tc != 0) {
-    for (let i: usize = 0; i < <usize>TCACHE_MAX_BINS; ++i) {
+    for (let i: word = 0; i < <word>TCACHE_MAX_BINS; ++i) {
       let e = tcache_entry(tc, i);
       if (is_cyclic(e, 0, LINK_TCACHE)) continue;
-      for (; e != 0; e = next_link(LINK_TCACHE, e)) if (e - 8 >= from && e - 8 < best) best = e - 8;
+      for (; e != 0; e = next_link(LINK_TCACHE, e)) if (e - CHUNK_HDR_SZ >= from && e - CHUNK_HDR_SZ < best) best = e - CHUNK_HDR_SZ;
     }
   }
   return best;
@@ -111,23 +112,23 @@ export function check_malloc_state(): void {
 }
 
 /** Walk everything of av; abort on the first broken invariant. */
-function do_check_malloc_state(av: usize): void {
+function do_check_malloc_state(av: word): void {
   if (!mp_.malloc_initialized) return;
   const top = av_top(av);
   if (top == bin_at(av, 1)) return; // no heap yet
   const topsize = chunksize(top);
   if (!prev_inuse(top)) fail(1);
-  if (topsize < <usize>MINSIZE) fail(2);
+  if (topsize < <word>MINSIZE) fail(2);
   cycleFound = 0;
   let cyclicBins = false;
 
   // bins: well linked, sizes in range, chunks free
-  let binned: usize = 0;
-  for (let i: usize = 1; i < <usize>NBINS; ++i) {
+  let binned: word = 0;
+  for (let i: word = 1; i < <word>NBINS; ++i) {
     const b = bin_at(av, i);
     let p = bk(b);
     let prev = b;
-    let lastSize: usize = 0;
+    let lastSize: word = 0;
     if (is_cyclic(b, b, LINK_BK)) {
       cycleFound = CYCLE_BIN << 8 | <i32>i;
       cyclicBins = true;
@@ -136,8 +137,8 @@ function do_check_malloc_state(av: usize): void {
     while (p != b) {
       if (fd(p) != prev) fail(3);
       const sz = chunksize(p);
-      if (sz < <usize>MINSIZE || (sz & MALLOC_ALIGN_MASK) != 0) fail(4);
-      if (((p + 8) & MALLOC_ALIGN_MASK) != 0) fail(5);
+      if (sz < <word>MINSIZE || (sz & MALLOC_ALIGN_MASK) != 0) fail(4);
+      if (((p + CHUNK_HDR_SZ) & MALLOC_ALIGN_MASK) != 0) fail(5);
       if (inuse(p)) fail(6);
       if (prev_size(p + sz) != sz) fail(7);
       if (i >= 2 && bin_index(sz) != i) fail(8);
@@ -155,9 +156,9 @@ function do_check_malloc_state(av: usize): void {
   }
 
   // fastbins: right sizes, still marked in use
-  let fastCount: usize = 0;
-  for (let i: usize = 0; i < <usize>NFASTBINS; ++i) {
-    let p = load<usize>(fastbin_addr(av, i));
+  let fastCount: word = 0;
+  for (let i: word = 0; i < <word>NFASTBINS; ++i) {
+    let p = load_word(fastbin_addr(av, i));
     if (is_cyclic(p, 0, LINK_FASTBIN)) {
       cycleFound = CYCLE_FASTBIN << 8 | <i32>i;
       continue;
@@ -172,7 +173,7 @@ function do_check_malloc_state(av: usize): void {
   // tcache: counts match the lists
   const tc = mp_.tcache;
   if (tc != 0) {
-    for (let i: usize = 0; i < <usize>TCACHE_MAX_BINS; ++i) {
+    for (let i: word = 0; i < <word>TCACHE_MAX_BINS; ++i) {
       let e = tcache_entry(tc, i);
       // (rule 15, a list longer than any count, is now a cycle: noted, not a failure)
       if (is_cyclic(e, 0, LINK_TCACHE)) {
@@ -181,7 +182,7 @@ function do_check_malloc_state(av: usize): void {
       }
       let n: u32 = 0;
       for (; e != 0; e = next_link(LINK_TCACHE, e)) {
-        if (load<usize>(e, 4) != mp_.tcache_key) fail(14);
+        if (load_word(e, SIZE_SZ) != mp_.tcache_key) fail(14);
         ++n;
       }
       if (n != tcache_count(tc, i)) fail(16);
@@ -190,20 +191,20 @@ function do_check_malloc_state(av: usize): void {
 
   // the heap, chunk by chunk (main_arena while contiguous: its chunks start at sbrk_base)
   if (av == main_arena && contiguous(av) && mp_.sbrk_base != 0) {
-    let p = (mp_.sbrk_base + 8 + MALLOC_ALIGN_MASK & ~(<usize>MALLOC_ALIGN_MASK)) - 8;
-    let freeSeen: usize = 0;
+    let p = (mp_.sbrk_base + CHUNK_HDR_SZ + MALLOC_ALIGN_MASK & ~(<word>MALLOC_ALIGN_MASK)) - CHUNK_HDR_SZ;
+    let freeSeen: word = 0;
     let prevFree = false;
-    let steps: usize = 0;
+    let steps: word = 0;
     while (p != top) {
       if (p > top) fail(17);
       const sz = chunksize(p);
-      if (sz < 8 || (sz & 7) != 0) fail(18);
-      if (sz == 8) {
-        // Two 8-byte fenceposts end a stretch of the heap: sysmalloc found the break moved by a
+      if (sz < <word>CHUNK_HDR_SZ || (sz & (CHUNK_HDR_SZ - 1)) != 0) fail(18);
+      if (sz == <word>CHUNK_HDR_SZ) {
+        // Two CHUNK_HDR_SZ fenceposts end a stretch of the heap: sysmalloc found the break moved by a
         // foreign sbrk, fenced the old top off and went on from the new break. Nothing records
         // where that is; the walk goes on from the lowest chunk the arena knows above.
-        if (chunksize(p + 8) != 8 || !prev_inuse(p + 8)) fail(27);
-        p = lowest_known_chunk(av, p + 16, top);
+        if (chunksize(p + CHUNK_HDR_SZ) != <word>CHUNK_HDR_SZ || !prev_inuse(p + CHUNK_HDR_SZ)) fail(27);
+        p = lowest_known_chunk(av, p + 2 * CHUNK_HDR_SZ, top);
         prevFree = false;
         continue;
       }
@@ -221,7 +222,6 @@ function do_check_malloc_state(av: usize): void {
     if (top + topsize > mp_.sbrk_base + system_mem(av)) fail(23);
   }
   if (chunksize_nomask(top) & 2) fail(24);
-  if (fastCount > 0 && load<u32>(fastbin_addr(av, 0) - 4) == 0) {} // have_fastchunks may lag: not a rule
   if ((chunksize_nomask(top) & PREV_INUSE) == 0) fail(25);
   if (chunk2mem(top) == 0) fail(26);
 }

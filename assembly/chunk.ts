@@ -1,4 +1,5 @@
-// A chunk: glibc's boundary-tagged block, i386 layout (SIZE_SZ 4, MALLOC_ALIGNMENT 16).
+// A chunk: glibc's boundary-tagged block, i386 layout (SIZE_SZ 4, MALLOC_ALIGNMENT 16); on x86-64
+// every field is 8 bytes (offsets 0, 8, 16, 24, 32, 40; the user pointer at chunk + 16).
 //
 //     chunk ──> +0  ┌──────────────────────────────────────────┐
 //                   │ prev_size: size of the previous chunk,   │  (only while that one is free;
@@ -16,44 +17,47 @@
 // In use, a chunk gives its user size - 8 + 4 bytes: it borrows the next chunk's prev_size.
 
 import {
-  CHUNK_HDR_SZ, IS_MMAPPED, MALLOC_ALIGN_MASK, MINSIZE, NON_MAIN_ARENA, PREV_INUSE, SIZE_BITS, SIZE_SZ,
+  CHUNK_HDR_SZ, IS_MMAPPED, MALLOC_ALIGN_MASK, MINSIZE, NON_MAIN_ARENA, PREV_INUSE, PTRDIFF_MAX, SIZE_BITS, SIZE_SZ,
 } from "./config";
 import { check_read, check_write } from "./pagemap";
+import { load_word, store_word, va_to_offset } from "./vm";
 
 // Every field access below goes through ld/st: a chunk's address comes from memory the program
 // can corrupt (a link, a size, a pointer it passed), so each load and store first checks the
 // page map (pagemap.ts) and dies of SIGSEGV where the real process would. The address is
-// p + offset modulo 2^32, as i386 computes it.
+// p + offset modulo 2^32 (2^64), as the C code computes it, translated to its offset (vm.ts).
 
 /** A chunk word: the load of a C `p->field`. */
 // @ts-ignore: decorator
-@inline export function ld(p: usize, offset: usize): usize {
-  check_read(p + offset);
-  return load<usize>(p + offset);
+@inline export function ld(p: word, offset: word): word {
+  const a = va_to_offset(p + offset);
+  check_read(a);
+  return load<word>(a);
 }
 /** A chunk word: the store of a C `p->field = v`. */
 // @ts-ignore: decorator
-@inline export function st(p: usize, offset: usize, v: usize): void {
-  check_write(p + offset);
-  store<usize>(p + offset, v);
+@inline export function st(p: word, offset: word, v: word): void {
+  const a = va_to_offset(p + offset, true);
+  check_write(a);
+  store<word>(a, v);
 }
 
 // @ts-ignore: decorator
-@inline export function chunk2mem(p: usize): usize { return p + CHUNK_HDR_SZ; }
+@inline export function chunk2mem(p: word): word { return p + CHUNK_HDR_SZ; }
 // @ts-ignore: decorator
-@inline export function mem2chunk(mem: usize): usize { return mem - CHUNK_HDR_SZ; }
+@inline export function mem2chunk(mem: word): word { return mem - CHUNK_HDR_SZ; }
 
 // @ts-ignore: decorator
-@inline export function prev_size(p: usize): usize { return ld(p, 0); }
+@inline export function prev_size(p: word): word { return ld(p, 0); }
 // @ts-ignore: decorator
-@inline export function set_prev_size(p: usize, v: usize): void { st(p, 0, v); }
+@inline export function set_prev_size(p: word, v: word): void { st(p, 0, v); }
 // @ts-ignore: decorator
-@inline export function chunksize_nomask(p: usize): usize { return ld(p, SIZE_SZ); }
+@inline export function chunksize_nomask(p: word): word { return ld(p, SIZE_SZ); }
 // @ts-ignore: decorator
-@inline export function chunksize(p: usize): usize { return ld(p, SIZE_SZ) & ~(<usize>SIZE_BITS); }
+@inline export function chunksize(p: word): word { return ld(p, SIZE_SZ) & ~(<word>SIZE_BITS); }
 /** Set the whole size field (flags included). */
 // @ts-ignore: decorator
-@inline export function set_head(p: usize, v: usize): void { st(p, SIZE_SZ, v); }
+@inline export function set_head(p: word, v: word): void { st(p, SIZE_SZ, v); }
 /**
  * A load and a store of the same word (p->field = f(p->field)). An aligned word lies in one page,
  * where the store's check settles the load too and faults as the load would have (the same
@@ -61,118 +65,123 @@ import { check_read, check_write } from "./pagemap";
  * store all the same), so it alone is made, first; a misaligned one gets both, in order.
  */
 // @ts-ignore: decorator
-@inline function update_word(p: usize, offset: usize, and_mask: usize, or_bits: usize): void {
-  const a = p + offset;
-  if ((a & 3) == 0) {
+@inline function update_word(p: word, offset: word, and_mask: word, or_bits: word): void {
+  const va = p + offset;
+  if ((va & (SIZE_SZ - 1)) == 0) {
+    const a = va_to_offset(va, true);
     check_write(a);
-    store<usize>(a, (load<usize>(a) & and_mask) | or_bits);
+    store<word>(a, (load<word>(a) & and_mask) | or_bits);
   } else {
     st(p, offset, (ld(p, offset) & and_mask) | or_bits);
   }
 }
 /** Set the size, keeping the three flag bits. */
 // @ts-ignore: decorator
-@inline export function set_head_size(p: usize, s: usize): void {
+@inline export function set_head_size(p: word, s: word): void {
   update_word(p, SIZE_SZ, SIZE_BITS, s);
 }
 /** Mark a chunk as belonging to an arena other than main_arena. */
 // @ts-ignore: decorator
-@inline export function set_non_main_arena(p: usize): void {
-  update_word(p, SIZE_SZ, ~(<usize>0), NON_MAIN_ARENA);
+@inline export function set_non_main_arena(p: word): void {
+  update_word(p, SIZE_SZ, ~(<word>0), NON_MAIN_ARENA);
 }
 /** Write the size into the next chunk's prev_size (free chunks only). */
 // @ts-ignore: decorator
-@inline export function set_foot(p: usize, s: usize): void { st(p + s, 0, s); }
+@inline export function set_foot(p: word, s: word): void { st(p + s, 0, s); }
 
 // @ts-ignore: decorator
-@inline export function prev_inuse(p: usize): bool { return (ld(p, SIZE_SZ) & PREV_INUSE) != 0; }
+@inline export function prev_inuse(p: word): bool { return (ld(p, SIZE_SZ) & PREV_INUSE) != 0; }
 // @ts-ignore: decorator
-@inline export function chunk_is_mmapped(p: usize): bool { return (ld(p, SIZE_SZ) & IS_MMAPPED) != 0; }
+@inline export function chunk_is_mmapped(p: word): bool { return (ld(p, SIZE_SZ) & IS_MMAPPED) != 0; }
 // @ts-ignore: decorator
-@inline export function chunk_main_arena(p: usize): bool { return (ld(p, SIZE_SZ) & NON_MAIN_ARENA) == 0; }
+@inline export function chunk_main_arena(p: word): bool { return (ld(p, SIZE_SZ) & NON_MAIN_ARENA) == 0; }
 // @ts-ignore: decorator
-@inline export function chunk_at_offset(p: usize, s: usize): usize { return p + s; }
+@inline export function chunk_at_offset(p: word, s: word): word { return p + s; }
 // @ts-ignore: decorator
-@inline export function next_chunk(p: usize): usize { return p + chunksize(p); }
+@inline export function next_chunk(p: word): word { return p + chunksize(p); }
 
 /** In use = the next chunk's PREV_INUSE bit. */
 // @ts-ignore: decorator
-@inline export function inuse(p: usize): bool {
+@inline export function inuse(p: word): bool {
   return (ld(p + chunksize(p), SIZE_SZ) & PREV_INUSE) != 0;
 }
 // @ts-ignore: decorator
-@inline export function inuse_bit_at_offset(p: usize, s: usize): bool {
+@inline export function inuse_bit_at_offset(p: word, s: word): bool {
   return (ld(p + s, SIZE_SZ) & PREV_INUSE) != 0;
 }
 // @ts-ignore: decorator
-@inline export function set_inuse_bit_at_offset(p: usize, s: usize): void {
-  update_word(p + s, SIZE_SZ, ~(<usize>0), PREV_INUSE);
+@inline export function set_inuse_bit_at_offset(p: word, s: word): void {
+  update_word(p + s, SIZE_SZ, ~(<word>0), PREV_INUSE);
 }
 // @ts-ignore: decorator
-@inline export function clear_inuse_bit_at_offset(p: usize, s: usize): void {
-  update_word(p + s, SIZE_SZ, ~(<usize>PREV_INUSE), 0);
+@inline export function clear_inuse_bit_at_offset(p: word, s: word): void {
+  update_word(p + s, SIZE_SZ, ~(<word>PREV_INUSE), 0);
 }
 
-// Free-list links (offsets 8, 12, 16, 20). When p + 8 is 16-aligned, as a chunk's is, the four
-// share one 16-byte block: right after a checked access to one of them (no call into the host
-// in between), the next access to another needs no check of its own (pagemap.ts).
+// Free-list links (offsets 8, 12, 16, 20 on i386). When p + 8 is 16-aligned, as a chunk's is,
+// the four share one 16-byte block: right after a checked access to one of them (no call into the
+// host in between), the next access to another needs no check of its own (pagemap.ts). On x86-64
+// (offsets 16, 24, 32, 40, p 16-aligned) only fd and bk share a block: a nextsize link is checked.
 // @ts-ignore: decorator
-@inline function links_in_one_block(p: usize): bool { return (p & 15) == 8; }
-/** Load a link of p right after a checked access to another of its links. */
-// @ts-ignore: decorator
-@inline export function ld_link_next(p: usize, offset: usize): usize {
-  return links_in_one_block(p) ? load<usize>(p + offset) : ld(p, offset);
+@inline function links_in_one_block(p: word, offset: word): bool {
+  if (SIZE_SZ == 4) return (p & 15) == 8;
+  else return ((p & 15) == 0) & (offset < 4 * SIZE_SZ);
 }
-/** Store a link of p right after a checked store to another of its links. */
+/** Load a link of p right after a checked access to another of its links (fd or bk on x86-64). */
 // @ts-ignore: decorator
-@inline export function st_link_next(p: usize, offset: usize, v: usize): void {
-  if (links_in_one_block(p)) store<usize>(p + offset, v);
+@inline export function ld_link_next(p: word, offset: word): word {
+  return links_in_one_block(p, offset) ? load_word(p, offset) : ld(p, offset);
+}
+/** Store a link of p right after a checked store to another of its links (fd or bk on x86-64). */
+// @ts-ignore: decorator
+@inline export function st_link_next(p: word, offset: word, v: word): void {
+  if (links_in_one_block(p, offset)) store_word(p, v, offset);
   else st(p, offset, v);
 }
 // @ts-ignore: decorator
-@inline export function fd(p: usize): usize { return ld(p, 2 * SIZE_SZ); }
+@inline export function fd(p: word): word { return ld(p, 2 * SIZE_SZ); }
 // @ts-ignore: decorator
-@inline export function bk(p: usize): usize { return ld(p, 3 * SIZE_SZ); }
+@inline export function bk(p: word): word { return ld(p, 3 * SIZE_SZ); }
 // @ts-ignore: decorator
-@inline export function fd_nextsize(p: usize): usize { return ld(p, 4 * SIZE_SZ); }
+@inline export function fd_nextsize(p: word): word { return ld(p, 4 * SIZE_SZ); }
 // @ts-ignore: decorator
-@inline export function bk_nextsize(p: usize): usize { return ld(p, 5 * SIZE_SZ); }
+@inline export function bk_nextsize(p: word): word { return ld(p, 5 * SIZE_SZ); }
 // @ts-ignore: decorator
-@inline export function set_fd(p: usize, v: usize): void { st(p, 2 * SIZE_SZ, v); }
+@inline export function set_fd(p: word, v: word): void { st(p, 2 * SIZE_SZ, v); }
 // @ts-ignore: decorator
-@inline export function set_bk(p: usize, v: usize): void { st(p, 3 * SIZE_SZ, v); }
+@inline export function set_bk(p: word, v: word): void { st(p, 3 * SIZE_SZ, v); }
 // @ts-ignore: decorator
-@inline export function set_fd_nextsize(p: usize, v: usize): void { st(p, 4 * SIZE_SZ, v); }
+@inline export function set_fd_nextsize(p: word, v: word): void { st(p, 4 * SIZE_SZ, v); }
 // @ts-ignore: decorator
-@inline export function set_bk_nextsize(p: usize, v: usize): void { st(p, 5 * SIZE_SZ, v); }
+@inline export function set_bk_nextsize(p: word, v: word): void { st(p, 5 * SIZE_SZ, v); }
 
 /** memsize: the bytes a user may use in an in-use chunk. */
 // @ts-ignore: decorator
-@inline export function memsize(p: usize): usize {
+@inline export function memsize(p: word): word {
   return chunksize(p) - CHUNK_HDR_SZ + (chunk_is_mmapped(p) ? 0 : SIZE_SZ);
 }
 
 // @ts-ignore: decorator
-@inline export function aligned_OK(m: usize): bool { return (m & MALLOC_ALIGN_MASK) == 0; }
+@inline export function aligned_OK(m: word): bool { return (m & MALLOC_ALIGN_MASK) == 0; }
 /** With MALLOC_ALIGNMENT != CHUNK_HDR_SZ, the test is on the user pointer. */
 // @ts-ignore: decorator
-@inline export function misaligned_chunk(p: usize): bool { return ((p + CHUNK_HDR_SZ) & MALLOC_ALIGN_MASK) != 0; }
+@inline export function misaligned_chunk(p: word): bool { return ((p + CHUNK_HDR_SZ) & MALLOC_ALIGN_MASK) != 0; }
 
 /** request2size: the chunk size for a request (no overflow check). */
 // @ts-ignore: decorator
-@inline export function request2size(req: usize): usize {
-  return req + SIZE_SZ + MALLOC_ALIGN_MASK < <usize>MINSIZE
-    ? <usize>MINSIZE
-    : (req + SIZE_SZ + MALLOC_ALIGN_MASK) & ~(<usize>MALLOC_ALIGN_MASK);
+@inline export function request2size(req: word): word {
+  return req + SIZE_SZ + MALLOC_ALIGN_MASK < <word>MINSIZE
+    ? <word>MINSIZE
+    : (req + SIZE_SZ + MALLOC_ALIGN_MASK) & ~(<word>MALLOC_ALIGN_MASK);
 }
 
 /** checked_request2size: 0 when the request exceeds PTRDIFF_MAX. */
 // @ts-ignore: decorator
-@inline export function checked_request2size(req: usize): usize {
-  if (req > 0x7fffffff) return 0;
+@inline export function checked_request2size(req: word): word {
+  if (req > <word>PTRDIFF_MAX) return 0;
   return request2size(req);
 }
 
 /** Safe-linking: PROTECT_PTR(pos, ptr) = (pos >> 12) ^ ptr; REVEAL_PTR is the same. */
 // @ts-ignore: decorator
-@inline export function protect_ptr(pos: usize, ptr: usize): usize { return (pos >> 12) ^ ptr; }
+@inline export function protect_ptr(pos: word, ptr: word): word { return (pos >> 12) ^ ptr; }

@@ -2,10 +2,15 @@
 // Every other size, count or threshold is derived from the first few here, once.
 // Plain `export const` numbers only: this file compiles as AssemblyScript (the allocator)
 // and as TypeScript (the host, the tests), so both sides read the same values.
+//
+// Two ABIs, one file: the values here are i386's. A value that differs on x86-64 carries its
+// x86-64 value in a trailing `// x86_64: VALUE` comment; scripts/build-wasm.mjs compiles the
+// x86-64 allocator with those substituted, and writes host/generated/config-x86_64.ts (the same
+// names, x86-64 values) for host code. Everything derived follows from the substituted values.
 
 // ── the machine ─────────────────────────────────────────────────────────────
 /** sizeof(size_t) = sizeof(void *) on i386. */
-export const SIZE_SZ = 4;
+export const SIZE_SZ = 4; // x86_64: 8
 /** 2 * sizeof(long double) on i386: 16, larger than the chunk header. */
 export const MALLOC_ALIGNMENT = 16;
 export const MALLOC_ALIGN_MASK = MALLOC_ALIGNMENT - 1;
@@ -24,8 +29,8 @@ export const PREV_INUSE = 0x1;
 export const IS_MMAPPED = 0x2;
 export const NON_MAIN_ARENA = 0x4;
 export const SIZE_BITS = PREV_INUSE | IS_MMAPPED | NON_MAIN_ARENA;
-/** PTRDIFF_MAX of a 32-bit process: larger requests fail at once. */
-export const PTRDIFF_MAX = 0x7fffffff;
+/** PTRDIFF_MAX: larger requests fail at once. (2^63 − 1 is exact in AssemblyScript's u64, not in a JS number.) */
+export const PTRDIFF_MAX = 0x7fffffff; // x86_64: 0x7fffffffffffffff
 
 // ── bins ────────────────────────────────────────────────────────────────────
 export const NBINS = 128;
@@ -41,8 +46,10 @@ export const BINMAPSIZE = NBINS / BITSPERMAP;
 // ── fastbins ────────────────────────────────────────────────────────────────
 export const MAX_FAST_SIZE = (80 * SIZE_SZ) / 4;
 export const DEFAULT_MXFAST = (64 * SIZE_SZ) / 4;
+/** fastbin_index(sz) = (sz >> FASTBIN_SHIFT) - 2: one bin per 8 bytes on i386, per 16 on x86-64. */
+export const FASTBIN_SHIFT = 3; // x86_64: 4
 /** fastbin_index(request2size(MAX_FAST_SIZE)) + 1 */
-export const NFASTBINS = ((((MAX_FAST_SIZE + SIZE_SZ + MALLOC_ALIGN_MASK) & ~MALLOC_ALIGN_MASK) >> 3) - 2) + 1;
+export const NFASTBINS = ((((MAX_FAST_SIZE + SIZE_SZ + MALLOC_ALIGN_MASK) & ~MALLOC_ALIGN_MASK) >> FASTBIN_SHIFT) - 2) + 1;
 export const FASTBIN_CONSOLIDATION_THRESHOLD = 65536;
 
 // ── tcache ──────────────────────────────────────────────────────────────────
@@ -60,17 +67,17 @@ export const SIZEOF_TCACHE = TCACHE_ENTRIES_OFFSET + SIZE_SZ * TCACHE_MAX_BINS;
 export const DEFAULT_TOP_PAD = 131072;
 export const DEFAULT_TRIM_THRESHOLD = 128 * 1024;
 export const DEFAULT_MMAP_THRESHOLD_MIN = 128 * 1024;
-/** 512 KiB on a 32-bit platform. */
-export const DEFAULT_MMAP_THRESHOLD_MAX = 512 * 1024;
+/** 4 * 1024 * 1024 * sizeof(long) on a 64-bit platform, 512 KiB on a 32-bit one. */
+export const DEFAULT_MMAP_THRESHOLD_MAX = 512 * 1024; // x86_64: 32 * 1024 * 1024
 export const DEFAULT_MMAP_THRESHOLD = DEFAULT_MMAP_THRESHOLD_MIN;
 export const DEFAULT_MMAP_MAX = 65536;
-/** NARENAS_FROM_NCORES(1) with sizeof(long) == 4. */
-export const DEFAULT_ARENA_TEST = 2;
+/** NARENAS_FROM_NCORES(1): 2 with sizeof(long) == 4, 8 with 8. */
+export const DEFAULT_ARENA_TEST = 2; // x86_64: 8
 /** sysmalloc's mmap unit when brk fails (MMAP_AS_MORECORE_SIZE; 2.36 rounds up to it, see sysmalloc). */
 export const MMAP_AS_MORECORE_SIZE = 1024 * 1024;
 
 // ── non-main arenas' heaps (arena.c) ────────────────────────────────────────
-/** A heap's address space (and alignment): 2 × DEFAULT_MMAP_THRESHOLD_MAX, 1 MiB on i386. */
+/** A heap's address space (and alignment): 2 × DEFAULT_MMAP_THRESHOLD_MAX, 1 MiB on i386, 64 MiB on x86-64. */
 export const HEAP_MAX_SIZE = 2 * DEFAULT_MMAP_THRESHOLD_MAX;
 /** The smallest read-write part a new heap starts with. */
 export const HEAP_MIN_SIZE = 32 * 1024;
@@ -82,15 +89,15 @@ export const HI_MPROTECT_SIZE = 3 * SIZE_SZ;
 export const HI_PAGESIZE = 4 * SIZE_SZ;
 /** sizeof(heap_info): five words, padded so that it plus 2 × SIZE_SZ is a multiple of MALLOC_ALIGNMENT. */
 export const SIZEOF_HEAP_INFO = 5 * SIZE_SZ + ((-3 * SIZE_SZ) & MALLOC_ALIGN_MASK);
-/** M_ARENA_MAX unset and the arena test passed: the limit is this × get_nprocs() (sizeof(long) 4). */
-export const NARENAS_PER_CORE = 2;
+/** M_ARENA_MAX unset and the arena test passed: the limit is this × get_nprocs() (2 × sizeof(long) / 4). */
+export const NARENAS_PER_CORE = 2; // x86_64: 8
 
-// ── a thread's TLS block: its own malloc state (thread.ts) ──────────────────
+// ── a thread's TLS block: its own malloc state (thread.ts), one word each ───
 export const TLS_ARENA = 0;
-export const TLS_TCACHE = 4;
-export const TLS_TCACHE_SHUTTING_DOWN = 8;
-export const TLS_ERRNO = 12;
-export const SIZEOF_TLS = 16;
+export const TLS_TCACHE = 4; // x86_64: 8
+export const TLS_TCACHE_SHUTTING_DOWN = 8; // x86_64: 16
+export const TLS_ERRNO = 12; // x86_64: 24
+export const SIZEOF_TLS = 16; // x86_64: 32
 
 // ── mallopt parameter numbers (malloc.h) ────────────────────────────────────
 export const M_MXFAST = 1;
@@ -115,8 +122,8 @@ export const MREMAP_MAYMOVE = 1;
 export const MADV_DONTNEED = 4;
 export const ENOMEM = 12;
 export const EINVAL = 22;
-/** A raw syscall result above this (as u32) is -errno. */
-export const SYSCALL_ERROR_FLOOR = 0xfffff000;
+/** A raw syscall result above this (as a C unsigned long) is -errno. */
+export const SYSCALL_ERROR_FLOOR = 0xfffff000; // x86_64: 0xfffffffffffff000
 
 /** File descriptors the text reports go to (through the `write` import). */
 export const STDERR_FILENO = 2;
@@ -126,7 +133,8 @@ export const MALLOC_INFO_FD = 1;
 // ── struct malloc_state: field offsets (the picture is in arena.ts) ─────────
 export const AV_FLAGS = 4;
 export const AV_HAVE_FASTCHUNKS = 8;
-export const AV_FASTBINS = 12;
+/** fastbinsY: after three ints, at the next pointer-aligned offset. */
+export const AV_FASTBINS = 12; // x86_64: 16
 export const AV_TOP = AV_FASTBINS + NFASTBINS * SIZE_SZ;
 export const AV_LAST_REMAINDER = AV_TOP + SIZE_SZ;
 export const AV_BINS = AV_LAST_REMAINDER + SIZE_SZ;
@@ -173,12 +181,14 @@ export const PAGEMAP_WRITE_PLANE = 128;
 export const PAGEMAP_LEAF_NONE = 4;
 export const PAGEMAP_LEAF_RW = 5;
 export const PAGEMAP_LEAF_RO = 6;
-/** The hot span: its start, and its length less 3 (a 4-byte access starting below it stays inside). */
+/** The hot span: its start, and its length less PAGEMAP_SPAN_SLACK (a word access starting below it stays inside). */
 export const PAGEMAP_HOT_START = 0x700;
 export const PAGEMAP_HOT_LEN = 0x704;
-/** The store span: a run of resident pages of the brk heap, start and length less 3 (as above). */
+/** The store span: a run of resident pages of the brk heap, start and length less PAGEMAP_SPAN_SLACK (as above). */
 export const PAGEMAP_STORE_START = 0x708;
 export const PAGEMAP_STORE_LEN = 0x70c;
+/** SIZE_SZ − 1: what the spans' lengths are short of, so that a whole C word at an address inside stays inside. */
+export const PAGEMAP_SPAN_SLACK = SIZE_SZ - 1;
 export const PAGEMAP_FIRST_LEAF = 8;
 export const PAGEMAP_LEAVES = 256;
 /** The end of the page map: the first address the program may map (MAP_FIXED at 0x1000 aside). */

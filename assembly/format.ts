@@ -33,14 +33,23 @@ export function out_str(s: string): void {
 
 /** Append an unsigned number, right-aligned in `width` columns (printf "%<width>u"). */
 export function out_u32(v: u32, width: i32 = 0): void {
+  out_unsigned<u32>(v, width);
+}
+
+/** The same for a C word (size_t: "%zu", "%lu"). */
+export function out_word(v: word, width: i32 = 0): void {
+  out_unsigned<word>(v, width);
+}
+
+function out_unsigned<T>(v: T, width: i32): void {
   let digits = 1;
   for (let t = v; t >= 10; t /= 10) digits++;
   for (let i = digits; i < width; ++i) put(32);
-  let div: u32 = 1;
+  let div: T = 1;
   for (let i = 1; i < digits; ++i) div *= 10;
   let x = v;
   while (div > 0) {
-    put(48 + x / div);
+    put(48 + <u32>(x / div));
     x %= div;
     div /= 10;
   }

@@ -28,6 +28,7 @@ import { arena_for_chunk, arena_for_head } from "./arenas";
 import { heap_ar_ptr, heap_for_ptr, heap_trim } from "./heap";
 import { check_range, read_ok, write_ok } from "./pagemap";
 import { get_errno, malloc_printerr, set_errno } from "./syscalls";
+import { load_word, store_word } from "./vm";
 import { csize2tidx, tcache_count, tcache_entry, tcache_init, tcache_put } from "./tcache";
 import {
   cov, COV_FREE_MMAPPED, COV_FREE_DYN_THRESHOLD, COV_TCACHE_DOUBLE_FREE_SCAN, COV_TCACHE_PUT, COV_FASTBIN_PUT,
@@ -39,17 +40,16 @@ import {
 /** free_perturb: fill freed user memory with perturb_byte (M_PERTURB); the test inline, the
  *  fill out of line. */
 // @ts-ignore: decorator
-@inline export function free_perturb(p: usize, n: usize): void {
+@inline export function free_perturb(p: word, n: word): void {
   if (mp_.perturb_byte != 0) free_perturb_fill(p, n);
 }
 
-function free_perturb_fill(p: usize, n: usize): void {
-  check_range(p, n, true);
-  memory.fill(p, <u8>mp_.perturb_byte, n);
+function free_perturb_fill(p: word, n: word): void {
+  memory.fill(check_range(p, n, true), <u8>mp_.perturb_byte, <usize>n);
 }
 
 /** __libc_free */
-export function libc_free(mem: usize): void {
+export function libc_free(mem: word): void {
   if (mem == 0) return;
   const err = get_errno();
   const p = mem2chunk(mem);
@@ -60,9 +60,9 @@ export function libc_free(mem: usize): void {
     // The dynamic mmap threshold: a freed mmapped chunk raises it to its size.
     cov(COV_FREE_MMAPPED);
     const sz = head;
-    if (!mp_.no_dyn_threshold && sz > mp_.mmap_threshold && sz <= <usize>DEFAULT_MMAP_THRESHOLD_MAX) {
+    if (!mp_.no_dyn_threshold && sz > mp_.mmap_threshold && sz <= <word>DEFAULT_MMAP_THRESHOLD_MAX) {
       cov(COV_FREE_DYN_THRESHOLD);
-      mp_.mmap_threshold = head & ~(<usize>SIZE_BITS);
+      mp_.mmap_threshold = head & ~(<word>SIZE_BITS);
       mp_.trim_threshold = mp_.mmap_threshold << 1;
     }
     munmap_chunk(p);
@@ -80,16 +80,16 @@ export function libc_free(mem: usize): void {
 /** _int_free(av, p, have_lock): internal callers hold the lock, which enables the check of the
  *  fastbin's previous head. */
 // @ts-ignore: decorator
-@inline export function _int_free(av: usize, p0: usize, have_lock: bool): void {
+@inline export function _int_free(av: word, p0: word, have_lock: bool): void {
   _int_free_head(av, p0, chunksize_nomask(p0), have_lock);
 }
 
 /** _int_free, its first load (p->size) made by the caller: `head`. */
-export function _int_free_head(av: usize, p0: usize, head: usize, have_lock: bool): void {
+export function _int_free_head(av: word, p0: word, head: word, have_lock: bool): void {
   let p = p0;
-  let size = head & ~(<usize>SIZE_BITS);
-  if (p > <usize>0 - size || misaligned_chunk(p)) malloc_printerr(FREE_INVALID_POINTER);
-  if (size < <usize>MINSIZE || !aligned_OK(size)) malloc_printerr(FREE_INVALID_SIZE);
+  let size = head & ~(<word>SIZE_BITS);
+  if (p > <word>0 - size || misaligned_chunk(p)) malloc_printerr(FREE_INVALID_POINTER);
+  if (size < <word>MINSIZE || !aligned_OK(size)) malloc_printerr(FREE_INVALID_SIZE);
 
   // ── tcache ──
   const tc = mp_.tcache;
@@ -101,18 +101,18 @@ export function _int_free_head(av: usize, p0: usize, head: usize, have_lock: boo
   if (tc != 0 && tc_idx < mp_.tcache_bins) {
     const e = chunk2mem(p);
     proven = write_ok(e);
-    if ((proven ? load<usize>(e, 4) : ld(e, 4)) == mp_.tcache_key) {
+    if ((proven ? load_word(e, SIZE_SZ) : ld(e, SIZE_SZ)) == mp_.tcache_key) {
       // Probably a double free: make sure before aborting.
       cov(COV_TCACHE_DOUBLE_FREE_SCAN);
       proven = false; // the scan's checks may call the host
-      let cnt: usize = 0;
+      let cnt: word = 0;
       for (let tmp = tcache_entry(tc, tc_idx); tmp != 0; tmp = protect_ptr(tmp, ld(tmp, 0)), ++cnt) {
         if (cnt >= mp_.tcache_count) malloc_printerr(FREE_TCACHE_TOO_MANY);
         if (!aligned_OK(tmp)) malloc_printerr(FREE_TCACHE_UNALIGNED);
         if (tmp == e) malloc_printerr(FREE_TCACHE_DOUBLE_FREE);
       }
     }
-    if (<usize>tcache_count(tc, tc_idx) < mp_.tcache_count) {
+    if (<word>tcache_count(tc, tc_idx) < mp_.tcache_count) {
       cov(COV_TCACHE_PUT);
       tcache_put(p, tc_idx, proven);
       return;
@@ -123,13 +123,13 @@ export function _int_free_head(av: usize, p0: usize, head: usize, have_lock: boo
   if (size <= mp_.global_max_fast) {
     const next = p + size;
     // next->size, read twice by glibc with nothing stored in between
-    let nexthead: usize;
-    if (read_ok(next + SIZE_SZ)) nexthead = load<usize>(next, SIZE_SZ);
+    let nexthead: word;
+    if (read_ok(next + SIZE_SZ)) nexthead = load_word(next, SIZE_SZ);
     else {
       proven = false; // the check may call the host
       nexthead = chunksize_nomask(next);
     }
-    if (nexthead <= <usize>CHUNK_HDR_SZ || (nexthead & ~(<usize>SIZE_BITS)) >= system_mem(av)) {
+    if (nexthead <= <word>CHUNK_HDR_SZ || (nexthead & ~(<word>SIZE_BITS)) >= system_mem(av)) {
       malloc_printerr(FREE_INVALID_NEXT_SIZE_FAST);
     }
     cov(COV_FASTBIN_PUT);
@@ -138,11 +138,11 @@ export function _int_free_head(av: usize, p0: usize, head: usize, have_lock: boo
     set_have_fastchunks(av, true);
     const idx = fastbin_index(size);
     const fb = fastbin_addr(av, idx);
-    const old = load<usize>(fb);
+    const old = load_word(fb);
     if (old == p) malloc_printerr(DOUBLE_FREE_FASTTOP);
-    if (proven) store<usize>(p, protect_ptr(p + 8, old), 8);
-    else set_fd(p, protect_ptr(p + 8, old));
-    store<usize>(fb, p);
+    if (proven) store_word(p, protect_ptr(p + CHUNK_HDR_SZ, old), CHUNK_HDR_SZ);
+    else set_fd(p, protect_ptr(p + CHUNK_HDR_SZ, old));
+    store_word(fb, p);
     if (have_lock && old != 0 && fastbin_index(chunksize(old)) != idx) malloc_printerr(INVALID_FASTBIN_ENTRY_FREE);
     return;
   }
@@ -161,8 +161,8 @@ export function _int_free_head(av: usize, p0: usize, head: usize, have_lock: boo
   // nextchunk->size: glibc reads it three times, with no store in between
   const nexthead = chunksize_nomask(nextchunk);
   if ((nexthead & PREV_INUSE) == 0) malloc_printerr(DOUBLE_FREE_PREV);
-  const nextsize = nexthead & ~(<usize>SIZE_BITS);
-  if (nexthead <= <usize>CHUNK_HDR_SZ || nextsize >= system_mem(av)) {
+  const nextsize = nexthead & ~(<word>SIZE_BITS);
+  if (nexthead <= <word>CHUNK_HDR_SZ || nextsize >= system_mem(av)) {
     malloc_printerr(FREE_INVALID_NEXT_SIZE_NORMAL);
   }
   free_perturb(chunk2mem(p), size - CHUNK_HDR_SZ);
@@ -205,7 +205,7 @@ export function _int_free_head(av: usize, p0: usize, head: usize, have_lock: boo
     set_av_top(av, p);
   }
 
-  if (size >= <usize>FASTBIN_CONSOLIDATION_THRESHOLD) {
+  if (size >= <word>FASTBIN_CONSOLIDATION_THRESHOLD) {
     if (have_fastchunks(av)) {
       cov(COV_FREE_CONSOLIDATE);
       malloc_consolidate(av);
@@ -225,18 +225,18 @@ export function _int_free_head(av: usize, p0: usize, head: usize, have_lock: boo
 }
 
 /** malloc_consolidate: empty every fastbin, coalescing each chunk into the unsorted bin or top. */
-export function malloc_consolidate(av: usize): void {
+export function malloc_consolidate(av: word): void {
   set_have_fastchunks(av, false);
   const unsorted_bin = unsorted_chunks(av);
-  for (let i: usize = 0; i < <usize>NFASTBINS; ++i) {
+  for (let i: word = 0; i < <word>NFASTBINS; ++i) {
     const fb = fastbin_addr(av, i);
-    let p = load<usize>(fb);
-    store<usize>(fb, 0);
+    let p = load_word(fb);
+    store_word(fb, 0);
     while (p != 0) {
       cov(COV_CONSOLIDATE_CHUNK);
       if (misaligned_chunk(p)) malloc_printerr(CONSOLIDATE_UNALIGNED_FASTBIN);
       if (fastbin_index(chunksize(p)) != i) malloc_printerr(CONSOLIDATE_INVALID_CHUNK_SIZE);
-      const nextp = protect_ptr(p + 8, fd(p));
+      const nextp = protect_ptr(p + CHUNK_HDR_SZ, fd(p));
       let size = chunksize(p);
       const nextchunk = p + size;
       const nextsize = chunksize(nextchunk);

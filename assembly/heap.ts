@@ -30,26 +30,26 @@ import { cov, COV_HEAP_DELETE, COV_HEAP_GROW, COV_HEAP_NEW, COV_HEAP_SHRINK } fr
 
 // The heap_info fields, checked as glibc's loads would fault (a heap is reached through a chunk).
 // @ts-ignore: decorator
-@inline export function heap_ar_ptr(h: usize): usize { return ld(h, HI_AR_PTR); }
+@inline export function heap_ar_ptr(h: word): word { return ld(h, HI_AR_PTR); }
 // @ts-ignore: decorator
-@inline export function heap_prev(h: usize): usize { return ld(h, HI_PREV); }
+@inline export function heap_prev(h: word): word { return ld(h, HI_PREV); }
 // @ts-ignore: decorator
-@inline export function heap_size(h: usize): usize { return ld(h, HI_SIZE); }
+@inline export function heap_size(h: word): word { return ld(h, HI_SIZE); }
 // @ts-ignore: decorator
-@inline export function heap_mprotect_size(h: usize): usize { return ld(h, HI_MPROTECT_SIZE); }
+@inline export function heap_mprotect_size(h: word): word { return ld(h, HI_MPROTECT_SIZE); }
 // @ts-ignore: decorator
-@inline function heap_pagesize(h: usize): usize { return ld(h, HI_PAGESIZE); }
+@inline function heap_pagesize(h: word): word { return ld(h, HI_PAGESIZE); }
 // @ts-ignore: decorator
-@inline export function set_heap_ar_ptr(h: usize, av: usize): void { st(h, HI_AR_PTR, av); }
+@inline export function set_heap_ar_ptr(h: word, av: word): void { st(h, HI_AR_PTR, av); }
 // @ts-ignore: decorator
-@inline export function set_heap_prev(h: usize, prev: usize): void { st(h, HI_PREV, prev); }
+@inline export function set_heap_prev(h: word, prev: word): void { st(h, HI_PREV, prev); }
 
 /** heap_for_ptr: the heap holding an address of a non-main arena. */
 // @ts-ignore: decorator
-@inline export function heap_for_ptr(p: usize): usize { return p & ~(<usize>HEAP_MAX_SIZE - 1); }
+@inline export function heap_for_ptr(p: word): word { return p & ~(<word>HEAP_MAX_SIZE - 1); }
 
 // @ts-ignore: decorator
-@inline function align_up(x: usize, a: usize): usize { return (x + a - 1) & ~(a - 1); }
+@inline function align_up(x: word, a: word): word { return (x + a - 1) & ~(a - 1); }
 
 const HEAP_MAP_FLAGS = MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE;
 
@@ -59,9 +59,9 @@ const HEAP_MAP_FLAGS = MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE;
  * unmapping the misaligned ends; when the mapping was already aligned, the unused upper half is
  * remembered (aligned_heap_area) and tried first next time.
  */
-export function new_heap(size: usize, top_pad: usize): usize {
-  const max_size: usize = HEAP_MAX_SIZE;
-  if (size + top_pad < <usize>HEAP_MIN_SIZE) size = HEAP_MIN_SIZE;
+export function new_heap(size: word, top_pad: word): word {
+  const max_size: word = HEAP_MAX_SIZE;
+  if (size + top_pad < <word>HEAP_MIN_SIZE) size = HEAP_MIN_SIZE;
   else if (size + top_pad <= max_size) size += top_pad;
   else if (size > max_size) return 0;
   else size = max_size;
@@ -107,11 +107,11 @@ export function new_heap(size: usize, top_pad: usize): usize {
 }
 
 /** grow_heap: make `diff` more bytes (page-rounded) of the heap usable; 0, or < 0 when it cannot. */
-export function grow_heap(h: usize, diff: usize): i32 {
+export function grow_heap(h: word, diff: word): i32 {
   const pagesize = heap_pagesize(h);
   diff = align_up(diff, pagesize);
   const new_size = heap_size(h) + diff;
-  if (new_size > <usize>HEAP_MAX_SIZE) return -1;
+  if (new_size > <word>HEAP_MAX_SIZE) return -1;
   const mprotect_size = heap_mprotect_size(h);
   if (new_size > mprotect_size) {
     if (do_mprotect(h + mprotect_size, new_size - mprotect_size, PROT_READ | PROT_WRITE) != 0) return -2;
@@ -127,17 +127,17 @@ export function grow_heap(h: usize, diff: usize): i32 {
  * reservation is what counts) glibc maps them afresh PROT_NONE; otherwise MADV_DONTNEED drops the
  * pages and they stay read-write.
  */
-function shrink_heap(h: usize, diff: usize): i32 {
-  const new_size = <isize>heap_size(h) - <isize>diff;
-  if (new_size < <isize>SIZEOF_HEAP_INFO) return -1;
+function shrink_heap(h: word, diff: word): i32 {
+  const new_size = <sword>heap_size(h) - <sword>diff;
+  if (new_size < <sword>SIZEOF_HEAP_INFO) return -1;
   if (mp_.may_shrink_heap != 0) {
-    if (do_mmap(h + <usize>new_size, diff, PROT_NONE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED) == MAP_FAILED) return -2;
-    st(h, HI_MPROTECT_SIZE, <usize>new_size);
+    if (do_mmap(h + <word>new_size, diff, PROT_NONE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED) == MAP_FAILED) return -2;
+    st(h, HI_MPROTECT_SIZE, <word>new_size);
   } else {
-    do_madvise(h + <usize>new_size, diff, MADV_DONTNEED);
+    do_madvise(h + <word>new_size, diff, MADV_DONTNEED);
   }
   cov(COV_HEAP_SHRINK);
-  st(h, HI_SIZE, <usize>new_size);
+  st(h, HI_SIZE, <word>new_size);
   return 0;
 }
 
@@ -148,10 +148,10 @@ function shrink_heap(h: usize, diff: usize): i32 {
  * merged with the free chunk before its fencepost. Then the top's whole free pages beyond `pad`
  * are given back, as systrim does for main_arena. 1 if the heap shrank.
  */
-export function heap_trim(heap: usize, pad: usize): i32 {
+export function heap_trim(heap: word, pad: word): i32 {
   const ar_ptr = heap_ar_ptr(heap);
   let top_chunk = av_top(ar_ptr);
-  const max_size: usize = HEAP_MAX_SIZE;
+  const max_size: word = HEAP_MAX_SIZE;
   while (top_chunk == heap + SIZEOF_HEAP_INFO) {
     const prev_heap = heap_prev(heap);
     const prev_heap_size = heap_size(prev_heap);
@@ -161,11 +161,11 @@ export function heap_trim(heap: usize, pad: usize): i32 {
     p = prev_heap + prev_sz - misalign;
     if (chunksize_nomask(p) != (0 | PREV_INUSE)) malloc_printerr(ASSERT_HEAP_TRIM_FENCEPOST);
     p = p - prev_size(p);
-    let new_size = <isize>(chunksize(p) + (MINSIZE - 2 * SIZE_SZ) + misalign);
-    if (!(new_size > 0 && new_size < <isize>(2 * MINSIZE))) malloc_printerr(ASSERT_HEAP_TRIM_NEW_SIZE);
-    if (!prev_inuse(p)) new_size += <isize>prev_size(p);
-    if (!(new_size > 0 && new_size < <isize>max_size)) malloc_printerr(ASSERT_HEAP_TRIM_NEW_SIZE_MAX);
-    if (<usize>new_size + (max_size - prev_heap_size) < pad + MINSIZE + heap_pagesize(heap)) break;
+    let new_size = <sword>(chunksize(p) + (MINSIZE - 2 * SIZE_SZ) + misalign);
+    if (!(new_size > 0 && new_size < <sword>(2 * MINSIZE))) malloc_printerr(ASSERT_HEAP_TRIM_NEW_SIZE);
+    if (!prev_inuse(p)) new_size += <sword>prev_size(p);
+    if (!(new_size > 0 && new_size < <sword>max_size)) malloc_printerr(ASSERT_HEAP_TRIM_NEW_SIZE_MAX);
+    if (<word>new_size + (max_size - prev_heap_size) < pad + MINSIZE + heap_pagesize(heap)) break;
     cov(COV_HEAP_DELETE);
     set_system_mem(ar_ptr, system_mem(ar_ptr) - heap_size(heap));
     if (heap + max_size == mp_.aligned_heap_area) mp_.aligned_heap_area = 0;
@@ -176,19 +176,19 @@ export function heap_trim(heap: usize, pad: usize): i32 {
       p = p - prev_size(p);
       unlink_chunk(ar_ptr, p);
     }
-    if (((p + <usize>new_size) & (heap_pagesize(heap) - 1)) != 0) malloc_printerr(ASSERT_HEAP_TRIM_PAGE_END);
-    if (p + <usize>new_size != heap + heap_size(heap)) malloc_printerr(ASSERT_HEAP_TRIM_TOP_END);
+    if (((p + <word>new_size) & (heap_pagesize(heap) - 1)) != 0) malloc_printerr(ASSERT_HEAP_TRIM_PAGE_END);
+    if (p + <word>new_size != heap + heap_size(heap)) malloc_printerr(ASSERT_HEAP_TRIM_TOP_END);
     top_chunk = p;
     set_av_top(ar_ptr, p);
-    set_head(p, <usize>new_size | PREV_INUSE);
+    set_head(p, <word>new_size | PREV_INUSE);
   }
 
   // as systrim: keep the top pad, give back whole pages
   const top_size = chunksize(top_chunk);
   if (top_size < mp_.trim_threshold) return 0;
-  const top_area = <isize>top_size - <isize>MINSIZE - 1;
-  if (top_area < 0 || <usize>top_area <= pad) return 0;
-  const extra = (<usize>top_area - pad) & ~(heap_pagesize(heap) - 1);
+  const top_area = <sword>top_size - <sword>MINSIZE - 1;
+  if (top_area < 0 || <word>top_area <= pad) return 0;
+  const extra = (<word>top_area - pad) & ~(heap_pagesize(heap) - 1);
   if (extra == 0) return 0;
   if (shrink_heap(heap, extra) != 0) return 0;
   set_system_mem(ar_ptr, system_mem(ar_ptr) - extra);

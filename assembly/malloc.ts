@@ -4,7 +4,7 @@
 // serves small runs) → large bin best fit → next non-empty bin via the binmap → top → sysmalloc.
 
 import {
-  ENOMEM, MINSIZE, NON_MAIN_ARENA, PAGESIZE, PREV_INUSE, SIZE_SZ,
+  CHUNK_HDR_SZ, ENOMEM, MINSIZE, NON_MAIN_ARENA, PAGESIZE, PREV_INUSE, PTRDIFF_MAX, SIZE_BITS, SIZE_SZ,
 } from "./config";
 import {
   av_top, fastbin_addr, have_fastchunks, last_remainder, main_arena, max_system_mem, mp_, set_attached_threads,
@@ -35,6 +35,7 @@ import { MALLOC_CYCLIC_LARGEBIN_SEARCH, MALLOC_CYCLIC_LARGEBIN_SORT } from "./ha
 import { walk_start, walk_step } from "./stats";
 import { check_range, write_ok } from "./pagemap";
 import { malloc_printerr, set_errno } from "./syscalls";
+import { load_u32, load_word, store_u32, store_word } from "./vm";
 import { csize2tidx, maybe_init_tcache, tcache_count, tcache_get, tcache_put } from "./tcache";
 import {
   cov, COV_TCACHE_GET, COV_SPLIT_EXHAUST, COV_SPLIT_REMAINDER, COV_MALLOC_ENOMEM, COV_FASTBIN_HIT,
@@ -60,17 +61,16 @@ export function ptmalloc_init(): void {
 /** alloc_perturb: fill fresh user memory with perturb_byte ^ 0xff (M_PERTURB). The test is
  *  inlined into every return path; the fill (M_PERTURB set: rare) stays out of line. */
 // @ts-ignore: decorator
-@inline export function alloc_perturb(p: usize, n: usize): void {
+@inline export function alloc_perturb(p: word, n: word): void {
   if (mp_.perturb_byte != 0) alloc_perturb_fill(p, n);
 }
 
-function alloc_perturb_fill(p: usize, n: usize): void {
-  check_range(p, n, true);
-  memory.fill(p, <u8>(mp_.perturb_byte ^ 0xff), n);
+function alloc_perturb_fill(p: word, n: word): void {
+  memory.fill(check_range(p, n, true), <u8>(mp_.perturb_byte ^ 0xff), <usize>n);
 }
 
 /** __libc_malloc */
-export function libc_malloc(bytes: usize): usize {
+export function libc_malloc(bytes: word): word {
   if (!mp_.malloc_initialized) ptmalloc_init();
   const tbytes = checked_request2size(bytes);
   if (tbytes == 0) {
@@ -89,7 +89,7 @@ export function libc_malloc(bytes: usize): usize {
 }
 
 /** __libc_malloc past the tcache once threads exist: the thread's arena, and another if that fails. */
-function malloc_threaded(bytes: usize): usize {
+function malloc_threaded(bytes: word): word {
   let av = arena_get(bytes);
   let victim = _int_malloc(av, bytes);
   if (victim == 0 && av != 0) {
@@ -101,12 +101,12 @@ function malloc_threaded(bytes: usize): usize {
 
 /** A split's chunk fields: nextsize cleared on a large remainder, both heads, the remainder's foot. */
 // @ts-ignore: decorator
-@inline function set_split_heads(av: usize, victim: usize, nb: usize, remainder: usize, remainder_size: usize): void {
+@inline function set_split_heads(av: word, victim: word, nb: word, remainder: word, remainder_size: word): void {
   if (!in_smallbin_range(remainder_size)) { // right after the remainder's fd and bk
     st_link_next(remainder, 4 * SIZE_SZ, 0);
     st_link_next(remainder, 5 * SIZE_SZ, 0);
   }
-  set_head(victim, nb | PREV_INUSE | (av != main_arena ? <usize>NON_MAIN_ARENA : 0));
+  set_head(victim, nb | PREV_INUSE | (av != main_arena ? <word>NON_MAIN_ARENA : 0));
   set_head(remainder, remainder_size | PREV_INUSE);
   set_foot(remainder, remainder_size);
 }
@@ -115,10 +115,10 @@ function malloc_threaded(bytes: usize): usize {
  *  the unsorted bin, or the whole chunk is used when the remainder would be too small. */
 // @ts-ignore: decorator
 @inline function split_to_unsorted(
-  av: usize, victim: usize, size: usize, nb: usize, message: string, setLastRemainder: bool,
+  av: word, victim: word, size: word, nb: word, message: string, setLastRemainder: bool,
 ): void {
   const remainder_size = size - nb;
-  if (remainder_size < <usize>MINSIZE) {
+  if (remainder_size < <word>MINSIZE) {
     cov(COV_SPLIT_EXHAUST);
     set_inuse_bit_at_offset(victim, size);
     if (av != main_arena) set_non_main_arena(victim);
@@ -138,7 +138,7 @@ function malloc_threaded(bytes: usize): usize {
 }
 
 /** _int_malloc */
-export function _int_malloc(av: usize, bytes: usize): usize {
+export function _int_malloc(av: word, bytes: word): word {
   const nb = checked_request2size(bytes);
   if (nb == 0) {
     cov(COV_MALLOC_ENOMEM);
@@ -157,26 +157,26 @@ export function _int_malloc(av: usize, bytes: usize): usize {
   if (nb <= mp_.global_max_fast) {
     const idx = fastbin_index(nb);
     const fb = fastbin_addr(av, idx);
-    const victim = load<usize>(fb);
+    const victim = load_word(fb);
     if (victim != 0) {
       cov(COV_FASTBIN_HIT);
       if (misaligned_chunk(victim)) malloc_printerr(MALLOC_UNALIGNED_FASTBIN_2);
-      const next = protect_ptr(victim + 8, fd(victim));
+      const next = protect_ptr(victim + CHUNK_HDR_SZ, fd(victim));
       // with threads, glibc's atomic removal looks at the new head first
       if (mp_.multiple_threads && next != 0 && misaligned_chunk(next)) malloc_printerr(MALLOC_UNALIGNED_FASTBIN);
-      store<usize>(fb, next);
+      store_word(fb, next);
       if (fastbin_index(chunksize(victim)) != idx) malloc_printerr(MALLOC_MEMORY_CORRUPTION_FAST);
       const tc_idx = csize2tidx(nb);
       if (tc != 0 && tc_idx < mp_.tcache_bins) {
-        let tc_victim: usize;
-        while (<usize>tcache_count(tc, tc_idx) < mp_.tcache_count && (tc_victim = load<usize>(fb)) != 0) {
+        let tc_victim: word;
+        while (<word>tcache_count(tc, tc_idx) < mp_.tcache_count && (tc_victim = load_word(fb)) != 0) {
           cov(COV_FASTBIN_TO_TCACHE);
           if (misaligned_chunk(tc_victim)) malloc_printerr(MALLOC_UNALIGNED_FASTBIN_3);
-          // tc_victim + 8 is 16-aligned: its fd and the entry tcache_put writes share that block
-          const proven = write_ok(tc_victim + 8);
-          const tc_next = protect_ptr(tc_victim + 8, proven ? load<usize>(tc_victim, 8) : fd(tc_victim));
+          // chunk2mem(tc_victim) is 16-aligned: its fd and the entry tcache_put writes share that block
+          const proven = write_ok(tc_victim + CHUNK_HDR_SZ);
+          const tc_next = protect_ptr(tc_victim + CHUNK_HDR_SZ, proven ? load_word(tc_victim, CHUNK_HDR_SZ) : fd(tc_victim));
           if (mp_.multiple_threads && tc_next != 0 && misaligned_chunk(tc_next)) malloc_printerr(MALLOC_UNALIGNED_FASTBIN);
-          store<usize>(fb, tc_next);
+          store_word(fb, tc_next);
           tcache_put(tc_victim, tc_idx, proven);
         }
       }
@@ -186,7 +186,7 @@ export function _int_malloc(av: usize, bytes: usize): usize {
     }
   }
 
-  let idx: usize;
+  let idx: word;
   // ── small bins ──
   if (in_smallbin_range(nb)) {
     idx = smallbin_index(nb);
@@ -202,8 +202,8 @@ export function _int_malloc(av: usize, bytes: usize): usize {
       if (av != main_arena) set_non_main_arena(victim);
       const tc_idx = csize2tidx(nb);
       if (tc != 0 && tc_idx < mp_.tcache_bins) {
-        let tc_victim: usize;
-        while (<usize>tcache_count(tc, tc_idx) < mp_.tcache_count && (tc_victim = bin_bk(bin)) != bin) {
+        let tc_victim: word;
+        while (<word>tcache_count(tc, tc_idx) < mp_.tcache_count && (tc_victim = bin_bk(bin)) != bin) {
           cov(COV_SMALLBIN_TO_TCACHE);
           const b2 = bk(tc_victim);
           set_inuse_bit_at_offset(tc_victim, nb);
@@ -225,26 +225,26 @@ export function _int_malloc(av: usize, bytes: usize): usize {
     }
   }
 
-  let tcache_nb: usize = 0;
+  let tcache_nb: word = 0;
   const tc_idx = csize2tidx(nb);
   if (tc != 0 && tc_idx < mp_.tcache_bins) tcache_nb = nb;
   let return_cached = false;
-  let tcache_unsorted_count: usize = 0;
+  let tcache_unsorted_count: word = 0;
 
   for (;;) {
     // ── the unsorted bin ──
     let iters = 0;
     const unsorted = unsorted_chunks(av);
-    let victim: usize;
+    let victim: word;
     while ((victim = bin_bk(unsorted)) != unsorted) {
       let bck = bk(victim);
       let size = chunksize(victim);
       const next = victim + size;
       const sysmem = system_mem(av);
-      if (size <= 8 || size > sysmem) malloc_printerr(MALLOC_INVALID_SIZE_UNSORTED);
+      if (size <= <word>CHUNK_HDR_SZ || size > sysmem) malloc_printerr(MALLOC_INVALID_SIZE_UNSORTED);
       const nextsz = chunksize_nomask(next);
-      if (nextsz < 8 || nextsz > sysmem) malloc_printerr(MALLOC_INVALID_NEXT_SIZE_UNSORTED);
-      if ((prev_size(next) & ~(<usize>7)) != size) malloc_printerr(MALLOC_MISMATCHING_PREV_SIZE_UNSORTED);
+      if (nextsz < <word>CHUNK_HDR_SZ || nextsz > sysmem) malloc_printerr(MALLOC_INVALID_NEXT_SIZE_UNSORTED);
+      if ((prev_size(next) & ~(<word>SIZE_BITS)) != size) malloc_printerr(MALLOC_MISMATCHING_PREV_SIZE_UNSORTED);
       if (fd(bck) != victim || fd(victim) != unsorted) malloc_printerr(MALLOC_UNSORTED_CORRUPTED);
       if ((nextsz & PREV_INUSE) != 0) malloc_printerr(MALLOC_INVALID_NEXT_PREV_INUSE_UNSORTED); // next->size as read above (no store since)
 
@@ -271,7 +271,7 @@ export function _int_malloc(av: usize, bytes: usize): usize {
       if (size == nb) {
         set_inuse_bit_at_offset(victim, size);
         if (av != main_arena) set_non_main_arena(victim);
-        if (tcache_nb != 0 && <usize>tcache_count(tc, tc_idx) < mp_.tcache_count) {
+        if (tcache_nb != 0 && <word>tcache_count(tc, tc_idx) < mp_.tcache_count) {
           cov(COV_UNSORTED_EXACT_TO_TCACHE);
           tcache_put(victim, tc_idx);
           return_cached = true;
@@ -284,8 +284,8 @@ export function _int_malloc(av: usize, bytes: usize): usize {
       }
 
       // Sort the chunk into its bin.
-      let victim_index: usize;
-      let fwd: usize;
+      let victim_index: word;
+      let fwd: word;
       if (in_smallbin_range(size)) {
         cov(COV_UNSORTED_TO_SMALLBIN);
         victim_index = smallbin_index(size);
@@ -365,7 +365,7 @@ export function _int_malloc(av: usize, bytes: usize): usize {
       if (victim != bin && chunksize_nomask(victim) >= nb) {
         cov(COV_LARGEBIN_BEST_FIT);
         victim = bk_nextsize(victim);
-        let size: usize;
+        let size: word;
         walk_start(); // glibc loops forever on a cyclic nextsize list: hangs.ts
         while ((size = chunksize(victim)) < nb) {
           victim = bk_nextsize(victim);
@@ -389,7 +389,7 @@ export function _int_malloc(av: usize, bytes: usize): usize {
     // the same bin in one step.
     ++idx;
     let block = idx2block(idx);
-    let map = load<u32>(binmap_addr(av, block));
+    let map = load_u32(binmap_addr(av, block));
     let bit = idx2bit(idx);
     let found = false;
     for (;;) {
@@ -397,7 +397,7 @@ export function _int_malloc(av: usize, bytes: usize): usize {
         let exhausted = false;
         do {
           if (++block >= 4) { exhausted = true; break; }
-        } while ((map = load<u32>(binmap_addr(av, block))) == 0);
+        } while ((map = load_u32(binmap_addr(av, block))) == 0);
         if (exhausted) break;
         bit = 1;
       }
@@ -405,13 +405,13 @@ export function _int_malloc(av: usize, bytes: usize): usize {
       if (rest == 0) malloc_printerr(ASSERT_INT_MALLOC_BIT);
       const pos = ctz<u32>(rest);
       bit = <u32>1 << pos;
-      const bin = bin_at(av, (block << 5) + <usize>pos);
+      const bin = bin_at(av, (block << 5) + <word>pos);
       victim = bin_bk(bin);
       if (victim == bin) {
         // a stale bit: clear it and go on
         cov(COV_BINMAP_STALE_BIT);
         map &= ~bit;
-        store<u32>(binmap_addr(av, block), map);
+        store_u32(binmap_addr(av, block), map);
         bit <<= 1;
       } else {
         found = true;
@@ -437,7 +437,7 @@ export function _int_malloc(av: usize, bytes: usize): usize {
       cov(COV_TOP_SPLIT);
       const remainder = victim + nb;
       set_av_top(av, remainder);
-      set_head(victim, nb | PREV_INUSE | (av != main_arena ? <usize>NON_MAIN_ARENA : 0));
+      set_head(victim, nb | PREV_INUSE | (av != main_arena ? <word>NON_MAIN_ARENA : 0));
       set_head(remainder, (size - nb) | PREV_INUSE);
       const p = chunk2mem(victim);
       alloc_perturb(p, bytes);
@@ -456,19 +456,29 @@ export function _int_malloc(av: usize, bytes: usize): usize {
 }
 
 /** __libc_calloc: no tcache; memory fresh from the kernel is not cleared again. */
-export function libc_calloc(n: usize, elem_size: usize): usize {
-  const product = <u64>n * <u64>elem_size;
-  if (product > 0x7fffffff) { // __builtin_mul_overflow into a ptrdiff_t
-    set_errno(ENOMEM);
-    return 0;
+export function libc_calloc(n: word, elem_size: word): word {
+  let sz: word;
+  if (sizeof<word>() == 8) {
+    // __builtin_mul_overflow into a ptrdiff_t: n × elem_size > PTRDIFF_MAX, without the product
+    if (n != 0 && elem_size > <word>PTRDIFF_MAX / n) {
+      set_errno(ENOMEM);
+      return 0;
+    }
+    sz = n * elem_size;
+  } else {
+    const product = <u64>n * <u64>elem_size;
+    if (product > <u64>PTRDIFF_MAX) { // __builtin_mul_overflow into a ptrdiff_t
+      set_errno(ENOMEM);
+      return 0;
+    }
+    sz = <word>product;
   }
-  const sz = <usize>product;
   if (!mp_.malloc_initialized) ptmalloc_init();
   maybe_init_tcache();
   let av = mp_.multiple_threads ? arena_get(sz) : main_arena;
 
-  let oldtop: usize = 0;
-  let oldtopsize: usize = 0;
+  let oldtop: word = 0;
+  let oldtopsize: word = 0;
   if (av != 0) {
     oldtop = av_top(av);
     oldtopsize = chunksize(oldtop);
@@ -494,14 +504,12 @@ export function libc_calloc(n: usize, elem_size: usize): usize {
   let csz = chunksize(p);
   if (chunk_is_mmapped(p)) {
     if (mp_.perturb_byte != 0) {
-      check_range(mem, sz, true);
-      memory.fill(mem, 0, sz);
+      memory.fill(check_range(mem, sz, true), 0, <usize>sz);
     }
     return mem;
   }
   if (mp_.perturb_byte == 0 && p == oldtop && csz > oldtopsize) csz = oldtopsize;
   const clearsize = csz - SIZE_SZ;
-  check_range(mem, clearsize, true);
-  memory.fill(mem, 0, clearsize); // every page it stores into was faulted in by check_range
+  memory.fill(check_range(mem, clearsize, true), 0, <usize>clearsize); // every page it stores into was faulted in by check_range
   return mem;
 }

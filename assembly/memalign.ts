@@ -4,7 +4,7 @@
 // pvalloc rounds with & -(pagesize - 1) (a known quirk: pvalloc(10) asks for 4097 bytes);
 // posix_memalign checks the alignment (EINVAL) and returns ENOMEM instead of setting errno.
 
-import { EINVAL, ENOMEM, IS_MMAPPED, MALLOC_ALIGNMENT, MINSIZE, NON_MAIN_ARENA, PAGESIZE, PREV_INUSE } from "./config";
+import { EINVAL, ENOMEM, IS_MMAPPED, MALLOC_ALIGNMENT, MINSIZE, NON_MAIN_ARENA, PAGESIZE, PREV_INUSE, PTRDIFF_MAX, SIZE_SZ } from "./config";
 import { main_arena, mp_ } from "./arena";
 import { arena_get, arena_get_retry } from "./arenas";
 import {
@@ -20,9 +20,9 @@ import {
 } from "./coverage";
 
 /** _int_memalign */
-function _int_memalign(av: usize, alignment: usize, bytes: usize): usize {
+function _int_memalign(av: word, alignment: word, bytes: word): word {
   const nb = checked_request2size(bytes);
-  if (nb == 0 || alignment > 0x7fffffff) {
+  if (nb == 0 || alignment > <word>PTRDIFF_MAX) {
     set_errno(ENOMEM);
     return 0;
   }
@@ -32,7 +32,7 @@ function _int_memalign(av: usize, alignment: usize, bytes: usize): usize {
   if (m % alignment != 0) {
     cov(COV_MEMALIGN_MISALIGNED);
     let brk = mem2chunk((m + alignment - 1) & (0 - alignment));
-    if (brk - p < <usize>MINSIZE) brk += alignment;
+    if (brk - p < <word>MINSIZE) brk += alignment;
     const newp = brk;
     const leadsize = brk - p;
     const newsize = chunksize(p) - leadsize;
@@ -42,9 +42,9 @@ function _int_memalign(av: usize, alignment: usize, bytes: usize): usize {
       set_head(newp, newsize | IS_MMAPPED);
       return chunk2mem(newp);
     }
-    set_head(newp, newsize | PREV_INUSE | (av != main_arena ? <usize>NON_MAIN_ARENA : 0));
+    set_head(newp, newsize | PREV_INUSE | (av != main_arena ? <word>NON_MAIN_ARENA : 0));
     set_inuse_bit_at_offset(newp, newsize);
-    set_head_size(p, leadsize | (av != main_arena ? <usize>NON_MAIN_ARENA : 0));
+    set_head_size(p, leadsize | (av != main_arena ? <word>NON_MAIN_ARENA : 0));
     _int_free(av, p, true);
     p = newp;
   }
@@ -53,7 +53,7 @@ function _int_memalign(av: usize, alignment: usize, bytes: usize): usize {
     if (size > nb + MINSIZE) {
       cov(COV_MEMALIGN_TRIM_TAIL);
       const remainder = p + nb;
-      set_head(remainder, (size - nb) | PREV_INUSE | (av != main_arena ? <usize>NON_MAIN_ARENA : 0));
+      set_head(remainder, (size - nb) | PREV_INUSE | (av != main_arena ? <word>NON_MAIN_ARENA : 0));
       set_head_size(p, nb);
       _int_free(av, remainder, true);
     }
@@ -62,20 +62,20 @@ function _int_memalign(av: usize, alignment: usize, bytes: usize): usize {
 }
 
 /** _mid_memalign */
-function mid_memalign(alignment0: usize, bytes: usize): usize {
+function mid_memalign(alignment0: word, bytes: word): word {
   let alignment = alignment0;
-  if (alignment <= <usize>MALLOC_ALIGNMENT) {
+  if (alignment <= <word>MALLOC_ALIGNMENT) {
     cov(COV_MEMALIGN_SMALL_ALIGN);
     return libc_malloc(bytes);
   }
-  if (alignment < <usize>MINSIZE) alignment = <usize>MINSIZE;
-  if (alignment > 0x80000000) {
+  if (alignment < <word>MINSIZE) alignment = <word>MINSIZE;
+  if (alignment > (<word>-1 >> 1) + 1) { // SIZE_MAX / 2 + 1
     cov(COV_MEMALIGN_EINVAL);
     set_errno(EINVAL);
     return 0;
   }
   if ((alignment & (alignment - 1)) != 0) {
-    let a: usize = MALLOC_ALIGNMENT * 2;
+    let a: word = MALLOC_ALIGNMENT * 2;
     while (a < alignment) a <<= 1;
     alignment = a;
   }
@@ -89,17 +89,17 @@ function mid_memalign(alignment0: usize, bytes: usize): usize {
   return p;
 }
 
-export function libc_memalign(alignment: usize, bytes: usize): usize {
+export function libc_memalign(alignment: word, bytes: word): word {
   if (!mp_.malloc_initialized) ptmalloc_init();
   return mid_memalign(alignment, bytes);
 }
 
-export function libc_valloc(bytes: usize): usize {
+export function libc_valloc(bytes: word): word {
   if (!mp_.malloc_initialized) ptmalloc_init();
   return mid_memalign(PAGESIZE, bytes);
 }
 
-export function libc_pvalloc(bytes: usize): usize {
+export function libc_pvalloc(bytes: word): word {
   if (!mp_.malloc_initialized) ptmalloc_init();
   const rounded = bytes + (PAGESIZE - 1);
   if (rounded < bytes) {
@@ -109,18 +109,19 @@ export function libc_pvalloc(bytes: usize): usize {
   return mid_memalign(PAGESIZE, rounded & (0 - (PAGESIZE - 1)));
 }
 
-const POSIX_MEMALIGN_RESULT: usize = memory.data(4, 4);
+const POSIX_MEMALIGN_RESULT: usize = memory.data(sizeof<word>(), sizeof<word>());
 
 /** posix_memalign: the error number (errno untouched on EINVAL); the pointer via posix_memalign_ptr(). */
-export function libc_posix_memalign(alignment: usize, size: usize): i32 {
+export function libc_posix_memalign(alignment: word, size: word): i32 {
   if (!mp_.malloc_initialized) ptmalloc_init();
-  if ((alignment & 3) != 0 || ((alignment >> 2) & ((alignment >> 2) - 1)) != 0 || alignment == 0) return EINVAL;
+  // a power-of-two multiple of sizeof(void *)
+  if ((alignment & (SIZE_SZ - 1)) != 0 || ((alignment / SIZE_SZ) & ((alignment / SIZE_SZ) - 1)) != 0 || alignment == 0) return EINVAL;
   const mem = mid_memalign(alignment, size);
   if (mem != 0) {
-    store<usize>(POSIX_MEMALIGN_RESULT, mem);
+    store<word>(POSIX_MEMALIGN_RESULT, mem);
     return 0;
   }
   return ENOMEM;
 }
 
-export function posix_memalign_result(): usize { return load<usize>(POSIX_MEMALIGN_RESULT); }
+export function posix_memalign_result(): word { return load<word>(POSIX_MEMALIGN_RESULT); }

@@ -12,11 +12,16 @@
 //
 // The allocator's static data (main_arena, mp_: glibc's .data, always mapped) passes unchecked,
 // whether reached directly or through a link (a bin header is a fake chunk in main_arena).
+//
+// Everything here works on Wasm offsets (an x86-64 VA is translated first: vm.ts), but read_ok,
+// write_ok and check_range, which take the C address. "A word" is SIZE_SZ bytes.
 
 import {
   PAGEMAP_HOT_LEN, PAGEMAP_HOT_START, PAGEMAP_LEAF_SHIFT, PAGEMAP_STORE_LEN, PAGEMAP_STORE_START, PAGEMAP_REGION_SHIFT, PAGEMAP_TOP, PAGEMAP_WRITE_PLANE, PAGESIZE,
+  SIZE_SZ,
 } from "./config";
-import { main_arena } from "./arena";
+import { main_arena_offset_of } from "./arena";
+import { va_range_to_offset, va_to_offset_or_0 } from "./vm";
 
 // @ts-ignore: decorator
 @external("env", "page_fault") declare function host_page_fault(addr: usize, write: u32): void;
@@ -46,27 +51,28 @@ export function access_slow(addr: usize, len: usize, write: bool): void {
   }
 }
 
-/** Whether a 4-byte access at addr lies inside the hot span (readable and writable). */
+/** Whether a word access at addr lies inside the hot span (readable and writable). */
 // @ts-ignore: decorator
 @inline function in_hot_span(addr: usize): bool {
   return addr - <usize>load<u32>(PAGEMAP_HOT_START) < <usize>load<u32>(PAGEMAP_HOT_LEN);
 }
 
-/** Whether a 4-byte store at addr lies inside the store span (resident and writable). */
+/** Whether a word store at addr lies inside the store span (resident and writable). */
 // @ts-ignore: decorator
 @inline function in_store_span(addr: usize): bool {
   return addr - <usize>load<u32>(PAGEMAP_STORE_START) < <usize>load<u32>(PAGEMAP_STORE_LEN);
 }
 
 /**
- * Whether a 4-byte access at addr lies in the module's static data (main_arena first, up to
+ * Whether a word access at addr lies in the module's static data (main_arena first, up to
  * __heap_base): libc's .data, always mapped — the bin headers are fake chunks there. The end is
  * cut down to a 16-byte boundary (the bytes past it are asked of the map), so that, like the
  * spans (whole pages), it holds every aligned 16-byte block it holds an address of.
  */
 // @ts-ignore: decorator
 @inline function in_static_data(addr: usize): bool {
-  return addr - main_arena < ((<usize>__heap_base - 3) & ~(<usize>15)) - main_arena;
+  const start = main_arena_offset_of();
+  return addr - start < ((<usize>__heap_base - (SIZE_SZ - 1)) & ~(<usize>15)) - start;
 }
 
 // A check that passes proves more than its 4 bytes: the spans are whole pages, the page map's
@@ -76,22 +82,22 @@ export function access_slow(addr: usize, len: usize, write: bool): void {
 // read_ok and write_ok are the spans' tests alone (no side effect): a caller that finds every
 // address of a group of accesses there runs the group unchecked, and else the checked code.
 
-/** A 4-byte load at addr (and its 16-byte block) is settled by the hot span alone. */
+/** A word load at the VA addr (and its 16-byte block) is settled by the hot span alone. */
 // @ts-ignore: decorator
-@inline export function read_ok(addr: usize): bool {
-  return in_hot_span(addr);
+@inline export function read_ok(addr: word): bool {
+  return in_hot_span(va_to_offset_or_0(addr));
 }
 
-/** A 4-byte store at addr (and loads and stores in its 16-byte block) is settled by the store span alone. */
+/** A word store at the VA addr (and loads and stores in its 16-byte block) is settled by the store span alone. */
 // @ts-ignore: decorator
-@inline export function write_ok(addr: usize): bool {
-  return in_store_span(addr);
+@inline export function write_ok(addr: word): bool {
+  return in_store_span(va_to_offset_or_0(addr));
 }
 
-/** The map's bit of addr's page is set and a 4-byte access at addr stays in that page (4-aligned). */
+/** The map's bit of addr's page is set and a word access at addr stays in that page (word-aligned). */
 // @ts-ignore: decorator
 @inline function map_ok(addr: usize, plane: usize): bool {
-  return (page_bit(addr, plane) != 0) & ((addr & 3) == 0);
+  return (page_bit(addr, plane) != 0) & ((addr & (SIZE_SZ - 1)) == 0);
 }
 
 // The checks test the span first and branch away at once when it holds, the usual case: the
@@ -99,7 +105,7 @@ export function access_slow(addr: usize, len: usize, write: bool): void {
 // for a page the map asks of the kernel), which keeps the optimizer from folding the two range
 // tests into one branch-free expression that every access would pay for.
 
-/** A 4-byte load at addr. */
+/** A word load at the offset addr. */
 // @ts-ignore: decorator
 @inline export function check_read(addr: usize): void {
   if (!in_hot_span(addr)) {
@@ -109,7 +115,7 @@ export function access_slow(addr: usize, len: usize, write: bool): void {
   }
 }
 
-/** A 4-byte store at addr: the page must be writable and resident (the static data always is). */
+/** A word store at the offset addr: the page must be writable and resident (the static data always is). */
 // @ts-ignore: decorator
 @inline export function check_write(addr: usize): void {
   if (!in_store_span(addr)) {
@@ -129,8 +135,14 @@ export function access_slow(addr: usize, len: usize, write: bool): void {
   if (page_bit(addr, PAGEMAP_WRITE_PLANE) == 0) access_slow(addr, 1, true);
 }
 
-/** A load (memcpy's source) or store (memset, memcpy's destination) of [addr, addr + len). */
+/**
+ * A load (memcpy's source) or store (memset, memcpy's destination) of the VAs [addr, addr + len):
+ * their offset (any offset when len is 0: nothing is accessed).
+ */
 // @ts-ignore: decorator
-@inline export function check_range(addr: usize, len: usize, write: bool): void {
-  if (len != 0) access_slow(addr, len, write);
+@inline export function check_range(addr: word, len: word, write: bool): usize {
+  if (len == 0) return <usize>addr;
+  const a = va_range_to_offset(addr, len, write);
+  access_slow(a, <usize>len, write);
+  return a;
 }

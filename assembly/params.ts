@@ -19,22 +19,22 @@ export function libc_mallopt(param: i32, value: i32): i32 {
   let res = 1;
   switch (param) {
     case M_MXFAST: {
-      if (<usize>value <= <usize>MAX_FAST_SIZE) set_max_fast(<usize>value);
+      if (<word>value <= <word>MAX_FAST_SIZE) set_max_fast(<word>value);
       else res = 0;
       break;
     }
     case M_TRIM_THRESHOLD: {
-      mp_.trim_threshold = <usize>value;
+      mp_.trim_threshold = <word>value;
       mp_.no_dyn_threshold = 1;
       break;
     }
     case M_TOP_PAD: {
-      mp_.top_pad = <usize>value;
+      mp_.top_pad = <word>value;
       mp_.no_dyn_threshold = 1;
       break;
     }
     case M_MMAP_THRESHOLD: {
-      mp_.mmap_threshold = <usize>value;
+      mp_.mmap_threshold = <word>value;
       mp_.no_dyn_threshold = 1;
       break;
     }
@@ -49,11 +49,11 @@ export function libc_mallopt(param: i32, value: i32): i32 {
       break;
     }
     case M_ARENA_TEST: {
-      if (value > 0) mp_.arena_test = <usize>value;
+      if (value > 0) mp_.arena_test = <word>value;
       break;
     }
     case M_ARENA_MAX: {
-      if (value > 0) mp_.arena_max = <usize>value;
+      if (value > 0) mp_.arena_max = <word>value;
       break;
     }
     default: break;

@@ -24,7 +24,7 @@ import {
 } from "./coverage";
 
 /** __libc_realloc */
-export function libc_realloc(oldmem: usize, bytes: usize): usize {
+export function libc_realloc(oldmem: word, bytes: word): word {
   if (!mp_.malloc_initialized) ptmalloc_init();
   if (bytes == 0 && oldmem != 0) {
     cov(COV_REALLOC_FREE);
@@ -40,8 +40,8 @@ export function libc_realloc(oldmem: usize, bytes: usize): usize {
   // oldp->size, loaded once: glibc reads it again for chunk_is_mmapped and arena_for_chunk, with
   // nothing stored in between unless the tcache is made first (which may store into the heap)
   const oldhead = chunksize_nomask(oldp);
-  const oldsize = oldhead & ~(<usize>SIZE_BITS);
-  let av: usize = 0;
+  const oldsize = oldhead & ~(<word>SIZE_BITS);
+  let av: word = 0;
   if ((oldhead & IS_MMAPPED) == 0) {
     if (mp_.tcache == 0) {
       tcache_init();
@@ -51,7 +51,7 @@ export function libc_realloc(oldmem: usize, bytes: usize): usize {
     }
   }
 
-  if (oldp > <usize>0 - oldsize || misaligned_chunk(oldp)) malloc_printerr(REALLOC_INVALID_POINTER);
+  if (oldp > <word>0 - oldsize || misaligned_chunk(oldp)) malloc_printerr(REALLOC_INVALID_POINTER);
 
   const nb = checked_request2size(bytes);
   if (nb == 0) {
@@ -88,14 +88,14 @@ export function libc_realloc(oldmem: usize, bytes: usize): usize {
 }
 
 /** _int_realloc */
-export function _int_realloc(av: usize, oldp: usize, oldsize: usize, nb: usize): usize {
-  if (chunksize_nomask(oldp) <= <usize>CHUNK_HDR_SZ || oldsize >= system_mem(av)) malloc_printerr(REALLOC_INVALID_OLD_SIZE);
+export function _int_realloc(av: word, oldp: word, oldsize: word, nb: word): word {
+  if (chunksize_nomask(oldp) <= <word>CHUNK_HDR_SZ || oldsize >= system_mem(av)) malloc_printerr(REALLOC_INVALID_OLD_SIZE);
   const next = oldp + oldsize;
   const nextsize = chunksize(next);
-  if (chunksize_nomask(next) <= <usize>CHUNK_HDR_SZ || nextsize >= system_mem(av)) malloc_printerr(REALLOC_INVALID_NEXT_SIZE);
+  if (chunksize_nomask(next) <= <word>CHUNK_HDR_SZ || nextsize >= system_mem(av)) malloc_printerr(REALLOC_INVALID_NEXT_SIZE);
 
-  let newp: usize;
-  let newsize: usize;
+  let newp: word;
+  let newsize: word;
   if (oldsize >= nb) {
     cov(COV_REALLOC_SHRINK);
     newp = oldp;
@@ -105,7 +105,7 @@ export function _int_realloc(av: usize, oldp: usize, oldsize: usize, nb: usize):
     if (next == top && (newsize = oldsize + nextsize) >= nb + MINSIZE) {
       // grow into the top
       cov(COV_REALLOC_GROW_TOP);
-      set_head_size(oldp, nb | (av != main_arena ? <usize>NON_MAIN_ARENA : 0));
+      set_head_size(oldp, nb | (av != main_arena ? <word>NON_MAIN_ARENA : 0));
       set_av_top(av, oldp + nb);
       set_head(oldp + nb, (newsize - nb) | PREV_INUSE);
       return chunk2mem(oldp);
@@ -134,14 +134,14 @@ export function _int_realloc(av: usize, oldp: usize, oldsize: usize, nb: usize):
   }
 
   const remainder_size = newsize - nb;
-  if (remainder_size < <usize>MINSIZE) {
-    set_head_size(newp, newsize | (av != main_arena ? <usize>NON_MAIN_ARENA : 0));
+  if (remainder_size < <word>MINSIZE) {
+    set_head_size(newp, newsize | (av != main_arena ? <word>NON_MAIN_ARENA : 0));
     set_inuse_bit_at_offset(newp, newsize);
   } else {
     cov(COV_REALLOC_SPLIT);
     const remainder = newp + nb;
-    set_head_size(newp, nb | (av != main_arena ? <usize>NON_MAIN_ARENA : 0));
-    set_head(remainder, remainder_size | PREV_INUSE | (av != main_arena ? <usize>NON_MAIN_ARENA : 0));
+    set_head_size(newp, nb | (av != main_arena ? <word>NON_MAIN_ARENA : 0));
+    set_head(remainder, remainder_size | PREV_INUSE | (av != main_arena ? <word>NON_MAIN_ARENA : 0));
     set_inuse_bit_at_offset(remainder, remainder_size);
     _int_free(av, remainder, true);
   }
@@ -149,18 +149,26 @@ export function _int_realloc(av: usize, oldp: usize, oldsize: usize, nb: usize):
 }
 
 /** reallocarray: realloc(ptr, nmemb * size) with the product checked. */
-export function libc_reallocarray(ptr: usize, nmemb: usize, size: usize): usize {
+export function libc_reallocarray(ptr: word, nmemb: word, size: word): word {
+  if (sizeof<word>() == 8) {
+    // the product overflows size_t, found without it
+    if (nmemb != 0 && size > <word>-1 / nmemb) {
+      set_errno(ENOMEM);
+      return 0;
+    }
+    return libc_realloc(ptr, nmemb * size);
+  }
   const product = <u64>nmemb * <u64>size;
   if (product > 0xffffffff) {
     set_errno(ENOMEM);
     return 0;
   }
-  return libc_realloc(ptr, <usize>product);
+  return libc_realloc(ptr, <word>product);
 }
 
 /** memcpy into a block that may have come from a corrupted list: the pages are checked first. */
-function copy_checked(dst: usize, src: usize, n: usize): void {
-  check_range(src, n, false);
-  check_range(dst, n, true);
-  memory.copy(dst, src, n);
+function copy_checked(dst: word, src: word, n: word): void {
+  const from = check_range(src, n, false);
+  const to = check_range(dst, n, true);
+  memory.copy(to, from, <usize>n);
 }

@@ -8,6 +8,8 @@ import { libc_free } from "./free";
 import { libc_realloc } from "./realloc";
 import { libc_memalign } from "./memalign";
 import { check_store_byte } from "./pagemap";
+import { SIZE_SZ } from "./config";
+import { from_c, load_word, need_windows, store_word, va_range_to_offset, va_to_offset } from "./vm";
 
 const OP_MALLOC: u32 = 0;
 const OP_CALLOC: u32 = 1;
@@ -16,15 +18,22 @@ const OP_REALLOC: u32 = 3;
 const TOUCH: u32 = 0x100;
 const NULL_ID: u32 = 0xffffffff;
 
-export function replay_ops(ops: usize, count: u32, table: usize): void {
+/**
+ * ops, table: C addresses (VAs in an x86-64 process) of the op list (16 bytes an op) and of the
+ * ID table (one C word per ID).
+ */
+export function replay_ops(ops_c: cword, count: u32, table_c: cword): void {
+  need_windows();
+  const table = from_c(table_c);
+  const ops = count != 0 ? va_range_to_offset(from_c(ops_c), <word>count << 4, false) : 0;
   for (let i: u32 = 0; i < count; i++) {
     const op = ops + (<usize>i << 4);
     const word0 = load<u32>(op);
     const kind = word0 & 0xff;
-    const slot = table + (<usize>load<u32>(op, 4) << 2);
+    const slot = table + <word>load<u32>(op, 4) * SIZE_SZ;
     const a = load<u32>(op, 8);
-    let size: usize = a;
-    let p: usize;
+    let size: word = a;
+    let p: word;
     if (kind == OP_MALLOC) {
       p = libc_malloc(a);
     } else if (kind == OP_CALLOC) {
@@ -34,18 +43,20 @@ export function replay_ops(ops: usize, count: u32, table: usize): void {
       p = libc_memalign(a, size);
     } else if (kind == OP_REALLOC) {
       size = load<u32>(op, 12);
-      p = libc_realloc(a == NULL_ID ? 0 : load<usize>(table + (<usize>a << 2)), size);
+      p = libc_realloc(a == NULL_ID ? 0 : load_word(table + <word>a * SIZE_SZ), size);
     } else {
-      libc_free(load<usize>(slot));
+      libc_free(load_word(slot));
       continue;
     }
-    store<usize>(slot, p);
+    store_word(slot, p);
     if ((word0 & TOUCH) != 0 && p != 0 && size != 0) {
       // a program's first store into a page faults it in: the kernel is told, never searches
-      check_store_byte(p);
-      store<u8>(p, 1);
-      check_store_byte(p + size - 1);
-      store<u8>(p + size - 1, 1);
+      const first = va_to_offset(p, true);
+      check_store_byte(first);
+      store<u8>(first, 1);
+      const last = va_to_offset(p + size - 1, true);
+      check_store_byte(last);
+      store<u8>(last, 1);
     }
   }
 }

@@ -32,21 +32,24 @@ import {
 } from "./coverage";
 
 // @ts-ignore: decorator
-@inline function align_up(x: usize, a: usize): usize { return (x + a - 1) & ~(a - 1); }
+@inline function align_up(x: word, a: word): word { return (x + a - 1) & ~(a - 1); }
 // @ts-ignore: decorator
-@inline function powerof2(x: usize): bool { return (x & (x - 1)) == 0; }
+@inline function powerof2(x: word): bool { return (x & (x - 1)) == 0; }
 
 /** A chunk of its own mapping for a request of chunk size nb; MAP_FAILED when mmap fails. */
-function sysmalloc_mmap(nb: usize, av: usize): usize {
-  const size = align_up(nb + SIZE_SZ + MALLOC_ALIGN_MASK, PAGESIZE);
+function sysmalloc_mmap(nb: word, av: word): word {
+  // with MALLOC_ALIGNMENT == CHUNK_HDR_SZ (x86-64) the user pointer of a page-aligned chunk is aligned already
+  const size = MALLOC_ALIGNMENT == CHUNK_HDR_SZ
+    ? align_up(nb + SIZE_SZ, PAGESIZE)
+    : align_up(nb + SIZE_SZ + MALLOC_ALIGN_MASK, PAGESIZE);
   if (size <= nb) return MAP_FAILED; // wrapped around
   const mm = mmap_anon(size, 0);
   if (mm == MAP_FAILED) return mm;
   cov(COV_SYSMALLOC_MMAP);
-  let p: usize;
+  let p: word;
   const front_misalign = chunk2mem(mm) & MALLOC_ALIGN_MASK;
   if (front_misalign > 0) {
-    const correction = <usize>MALLOC_ALIGNMENT - front_misalign;
+    const correction = <word>MALLOC_ALIGNMENT - front_misalign;
     p = mm + correction;
     set_prev_size(p, correction);
     set_head(p, (size - correction) | IS_MMAPPED);
@@ -63,7 +66,7 @@ function sysmalloc_mmap(nb: usize, av: usize): usize {
 }
 
 /** sysmalloc(nb, av): called when no bin and not the top can serve nb. */
-export function sysmalloc(nb: usize, av: usize): usize {
+export function sysmalloc(nb: word, av: word): word {
   let tried_mmap = false;
   // av 0: no arena could be had, only a mapping of its own
   if (av == 0 || (nb >= mp_.mmap_threshold && mp_.n_mmaps < mp_.n_mmaps_max)) {
@@ -79,7 +82,7 @@ export function sysmalloc(nb: usize, av: usize): usize {
   const old_end = old_top + old_size;
   // the first time the top is the empty initial one; later it is a real chunk ending on a page
   if (!((old_top == initial_top(av) && old_size == 0) ||
-    (old_size >= <usize>MINSIZE && prev_inuse(old_top) && (old_end & (PAGESIZE - 1)) == 0))) {
+    (old_size >= <word>MINSIZE && prev_inuse(old_top) && (old_end & (PAGESIZE - 1)) == 0))) {
     malloc_printerr(ASSERT_SYSMALLOC_OLD_TOP);
   }
   if (old_size >= nb + MINSIZE) malloc_printerr(ASSERT_SYSMALLOC_OLD_SIZE);
@@ -89,8 +92,8 @@ export function sysmalloc(nb: usize, av: usize): usize {
     // (even past M_MMAP_MAX, when the request is too big for a heap).
     const old_heap = heap_for_ptr(old_top);
     const old_heap_size = heap_size(old_heap);
-    let heap: usize;
-    if (<isize>(<usize>MINSIZE + nb - old_size) > 0 && grow_heap(old_heap, <usize>MINSIZE + nb - old_size) == 0) {
+    let heap: word;
+    if (<sword>(<word>MINSIZE + nb - old_size) > 0 && grow_heap(old_heap, <word>MINSIZE + nb - old_size) == 0) {
       const grown = heap_size(old_heap);
       set_system_mem(av, system_mem(av) + grown - old_heap_size);
       set_head(old_top, (old_heap + grown - old_top) | PREV_INUSE);
@@ -104,9 +107,9 @@ export function sysmalloc(nb: usize, av: usize): usize {
       set_head(top, (heap_size(heap) - SIZEOF_HEAP_INFO) | PREV_INUSE);
       // The old top is closed by a fencepost of MINSIZE (it may become the top again when heap_trim
       // deletes the new heap: it has a foot, though in use) and what is left of it is freed.
-      old_size = (old_size - MINSIZE) & ~(<usize>MALLOC_ALIGN_MASK);
+      old_size = (old_size - MINSIZE) & ~(<word>MALLOC_ALIGN_MASK);
       set_head(old_top + old_size + CHUNK_HDR_SZ, 0 | PREV_INUSE);
-      if (old_size >= <usize>MINSIZE) {
+      if (old_size >= <word>MINSIZE) {
         set_head(old_top + old_size, CHUNK_HDR_SZ | PREV_INUSE);
         set_foot(old_top + old_size, CHUNK_HDR_SZ);
         set_head(old_top, old_size | PREV_INUSE | NON_MAIN_ARENA);
@@ -120,12 +123,12 @@ export function sysmalloc(nb: usize, av: usize): usize {
       if (mm != MAP_FAILED) return mm;
     }
   } else {
-    let brk: usize = 0; // MORECORE_FAILURE
-    let snd_brk: usize = 0;
+    let brk: word = 0; // MORECORE_FAILURE
+    let snd_brk: word = 0;
 
-    let size: isize = <isize>(nb + mp_.top_pad + MINSIZE);
-    if (contiguous(av)) size -= <isize>old_size;
-    size = <isize>align_up(<usize>size, PAGESIZE);
+    let size: sword = <sword>(nb + mp_.top_pad + MINSIZE);
+    if (contiguous(av)) size -= <sword>old_size;
+    size = <sword>align_up(<word>size, PAGESIZE);
     if (size > 0) brk = morecore(size);
 
     if (brk == 0) {
@@ -135,32 +138,32 @@ export function sysmalloc(nb: usize, av: usize): usize {
       // multiple of 1 MiB; afterwards it stays page-rounded, one page at least (later glibc swapped
       // them back).
       let msize = size;
-      if (contiguous(av)) msize = <isize>align_up(<usize>msize + old_size, MMAP_AS_MORECORE_SIZE);
-      if (<usize>msize < <usize>PAGESIZE) msize = PAGESIZE;
-      if (<usize>msize > nb) {
-        const mbrk = mmap_anon(<usize>msize, 0);
+      if (contiguous(av)) msize = <sword>align_up(<word>msize + old_size, MMAP_AS_MORECORE_SIZE);
+      if (<word>msize < <word>PAGESIZE) msize = PAGESIZE;
+      if (<word>msize > nb) {
+        const mbrk = mmap_anon(<word>msize, 0);
         if (mbrk != MAP_FAILED) {
           cov(COV_SYSMALLOC_MMAP_FALLBACK);
           set_noncontiguous(av);
           size = msize;
           brk = mbrk;
-          snd_brk = brk + <usize>size;
+          snd_brk = brk + <word>size;
         }
       }
     }
 
     if (brk != 0) {
       if (mp_.sbrk_base == 0) mp_.sbrk_base = brk;
-      set_system_mem(av, system_mem(av) + <usize>size);
+      set_system_mem(av, system_mem(av) + <word>size);
 
       if (brk == old_end && snd_brk == 0) {
         // the break simply grew the top
         cov(COV_SYSMALLOC_BRK_EXTEND);
-        set_head(old_top, (<usize>size + old_size) | PREV_INUSE);
+        set_head(old_top, (<word>size + old_size) | PREV_INUSE);
       } else if (contiguous(av) && old_size != 0 && brk < old_end) {
         malloc_printerr(BREAK_ADJUSTED);
       } else {
-        let correction: usize = 0;
+        let correction: word = 0;
         let aligned_brk = brk;
         if (contiguous(av)) {
           cov(COV_SYSMALLOC_BRK_FIRST);
@@ -168,21 +171,21 @@ export function sysmalloc(nb: usize, av: usize): usize {
           if (old_size != 0) set_system_mem(av, system_mem(av) + (brk - old_end));
           const front_misalign = chunk2mem(brk) & MALLOC_ALIGN_MASK;
           if (front_misalign > 0) {
-            correction = <usize>MALLOC_ALIGNMENT - front_misalign;
+            correction = <word>MALLOC_ALIGNMENT - front_misalign;
             aligned_brk += correction;
           }
           // old top cannot be merged: ask again for its size, and round the end to a page
           correction += old_size;
-          const end_misalign = brk + <usize>size + correction;
+          const end_misalign = brk + <word>size + correction;
           correction += align_up(end_misalign, PAGESIZE) - end_misalign;
-          snd_brk = morecore(<isize>correction);
+          snd_brk = morecore(<sword>correction);
           if (snd_brk == 0) {
             correction = 0;
             snd_brk = morecore(0);
           }
         } else {
           const front_misalign = chunk2mem(brk) & MALLOC_ALIGN_MASK;
-          if (front_misalign > 0) aligned_brk += <usize>MALLOC_ALIGNMENT - front_misalign;
+          if (front_misalign > 0) aligned_brk += <word>MALLOC_ALIGNMENT - front_misalign;
           if (snd_brk == 0) snd_brk = morecore(0);
         }
 
@@ -193,11 +196,11 @@ export function sysmalloc(nb: usize, av: usize): usize {
           if (old_size != 0) {
             // Two fenceposts close the old top; what is left of it is freed.
             cov(COV_SYSMALLOC_FENCEPOSTS);
-            old_size = (old_size - 2 * CHUNK_HDR_SZ) & ~(<usize>MALLOC_ALIGN_MASK);
+            old_size = (old_size - 2 * CHUNK_HDR_SZ) & ~(<word>MALLOC_ALIGN_MASK);
             set_head(old_top, old_size | PREV_INUSE);
             set_head(old_top + old_size, CHUNK_HDR_SZ | PREV_INUSE);
             set_head(old_top + old_size + CHUNK_HDR_SZ, CHUNK_HDR_SZ | PREV_INUSE);
-            if (old_size >= <usize>MINSIZE) _int_free(av, old_top, true);
+            if (old_size >= <word>MINSIZE) _int_free(av, old_top, true);
           }
         }
       }
@@ -211,7 +214,7 @@ export function sysmalloc(nb: usize, av: usize): usize {
   if (topsize >= nb + MINSIZE) {
     const remainder = p + nb;
     set_av_top(av, remainder);
-    set_head(p, nb | PREV_INUSE | (av != main_arena ? <usize>NON_MAIN_ARENA : 0));
+    set_head(p, nb | PREV_INUSE | (av != main_arena ? <word>NON_MAIN_ARENA : 0));
     set_head(remainder, (topsize - nb) | PREV_INUSE);
     return chunk2mem(p);
   }
@@ -221,12 +224,12 @@ export function sysmalloc(nb: usize, av: usize): usize {
 }
 
 /** systrim: give the top's free whole pages beyond `pad` back to the kernel. 1 if released. */
-export function systrim(pad: usize, av: usize): i32 {
+export function systrim(pad: word, av: word): i32 {
   const top = av_top(av);
   const top_size = chunksize(top);
   const top_area = top_size - MINSIZE - 1; // a long in glibc, compared as unsigned
   if (top_area <= pad) return 0;
-  const extra = <isize>((top_area - pad) & ~(<usize>PAGESIZE - 1));
+  const extra = <sword>((top_area - pad) & ~(<word>PAGESIZE - 1));
   if (extra == 0) return 0;
   const current_brk = morecore(0);
   if (current_brk == top + top_size) {
@@ -246,7 +249,7 @@ export function systrim(pad: usize, av: usize): i32 {
 }
 
 /** munmap_chunk: unmap an mmapped chunk's whole mapping. */
-export function munmap_chunk(p: usize): void {
+export function munmap_chunk(p: word): void {
   const size = chunksize(p);
   const mem = chunk2mem(p);
   const block = p - prev_size(p);
@@ -261,7 +264,7 @@ export function munmap_chunk(p: usize): void {
 }
 
 /** mremap_chunk: resize an mmapped chunk's mapping (may move); 0 when mremap fails. */
-export function mremap_chunk(p0: usize, nb: usize): usize {
+export function mremap_chunk(p0: word, nb: word): word {
   const offset = prev_size(p0);
   const size = chunksize(p0);
   const block = p0 - offset;
@@ -279,7 +282,7 @@ export function mremap_chunk(p0: usize, nb: usize): usize {
   }
   cov(COV_MREMAP_CHUNK);
   const p = cp + offset;
-  if (!ASC_NO_ASSERT) assert(prev_size(p) == offset && ((p + 8) & MALLOC_ALIGN_MASK) == 0);
+  if (!ASC_NO_ASSERT) assert(prev_size(p) == offset && ((p + CHUNK_HDR_SZ) & MALLOC_ALIGN_MASK) == 0);
   set_head(p, (new_size - offset) | IS_MMAPPED);
   const sum = mp_.mmapped_mem += new_size - size - offset;
   if (sum > mp_.max_mmapped_mem) mp_.max_mmapped_mem = sum;

@@ -2,12 +2,15 @@
 // Its struct is carved from the heap by the first malloc (the chunk at the start of the heap):
 //
 //  tcache ─> +0    uint16_t counts[64]
-//            +128  tcache_entry *entries[64]    (sizeof = 384, chunk size 400)
+//            +128  tcache_entry *entries[64]    (sizeof = 384, chunk size 400; x86-64: 640, 656)
 //
-//  an entry is a chunk's user memory:  +0 next (safe-linked)   +4 key (= tcache_key while cached)
+//  an entry is a chunk's user memory:  +0 next (safe-linked)   +SIZE_SZ key (= tcache_key while cached)
+//
+// The struct is the allocator's own (reached through mp_.tcache, never through a link), so its
+// fields are loaded and stored unchecked (vm.ts: translated on x86-64).
 
 import {
-  MALLOC_ALIGNMENT, MINSIZE, SIZEOF_TCACHE, TCACHE_ENTRIES_OFFSET, TCACHE_MAX_BINS,
+  MALLOC_ALIGNMENT, MINSIZE, SIZE_SZ, SIZEOF_TCACHE, TCACHE_ENTRIES_OFFSET, TCACHE_MAX_BINS,
 } from "./config";
 import { mp_ } from "./arena";
 import { arena_get, arena_get_retry } from "./arenas";
@@ -17,18 +20,19 @@ import { _int_malloc, ptmalloc_init } from "./malloc";
 import { MALLOC_UNALIGNED_TCACHE, TCACHE_THREAD_SHUTDOWN_UNALIGNED } from "./messages";
 import { malloc_printerr } from "./syscalls";
 import { write_ok } from "./pagemap";
+import { load_u16, load_word, store_u16, store_word, va_range_to_offset } from "./vm";
 import { cov, COV_TCACHE_INIT, COV_TCACHE_SHUTDOWN } from "./coverage";
 
 /** csize2tidx: the tcache bin of a chunk size. */
 // @ts-ignore: decorator
-@inline export function csize2tidx(x: usize): usize { return (x - MINSIZE + MALLOC_ALIGNMENT - 1) / MALLOC_ALIGNMENT; }
+@inline export function csize2tidx(x: word): word { return (x - MINSIZE + MALLOC_ALIGNMENT - 1) / MALLOC_ALIGNMENT; }
 
 // @ts-ignore: decorator
-@inline export function tcache_count(tc: usize, idx: usize): u32 { return <u32>load<u16>(tc + (idx << 1)); }
+@inline export function tcache_count(tc: word, idx: word): u32 { return load_u16(tc, idx << 1); }
 // @ts-ignore: decorator
-@inline function entry_slot(tc: usize, idx: usize): usize { return tc + TCACHE_ENTRIES_OFFSET + (idx << 2); }
+@inline function entry_slot(tc: word, idx: word): word { return tc + TCACHE_ENTRIES_OFFSET + idx * SIZE_SZ; }
 // @ts-ignore: decorator
-@inline export function tcache_entry(tc: usize, idx: usize): usize { return load<usize>(entry_slot(tc, idx)); }
+@inline export function tcache_entry(tc: word, idx: word): word { return load_word(entry_slot(tc, idx)); }
 
 /**
  * tcache_put: cache the chunk (the caller checked the index and the room). The entry's next and
@@ -37,34 +41,34 @@ import { cov, COV_TCACHE_INIT, COV_TCACHE_SHUTDOWN } from "./coverage";
  * call into the host since.
  */
 // @ts-ignore: decorator
-@inline export function tcache_put(chunk: usize, idx: usize, proven: bool = false): void {
+@inline export function tcache_put(chunk: word, idx: word, proven: bool = false): void {
   const tc = mp_.tcache;
   const e = chunk2mem(chunk);
   if (!proven) proven = aligned_OK(e) && write_ok(e);
-  if (proven) store<usize>(e, mp_.tcache_key, 4);
-  else st(e, 4, mp_.tcache_key);
+  if (proven) store_word(e, mp_.tcache_key, SIZE_SZ);
+  else st(e, SIZE_SZ, mp_.tcache_key);
   const slot = entry_slot(tc, idx);
-  if (proven) store<usize>(e, protect_ptr(e, load<usize>(slot)));
-  else st(e, 0, protect_ptr(e, load<usize>(slot)));
-  store<usize>(slot, e);
+  if (proven) store_word(e, protect_ptr(e, load_word(slot)));
+  else st(e, 0, protect_ptr(e, load_word(slot)));
+  store_word(slot, e);
   const cnt = tc + (idx << 1);
-  store<u16>(cnt, load<u16>(cnt) + 1);
+  store_u16(cnt, load_u16(cnt) + 1);
 }
 
 /** tcache_get: take the most recently cached chunk of the bin (the caller checked the count). */
 // @ts-ignore: decorator
-@inline export function tcache_get(idx: usize): usize {
+@inline export function tcache_get(idx: word): word {
   const tc = mp_.tcache;
   const slot = entry_slot(tc, idx);
-  const e = load<usize>(slot);
+  const e = load_word(slot);
   if (!aligned_OK(e)) malloc_printerr(MALLOC_UNALIGNED_TCACHE);
   // e is 16-aligned: next and key share its block, which one store check settles for both
   const proven = write_ok(e);
-  store<usize>(slot, protect_ptr(e, proven ? load<usize>(e) : ld(e, 0)));
+  store_word(slot, protect_ptr(e, proven ? load_word(e) : ld(e, 0)));
   const cnt = tc + (idx << 1);
-  store<u16>(cnt, load<u16>(cnt) - 1);
-  if (proven) store<usize>(e, 0, 4);
-  else st(e, 4, 0);
+  store_u16(cnt, load_u16(cnt) - 1);
+  if (proven) store_word(e, 0, SIZE_SZ);
+  else st(e, SIZE_SZ, 0);
   return e;
 }
 
@@ -87,7 +91,7 @@ export function tcache_init(): void {
   if (victim != 0) {
     cov(COV_TCACHE_INIT);
     mp_.tcache = victim;
-    memory.fill(victim, 0, SIZEOF_TCACHE);
+    memory.fill(va_range_to_offset(victim, SIZEOF_TCACHE, true), 0, SIZEOF_TCACHE);
   }
 }
 
@@ -101,12 +105,12 @@ export function tcache_thread_shutdown(): void {
   if (tc == 0) return;
   mp_.tcache = 0;
   cov(COV_TCACHE_SHUTDOWN);
-  for (let i: usize = 0; i < <usize>TCACHE_MAX_BINS; ++i) {
+  for (let i: word = 0; i < <word>TCACHE_MAX_BINS; ++i) {
     const slot = entry_slot(tc, i);
-    let e: usize;
-    while ((e = load<usize>(slot)) != 0) {
+    let e: word;
+    while ((e = load_word(slot)) != 0) {
       if (!aligned_OK(e)) malloc_printerr(TCACHE_THREAD_SHUTDOWN_UNALIGNED);
-      store<usize>(slot, protect_ptr(e, ld(e, 0)));
+      store_word(slot, protect_ptr(e, ld(e, 0)));
       libc_free(e);
     }
   }
@@ -127,5 +131,14 @@ export function tcache_key_initialize(seed: u32): void {
   x ^= x >>> 16; x *= 0x85ebca6b;
   x ^= x >>> 13; x *= 0xc2b2ae35;
   x ^= x >>> 16;
-  mp_.tcache_key = x;
+  if (sizeof<word>() == 8) {
+    // a 64-bit key (glibc's uintptr_t): a second round for the upper half
+    let y = x ^ 0x7f4a7c15;
+    y ^= y >>> 16; y *= 0x85ebca6b;
+    y ^= y >>> 13; y *= 0xc2b2ae35;
+    y ^= y >>> 16;
+    mp_.tcache_key = (<word>y << 32) | <word>x;
+  } else {
+    mp_.tcache_key = x;
+  }
 }

@@ -6,12 +6,26 @@
 // first system call.
 //
 // Every u32 crosses the Wasm boundary as an i32: results are converted here with `>>> 0`, once.
+//
+// Two modules, one source: the i386 build (the default, in the main bundle) and the x86_64 build
+// (imported when asked for). In the x86_64 one every C value (pointer, size) crosses as an f64
+// holding the C value (a negative number stands for its two's complement), the process's VAs are
+// translated inside the module through the kernel's windows (assembly/vm.ts: set_window, asked
+// for through need_windows at the first call that needs them), and page_fault still names a Wasm
+// offset, converted here to the VA the kernel faults.
 
 import { releaseWasmBase64 } from "./generated/wasm-release.js";
 import { ProcessAbort, type SegmentationFault } from "./errors.js";
 import type { LibC, Mallinfo2 } from "./libc.js";
 
 export { PROGRAM_DATA_START, PROGRAM_TEXT_START } from "./constants.js";
+
+/** A window of an x86_64 process: VAs [va, va + length) at Wasm offsets [offset, offset + length). */
+export interface AllocatorWindow {
+  va: number;
+  offset: number;
+  length: number;
+}
 
 /** What the allocator needs from the kernel: raw syscalls (result ≥ 0 or −errno). */
 export interface AllocatorKernel {
@@ -27,7 +41,14 @@ export interface AllocatorKernel {
    * SIGSEGV the real process takes there.
    */
   accessFault(addr: number, write: boolean): SegmentationFault | null;
+  /** x86_64: the process's windows (read once, at the module's first call that needs them). */
+  readonly windows?: readonly AllocatorWindow[];
+  /** x86_64: the VA at a Wasm offset (−1 if none), for page faults, which the module reports by offset. */
+  offsetToVa?(offset: number): number;
 }
+
+/** The process's ABI: which build of the allocator runs. */
+export type AllocatorArch = "i386" | "x86_64";
 
 export interface LoadAllocatorOptions {
   memory: WebAssembly.Memory;
@@ -45,9 +66,15 @@ export interface LoadAllocatorOptions {
   onAbort?: (message: string) => Error;
   /** Builds the error thrown when an access of the allocator faults (default: the fault itself). */
   onFault?: (fault: SegmentationFault) => Error;
+  /** The ABI (default i386); the module must be the same arch's (allocatorModule(debug, arch)). */
+  arch?: AllocatorArch;
 }
 
-/** The raw exports of the module (all numbers are i32 as Wasm gives them). */
+/**
+ * The raw exports of the module: in the i386 build all numbers are i32 as Wasm gives them; in the
+ * x86_64 build every C value is an f64 (sizes, pointers, sbrk's increment; mallopt's value, the
+ * int results, heap_base, mp_addr, mallinfo2's and tls_size's results stay i32).
+ */
 export interface AllocatorExports {
   malloc(size: number): number;
   free(ptr: number): void;
@@ -85,6 +112,8 @@ export interface AllocatorExports {
   thread_switch(tls: number): void;
   thread_exit(): void;
   set_system(nprocs: number, overcommit: number): void;
+  /** Window i of the process (x86_64; a no-op in the i386 build). */
+  set_window(i: number, va: number, length: number, offset: number): void;
 }
 
 /**
@@ -122,24 +151,28 @@ export function decodeBase64(b64: string): Uint8Array {
   return out;
 }
 
-// One compiled module per realm and flavour.
-const compiled: { release?: Promise<WebAssembly.Module>; debug?: Promise<WebAssembly.Module> } = {};
+// One compiled module per realm, flavour and arch.
+const compiled: Partial<Record<"release" | "debug" | "release64" | "debug64", Promise<WebAssembly.Module>>> = {};
 
 // The coverage ids' names, loaded with the debug module (generated from assembly/coverage.ts).
 let coverageNames: readonly string[] | null = null;
 
 /** The compiled allocator module (cached). */
-export function allocatorModule(debug = false): Promise<WebAssembly.Module> {
-  const key = debug ? "debug" : "release";
-  // The debug build is imported only when asked for, so that a bundle of the default path does not carry it.
-  return (compiled[key] ??= (
-    debug
-      ? Promise.all([import("./generated/wasm-debug.js"), import("./generated/coverage-names.js")]).then(([m, c]) => {
-          coverageNames = c.COVERAGE_NAMES;
-          return m.debugWasmBase64;
-        })
-      : Promise.resolve(releaseWasmBase64)
-  ).then((b64) => WebAssembly.compile(decodeBase64(b64) as BufferSource)));
+export function allocatorModule(debug = false, arch: AllocatorArch = "i386"): Promise<WebAssembly.Module> {
+  const key = arch === "x86_64" ? (debug ? "debug64" : "release64") : debug ? "debug" : "release";
+  // Only the i386 release build is in the default bundle: the others are imported when asked for.
+  const withNames = <T>(m: Promise<T>) =>
+    Promise.all([m, import("./generated/coverage-names.js")]).then(([mod, c]) => {
+      coverageNames = c.COVERAGE_NAMES;
+      return mod;
+    });
+  const source: () => Promise<string> = {
+    release: () => Promise.resolve(releaseWasmBase64),
+    debug: () => withNames(import("./generated/wasm-debug.js")).then((m) => m.debugWasmBase64),
+    release64: () => import("./generated/wasm-release64.js").then((m) => m.release64WasmBase64),
+    debug64: () => withNames(import("./generated/wasm-debug64.js")).then((m) => m.debug64WasmBase64),
+  }[key];
+  return (compiled[key] ??= source().then((b64) => WebAssembly.compile(decodeBase64(b64) as BufferSource)));
 }
 
 const MALLINFO2_FIELDS = [
@@ -148,32 +181,27 @@ const MALLINFO2_FIELDS = [
 
 /** Instantiates the allocator against `memory` and binds the C library surface. */
 export async function loadAllocator(options: LoadAllocatorOptions): Promise<LoadedAllocator> {
-  const module = await allocatorModule(options.debug === true);
+  const module = await allocatorModule(options.debug === true, options.arch ?? "i386");
   return instantiateAllocator(module, options);
 }
 
 /** The synchronous half of loadAllocator, for a module already compiled. */
 export function instantiateAllocator(module: WebAssembly.Module, options: LoadAllocatorOptions): LoadedAllocator {
   const { memory } = options;
+  const x64 = options.arch === "x86_64";
   let kernel: AllocatorKernel | null = null;
   const k = (): AllocatorKernel => (kernel ??= options.kernel());
   let captured: string[] = [];
   const onAbort = options.onAbort ?? ((message: string) => new ProcessAbort(message));
   const onFault = options.onFault ?? ((fault: SegmentationFault) => fault);
+  // the instance's exports, for need_windows (an import the module calls only after instantiation)
+  let x: AllocatorExports | null = null;
 
-  const env = {
-    memory,
-    sys_brk: (addr: number) => k().brk(addr >>> 0),
-    sys_mmap: (addr: number, len: number, prot: number, flags: number) => k().mmap(addr >>> 0, len >>> 0, prot, flags, -1, 0),
-    sys_munmap: (addr: number, len: number) => k().munmap(addr >>> 0, len >>> 0),
-    sys_mremap: (old: number, oldLen: number, newLen: number, flags: number) =>
-      k().mremap(old >>> 0, oldLen >>> 0, newLen >>> 0, flags),
-    sys_madvise: (addr: number, len: number, advice: number) => k().madvise(addr >>> 0, len >>> 0, advice),
-    sys_mprotect: (addr: number, len: number, prot: number) => k().mprotect(addr >>> 0, len >>> 0, prot),
-    page_fault: (addr: number, write: number) => {
-      const fault = k().accessFault(addr >>> 0, write !== 0);
-      if (fault !== null) throw onFault(fault);
-    },
+  const fault = (va: number, write: boolean): void => {
+    const f = k().accessFault(va, write);
+    if (f !== null) throw onFault(f);
+  };
+  const text = {
     write: (_fd: number, ptr: number, len: number) => {
       const bytes = new Uint8Array(memory.buffer, ptr >>> 0, len >>> 0);
       let s = "";
@@ -189,67 +217,131 @@ export function instantiateAllocator(module: WebAssembly.Module, options: LoadAl
       throw onAbort(message);
     },
   };
+  const env = x64
+    ? {
+        memory,
+        // C values are f64 already (VAs below 2^47, lengths from the allocator's u64 as doubles)
+        sys_brk: (addr: number) => k().brk(addr),
+        sys_mmap: (addr: number, len: number, prot: number, flags: number) => k().mmap(addr, len, prot, flags, -1, 0),
+        sys_munmap: (addr: number, len: number) => k().munmap(addr, len),
+        sys_mremap: (old: number, oldLen: number, newLen: number, flags: number) => k().mremap(old, oldLen, newLen, flags),
+        sys_madvise: (addr: number, len: number, advice: number) => k().madvise(addr, len, advice),
+        sys_mprotect: (addr: number, len: number, prot: number) => k().mprotect(addr, len, prot),
+        page_fault: (offset: number, write: number) => {
+          const kern = k();
+          if (kern.offsetToVa === undefined) throw new Error("allocator: an x86_64 kernel must give offsetToVa");
+          fault(kern.offsetToVa(offset >>> 0), write !== 0);
+        },
+        va_fault: (va: number, write: number) => {
+          fault(va, write !== 0);
+          throw new Error(`allocator: the kernel let an access at 0x${va.toString(16)} (outside every window) go on`);
+        },
+        need_windows: () => {
+          const windows = k().windows;
+          if (windows === undefined || windows.length === 0) throw new Error("allocator: an x86_64 kernel must give its windows");
+          for (const [i, w] of windows.entries()) x!.set_window(i, w.va, w.length, w.offset);
+        },
+        ...text,
+      }
+    : {
+        memory,
+        sys_brk: (addr: number) => k().brk(addr >>> 0),
+        sys_mmap: (addr: number, len: number, prot: number, flags: number) => k().mmap(addr >>> 0, len >>> 0, prot, flags, -1, 0),
+        sys_munmap: (addr: number, len: number) => k().munmap(addr >>> 0, len >>> 0),
+        sys_mremap: (old: number, oldLen: number, newLen: number, flags: number) =>
+          k().mremap(old >>> 0, oldLen >>> 0, newLen >>> 0, flags),
+        sys_madvise: (addr: number, len: number, advice: number) => k().madvise(addr >>> 0, len >>> 0, advice),
+        sys_mprotect: (addr: number, len: number, prot: number) => k().mprotect(addr >>> 0, len >>> 0, prot),
+        page_fault: (addr: number, write: number) => fault(addr >>> 0, write !== 0),
+        ...text,
+      };
   const instance = new WebAssembly.Instance(module, { env });
-  const x = instance.exports as unknown as AllocatorExports;
-  x.ptmalloc_seed(options.seed >>> 0);
-  x.set_system(options.nprocs ?? 2, options.overcommit ?? 0);
-  if (options.debug === true) x.set_debug_checks(1);
+  x = instance.exports as unknown as AllocatorExports;
+  const ex = x;
+  ex.ptmalloc_seed(options.seed >>> 0);
+  ex.set_system(options.nprocs ?? 2, options.overcommit ?? 0);
+  if (options.debug === true) ex.set_debug_checks(1);
 
   const capture = (run: () => void): string => {
     captured = [];
     run();
-    const text = captured.join("");
+    const out = captured.join("");
     captured = [];
-    return text;
+    return out;
   };
 
-  // The exports themselves, unwrapped: the process converts their i32 results with >>> 0.
+  // i386: the exports themselves, unwrapped (the process converts their i32 results with >>> 0);
+  // x86_64: the same (their f64 results are the C values).
+  const ptrResult = x64 ? (r: number) => r : (r: number) => r >>> 0;
   const libc: LibC = {
-    malloc: x.malloc,
-    free: x.free,
-    calloc: x.calloc,
-    realloc: x.realloc,
-    reallocarray: x.reallocarray,
-    memalign: x.memalign,
-    aligned_alloc: x.aligned_alloc,
-    valloc: x.valloc,
-    pvalloc: x.pvalloc,
+    malloc: ex.malloc,
+    free: ex.free,
+    calloc: ex.calloc,
+    realloc: ex.realloc,
+    reallocarray: ex.reallocarray,
+    memalign: ex.memalign,
+    aligned_alloc: ex.aligned_alloc,
+    valloc: ex.valloc,
+    pvalloc: ex.pvalloc,
     posix_memalign: (align, size) => {
-      const err = x.posix_memalign(align, size);
-      return { err, ptr: err === 0 ? x.posix_memalign_ptr() >>> 0 : 0 };
+      const err = ex.posix_memalign(align, size);
+      return { err, ptr: err === 0 ? ptrResult(ex.posix_memalign_ptr()) : 0 };
     },
-    malloc_usable_size: x.malloc_usable_size,
-    malloc_trim: (pad) => x.malloc_trim(pad),
-    malloc_stats: () => capture(() => x.malloc_stats()),
-    malloc_info: () => capture(() => void x.malloc_info(0)),
-    mallinfo2: (): Mallinfo2 => {
-      const addr = x.mallinfo2() >>> 0;
-      const words = new Uint32Array(memory.buffer, addr, MALLINFO2_FIELDS.length);
-      const m = {} as Record<(typeof MALLINFO2_FIELDS)[number], number>;
-      MALLINFO2_FIELDS.forEach((name, i) => {
-        m[name] = words[i];
-      });
-      return m;
-    },
-    mallopt: (param, value) => x.mallopt(param, value),
-    sbrk: x.sbrk,
-    brk: (addr) => x.brk(addr),
+    malloc_usable_size: ex.malloc_usable_size,
+    malloc_trim: (pad) => ex.malloc_trim(pad),
+    malloc_stats: () => capture(() => ex.malloc_stats()),
+    malloc_info: () => capture(() => void ex.malloc_info(0)),
+    mallinfo2: x64
+      ? (): Mallinfo2 => {
+          // ten size_t: u64 each, as two u32 halves
+          const addr = ex.mallinfo2() >>> 0;
+          const words = new Uint32Array(memory.buffer, addr, 2 * MALLINFO2_FIELDS.length);
+          const m = {} as Record<(typeof MALLINFO2_FIELDS)[number], number>;
+          MALLINFO2_FIELDS.forEach((name, i) => {
+            m[name] = words[2 * i] + words[2 * i + 1] * 2 ** 32;
+          });
+          return m;
+        }
+      : (): Mallinfo2 => {
+          const addr = ex.mallinfo2() >>> 0;
+          const words = new Uint32Array(memory.buffer, addr, MALLINFO2_FIELDS.length);
+          const m = {} as Record<(typeof MALLINFO2_FIELDS)[number], number>;
+          MALLINFO2_FIELDS.forEach((name, i) => {
+            m[name] = words[i];
+          });
+          return m;
+        },
+    mallopt: (param, value) => ex.mallopt(param, value),
+    sbrk: ex.sbrk,
+    brk: (addr) => ex.brk(addr),
     get errno() {
-      return x.errno_get();
+      return ex.errno_get();
     },
     set errno(value: number) {
-      x.errno_set(value);
+      ex.errno_set(value);
     },
-    threads: {
-      mainTls: x.main_tls_addr() >>> 0,
-      tlsBytes: x.tls_size() >>> 0,
-      current: () => x.thread_current() >>> 0,
-      threadStart: x.thread_start,
-      setThread: x.thread_switch,
-      threadExit: x.thread_exit,
-    },
+    threads: x64
+      ? {
+          // a VA: known once the windows are (the kernel may not exist yet)
+          get mainTls() {
+            return ex.main_tls_addr();
+          },
+          tlsBytes: ex.tls_size() >>> 0,
+          current: () => ex.thread_current(),
+          threadStart: ex.thread_start,
+          setThread: ex.thread_switch,
+          threadExit: ex.thread_exit,
+        }
+      : {
+          mainTls: ex.main_tls_addr() >>> 0,
+          tlsBytes: ex.tls_size() >>> 0,
+          current: () => ex.thread_current() >>> 0,
+          threadStart: ex.thread_start,
+          setThread: ex.thread_switch,
+          threadExit: ex.thread_exit,
+        },
   };
-  return { heapBase: x.heap_base() >>> 0, libc, exports: x, coverage: coverageOf(instance) };
+  return { heapBase: ex.heap_base() >>> 0, libc, exports: ex, coverage: coverageOf(instance) };
 }
 
 /** The debug module's coverage exports as an AllocatorCoverage; undefined for the release module. */
