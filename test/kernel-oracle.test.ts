@@ -7,21 +7,14 @@ import { readdirSync, readFileSync } from "node:fs";
 import { fileURLToPath } from "node:url";
 import { afterAll, describe, expect, it } from "vitest";
 import { createProcess } from "../host/index.js";
-import { parseOutput, parseScenarios, runScenario, type KernelTarget, type Scenario } from "../oracle/kernel/interpreter.js";
+import { parseOutput, parseScenarios, runScenario, scenarioSeed, type KernelTarget, type Scenario } from "../oracle/kernel/interpreter.js";
 
 const scenarioDir = fileURLToPath(new URL("../oracle/kernel/scenarios/", import.meta.url));
 const fixtureDir = fileURLToPath(new URL("./fixtures/kernel/", import.meta.url));
 
-/** A seed per scenario name: runs are reproducible, and scenarios do not share a layout. */
-function seedOf(name: string): number {
-  let h = 0x811c9dc5;
-  for (let i = 0; i < name.length; i++) h = Math.imul(h ^ name.charCodeAt(i), 0x01000193);
-  return h >>> 0;
-}
-
 /** A fresh emulated process, through the public API. */
 function freshProcess(scenario: Scenario): Promise<KernelTarget> {
-  return createProcess({ seed: seedOf(scenario.name), privileged: scenario.privileged });
+  return createProcess({ seed: scenarioSeed(scenario.name), privileged: scenario.privileged });
 }
 
 let checked = 0;

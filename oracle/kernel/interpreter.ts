@@ -5,6 +5,10 @@
 // Addresses print relative to the nearest base (BRK0, the initial break, or a mapping the
 // scenario named), maps lines only where they meet a range the scenario created, status as
 // deltas since the scenario started: nothing depends on ASLR or on what else the process holds.
+//
+// Values are machine words, as in interp.c: 32-bit on i386, 64-bit on x86_64 (kept exact as
+// bigints while an expression is evaluated; a word of 2^63 or more is passed to the kernel as
+// its negative two's complement, which the kernel's 64-bit `unsigned long` reads back).
 
 import type { Syscalls } from "../../host/process.js";
 
@@ -50,6 +54,13 @@ export function parseScenarios(text: string): Scenario[] {
     current.commands.push(tokens.slice(0, 12).join(" "));
   }
   return scenarios;
+}
+
+/** A seed per scenario name (FNV-1a): runs are reproducible, and scenarios do not share a layout. */
+export function scenarioSeed(name: string): number {
+  let h = 0x811c9dc5;
+  for (let i = 0; i < name.length; i++) h = Math.imul(h ^ name.charCodeAt(i), 0x01000193);
+  return h >>> 0;
 }
 
 /** Splits an oracle output (a fixture) into the lines of each scenario, by name. */
@@ -104,40 +115,61 @@ interface Name {
   name: string;
   value: number;
   base: boolean;
+  /** The exact word (on x86_64 value is its nearest double). */
+  exact: bigint;
 }
 
+export interface RunOptions {
+  /** The word size of the process the scenario runs in (default "i386": 32-bit words). */
+  arch?: "i386" | "x86_64";
+}
+
+const WORD64 = 2n ** 64n;
+const HALF64 = 2n ** 63n;
+/** A 64-bit word as the number the kernel takes: below 2^63 itself, else its negative two's complement. */
+const wordArg = (w: bigint): number => Number(w >= HALF64 ? w - WORD64 : w);
+/** A number the kernel returned or took, as the unsigned word interp.c holds. */
+const unsigned64 = (v: number): number => (v < 0 ? v + 2 ** 64 : v);
+
 /** Runs one scenario on an emulated process; returns the lines interp.c prints for it. */
-export function runScenario(scenario: Scenario, target: KernelTarget): string[] {
+export function runScenario(scenario: Scenario, target: KernelTarget, options: RunOptions = {}): string[] {
+  const wide = options.arch === "x86_64";
+  /** A value as interp.c's `word` holds it (u32 on i386; on x86_64 results and addresses are below 2^47). */
+  const word = wide ? unsigned64 : (v: number) => v >>> 0;
+  const wordSize = wide ? WORD64 : 2n ** 32n;
+  const libraryFloor = wide ? 0x700000000000 : 0x80000000;
   const lines: string[] = [];
   const names: Name[] = [];
   const ranges: Array<[number, number]> = [];
 
-  const bind = (name: string, value: number, base: boolean) => {
+  const bind = (name: string, value: number, base: boolean, exact = BigInt(word(value))) => {
     const i = names.findIndex((n) => n.name === name);
     if (i >= 0) names.splice(i, 1);
-    if (names.length < 128) names.push({ name, value: value >>> 0, base });
+    if (names.length < 128) names.push({ name, value: word(value), base, exact });
   };
-  const lookup = (name: string) => names.find((n) => n.name === name)?.value;
 
-  const atom = (word: string): number => {
+  /** An atom as the exact word interp.c computes (numbers parsed as strtoull does). */
+  const atom = (word: string): bigint => {
     if (word === "") throw new ParseError("bad expression");
     if (/^[0-9]/.test(word)) {
       const m = /^(0[xX][0-9a-fA-F]+|0[0-7]*|[1-9][0-9]*)([pkmg]?)$/.exec(word);
       if (!m) throw new ParseError(`bad number ${word}`);
       const hex = /^0[xX]/.test(m[1]);
       if (hex && m[2] !== "") throw new ParseError(`bad number ${word}`);
-      let v = hex ? parseInt(m[1].slice(2), 16) : /^0[0-7]+$/.test(m[1]) ? parseInt(m[1], 8) : parseInt(m[1], 10);
-      v *= { "": 1, p: PAGE, k: 1024, m: 1 << 20, g: 1 << 30 }[m[2]]!;
-      return v % 2 ** 32 >>> 0;
+      const v = hex ? BigInt(m[1]) : /^0[0-7]+$/.test(m[1]) ? BigInt(`0o${m[1].slice(1)}`) : BigInt(m[1]);
+      return (v * { "": 1n, p: BigInt(PAGE), k: 1024n, m: 1n << 20n, g: 1n << 30n }[m[2]]!) % wordSize;
     }
-    const v = SYMBOLS[word] ?? lookup(word);
-    if (v === undefined) throw new ParseError(`unknown name ${word}`);
-    return v;
+    const symbol = SYMBOLS[word];
+    if (symbol !== undefined) return BigInt(symbol);
+    const bound = names.find((n) => n.name === word);
+    if (bound === undefined) throw new ParseError(`unknown name ${word}`);
+    return bound.exact;
   };
 
-  const evaluate = (text: string): number => {
+  /** An expression: atoms joined by + - |, left to right, in word arithmetic. */
+  const evaluateWord = (text: string): bigint => {
     let s = text;
-    let acc = 0;
+    let acc = 0n;
     let op = "+";
     if (s.startsWith("-") || s.startsWith("+")) {
       op = s[0];
@@ -146,7 +178,7 @@ export function runScenario(scenario: Scenario, target: KernelTarget): string[] 
     for (;;) {
       const m = /^[0-9A-Za-z_]*/.exec(s)![0];
       const v = atom(m);
-      acc = (op === "+" ? acc + v : op === "-" ? acc - v : acc | v) >>> 0;
+      acc = (((op === "+" ? acc + v : op === "-" ? acc - v : acc | v) % wordSize) + wordSize) % wordSize;
       s = s.slice(m.length);
       if (s === "") break;
       if (!"+-|".includes(s[0])) throw new ParseError(`bad operator ${s[0]}`);
@@ -155,6 +187,9 @@ export function runScenario(scenario: Scenario, target: KernelTarget): string[] 
     }
     return acc;
   };
+
+  /** An expression as the number the kernel is called with. */
+  const evaluate = (text: string): number => (wide ? wordArg(evaluateWord(text)) : Number(evaluateWord(text)));
 
   const relTo = (v: number, base: number, name: string): string => {
     const d = v - base;
@@ -195,8 +230,8 @@ export function runScenario(scenario: Scenario, target: KernelTarget): string[] 
   const intResult = (r: number) => (isError(r) ? errnoName(-r) : String(r));
   const addrResult = (r: number, want: number, wantName: string) => {
     if (isError(r)) return errnoName(-r);
-    if (want !== 0 && r >>> 0 === want) return `=${wantName}`;
-    return rel(r >>> 0);
+    if (want !== 0 && word(r) === word(want)) return `=${wantName}`;
+    return rel(word(r));
   };
 
   const rle = (bytes: Uint8Array, digits: boolean) => {
@@ -212,7 +247,7 @@ export function runScenario(scenario: Scenario, target: KernelTarget): string[] 
 
   const faultText = (err: unknown): string => {
     const e = err as { name?: string; code?: string; addr?: number; signal?: string };
-    if (e && e.name === "SegmentationFault") return `SIGSEGV ${e.code} ${rel((e.addr ?? 0) >>> 0)}`;
+    if (e && e.name === "SegmentationFault") return `SIGSEGV ${e.code} ${rel(word(e.addr ?? 0))}`;
     throw err;
   };
 
@@ -226,9 +261,9 @@ export function runScenario(scenario: Scenario, target: KernelTarget): string[] 
   // As interp.c does: fill the holes between the mappings at the top of the mmap area (libraries,
   // vDSO; under 64 MiB each, stack aside) with PROT_NONE, so the scenario's first mapping goes
   // below them all; then the same PROT_NONE ceiling above the scenario's mappings.
-  fillLibraryHoles(target);
+  fillLibraryHoles(target, libraryFloor);
   sys.mmap(0, CEILING_PAGES * PAGE, 0, 0x02 | 0x20 | 0x4000, -1, 0);
-  brk0 = brkCur = brkMax = sys.brk(0) >>> 0;
+  brk0 = brkCur = brkMax = word(sys.brk(0));
   bind("BRK0", brk0, true);
   const status0 = status();
   bind("VMSIZE0", status0.size * 1024, false);
@@ -262,7 +297,7 @@ export function runScenario(scenario: Scenario, target: KernelTarget): string[] 
         const r = sys.mmap(a[0], a[1], a[2], a[3], fd, off);
         const text = addrResult(r, a[0], "addr");
         if (!isError(r)) {
-          track(r >>> 0, a[1]);
+          track(word(r), word(a[1]));
           if (tok[1] !== "-") bind(tok[1], r, true);
         }
         return text;
@@ -273,7 +308,7 @@ export function runScenario(scenario: Scenario, target: KernelTarget): string[] 
         const r = tok.length > 6 ? sys.mremap(a[0], a[1], a[2], a[3], a[4]) : sys.mremap(a[0], a[1], a[2], a[3]);
         const text = addrResult(r, a[3] & 2 ? (a[4] ?? 0) : 0, "new");
         if (!isError(r)) {
-          track(r >>> 0, a[2]);
+          track(word(r), word(a[2]));
           if (tok[1] !== "-") bind(tok[1], r, true);
         }
         return text;
@@ -281,14 +316,17 @@ export function runScenario(scenario: Scenario, target: KernelTarget): string[] 
       case "brk": {
         need(2, 2);
         let addr = evaluate(tok[1]);
-        if (tok[1].startsWith("+") || tok[1].startsWith("-")) addr = (addr + brkCur) >>> 0;
-        brkCur = sys.brk(addr) >>> 0;
+        if (tok[1].startsWith("+") || tok[1].startsWith("-")) addr = wide ? wordArg((evaluateWord(tok[1]) + BigInt(brkCur)) % WORD64) : (addr + brkCur) >>> 0;
+        brkCur = word(sys.brk(addr));
         if (brkCur > brkMax) brkMax = brkCur;
         return relTo(brkCur, brk0, "BRK0");
       }
       case "let":
         need(3, 3);
-        bind(tok[1], evaluate(tok[2]), false);
+        {
+          const exact = evaluateWord(tok[2]);
+          bind(tok[1], Number(exact), false, exact);
+        }
         return "ok";
       case "munmap":
       case "mlock":
@@ -386,14 +424,14 @@ export function runScenario(scenario: Scenario, target: KernelTarget): string[] 
   return lines;
 }
 
-/** interp.c's fill_library_holes, through the same public calls. */
-function fillLibraryHoles(target: KernelTarget): void {
+/** interp.c's fill_library_holes, through the same public calls (libraries start at `floor`). */
+function fillLibraryHoles(target: KernelTarget, floor: number): void {
   const ranges: [number, number][] = [];
   for (const line of target.maps().split("\n")) {
     const m = /^([0-9a-f]+)-([0-9a-f]+) /.exec(line);
     if (!m || line.endsWith("[stack]")) continue;
     const start = parseInt(m[1]!, 16);
-    if (start >= 0x80000000) ranges.push([start, parseInt(m[2]!, 16)]);
+    if (start >= floor) ranges.push([start, parseInt(m[2]!, 16)]);
   }
   for (let i = 0; i + 1 < ranges.length; i++) {
     const gap = ranges[i + 1]![0] - ranges[i]![1];
