@@ -12,7 +12,7 @@
 // else in the source differs.
 import { execFileSync } from "node:child_process";
 import { mkdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
-import { dirname, join } from "node:path";
+import { dirname, join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
 import { main as ascMain } from "assemblyscript/asc";
 import { buildDlmalloc } from "./build-dlmalloc.mjs";
@@ -37,7 +37,7 @@ export function configX86_64(src) {
   if (marked === 0) throw new Error("assembly/config.ts: no `// x86_64:` markers");
   return out;
 }
-const configPath = join(root, "assembly", "config.ts");
+const configPath = resolve(root, "assembly", "config.ts");
 const config64 = configX86_64(readFileSync(configPath, "utf8"));
 
 for (const [abi, { suffix, use }] of Object.entries(ABIS)) {
@@ -52,12 +52,16 @@ for (const [abi, { suffix, use }] of Object.entries(ABIS)) {
       execFileSync(process.execPath, [asc, ...args], { cwd: root, stdio: "inherit" });
     } else {
       const prev = process.cwd();
+      let configRead = false;
       process.chdir(root);
       try {
         const { error, stderr } = await ascMain(args, {
           readFile: (name, baseDir) => {
-            const path = join(baseDir, name);
-            if (path === configPath) return config64;
+            const path = resolve(root, baseDir, name);
+            if (path === configPath) {
+              configRead = true;
+              return config64;
+            }
             try {
               return readFileSync(path, "utf8");
             } catch {
@@ -69,6 +73,7 @@ for (const [abi, { suffix, use }] of Object.entries(ABIS)) {
           process.stderr.write(stderr.toString());
           throw error;
         }
+        if (!configRead) throw new Error("build-wasm: the x86_64 build did not read assembly/config.ts through the hook");
       } finally {
         process.chdir(prev);
       }
