@@ -1,25 +1,26 @@
 // Making a process: its memory, its kernel and its allocator, wired together (createProcess).
 
 import { abortError, ProcessKilled } from "./errors.js";
-import { Kernel, type KernelOptions } from "./kernel/kernel.js";
-import { computeLayout } from "./kernel/aslr.js";
+import { Kernel, kernelWindows, type KernelOptions } from "./kernel/kernel.js";
 import { resolveOptions, WASM_PAGE_BYTES, type ProcessOptions, type ResolvedOptions } from "./options.js";
 import { loadAllocator, type LoadAllocatorOptions, type LoadedAllocator } from "./allocator.js";
 import type { LoadedBaseline } from "./baseline/index.js";
 import { PROGRAM_DATA_START, PROGRAM_TEXT_START } from "./constants.js";
 import { WASM_HEAP_BASE } from "./generated/wasm-layout.js";
 import { Process } from "./process.js";
+import { ABI_I386, ABI_X86_64 } from "./cargs.js";
 /** The kernel's share of the options. */
 function kernelOptions(o: ResolvedOptions): Omit<KernelOptions, "memory" | "program" | "onDeath"> {
-  const { seed, aslr, overcommit, overcommitRatio, ramBytes, swapBytes, privileged, rlimits, taskSize, writes } = o;
-  return { seed, aslr, overcommit, overcommitRatio, ramBytes, swapBytes, privileged, rlimits, taskSize, writes };
+  const { arch, seed, aslr, overcommit, overcommitRatio, ramBytes, swapBytes, privileged, rlimits, taskSize, writes } = o;
+  return { arch, seed, aslr, overcommit, overcommitRatio, ramBytes, swapBytes, privileged, rlimits, taskSize, writes };
 }
 
 /**
  * The process's memory, made at once at the size the kernel would grow it to before the process
- * runs: up to the page holding the top of the stack, which exec puts just below TASK_SIZE
- * (randomized by up to 8 MiB). The layout's stack draw depends only on the seed, aslr and
- * TASK_SIZE, so it is known before the kernel exists. Why at once: V8 counts the whole length of
+ * runs. i386: up to the page holding the top of the stack, which exec puts just below TASK_SIZE
+ * (randomized by up to 8 MiB); x86_64: the whole 4 GiB, whose top window holds the stack. The
+ * layout depends only on the arch, the seed, aslr and RLIMIT_STACK, so it is known before the
+ * kernel exists (kernelWindows). Why at once: V8 counts the whole length of
  * a Wasm memory's buffer as external memory, and a buffer of gigabytes appearing at once sets
  * off a full mark-compact of the JS heap ("external memory pressure"); made small and then grown
  * it appeared twice, and cost two (scripts/measure-create.mjs). Not beyond the stack's page: the
@@ -29,8 +30,8 @@ function kernelOptions(o: ResolvedOptions): Omit<KernelOptions, "memory" | "prog
  */
 function newMemory(o: ResolvedOptions): WebAssembly.Memory {
   const maximum = o.maxMemoryBytes / WASM_PAGE_BYTES;
-  const { stackEnd } = computeLayout({ aslr: o.aslr, seed: o.seed, stackRlimitCur: 0, dataEnd: 0, taskSize: o.taskSize });
-  const initial = Math.min(maximum, Math.ceil(stackEnd / WASM_PAGE_BYTES));
+  const { memoryBytes } = kernelWindows(o);
+  const initial = Math.min(maximum, Math.ceil(memoryBytes / WASM_PAGE_BYTES));
   try {
     return new WebAssembly.Memory({ initial, maximum });
   } catch {
@@ -39,10 +40,10 @@ function newMemory(o: ResolvedOptions): WebAssembly.Memory {
 }
 
 /**
- * Creates a fresh emulated process: a new 32-bit address space as exec leaves it (program,
- * ld.so, the vDSO, libc, the stack), with glibc's malloc untouched. Every option is checked
- * first: an unknown name or a wrong kind of value is a TypeError, a value out of range a
- * RangeError, each naming the option (docs/bad-input.md).
+ * Creates a fresh emulated process: a new address space (i386's 32 bits, or x86_64's 47) as exec
+ * leaves it (program, ld.so, the vDSO, libc, the stack), with glibc's malloc untouched. Every
+ * option is checked first: an unknown name or a wrong kind of value is a TypeError, a value out
+ * of range a RangeError, each naming the option (docs/bad-input.md).
  */
 export async function createProcess(options: ProcessOptions = {}): Promise<Process> {
   return (await bootProcess(options)).process;
@@ -67,6 +68,7 @@ export async function bootProcess(options: ProcessOptions = {}): Promise<BootedP
   const allocatorOptions: LoadAllocatorOptions = {
     memory,
     seed: resolved.seed,
+    arch: resolved.arch,
     debug: resolved.debug,
     nprocs: resolved.nprocs,
     overcommit: resolved.overcommit,
@@ -88,7 +90,7 @@ export async function bootProcess(options: ProcessOptions = {}): Promise<BootedP
         (await import("./baseline/index.js")).loadBaseline({ ...allocatorOptions, heapBase: WASM_HEAP_BASE })
       : await loadAllocator(allocatorOptions);
   kernel = kernelFor(memory, allocator.heapBase, resolved, onDeath);
-  proc = new Process(memory, kernel, allocator.libc, flavour === "ts", resolved.nprocs);
+  proc = new Process(memory, kernel, allocator.libc, flavour === "ts", resolved.nprocs, resolved.arch === "x86_64" ? ABI_X86_64 : ABI_I386);
   return { process: proc, kernel, allocator };
 }
 

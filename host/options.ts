@@ -23,6 +23,8 @@ export const MAX_MEMORY_BYTES = 4 * GiB;
  * program and its heap.
  */
 export const MIN_MEMORY_BYTES = 32 * MiB;
+/** TASK_SIZE_MAX of a 64-bit task on x86-64 with 4-level paging: 47 bits less the guard page. */
+export const TASK_SIZE_X86_64 = 0x7ffffffff000;
 
 /**
  * createProcess's options, all optional. A value of the wrong kind, or an unknown option name, is
@@ -56,7 +58,11 @@ export interface ProcessOptions {
    * (RLIMIT_STACK 8 MiB soft, RLIMIT_MEMLOCK 8 MiB, the rest unlimited).
    */
   rlimits?: Partial<Record<RlimitName, Rlimit>>;
-  /** The process's ABI. Only `"i386"` (the default) exists in this build; `"x86_64"` is a RangeError. */
+  /**
+   * The process's ABI and glibc build: `"i386"` (default), or `"x86_64"`, a 64-bit PIE program
+   * with the 47-bit layout of Linux 6.1 (docs/x86_64-layout.md). An x86_64 process needs the whole
+   * 4 GiB memory (maxMemoryBytes) and the Wasm allocator (`allocator: "wasm"`).
+   */
   arch?: "i386" | "x86_64";
   /** What get_nprocs() returns (on i386, glibc's arena limit is 2 × it, main arena included, unless M_ARENA_MAX is set). A positive integer; default 2. No effect until threads exist. */
   nprocs?: number;
@@ -82,6 +88,7 @@ export interface ProcessOptions {
 /** Every option, valid and with its default filled in. */
 export interface ResolvedOptions {
   seed: number;
+  arch: "i386" | "x86_64";
   aslr: 0 | 1 | 2;
   allocator: "wasm" | "ts";
   overcommit: 0 | 1 | 2;
@@ -94,7 +101,7 @@ export interface ResolvedOptions {
   writes: "scan" | "declared";
   /** The Wasm memory's maximum, a whole number of Wasm pages. */
   maxMemoryBytes: number;
-  /** The end of user space: maxMemoryBytes − 8 KiB. */
+  /** The end of user space: maxMemoryBytes − 8 KiB on i386; 0x7ffffffff000 on x86_64. */
   taskSize: number;
   debug: boolean;
 }
@@ -131,15 +138,18 @@ function integer(name: string, value: unknown, fallback: number, min = 0, max = 
   return value + 0;
 }
 
-/** An rlim_t given at creation: a non-negative integer or Infinity; ≥ 2^32 − 1 is RLIM_INFINITY. */
-function rlimValue(name: string, value: unknown): number {
+/**
+ * An rlim_t given at creation: a non-negative integer or Infinity; RLIM_INFINITY from 2^32 − 1 on
+ * (i386) or 2^64 − 1 (x86_64, where no double lies between it and 2^64).
+ */
+function rlimValue(name: string, value: unknown, infinity: number): number {
   if (typeof value !== "number") throw fail(TypeError, name, "a number (a non-negative integer or Infinity)", value);
   if (value === Infinity) return Infinity;
   if (!Number.isInteger(value) || value < 0) throw fail(RangeError, name, "a non-negative integer or Infinity", value);
-  return value >= 0xffffffff ? Infinity : value + 0;
+  return value >= infinity ? Infinity : value + 0;
 }
 
-function rlimits(value: unknown): Partial<Record<RlimitName, Rlimit>> {
+function rlimits(value: unknown, infinity: number): Partial<Record<RlimitName, Rlimit>> {
   if (value === undefined) return {};
   if (value === null || typeof value !== "object" || Array.isArray(value)) throw fail(TypeError, "rlimits", "an object", value);
   const out: Partial<Record<RlimitName, Rlimit>> = {};
@@ -149,8 +159,8 @@ function rlimits(value: unknown): Partial<Record<RlimitName, Rlimit>> {
     }
     if (limit === undefined) continue;
     if (limit === null || typeof limit !== "object") throw fail(TypeError, `rlimits.${name}`, "an object { cur, max }", limit);
-    const cur = rlimValue(`rlimits.${name}.cur`, (limit as Partial<Rlimit>).cur);
-    const max = rlimValue(`rlimits.${name}.max`, (limit as Partial<Rlimit>).max);
+    const cur = rlimValue(`rlimits.${name}.cur`, (limit as Partial<Rlimit>).cur, infinity);
+    const max = rlimValue(`rlimits.${name}.max`, (limit as Partial<Rlimit>).max, infinity);
     if (cur > max) {
       throw new RangeError(`createProcess: rlimits.${name}.cur (${cur}) must not exceed rlimits.${name}.max (${max}), as setrlimit's EINVAL says`);
     }
@@ -177,25 +187,34 @@ export function resolveOptions(options: unknown): ResolvedOptions {
   else if (typeof o.seed !== "number") throw fail(TypeError, "seed", "a number", o.seed);
   else if (!Number.isFinite(o.seed)) throw fail(RangeError, "seed", "a finite number", o.seed);
   else seed = o.seed;
-  if (oneOf("arch", o.arch, ["i386", "x86_64"] as const, "i386") !== "i386") {
-    throw new RangeError('createProcess: arch "x86_64" is not available in this build (only "i386")');
-  }
+  const arch = oneOf("arch", o.arch, ["i386", "x86_64"] as const, "i386");
+  const wide = arch === "x86_64";
   const requestedMax = integer("maxMemoryBytes", o.maxMemoryBytes, MAX_MEMORY_BYTES, MIN_MEMORY_BYTES, MAX_MEMORY_BYTES);
   const maxMemoryBytes = Math.floor(requestedMax / WASM_PAGE_BYTES) * WASM_PAGE_BYTES;
+  // The x86_64 windows (docs/x86_64-layout.md) divide the whole 4 GiB between the program and its heap,
+  // the mmap zone and the stack; a smaller memory would need another division, not yet made.
+  if (wide && maxMemoryBytes !== MAX_MEMORY_BYTES) {
+    throw fail(RangeError, "maxMemoryBytes", 'the default 4 GiB (4294967296) with arch "x86_64"', o.maxMemoryBytes);
+  }
+  const allocator = oneOf("allocator", o.allocator, ["wasm", "ts"] as const, "wasm");
+  if (wide && allocator === "ts") {
+    throw new RangeError('createProcess: allocator "ts" is not available with arch "x86_64" (the TypeScript twin is i386 only; use "wasm")');
+  }
   return {
     seed: seed! >>> 0,
+    arch,
     aslr: oneOf("aslr", o.aslr, [0, 1, 2] as const, 2),
-    allocator: oneOf("allocator", o.allocator, ["wasm", "ts"] as const, "wasm"),
+    allocator,
     overcommit: oneOf("overcommit", o.overcommit, [0, 1, 2] as const, 0),
     overcommitRatio: integer("overcommitRatio", o.overcommitRatio, 50),
     ramBytes: integer("ramBytes", o.ramBytes, GiB, 1),
     swapBytes: integer("swapBytes", o.swapBytes, 0),
     privileged: bool("privileged", o.privileged),
-    rlimits: rlimits(o.rlimits),
+    rlimits: rlimits(o.rlimits, wide ? 2 ** 64 : 0xffffffff),
     nprocs: integer("nprocs", o.nprocs, 2, 1),
     writes: oneOf("writes", o.writes, ["scan", "declared"] as const, "scan"),
     maxMemoryBytes,
-    taskSize: maxMemoryBytes - 0x2000,
+    taskSize: wide ? TASK_SIZE_X86_64 : maxMemoryBytes - 0x2000,
     debug: bool("debug", o.debug),
   };
 }

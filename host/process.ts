@@ -3,7 +3,7 @@
 // Data flows one way: the caller → this file (argument conversion, errno, death) → the allocator
 // (Wasm or TS) → its syscall imports → the kernel → the memory. Nothing here knows chunks or VMAs.
 
-import { isU32, notACValue, toInt, toPtr, toSizeT, SIZE_MAX } from "./cargs.js";
+import { ABI_I386, isU32, isUword64, notACValue, toInt, type CAbi } from "./cargs.js";
 import { SegmentationFault } from "./errors.js";
 import type { Kernel, Status } from "./kernel/kernel.js";
 import type { LibC, Mallinfo2 } from "./libc.js";
@@ -65,6 +65,12 @@ export class Process {
   // (the benchmarks, differential tests) would make each pay for the other.
   readonly #twin: boolean;
   #dead: Error | null = null;
+  /** How arguments become C values: the i386 ABI's 32-bit words, or x86_64's 64-bit ones (cargs.ts). */
+  readonly #abi: CAbi;
+  // x86_64: C words have 64 bits. The allocator's results are then already non-negative numbers
+  // (the i386 exports give the raw 32-bit pattern, which `>>> 0` makes unsigned), and a pointer
+  // above 4 GiB is the common case, not the slow path.
+  readonly #wide: boolean;
   /** The default thread stack size, fixed at start as glibc fixes it (from RLIMIT_STACK). */
   readonly #threadStackBytes: number;
   /** The threads, from the first createThread on. */
@@ -76,8 +82,10 @@ export class Process {
    * @internal Use createProcess(). `twin`: `libc` is the TypeScript twin's (host/baseline);
    * `nprocs`: what get_nprocs() returns.
    */
-  constructor(memory: WebAssembly.Memory, kernel: Kernel, libc: LibC, twin = false, nprocs = 2) {
+  constructor(memory: WebAssembly.Memory, kernel: Kernel, libc: LibC, twin = false, nprocs = 2, abi: CAbi = ABI_I386) {
     this.memory = memory;
+    this.#abi = abi;
+    this.#wide = abi.wide;
     this.#kernel = kernel;
     this.#libc = libc;
     this.#lib = guardTraps(libc, (err) => this.#trapped(err));
@@ -87,7 +95,7 @@ export class Process {
     this.#calloc = libc.calloc;
     this.#twin = twin;
     this.nprocs = nprocs;
-    this.sys = checkedSyscalls(kernel, () => this.#checkAlive());
+    this.sys = checkedSyscalls(kernel, () => this.#checkAlive(), abi);
     this.#threadStackBytes = defaultStackBytes(kernel.getrlimit("RLIMIT_STACK").cur);
   }
 
@@ -121,13 +129,18 @@ export class Process {
   /** The slow half of a size_t argument of a hot call: a dead process's death, or cargs.ts's rule. */
   #sizeArg(value: unknown, fn: string, arg: string): number {
     if (this.#dead !== null) throw this.#dead;
-    return toSizeT(value, fn, arg);
+    return this.#abi.toSizeT(value, fn, arg);
   }
 
   /** The slow half of a pointer argument of a hot call, as #sizeArg. */
   #ptrArg(value: unknown, fn: string, arg: string): number {
     if (this.#dead !== null) throw this.#dead;
-    return toPtr(value, fn, arg);
+    return this.#abi.toPtr(value, fn, arg);
+  }
+
+  /** A size or address the allocator returned, as the non-negative number it stands for. */
+  #word(result: number): number {
+    return this.#wide ? result : result >>> 0;
   }
 
   // ── the C library ──────────────────────────────────────────────────────────
@@ -151,9 +164,10 @@ export class Process {
    * its two's complement, as in C. @throws TypeError if `size` is not a number.
    */
   malloc(size: number): number {
-    const s = isU32(size) && this.#dead === null ? size : this.#sizeArg(size, "malloc", "size");
+    const s = (isU32(size) || (this.#wide && isUword64(size))) && this.#dead === null ? size : this.#sizeArg(size, "malloc", "size");
     try {
-      return (this.#twin ? this.#malloc(s) : this.#malloc(s)) >>> 0;
+      const r = this.#twin ? this.#malloc(s) : this.#malloc(s);
+      return this.#wide ? r : r >>> 0;
     } catch (err) {
       throw this.#trapped(err);
     }
@@ -164,7 +178,7 @@ export class Process {
    * not readable memory, with SegmentationFault. @throws TypeError if `ptr` is not a number or null.
    */
   free(ptr: number | null): void {
-    const p = isU32(ptr) && this.#dead === null ? ptr : this.#ptrArg(ptr, "free", "ptr");
+    const p = (isU32(ptr) || (this.#wide && isUword64(ptr))) && this.#dead === null ? ptr : this.#ptrArg(ptr, "free", "ptr");
     try {
       if (this.#twin) this.#free(p);
       else this.#free(p);
@@ -174,10 +188,11 @@ export class Process {
   }
   /** glibc's calloc(nmemb, size): zeroed memory, or 0 with ENOMEM (also when nmemb × size overflows size_t). */
   calloc(nmemb: number, size: number): number {
-    const n = isU32(nmemb) && this.#dead === null ? nmemb : this.#sizeArg(nmemb, "calloc", "nmemb");
-    const s = isU32(size) ? size : toSizeT(size, "calloc", "size");
+    const n = (isU32(nmemb) || (this.#wide && isUword64(nmemb))) && this.#dead === null ? nmemb : this.#sizeArg(nmemb, "calloc", "nmemb");
+    const s = isU32(size) ? size : this.#abi.toSizeT(size, "calloc", "size");
     try {
-      return (this.#twin ? this.#calloc(n, s) : this.#calloc(n, s)) >>> 0;
+      const r = this.#twin ? this.#calloc(n, s) : this.#calloc(n, s);
+      return this.#wide ? r : r >>> 0;
     } catch (err) {
       throw this.#trapped(err);
     }
@@ -187,10 +202,11 @@ export class Process {
    * on failure 0 with ENOMEM and the old block untouched. Dies as free does on a bad pointer.
    */
   realloc(ptr: number | null, size: number): number {
-    const p = isU32(ptr) && this.#dead === null ? ptr : this.#ptrArg(ptr, "realloc", "ptr");
-    const s = isU32(size) ? size : toSizeT(size, "realloc", "size");
+    const p = (isU32(ptr) || (this.#wide && isUword64(ptr))) && this.#dead === null ? ptr : this.#ptrArg(ptr, "realloc", "ptr");
+    const s = isU32(size) ? size : this.#abi.toSizeT(size, "realloc", "size");
     try {
-      return (this.#twin ? this.#realloc(p, s) : this.#realloc(p, s)) >>> 0;
+      const r = this.#twin ? this.#realloc(p, s) : this.#realloc(p, s);
+      return this.#wide ? r : r >>> 0;
     } catch (err) {
       throw this.#trapped(err);
     }
@@ -198,10 +214,10 @@ export class Process {
   /** glibc's reallocarray(ptr, nmemb, size): realloc to nmemb × size, or 0 with ENOMEM if the product overflows. */
   reallocarray(ptr: number | null, nmemb: number, size: number): number {
     this.#checkAlive();
-    const p = toPtr(ptr, "reallocarray", "ptr");
-    const n = toSizeT(nmemb, "reallocarray", "nmemb");
-    const s = toSizeT(size, "reallocarray", "size");
-    return this.#lib.reallocarray(p, n, s) >>> 0;
+    const p = this.#abi.toPtr(ptr, "reallocarray", "ptr");
+    const n = this.#abi.toSizeT(nmemb, "reallocarray", "nmemb");
+    const s = this.#abi.toSizeT(size, "reallocarray", "size");
+    return this.#word(this.#lib.reallocarray(p, n, s));
   }
   /**
    * glibc's memalign(alignment, size): an alignment that is not a power of two is rounded up to
@@ -209,24 +225,24 @@ export class Process {
    */
   memalign(alignment: number, size: number): number {
     this.#checkAlive();
-    const a = toSizeT(alignment, "memalign", "alignment");
-    return this.#lib.memalign(a, toSizeT(size, "memalign", "size")) >>> 0;
+    const a = this.#abi.toSizeT(alignment, "memalign", "alignment");
+    return this.#word(this.#lib.memalign(a, this.#abi.toSizeT(size, "memalign", "size")));
   }
   /** glibc 2.36's aligned_alloc(alignment, size): the same as memalign (no check that size is a multiple). */
   aligned_alloc(alignment: number, size: number): number {
     this.#checkAlive();
-    const a = toSizeT(alignment, "aligned_alloc", "alignment");
-    return this.#lib.aligned_alloc(a, toSizeT(size, "aligned_alloc", "size")) >>> 0;
+    const a = this.#abi.toSizeT(alignment, "aligned_alloc", "alignment");
+    return this.#word(this.#lib.aligned_alloc(a, this.#abi.toSizeT(size, "aligned_alloc", "size")));
   }
   /** glibc's valloc(size): a page-aligned (4 KiB) block. */
   valloc(size: number): number {
     this.#checkAlive();
-    return this.#lib.valloc(toSizeT(size, "valloc", "size")) >>> 0;
+    return this.#word(this.#lib.valloc(this.#abi.toSizeT(size, "valloc", "size")));
   }
   /** glibc's pvalloc(size): a page-aligned block of size rounded up to whole pages (0 becomes one page). */
   pvalloc(size: number): number {
     this.#checkAlive();
-    return this.#lib.pvalloc(toSizeT(size, "pvalloc", "size")) >>> 0;
+    return this.#word(this.#lib.pvalloc(this.#abi.toSizeT(size, "pvalloc", "size")));
   }
   /**
    * glibc's posix_memalign: `{ err, ptr }` where err is 0, EINVAL (alignment not a power of two
@@ -234,19 +250,19 @@ export class Process {
    */
   posix_memalign(alignment: number, size: number): { err: number; ptr: number } {
     this.#checkAlive();
-    const a = toSizeT(alignment, "posix_memalign", "alignment");
-    return this.#lib.posix_memalign(a, toSizeT(size, "posix_memalign", "size"));
+    const a = this.#abi.toSizeT(alignment, "posix_memalign", "alignment");
+    return this.#lib.posix_memalign(a, this.#abi.toSizeT(size, "posix_memalign", "size"));
   }
   /** glibc's malloc_usable_size(ptr): the bytes usable in the block (0 for NULL). Dies as free does on a bad pointer. */
   malloc_usable_size(ptr: number | null): number {
     this.#checkAlive();
-    const p = toPtr(ptr, "malloc_usable_size", "ptr");
-    return this.#lib.malloc_usable_size(p) >>> 0;
+    const p = this.#abi.toPtr(ptr, "malloc_usable_size", "ptr");
+    return this.#word(this.#lib.malloc_usable_size(p));
   }
   /** glibc's malloc_trim(pad): gives free memory back (top of the heap, whole free pages), keeping `pad` bytes; 1 if any was released. */
   malloc_trim(pad: number): number {
     this.#checkAlive();
-    return this.#lib.malloc_trim(toSizeT(pad, "malloc_trim", "pad"));
+    return this.#lib.malloc_trim(this.#abi.toSizeT(pad, "malloc_trim", "pad"));
   }
   /** The exact text glibc's malloc_stats() prints to stderr. */
   malloc_stats(): string {
@@ -282,13 +298,15 @@ export class Process {
    */
   sbrk(increment: number): number {
     this.#checkAlive();
-    const r = this.#lib.sbrk(toInt(increment, "sbrk", "increment")) >>> 0;
-    return r === SIZE_MAX ? -1 : r;
+    const r = this.#lib.sbrk(this.#abi.toIntptr(increment, "sbrk", "increment"));
+    // (void *) -1: 0xffffffff on i386; on x86_64 2^64 − 1, which arrives as 2^64 (no break is near it).
+    if (this.#wide) return r >= 2 ** 63 || r < 0 ? -1 : r;
+    return r >>> 0 === 0xffffffff ? -1 : r >>> 0;
   }
   /** glibc's brk(addr): 0, or -1 with errno ENOMEM. null is NULL (brk(0) fails: the break cannot go there). */
   brk(addr: number | null): number {
     this.#checkAlive();
-    return this.#lib.brk(toPtr(addr, "brk", "addr"));
+    return this.#lib.brk(this.#abi.toPtr(addr, "brk", "addr"));
   }
   /**
    * The main thread's errno (an int), as the C library left it. Readable after the process died;
@@ -318,6 +336,8 @@ export class Process {
     if (group === null) {
       const threads = this.#libc.threads;
       if (threads === undefined) throw new Error("createThread: this allocator build has no threads");
+      // glibc's x86_64 thread start (a 2304-byte TCB, its static TLS, the 64-bit DTV) is not modelled yet.
+      if (this.#wide) throw new Error('createThread: threads are not available in an arch "x86_64" process yet');
       const kernel = this.#kernel;
       group = this.#threadGroup = new ThreadGroup(
         {
@@ -336,6 +356,21 @@ export class Process {
   }
 
   // ── looking at memory ──────────────────────────────────────────────────────
+  /** The process's ABI: `"i386"` (an address is an offset into `memory.buffer`) or `"x86_64"`. */
+  get arch(): "i386" | "x86_64" {
+    return this.#wide ? "x86_64" : "i386";
+  }
+  /**
+   * Where the byte at address `addr` lives in `memory.buffer`: `addr` itself in an i386 process;
+   * in an x86_64 process, the address translated through the window that holds it (the program
+   * and its heap, the mmap zone, the stack: docs/x86_64-layout.md). -1 when no window holds it
+   * (nothing can be mapped there). Whether the page is mapped is not looked at: `read` checks.
+   * Usable after the process died. @throws TypeError if `addr` is not a number.
+   */
+  offsetOf(addr: number): number {
+    const a = this.#abi.toPtr(addr, "offsetOf", "addr");
+    return a < 0 ? -1 : this.#kernel.vaToOffset(a);
+  }
   /** /proc/self/maps of the process: one line per VMA, 8-hex-digit addresses, `[heap]`, `[stack]`, the libraries. */
   maps(): string {
     this.#checkAlive();
@@ -361,8 +396,8 @@ export class Process {
    */
   read(addr: number | null, length: number): Uint8Array {
     this.#checkAlive();
-    const a = toPtr(addr, "read", "addr");
-    return this.#kernel.read(a, toSizeT(length, "read", "length"));
+    const a = this.#abi.toPtr(addr, "read", "addr");
+    return this.#kernel.read(a, this.#abi.toSizeT(length, "read", "length"));
   }
   /**
    * Stores `bytes` (a typed array, or an array of numbers, each kept modulo 256 as a Uint8Array
@@ -372,7 +407,7 @@ export class Process {
    */
   write(addr: number | null, bytes: ArrayLike<number>): void {
     this.#checkAlive();
-    const a = toPtr(addr, "write", "addr");
+    const a = this.#abi.toPtr(addr, "write", "addr");
     if (!ArrayBuffer.isView(bytes) || bytes instanceof DataView) {
       if (!Array.isArray(bytes)) throw notACValue("write", "bytes", "a typed array or an array of numbers", bytes);
       for (const b of bytes) if (typeof b !== "number") throw notACValue("write", "bytes[i]", "a number", b);
@@ -382,9 +417,9 @@ export class Process {
   /** memset(addr, byte, length): `byte` is an int kept modulo 256; faults as write does. */
   fill(addr: number | null, byte: number, length: number): void {
     this.#checkAlive();
-    const a = toPtr(addr, "fill", "addr");
+    const a = this.#abi.toPtr(addr, "fill", "addr");
     const b = toInt(byte, "fill", "byte");
-    this.#kernel.fill(a, b, toSizeT(length, "fill", "length"));
+    this.#kernel.fill(a, b, this.#abi.toSizeT(length, "fill", "length"));
   }
   /**
    * Declares raw writes through `memory` to [addr, addr + length): each page becomes resident, as
@@ -394,7 +429,7 @@ export class Process {
    */
   touch(addr: number | null, length: number): void {
     this.#checkAlive();
-    const a = toPtr(addr, "touch", "addr");
-    this.#kernel.touch(a, toSizeT(length, "touch", "length"));
+    const a = this.#abi.toPtr(addr, "touch", "addr");
+    this.#kernel.touch(a, this.#abi.toSizeT(length, "touch", "length"));
   }
 }

@@ -1,7 +1,7 @@
 // The public `sys` table of a process: the raw Linux 6.1 system calls, each argument turned into the
 // C value of its type (cargs.ts) before the kernel sees it.
 
-import { notACValue, toInt, toOffset, toPtr, toRlim, toSizeT } from "./cargs.js";
+import { ABI_I386, notACValue, toInt, toOffset, type CAbi } from "./cargs.js";
 import type { Kernel } from "./kernel/kernel.js";
 import { RLIMIT_NAMES } from "./kernel/limits.js";
 import type { Rlimit } from "./options.js";
@@ -87,11 +87,13 @@ function toResource(value: unknown, fn: string): number {
 }
 
 /**
- * The public `sys` table: each argument becomes the C value of its type (cargs.ts) before the
- * kernel sees it, so a value no C caller could pass throws with the process untouched; every C
- * value, however bad, reaches the kernel and comes back as −errno.
+ * The public `sys` table: each argument becomes the C value of its type (cargs.ts; `abi` says
+ * whose: i386's 32-bit words or x86_64's 64-bit ones) before the kernel sees it, so a value no C
+ * caller could pass throws with the process untouched; every C value, however bad, reaches the
+ * kernel and comes back as −errno.
  */
-export function checkedSyscalls(k: Kernel, live: () => void): Syscalls {
+export function checkedSyscalls(k: Kernel, live: () => void, abi: CAbi = ABI_I386): Syscalls {
+  const { toPtr, toSizeT, toRlim } = abi;
   return {
     brk: (a) => (live(), k.brk(toPtr(a, "sys.brk", "addr"))),
     mmap: (a, l, p, f, fd, o) => {

@@ -46,6 +46,7 @@ export const PROCESS_OPTIONS = {
   seed: { type: "string" },
   aslr: { type: "string" },
   allocator: { type: "string" },
+  arch: { type: "string" },
   nprocs: { type: "string" },
   debug: { type: "boolean" },
 } as const satisfies Options;
@@ -71,6 +72,8 @@ export const PROCESS_HELP = `  --seed N            seed of the process's ASLR (a
   --aslr 0|1|2        kernel.randomize_va_space (default 2: stack, mmap base and brk randomized)
   --allocator wasm|ts the allocator: ptmalloc compiled to Wasm (default) or the same algorithm in
                       plain TypeScript (same results, slower)
+  --arch i386|x86_64  the process's ABI and glibc build (default i386); x86_64 is a 64-bit PIE
+                      program (SIZE_SZ 8, 47-bit addresses), replaying as the real x86-64 glibc
   --nprocs N          what get_nprocs() returns (default 2): the arena limit of threaded op lists
   --debug             the allocator's debug build, which checks the whole heap after every call
                       (much slower); and errors show their stack trace`;

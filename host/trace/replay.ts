@@ -67,10 +67,15 @@ export interface ReplayResult {
   brkUntouched: boolean;
   /** The alignBreak option (0 when not used). */
   alignBreak: number;
-  /** Per ID: the address returned (0 for NULL): a byte offset into `proc.memory.buffer`. */
-  addr: Uint32Array;
-  /** Per ID: the raw size field at address − 4 (flag bits included: 2 is IS_MMAPPED); 0 for NULL. */
-  sizeField: Uint32Array;
+  /** sizeof(size_t) of the process: 4 (i386) or 8 (x86_64), as the output's header says. */
+  sizeofSizeT: 4 | 8;
+  /**
+   * Per ID: the address returned (0 for NULL). i386: a Uint32Array, each address a byte offset
+   * into `proc.memory.buffer`; x86_64: a Float64Array of virtual addresses (proc.offsetOf).
+   */
+  addr: Uint32Array | Float64Array;
+  /** Per ID: the raw size field at address − sizeofSizeT (flag bits included: 2 is IS_MMAPPED); 0 for NULL. */
+  sizeField: Uint32Array | Float64Array;
   /** Per ID: 1 if the op ran (0 when its OLDID was dead: an error, no output line). */
   made: Uint8Array;
   /** Per op: nanoseconds spent in the call (when timings are on). */
@@ -124,8 +129,13 @@ const SIZE_BITS = 7;
 const NL = 10;
 const SPACE = 32;
 
-/** Writes v (a u32) in decimal at buf[n]; returns the position after it. */
+/** Writes v (a non-negative integer) in decimal at buf[n]; returns the position after it. */
 function writeDecimal(buf: Uint8Array, n: number, v: number): number {
+  if (v >= 4294967296) {
+    const text = String(v);
+    for (let i = 0; i < text.length; i++) buf[n + i] = text.charCodeAt(i);
+    return n + text.length;
+  }
   if (v < 10) {
     buf[n] = 48 + v;
     return n + 1;
@@ -152,12 +162,12 @@ function writeDecimal(buf: Uint8Array, n: number, v: number): number {
 export function replay(proc: ReplayTarget, input: OpList | string | Uint8Array, options: ReplayOptions = {}): ReplayResult {
   const trace = typeof input === "string" || input instanceof Uint8Array ? parseTrace(input) : input;
   const ids = trace.ids;
-  const addr = new Uint32Array(ids);
-  const sizeField = new Uint32Array(ids);
+  const engine = new Replayer(proc, options);
+  const addr = engine.wide ? new Float64Array(ids) : new Uint32Array(ids);
+  const sizeField = engine.wide ? new Float64Array(ids) : new Uint32Array(ids);
   const made = new Uint8Array(ids);
   const notes: ReplayNote[] = [];
   let madeCount = 0;
-  const engine = new Replayer(proc, options);
   if (options.threads ?? hasThreadLines(trace)) engine.useThreads();
   const threaded = engine.threaded;
   const arena = new Uint32Array(threaded ? ids : 0);
@@ -187,6 +197,7 @@ export function replay(proc: ReplayTarget, input: OpList | string | Uint8Array, 
   return {
     ops: engine.ops,
     ids,
+    sizeofSizeT: engine.wide ? 8 : 4,
     brk0: engine.brk0,
     brkUntouched: engine.brkUntouched,
     alignBreak: engine.alignBreak,
@@ -246,12 +257,14 @@ export class ReplayWriter implements ReplayEvents {
   constructor(
     readonly out: ByteWriter,
     readonly brk0: number,
+    /** sizeof(size_t): 8 in an x86_64 process, whose size fields hold more than 32 bits. */
+    readonly sizeofSizeT: 4 | 8 = 4,
   ) {}
 
   /** `ids`: the number of IDs (undefined prints `ids=?`: a stream whose length is not known). */
   header(brkUntouched: boolean, ids: number | undefined, alignBreak: number): void {
     this.out.ascii(
-      `# replay glibc=2.36 sizeof_size_t=4 brk0_page_offset=${this.brk0 & 4095} ` +
+      `# replay glibc=2.36 sizeof_size_t=${this.sizeofSizeT} brk0_page_offset=${this.brk0 % 4096} ` +
         `brk_untouched_before_first_op=${brkUntouched ? "yes" : "no"} ids=${ids ?? "?"} malloc_env=none` +
         (alignBreak > 0 ? ` align_break=${alignBreak}` : "") +
         "\n",
@@ -260,7 +273,7 @@ export class ReplayWriter implements ReplayEvents {
 
   block(id: number, p: number, field: number): void {
     const out = this.out;
-    if (out.n + 40 > out.buf.length) out.flush();
+    if (out.n + 60 > out.buf.length) out.flush();
     const buf = out.buf;
     let n = writeDecimal(buf, out.n, id);
     buf[n++] = SPACE;
@@ -275,7 +288,7 @@ export class ReplayWriter implements ReplayEvents {
         n = writeDecimal(buf, n, Math.abs(offset));
       }
       buf[n++] = SPACE;
-      n = writeDecimal(buf, n, (field & ~SIZE_BITS) >>> 0);
+      n = writeDecimal(buf, n, this.sizeofSizeT === 4 ? (field & ~SIZE_BITS) >>> 0 : field - (field % 8));
     }
     buf[n++] = NL;
     out.n = n;
@@ -355,7 +368,7 @@ export function formatReplayLine(result: ReplayResult, id: number): string {
   const p = result.addr[id];
   if (p === 0) return `${id} N`;
   const field = result.sizeField[id];
-  const chunk = (field & ~SIZE_BITS) >>> 0;
+  const chunk = result.sizeofSizeT === 4 ? (field & ~SIZE_BITS) >>> 0 : field - (field % 8);
   if (field & IS_MMAPPED) return `${id} M ${chunk}`;
   const t = result.threads;
   if (t === null) return `${id} ${p - result.brk0} ${chunk}`;
@@ -367,7 +380,7 @@ export function writeReplay(result: ReplayResult, out: ByteWriter): void {
   const t = result.threads;
   let w: ReplayWriter | ThreadsReplayWriter;
   if (t === null) {
-    w = new ReplayWriter(out, result.brk0);
+    w = new ReplayWriter(out, result.brk0, result.sizeofSizeT);
     w.header(result.brkUntouched, result.ids, result.alignBreak);
   } else {
     w = new ThreadsReplayWriter(out, result.brk0);

@@ -39,8 +39,12 @@ export interface ReplayThread extends ReplayCaller {
 
 /** What replay needs from a process: a subset of the public API (Process satisfies it). */
 export interface ReplayTarget {
-  /** The process's memory: the size field of each block is read at address − 4. */
+  /** The process's memory: the size field of each block is read at address − SIZE_SZ. */
   readonly memory: WebAssembly.Memory;
+  /** The process's ABI (default "i386": an address is an offset into `memory.buffer`). */
+  readonly arch?: "i386" | "x86_64";
+  /** Process.offsetOf: where an address lives in `memory.buffer` (needed for x86_64). */
+  offsetOf?(addr: number): number;
   /** Process.malloc: op `m`. */
   malloc(size: number): number;
   /** Process.calloc: op `c`. */
@@ -265,13 +269,18 @@ export class Replayer {
   /** Non-main arenas by the address of their malloc_state → label 1, 2, … */
   #arenaLabel = new Map<number, number>();
   readonly #readBreak: (() => number) | undefined;
-  #addr = new Uint32Array(1024);
+  // Addresses as doubles: an x86_64 address does not fit a u32 (an i386 one costs the same).
+  #addr = new Float64Array(1024);
   #live = new Uint8Array(1024);
-  #region = new Uint32Array(16);
+  #region = new Float64Array(16);
   #words: Uint32Array;
+  /** An x86_64 process: 8-byte size fields, addresses above 4 GiB read through offsetOf. */
+  readonly wide: boolean;
 
   constructor(proc: ReplayTarget, options: ReplayOptions = {}, streaming = false) {
     this.proc = proc;
+    this.wide = proc.arch === "x86_64";
+    if (this.wide && proc.offsetOf === undefined) throw new TypeError("replay: an x86_64 process must have offsetOf");
     this.#every = options.checkpointEvery ?? 10000;
     this.#everyGiven = options.checkpointEvery !== undefined;
     this.#throw = options.badIds === "throw";
@@ -287,11 +296,11 @@ export class Replayer {
       if (!Number.isInteger(alignBreak) || (alignBreak & (alignBreak - 1)) !== 0) {
         throw new RangeError(`replay: alignBreak must be a power of two, not ${alignBreak}`);
       }
-      const cur = proc.sbrk(0) >>> 0;
+      const cur = this.#unsigned(proc.sbrk(0));
       const aligned = Math.ceil(cur / alignBreak) * alignBreak;
       if (aligned !== cur && proc.sbrk(aligned - cur) === -1) throw new Error("replay: cannot align the break");
     }
-    this.brk0 = proc.sbrk(0) >>> 0;
+    this.brk0 = this.#unsigned(proc.sbrk(0));
     this.#words = new Uint32Array(proc.memory.buffer);
   }
 
@@ -337,16 +346,21 @@ export class Replayer {
 
   /** The break now: the raw brk(0) where the process has it (cheaper than sbrk's C wrapper). */
   #brk(): number {
-    if (this.#readBreak !== undefined) return this.#readBreak() >>> 0;
+    if (this.#readBreak !== undefined) return this.#unsigned(this.#readBreak());
     const sys = this.proc.sys;
-    return (sys !== undefined ? sys.brk(0) : this.proc.sbrk(0)) >>> 0;
+    return this.#unsigned(sys !== undefined ? sys.brk(0) : this.proc.sbrk(0));
+  }
+
+  /** An address or size as a target returned it: i386 results may be raw 32-bit patterns. */
+  #unsigned(x: number): number {
+    return this.wide ? x : x >>> 0;
   }
 
   #ensureIds(ids: number): void {
     if (ids <= this.#addr.length) return;
     let cap = this.#addr.length;
     while (cap < ids) cap *= 2;
-    const addr = new Uint32Array(cap); addr.set(this.#addr); this.#addr = addr;
+    const addr = new Float64Array(cap); addr.set(this.#addr); this.#addr = addr;
     const live = new Uint8Array(cap); live.set(this.#live); this.#live = live;
   }
 
@@ -354,7 +368,7 @@ export class Replayer {
     if (regions <= this.#region.length) return;
     let cap = this.#region.length;
     while (cap < regions) cap *= 2;
-    const r = new Uint32Array(cap); r.set(this.#region); this.#region = r;
+    const r = new Float64Array(cap); r.set(this.#region); this.#region = r;
   }
 
   /** Is the block of `id` live? Otherwise counts an error, or throws (badIds: "throw"). */
@@ -402,6 +416,7 @@ export class Replayer {
     const every = this.#every;
     const timed = this.opNanos !== null || this.latency !== null;
     const brk0 = this.brk0;
+    const wide = this.wide;
     let maxBrkDelta = this.maxBrkDelta;
     for (let i = 0; i < n; i++) {
       const k = kind[i];
@@ -436,7 +451,7 @@ export class Replayer {
       const ops = ++this.ops; // counted at once: a process that dies in the next op reports how far it got
       if (p !== -1) {
         this.ids = id + 1;
-        this.#block(id, p >>> 0, events);
+        this.#block(id, wide ? p : p >>> 0, events);
       }
       // Only an allocation (or sbrk) can raise the break: frees and trims only lower it.
       if (p !== -1 || k === SBRK) {
@@ -501,7 +516,7 @@ export class Replayer {
       const ops = ++this.ops;
       if (p !== -1) {
         this.ids = id + 1;
-        this.#placedBlock(id, p >>> 0, events);
+        this.#placedBlock(id, this.#unsigned(p), events);
       }
       if (p !== -1 || k === SBRK) {
         const delta = this.#brk() - this.brk0;
@@ -552,6 +567,7 @@ export class Replayer {
       events.block(id, 0, 0);
       return;
     }
+    if (this.wide) throw new Error("replay: the threads format is not available in an x86_64 process yet");
     let words = this.#words;
     if ((p - 4) >>> 2 >= words.length) words = this.#words = new Uint32Array(this.proc.memory.buffer);
     const field = words[(p - 4) >>> 2];
@@ -590,15 +606,27 @@ export class Replayer {
     this.#live[id] = 1;
     let field = 0;
     if (p !== 0) {
-      // A block's pointer is 8-aligned at least, so its size field is a whole u32 of memory.
-      // A grown memory detaches the old view (length 0): then, and only then, look again.
-      const at = (p - 4) >>> 2;
-      let words = this.#words;
-      if (at >= words.length) words = this.#words = new Uint32Array(this.proc.memory.buffer);
-      field = words[at];
+      if (this.wide) {
+        field = this.#field64(p);
+      } else {
+        // A block's pointer is 8-aligned at least, so its size field is a whole u32 of memory.
+        // A grown memory detaches the old view (length 0): then, and only then, look again.
+        const at = (p - 4) >>> 2;
+        let words = this.#words;
+        if (at >= words.length) words = this.#words = new Uint32Array(this.proc.memory.buffer);
+        field = words[at];
+      }
       if (field & IS_MMAPPED) this.mmappedAllocs++;
     }
     events.block(id, p, field);
+  }
+
+  /** x86_64: the 8-byte size field below the block at `p`, found through the process's translation. */
+  #field64(p: number): number {
+    const at = this.proc.offsetOf!(p - 8);
+    let words = this.#words;
+    if (at + 8 > words.length * 4) words = this.#words = new Uint32Array(this.proc.memory.buffer);
+    return words[at >>> 2] + words[(at >>> 2) + 1] * 2 ** 32;
   }
 
   #time(t0: number, op: number): void {
@@ -668,7 +696,7 @@ export class Replayer {
   }
 
   /** The raw memory system calls on regions (M U X D Y). */
-  #system(k: number, list: OpList, i: number, region: Uint32Array): void {
+  #system(k: number, list: OpList, i: number, region: Float64Array): void {
     const sys = this.#need(this.proc, "sys", list.line[i]);
     const rid = list.a[i], b = list.b[i], c = list.c[i], d = list.d[i];
     switch (k) {
@@ -678,13 +706,13 @@ export class Replayer {
         break;
       }
       case Op.MUNMAP:
-        sys.munmap((region[rid] + b) >>> 0, c);
+        sys.munmap(this.#unsigned(region[rid] + b), c);
         break;
       case Op.MPROTECT:
-        sys.mprotect((region[rid] + b) >>> 0, c, d);
+        sys.mprotect(this.#unsigned(region[rid] + b), c, d);
         break;
       case Op.MADVISE:
-        sys.madvise((region[rid] + b) >>> 0, c, d);
+        sys.madvise(this.#unsigned(region[rid] + b), c, d);
         break;
       case Op.MREMAP: {
         const r = sys.mremap(region[rid], b, c, d);

@@ -74,7 +74,7 @@ export function replayHeader(engine: Replayer, ids: number | undefined): string 
   }
   let header = "";
   const h = new ByteWriter((bytes) => (header += new TextDecoder().decode(bytes)), 4096);
-  new ReplayWriter(h, engine.brk0).header(engine.brkUntouched, ids, engine.alignBreak);
+  new ReplayWriter(h, engine.brk0, engine.wide ? 8 : 4).header(engine.brkUntouched, ids, engine.alignBreak);
   h.flush();
   return header;
 }
@@ -264,7 +264,7 @@ export async function replayStream(
     if (options.threads ?? (first !== null && hasThreadLines(first))) engine.useThreads();
     header = replayHeader(engine, options.ids);
     if (sink) {
-      writer = engine.threaded ? new ThreadsReplayWriter(out, engine.brk0) : new ReplayWriter(out, engine.brk0);
+      writer = engine.threaded ? new ThreadsReplayWriter(out, engine.brk0) : new ReplayWriter(out, engine.brk0, engine.wide ? 8 : 4);
       events = writer;
       if (options.ids !== undefined) out.ascii(header);
     }

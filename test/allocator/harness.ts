@@ -16,13 +16,16 @@ export interface TestProcess extends LoadedAllocator {
   brk0: number;
   /** The current break. */
   curBrk(): number;
+  /** The size field of the chunk whose user pointer is `ptr` (a VA), as glibc stored it. */
+  sizeField(ptr: number): number;
 }
 
-export async function makeProcess(opts: { debug?: boolean; seed?: number } = {}): Promise<TestProcess> {
+export async function makeProcess(opts: { debug?: boolean; seed?: number; arch?: "i386" | "x86_64" } = {}): Promise<TestProcess> {
   const debug = opts.debug ?? true;
   const seed = opts.seed ?? 1;
+  const arch = opts.arch ?? "i386";
   const memory = new WebAssembly.Memory({ initial: 2, maximum: 65536 });
-  const module = await allocatorModule(debug);
+  const module = await allocatorModule(debug, arch);
   const calls: string[] = [];
   let kernel: Kernel | null = null;
   const k = () => kernel!;
@@ -33,10 +36,23 @@ export async function makeProcess(opts: { debug?: boolean; seed?: number } = {})
     mremap: (old, oldLen, newLen, flags) => (calls.push(`mremap(${oldLen},${newLen})`), k().mremap(old, oldLen, newLen, flags)),
     madvise: (addr, len, advice) => (calls.push(`madvise(${len},${advice})`), k().madvise(addr, len, advice)),
     accessFault: (addr, write) => k().accessFault(addr, write),
+    get windows() {
+      return k().windows;
+    },
+    offsetToVa: (offset) => k().offsetToVa(offset),
   };
-  const loaded = instantiateAllocator(module, { memory, seed, debug, kernel: () => recorder });
-  kernel = processKernel(memory, loaded.heapBase, { seed, aslr: 2 });
+  const loaded = instantiateAllocator(module, { memory, seed, debug, arch, kernel: () => recorder });
+  kernel = processKernel(memory, loaded.heapBase, { seed, aslr: 2, arch });
   const kern = kernel;
-  const libc = withUnsignedResults(loaded.libc);
-  return { ...loaded, libc, memory, kernel: kern, calls, brk0: kern.startBrk, curBrk: () => kern.brk(0) };
+  // x86_64 results are non-negative numbers already; i386's are raw 32-bit patterns.
+  const libc = arch === "i386" ? withUnsignedResults(loaded.libc) : loaded.libc;
+  const sizeField =
+    arch === "i386"
+      ? (ptr: number) => new Uint32Array(memory.buffer, ptr - 4, 1)[0]
+      : (ptr: number) => {
+          const at = kern.vaToOffset(ptr - 8);
+          const w = new Uint32Array(memory.buffer, at, 2);
+          return w[0] + w[1] * 2 ** 32;
+        };
+  return { ...loaded, libc, memory, kernel: kern, calls, brk0: kern.startBrk, curBrk: () => kern.brk(0), sizeField };
 }

@@ -1,11 +1,11 @@
 // A direct replayer of "ops v1" lists (shared traces FORMAT.md) over one allocator instance,
 // writing the oracle's replay-output lines (without the "# replay" header) for a line-by-line
-// comparison with the real glibc's *.replay32.txt.
+// comparison with the real glibc's *.replay32.txt (i386) or *.replay64.txt (x86_64).
 
 import type { TestProcess } from "./harness.js";
 
 export function replayOps(p: TestProcess, opsText: string, checkpointEvery = 10000, withSummary = true): string[] {
-  const { libc, memory, brk0 } = p;
+  const { libc, brk0 } = p;
   const out: string[] = [];
   const ptrs: number[] = [];
   let nops = 0, maxBrk = 0, mmapped = 0, allocs = 0, frees = 0;
@@ -17,12 +17,13 @@ export function replayOps(p: TestProcess, opsText: string, checkpointEvery = 100
     allocs++;
     ptrs[id] = ptr;
     if (ptr === 0) return void out.push(`${id} N`);
-    const size = new Uint32Array(memory.buffer, ptr - 4, 1)[0];
-    if (size & 2) {
+    const field = p.sizeField(ptr);
+    const size = field - (field % 8); // flags masked, without 32-bit bitwise ops (x86_64 sizes)
+    if (field & 2) {
       mmapped++;
-      out.push(`${id} M ${size & ~7}`);
+      out.push(`${id} M ${size}`);
     } else {
-      out.push(`${id} ${ptr - brk0} ${size & ~7}`);
+      out.push(`${id} ${ptr - brk0} ${size}`);
     }
   };
   for (const line of opsText.split("\n")) {

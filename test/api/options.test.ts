@@ -48,7 +48,7 @@ describe("createProcess options", () => {
     ["privileged", 1, TypeError],
     ["debug", "yes", TypeError],
     ["arch", "arm", RangeError],
-    ["arch", "x86_64", RangeError],
+    ["arch", "amd64", RangeError],
     ["nprocs", 0, RangeError],
     ["writes", "lazy", RangeError],
     ["maxMemoryBytes", 16 * MiB, RangeError],
@@ -63,6 +63,14 @@ describe("createProcess options", () => {
       await rejects({ [name]: value }, kind, `createProcess: ${name}`);
     });
   }
+
+  it('arch "x86_64" runs only the Wasm allocator in the whole 4 GiB memory: the other choices name their option', async () => {
+    await rejects({ arch: "x86_64", allocator: "ts" }, RangeError, "createProcess: allocator");
+    await rejects({ arch: "x86_64", maxMemoryBytes: GiB }, RangeError, "createProcess: maxMemoryBytes");
+    const proc = await createProcess({ arch: "x86_64", maxMemoryBytes: 4 * GiB, rlimits: { RLIMIT_AS: { cur: 2 ** 64 - 1, max: 2 ** 64 } } });
+    expect(proc.arch).toBe("x86_64");
+    expect(proc.sys.getrlimit("RLIMIT_AS")).toEqual({ cur: Infinity, max: Infinity });
+  });
 
   it("accepts every option of the API with a good value", async () => {
     const proc = await createProcess({
