@@ -118,8 +118,10 @@ export function fillBytes(mm: Mm, addr: number, byte: number, len: number): void
 /** Process.touch: [addr, addr + len) was written behind the kernel's back; fault it in as those stores would have. */
 export function touchBytes(mm: Mm, addr: number, len: number): void {
   // The common case, a store into a page already written: nothing to do.
-  if (len > 0 && addr % PAGE_SIZE + len <= PAGE_SIZE) {
-    const at = mm.off(addr);
+  if (mm.identity) {
+    if (len > 0 && (addr & (PAGE_SIZE - 1)) + len <= PAGE_SIZE && mm.pageMap.storeReady(addr)) return;
+  } else if (len > 0 && (addr % PAGE_SIZE) + len <= PAGE_SIZE) {
+    const at = mm.vaToOffset(addr);
     if (at >= 0 && mm.pageMap.storeReady(at)) return;
   }
   const { fault } = faultIn(mm, addr, len, true);

@@ -12,12 +12,29 @@ import { sysMadvise } from "./madvise.js";
 import { sysMincore } from "./mincore.js";
 import { sysMlock, sysMlock2, sysMlockall, sysMunlock, sysMunlockall } from "./mlock.js";
 import { Mm, type KernelOptions } from "./mm.js";
-import type { Arch, Window } from "./aslr.js";
+import { computeLayout, initialMemoryBytes, type Arch, type Window } from "./aslr.js";
+import { Rlimits } from "./limits.js";
+import { ulong, ulong64 } from "./args.js";
 import { sysMmap, sysMunmap } from "./mmap.js";
 import { sysMprotect } from "./mprotect.js";
 import { sysMremap } from "./mremap.js";
 import { maps, status, statusText, type Status } from "./procfs.js";
 import type { Rlimit } from "./limits.js";
+
+/**
+ * The windows and the memory size a kernel made with these options will have, before it exists:
+ * the windows depend only on the architecture, the seed, aslr and RLIMIT_STACK (not on the
+ * program), so a process can size its memory and hand the windows to its allocator first.
+ * `memoryBytes`: what the memory must hold at once (4 GiB on x86_64; the stack's page on i386).
+ */
+export function kernelWindows(
+  options: Pick<KernelOptions, "arch" | "aslr" | "seed" | "rlimits" | "taskSize">,
+): { windows: readonly Window[]; memoryBytes: number } {
+  const arch = options.arch ?? "i386";
+  const stackRlimitCur = new Rlimits(0, options.rlimits, arch).cur(3);
+  const layout = computeLayout({ arch, aslr: options.aslr, seed: options.seed, stackRlimitCur, dataEnd: 0, taskSize: options.taskSize });
+  return { windows: layout.windows, memoryBytes: initialMemoryBytes(layout) };
+}
 import { verify } from "./verify.js";
 
 export type { KernelOptions } from "./mm.js";
@@ -128,27 +145,27 @@ export class Kernel {
    * if the access may go on (a stack grown, or a region the map could not hold), else the SIGSEGV.
    */
   accessFault(addr: number, write: boolean): SegmentationFault | null {
-    const mm = this.mm;
-    return accessFault(mm, mm.ulong(addr), write);
+    return accessFault(this.mm, this.word(addr), write);
   }
 
   /** Reads [addr, addr + length) (VAs) as a load would: SIGSEGV where it is not readable. */
   read(addr: number, length: number): Uint8Array {
-    const mm = this.mm;
-    return readBytes(mm, mm.ulong(addr), mm.ulong(length));
+    return readBytes(this.mm, this.word(addr), this.word(length));
   }
   write(addr: number, bytes: ArrayLike<number>): void {
-    const mm = this.mm;
-    writeBytes(mm, mm.ulong(addr), bytes);
+    writeBytes(this.mm, this.word(addr), bytes);
   }
   fill(addr: number, byte: number, length: number): void {
-    const mm = this.mm;
-    fillBytes(mm, mm.ulong(addr), byte, mm.ulong(length));
+    fillBytes(this.mm, this.word(addr), byte, this.word(length));
   }
   /** Write-faults the pages of [addr, addr + length) without changing a byte (Process.touch). */
   touch(addr: number, length: number): void {
-    const mm = this.mm;
-    touchBytes(mm, mm.ulong(addr), mm.ulong(length));
+    touchBytes(this.mm, this.word(addr), this.word(length));
+  }
+
+  /** An address or length as this ABI's `unsigned long` (a direct call on the i386 path). */
+  private word(value: unknown): number {
+    return this.mm.identity ? ulong(value) : ulong64(value);
   }
   /** Checks every invariant of the address space; throws an Error naming the first violation. */
   verify(): void {

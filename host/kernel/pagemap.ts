@@ -36,7 +36,7 @@ import {
 import { PAGE_SHIFT, PAGE_SIZE } from "../constants.js";
 import type { Window } from "./aslr.js";
 import { PAGE_ANON } from "./pages.js";
-import { VM_EXEC, VM_READ, VM_WRITE, type Vma, type VmaList } from "./vma.js";
+import { VM_EXEC, VM_READ, VM_WRITE, type VmaList } from "./vma.js";
 
 const REGION_BYTES = 2 ** PAGEMAP_REGION_SHIFT;
 const REGIONS = 2 ** (32 - PAGEMAP_REGION_SHIFT);
@@ -62,6 +62,9 @@ export class PageMap {
   readonly #vmas: VmaList;
   /** The process's windows, in offset order. */
   readonly #windows: readonly Window[];
+  /** One window, VA = offset (i386). */
+  readonly #identity: boolean;
+
   /** Pages.state: a page's write bit is set only while it is resident (state ≥ PAGE_ANON). */
   readonly #state: Uint8Array;
   /** Pages.presentIn: a region with no page present has none resident. */
@@ -103,6 +106,7 @@ export class PageMap {
     this.#memory = memory;
     this.#vmas = vmas;
     this.#windows = [...windows].sort((a, b) => a.offset - b.offset);
+    this.#identity = windows.length === 1 && windows[0]!.va === 0 && windows[0]!.offset === 0;
     this.#state = pages.state;
     this.#presentIn = pages.presentIn;
     // Views of the map's own 64 KiB: everything the map reads or writes lies there.
@@ -135,10 +139,13 @@ export class PageMap {
     if (endVa <= startVa) return;
     this.#refreshViews();
     if (this.#blocked !== 0) this.#unblock();
-    for (const w of this.#windows) {
-      const s = Math.max(startVa, w.va);
-      const e = Math.min(endVa, w.va + w.length);
-      if (s < e) this.#changedOffsets(s - w.va + w.offset, e - w.va + w.offset);
+    if (this.#identity) this.#changedOffsets(startVa, endVa);
+    else {
+      for (const w of this.#windows) {
+        const s = Math.max(startVa, w.va);
+        const e = Math.min(endVa, w.va + w.length);
+        if (s < e) this.#changedOffsets(s - w.va + w.offset, e - w.va + w.offset);
+      }
     }
     if (this.#ask.size > 0 && this.#free.length > 0) for (const r of [...this.#ask]) this.#rebuild(r);
     this.#setHotSpan();
@@ -158,25 +165,25 @@ export class PageMap {
   }
 
   /**
-   * Calls fn(v, s, e) for each VMA over the offsets [start, end), with [s, e) the offsets of its
-   * part there, in offset order.
+   * Window k's part of the offsets [s, e): sets #ws, #we (its offsets) and #d (VA − offset there)
+   * and returns the index of the first VMA over it (the list's length when none). The walks of
+   * residency(), #paint and #rebuild go window by window with it, without a callback (residency
+   * runs at every page fault); on i386 there is one window, and d is 0.
    */
-  #eachVma(start: number, end: number, fn: (v: Vma, s: number, e: number) => void): void {
-    const list = this.#vmas.list;
-    for (const w of this.#windows) {
-      const ws = Math.max(start, w.offset);
-      const we = Math.min(end, w.offset + w.length);
-      if (ws >= we) continue;
-      const d = w.va - w.offset;
-      for (let i = this.#vmas.lowerBound(ws + d); i < list.length && list[i]!.start < we + d; i++) {
-        const v = list[i]!;
-        fn(v, Math.max(v.start - d, ws), Math.min(v.end - d, we));
-      }
-    }
+  #firstVma(k: number, s: number, e: number): number {
+    const w = this.#windows[k]!;
+    this.#ws = Math.max(s, w.offset);
+    this.#we = Math.min(e, w.offset + w.length);
+    this.#d = w.va - w.offset;
+    return this.#ws < this.#we ? this.#vmas.lowerBound(this.#ws + this.#d) : this.#vmas.list.length;
   }
+  #ws = 0;
+  #we = 0;
+  #d = 0;
 
   /** Whether a VMA is over any of the offsets [start, end). */
   #mappedAt(start: number, end: number): boolean {
+    if (this.#identity) return this.#vmas.intersecting(start, end) !== undefined;
     for (const w of this.#windows) {
       const ws = Math.max(start, w.offset);
       const we = Math.min(end, w.offset + w.length);
@@ -187,6 +194,7 @@ export class PageMap {
 
   /** The offset of a mapped VA (one a VMA holds, so in a window). */
   #offsetOf(va: number): number {
+    if (this.#identity) return va;
     for (const w of this.#windows) if (va >= w.va && va < w.va + w.length) return va - w.va + w.offset;
     return -1;
   }
@@ -258,9 +266,13 @@ export class PageMap {
         const s = Math.max(startPage * PAGE_SIZE, base);
         const e = Math.min(endPage * PAGE_SIZE, base + REGION_BYTES);
         const planeAt = (leaf << PAGEMAP_LEAF_SHIFT) + PAGEMAP_WRITE_PLANE;
-        this.#eachVma(s, e, (v, vs, ve) => {
-          if (v.flags & VM_WRITE) fillBits(this.#u8, planeAt, (vs - base) >>> PAGE_SHIFT, (ve - base) >>> PAGE_SHIFT, resident);
-        });
+        const list = this.#vmas.list;
+        for (let k = 0; k < this.#windows.length; k++) {
+          for (let i = this.#firstVma(k, s, e), d = this.#d, ws = this.#ws, we = this.#we; i < list.length && list[i]!.start < we + d; i++) {
+            const v = list[i]!;
+            if (v.flags & VM_WRITE) fillBits(this.#u8, planeAt, (Math.max(v.start - d, ws) - base) >>> PAGE_SHIFT, (Math.min(v.end - d, we) - base) >>> PAGE_SHIFT, resident);
+          }
+        }
       }
     }
     if (resident) this.#storeGained(startPage * PAGE_SIZE, endPage * PAGE_SIZE);
@@ -298,13 +310,17 @@ export class PageMap {
 
   /** Sets the bits of the leaf at `at` (its region starting at base) for the VMAs over [s, e). */
   #paint(at: number, base: number, s: number, e: number): void {
-    this.#eachVma(s, e, (v, vs, ve) => {
-      if (!(v.flags & ANY_ACCESS)) return;
-      const ps = (vs - base) >>> PAGE_SHIFT;
-      const pe = (ve - base) >>> PAGE_SHIFT;
-      setBits(this.#u8, at, ps, pe);
-      if (v.flags & VM_WRITE) this.#paintResident(at, base, ps, pe);
-    });
+    const list = this.#vmas.list;
+    for (let k = 0; k < this.#windows.length; k++) {
+      for (let i = this.#firstVma(k, s, e), d = this.#d, ws = this.#ws, we = this.#we; i < list.length && list[i]!.start < we + d; i++) {
+        const v = list[i]!;
+        if (!(v.flags & ANY_ACCESS)) continue;
+        const ps = (Math.max(v.start - d, ws) - base) >>> PAGE_SHIFT;
+        const pe = (Math.min(v.end - d, we) - base) >>> PAGE_SHIFT;
+        setBits(this.#u8, at, ps, pe);
+        if (v.flags & VM_WRITE) this.#paintResident(at, base, ps, pe);
+      }
+    }
   }
 
   /** Sets the write bits of pages [ps, pe) of the region at base that are resident. */
@@ -342,12 +358,16 @@ export class PageMap {
     let allWritable = true;
     let anyWritable = false;
     let allReadable = true;
-    this.#eachVma(base, lim, (v, vs, ve) => {
-      covered += ve - vs;
-      if (v.flags & VM_WRITE) anyWritable = true;
-      else allWritable = false;
-      if (!(v.flags & ANY_ACCESS)) allReadable = false;
-    });
+    const list = this.#vmas.list;
+    for (let k = 0; k < this.#windows.length; k++) {
+      for (let i = this.#firstVma(k, base, lim), d = this.#d, ws = this.#ws, we = this.#we; i < list.length && list[i]!.start < we + d; i++) {
+        const v = list[i]!;
+        covered += Math.min(v.end - d, we) - Math.max(v.start - d, ws);
+        if (v.flags & VM_WRITE) anyWritable = true;
+        else allWritable = false;
+        if (!(v.flags & ANY_ACCESS)) allReadable = false;
+      }
+    }
     let shared = -1;
     if (covered === 0) shared = PAGEMAP_LEAF_NONE;
     else if (covered === REGION_BYTES && allWritable && this.#allResident(base)) shared = PAGEMAP_LEAF_RW;

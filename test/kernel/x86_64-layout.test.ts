@@ -1,0 +1,265 @@
+// The x86_64 process's address space: Linux 6.1's layout of a 64-bit PIE program, the windows of
+// the Wasm memory that hold it, and the limits the windows set (docs/x86_64-layout.md). The
+// fresh-process figures are those of a minimal `gcc` (x86-64) program on Debian 12, read off its
+// /proc/self/maps and status under `setarch -R` (ASLR off).
+
+import { describe, expect, it } from "vitest";
+import { ULONG_UNREPRESENTABLE, rlim64, ulong64 } from "../../host/kernel/args.js";
+import { kernelWindows, type Kernel, type KernelOptions } from "../../host/kernel/kernel.js";
+import { SegmentationFault } from "../../host/errors.js";
+import { ANON_PRIVATE, GiB, MiB, PAGE, PROT_RW, makeKernel, mapsOf } from "./helpers.js";
+
+const ENOMEM = 12;
+const MAP_FIXED = 0x10;
+const MAP_32BIT = 0x40;
+const TASK_SIZE = 0x7ffffffff000;
+
+/** A bare kernel (helpers.ts) as an x86_64 process has it: the libraries mapped. */
+const kernel64 = (options: Partial<Omit<KernelOptions, "memory">> = {}): Kernel => makeKernel({ arch: "x86_64", libraries: true, ...options });
+
+describe("the x86_64 layout with ASLR off is the real one", () => {
+  const k = kernel64();
+  const lines = k.maps().trimEnd().split("\n");
+
+  it("program at 0x555555554000, heap right after it, ld.so ending at mmap_base, stack at TASK_SIZE", () => {
+    expect(lines[0]!.startsWith("555555554000-555555555000 r--p 00000000 ")).toBe(true);
+    expect(k.startBrk).toBe(0x55555555b000); // 5 program pages, 2 of them the module's data beyond the real one's
+    expect(lines.find((l) => l.endsWith("ld-linux-x86-64.so.2") && l.includes(" rw-p "))).toMatch(/^7ffff7ffd000-7ffff7fff000 /);
+    expect(lines.find((l) => l.endsWith("[stack]"))).toMatch(/^7ffffffde000-7ffffffff000 rw-p /);
+    expect(lines.at(-1)).toBe("ffffffffff600000-ffffffffff601000 --xp 00000000 00:00 0                  [vsyscall]");
+  });
+
+  it("the program's five pieces, with the module's data read-write at loadBase + 0x1000", () => {
+    expect(lines.slice(0, 5).map((l) => l.split(" ").slice(0, 3).join(" "))).toEqual([
+      "555555554000-555555555000 r--p 00000000",
+      "555555555000-555555558000 rw-p 00003000",
+      "555555558000-555555559000 r-xp 00001000",
+      "555555559000-55555555a000 r--p 00002000",
+      "55555555a000-55555555b000 r--p 00002000",
+    ]);
+    expect(k.offsetToVa(0x11000)).toBe(0x555555555000);
+  });
+
+  it("libc, its .bss, ld.so's pages, the vDSO and ld.so as the real program has them", () => {
+    const top = mapsOf(k).filter(([s, , , name]) => s >= 0x700000000000 && name !== "[stack]" && name !== "[vsyscall]");
+    expect(top.map(([s, e, perms, name]) => `${(e - s) / PAGE}p ${perms} ${name.trim()}`)).toEqual([
+      "3p rw-p ",
+      "38p r--p /usr/lib/x86_64-linux-gnu/libc.so.6",
+      "342p r-xp /usr/lib/x86_64-linux-gnu/libc.so.6",
+      "83p r--p /usr/lib/x86_64-linux-gnu/libc.so.6",
+      "4p r--p /usr/lib/x86_64-linux-gnu/libc.so.6",
+      "2p rw-p /usr/lib/x86_64-linux-gnu/libc.so.6",
+      "11p rw-p ", // libc's .bss: 13 pages less the 2 the allocator's data takes beyond the real one's page
+      "2p rw-p ",
+      "4p r--p [vvar]",
+      "2p r--p [vvar_vclock]",
+      "2p r-xp [vdso]",
+      "1p r--p /usr/lib/x86_64-linux-gnu/ld-linux-x86-64.so.2",
+      "38p r-xp /usr/lib/x86_64-linux-gnu/ld-linux-x86-64.so.2",
+      "10p r--p /usr/lib/x86_64-linux-gnu/ld-linux-x86-64.so.2",
+      "2p r--p /usr/lib/x86_64-linux-gnu/ld-linux-x86-64.so.2",
+      "2p rw-p /usr/lib/x86_64-linux-gnu/ld-linux-x86-64.so.2",
+    ]);
+    // contiguous but for the 11-page hole /etc/ld.so.cache left
+    expect(top.slice(1).map(([s], i) => (s - top[i]![1]) / PAGE)).toEqual([0, 0, 0, 0, 0, 0, 11, 0, 0, 0, 0, 0, 0, 0, 0]);
+  });
+
+  it("and /proc/self/status reads as the real program's", () => {
+    const s = k.status();
+    expect([s.VmPeak, s.VmSize, s.VmData, s.VmStk, s.VmExe, s.VmLib, s.RssFile, s.VmPTE]).toEqual([2388, 2344, 92, 132, 4, 1528, 960, 32]);
+    // the real 88 kB, less the module's data page this test's zero memory leaves unwritten
+    expect(s.RssAnon).toBe(84);
+  });
+
+  it("the three windows: W0 the program from offset 0x10000, W1 the 2 GiB below mmap_base, W2 the stack's 64 MiB at the top", () => {
+    expect(k.windows).toEqual([
+      { va: 0x555555554000, offset: 0x10000, length: 0x80000000 - 0x10000 },
+      { va: 0x7ffff7fff000 - (0x80000000 - 64 * MiB), offset: 0x80000000, length: 0x80000000 - 64 * MiB },
+      { va: TASK_SIZE - 64 * MiB, offset: 2 ** 32 - 64 * MiB, length: 64 * MiB },
+    ]);
+    expect(k.mm.memory.buffer.byteLength).toBe(2 ** 32);
+  });
+});
+
+describe("the x86_64 layout with ASLR", () => {
+  it("is reproduced by its seed and randomized as Linux 6.1 does", () => {
+    const seen = new Set<number>();
+    for (let seed = 1; seed <= 20; seed++) {
+      const a = kernel64({ seed, aslr: 2 });
+      expect(kernel64({ seed, aslr: 2 }).maps()).toBe(a.maps());
+      const [w0, w1, w2] = a.windows;
+      const load = w0!.va;
+      // ELF_ET_DYN_BASE + 28 bits of pages
+      expect(load).toBeGreaterThanOrEqual(0x555555554000);
+      expect(load).toBeLessThan(0x555555554000 + 2 ** 40);
+      // the break 0..32 MiB after the program's end
+      const brkOffset = a.startBrk - (load + 5 * PAGE);
+      expect(brkOffset % PAGE).toBe(0);
+      expect(brkOffset).toBeGreaterThanOrEqual(0);
+      expect(brkOffset).toBeLessThan(32 * MiB);
+      // mmap_base below the stack's gap (8 MiB + 16 GiB of stack randomization + the guard gap)
+      const mmapBase = w1!.va + w1!.length;
+      expect(mmapBase).toBeLessThanOrEqual(TASK_SIZE - 8 * MiB - 0x3fffff000 - MiB);
+      expect(mmapBase).toBeGreaterThan(TASK_SIZE - 8 * MiB - 0x3fffff000 - MiB - 2 ** 40);
+      // the stack's top within 16 GiB of TASK_SIZE
+      expect(w2!.va + w2!.length).toBeGreaterThan(TASK_SIZE - 0x400000000);
+      seen.add(load);
+    }
+    expect(seen.size).toBe(20);
+  });
+
+  it("aslr 1 randomizes all but the break", () => {
+    const k = kernel64({ seed: 5, aslr: 1 });
+    expect(k.windows[0]!.va).not.toBe(0x555555554000);
+    expect(k.startBrk).toBe(k.windows[0]!.va + 7 * PAGE);
+  });
+
+  it("kernelWindows gives a kernel's windows before it exists", () => {
+    for (const [seed, aslr, stack] of [[3, 2, 8 * MiB], [4, 0, 64 * MiB], [9, 1, Infinity]] as const) {
+      const rlimits = { RLIMIT_STACK: { cur: stack, max: Infinity } };
+      const k = kernel64({ seed, aslr, rlimits });
+      expect(kernelWindows({ arch: "x86_64", seed, aslr, rlimits })).toEqual({ windows: k.windows, memoryBytes: 2 ** 32 });
+    }
+  });
+});
+
+describe("VAs and Wasm offsets", () => {
+  const k = kernel64({ seed: 77, aslr: 2 });
+
+  it("translate both ways inside the windows, and -1 outside", () => {
+    for (const w of k.windows) {
+      for (const d of [0, PAGE + 5, w.length - 1]) {
+        expect(k.vaToOffset(w.va + d)).toBe(w.offset + d);
+        expect(k.offsetToVa(w.offset + d)).toBe(w.va + d);
+      }
+      expect(k.vaToOffset(w.va - 1)).toBe(-1);
+      expect(k.vaToOffset(w.va + w.length)).toBe(-1);
+    }
+    expect(k.offsetToVa(0x1000)).toBe(-1); // the page map's 64 KiB hold no VA
+    expect(k.vaToOffset(0x40000000)).toBe(-1);
+  });
+
+  it("what the kernel writes at a VA is at its offset in the memory", () => {
+    const a = k.mmap(0, 2 * PAGE, PROT_RW, ANON_PRIVATE, -1, 0);
+    expect(a).toBeGreaterThan(0x7f0000000000);
+    k.write(a + PAGE + 3, [9, 8, 7]);
+    const u8 = new Uint8Array(k.mm.memory.buffer);
+    expect([...u8.subarray(k.vaToOffset(a) + PAGE + 3, k.vaToOffset(a) + PAGE + 6)]).toEqual([9, 8, 7]);
+    k.fill(k.startBrk - PAGE, 0, 0); // a zero-length fill anywhere is nothing
+    k.brk(k.startBrk + PAGE);
+    k.fill(k.startBrk, 0x61, 10);
+    expect(u8[k.vaToOffset(k.startBrk) + 9]).toBe(0x61);
+    expect(k.read(k.startBrk, 11)).toEqual(new Uint8Array([...Array(10).fill(0x61), 0]));
+    k.verify();
+  });
+
+  it("an access outside every window is SIGSEGV SEGV_MAPERR", () => {
+    for (const va of [0x1000, 0x40000000, 0x600000000000, TASK_SIZE - 65 * MiB]) {
+      const f = k.accessFault(va, false);
+      expect(f).toBeInstanceOf(SegmentationFault);
+      expect(f!.code).toBe("SEGV_MAPERR");
+      expect(() => k.read(va, 1)).toThrow(SegmentationFault);
+    }
+  });
+
+  it("the page map and its hot span are by offset", () => {
+    const start = k.startBrk;
+    k.brk(start + 8 * PAGE);
+    k.touch(start, 1);
+    expect(k.mm.pageMap.storeReady(k.vaToOffset(start))).toBe(true);
+    const words = new Uint32Array(k.mm.memory.buffer, 0, 0x800);
+    expect(words[0x700 / 4]).toBe(k.vaToOffset(start)); // PAGEMAP_HOT_START
+  });
+});
+
+describe("the windows are the limits of an x86_64 process", () => {
+  it("MAP_FIXED outside every window is ENOMEM; a hint there is ignored", () => {
+    const k = kernel64();
+    expect(k.mmap(0x10000000, PAGE, PROT_RW, ANON_PRIVATE | MAP_FIXED, -1, 0)).toBe(-ENOMEM);
+    // straddling W1's end (mmap_base) is outside too
+    const mmapBase = k.windows[1]!.va + k.windows[1]!.length;
+    expect(k.mmap(mmapBase - PAGE, 2 * PAGE, PROT_RW, ANON_PRIVATE | MAP_FIXED, -1, 0)).toBe(-ENOMEM);
+    const hinted = k.mmap(0x10000000, PAGE, PROT_RW, ANON_PRIVATE, -1, 0);
+    expect(k.vaToOffset(hinted)).toBeGreaterThanOrEqual(0x80000000);
+    // inside W0, above the break, a hint and MAP_FIXED work
+    const inW0 = k.startBrk + 100 * MiB;
+    expect(k.mmap(inW0, PAGE, PROT_RW, ANON_PRIVATE, -1, 0)).toBe(inW0);
+    expect(k.mmap(inW0 + MiB, PAGE, PROT_RW, ANON_PRIVATE | MAP_FIXED, -1, 0)).toBe(inW0 + MiB);
+    k.verify();
+  });
+
+  it("MAP_32BIT takes the lowest free range of the mmap window", () => {
+    const k = kernel64();
+    const a = k.mmap(0, PAGE, PROT_RW, ANON_PRIVATE | MAP_32BIT, -1, 0);
+    expect(a).toBe(k.windows[1]!.va);
+  });
+
+  it("placement fills W1 and then fails with ENOMEM", () => {
+    const k = kernel64({ overcommit: 1 });
+    const w1 = k.windows[1]!;
+    let n = 0;
+    while (k.mmap(0, 256 * MiB, 0, ANON_PRIVATE, -1, 0) > 0) n++;
+    expect(n).toBe(Math.floor((w1.length - 3 * MiB) / (256 * MiB))); // 7: the libraries take the top 2.3 MiB
+    expect(k.mmap(0, 256 * MiB, 0, ANON_PRIVATE, -1, 0)).toBe(-ENOMEM);
+    k.verify();
+  });
+
+  it("the break stops at the end of W0, as at a mapping: the raw brk returns the old break", () => {
+    const k = kernel64({ overcommit: 1 });
+    const w0End = k.windows[0]!.va + k.windows[0]!.length;
+    expect(k.brk(w0End)).toBe(w0End);
+    expect(k.brk(w0End + PAGE)).toBe(w0End);
+    expect(k.brk(k.startBrk + GiB)).toBe(k.startBrk + GiB);
+    k.verify();
+  });
+
+  it("the stack grows down to the bottom of its window, no further (as if RLIMIT_STACK were met)", () => {
+    const k = kernel64({ rlimits: { RLIMIT_STACK: { cur: Infinity, max: Infinity } }, overcommit: 1 });
+    const w2 = k.windows[2]!;
+    expect(k.accessFault(w2.va, true)).toBeNull();
+    const f = k.accessFault(w2.va - PAGE, true);
+    expect(f?.code).toBe("SEGV_MAPERR");
+    expect(k.maps()).toContain(`${w2.va.toString(16)}-7ffffffff000 rw-p 00000000 00:00 0`);
+  });
+
+  it("a huge RLIMIT_STACK puts mmap_base at 1/6 of the space, below the program, as on Linux", () => {
+    const k = kernel64({ rlimits: { RLIMIT_STACK: { cur: Infinity, max: Infinity } } });
+    const mmapBase = k.windows[1]!.va + k.windows[1]!.length;
+    expect(mmapBase).toBe(Math.ceil((TASK_SIZE - Math.floor(TASK_SIZE / 6) * 5) / PAGE) * PAGE);
+    expect(mmapBase).toBeLessThan(k.windows[0]!.va);
+    const a = k.mmap(0, PAGE, PROT_RW, ANON_PRIVATE, -1, 0);
+    expect(a).toBeLessThan(mmapBase);
+    k.write(a, [1]);
+    k.verify();
+  });
+});
+
+describe("64-bit C arguments", () => {
+  it("unsigned long: [0, 2^64) itself, negatives as two's complement, the rest unsatisfiable", () => {
+    expect(ulong64(0x7ffffffff000)).toBe(0x7ffffffff000);
+    expect(ulong64(4096.9)).toBe(4096);
+    expect(ulong64(-4096)).toBe(2 ** 64 - 4096);
+    expect(ulong64(-1)).toBe(2 ** 64); // SIZE_MAX, to the nearest double
+    expect(ulong64(2 ** 64)).toBe(ULONG_UNREPRESENTABLE);
+    expect(ulong64(-(2 ** 64))).toBe(ULONG_UNREPRESENTABLE);
+    expect(ulong64(Infinity)).toBe(ULONG_UNREPRESENTABLE);
+    expect(ulong64(Number.NaN)).toBe(0);
+    expect(ulong64(-1n)).toBe(2 ** 64);
+    expect(ulong64("12")).toBe(0);
+    expect(rlim64(-1)).toBe(Infinity);
+    expect(rlim64(2 ** 40)).toBe(2 ** 40);
+  });
+
+  it("reach the syscalls unnarrowed: 4 GiB + 4 KiB is not 4 KiB, -1 is too long for anything", () => {
+    const k = kernel64({ overcommit: 1 });
+    expect(k.mmap(0, 2 ** 32 + PAGE, 0, ANON_PRIVATE, -1, 0)).toBe(-ENOMEM); // more than a window holds
+    const a = k.mmap(0, 1.5 * GiB, 0, ANON_PRIVATE, -1, 0);
+    expect(a).toBeGreaterThan(0);
+    // munmap reaches below the window's start (nothing is there), and 4 GiB lengths are no error
+    expect(k.munmap(k.windows[1]!.va - 2 ** 32, 2 ** 32 + (a - k.windows[1]!.va) + 1.5 * GiB)).toBe(0);
+    expect(k.maps()).not.toContain(`${a.toString(16)}-`);
+    expect(k.mmap(0, -1, PROT_RW, ANON_PRIVATE, -1, 0)).toBe(-ENOMEM);
+    expect(k.munmap(a, -1)).toBe(-22);
+    expect(k.mmap(0, PAGE, PROT_RW, ANON_PRIVATE, -1, -4096)).toBeGreaterThan(0); // x86-64 glibc passes any page-aligned offset
+  });
+});
