@@ -3,13 +3,12 @@
 // segment), or within a page (plus the guard gap of a stack) of the next mapping.
 
 import { PAGE_SIZE } from "../constants.js";
-import { ulong, ulong64 } from "./args.js";
 import { pageAlign, STACK_GUARD_GAP } from "./aslr.js";
 import type { Mm } from "./mm.js";
 import { BACKING_ANON, MAX_MAP_COUNT, VM_ACCOUNT, VM_LOCKED, VM_READ, VM_WRITE, pagesOf, startGap } from "./vma.js";
 
 export function sysBrk(mm: Mm, brkArg: unknown): number {
-  const brk = mm.identity ? ulong(brkArg) : ulong64(brkArg);
+  const brk = mm.word(brkArg);
   const origBrk = mm.brk;
   if (brk < mm.startBrk) return origBrk;
   // check_data_rlimit

@@ -14,7 +14,6 @@ import { sysMlock, sysMlock2, sysMlockall, sysMunlock, sysMunlockall } from "./m
 import { Mm, type KernelOptions } from "./mm.js";
 import { computeLayout, initialMemoryBytes, type Arch, type Window } from "./aslr.js";
 import { Rlimits } from "./limits.js";
-import { ulong, ulong64 } from "./args.js";
 import { sysMmap, sysMunmap } from "./mmap.js";
 import { sysMprotect } from "./mprotect.js";
 import { sysMremap } from "./mremap.js";
@@ -145,28 +144,27 @@ export class Kernel {
    * if the access may go on (a stack grown, or a region the map could not hold), else the SIGSEGV.
    */
   accessFault(addr: number, write: boolean): SegmentationFault | null {
-    return accessFault(this.mm, this.word(addr), write);
+    return accessFault(this.mm, this.mm.word(addr), write);
   }
 
   /** Reads [addr, addr + length) (VAs) as a load would: SIGSEGV where it is not readable. */
   read(addr: number, length: number): Uint8Array {
-    return readBytes(this.mm, this.word(addr), this.word(length));
+    const mm = this.mm;
+    return readBytes(mm, mm.word(addr), mm.word(length));
   }
   write(addr: number, bytes: ArrayLike<number>): void {
-    writeBytes(this.mm, this.word(addr), bytes);
+    writeBytes(this.mm, this.mm.word(addr), bytes);
   }
   fill(addr: number, byte: number, length: number): void {
-    fillBytes(this.mm, this.word(addr), byte, this.word(length));
+    const mm = this.mm;
+    fillBytes(mm, mm.word(addr), byte, mm.word(length));
   }
   /** Write-faults the pages of [addr, addr + length) without changing a byte (Process.touch). */
   touch(addr: number, length: number): void {
-    touchBytes(this.mm, this.word(addr), this.word(length));
+    const mm = this.mm;
+    touchBytes(mm, mm.word(addr), mm.word(length));
   }
 
-  /** An address or length as this ABI's `unsigned long` (a direct call on the i386 path). */
-  private word(value: unknown): number {
-    return this.mm.identity ? ulong(value) : ulong64(value);
-  }
   /** Checks every invariant of the address space; throws an Error naming the first violation. */
   verify(): void {
     verify(this.mm);

@@ -87,8 +87,8 @@ const VALID = new Set([
 export function sysMadvise(mm: Mm, addrArg: unknown, lenArg: unknown, adviceArg: unknown): number {
   const advice = int(adviceArg);
   if (!VALID.has(advice)) return -EINVAL;
-  let start = mm.ulong(addrArg);
-  const lenIn = mm.ulong(lenArg);
+  let start = mm.word(addrArg);
+  const lenIn = mm.word(lenArg);
   if (start % PAGE_SIZE !== 0) return -EINVAL;
   const end = start + pageAlign(lenIn);
   if (end === start) return 0;

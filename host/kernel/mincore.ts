@@ -7,8 +7,8 @@ import type { Mm } from "./mm.js";
 import { PAGE_NONE, REGION_PAGE_SHIFT } from "./pages.js";
 
 export function sysMincore(mm: Mm, addrArg: unknown, lenArg: unknown, vec: unknown): number {
-  let start = mm.ulong(addrArg);
-  const len = mm.ulong(lenArg);
+  let start = mm.word(addrArg);
+  const len = mm.word(lenArg);
   if (start % PAGE_SIZE !== 0) return -EINVAL;
   // access_ok() bounds are those of the 64-bit kernel: any u32 range passes.
   let pages = Math.ceil(len / PAGE_SIZE);

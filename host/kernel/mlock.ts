@@ -49,8 +49,8 @@ function lockedPagesIn(mm: Mm, start: number, len: number): number {
 }
 
 function doMlock(mm: Mm, addrArg: unknown, lenArg: unknown, lockFlags: number): number {
-  let start = mm.ulong(addrArg);
-  let len = mm.ulong(lenArg);
+  let start = mm.word(addrArg);
+  let len = mm.word(lenArg);
   if (!mm.canDoMlock()) return -EPERM;
   len = pageAlign(len + (start % PAGE_SIZE));
   start -= start % PAGE_SIZE;
@@ -78,8 +78,8 @@ export function sysMlock2(mm: Mm, addr: unknown, len: unknown, flagsArg: unknown
 }
 
 export function sysMunlock(mm: Mm, addrArg: unknown, lenArg: unknown): number {
-  let start = mm.ulong(addrArg);
-  const len = pageAlign(mm.ulong(lenArg) + (start % PAGE_SIZE));
+  let start = mm.word(addrArg);
+  const len = pageAlign(mm.word(lenArg) + (start % PAGE_SIZE));
   start -= start % PAGE_SIZE;
   return applyVmaLockFlags(mm, start, len, 0);
 }

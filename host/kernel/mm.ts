@@ -94,8 +94,6 @@ export class Mm {
   readonly windows: readonly Window[];
   /** i386: one window, VA = Wasm offset; every translation is skipped. */
   readonly identity: boolean;
-  /** How an `unsigned long` argument of this ABI reads (args.ts). */
-  readonly ulong: (value: unknown) => number;
   readonly vmas = new VmaList();
   /** Which pages are readable and writable, in the memory itself, for the allocator (pagemap.ts). */
   readonly pageMap: PageMap;
@@ -135,7 +133,6 @@ export class Mm {
     this.arch = options.arch ?? "i386";
     const wide = this.arch === "x86_64";
     this.identity = !wide;
-    this.ulong = wide ? ulong64 : ulong;
     this.rlimits = new Rlimits(options.ramBytes, options.rlimits, this.arch);
     const { textStart, dataStart, dataEnd } = options.program;
     // With the libraries (images.ts), the program's read-only pages that a C program has and this
@@ -302,6 +299,11 @@ export class Mm {
       if (d >= 0 && d < w.length) return w.va + d;
     }
     return -1;
+  }
+
+  /** An `unsigned long` argument of this ABI (args.ts): 32 bits on i386, 64 on x86_64. */
+  word(value: unknown): number {
+    return this.identity ? ulong(value) : ulong64(value);
   }
 
   /** The offset of a VA the caller knows to be in a window (a mapped one): free on i386. */

@@ -66,8 +66,8 @@ export function sysMmap(
   _fd: unknown, // an anonymous mapping ignores its fd, as Linux does
   offsetArg: unknown,
 ): number {
-  let addr = mm.ulong(addrArg);
-  const lenIn = mm.ulong(lenArg);
+  let addr = mm.word(addrArg);
+  const lenIn = mm.word(lenArg);
   const prot = ulong(protArg);
   let flags = ulong(flagsArg);
   const offset = offset64(offsetArg);
@@ -167,8 +167,8 @@ export function mmapRegion(mm: Mm, addr: number, len: number, vmFlags: number, p
 }
 
 export function sysMunmap(mm: Mm, addrArg: unknown, lenArg: unknown): number {
-  const addr = mm.ulong(addrArg);
-  const lenIn = mm.ulong(lenArg);
+  const addr = mm.word(addrArg);
+  const lenIn = mm.word(lenArg);
   if (addr % PAGE_SIZE !== 0 || addr > mm.layout.taskSize || lenIn > mm.layout.taskSize - addr) return -EINVAL;
   const len = pageAlign(lenIn);
   if (len === 0) return -EINVAL;

@@ -22,8 +22,8 @@ import {
 } from "./vma.js";
 
 export function sysMprotect(mm: Mm, addrArg: unknown, lenArg: unknown, protArg: unknown): number {
-  let start = mm.ulong(addrArg);
-  const lenIn = mm.ulong(lenArg);
+  let start = mm.word(addrArg);
+  const lenIn = mm.word(lenArg);
   let prot = ulong(protArg);
   const grows = prot & (PROT_GROWSDOWN | PROT_GROWSUP);
   prot &= ~(PROT_GROWSDOWN | PROT_GROWSUP);

@@ -40,11 +40,11 @@ export function sysMremap(
   flagsArg: unknown,
   newAddrArg: unknown,
 ): number {
-  const addr = mm.ulong(addrArg);
-  let oldLen = mm.ulong(oldLenArg);
-  let newLen = mm.ulong(newLenArg);
+  const addr = mm.word(addrArg);
+  let oldLen = mm.word(oldLenArg);
+  let newLen = mm.word(newLenArg);
   const flags = ulong(flagsArg);
-  const newAddr = mm.ulong(newAddrArg);
+  const newAddr = mm.word(newAddrArg);
   if (flags & ~(MREMAP_FIXED | MREMAP_MAYMOVE | MREMAP_DONTUNMAP)) return -EINVAL;
   if (flags & MREMAP_FIXED && !(flags & MREMAP_MAYMOVE)) return -EINVAL;
   if (flags & MREMAP_DONTUNMAP && (!(flags & MREMAP_MAYMOVE) || oldLen !== newLen)) return -EINVAL;
