@@ -1,6 +1,7 @@
-// `npm start`: a short walk through one emulated 32-bit process — the classic malloc walk-through
-// (the same numbers the real 32-bit glibc 2.36 prints), demand paging seen through mincore, the
-// raw brk and mmap calls, and the process's /proc/self/maps at the end.
+// `npm start`: a short walk through one emulated process — the classic malloc walk-through (the
+// same numbers the real glibc 2.36 prints, i386 or with `npm start -- --arch x86_64` x86-64),
+// demand paging seen through mincore, the raw brk and mmap calls, and the process's
+// /proc/self/maps at the end.
 
 import {
   createProcess,
@@ -20,7 +21,8 @@ const cyan = paint("36");
 const green = paint("32");
 const yellow = paint("33");
 
-const hex = (n: number) => "0x" + (n >>> 0).toString(16).padStart(8, "0");
+/** An address as the process prints it: 8 hex digits on i386, as many as it takes (12) on x86_64. */
+let hex = (n: number) => "0x" + (n >>> 0).toString(16).padStart(8, "0");
 const out = (s = "") => console.log(s);
 const heading = (s: string) => out("\n" + bold(cyan("── " + s + " " + "─".repeat(Math.max(0, 72 - s.length)))));
 const indent = (text: string, by = "   ") =>
@@ -40,18 +42,21 @@ function mincoreLine(proc: Process, addr: number, length: number): string {
   return `${picture}  ${resident} of ${pages} pages resident`;
 }
 
-/** Prints the walk-through on stdout. */
-export async function runDemo(): Promise<void> {
-  const proc = await createProcess({ seed: 42 });
-  out(bold("ptmalloc-wasm") + " — glibc 2.36 malloc in WebAssembly, in an emulated 32-bit Linux process (seed 42)");
+/** Prints the walk-through on stdout, of an i386 process (default) or an x86_64 one. */
+export async function runDemo(arch: "i386" | "x86_64" = "i386"): Promise<void> {
+  const wide = arch === "x86_64";
+  const word = wide ? 8 : 4;
+  hex = wide ? (n: number) => "0x" + n.toString(16) : (n: number) => "0x" + (n >>> 0).toString(16).padStart(8, "0");
+  const proc = await createProcess({ seed: 42, arch });
+  out(bold("ptmalloc-wasm") + ` — glibc 2.36 malloc in WebAssembly, in an emulated ${wide ? "x86-64" : "32-bit"} Linux process (seed 42)`);
 
-  heading("1. The classic walk-through (what the real i386 glibc prints, byte for byte)");
+  heading(`1. The classic walk-through (what the real ${wide ? "x86-64" : "i386"} glibc prints, byte for byte)`);
   const brk0 = proc.sbrk(0);
   out(`initial program break ${hex(brk0)}`);
   for (const size of [8, 4083, 3, 136168, 1048576]) {
     const p = proc.malloc(size);
     const brk = proc.sbrk(0);
-    const sizeField = new DataView(proc.memory.buffer).getUint32(p - 4, true);
+    const sizeField = proc.read(p - word, word).reduceRight((acc, byte) => acc * 256 + byte, 0);
     const mmapped = (sizeField & 2) !== 0;
     out(
       `\n${bold(`malloc(${size})`)} = ${yellow(hex(p))}` +
@@ -66,10 +71,14 @@ export async function runDemo(): Promise<void> {
   heading("2. Demand paging: a page is resident only once touched");
   const size = 128 * 1024;
   const block = proc.malloc(size);
-  const first = block & ~(PAGE_SIZE - 1);
-  const span = ((block + size + PAGE_SIZE - 1) & ~(PAGE_SIZE - 1)) - first;
+  const first = block - (block % PAGE_SIZE);
+  const span = Math.ceil((block + size) / PAGE_SIZE) * PAGE_SIZE - first;
   const rss0 = proc.status().VmRSS;
-  out(`malloc(${size}) = ${hex(block)} ${dim("(from the top chunk: it fits, so no mmap)")}, spanning ${span / PAGE_SIZE} pages`);
+  const blockField = proc.read(block - word, word)[0];
+  // i386: the top chunk still holds 128 KiB after the walk-through; x86-64's (4816 bytes in use of
+  // 135168, less than the 131088-byte chunk) does not, and a request at the mmap threshold is mmapped.
+  const from = blockField & 2 ? "mmapped: the top chunk is too small, and it is at the mmap threshold" : "from the top chunk: it fits, so no mmap";
+  out(`malloc(${size}) = ${hex(block)} ${dim(`(${from})`)}, spanning ${span / PAGE_SIZE} pages`);
   out(`   as returned:            ${mincoreLine(proc, first, span)}  ${dim("(glibc wrote only chunk headers)")}`);
   proc.write(block, [1]);
   proc.write(block + size - 1, [1]);
@@ -98,7 +107,14 @@ export async function runDemo(): Promise<void> {
 
 const invokedDirectly = typeof process !== "undefined" && process.argv[1] !== undefined && /demo\.[jt]s$/.test(process.argv[1]);
 if (invokedDirectly) {
-  runDemo().catch((err: unknown) => {
+  const args = process.argv.slice(2);
+  const at = args.findIndex((a) => a === "--arch" || a.startsWith("--arch="));
+  const arch = at < 0 ? "i386" : args[at].includes("=") ? args[at].slice(7) : args[at + 1];
+  if (arch !== "i386" && arch !== "x86_64") {
+    console.error(`usage: npm start [-- --arch i386|x86_64] (got --arch ${arch ?? "with no value"})`);
+    process.exit(2);
+  }
+  runDemo(arch).catch((err: unknown) => {
     console.error(err);
     process.exitCode = 1;
   });
