@@ -325,8 +325,8 @@ export class Process {
    * pthread_create from the main thread with default attributes, as glibc 2.36 does it: a stack
    * from glibc's stack cache (the one joined last), else a new mapping of the default stack size
    * (RLIMIT_STACK at process start, 8 MiB by default) plus a PROT_NONE guard page, and its DTV
-   * (calloc(17, 8) by the main thread, in the main arena). The new thread's calls are the
-   * returned Thread's; `proc`'s own calls stay the main thread's.
+   * (calloc(17, 8) by the main thread, in the main arena; calloc(17, 16) on x86_64). The new
+   * thread's calls are the returned Thread's; `proc`'s own calls stay the main thread's.
    * @throws ThreadCreateError (errno EAGAIN) when the stack or its DTV cannot be had (RLIMIT_AS,
    * RLIMIT_DATA, overcommit, no memory): no thread is made, the process lives on.
    */
@@ -336,12 +336,11 @@ export class Process {
     if (group === null) {
       const threads = this.#libc.threads;
       if (threads === undefined) throw new Error("createThread: this allocator build has no threads");
-      // glibc's x86_64 thread start (a 2304-byte TCB, its static TLS, the 64-bit DTV) is not modelled yet.
-      if (this.#wide) throw new Error('createThread: threads are not available in an arch "x86_64" process yet');
       const kernel = this.#kernel;
       group = this.#threadGroup = new ThreadGroup(
         {
           kernel,
+          abi: this.#abi,
           libc: this.#libc,
           lib: this.#lib,
           threads,

@@ -1,5 +1,5 @@
 // Threads of an emulated process: pthread_create from the main thread and pthread_join, as glibc
-// 2.36 (i386, NPTL) does them, with what they cost in memory: a stack mapping (or one from glibc's
+// 2.36 (NPTL, i386 and x86-64) does them, with what they cost in memory: a stack mapping (or one from glibc's
 // stack cache), the DTV the creator callocs, the TCB page, and the stack given back at exit.
 //
 // A thread stack, as allocate_stack lays it out (the stack grows down, the guard is at the bottom):
@@ -11,30 +11,38 @@
 //                                                    ↑ sp       tls ↑   pd = end − 1216
 //
 // size = the default stack size (RLIMIT_STACK at process start, see defaultStackBytes) + one guard
-// page. The TCB (struct pthread, 1216 bytes on i386) sits at the top; the thread's malloc state
+// page. The TCB (struct pthread: 1216 bytes below the end on i386, 2368 on x86-64) sits at the top; the thread's malloc state
 // (the allocator's TLS block: its arena, tcache and errno) just below it, where libc's TLS block
 // is. The top page is written by pthread_create, so it is resident from the start.
 //
 // Calls are serialized: the main thread is current between calls; a thread's call switches to it
 // and back (LibCThreads.setThread), so the main thread's calls (Process) pay nothing for threads.
 
-import { SIZE_MAX, toPtr, toInt, toSizeT } from "./cargs.js";
+import { type CAbi, SIZE_MAX, toInt } from "./cargs.js";
 import { EAGAIN, ENOMEM, MADV_DONTNEED, MAP_ANONYMOUS, MAP_PRIVATE, MAP_STACK, PROT_NONE, PROT_READ, PROT_WRITE } from "./constants.js";
 import type { Kernel } from "./kernel/kernel.js";
 import type { LibC, LibCThreads } from "./libc.js";
 
 const PAGE_BYTES = 4096;
-/** PTHREAD_STACK_MIN on i386. */
+/** PTHREAD_STACK_MIN on i386 and x86-64. */
 const PTHREAD_STACK_MIN = 16384;
 /** ARCH_STACK_DEFAULT_SIZE on x86: the stack size when RLIMIT_STACK is unlimited. */
 const ARCH_STACK_DEFAULT_SIZE = 2 * 1024 * 1024;
 /** __nptl_stack_cache_maxsize: the cache holds at most this many bytes of stacks. */
 const STACK_CACHE_MAX_BYTES = 40 * 1024 * 1024;
-/** sizeof (struct pthread) on i386 (measured: pthread_self() is 1216 bytes below the stack's end). */
-const TLS_TCB_SIZE = 1216;
-/** The DTV a new stack gets: calloc(17, 8) — 2 header slots, libc's TLS module, 14 spare (DTV_SURPLUS). */
+/**
+ * Where the TCB starts below the stack's end (measured: pthread_self() of a default thread is
+ * 1216 bytes below its mapping's end on i386, 2368 on x86-64: sizeof (struct pthread), rounded
+ * to the static TLS alignment).
+ */
+const TCB_BYTES_I386 = 1216;
+const TCB_BYTES_X86_64 = 2368;
+/**
+ * The DTV a new stack gets: calloc(17, sizeof (dtv_t)) — 2 header slots, libc's TLS module, 14
+ * spare (DTV_SURPLUS). dtv_t is a pointer and a flag word: 8 bytes on i386, 16 on x86-64 (measured
+ * with an interposed calloc: calloc(17, 8) and calloc(17, 16)).
+ */
 const DTV_SLOTS = 17;
-const DTV_SLOT_BYTES = 8;
 
 /**
  * The stack size of a thread made with default attributes, as glibc fixes it at startup
@@ -69,6 +77,8 @@ export class ThreadCreateError extends Error {
 /** @internal What the threads of a process need of it (Process hands this over once). */
 export interface ThreadHost {
   readonly kernel: Kernel;
+  /** The process's C ABI: argument conversions, and whether words (and the DTV's slots) are 64-bit. */
+  readonly abi: CAbi;
   /** The raw C library (errno's accessor). */
   readonly libc: LibC;
   /** The C library with every Wasm trap turned into the process's death (guardTraps). */
@@ -87,7 +97,7 @@ interface StackBlock {
   /** The mapping's start (the guard page) and length in bytes (guard included). */
   readonly mem: number;
   readonly size: number;
-  /** The DTV's address: a block of the main arena, calloc(17, 8). */
+  /** The DTV's address: a block of the main arena, calloc(17, 8) (x86-64: calloc(17, 16)). */
   readonly dtv: number;
   /** The thread's TLS block (LibCThreads.tlsBytes bytes, in the top page). */
   readonly tls: number;
@@ -112,6 +122,10 @@ export class ThreadGroup {
   readonly #host: ThreadHost;
   /** The default stack size (fixed at process start) plus the guard page. */
   readonly #blockBytes: number;
+  /** The TCB's distance below the stack's end. */
+  readonly #tcbBytes: number;
+  /** sizeof (dtv_t). */
+  readonly #dtvSlotBytes: number;
   /** glibc's dl_stack_cache: index 0 is the head (the stack joined last). */
   readonly #cache: StackBlock[] = [];
   #cacheBytes = 0;
@@ -121,6 +135,8 @@ export class ThreadGroup {
   constructor(host: ThreadHost, stackBytes: number) {
     this.#host = host;
     this.#blockBytes = stackBytes + PAGE_BYTES;
+    this.#tcbBytes = host.abi.wide ? TCB_BYTES_X86_64 : TCB_BYTES_I386;
+    this.#dtvSlotBytes = host.abi.wide ? 16 : 8;
   }
 
   /** Threads created so far. */
@@ -200,8 +216,9 @@ export class ThreadGroup {
       kernel.munmap(mem, size);
       fail(-rw, `mprotect of the stack failed with errno ${-rw}`);
     }
-    const tls = Math.floor((mem + size - TLS_TCB_SIZE - tlsBytes) / 16) * 16;
-    const dtv = lib.calloc(DTV_SLOTS, DTV_SLOT_BYTES) >>> 0;
+    const tls = Math.floor((mem + size - this.#tcbBytes - tlsBytes) / 16) * 16;
+    const raw = lib.calloc(DTV_SLOTS, this.#dtvSlotBytes);
+    const dtv = this.#host.abi.wide ? raw : raw >>> 0;
     if (dtv === 0) {
       kernel.munmap(mem, size);
       fail(ENOMEM, "calloc of the DTV failed");
@@ -215,7 +232,10 @@ export class ThreadGroup {
    * the one module (libc's TLS block, beside the thread's malloc state; nothing to free).
    */
   #initDtv(dtv: number, tls: number): void {
-    const words = new Uint32Array([DTV_SLOTS - 2, 0, 0, 0, tls, 0]);
+    // u32 halves: slot 0 the length, slot 1 the generation, slot 2 {val: tls, to_free: NULL}
+    const words = this.#host.abi.wide
+      ? new Uint32Array([DTV_SLOTS - 2, 0, 0, 0, 0, 0, 0, 0, tls % 2 ** 32, Math.floor(tls / 2 ** 32), 0, 0, 0, 0, 0, 0])
+      : new Uint32Array([DTV_SLOTS - 2, 0, 0, 0, tls, 0]);
     this.#host.kernel.write(dtv, new Uint8Array(words.buffer));
   }
 
@@ -275,6 +295,7 @@ export class Thread {
   readonly #block: StackBlock;
   readonly #lib: LibC;
   readonly #threads: LibCThreads;
+  readonly #abi: CAbi;
   #exited = false;
 
   /** @internal Use proc.createThread(). */
@@ -286,6 +307,12 @@ export class Thread {
     this.#block = block;
     this.#lib = host.lib;
     this.#threads = host.threads;
+    this.#abi = host.abi;
+  }
+
+  /** A size or address the allocator returned, as the non-negative number it stands for. */
+  #word(result: number): number {
+    return this.#abi.wide ? result : result >>> 0;
   }
 
   /** Whether the thread has exited (and been joined). */
@@ -319,10 +346,10 @@ export class Thread {
   /** glibc's malloc(size), as this thread (see Process.malloc). */
   malloc(size: number): number {
     this.#check();
-    const s = toSizeT(size, "malloc", "size");
+    const s = this.#abi.toSizeT(size, "malloc", "size");
     this.#switchIn();
     try {
-      return this.#lib.malloc(s) >>> 0;
+      return this.#word(this.#lib.malloc(s));
     } finally {
       this.#switchOut();
     }
@@ -330,7 +357,7 @@ export class Thread {
   /** glibc's free(ptr), as this thread: a block of any arena may be freed by any thread (see Process.free). */
   free(ptr: number | null): void {
     this.#check();
-    const p = toPtr(ptr, "free", "ptr");
+    const p = this.#abi.toPtr(ptr, "free", "ptr");
     this.#switchIn();
     try {
       this.#lib.free(p);
@@ -341,11 +368,11 @@ export class Thread {
   /** glibc's calloc(nmemb, size), as this thread. */
   calloc(nmemb: number, size: number): number {
     this.#check();
-    const n = toSizeT(nmemb, "calloc", "nmemb");
-    const s = toSizeT(size, "calloc", "size");
+    const n = this.#abi.toSizeT(nmemb, "calloc", "nmemb");
+    const s = this.#abi.toSizeT(size, "calloc", "size");
     this.#switchIn();
     try {
-      return this.#lib.calloc(n, s) >>> 0;
+      return this.#word(this.#lib.calloc(n, s));
     } finally {
       this.#switchOut();
     }
@@ -353,11 +380,11 @@ export class Thread {
   /** glibc's realloc(ptr, size), as this thread: a block stays in its own arena when it can. */
   realloc(ptr: number | null, size: number): number {
     this.#check();
-    const p = toPtr(ptr, "realloc", "ptr");
-    const s = toSizeT(size, "realloc", "size");
+    const p = this.#abi.toPtr(ptr, "realloc", "ptr");
+    const s = this.#abi.toSizeT(size, "realloc", "size");
     this.#switchIn();
     try {
-      return this.#lib.realloc(p, s) >>> 0;
+      return this.#word(this.#lib.realloc(p, s));
     } finally {
       this.#switchOut();
     }
@@ -365,12 +392,12 @@ export class Thread {
   /** glibc's reallocarray(ptr, nmemb, size), as this thread. */
   reallocarray(ptr: number | null, nmemb: number, size: number): number {
     this.#check();
-    const p = toPtr(ptr, "reallocarray", "ptr");
-    const n = toSizeT(nmemb, "reallocarray", "nmemb");
-    const s = toSizeT(size, "reallocarray", "size");
+    const p = this.#abi.toPtr(ptr, "reallocarray", "ptr");
+    const n = this.#abi.toSizeT(nmemb, "reallocarray", "nmemb");
+    const s = this.#abi.toSizeT(size, "reallocarray", "size");
     this.#switchIn();
     try {
-      return this.#lib.reallocarray(p, n, s) >>> 0;
+      return this.#word(this.#lib.reallocarray(p, n, s));
     } finally {
       this.#switchOut();
     }
@@ -378,11 +405,11 @@ export class Thread {
   /** glibc's memalign(alignment, size), as this thread. */
   memalign(alignment: number, size: number): number {
     this.#check();
-    const a = toSizeT(alignment, "memalign", "alignment");
-    const s = toSizeT(size, "memalign", "size");
+    const a = this.#abi.toSizeT(alignment, "memalign", "alignment");
+    const s = this.#abi.toSizeT(size, "memalign", "size");
     this.#switchIn();
     try {
-      return this.#lib.memalign(a, s) >>> 0;
+      return this.#word(this.#lib.memalign(a, s));
     } finally {
       this.#switchOut();
     }
@@ -390,11 +417,11 @@ export class Thread {
   /** glibc 2.36's aligned_alloc(alignment, size), as this thread. */
   aligned_alloc(alignment: number, size: number): number {
     this.#check();
-    const a = toSizeT(alignment, "aligned_alloc", "alignment");
-    const s = toSizeT(size, "aligned_alloc", "size");
+    const a = this.#abi.toSizeT(alignment, "aligned_alloc", "alignment");
+    const s = this.#abi.toSizeT(size, "aligned_alloc", "size");
     this.#switchIn();
     try {
-      return this.#lib.aligned_alloc(a, s) >>> 0;
+      return this.#word(this.#lib.aligned_alloc(a, s));
     } finally {
       this.#switchOut();
     }
@@ -402,10 +429,10 @@ export class Thread {
   /** glibc's valloc(size), as this thread. */
   valloc(size: number): number {
     this.#check();
-    const s = toSizeT(size, "valloc", "size");
+    const s = this.#abi.toSizeT(size, "valloc", "size");
     this.#switchIn();
     try {
-      return this.#lib.valloc(s) >>> 0;
+      return this.#word(this.#lib.valloc(s));
     } finally {
       this.#switchOut();
     }
@@ -413,10 +440,10 @@ export class Thread {
   /** glibc's pvalloc(size), as this thread. */
   pvalloc(size: number): number {
     this.#check();
-    const s = toSizeT(size, "pvalloc", "size");
+    const s = this.#abi.toSizeT(size, "pvalloc", "size");
     this.#switchIn();
     try {
-      return this.#lib.pvalloc(s) >>> 0;
+      return this.#word(this.#lib.pvalloc(s));
     } finally {
       this.#switchOut();
     }
@@ -424,8 +451,8 @@ export class Thread {
   /** glibc's posix_memalign, as this thread: `{ err, ptr }`; errno is left as it was. */
   posix_memalign(alignment: number, size: number): { err: number; ptr: number } {
     this.#check();
-    const a = toSizeT(alignment, "posix_memalign", "alignment");
-    const s = toSizeT(size, "posix_memalign", "size");
+    const a = this.#abi.toSizeT(alignment, "posix_memalign", "alignment");
+    const s = this.#abi.toSizeT(size, "posix_memalign", "size");
     this.#switchIn();
     try {
       return this.#lib.posix_memalign(a, s);
@@ -436,10 +463,10 @@ export class Thread {
   /** glibc's malloc_usable_size(ptr), as this thread. */
   malloc_usable_size(ptr: number | null): number {
     this.#check();
-    const p = toPtr(ptr, "malloc_usable_size", "ptr");
+    const p = this.#abi.toPtr(ptr, "malloc_usable_size", "ptr");
     this.#switchIn();
     try {
-      return this.#lib.malloc_usable_size(p) >>> 0;
+      return this.#word(this.#lib.malloc_usable_size(p));
     } finally {
       this.#switchOut();
     }

@@ -320,11 +320,14 @@ export interface ThreadsSummary {
   arenasSeen: number;
 }
 
-/** The threads oracle's header line (with its newline). `ids` undefined prints `ids=?`. */
-export function threadsHeader(scenario: string, nprocs: number, stackRlimit: number, brk0: number, ids: number | undefined): string {
+/**
+ * The threads oracle's header line (with its newline). `ids` undefined prints `ids=?`;
+ * `sizeofSizeT` is 8 for an x86_64 process.
+ */
+export function threadsHeader(scenario: string, nprocs: number, stackRlimit: number, brk0: number, ids: number | undefined, sizeofSizeT = 4): string {
   return (
-    `# replay-threads scenario=${scenario} glibc=2.36 sizeof_size_t=4 nprocs=${nprocs} stack_rlimit=${stackRlimit} ` +
-    `brk0_page_offset=${brk0 & 4095} ids=${ids ?? "?"} malloc_env=none\n`
+    `# replay-threads scenario=${scenario} glibc=2.36 sizeof_size_t=${sizeofSizeT} nprocs=${nprocs} stack_rlimit=${stackRlimit} ` +
+    `brk0_page_offset=${brk0 % 4096} ids=${ids ?? "?"} malloc_env=none\n`
   );
 }
 
@@ -337,12 +340,13 @@ export class ThreadsReplayWriter implements ReplayEvents {
 
   /** A block of the main arena (`ID 0 0 OFFSET CHUNK`), mmapped (`ID M CHUNK`) or NULL (`ID N`). */
   block(id: number, p: number, field: number): void {
-    const chunk = (field & ~SIZE_BITS) >>> 0;
+    // the flag bits off by arithmetic: an x86_64 size field may pass 2^32
+    const chunk = field - (field % 8);
     this.out.ascii(p === 0 ? `${id} N\n` : field & IS_MMAPPED ? `${id} M ${chunk}\n` : `${id} 0 0 ${p - this.brk0} ${chunk}\n`);
   }
 
   arenaBlock(id: number, _p: number, field: number, arena: number, heap: number, heapOffset: number): void {
-    this.out.ascii(`${id} ${arena} ${heap} ${heapOffset} ${(field & ~SIZE_BITS) >>> 0}\n`);
+    this.out.ascii(`${id} ${arena} ${heap} ${heapOffset} ${field - (field % 8)}\n`);
   }
 
   note(text: string): void {
@@ -384,7 +388,7 @@ export function writeReplay(result: ReplayResult, out: ByteWriter): void {
     w.header(result.brkUntouched, result.ids, result.alignBreak);
   } else {
     w = new ThreadsReplayWriter(out, result.brk0);
-    out.ascii(threadsHeader(t.scenario, t.nprocs, t.stackRlimit, result.brk0, result.ids));
+    out.ascii(threadsHeader(t.scenario, t.nprocs, t.stackRlimit, result.brk0, result.ids, result.sizeofSizeT));
   }
   let made = 0;
   let note = 0;

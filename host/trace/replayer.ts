@@ -184,6 +184,10 @@ const NON_MAIN_ARENA = 4;
 const HEAP_MAX_SIZE = 1024 * 1024;
 /** sizeof (heap_info) on i386, padded: the first heap holds the arena's malloc_state right after it. */
 const HEAP_INFO_BYTES = 24;
+/** HEAP_MAX_SIZE on x86-64 (2 × DEFAULT_MMAP_THRESHOLD_MAX: 64 MiB). */
+const HEAP_MAX_SIZE_64 = 64 * 1024 * 1024;
+/** sizeof (heap_info) on x86-64: five 8-byte words, padded to 48. */
+const HEAP_INFO_BYTES_64 = 48;
 // The op kinds the replay loop tests, as plain constants.
 const MALLOC = Op.MALLOC, FREE = Op.FREE, REALLOC = Op.REALLOC, CALLOC = Op.CALLOC, MEMALIGN = Op.MEMALIGN, SBRK = Op.SBRK;
 const THREAD = Op.THREAD, EXIT = Op.EXIT;
@@ -567,7 +571,10 @@ export class Replayer {
       events.block(id, 0, 0);
       return;
     }
-    if (this.wide) throw new Error("replay: the threads format is not available in an x86_64 process yet");
+    if (this.wide) {
+      this.#placedBlock64(id, p, events);
+      return;
+    }
     let words = this.#words;
     if ((p - 4) >>> 2 >= words.length) words = this.#words = new Uint32Array(this.proc.memory.buffer);
     const field = words[(p - 4) >>> 2];
@@ -588,16 +595,61 @@ export class Replayer {
       if (++depth > 4096 || prev >= words.length * 4) throw new Error(`replay: the heap chain of the block at 0x${p.toString(16)} does not end`);
       first = prev;
     }
-    if (words[first >>> 2] !== first + HEAP_INFO_BYTES || arena !== words[first >>> 2]) {
-      throw new Error(`replay: a non-main chunk whose heap_info does not name its arena (block ${id} at 0x${p.toString(16)})`);
-    }
+    this.#arenaBlock(id, p, field, arena, words[first >>> 2] === first + HEAP_INFO_BYTES && arena === words[first >>> 2], depth, p - heap, events);
+  }
+
+  /**
+   * A block of a non-main arena, found in heap `depth` of `arena` at `offset`: labelled with the
+   * arena's number (in order of first appearance). `named`: whether the arena's first heap named
+   * it (its ar_ptr is the malloc_state right after its heap_info), which is how the real
+   * replayer checks that heaps are aligned as it assumes.
+   */
+  #arenaBlock(id: number, p: number, field: number, arena: number, named: boolean, depth: number, offset: number, events: ReplayEvents): void {
+    if (!named) throw new Error(`replay: a non-main chunk whose heap_info does not name its arena (block ${id} at 0x${p.toString(16)})`);
     let label = this.#arenaLabel.get(arena);
     if (label === undefined) {
       label = this.#arenaLabel.size + 1;
       this.#arenaLabel.set(arena, label);
     }
-    if (events.arenaBlock !== undefined) events.arenaBlock(id, p, field, label, depth, p - heap);
+    if (events.arenaBlock !== undefined) events.arenaBlock(id, p, field, label, depth, offset);
     else events.block(id, p, field);
+  }
+
+  /**
+   * #placedBlock in an x86_64 process: the same reading with 8-byte words (ar_ptr at +0, prev at
+   * +8), 64 MiB heaps and a 48-byte heap_info, every word found through the process's translation.
+   */
+  #placedBlock64(id: number, p: number, events: ReplayEvents): void {
+    const field = this.#field64(p);
+    if (field % 4 >= IS_MMAPPED) {
+      this.mmappedAllocs++;
+      events.block(id, p, field);
+      return;
+    }
+    if (field % 8 < NON_MAIN_ARENA) {
+      events.block(id, p, field);
+      return;
+    }
+    const heap = p - (p % HEAP_MAX_SIZE_64);
+    const arena = this.#word64(heap);
+    let depth = 0;
+    let first = heap;
+    for (let prev = this.#word64(heap + 8); prev !== 0; prev = this.#word64(prev + 8)) {
+      if (++depth > 4096) throw new Error(`replay: the heap chain of the block at 0x${p.toString(16)} does not end`);
+      first = prev;
+    }
+    const named = arena === first + HEAP_INFO_BYTES_64 && this.#word64(first) === arena;
+    this.#arenaBlock(id, p, field, arena, named, depth, p - heap, events);
+  }
+
+  /** x86_64: the 8-byte word at `va`; a heap chain that leaves the address space is not one. */
+  #word64(va: number): number {
+    const at = this.proc.offsetOf!(va);
+    if (at < 0) throw new Error(`replay: a heap_info word at 0x${va.toString(16)}, outside the address space`);
+    let words = this.#words;
+    if (at + 8 > words.length * 4) words = this.#words = new Uint32Array(this.proc.memory.buffer);
+    if (at + 8 > words.length * 4) throw new Error(`replay: a heap_info word at 0x${va.toString(16)}, beyond the memory`);
+    return words[at >>> 2] + words[(at >>> 2) + 1] * 2 ** 32;
   }
 
   /** An allocating op gave `p`: the block's ID, address and size field go to `events`. */
