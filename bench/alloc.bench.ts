@@ -1,7 +1,8 @@
 // The allocators side by side: every workload (bench/workloads.ts and the four real-program traces)
 // replayed by every peer in the same process — ptmalloc-wasm (JS-driven and in-Wasm loop), its
 // pure-TypeScript twin, AssemblyScript's TLSF, wasi-libc's dlmalloc, @thi.ng/malloc, the two
-// floors, and the native glibc (i386 and x86-64) as the reference.
+// floors, and the native glibc as the reference: i386 for the i386 build, x86-64 for the x86_64
+// build (the same modes in an x86_64 process), each listed after the rows it is the reference of.
 //
 // A workload with threads (bench/workloads.ts, threads) is replayed by the peers that run threads
 // (Peer.threads): ptmalloc-wasm and its twin from JS through Process and Thread objects, and the
@@ -24,7 +25,7 @@ import { OP_WORDS, encodeOps, type OpsProgram } from "./ops-program.js";
 import { syntheticWorkloads } from "./workloads.js";
 import { repoPath } from "./peers/paths.js";
 import type { Peer, PeerMemory, Runner } from "./peers/peer.js";
-import { OURS_JS_DECLARED, ptmallocPeers } from "./peers/ptmalloc.js";
+import { OURS64_JS, OURS64_JS_DECLARED, OURS64_WASM, OURS_JS_DECLARED, ptmalloc64Peers, ptmallocPeers } from "./peers/ptmalloc.js";
 import { tlsfPeers } from "./peers/tlsf.js";
 import { dlmallocPeers } from "./peers/dlmalloc.js";
 import { thingPeers } from "./peers/thing.js";
@@ -36,6 +37,7 @@ export const TRACES = ["python3", "sqlite3", "cmake", "git"] as const;
 
 /** Peer names the report refers to. */
 export const NATIVE_I386 = "native glibc 2.36 i386";
+export const NATIVE_X86_64 = "native glibc 2.36 x86-64";
 export const FLOOR_JS = "floor: empty JS→Wasm call";
 export const OURS_JS = "ptmalloc-wasm, JS-driven";
 export const OURS_WASM = "ptmalloc-wasm, in-Wasm loop";
@@ -82,10 +84,38 @@ export function loadTraceProgram(name: string): OpsProgram {
   return encodeOps(parseOps(text));
 }
 
-/** Every peer of the suite, in the order of the report. */
+/**
+ * Every peer of the suite, in the order of the report: the i386 build and its twin, then native
+ * i386 glibc; the x86_64 build, then native x86-64 glibc (each reference beside its rows); the others.
+ */
 export function allPeers(): Peer[] {
-  return [...ptmallocPeers(), ...tlsfPeers(), ...dlmallocPeers(), ...thingPeers(), ...floorPeers(), ...nativePeers()];
+  const native = nativePeers();
+  const nativeOf = (name: string) => native.filter((p) => p.name === name);
+  return [
+    ...ptmallocPeers(),
+    ...nativeOf(NATIVE_I386),
+    ...ptmalloc64Peers(),
+    ...nativeOf(NATIVE_X86_64),
+    ...tlsfPeers(),
+    ...dlmallocPeers(),
+    ...thingPeers(),
+    ...floorPeers(),
+    ...native.filter((p) => p.name !== NATIVE_I386 && p.name !== NATIVE_X86_64),
+  ];
 }
+
+/** The x86_64 build's peers and their i386 twins in the same mode (goals and the arch table). */
+export const ARCH_PAIRS: readonly [x86_64: string, i386: string][] = [
+  [OURS64_WASM, OURS_WASM],
+  [OURS64_JS, OURS_JS],
+  [OURS64_JS_DECLARED, OURS_JS_DECLARED],
+];
+
+/** The bound on the x86_64 build's time over the i386 build's, every workload, same run. */
+export const X86_64_OVER_I386_LIMIT = 1.3;
+
+/** Whether a row is the x86_64 build's or its reference's. */
+const isX86_64Row = (r: AllocBenchRow) => r.peer.startsWith("ptmalloc-wasm x86_64") || r.peer === NATIVE_X86_64;
 
 export interface AllocBenchOptions {
   quick?: boolean;
@@ -172,9 +202,12 @@ export async function runAllocBench(options: AllocBenchOptions = {}): Promise<Al
     return true;
   });
 
-  // First, while the call sites of the JS loops and of Process have seen one instance each.
+  // First, while the call sites of the JS loops and of Process have seen one instance each (the
+  // i386 one: the x86_64 peers stay out of this section, see ptmalloc64Peers).
   const embedding = await runEmbedding(
-    peers.filter((p) => p.mode === "js" || p.mode === "floor-js" || p.name === OURS_WASM),
+    peers.filter(
+      (p) => (p.mode === "js" || p.mode === "floor-js" || p.name === OURS_WASM) && !ARCH_PAIRS.some(([x64]) => x64 === p.name),
+    ),
     syntheticWorkloads(quick).filter(
       ([name]) => EMBEDDING_WORKLOADS.includes(name) && list.some(([w]) => w === name),
     ),
@@ -400,20 +433,25 @@ export function checkGoals(
       return a && b ? [b.nsPerOpMedian >= 2 * a.nsPerOpMedian, `${(b.nsPerOpMedian / a.nsPerOpMedian).toFixed(2)}×`] : null;
     });
   }
-  each("threads: peak heap+mmapped bytes through the public API equal native i386 glibc's on real threads", (w) => {
-    if (!THREADED_WORKLOADS.includes(w)) return null;
-    const a = get(w, OURS_JS), n = get(w, NATIVE_I386);
+  each(`x86_64 build within ${X86_64_OVER_I386_LIMIT}× of the i386 build (in-Wasm loop)`, (w) => {
+    const a = get(w, OURS64_WASM), b = get(w, OURS_WASM);
+    if (!a || !b) return null;
+    const r = a.nsPerOpMedian / b.nsPerOpMedian;
+    return [r <= X86_64_OVER_I386_LIMIT, `${r.toFixed(2)}×`];
+  });
+  const samePeak = (on: readonly string[], ours: string, native: string) => (w: string): [boolean, string] | null => {
+    if (!on.includes(w)) return null;
+    const a = get(w, ours), n = get(w, native);
     return a?.peakBytes !== undefined && n?.peakBytes !== undefined
       ? [a.peakBytes === n.peakBytes, `${a.peakBytes} vs ${n.peakBytes}`]
       : null;
-  });
-  each("traces: peak heap+mmapped bytes equal native i386 glibc's", (w) => {
-    if (!(TRACES as readonly string[]).includes(w)) return null;
-    const a = get(w, OURS_WASM), n = get(w, NATIVE_I386);
-    return a?.peakBytes !== undefined && n?.peakBytes !== undefined
-      ? [a.peakBytes === n.peakBytes, `${a.peakBytes} vs ${n.peakBytes}`]
-      : null;
-  });
+  };
+  each(
+    "threads: peak heap+mmapped bytes through the public API equal native i386 glibc's on real threads",
+    samePeak(THREADED_WORKLOADS, OURS_JS, NATIVE_I386),
+  );
+  each("traces: peak heap+mmapped bytes equal native i386 glibc's", samePeak(TRACES, OURS_WASM, NATIVE_I386));
+  each("traces: x86_64 build's peak heap+mmapped bytes equal native x86-64 glibc's", samePeak(TRACES, OURS64_WASM, NATIVE_X86_64));
   return out;
 }
 
@@ -432,6 +470,8 @@ export const PAIR_GOAL_WORKLOADS = ["simple-16", "simple-1024"];
  *    writes scanned (the default) at most 2 × the native i386 glibc.
  *  - every workload: the in-Wasm loop at least 3 × as fast as the twin's in-allocator loop (the
  *    same algorithm in TypeScript), 2 × on large.
+ *  - every workload both builds ran: the x86_64 build's in-Wasm loop at most 1.3 × the i386
+ *    build's (the cost of the 64-bit words and the window translation).
  * A goal whose rows this run lacks (--only, --peer) is left out.
  */
 export function allocGoals(result: Pick<AllocBenchResult, "rows" | "embedding">): Goal[] {
@@ -458,6 +498,11 @@ export function allocGoals(result: Pick<AllocBenchResult, "rows" | "embedding">)
     const bound = w === "large" ? 2 : 3;
     goals.push(atLeast(`twin's in-allocator loop / in-Wasm loop (${w})`, twin / ours, bound, "×"));
   }
+  for (const w of [...new Set(result.rows.map((r) => r.workload))]) {
+    const x64 = row(w, OURS64_WASM), i386 = row(w, OURS_WASM);
+    if (x64 === undefined || i386 === undefined) continue;
+    goals.push(atMost(`x86_64 in-Wasm loop / i386 in-Wasm loop (${w})`, x64 / i386, X86_64_OVER_I386_LIMIT, "×"));
+  }
   return goals;
 }
 
@@ -479,6 +524,27 @@ function handoffNotes(rows: AllocBenchRow[]): string[] {
   ];
 }
 
+/**
+ * One pseudo-row per mode and workload that both builds ran, its "ns per op" the ratio x86_64 ÷
+ * i386 (for table()); the native pair too, as what the hardware's own 64-bit malloc costs more.
+ */
+function archRatioRows(rows: AllocBenchRow[]): AllocBenchRow[] {
+  const pairs: [string, string, string][] = [
+    ...ARCH_PAIRS.map(([x64, i386]): [string, string, string] => [i386.replace("ptmalloc-wasm, ", "ptmalloc-wasm: "), x64, i386]),
+    ["native glibc 2.36: x86-64 ÷ i386", NATIVE_X86_64, NATIVE_I386],
+  ];
+  const out: AllocBenchRow[] = [];
+  for (const [label, x64, i386] of pairs) {
+    for (const a of rows.filter((r) => r.peer === x64)) {
+      const b = rows.find((r) => r.peer === i386 && r.workload === a.workload);
+      if (b === undefined) continue;
+      const ratio = a.nsPerOpMedian / b.nsPerOpMedian;
+      out.push({ ...a, peer: label, nsPerOpMedian: ratio, nsPerOpMin: ratio, nsPerOpMax: ratio });
+    }
+  }
+  return out;
+}
+
 export function formatAllocReport(result: AllocBenchResult): string {
   const { rows, embedding, skipped } = result;
   const hasNative = rows.some((r) => r.peer === NATIVE_I386);
@@ -490,7 +556,23 @@ export function formatAllocReport(result: AllocBenchResult): string {
     table(rows, (r) => `${ns(r.nsPerOpMin)}–${ns(r.nsPerOpMax)}`),
   ];
   if (hasNative) {
-    parts.push(`\n### time relative to ${NATIVE_I386} (median ÷ median)\n`, table(rows, ratioTo(rows, NATIVE_I386)));
+    parts.push(
+      `\n### time relative to ${NATIVE_I386} (median ÷ median; the x86_64 rows in the next table)\n`,
+      table(rows, ratioTo(rows, NATIVE_I386), (r) => !isX86_64Row(r)),
+    );
+  }
+  if (rows.some((r) => r.peer === NATIVE_X86_64) && rows.some((r) => isX86_64Row(r) && r.peer !== NATIVE_X86_64)) {
+    parts.push(
+      `\n### the x86_64 build: time relative to ${NATIVE_X86_64}, its reference (median ÷ median)\n`,
+      table(rows, ratioTo(rows, NATIVE_X86_64), isX86_64Row),
+    );
+  }
+  const archRows = archRatioRows(rows);
+  if (archRows.length > 0) {
+    parts.push(
+      `\n### x86_64 build ÷ i386 build, same mode, same run (median ÷ median; goal for the in-Wasm loop: ≤ ${X86_64_OVER_I386_LIMIT}×)\n`,
+      table(archRows, (r) => `${r.nsPerOpMedian.toFixed(2)}×`),
+    );
   }
   if (hasFloor) {
     parts.push(`\n### time relative to the ${FLOOR_JS} (median ÷ median)\n`, table(rows, ratioTo(rows, FLOOR_JS), (r) => !r.mode.startsWith("floor")));

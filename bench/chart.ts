@@ -59,9 +59,9 @@ function tickLabel(ns: number): string {
   return ns >= 1e6 ? `${ns / 1e6} ms` : ns >= 1e3 ? `${ns / 1e3} µs` : `${ns} ns`;
 }
 
-// Colours: ptmalloc-wasm's own rows strong, every other allocator a muted hue of its own (the
-// in-allocator loop a shade darker than the JS-driven row), the native reference grey and the
-// floors a light dashed outline. Chosen by name and mode, so a peer keeps its colour from run to run.
+// Colours: ptmalloc-wasm's own rows strong (an x86_64 row a tint of its i386 twin's), every other
+// allocator a muted hue of its own (the in-allocator loop a shade darker than the JS-driven row),
+// the native references grey and the floors a light dashed outline. Chosen by name and mode, so a peer keeps its colour from run to run.
 const STRONG = ["#1565c0", "#e4570f", "#2e7d32", "#7b1fa2"];
 const FAMILIES: [RegExp, [string, string]][] = [
   [/baseline|twin/i, ["#9fb6d0", "#6f8fb2"]],
@@ -83,17 +83,31 @@ function hash(s: string): number {
   return h;
 }
 
+/** A colour mixed halfway to white: the x86_64 build's bar beside its i386 twin's. */
+export function tint(hex: string): string {
+  const n = Number.parseInt(hex.slice(1), 16);
+  const mix = (shift: number) => Math.round(((n >> shift) & 255) / 2 + 127.5);
+  return `#${((mix(16) << 16) | (mix(8) << 8) | mix(0)).toString(16).padStart(6, "0")}`;
+}
+
+/** The i386 peer an x86_64 peer of ptmalloc-wasm is the twin of ("ptmalloc-wasm x86_64, X" → "ptmalloc-wasm, X"). */
+const X86_64_PEER = /^ptmalloc-wasm x86_64(?=,)/i;
+
 function paints(peers: string[], modes: Map<string, string | undefined>): Map<string, Paint> {
   const out = new Map<string, Paint>();
   let strong = 0;
   let grey = 0;
-  for (const peer of peers) {
+  // The i386 rows first, so that an x86_64 row can take a tint of its twin's colour.
+  const ordered = [...peers.filter((p) => !X86_64_PEER.test(p)), ...peers.filter((p) => X86_64_PEER.test(p))];
+  for (const peer of ordered) {
     const mode = modes.get(peer) ?? "";
     const inLoop = mode === "wasm" || /loop/i.test(peer);
     if (mode.startsWith("floor") || /^floor/i.test(peer)) {
       out.set(peer, { fill: "#f5f5f5", stroke: "#8a8a8a", dashed: true });
     } else if (mode === "native" || /^native/i.test(peer)) {
       out.set(peer, { fill: GREYS[grey++ % GREYS.length]! });
+    } else if (X86_64_PEER.test(peer) && out.has(peer.replace(X86_64_PEER, "ptmalloc-wasm"))) {
+      out.set(peer, { fill: tint(out.get(peer.replace(X86_64_PEER, "ptmalloc-wasm"))!.fill) });
     } else if (/^ptmalloc-wasm/i.test(peer)) {
       out.set(peer, { fill: STRONG[strong++ % STRONG.length]! });
     } else {

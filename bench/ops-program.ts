@@ -121,7 +121,7 @@ function runFromJsTemplate(
   main: JsAllocator & Partial<JsThreadedAllocator>,
   words: Uint32Array,
   length: number,
-  table: Uint32Array,
+  table: Uint32Array | Float64Array,
   touch: ((ptr: number, size: number) => void) | undefined,
   threads: (JsThread | undefined)[] | undefined,
 ): void {
@@ -177,7 +177,7 @@ export function runFromJs(
   loop: JsLoop,
   alloc: JsAllocator & Partial<JsThreadedAllocator>,
   program: OpsProgram,
-  table: Uint32Array,
+  table: Uint32Array | Float64Array,
   touch?: (ptr: number, size: number) => void,
 ): void {
   if (program.threads === 0) return loop(alloc, program.words, program.length, table, touch, undefined);

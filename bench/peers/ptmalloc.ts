@@ -1,7 +1,8 @@
 // ptmalloc-wasm as a benchmark peer: a fresh emulated process per run, driven from JS through the
 // public API (one call per op: the embedding path) or by the replay loop inside the Wasm module
 // (assembly/replay.ts), with the op list mapped into the process as the C replayer maps its own.
-// The same two ways for the pure-TypeScript twin (`allocator: "ts"`).
+// The same two ways for the pure-TypeScript twin (`allocator: "ts"`), and for the x86_64 build in an
+// x86_64 process (arch "x86_64": 64-bit VAs, 8-byte table entries; the twin is i386 only).
 //
 // A program with threads (bench/ops-program.ts) is replayed from JS only, on the process and its
 // Thread objects (proc.createThread(), thread.exit(): creation and join are in the timed loop, as
@@ -11,6 +12,7 @@ import type { ProcessOptions } from "../../host/process.js";
 import { bootProcess, type BootedProcess } from "../../host/boot.js";
 import { MAP_ANONYMOUS, MAP_PRIVATE, PAGE_SIZE, PROT_READ, PROT_WRITE } from "../../host/constants.js";
 import type { Process } from "../../host/process.js";
+import type { Window } from "../../host/kernel/aslr.js";
 import { readFileSync } from "node:fs";
 import { cpus } from "node:os";
 import { createProcess } from "../../host/boot.js";
@@ -18,6 +20,12 @@ import { OP_WORDS, jsLoopFor, runFromJs, type OpsProgram } from "../ops-program.
 import type { Peer, PeerMemory, Runner } from "./peer.js";
 
 const BENCH_OPTIONS: ProcessOptions = { seed: 1, aslr: 0 };
+
+/** The same process as an x86_64 program: the 64-bit build of the allocator, its windows. */
+const BENCH_OPTIONS_64: ProcessOptions = { ...BENCH_OPTIONS, arch: "x86_64" };
+
+/** Whether a run's process is x86_64: its C words are 8 bytes and its VAs need translating. */
+const isWide = (options: ProcessOptions) => options.arch === "x86_64";
 
 /**
  * What glibc itself says it held at most: the arena's max system bytes (malloc_info's last
@@ -67,26 +75,38 @@ export function ptmallocJsRunner(
 ): Runner {
   options = optionsFor(program, options);
   const loop = jsLoopFor();
+  const wide = isWide(options);
   let booted: BootedProcess;
-  let table: Uint32Array;
+  let table: Uint32Array | Float64Array;
   let bytes: Uint8Array;
+  // x86_64: a block's VA to its offset in the memory, through the kernel's windows (found once per
+  // process), as the program's own store would be translated. The i386 touch stays the identity.
+  let offsetOf: (va: number) => number = (va) => va;
   const rawTouch = (p: number, size: number) => {
     if (bytes.length === 0) bytes = new Uint8Array(booted.process.memory.buffer); // the memory grew: the old view is detached
     bytes[p] = 1;
     bytes[p + size - 1] = 1;
   };
+  const rawTouch64 = (p: number, size: number) => {
+    if (bytes.length === 0) bytes = new Uint8Array(booted.process.memory.buffer);
+    bytes[offsetOf(p)] = 1;
+    bytes[offsetOf(p + size - 1)] = 1;
+  };
+  const raw = wide ? rawTouch64 : rawTouch;
   // With writes: "declared" the raw stores are declared, as the caller promised to.
   const declaredTouch = (p: number, size: number) => {
-    rawTouch(p, size);
+    raw(p, size);
     booted.process.touch(p, 1);
     booted.process.touch(p + size - 1, 1);
   };
-  const touch = options.writes === "declared" ? declaredTouch : rawTouch;
+  const touch = options.writes === "declared" ? declaredTouch : raw;
   return {
     async prepare() {
       booted = await (shared ? (shared.booted ??= bootProcess(options)) : bootProcess(options));
-      table = new Uint32Array(program.ids);
+      // x86_64 VAs are above 2^32: the table holds them as doubles
+      table = wide ? new Float64Array(program.ids) : new Uint32Array(program.ids);
       bytes = new Uint8Array(booted.process.memory.buffer);
+      if (wide) offsetOf = windowTranslation(booted.kernel.windows);
     },
     run() {
       runFromJs(loop, booted.process, program, table, touch);
@@ -95,11 +115,30 @@ export function ptmallocJsRunner(
   };
 }
 
+/**
+ * VA → offset through the windows (three at most, W0 first: where the brk heap is), for a VA the
+ * allocator returned (always inside one); -1 outside every window, which no block is.
+ */
+function windowTranslation(windows: readonly Window[]): (va: number) => number {
+  const [w0, w1, w2] = windows;
+  if (w0 === undefined || w1 === undefined || w2 === undefined || windows.length !== 3) {
+    throw new Error(`bench: an x86_64 process with ${windows.length} windows (expected 3)`);
+  }
+  return (va) => {
+    let d = va - w0.va;
+    if (d >= 0 && d < w0.length) return d + w0.offset;
+    d = va - w1.va;
+    if (d >= 0 && d < w1.length) return d + w1.offset;
+    d = va - w2.va;
+    return d >= 0 && d < w2.length ? d + w2.offset : -1;
+  };
+}
+
 const threadSupport = new Map<string, Promise<string | null>>();
 
 /** null when a process of this allocator runs threads (one made and joined), else why not. */
 function threadsIn(options: ProcessOptions): Promise<string | null> {
-  const key = options.allocator ?? "wasm";
+  const key = `${options.allocator ?? "wasm"} ${options.arch ?? "i386"}`;
   let known = threadSupport.get(key);
   if (known === undefined) {
     known = (async () => {
@@ -119,6 +158,7 @@ function threadsIn(options: ProcessOptions): Promise<string | null> {
 /** Why the in-allocator loops skip a threaded program. */
 const LOOP_HAS_NO_THREADS = "the replay loop inside the allocator runs one thread (a thread's stack and switch are the host's)";
 
+/** ops, table: the process's addresses (VAs in an x86_64 process; numbers in both builds' exports). */
 interface ReplayExports {
   replay_ops(ops: number, count: number, table: number): void;
 }
@@ -140,7 +180,7 @@ export function ptmallocLoopRunner(program: OpsProgram, options: ProcessOptions 
     async prepare() {
       booted = await bootProcess(options);
       ops = mapInProcess(booted, program.length * OP_WORDS * 4);
-      table = mapInProcess(booted, program.ids * 4);
+      table = mapInProcess(booted, program.ids * (isWide(options) ? 8 : 4)); // one C word per ID
       booted.process.write(ops, new Uint8Array(program.words.buffer, program.words.byteOffset, program.words.byteLength));
     },
     run() {
@@ -152,6 +192,11 @@ export function ptmallocLoopRunner(program: OpsProgram, options: ProcessOptions 
 
 /** Our JS-driven peer with writes: "declared", its raw touches declared with Process.touch. */
 export const OURS_JS_DECLARED = "ptmalloc-wasm, JS-driven, writes declared";
+
+/** The x86_64 build's peers: the i386 name with the arch after "ptmalloc-wasm". */
+export const OURS64_JS = "ptmalloc-wasm x86_64, JS-driven";
+export const OURS64_WASM = "ptmalloc-wasm x86_64, in-Wasm loop";
+export const OURS64_JS_DECLARED = "ptmalloc-wasm x86_64, JS-driven, writes declared";
 
 /** The pure-TypeScript twin: the same algorithm, the same process, run as JavaScript. */
 const BASELINE: ProcessOptions = { ...BENCH_OPTIONS, allocator: "ts" };
@@ -198,6 +243,39 @@ export function ptmallocPeers(): Peer[] {
       unavailable: available,
       threads: () => LOOP_HAS_NO_THREADS,
       runner: (p) => ptmallocLoopRunner(p, BASELINE),
+    },
+  ];
+}
+
+/**
+ * The x86_64 build in an x86_64 process, in the same modes as the i386 peers (the twin is i386
+ * only). Not in the steady-state section: a long-lived x86_64 process beside the i386 one would
+ * make the call sites shared by every Process see two modules, which the i386 goals measured
+ * there must not pay.
+ */
+export function ptmalloc64Peers(): Peer[] {
+  const available = () => null;
+  return [
+    {
+      name: OURS64_JS,
+      mode: "js",
+      unavailable: available,
+      threads: () => threadsIn(BENCH_OPTIONS_64),
+      runner: (p) => ptmallocJsRunner(p, BENCH_OPTIONS_64),
+    },
+    {
+      name: OURS64_WASM,
+      mode: "wasm",
+      unavailable: available,
+      threads: () => LOOP_HAS_NO_THREADS,
+      runner: (p) => ptmallocLoopRunner(p, BENCH_OPTIONS_64),
+    },
+    {
+      name: OURS64_JS_DECLARED,
+      mode: "js",
+      unavailable: available,
+      threads: () => threadsIn(BENCH_OPTIONS_64),
+      runner: (p) => ptmallocJsRunner(p, { ...BENCH_OPTIONS_64, writes: "declared" }),
     },
   ];
 }

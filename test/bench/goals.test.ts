@@ -1,5 +1,6 @@
 import { describe, expect, it } from "vitest";
 import { allocGoals, FLOOR_JS, OURS_JS, OURS_WASM, TWIN_LOOP, type AllocBenchRow } from "../../bench/alloc.bench.js";
+import { OURS64_JS, OURS64_WASM } from "../../bench/peers/ptmalloc.js";
 import { atLeast, atMost, formatGoals } from "../../bench/goals.js";
 
 const row = (workload: string, peer: string, ns: number): AllocBenchRow => ({
@@ -44,6 +45,18 @@ describe("the measured goals of a bench run", () => {
     expect(allocGoals({ rows, embedding: [] }).map((g) => [g.name, g.limit, g.ok])).toEqual([
       ["twin's in-allocator loop / in-Wasm loop (git)", 3, true],
       ["twin's in-allocator loop / in-Wasm loop (large)", 2, false],
+    ]);
+  });
+
+  it("hold the x86_64 build's in-Wasm loop to 1.3 × the i386 build's on every workload both ran", () => {
+    const rows = [
+      row("mixed", OURS_WASM, 100), row("mixed", OURS64_WASM, 130),
+      row("git", OURS_WASM, 100), row("git", OURS64_WASM, 131),
+      row("threads", OURS_JS, 100), row("threads", OURS64_JS, 500), // the JS-driven rows have no goal
+    ];
+    expect(allocGoals({ rows, embedding: [] }).map((g) => [g.name, g.measured, g.ok])).toEqual([
+      ["x86_64 in-Wasm loop / i386 in-Wasm loop (mixed)", 1.3, true],
+      ["x86_64 in-Wasm loop / i386 in-Wasm loop (git)", 1.31, false],
     ]);
   });
 });

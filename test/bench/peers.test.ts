@@ -37,18 +37,23 @@ describe("peak memory of the glibc peers", () => {
     const stats = "Arena 0:\nsystem bytes     =     4096\nmax mmap regions =          1\nmax mmap bytes   =     200704\n";
     expect(glibcPeakBytes(info, stats)).toBe(4096 + 200704);
   });
-  it("is the same for ptmalloc-wasm and the real i386 glibc on a trace", async () => {
-    const peers = allPeers();
-    const ours = peers.find((p) => p.name === "ptmalloc-wasm, in-Wasm loop")!;
-    const native = peers.find((p) => p.name === "native glibc 2.36 i386")!;
-    if (native.unavailable() !== null) return; // no 32-bit gcc here: nothing to compare with
-    const program = prefixOf(loadTraceProgram("sqlite3"), 50_000);
-    const a = ours.runner(program);
-    const b = native.runner(program);
-    await once(a);
-    await once(b);
-    expect(a.memory!().peakBytes).toBe(b.memory!().peakBytes);
-  });
+  for (const [arch, oursName, nativeName] of [
+    ["i386", "ptmalloc-wasm, in-Wasm loop", "native glibc 2.36 i386"],
+    ["x86-64", "ptmalloc-wasm x86_64, in-Wasm loop", "native glibc 2.36 x86-64"],
+  ]) {
+    it(`is the same for ptmalloc-wasm and the real ${arch} glibc on a trace`, async () => {
+      const peers = allPeers();
+      const ours = peers.find((p) => p.name === oursName)!;
+      const native = peers.find((p) => p.name === nativeName)!;
+      if (native.unavailable() !== null) return; // no gcc for this arch here: nothing to compare with
+      const program = prefixOf(loadTraceProgram("sqlite3"), 50_000);
+      const a = ours.runner(program);
+      const b = native.runner(program);
+      await once(a);
+      await once(b);
+      expect(a.memory!().peakBytes).toBe(b.memory!().peakBytes);
+    });
+  }
 });
 
 describe("the goals", () => {
