@@ -8,7 +8,7 @@ import { readFileSync } from "node:fs";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { describe, expect, it } from "vitest";
-import { createProcess, ENOMEM, type Process, ProcessAbort, type Thread } from "../../host/index.js";
+import { createProcess, EAGAIN, ENOMEM, type Process, ProcessAbort, type Thread, ThreadCreateError } from "../../host/index.js";
 import { replayStream } from "../../host/trace/index.js";
 
 const KiB = 1024;
@@ -136,6 +136,46 @@ describe("createThread in an x86_64 process", () => {
     t.free(p);
     expect(() => t.free(p)).toThrow(ProcessAbort);
     expect(() => proc.malloc(1)).toThrow(/free\(\): double free detected in tcache 2/);
+  });
+});
+
+describe("createThread's failure in an x86_64 process", () => {
+  it("RLIMIT_AS too small for the stack: ThreadCreateError (EAGAIN), nothing mapped, the process alive", async () => {
+    const proc = await createProcess({ arch: "x86_64", seed: 14 });
+    proc.malloc(10);
+    expect(proc.sys.setrlimit("RLIMIT_AS", { cur: proc.status().VmSize * KiB + 4 * MiB, max: Infinity })).toBe(0);
+    const maps = proc.maps();
+    const info = proc.mallinfo2();
+    expect(() => proc.createThread()).toThrow(expect.objectContaining({ name: "ThreadCreateError", errno: EAGAIN }));
+    expect(proc.maps()).toBe(maps);
+    expect(proc.mallinfo2()).toEqual(info);
+    expect(proc.errno).toBe(ENOMEM);
+    proc.sys.setrlimit("RLIMIT_AS", { cur: Infinity, max: Infinity });
+    expect(proc.createThread().id).toBe(1);
+  });
+
+  it("RLIMIT_STACK at start sets the stack size as on i386 (unlimited: 2 MiB, measured on x86-64 too)", async () => {
+    const sizes: number[] = [];
+    for (const cur of [Infinity, 1000, MiB + 1]) {
+      const proc = await createProcess({ arch: "x86_64", seed: 16, rlimits: { RLIMIT_STACK: { cur, max: Infinity } } });
+      sizes.push(proc.createThread().stack.bytes - 4096);
+    }
+    expect(sizes).toEqual([2 * MiB, 16 * KiB, MiB + 4096]);
+  });
+
+  it("the mmap zone's window holds about 250 stacks: the next pthread_create is EAGAIN (Linux would go on)", async () => {
+    const proc = await createProcess({ arch: "x86_64", seed: 17 });
+    let made = 0;
+    let error: unknown;
+    try {
+      for (; made < 400; made++) proc.createThread();
+    } catch (err) {
+      error = err;
+    }
+    expect(error).toBeInstanceOf(ThreadCreateError);
+    expect(made).toBeGreaterThan(200);
+    expect(made).toBeLessThan(256); // 2 GiB / (8 MiB + 4 KiB)
+    expect(proc.malloc(100)).not.toBe(0);
   });
 });
 
