@@ -8,7 +8,7 @@
 //   ┌──────────────────┬─────────────────────────────────────────┬──────┬─────────┐
 //   │ guard  PROT_NONE │ stack                    PROT_READ|WRITE │ TLS  │ TCB     │
 //   └──────────────────┴─────────────────────────────────────────┴──────┴─────────┘
-//                                                    ↑ sp       tls ↑   pd = end − 1216
+//                                                    ↑ sp       tls ↑   pd = end − 1216 (x86-64: 2368)
 //
 // size = the default stack size (RLIMIT_STACK at process start, see defaultStackBytes) + one guard
 // page. The TCB (struct pthread: 1216 bytes below the end on i386, 2368 on x86-64) sits at the top; the thread's malloc state
