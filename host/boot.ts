@@ -6,7 +6,7 @@ import { resolveOptions, WASM_PAGE_BYTES, type ProcessOptions, type ResolvedOpti
 import { loadAllocator, type LoadAllocatorOptions, type LoadedAllocator } from "./allocator.js";
 import type { LoadedBaseline } from "./baseline/index.js";
 import { PROGRAM_DATA_START, PROGRAM_TEXT_START } from "./constants.js";
-import { WASM_HEAP_BASE } from "./generated/wasm-layout.js";
+import { WASM_DATA_START_X86_64, WASM_HEAP_BASE } from "./generated/wasm-layout.js";
 import { Process } from "./process.js";
 import { ABI_I386, ABI_X86_64 } from "./cargs.js";
 /** The kernel's share of the options. */
@@ -112,7 +112,7 @@ function kernelFor(memory: WebAssembly.Memory, heapBase: number, options: Resolv
   return new Kernel({
     ...kernelOptions(options),
     memory,
-    program: { textStart: PROGRAM_TEXT_START, dataStart: PROGRAM_DATA_START, dataEnd: heapBase },
+    program: { textStart: PROGRAM_TEXT_START, dataStart: options.arch === "x86_64" ? WASM_DATA_START_X86_64 : PROGRAM_DATA_START, dataEnd: heapBase },
     libraries: true,
     onDeath: (err: Error) => onDeath?.(err instanceof ProcessKilled ? err : new ProcessKilled(err.message)),
   });

@@ -20,9 +20,14 @@ import { buildDlmalloc } from "./build-dlmalloc.mjs";
 const root = join(dirname(fileURLToPath(import.meta.url)), "..");
 const asc = join(root, "node_modules", "assemblyscript", "bin", "asc.js");
 
+// Where each build's static data starts (asc's memoryBase; asconfig.json has i386's, 0x11000: one
+// page above the program's text page). The x86-64 program is a PIE whose data follows four
+// read-only pages (ELF header, text, rodata, RELRO), so its static data starts four pages above
+// the text (0x10000), which the kernel maps at loadBase + 0x4000 as the real program's .data.
+const DATA_START_X86_64 = 0x14000;
 const ABIS = {
-  i386: { suffix: "", use: ["word=u32", "sword=i32", "cword=u32", "csword=i32"] },
-  x86_64: { suffix: "64", use: ["word=u64", "sword=i64", "cword=f64", "csword=f64"] },
+  i386: { suffix: "", use: ["word=u32", "sword=i32", "cword=u32", "csword=i32"], extra: [] },
+  x86_64: { suffix: "64", use: ["word=u64", "sword=i64", "cword=f64", "csword=f64"], extra: ["--memoryBase", String(DATA_START_X86_64)] },
 };
 // asc warns of every implicit usize <-> u32 conversion (AS201): C words are u32 on purpose in the i386 build.
 const QUIET = ["--disableWarning", "201"];
@@ -40,13 +45,13 @@ export function configX86_64(src) {
 const configPath = resolve(root, "assembly", "config.ts");
 const config64 = configX86_64(readFileSync(configPath, "utf8"));
 
-for (const [abi, { suffix, use }] of Object.entries(ABIS)) {
+for (const [abi, { suffix, use, extra }] of Object.entries(ABIS)) {
   for (const target of ["release", "debug"]) {
     // assembly/coverage-exports.ts is an entry of the debug build only: its exports (cov_count,
     // cov_hit, cov_reset) exist there alone, and release compiles every coverage mark out.
     const entries = target === "debug" ? ["assembly/index.ts", "assembly/coverage-exports.ts"] : ["assembly/index.ts"];
     const base = target === "debug" ? `ptmalloc${suffix}.debug` : `ptmalloc${suffix}`;
-    const args = [...entries, "--target", target, "-o", `build/${base}.wasm`, "-t", `build/${base}.wat`, ...QUIET];
+    const args = [...entries, "--target", target, "-o", `build/${base}.wasm`, "-t", `build/${base}.wat`, ...QUIET, ...extra];
     for (const u of ["abort=", ...use]) args.push("--use", u);
     if (abi === "i386") {
       execFileSync(process.execPath, [asc, ...args], { cwd: root, stdio: "inherit" });
@@ -126,7 +131,9 @@ writeFileSync(
     "/** __heap_base of the release module: where the program's static data ends (a Wasm offset). */\n" +
     `export const WASM_HEAP_BASE = 0x${heapBase.toString(16)};\n` +
     "/** The same for the x86-64 module. */\n" +
-    `export const WASM_HEAP_BASE_X86_64 = 0x${heapBase64.toString(16)};\n`,
+    `export const WASM_HEAP_BASE_X86_64 = 0x${heapBase64.toString(16)};\n` +
+    "/** Where the x86-64 module's static data starts (its memoryBase; i386's is PROGRAM_DATA_START). */\n" +
+    `export const WASM_DATA_START_X86_64 = 0x${DATA_START_X86_64.toString(16)};\n`,
 );
 // The x86-64 values of assembly/config.ts, for host code (same names). PTRDIFF_MAX, 2^63 − 1, is
 // not a JS number: it is written as the largest number not above it (2^63 − 1024), so that

@@ -135,9 +135,10 @@ export class Mm {
     this.identity = !wide;
     this.rlimits = new Rlimits(options.ramBytes, options.rlimits, this.arch);
     const { textStart, dataStart, dataEnd } = options.program;
-    // With the libraries (images.ts), the program's read-only pages that a C program has and this
-    // image lacks follow its data; the break starts above them. An x86_64 image always has them.
-    const programRoPages = options.libraries === true || wide ? programReadOnlyPages() : 0;
+    // With the libraries (images.ts), the i386 program's read-only pages that a C program has and
+    // this image lacks follow its data; the break starts above them. The x86_64 image has them
+    // below its data (mapProgram64), so its break starts right after the data.
+    const programRoPages = options.libraries === true && !wide ? programReadOnlyPages() : 0;
     this.layout = computeLayout({
       arch: this.arch,
       aslr: options.aslr,
@@ -244,27 +245,30 @@ export class Mm {
   }
 
   /**
-   * The x86_64 image at the load base: the minimal PIE program's five pieces (ELF header r--p,
-   * text r-xp, rodata r--p, RELRO r--p, data rw-p), except that the data comes second: W0 puts
-   * the module's static data at loadBase + (dataStart − textStart), one page above the header.
-   * File offsets are the real program's (data at 0x3000).
+   * The x86_64 image at the load base, as a minimal PIE program has it: ELF header r--p, text
+   * r-xp, rodata r--p, RELRO r--p, then the data rw-p, which holds the module's static data: the
+   * x86_64 build puts it at Wasm offset textStart + 4 pages (its memoryBase), which W0 maps to
+   * loadBase + 0x4000, where the real program's .data is. File offsets are the real program's.
    */
   private mapProgram64(textStart: number, dataStart: number, dataEnd: number, libraries: boolean): ProgramImage {
+    if (pageDown(dataStart) !== textStart + 4 * PAGE_SIZE) {
+      throw new Error(`x86_64 program image: the static data must start 4 pages above the text (at 0x${(textStart + 4 * PAGE_SIZE).toString(16)}), not at 0x${dataStart.toString(16)}`);
+    }
     const va = (offset: number) => this.offsetToVa(offset);
     const header = va(textStart);
-    const dataVmaStart = va(Math.max(pageDown(dataStart), textStart + PAGE_SIZE));
+    const text = header + PAGE_SIZE;
+    const dataVmaStart = va(pageDown(dataStart));
     const dataVmaEnd = va(pageAlign(dataEnd));
-    const text = Math.max(dataVmaEnd, dataVmaStart);
-    this.mapProgramPages(header, dataVmaStart, VM_READ, 0);
-    if (dataVmaEnd > dataVmaStart) {
-      this.commit.charge(pagesOf(dataVmaEnd - dataVmaStart), 0);
-      this.mapProgramPages(dataVmaStart, dataVmaEnd, VM_READ | VM_WRITE | VM_ACCOUNT, 3);
-    }
+    this.mapProgramPages(header, text, VM_READ, 0);
     this.mapProgramPages(text, text + PAGE_SIZE, VM_READ | VM_EXEC, 1);
     this.mapProgramPages(text + PAGE_SIZE, text + 2 * PAGE_SIZE, VM_READ, 2);
     // RELRO: written by the loader, then made read-only; the commit charge stays
     this.commit.charge(1, 0);
-    this.mapProgramPages(text + 2 * PAGE_SIZE, text + 3 * PAGE_SIZE, VM_READ | VM_ACCOUNT, 2);
+    this.mapProgramPages(text + 2 * PAGE_SIZE, dataVmaStart, VM_READ | VM_ACCOUNT, 2);
+    if (dataVmaEnd > dataVmaStart) {
+      this.commit.charge(pagesOf(dataVmaEnd - dataVmaStart), 0);
+      this.mapProgramPages(dataVmaStart, dataVmaEnd, VM_READ | VM_WRITE | VM_ACCOUNT, 3);
+    }
     const startData = va(dataStart);
     return {
       startCode: text,
@@ -273,11 +277,8 @@ export class Mm {
       endData: libraries ? startData + imageSet("x86_64").programDataBytes : va(dataEnd),
       dataVmaStart,
       dataVmaEnd,
-      readIn: [
-        [header, dataVmaStart],
-        [text, text + 2 * PAGE_SIZE],
-      ],
-      written: [[text + 2 * PAGE_SIZE, text + 3 * PAGE_SIZE]],
+      readIn: [[header, text + 2 * PAGE_SIZE]],
+      written: [[text + 2 * PAGE_SIZE, dataVmaStart]],
     };
   }
 

@@ -70,7 +70,7 @@ export interface ReplayStreamResult extends ReplaySummaryLines {
  */
 export function replayHeader(engine: Replayer, ids: number | undefined): string {
   if (engine.threaded) {
-    return threadsHeader(engine.scenario, engine.proc.nprocs ?? 2, engine.stackRlimit, engine.brk0, ids);
+    return threadsHeader(engine.scenario, engine.proc.nprocs ?? 2, engine.stackRlimit, engine.brk0, ids, engine.wide ? 8 : 4);
   }
   let header = "";
   const h = new ByteWriter((bytes) => (header += new TextDecoder().decode(bytes)), 4096);

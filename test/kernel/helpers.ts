@@ -20,7 +20,11 @@ export function makeKernel(options: Partial<Omit<KernelOptions, "memory">> = {})
     swapBytes: 0,
     privileged: false,
     rlimits: {},
-    program: { textStart: 0x10000, dataStart: 0x11000, dataEnd: 0x13a40 },
+    // the module's static data: one page above the text on i386, four (after the read-only pages of a PIE) on x86_64
+    program:
+      options.arch === "x86_64"
+        ? { textStart: 0x10000, dataStart: 0x14000, dataEnd: 0x16a40 }
+        : { textStart: 0x10000, dataStart: 0x11000, dataEnd: 0x13a40 },
     ...options,
   });
 }

@@ -15,6 +15,7 @@ const MAP_32BIT = 0x40;
 const TASK_SIZE = 0x7ffffffff000;
 
 /** A bare kernel (helpers.ts) as an x86_64 process has it: the libraries mapped. */
+// makeKernel gives an x86_64 kernel the module's static data 4 pages above the text (scripts/build-wasm.mjs).
 const kernel64 = (options: Partial<Omit<KernelOptions, "memory">> = {}): Kernel => makeKernel({ arch: "x86_64", libraries: true, ...options });
 
 describe("the x86_64 layout with ASLR off is the real one", () => {
@@ -29,15 +30,19 @@ describe("the x86_64 layout with ASLR off is the real one", () => {
     expect(lines.at(-1)).toBe("ffffffffff600000-ffffffffff601000 --xp 00000000 00:00 0                  [vsyscall]");
   });
 
-  it("the program's five pieces, with the module's data read-write at loadBase + 0x1000", () => {
+  it("the program's five pieces in the real program's order, the module's data read-write at loadBase + 0x4000", () => {
     expect(lines.slice(0, 5).map((l) => l.split(" ").slice(0, 3).join(" "))).toEqual([
       "555555554000-555555555000 r--p 00000000",
-      "555555555000-555555558000 rw-p 00003000",
-      "555555558000-555555559000 r-xp 00001000",
-      "555555559000-55555555a000 r--p 00002000",
-      "55555555a000-55555555b000 r--p 00002000",
+      "555555555000-555555556000 r-xp 00001000",
+      "555555556000-555555557000 r--p 00002000",
+      "555555557000-555555558000 r--p 00002000",
+      "555555558000-55555555b000 rw-p 00003000",
     ]);
-    expect(k.offsetToVa(0x11000)).toBe(0x555555555000);
+    expect(k.offsetToVa(0x14000)).toBe(0x555555558000);
+  });
+
+  it("refuses a program image whose data does not start 4 pages above its text", () => {
+    expect(() => makeKernel({ arch: "x86_64", program: { textStart: 0x10000, dataStart: 0x11000, dataEnd: 0x13000 } })).toThrow(/4 pages above the text/);
   });
 
   it("libc, its .bss, ld.so's pages, the vDSO and ld.so as the real program has them", () => {

@@ -27,7 +27,7 @@ function freshKernel(scenario: Scenario): KernelTarget {
     swapBytes: 0,
     privileged: scenario.privileged,
     rlimits: {},
-    program: { textStart: 0x10000, dataStart: 0x11000, dataEnd: 0x16000 },
+    program: { textStart: 0x10000, dataStart: 0x14000, dataEnd: 0x19000 },
     libraries: true,
   });
   return {
