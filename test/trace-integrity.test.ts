@@ -18,7 +18,12 @@ const walkthroughText = readFileSync(join(fixtures, "walkthrough.txt"), "utf8");
 const corruption = JSON.parse(readFileSync(join(fixtures, "corruption-cases.json"), "utf8")) as { cases: CorruptionCase[] };
 
 type Proc = CorruptionTarget & WalkthroughTarget;
-let api: { createProcess: (o?: { seed?: number }) => Promise<Proc>; ProcessAbort: new (...a: never[]) => Error; SegmentationFault: new (...a: never[]) => Error } | null = null;
+let api: {
+  createProcess: (o?: { seed?: number }) => Promise<Proc>;
+  ProcessAbort: new (...a: never[]) => Error;
+  SegmentationFault: new (...a: never[]) => Error;
+  ProcessHang: new (...a: never[]) => Error;
+} | null = null;
 let loadError: unknown = null;
 
 beforeAll(async () => {

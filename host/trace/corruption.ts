@@ -1,8 +1,14 @@
 // Heap corruption cases as data: steps on named blocks (allocate, free, overwrite a header or a
-// link at an offset from a block), and what glibc 2.36 on i386 does with them. The cases and the
-// real outcomes live in test/fixtures/alloc/corruption-cases.json, produced by the C program
-// oracle/replay/corrupt.c from oracle/replay/corruption.cases; this module runs the same steps on
-// a process through the public API.
+// link at an offset from a block), and what glibc 2.36 does with them, on i386 and on x86-64. The
+// cases and the real outcomes live in test/fixtures/alloc/corruption-cases.json (i386) and
+// test/fixtures/alloc64/corruption-cases.json (x86-64), produced by the C program
+// oracle/replay/corrupt.c (built with and without -m32) from oracle/replay/corruption.cases; this
+// module runs the same steps on a process of either architecture through the public API.
+//
+// The cases file writes a number once for both word sizes (`-1w` is the size field, `1030|1046`
+// a size that differs); the fixtures hold the numbers evaluated for their architecture, so the
+// steps below carry plain byte counts. A "word" is SIZE_SZ: 4 bytes on i386, 8 on x86_64 (taken
+// from the process's `arch`), little-endian.
 //
 // Steps (offsets are from the block's address, the pointer malloc returned):
 //   ["m", NAME, SIZE]                      NAME = malloc(SIZE)
@@ -11,7 +17,9 @@
 //   ["r", NAME, OLD, OFF, SIZE]            NAME = realloc(OLD + OFF, SIZE)
 //   ["f", NAME, OFF]                       free(NAME + OFF)
 //   ["w32", NAME, OFF, VALUE]              32-bit little-endian VALUE at NAME + OFF
-//   ["wptr", NAME, OFF, TARGET, TOFF]      the address TARGET + TOFF at NAME + OFF
+//   ["w64", NAME, OFF, VALUE]              64-bit little-endian VALUE at NAME + OFF (a negative
+//                                          VALUE is its two's complement: -1 is all ones)
+//   ["wptr", NAME, OFF, TARGET, TOFF]      the address TARGET + TOFF (a word) at NAME + OFF
 //   ["wsafe", NAME, OFF, VALUE]            VALUE ^ ((NAME + OFF) >> 12): a safe-linked link
 //   ["wsafeptr", NAME, OFF, TARGET, TOFF]  the address TARGET + TOFF, safe-linked
 //   ["copy", NAME, OFF, SRC, SOFF, LEN]    LEN bytes from SRC + SOFF to NAME + OFF
@@ -22,13 +30,16 @@
 //   ["region", NAME, SIZE]                 NAME = an anonymous read-write mmap of SIZE bytes (memory
 //                                          the program owns outside the heap, for fake chunks)
 //   ["protect", NAME, PROT]                mprotect of the whole region NAME to PROT (0 none, 1 read)
-//   ["waddr", NAME, OFF, VALUE]            the absolute address VALUE at NAME + OFF
+//   ["waddr", NAME, OFF, VALUE]            the absolute address VALUE (a word) at NAME + OFF
 //   ["w8", NAME, OFF, VALUE]               the byte VALUE at NAME + OFF (an off-by-one overflow)
 //   ["fabs", VALUE]                        free(VALUE): a wild pointer
 //   ["decrypt", NAME, OFF]                 records the safe-linked link at NAME + OFF decoded from
 //                                          the word alone (how2heap's decrypt_safe_linking)
-//   ["check", NAME, OFF]                   records the 32-bit word at NAME + OFF
+//   ["check", NAME, OFF]                   records the word at NAME + OFF
 //   ["checksafe", NAME, OFF]               records it decoded as a safe-linked link
+//
+// Words, links and keys are computed as bigints: an x86_64 address has 47 bits, beyond the 32 of
+// JavaScript's bitwise operators (a link is (pos >> 12) ^ ptr over the whole word).
 //
 // Before the first step the break moves up to a multiple of 64 KiB, as in corrupt.c.
 // Seen values: every m, c, a, r step records the address it returned and every check the word it
@@ -59,6 +70,8 @@ export interface CorruptionCase {
 }
 
 export interface CorruptionTarget {
+  /** The process's ABI: its word is 8 bytes on "x86_64", 4 otherwise (absent: i386). */
+  readonly arch?: string;
   malloc(size: number): number;
   calloc(nmemb: number, size: number): number;
   memalign(alignment: number, size: number): number;
@@ -96,12 +109,17 @@ const NEAR_SPAN = 0x1000000; // a named block at most 16 MiB below names a value
  * "heap+0xOFF" within 64 MiB above the initial break; "other" below the break (the program and
  * the allocator's state; corrupt.c also says so inside libc); "B+0xOFF" or "B-0xOFF" from the nearest
  * named block or region B, under 16 MiB away (the first named wins a tie); else the hex value
- * below 0x10000, or "other". A step's own result is described before it is named.
+ * below 0x10000, or "other". A step's own result is described before it is named. `value` is an
+ * unsigned word (a number; a bigint word above 2^53 is far from every block: "other").
  */
-export function describeValue(value: number, brk0: number, blocks: Map<string, number>, regions: Map<string, number>): string {
-  const v = value >>> 0;
+export function describeValue(value: number | bigint, brk0: number, blocks: Map<string, number>, regions: Map<string, number>): string {
+  if (typeof value === "bigint") {
+    if (value > BigInt(Number.MAX_SAFE_INTEGER)) return "other";
+    value = Number(value);
+  }
+  const v = value < 0 ? value >>> 0 : value; // an i386 address that crossed as a signed i32
   if (v === 0) return "0";
-  const hex = (n: number) => `0x${(n >>> 0).toString(16)}`;
+  const hex = (n: number) => `0x${n.toString(16)}`;
   let inRegion: string | null = null;
   for (const [name, size] of regions) {
     const base = blocks.get(name)!;
@@ -126,24 +144,37 @@ export function describeValue(value: number, brk0: number, blocks: Map<string, n
   return v < 0x10000 ? hex(v) : "other";
 }
 
-function u32le(value: number): number[] {
-  const v = value >>> 0;
-  return [v & 0xff, (v >>> 8) & 0xff, (v >>> 16) & 0xff, v >>> 24];
+/** `value` as `bytes` little-endian bytes (two's complement for a negative one). */
+function wordLE(value: number | bigint, bytes: number): number[] {
+  let v = BigInt.asUintN(8 * bytes, BigInt(value));
+  const out: number[] = [];
+  for (let i = 0; i < bytes; i++) {
+    out.push(Number(v & 0xffn));
+    v >>= 8n;
+  }
+  return out;
+}
+
+/** The unsigned little-endian word in `b`. */
+function wordOf(b: Uint8Array): bigint {
+  let v = 0n;
+  for (let i = b.length - 1; i >= 0; i--) v = (v << 8n) | BigInt(b[i]);
+  return v;
 }
 
 /**
  * A safe-linked link decoded without knowing where it is stored, as how2heap's
  * decrypt_safe_linking does: the key is the storage address >> 12, and when the link points near
  * its own storage (the same 1 MiB), each 12-bit slice of the key is the slice 12 bits above it of
- * the plain value, recovered from the top down.
+ * the plain value, recovered from the top down. `wordBits` is 32 (i386) or 64 (x86_64).
  */
-export function decryptSafeLink(cipher: number): number {
-  let key = 0;
-  let plain = 0;
-  for (let i = 1; i <= 3; i++) {
-    const bits = Math.max(32 - 12 * i, 0); // slices from bit 20, bit 8, bit 0
-    plain = (((cipher ^ key) >>> bits) << bits) >>> 0;
-    key = plain >>> 12;
+export function decryptSafeLink(cipher: bigint, wordBits = 32): bigint {
+  let key = 0n;
+  let plain = 0n;
+  for (let i = 1; wordBits - 12 * (i - 1) > 0; i++) {
+    const bits = BigInt(Math.max(wordBits - 12 * i, 0)); // i386: slices from bit 20, bit 8, bit 0
+    plain = ((cipher ^ key) >> bits) << bits;
+    key = plain >> 12n;
   }
   return plain;
 }
@@ -153,24 +184,28 @@ export function runCorruptionSteps(proc: CorruptionTarget, steps: readonly Corru
   const blocks = new Map<string, number>();
   const regions = new Map<string, number>();
   const seen: [number, string][] = [];
+  const wordBytes = proc.arch === "x86_64" ? 8 : 4;
+  // an address as the API returned it: i386 results are u32 (>>> 0 in case one crossed signed),
+  // x86_64 ones are already non-negative numbers below 2^47
+  const address = wordBytes === 4 ? (a: number) => a >>> 0 : (a: number) => a;
   // corrupt.c first moves the break up to a multiple of 64 KiB: a safe-linking key then has the
   // same low bits on every run, so a link stored raw decodes to the same (mis)alignment
-  const start = proc.sbrk(0) >>> 0;
+  const start = address(proc.sbrk(0));
   proc.sbrk(Math.ceil(start / BRK_ALIGN) * BRK_ALIGN - start);
-  const brk0 = proc.sbrk(0) >>> 0;
-  const record = (step: number, value: number) => seen.push([step, describeValue(value, brk0, blocks, regions)]);
-  const word = (at: number) => {
-    const b = proc.read(at, 4);
-    return (b[0] | (b[1] << 8) | (b[2] << 16) | (b[3] << 24)) >>> 0;
-  };
+  const brk0 = address(proc.sbrk(0));
+  const record = (step: number, value: number | bigint) => seen.push([step, describeValue(value, brk0, blocks, regions)]);
+  const word = (at: number): bigint => wordOf(proc.read(at, wordBytes));
+  const writeWord = (at: number, value: number | bigint) => proc.write(at, wordLE(value, wordBytes));
+  // (pos >> 12) ^ ptr over the whole word
+  const safeLink = (at: number, value: number | bigint): bigint => BigInt.asUintN(8 * wordBytes, BigInt(value)) ^ (BigInt(at) >> 12n);
   const set = (name: unknown, value: number, step: number) => {
-    record(step, value);
-    blocks.set(String(name), value >>> 0);
+    record(step, address(value));
+    blocks.set(String(name), address(value));
   };
   const addr = (name: unknown, off: unknown): number => {
     const base = blocks.get(String(name));
     if (base === undefined) throw new TypeError(`corruption step: unknown block ${String(name)}`);
-    return (base + Number(off)) >>> 0;
+    return address(base + Number(off));
   };
   for (let i = 0; i < steps.length; i++) {
     const s = steps[i];
@@ -184,7 +219,7 @@ export function runCorruptionSteps(proc: CorruptionTarget, steps: readonly Corru
         case "region": {
           const r = proc.sys.mmap(0, n(2), 3 /* PROT_READ|PROT_WRITE */, 0x22 /* MAP_PRIVATE|MAP_ANONYMOUS */, -1, 0);
           if (r < 0) throw new TypeError(`corruption step: region: mmap failed (${r})`);
-          blocks.set(String(s[1]), r >>> 0);
+          blocks.set(String(s[1]), address(r));
           regions.set(String(s[1]), n(2));
           break;
         }
@@ -193,34 +228,35 @@ export function runCorruptionSteps(proc: CorruptionTarget, steps: readonly Corru
           if (r !== 0) throw new TypeError(`corruption step: protect: mprotect failed (${r})`);
           break;
         }
-        case "waddr": proc.write(addr(s[1], s[2]), u32le(n(3))); break;
+        case "waddr": writeWord(addr(s[1], s[2]), n(3)); break;
         case "check": record(i, word(addr(s[1], s[2]))); break;
         case "checksafe": {
           const where = addr(s[1], s[2]);
-          record(i, (word(where) ^ (where >>> 12)) >>> 0);
+          record(i, safeLink(where, word(where)));
           break;
         }
         case "w8": proc.write(addr(s[1], s[2]), [n(3) & 0xff]); break;
-        case "fabs": proc.free(n(1) >>> 0); break;
-        case "decrypt": record(i, decryptSafeLink(word(addr(s[1], s[2])))); break;
+        case "fabs": proc.free(address(n(1))); break;
+        case "decrypt": record(i, decryptSafeLink(word(addr(s[1], s[2])), 8 * wordBytes)); break;
         case "malloc_trim": proc.malloc_trim(0); break;
         case "f": proc.free(addr(s[1], s[2])); break;
-        case "w32": proc.write(addr(s[1], s[2]), u32le(n(3))); break;
-        case "wptr": proc.write(addr(s[1], s[2]), u32le(addr(s[3], s[4]))); break;
+        case "w32": proc.write(addr(s[1], s[2]), wordLE(n(3), 4)); break;
+        case "w64": proc.write(addr(s[1], s[2]), wordLE(n(3), 8)); break;
+        case "wptr": writeWord(addr(s[1], s[2]), addr(s[3], s[4])); break;
         case "wsafe": {
           const where = addr(s[1], s[2]);
-          proc.write(where, u32le((n(3) ^ (where >>> 12)) >>> 0));
+          writeWord(where, safeLink(where, n(3)));
           break;
         }
         case "wsafeptr": {
           const where = addr(s[1], s[2]);
-          proc.write(where, u32le((addr(s[3], s[4]) ^ (where >>> 12)) >>> 0));
+          writeWord(where, safeLink(where, addr(s[3], s[4])));
           break;
         }
         case "copy": proc.write(addr(s[1], s[2]), proc.read(addr(s[3], s[4]), n(5))); break;
         case "mmany":
           for (let k = 0; k < n(2); k++) {
-            blocks.set(`${String(s[1])}${k}`, proc.malloc(n(3)) >>> 0);
+            blocks.set(`${String(s[1])}${k}`, address(proc.malloc(n(3))));
             if (n(4) > 0) proc.malloc(n(4));
           }
           break;

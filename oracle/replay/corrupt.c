@@ -15,14 +15,18 @@
  * child starts from an untouched heap, as a fresh emulated process does. The child detaches from
  * any terminal (setsid) so that glibc's fatal message goes to stderr rather than /dev/tty.
  *
- * Steps (one per line; NAME, TARGET are block names; OFF, VALUE signed decimal or 0x hex):
+ * Steps (one per line; NAME, TARGET are block names; numbers as below):
  *   m NAME SIZE                   NAME = malloc(SIZE)
  *   c NAME NMEMB SIZE             NAME = calloc(NMEMB, SIZE)
  *   a NAME ALIGN SIZE             NAME = memalign(ALIGN, SIZE)
  *   r NAME OLD OFF SIZE           NAME = realloc(OLD + OFF, SIZE)
  *   f NAME OFF                    free(NAME + OFF)
- *   w32 NAME OFF VALUE            32-bit little-endian VALUE at NAME + OFF
- *   wptr NAME OFF TARGET TOFF     the address TARGET + TOFF at NAME + OFF
+ *   wword NAME OFF VALUE          VALUE as a machine word (SIZE_SZ bytes, little-endian; taken
+ *                                 modulo 2^(8 SIZE_SZ): -1 is all ones) at NAME + OFF: a size field,
+ *                                 a prev_size, any word of a chunk. Recorded in the JSON as `w32`
+ *                                 (i386) or `w64` (x86-64)
+ *   w32 NAME OFF VALUE            a 32-bit little-endian VALUE at NAME + OFF (on both)
+ *   wptr NAME OFF TARGET TOFF     the address TARGET + TOFF (a word) at NAME + OFF
  *   wsafe NAME OFF VALUE          VALUE as safe-linking stores it at NAME + OFF:
  *                                 VALUE ^ ((NAME + OFF) >> 12)
  *   wsafeptr NAME OFF TARGET TOFF the address TARGET + TOFF, safe-linked as above
@@ -37,15 +41,29 @@
  *                                 where the classic attacks build their fake chunks)
  *   protect NAME PROT             mprotect of the whole region NAME to PROT (0 PROT_NONE,
  *                                 1 PROT_READ): a link into it then faults, or a store through it
- *   waddr NAME OFF VALUE          the absolute address VALUE at NAME + OFF (for a link into
- *                                 memory that is not mapped)
+ *   waddr NAME OFF VALUE          the absolute address VALUE (a word) at NAME + OFF (for a link
+ *                                 into memory that is not mapped)
  *   w8 NAME OFF VALUE             the byte VALUE at NAME + OFF (an off-by-one overflow)
  *   fabs VALUE                    free(VALUE): a wild pointer, not derived from any block
  *   decrypt NAME OFF              records the safe-linked link at NAME + OFF decoded from the
  *                                 word alone, without its address (how2heap's decrypt_safe_linking:
  *                                 each 12-bit slice of the key is the slice above it of the plain)
- *   check NAME OFF                records the 32-bit word at NAME + OFF
+ *   check NAME OFF                records the word at NAME + OFF
  *   checksafe NAME OFF            records it decoded as a safe-linked link: word ^ ((NAME+OFF) >> 12)
+ * A word is SIZE_SZ bytes: 4 on i386, 8 on x86-64 (wptr, wsafe, wsafeptr, waddr, check,
+ * checksafe and decrypt too).
+ *
+ * Numbers (OFF, VALUE, SIZE, ...) are written once for both word sizes:
+ *   - terms joined by + and -, each a decimal or 0x hex integer, where a term ending in `w`
+ *     counts words: `-1w` is the size field (-4 on i386, -8 on x86-64), `-2w` prev_size, `1w` a
+ *     free chunk's bk or a tcache entry's key, `16-2w` a fake chunk whose user memory is at +16;
+ *   - `I386|X86_64` when the two differ in a way words do not express (a chunk size that is a
+ *     tcache size on one and not on the other, a layout-dependent top size): the left side on
+ *     i386, the right on x86-64, each an expression as above.
+ * The JSON records every number evaluated, so a fixture's steps are plain byte counts.
+ *
+ * A case may say `only i386 WHY` (it has no meaning on x86-64: the 64-bit build leaves it out)
+ * and `about64 TEXT` (the x86-64 build's `about`, when the i386 text names i386 numbers).
  *
  * Before the first step the child moves the break up to a multiple of 64 KiB (see run_case).
  *
@@ -129,18 +147,16 @@ static int is(const line_t *l, int k, const char *word) {
   return k < l->n && l->len[k] == strlen(word) && memcmp(l->tok[k], word, l->len[k]) == 0;
 }
 
-static long long num(const line_t *l, int k) {
-  if (k >= l->n) die("missing number");
-  const char *s = l->tok[k];
-  size_t n = l->len[k], i = 0;
-  int neg = 0;
-  if (n > 0 && s[0] == '-') {
-    neg = 1;
-    i = 1;
-  }
+#define WORD_BYTES ((int)sizeof(uintptr_t)) /* SIZE_SZ: 4 on i386, 8 on x86-64 */
+
+/* One term: a decimal or 0x hex integer, times WORD_BYTES when it ends in `w`. */
+static long long term(const char *s, size_t n) {
+  size_t i = 0;
+  int words = n > 0 && s[n - 1] == 'w';
+  if (words) n--;
   unsigned long long v = 0;
-  if (n > i + 2 && s[i] == '0' && (s[i + 1] == 'x' || s[i + 1] == 'X')) {
-    for (i += 2; i < n; i++) {
+  if (n > 2 && s[0] == '0' && (s[1] == 'x' || s[1] == 'X')) {
+    for (i = 2; i < n; i++) {
       char c = s[i];
       int d = c >= '0' && c <= '9' ? c - '0' : c >= 'a' && c <= 'f' ? c - 'a' + 10
             : c >= 'A' && c <= 'F' ? c - 'A' + 10 : -1;
@@ -148,13 +164,44 @@ static long long num(const line_t *l, int k) {
       v = v * 16 + (unsigned)d;
     }
   } else {
-    if (i == n) die("bad number");
+    if (n == 0) die("bad number");
     for (; i < n; i++) {
       if (s[i] < '0' || s[i] > '9') die("bad number");
       v = v * 10 + (unsigned)(s[i] - '0');
     }
   }
-  return neg ? -(long long)v : (long long)v;
+  return (long long)v * (words ? WORD_BYTES : 1);
+}
+
+/* An expression: terms joined by + and - (a leading - negates the first). */
+static long long expr(const char *s, size_t n) {
+  long long sum = 0;
+  size_t i = 0;
+  int sign = 1;
+  if (n > 0 && s[0] == '-') {
+    sign = -1;
+    i = 1;
+  }
+  while (i <= n) {
+    size_t e = i;
+    while (e < n && s[e] != '+' && s[e] != '-') e++;
+    sum += sign * term(s + i, e - i);
+    if (e == n) break;
+    sign = s[e] == '-' ? -1 : 1;
+    i = e + 1;
+  }
+  return sum;
+}
+
+/* Token k as a number: `I386|X86_64` picks this build's side. */
+static long long num(const line_t *l, int k) {
+  if (k >= l->n) die("missing number");
+  const char *s = l->tok[k];
+  size_t n = l->len[k];
+  const char *bar = memchr(s, '|', n);
+  if (bar == NULL) return expr(s, n);
+  if (WORD_BYTES == 4) return expr(s, (size_t)(bar - s));
+  return expr(bar + 1, n - (size_t)(bar + 1 - s));
 }
 
 /* ── named blocks (in the child) ──────────────────────────────────────────────────── */
@@ -207,6 +254,13 @@ static const char *indexed_name(const line_t *l, int k, unsigned long i, size_t 
 static uintptr_t at(const line_t *l, int k) { return *slot(l, k, 0) + (uintptr_t)num(l, k + 1); }
 
 static void put32(uintptr_t addr, uint32_t v) { memcpy((void *)addr, &v, 4); }
+static void put64(uintptr_t addr, uint64_t v) { memcpy((void *)addr, &v, 8); }
+static void put_word(uintptr_t addr, uintptr_t v) { memcpy((void *)addr, &v, sizeof v); }
+static uintptr_t get_word(uintptr_t addr) {
+  uintptr_t v;
+  memcpy(&v, (void *)addr, sizeof v);
+  return v;
+}
 
 #define HANG_SECONDS 2
 #define BRK_ALIGN 0x10000
@@ -224,8 +278,8 @@ static void seen_str(const char *s, size_t n) {
     seen_len += n;
   }
 }
-static void seen_hex(uint32_t v) {
-  char d[8];
+static void seen_hex(uintptr_t v) {
+  char d[16];
   int n = 0;
   do {
     d[n++] = "0123456789abcdef"[v & 15];
@@ -278,7 +332,7 @@ static void seen(uint32_t step, uintptr_t v) {
       }
     if (best < 0 && v >= brk0 && v - brk0 < 0x4000000) {
       seen_str("heap+", 5);
-      seen_hex((uint32_t)(v - brk0));
+      seen_hex(v - brk0);
     } else if (best < 0 && ((v >= 0x10000 && v < brk0) || in_loaded_object(v))) {
       seen_str("other", 5); /* the program, libc (main_arena's bins), ld.so: no ASLR-free name */
     } else {
@@ -293,9 +347,9 @@ static void seen(uint32_t step, uintptr_t v) {
       if (best >= 0) {
         seen_str(names[best].name, names[best].len);
         seen_str(v >= names[best].addr ? "+" : "-", 1);
-        seen_hex((uint32_t)best_dist);
+        seen_hex(best_dist);
       } else if (v < 0x10000) {
-        seen_hex((uint32_t)v);
+        seen_hex(v);
       } else {
         seen_str("other", 5);
       }
@@ -338,25 +392,21 @@ static void run_step(const line_t *l, uint32_t step) {
       if (&names[i].addr == where) size = names[i].region;
     if (size == 0 || mprotect((void *)*where, size, (int)num(l, 2)) != 0) die("protect: mprotect failed");
   } else if (is(l, 0, "waddr")) {
-    put32(at(l, 1), (uint32_t)num(l, 3));
+    put_word(at(l, 1), (uintptr_t)num(l, 3));
   } else if (is(l, 0, "check")) {
-    uint32_t v;
-    memcpy(&v, (void *)at(l, 1), 4);
-    seen(step, v);
+    seen(step, get_word(at(l, 1)));
   } else if (is(l, 0, "checksafe")) {
     uintptr_t where = at(l, 1);
-    uint32_t v;
-    memcpy(&v, (void *)where, 4);
-    seen(step, v ^ (uint32_t)(where >> 12));
+    seen(step, get_word(where) ^ (where >> 12));
   } else if (is(l, 0, "w8")) {
     *(volatile uint8_t *)at(l, 1) = (uint8_t)num(l, 3);
   } else if (is(l, 0, "fabs")) {
     free((void *)(uintptr_t)num(l, 1));
   } else if (is(l, 0, "decrypt")) {
-    uint32_t cipher, key = 0, plain = 0;
-    memcpy(&cipher, (void *)at(l, 1), 4);
-    for (int i = 1; i <= 3; i++) { /* slices from bit 20, bit 8, bit 0 */
-      int bits = 32 - 12 * i > 0 ? 32 - 12 * i : 0;
+    uintptr_t cipher = get_word(at(l, 1)), key = 0, plain = 0;
+    int word_bits = 8 * WORD_BYTES;
+    for (int i = 1; word_bits - 12 * (i - 1) > 0; i++) { /* i386: slices from bit 20, 8, 0 */
+      int bits = word_bits - 12 * i > 0 ? word_bits - 12 * i : 0;
       plain = ((cipher ^ key) >> bits) << bits;
       key = plain >> 12;
     }
@@ -365,16 +415,20 @@ static void run_step(const line_t *l, uint32_t step) {
     malloc_trim(0);
   } else if (is(l, 0, "f")) {
     free((void *)at(l, 1));
+  } else if (is(l, 0, "wword")) {
+    put_word(at(l, 1), (uintptr_t)num(l, 3));
   } else if (is(l, 0, "w32")) {
     put32(at(l, 1), (uint32_t)num(l, 3));
+  } else if (is(l, 0, "w64")) {
+    put64(at(l, 1), (uint64_t)num(l, 3));
   } else if (is(l, 0, "wptr")) {
-    put32(at(l, 1), (uint32_t)at(l, 3));
+    put_word(at(l, 1), at(l, 3));
   } else if (is(l, 0, "wsafe")) {
     uintptr_t where = at(l, 1);
-    put32(where, (uint32_t)num(l, 3) ^ (uint32_t)(where >> 12));
+    put_word(where, (uintptr_t)num(l, 3) ^ (where >> 12));
   } else if (is(l, 0, "wsafeptr")) {
     uintptr_t where = at(l, 1);
-    put32(where, (uint32_t)at(l, 3) ^ (uint32_t)(where >> 12));
+    put_word(where, at(l, 3) ^ (where >> 12));
   } else if (is(l, 0, "copy")) {
     memmove((void *)at(l, 1), (void *)at(l, 3), (size_t)num(l, 5));
   } else if (is(l, 0, "mmany")) {
@@ -441,7 +495,7 @@ static void run_case(size_t body, const char *name, size_t name_len) {
     uint32_t step = 0;
     while (next_line(&pos, &l)) {
       if (is(&l, 0, "case")) break;
-      if (is(&l, 0, "about")) continue;
+      if (is(&l, 0, "about") || is(&l, 0, "about64") || is(&l, 0, "only")) continue;
       write(progress_fd, &step, 4);
       alarm(HANG_SECONDS); /* a step still running then loops forever: SIGALRM ends it */
       run_step(&l, step);
@@ -539,16 +593,28 @@ static void out_json_string(const char *s, size_t n) {
   out_char('"');
 }
 
-/* One step as a JSON array of its tokens: names stay strings, numbers become numbers. */
+/* One step as a JSON array of its tokens: names stay strings, numbers become numbers (evaluated
+   for this build's word size). A `wword` step becomes the write it is here, `w32` or `w64`, its
+   value reduced to the word; a 64-bit value of 2^63 or more is written as its negative (JSON
+   numbers are exact only below 2^53 in magnitude: anything else cannot be a step). */
 static void out_step(const line_t *l) {
+  int wword = is(l, 0, "wword");
   out_char('[');
   for (int k = 0; k < l->n && k < MAX_TOK; k++) {
     if (k) out_str(", ");
     const char *s = l->tok[k];
     size_t n = l->len[k];
     int numeric = k > 0 && n > 0 && ((s[0] >= '0' && s[0] <= '9') || (s[0] == '-' && n > 1));
-    if (numeric) out_i(num(l, k));
-    else out_json_string(s, n);
+    if (k == 0 && wword) {
+      out_str(WORD_BYTES == 4 ? "\"w32\"" : "\"w64\"");
+    } else if (numeric) {
+      long long v = num(l, k);
+      if (wword && k == 3) v = WORD_BYTES == 4 ? (long long)(uint32_t)v : v;
+      if (v > (1LL << 53) || v < -(1LL << 53)) die("a number JSON cannot hold exactly");
+      out_i(v);
+    } else {
+      out_json_string(s, n);
+    }
   }
   out_char(']');
 }
@@ -566,7 +632,8 @@ int main(int argc, char **argv) {
 
   out_str("{\n  \"format\": \"corruption cases v1: steps as in oracle/replay/corrupt.c; outcome from glibc ");
   out_str(gnu_get_libc_version());
-  out_str(" i386\",\n  \"cases\": [\n");
+  out_str(WORD_BYTES == 4 ? " i386" : " x86_64");
+  out_str("\",\n  \"cases\": [\n");
   size_t pos = 0;
   line_t l;
   int first = 1;
@@ -576,23 +643,47 @@ int main(int argc, char **argv) {
     const char *name = l.tok[1];
     size_t name_len = l.len[1];
     size_t body = pos;
+    /* the header lines first: about, about64, only (before the first step) */
+    const char *about = NULL, *about64 = NULL;
+    size_t about_len = 0, about64_len = 0;
+    int skip = 0;
+    size_t steps_at = pos;
+    while ((have = next_line(&pos, &l)) && !is(&l, 0, "case")) {
+      if (is(&l, 0, "about")) {
+        about = l.rest;
+        about_len = l.rest_len;
+      } else if (is(&l, 0, "about64")) {
+        about64 = l.rest;
+        about64_len = l.rest_len;
+      } else if (is(&l, 0, "only")) {
+        if (!is(&l, 1, "i386")) die("`only` names i386");
+        skip = WORD_BYTES != 4;
+      } else {
+        break;
+      }
+      steps_at = pos;
+    }
+    if (!about) die("`about` must come first");
+    if (skip) {
+      while (have && !is(&l, 0, "case")) have = next_line(&pos, &l);
+      continue;
+    }
+    if (WORD_BYTES != 4 && about64) {
+      about = about64;
+      about_len = about64_len;
+    }
     if (!first) out_str(",\n");
     first = 0;
     out_str("  {\n    \"name\": ");
     out_json_string(name, name_len);
-    out_str(",\n");
-    /* about + steps */
+    out_str(",\n    \"about\": ");
+    out_json_string(about, about_len);
+    out_str(",\n    \"steps\": [\n");
+    /* the steps, from the first line after the header */
+    pos = steps_at;
     int n_steps = 0;
-    int about = 0;
     while ((have = next_line(&pos, &l)) && !is(&l, 0, "case")) {
-      if (is(&l, 0, "about")) {
-        out_str("    \"about\": ");
-        out_json_string(l.rest, l.rest_len);
-        out_str(",\n    \"steps\": [\n");
-        about = 1;
-        continue;
-      }
-      if (!about) die("`about` must come first");
+      if (is(&l, 0, "about") || is(&l, 0, "about64") || is(&l, 0, "only")) die("`about`, `about64` and `only` come before the steps");
       if (n_steps) out_str(",\n");
       out_str("      ");
       out_step(&l);

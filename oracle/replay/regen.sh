@@ -8,9 +8,10 @@
 #                                 "# align-break: A" runs the replayer with -a A)
 #   walkthrough.txt               oracle/replay/walkthrough.c
 #   corruption-cases.json         oracle/replay/corruption.cases run by oracle/replay/corrupt.c
-# and the same from the machine's x86-64 glibc (plain gcc: replay64, walkthrough64) into
-# test/fixtures/alloc64: NAME.replay64.txt, walkthrough64.txt; the traces' NAME.replay64.txt.gz
-# are compared as the 32-bit ones are. Scenarios listed in i386_only are not replayed on x86-64
+# and the same from the machine's x86-64 glibc (plain gcc: replay64, walkthrough64, corrupt64) into
+# test/fixtures/alloc64: NAME.replay64.txt, walkthrough64.txt, corruption-cases.json; the traces'
+# NAME.replay64.txt.gz are compared as the 32-bit ones are. Scenarios listed in i386_only are not
+# replayed on x86-64, and corruption cases marked `only i386` are left out of the 64-bit file
 # (oracle/replay/README.md says why).
 # A regenerated fixture that differs is rewritten in place (so `git diff` shows the change) and
 # the script exits non-zero. The programs run with an empty environment (no MALLOC_* variables).
@@ -28,7 +29,7 @@ i386_only=" alignment "
 for prog in replay walkthrough corrupt; do
   gcc -m32 -O2 -Wall -Wextra -o "$bin/${prog}32" "$here/$prog.c" || { echo "regen: cannot build $prog"; exit 1; }
 done
-for prog in replay walkthrough; do
+for prog in replay walkthrough corrupt; do
   gcc -O2 -Wall -Wextra -o "$bin/${prog}64" "$here/$prog.c" || { echo "regen: cannot build $prog for x86-64"; exit 1; }
 done
 
@@ -93,5 +94,9 @@ settle "$tmp/walkthrough64.txt" "$fixtures64/walkthrough64.txt"
 echo "corruption cases"
 run "$bin/corrupt32" "$here/corruption.cases" > "$tmp/corruption-cases.json" || { echo "  FAILED"; status=1; }
 settle "$tmp/corruption-cases.json" "$fixtures/corruption-cases.json"
+# the same cases file: its numbers in words (`-1w`) and `I386|X86_64` pairs evaluate to 64-bit
+# offsets and sizes; cases marked `only i386` are skipped by corrupt64 itself
+run "$bin/corrupt64" "$here/corruption.cases" > "$tmp/corruption-cases64.json" || { echo "  FAILED   corrupt64"; status=1; }
+settle "$tmp/corruption-cases64.json" "$fixtures64/corruption-cases.json"
 
 exit $status
