@@ -87,7 +87,7 @@ export function expectCorruptionOutcome(proc: CorruptionTarget, c: CorruptionCas
 }
 
 /** Steps that are the program's own loads and stores, not calls into the C library. */
-const MEMORY_ACCESS_STEPS = new Set(["w32", "wptr", "wsafe", "wsafeptr", "waddr", "w8", "copy", "check", "checksafe", "decrypt"]);
+const MEMORY_ACCESS_STEPS = new Set(["w32", "w64", "wptr", "wsafe", "wsafeptr", "waddr", "w8", "copy", "check", "checksafe", "decrypt"]);
 
 // ── docs/attacks.md: the table of every case, generated from the fixture ──────────────────────
 
