@@ -3,11 +3,9 @@
 // at the start of its first heap, after heap_info; every heap is HEAP_MAX_SIZE-aligned, and the
 // heap holding the arena's top chunk links to the earlier ones through heap_info.prev.
 //
-//  heap_info: +0 ar_ptr  +4 prev  +8 size  +12 mprotect_size  +16 pagesize  (24 bytes)
+//  heap_info: +0 ar_ptr  +1w prev  +2w size  +3w mprotect_size  +4w pagesize  (w a C word; 24 bytes
+//  on i386, 48 on x86-64)
 
-import {
-  AV_NEXT, HEAP_MAX_SIZE, HI_AR_PTR, HI_MPROTECT_SIZE, HI_PREV, HI_SIZE, SIZEOF_HEAP_INFO, SIZEOF_MALLOC_STATE,
-} from "../../assembly/config.js";
 import { readArenaAt, type ArenaFields } from "./arena.js";
 import { readBins, readFastbins, type BinList } from "./bins.js";
 import { walkHeap, type HeapWalk } from "./chunks.js";
@@ -41,7 +39,7 @@ export interface ThreadArena extends ArenaFields {
 }
 
 /** The address of the heap holding `addr` (an address inside a thread arena's heap). */
-export const heapFor = (addr: number): number => (addr - (addr % HEAP_MAX_SIZE)) >>> 0;
+export const heapFor = (mem: MemoryView, addr: number): number => addr - (addr % mem.abi.c.HEAP_MAX_SIZE);
 
 /**
  * The thread arenas of the process, in the ring's order. `binOf` gains the free lists of each.
@@ -49,8 +47,9 @@ export const heapFor = (addr: number): number => (addr - (addr % HEAP_MAX_SIZE))
  * there (with a problem noted).
  */
 export function readThreadArenas(mem: MemoryView, mainArena: number, binOf: Map<number, string>): ThreadArena[] {
+  const { AV_NEXT, HI_AR_PTR, HI_MPROTECT_SIZE, HI_PREV, HI_SIZE, SIZEOF_HEAP_INFO, SIZEOF_MALLOC_STATE } = mem.abi.c;
   const out: ThreadArena[] = [];
-  let at = mem.u32(mainArena + AV_NEXT) ?? 0;
+  let at = mem.word(mainArena + AV_NEXT) ?? 0;
   while (at !== 0 && at !== mainArena && out.length < MAX_ARENAS) {
     const fields = readArenaAt(mem, at);
     const fastbins = readFastbins(mem, at);
@@ -62,8 +61,8 @@ export function readThreadArenas(mem: MemoryView, mainArena: number, binOf: Map<
     out.push(arena);
     // the heaps, from the top's back to the first
     const chain: number[] = [];
-    for (let h = heapFor(fields.top); h !== 0 && chain.length < MAX_HEAPS; h = mem.u32(h + HI_PREV) ?? 0) {
-      if (mem.u32(h + HI_AR_PTR) !== at) {
+    for (let h = heapFor(mem, fields.top); h !== 0 && chain.length < MAX_HEAPS; h = mem.word(h + HI_PREV) ?? 0) {
+      if (mem.word(h + HI_AR_PTR) !== at) {
         arena.problem = `the heap at 0x${h.toString(16)} does not name this arena`;
         break;
       }
@@ -71,13 +70,13 @@ export function readThreadArenas(mem: MemoryView, mainArena: number, binOf: Map<
     }
     chain.reverse();
     for (const h of chain) {
-      const size = mem.u32(h + HI_SIZE) ?? 0;
+      const size = mem.word(h + HI_SIZE) ?? 0;
       const first = h + SIZEOF_HEAP_INFO === at ? at + SIZEOF_MALLOC_STATE : h + SIZEOF_HEAP_INFO;
-      const holdsTop = heapFor(fields.top) === h;
+      const holdsTop = heapFor(mem, fields.top) === h;
       const walk = walkHeap(mem, first, h + size, holdsTop ? fields.top : 0, binOf);
-      arena.heaps.push({ addr: h, size, mprotectSize: mem.u32(h + HI_MPROTECT_SIZE) ?? 0, walk });
+      arena.heaps.push({ addr: h, size, mprotectSize: mem.word(h + HI_MPROTECT_SIZE) ?? 0, walk });
     }
-    at = mem.u32(at + AV_NEXT) ?? 0;
+    at = mem.word(at + AV_NEXT) ?? 0;
   }
   return out;
 }

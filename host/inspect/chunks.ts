@@ -4,19 +4,16 @@
 // prev_size is its offset into the mapping). Walks are bounded and stop, saying why, at a size
 // that cannot be right.
 //
-//   chunk → +0  prev_size   (the previous chunk's last word while that chunk is in use)
-//           +4  size | A M P
-//   mem   → +8  fd          (user data while in use)
-//           +12 bk
-//           +16 fd_nextsize (large free chunks)
-//           +20 bk_nextsize
+//   chunk → +0   prev_size   (the previous chunk's last word while that chunk is in use)
+//           +1w  size | A M P            (w: a C word, 4 bytes on i386, 8 on x86-64)
+//   mem   → +2w  fd          (user data while in use)
+//           +3w  bk
+//           +4w  fd_nextsize (large free chunks)
+//           +5w  bk_nextsize
 
-import {
-  CHUNK_HDR_SZ, IS_MMAPPED, MALLOC_ALIGN_MASK, MINSIZE, NON_MAIN_ARENA, PAGESIZE, PREV_INUSE, SIZE_BITS, SIZE_SZ,
-} from "../../assembly/config.js";
-import { PREV_SIZE_AT, SIZE_AT, firstChunk } from "./layout.js";
+import { chunkFields, firstChunk } from "./layout.js";
 import type { Vma } from "./maps.js";
-import { type MemoryView, hex } from "./memory.js";
+import { type MemoryView, alignedDown } from "./memory.js";
 
 /** No walk records more chunks than this. */
 export const MAX_CHUNK_WALK = 1 << 20;
@@ -52,16 +49,20 @@ export interface HeapWalk {
 }
 
 export function readChunk(mem: MemoryView, addr: number): Chunk | null {
-  const prevSize = mem.u32(addr + PREV_SIZE_AT);
-  const sizeField = mem.u32(addr + SIZE_AT);
+  const { SIZE_AT } = chunkFields(mem);
+  const { CHUNK_HDR_SZ, IS_MMAPPED, NON_MAIN_ARENA, PREV_INUSE, SIZE_BITS, SIZE_SZ } = mem.abi.c;
+  const prevSize = mem.word(addr);
+  const sizeField = mem.word(addr + SIZE_AT);
   if (prevSize === null || sizeField === null) return null;
-  const size = (sizeField & ~SIZE_BITS) >>> 0;
-  const isMmapped = (sizeField & IS_MMAPPED) !== 0;
+  // the flag bits are in the size word's first byte (little-endian), exact whatever the word's size
+  const flags = (mem.u32(addr + SIZE_AT) ?? 0) & SIZE_BITS;
+  const size = alignedDown(sizeField, SIZE_BITS + 1);
+  const isMmapped = (flags & IS_MMAPPED) !== 0;
   return {
     addr, prevSize, sizeField, size,
-    prevInuse: (sizeField & PREV_INUSE) !== 0,
+    prevInuse: (flags & PREV_INUSE) !== 0,
     isMmapped,
-    nonMainArena: (sizeField & NON_MAIN_ARENA) !== 0,
+    nonMainArena: (flags & NON_MAIN_ARENA) !== 0,
     usableSize: Math.max(0, size - (isMmapped ? CHUNK_HDR_SZ : SIZE_SZ)),
     state: isMmapped ? "mmapped" : "inuse",
   };
@@ -77,9 +78,11 @@ export function readChunk(mem: MemoryView, addr: number): Chunk | null {
 export function walkHeap(
   mem: MemoryView, sbrkBase: number, heapEnd: number, top: number, binOf: ReadonlyMap<number, string>,
 ): HeapWalk {
+  const { MALLOC_ALIGNMENT, MINSIZE, SIZE_SZ } = mem.abi.c;
+  const hex = (n: number) => mem.hex(n);
   const walk: HeapWalk = { startAddr: sbrkBase, endAddr: heapEnd, chunks: [] };
   if (sbrkBase === 0) return walk;
-  let addr = firstChunk(sbrkBase);
+  let addr = firstChunk(mem, sbrkBase);
   let prev: Chunk | null = null;
   while (addr < heapEnd) {
     if (walk.chunks.length >= MAX_CHUNK_WALK) return (walk.problem = `stopped after ${MAX_CHUNK_WALK} chunks`), walk;
@@ -104,7 +107,7 @@ export function walkHeap(
     if (c.size === 2 * SIZE_SZ && c.prevInuse) {
       // sysmalloc's fenceposts at the end of an old top, when the break moved under it.
       c.state = "fencepost";
-    } else if (c.size < MINSIZE || (c.size & MALLOC_ALIGN_MASK) !== 0) {
+    } else if (c.size < MINSIZE || c.size % MALLOC_ALIGNMENT !== 0) {
       return (walk.problem = `bad size 0x${c.size.toString(16)} at ${hex(addr)}`), walk;
     }
     if (addr + c.size > heapEnd) return (walk.problem = `${hex(addr)}'s size runs past the heap's end`), walk;
@@ -117,9 +120,9 @@ export function walkHeap(
 
 /**
  * The mmapped chunks inside anonymous mappings: sysmalloc puts one at the start of its mapping
- * (offset 8 on i386, memalign's further in), with prev_size = that offset and IS_MMAPPED set, and
- * prev_size + size = the mapping's length. Neighbouring chunks' mappings may have merged into
- * one VMA, so each VMA is followed chunk by chunk.
+ * (offset two words, 8 on i386 and 16 on x86-64; memalign's further in), with prev_size = that
+ * offset and IS_MMAPPED set, and prev_size + size = the mapping's length. Neighbouring chunks'
+ * mappings may have merged into one VMA, so each VMA is followed chunk by chunk.
  */
 export function findMmappedChunks(mem: MemoryView, vmas: readonly Vma[]): Chunk[] {
   const out: Chunk[] = [];
@@ -137,13 +140,14 @@ export function findMmappedChunks(mem: MemoryView, vmas: readonly Vma[]): Chunk[
 }
 
 function mmappedChunkAt(mem: MemoryView, block: number, end: number): Chunk | null {
-  // The chunk sits at block + k, k its prev_size: 8 for malloc, up to a page for memalign's.
+  const { PAGESIZE, SIZE_SZ } = mem.abi.c;
+  // The chunk sits at block + k, k its prev_size: 2 words for malloc, up to a page for memalign's.
   for (let k = 0; k < PAGESIZE; k += 2 * SIZE_SZ) {
-    if (mem.u32(block + k) !== k) continue;
+    if (mem.word(block + k) !== k) continue;
     const c = readChunk(mem, block + k);
     if (c === null || !c.isMmapped) continue;
     const total = k + c.size;
-    if (total === 0 || (total & (PAGESIZE - 1)) !== 0 || block + total > end) continue;
+    if (total === 0 || total % PAGESIZE !== 0 || block + total > end) continue;
     return c;
   }
   return null;

@@ -8,33 +8,44 @@ import { findMmappedChunks, walkHeap, type Chunk, type HeapWalk } from "./chunks
 import { parseMaps, type Vma } from "./maps.js";
 import { locateState } from "./layout.js";
 import { readThreadArenas, type ThreadArena } from "./arenas.js";
-import { MemoryView } from "./memory.js";
+import { type AddressSpace, MemoryView } from "./memory.js";
 import { tryFree, type TryFreeResult } from "./tryfree.js";
 
-export { MemoryView, hex } from "./memory.js";
+export { MemoryView, hex, alignedDown, xorWord } from "./memory.js";
+export type { AddressSpace } from "./memory.js";
+export { ABI_I386, ABI_X86_64, abiOf } from "./abi.js";
+export type { Arch, Config, InspectAbi, MpField } from "./abi.js";
 export { parseMaps } from "./maps.js";
 export type { Vma, VmaKind } from "./maps.js";
 export { readArena, readArenaAt, readMp, binmapBit, MP_FIELDS } from "./arena.js";
 export { readThreadArenas, heapFor, MAX_ARENAS } from "./arenas.js";
 export type { ThreadArena, ThreadHeap } from "./arenas.js";
 export type { ArenaFields, MallocPar } from "./arena.js";
-export { readBins, readFastbins, readTcache, binName, MAX_LIST_WALK } from "./bins.js";
+export { readBins, readFastbins, readTcache, binName, sizeAt, MAX_LIST_WALK } from "./bins.js";
 export type { BinEntry, BinKind, BinList } from "./bins.js";
 export { walkHeap, findMmappedChunks, readChunk, MAX_CHUNK_WALK } from "./chunks.js";
 export type { Chunk, ChunkState, HeapWalk } from "./chunks.js";
 export { protectPtr, revealPtr } from "./safelink.js";
 export { tryFree } from "./tryfree.js";
 export type { FreeCheck, FreeOutcome, TryFreeResult } from "./tryfree.js";
-export { binAt, firstChunk, locateState } from "./layout.js";
-export type { StateAddrs } from "./layout.js";
+export { binAt, chunkFields, dataStart, firstChunk, locateState, mpOffset } from "./layout.js";
+export type { ChunkFields, StateAddrs } from "./layout.js";
 
-/** What the inspector needs of a process: its memory and its maps. */
-export interface Inspectable {
+/**
+ * What the inspector needs of a process: its memory and its maps, and for an x86_64 process its
+ * arch and VA translation (a Process has all of them; without `arch` it is read as i386).
+ */
+export interface Inspectable extends AddressSpace {
   readonly memory: WebAssembly.Memory;
   maps(): string;
 }
 
+/** A view of the process's memory in its own addresses and words. */
+export const viewOf = (proc: Inspectable): MemoryView => new MemoryView(proc.memory, proc);
+
 export interface HeapSnapshot {
+  /** The memory the snapshot was read from, in the process's addresses and words (abi: its constants). */
+  view: MemoryView;
   /** Where main_arena and mp_ are. */
   addrs: { mainArena: number; mp: number };
   vmas: Vma[];
@@ -60,9 +71,9 @@ export interface HeapSnapshot {
  * inspect a process that has died (its memory stays readable, its calls do not).
  */
 export function inspectHeap(proc: Inspectable, mapsText?: string): HeapSnapshot {
-  const mem = new MemoryView(proc.memory);
-  const addrs = locateState(mem, proc.memory);
+  const mem = viewOf(proc);
   const vmas = parseMaps(mapsText ?? proc.maps());
+  const addrs = locateState(mem, proc.memory, vmas);
   const arena = readArena(mem, addrs);
   const mp = readMp(mem, addrs);
   const tcache = readTcache(mem, mp.tcache, mp.tcache_bins);
@@ -81,7 +92,7 @@ export function inspectHeap(proc: Inspectable, mapsText?: string): HeapSnapshot 
   const arenas = readThreadArenas(mem, addrs.mainArena, binOf);
   const mmapped = findMmappedChunks(mem, vmas);
   return {
-    addrs, vmas, arena, mp, tcache, fastbins, bins, binOf, heap, mmapped, arenas,
-    tryFree: (addr: number) => tryFree(new MemoryView(proc.memory), addrs, vmas, addr),
+    view: mem, addrs, vmas, arena, mp, tcache, fastbins, bins, binOf, heap, mmapped, arenas,
+    tryFree: (addr: number) => tryFree(viewOf(proc), addrs, vmas, addr),
   };
 }

@@ -6,18 +6,12 @@
 // Not simulated: a free that grows a chunk to FASTBIN_CONSOLIDATION_THRESHOLD runs
 // malloc_consolidate (which has checks of its own) and may trim the top; the result says so.
 
-import {
-  AV_FASTBINS, CHUNK_HDR_SZ, FASTBIN_CONSOLIDATION_THRESHOLD, MALLOC_ALIGN_MASK, MALLOC_ALIGNMENT,
-  MINSIZE, MIN_LARGE_SIZE, PAGESIZE, PREV_INUSE, SIZE_BITS, SIZE_SZ, TCACHE_ENTRIES_OFFSET,
-} from "../../assembly/config.js";
 import * as M from "../../assembly/messages.js";
 import { readArena, readMp } from "./arena.js";
 import { binName } from "./bins.js";
-import {
-  BK_AT, BK_NEXTSIZE_AT, FD_AT, FD_NEXTSIZE_AT, PREV_SIZE_AT, SIZE_AT, TCACHE_KEY_AT, binAt, type StateAddrs,
-} from "./layout.js";
+import { binAt, chunkFields, type StateAddrs } from "./layout.js";
 import type { Vma } from "./maps.js";
-import { type MemoryView, hex } from "./memory.js";
+import { type MemoryView, alignedDown } from "./memory.js";
 import { revealPtr } from "./safelink.js";
 
 export interface FreeCheck {
@@ -51,51 +45,64 @@ class Stop {
  * a writable one.
  */
 export function tryFree(view: MemoryView, addrs: StateAddrs, vmas: readonly Vma[], memAddr: number): TryFreeResult {
+  const {
+    AV_FASTBINS, CHUNK_HDR_SZ, FASTBIN_CONSOLIDATION_THRESHOLD, FASTBIN_SHIFT, MALLOC_ALIGNMENT, MINSIZE, MIN_LARGE_SIZE,
+    PAGESIZE, PREV_INUSE, SIZE_BITS, SIZE_SZ, TCACHE_ENTRIES_OFFSET,
+  } = view.abi.c;
+  const { BK_AT, BK_NEXTSIZE_AT, FD_AT, FD_NEXTSIZE_AT, PREV_SIZE_AT, SIZE_AT, TCACHE_KEY_AT } = chunkFields(view);
+  const wrap = (v: number) => view.wrap(v);
+  const hex = (n: number) => view.hex(n);
   const checks: FreeCheck[] = [];
-  const mem = memAddr >>> 0;
-  const result: TryFreeResult = { mem, chunk: (mem - CHUNK_HDR_SZ) >>> 0, checks, outcome: { kind: "noop" } };
+  const mem = wrap(memAddr);
+  const result: TryFreeResult = { mem, chunk: wrap(mem - CHUNK_HDR_SZ), checks, outcome: { kind: "noop" } };
   if (mem === 0) return result;
   const mapped = (at: number, right: (perms: string) => boolean) =>
     vmas.some((v) => right(v.perms) && v.startAddr <= at && at < v.endAddr);
   const readable = (perms: string) => perms[0] === "r" || perms[1] === "w" || perms[2] === "x";
   const word = (addr: number): number => {
-    const at = addr >>> 0;
+    const at = wrap(addr);
     // the first byte that faults, as the page map names it (a misaligned word may span two pages)
-    for (const b of [at, (at + 3) >>> 0]) if (!mapped(b, readable)) throw new Stop({ kind: "segv", addr: b === at ? at : (b & ~(PAGESIZE - 1)) >>> 0 });
-    const v = view.u32(at);
+    for (const b of [at, wrap(at + SIZE_SZ - 1)]) if (!mapped(b, readable)) throw new Stop({ kind: "segv", addr: b === at ? at : alignedDown(b, PAGESIZE) });
+    const v = view.word(at);
     if (v === null) throw new Stop({ kind: "segv", addr: at });
     return v;
+  };
+  /** The flag bits of the size word at `addr` (its first byte: exact whatever the word's size). */
+  const flagsAt = (addr: number): number => {
+    word(addr);
+    return (view.u32(wrap(addr)) ?? 0) & SIZE_BITS;
   };
   const check = (text: string, ok: boolean, message: string) => {
     checks.push({ check: text, passed: ok });
     if (!ok) throw new Stop({ kind: "abort", message });
   };
-  const sizeOf = (c: number) => (word(c + SIZE_AT) & ~SIZE_BITS) >>> 0;
+  const sizeOf = (c: number) => alignedDown(word(c + SIZE_AT), SIZE_BITS + 1);
   const mp = readMp(view, addrs);
   const arena = readArena(view, addrs);
   try {
     const p = result.chunk;
-    const sizeAddr = (mem - SIZE_SZ) >>> 0;
-    if (!vmas.some((v) => v.perms[0] === "r" && v.startAddr <= sizeAddr && sizeAddr + 4 <= v.endAddr)) {
+    const sizeAddr = wrap(mem - SIZE_SZ);
+    if (!vmas.some((v) => v.perms[0] === "r" && v.startAddr <= sizeAddr && sizeAddr + SIZE_SZ <= v.endAddr)) {
       throw new Stop({ kind: "segv", addr: sizeAddr });
     }
     const sizeField = word(p + SIZE_AT);
-    const size = (sizeField & ~SIZE_BITS) >>> 0;
-    if (sizeField & 2) {
+    const flags = flagsAt(p + SIZE_AT);
+    const size = alignedDown(sizeField, SIZE_BITS + 1);
+    if (flags & 2) {
       // munmap_chunk: the mapping must start and end on page boundaries.
       const prevSize = word(p + PREV_SIZE_AT);
-      const block = (p - prevSize) >>> 0;
-      const total = (prevSize + size) >>> 0;
-      const offset = mem & (PAGESIZE - 1);
+      const block = wrap(p - prevSize);
+      const total = wrap(prevSize + size);
+      const offset = mem % PAGESIZE;
       check("mmapped: block and length page-aligned, mem's page offset a power of two",
-        ((block | total) & (PAGESIZE - 1)) === 0 && offset !== 0 && (offset & (offset - 1)) === 0,
+        block % PAGESIZE === 0 && total % PAGESIZE === 0 && offset !== 0 && (offset & (offset - 1)) === 0,
         M.MUNMAP_CHUNK_INVALID_POINTER);
       throw new Stop({ kind: "ok", into: "munmap" });
     }
     // (uintptr_t) p > (uintptr_t) -size: with size 0, -size is 0 and every pointer fails.
-    check("p ≤ -size (p + size does not wrap), mem 16-aligned", p <= (-size >>> 0) && (mem & MALLOC_ALIGN_MASK) === 0, M.FREE_INVALID_POINTER);
+    check(`p ≤ -size (p + size does not wrap), mem ${MALLOC_ALIGNMENT}-aligned`, (size === 0 ? p === 0 : p + size <= view.abi.wordRange) && mem % MALLOC_ALIGNMENT === 0, M.FREE_INVALID_POINTER);
     check(`size ≥ MINSIZE (${MINSIZE}) and a multiple of ${MALLOC_ALIGNMENT}`,
-      size >= MINSIZE && (size & MALLOC_ALIGN_MASK) === 0, M.FREE_INVALID_SIZE);
+      size >= MINSIZE && size % MALLOC_ALIGNMENT === 0, M.FREE_INVALID_SIZE);
 
     // tcache
     const tcIdx = Math.floor((size - MINSIZE + MALLOC_ALIGNMENT - 1) / MALLOC_ALIGNMENT);
@@ -105,7 +112,7 @@ export function tryFree(view: MemoryView, addrs: StateAddrs, vmas: readonly Vma[
         let tmp = word(mp.tcache + TCACHE_ENTRIES_OFFSET + SIZE_SZ * tcIdx);
         for (let cnt = 0; tmp !== 0; cnt++) {
           check(`tcache[${tcIdx}] walk: at most tcache_count (${mp.tcache_count}) entries`, cnt < mp.tcache_count, M.FREE_TCACHE_TOO_MANY);
-          check(`tcache[${tcIdx}] entry ${hex(tmp)} aligned`, (tmp & MALLOC_ALIGN_MASK) === 0, M.FREE_TCACHE_UNALIGNED);
+          check(`tcache[${tcIdx}] entry ${hex(tmp)} aligned`, tmp % MALLOC_ALIGNMENT === 0, M.FREE_TCACHE_UNALIGNED);
           check(`tcache[${tcIdx}] entry ${hex(tmp)} is not this chunk`, tmp !== mem, M.FREE_TCACHE_DOUBLE_FREE);
           tmp = revealPtr(tmp, word(tmp));
         }
@@ -116,42 +123,42 @@ export function tryFree(view: MemoryView, addrs: StateAddrs, vmas: readonly Vma[
 
     // fastbins
     if (size <= mp.global_max_fast) {
-      const next = (p + size) >>> 0;
+      const next = wrap(p + size);
       const nextField = word(next + SIZE_AT);
-      check("next chunk's size > 8 and < system_mem",
-        (nextField >>> 0) > CHUNK_HDR_SZ && ((nextField & ~SIZE_BITS) >>> 0) < arena.systemMem, M.FREE_INVALID_NEXT_SIZE_FAST);
-      const idx = (size >>> 3) - 2;
+      check(`next chunk's size > ${CHUNK_HDR_SZ} and < system_mem`,
+        nextField > CHUNK_HDR_SZ && alignedDown(nextField, SIZE_BITS + 1) < arena.systemMem, M.FREE_INVALID_NEXT_SIZE_FAST);
+      const idx = Math.floor(size / 2 ** FASTBIN_SHIFT) - 2;
       const old = word(arena.addr + AV_FASTBINS + SIZE_SZ * idx);
       check(`not already at the head of fastbin[${idx}]`, old !== p, M.DOUBLE_FREE_FASTTOP);
       throw new Stop({ kind: "ok", into: binName("fastbin", idx) });
     }
 
     // coalescing
-    const next = (p + size) >>> 0;
+    const next = wrap(p + size);
     const top = arena.top;
     check("p is not the top chunk", p !== top, M.DOUBLE_FREE_TOP);
     check("next chunk inside the arena", !(arena.contiguous && next >= top + sizeOf(top)), M.DOUBLE_FREE_OUT);
     const nextField = word(next + SIZE_AT);
-    check("next chunk's PREV_INUSE set", (nextField & PREV_INUSE) !== 0, M.DOUBLE_FREE_PREV);
-    const nextSize = (nextField & ~SIZE_BITS) >>> 0;
-    check("next chunk's size > 8 and < system_mem", nextField > CHUNK_HDR_SZ && nextSize < arena.systemMem, M.FREE_INVALID_NEXT_SIZE_NORMAL);
+    check("next chunk's PREV_INUSE set", (flagsAt(next + SIZE_AT) & PREV_INUSE) !== 0, M.DOUBLE_FREE_PREV);
+    const nextSize = alignedDown(nextField, SIZE_BITS + 1);
+    check(`next chunk's size > ${CHUNK_HDR_SZ} and < system_mem`, nextField > CHUNK_HDR_SZ && nextSize < arena.systemMem, M.FREE_INVALID_NEXT_SIZE_NORMAL);
     let merged = size;
     let start = p;
-    if ((sizeField & PREV_INUSE) === 0) {
+    if ((flags & PREV_INUSE) === 0) {
       const prevSize = word(p + PREV_SIZE_AT);
-      start = (p - prevSize) >>> 0;
+      start = wrap(p - prevSize);
       merged += prevSize;
       check(`previous chunk ${hex(start)}'s size = prev_size`, sizeOf(start) === prevSize, M.CORRUPTED_SIZE_VS_PREV_SIZE_CONSOLIDATING);
       unlink(start, "previous");
     }
     let into = "top";
     if (next !== top) {
-      const nextInuse = (word(next + nextSize + SIZE_AT) & PREV_INUSE) !== 0;
+      const nextInuse = (flagsAt(next + nextSize + SIZE_AT) & PREV_INUSE) !== 0;
       if (!nextInuse) {
         unlink(next, "next");
         merged += nextSize;
       }
-      const bck = binAt(addrs.mainArena, 1);
+      const bck = binAt(view, addrs.mainArena, 1);
       const fwd = word(bck + FD_AT);
       check("unsorted bin's first chunk links back to the bin", word(fwd + BK_AT) === bck, M.FREE_CORRUPTED_UNSORTED);
       into = "unsorted";
@@ -173,8 +180,8 @@ export function tryFree(view: MemoryView, addrs: StateAddrs, vmas: readonly Vma[
     const bk = word(c + BK_AT);
     check(`${which} chunk: fd->bk and bk->fd point back to it`, word(fd + BK_AT) === c && word(bk + FD_AT) === c, M.CORRUPTED_DOUBLE_LINKED_LIST);
     // its stores, fd->bk = bk then bk->fd = fd, fault where the page is not writable
-    for (const at of [(fd + BK_AT) >>> 0, (bk + FD_AT) >>> 0]) {
-      if (!vmas.some((v) => v.perms[1] === "w" && v.startAddr <= at && at + 4 <= v.endAddr)) throw new Stop({ kind: "segv", addr: at });
+    for (const at of [wrap(fd + BK_AT), wrap(bk + FD_AT)]) {
+      if (!vmas.some((v) => v.perms[1] === "w" && v.startAddr <= at && at + SIZE_SZ <= v.endAddr)) throw new Stop({ kind: "segv", addr: at });
     }
     // A large chunk's nextsize links are read only when it is one (chunksize_nomask, flags included).
     if (word(c + SIZE_AT) < MIN_LARGE_SIZE) return;
