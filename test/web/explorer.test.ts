@@ -3,7 +3,7 @@
 // data-state, data-abort-message) and compared with the same session run in Node through the
 // public API (same seed ⇒ same addresses).
 
-import { existsSync, mkdtempSync, readFileSync } from "node:fs";
+import { mkdtempSync, readFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
@@ -14,9 +14,8 @@ import { inspectHeap } from "../../host/inspect/index.js";
 import { SCENARIOS } from "../../web/src/scenarios.js";
 import { Program, type Vars } from "../../web/src/program.js";
 import { parseStatement, type Statement } from "../../web/src/statements.js";
+import { CHROMIUM, type Explorer, hasChromium, startExplorer } from "./chromium.js";
 
-const CHROMIUM = "/usr/bin/chromium";
-const hasChromium = existsSync(CHROMIUM);
 const hex = (n: number) => "0x" + (n >>> 0).toString(16).padStart(8, "0");
 const TRACES = fileURLToPath(new URL("../fixtures/traces/", import.meta.url));
 /** A gzipped fixture trace cut after its first `ops` records (comments and mtrace's "=" lines kept), gzipped again. */
@@ -31,7 +30,6 @@ const DOCS_SHOT = process.env.EXPLORER_SCREENSHOT;
 
 type Browser = import("playwright-core").Browser;
 type Page = import("playwright-core").Page;
-type PreviewServer = import("vite").PreviewServer;
 
 /** Statements run in Node on a fresh process: the process and its variables. */
 async function runInNode(statements: Statement[] | Program, seed = 1): Promise<{ proc: Process; vars: Vars }> {
@@ -49,29 +47,20 @@ async function nodeRun(name: string, step: number, seed = 1): Promise<{ proc: Pr
 }
 
 describe.skipIf(!hasChromium)(`the explorer page in Chromium${hasChromium ? "" : ` (skipped: no ${CHROMIUM})`}`, () => {
-  let server: PreviewServer;
   let browser: Browser;
   let base: string;
   const shots = mkdtempSync(join(tmpdir(), "explorer-"));
   const problems: string[] = [];
 
+  let explorer: Explorer;
+
   beforeAll(async () => {
-    const vite = await import("vite");
-    const configFile = fileURLToPath(new URL("../../web/vite.config.ts", import.meta.url));
-    await vite.build({ configFile, logLevel: "error" });
-    server = await vite.preview({ configFile, preview: { port: 0, host: "127.0.0.1" } });
-    base = server.resolvedUrls!.local[0];
-    const { chromium } = await import("playwright-core");
-    browser = await chromium.launch({
-      executablePath: CHROMIUM,
-      args: ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-        "--disable-background-networking", "--disable-component-update", "--disable-sync"],
-    });
+    explorer = await startExplorer();
+    ({ browser, base } = explorer);
   });
 
   afterAll(async () => {
-    await browser?.close();
-    if (server) await new Promise<void>((done) => server.httpServer.close(() => done()));
+    await explorer?.close();
     console.log(`explorer screenshots: ${shots}`);
   });
 

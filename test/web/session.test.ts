@@ -6,7 +6,7 @@ import { createProcess, parseOps, type Process, replay } from "../../host/index.
 import { programOfFile } from "../../web/src/files.js";
 import { opsToStatements, statementsToOps } from "../../web/src/ops.js";
 import { Program } from "../../web/src/program.js";
-import { SCENARIOS } from "../../web/src/scenarios.js";
+import { SCENARIOS, scenarioStatements } from "../../web/src/scenarios.js";
 import { viewAt } from "../../web/src/session.js";
 import { evaluate, parseStatement } from "../../web/src/statements.js";
 
@@ -185,11 +185,11 @@ describe("posix_memalign and mremap (ops P and Y)", () => {
 });
 
 describe("views by replay", () => {
-  it("every scenario runs, and ends as glibc ends it", async () => {
+  it.each(["i386", "x86_64"] as const)("every scenario runs on %s (in its version for it), and ends as glibc ends it", async (arch) => {
     const ends: Record<string, string> = {};
     for (const sc of SCENARIOS) {
-      const statements = sc.statements.map(parseStatement);
-      const view = await viewAt(statements, statements.length, 1);
+      const statements = scenarioStatements(sc, arch).map(parseStatement);
+      const view = await viewAt(statements, statements.length, 1, arch);
       ends[sc.name] = view.death ? `${view.death.state}: ${view.death.message}` : "alive";
     }
     expect(ends).toEqual({

@@ -47,7 +47,7 @@ export class ChartSeries {
   async advance(budgetMs: number): Promise<boolean> {
     const s = this.series;
     if (this.#proc === null) {
-      this.#proc = await createProcess({ seed: this.timeline.seed });
+      this.#proc = await createProcess({ seed: this.timeline.seed, arch: this.timeline.arch });
       this.#slots = this.timeline.program.slots();
       this.#probe();
       return false; // creating the process was this slice's work

@@ -3,6 +3,7 @@
 
 import { parseTrace } from "../../host/index.js";
 import { Program } from "./program.js";
+import type { Arch } from "./words.js";
 
 /** True for gzip's magic bytes, whatever the file is called. */
 const isGzip = (b: Uint8Array) => b.length >= 2 && b[0] === 0x1f && b[1] === 0x8b;
@@ -15,7 +16,7 @@ export async function fileBytes(file: Blob): Promise<Uint8Array> {
   return new Uint8Array(await new Response(stream).arrayBuffer());
 }
 
-/** The program of a trace file; throws with the parser's message (and line) when it is not one. */
-export async function programOfFile(file: Blob): Promise<Program> {
-  return Program.fromOps(parseTrace(await fileBytes(file)));
+/** The program of a trace file for a process of `arch`; throws with the parser's message (and line) when it is not one. */
+export async function programOfFile(file: Blob, arch: Arch = "i386"): Promise<Program> {
+  return Program.fromOps(parseTrace(await fileBytes(file)), arch);
 }

@@ -5,14 +5,14 @@ export function esc(s: string): string {
   return s.replace(/[&<>"']/g, (c) => `&#${c.charCodeAt(0)};`);
 }
 
-/** 0x-prefixed 8-digit hex. */
+/** 0x-prefixed 8-digit hex (an i386 word; views print addresses with their View's `hex`, words.ts). */
 export const hex = (n: number) => "0x" + (n >>> 0).toString(16).padStart(8, "0");
 /** 0x-prefixed short hex (offsets, sizes). */
 export const shex = (n: number) => "0x" + (n >>> 0).toString(16);
 
-/** Bytes in the largest unit that keeps a short number: 4 KiB, 2.9 GiB. */
+/** Bytes in the largest unit that keeps a short number: 4 KiB, 2.9 GiB (TiB and up: x86-64's gaps). */
 export function bytes(n: number): string {
-  const units = ["B", "KiB", "MiB", "GiB"];
+  const units = ["B", "KiB", "MiB", "GiB", "TiB", "PiB", "EiB"];
   let v = n;
   let u = 0;
   while (v >= 1024 && u < units.length - 1) {
@@ -42,9 +42,9 @@ export function setHtml(el: HTMLElement, html: string): void {
   (el as HTMLElement & { lastHtml?: string }).lastHtml = html;
 }
 
-/** The four little-endian bytes of a word as hex pairs. */
-export function wordBytes(bytes: Uint8Array, at: number): string {
+/** The `n` (4 or 8) little-endian bytes of a word as hex pairs. */
+export function wordBytes(bytes: Uint8Array, at: number, n = 4): string {
   const out: string[] = [];
-  for (let i = 0; i < 4; i++) out.push(at + i < bytes.length ? bytes[at + i].toString(16).padStart(2, "0") : "··");
+  for (let i = 0; i < n; i++) out.push(at + i < bytes.length ? bytes[at + i].toString(16).padStart(2, "0") : "··");
   return out.join(" ");
 }

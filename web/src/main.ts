@@ -1,7 +1,8 @@
 // The explorer page: a session of statements on a timeline (timeline.ts: replay from the nearest
-// checkpoint), a step within it, a seed. A step draws the panels that matter first; the chart
-// over the steps is computed afterwards in idle slices. The URL always holds the session
-// (?scenario= | ?ops= | ?cmds=, &step=, &seed=), so a link reproduces what was seen.
+// checkpoint), a step within it, a seed, an arch (the process is i386 or x86_64). A step draws the
+// panels that matter first; the chart over the steps is computed afterwards in idle slices. The URL
+// always holds the session (?scenario= | ?ops= | ?cmds=, &step=, &seed=, &arch=), so a link
+// reproduces what was seen.
 
 import { ChartSeries, renderChart } from "./chart.js";
 import { esc, setHtml } from "./format.js";
@@ -10,7 +11,7 @@ import { programOfFile } from "./files.js";
 import { parseOps } from "../../host/index.js";
 import { statementsToOps } from "./ops.js";
 import { Program } from "./program.js";
-import { SCENARIOS, scenarioByName } from "./scenarios.js";
+import { SCENARIOS, scenarioByName, scenarioStatements, scenarioTitle } from "./scenarios.js";
 import { viewOf, type View } from "./session.js";
 import { evaluate, parseStatement, type Statement, StatementError } from "./statements.js";
 import { Timeline } from "./timeline.js";
@@ -19,6 +20,7 @@ import { drawHistory } from "./view-history.js";
 import { HeapPanel, LEGEND, renderDetail, renderTryFree } from "./view-heap.js";
 import { renderSpace } from "./view-space.js";
 import { renderStats } from "./view-stats.js";
+import { type Arch, archParam } from "./words.js";
 
 performance.mark("explorer:script");
 
@@ -46,9 +48,9 @@ let typedAt = 0;
 let heapPanel: HeapPanel;
 let chart: ChartSeries | null = null;
 
-function newSession(statements: readonly Statement[] | Program, seed: number, scenario: string | null, source = ""): void {
+function newSession(statements: readonly Statement[] | Program, seed: number, scenario: string | null, source = "", arch: Arch = state.timeline.arch): void {
   state.timeline.close();
-  const timeline = new Timeline(statements, seed);
+  const timeline = new Timeline(statements, seed, arch);
   timeline.onCheckpoint = () => {
     document.body.dataset.checkpoints = timeline.checkpoints.join(",");
   };
@@ -68,13 +70,14 @@ function loadFromUrl(): void {
   for (const key of ["ops", "cmds"]) if (frag.has(key) && !q.has(key)) q.set(key, frag.get(key)!);
   const seedParam = Number(q.get("seed"));
   const seed = q.has("seed") && Number.isSafeInteger(seedParam) && seedParam >= 0 ? seedParam : randomSeed();
+  const arch = archParam(q.get("arch"));
   let error = "";
   let statements: Statement[] | Program = [];
   let scenario: string | null = null;
   try {
     if (q.has("ops")) {
       const text = q.get("ops")!;
-      statements = Program.fromOps(parseOps(text.endsWith("\n") ? text : text + "\n"));
+      statements = Program.fromOps(parseOps(text.endsWith("\n") ? text : text + "\n"), arch);
     } else if (q.has("trace")) {
       error = `${q.get("trace")} is too long a session to travel in a link: open the file (O) to see it again`;
     } else if (q.has("cmds")) statements = q.get("cmds")!.split("\n").filter((l) => l.trim() !== "").map(parseStatement);
@@ -83,13 +86,13 @@ function loadFromUrl(): void {
       const sc = scenarioByName(name);
       if (!sc) error = `no scenario named "${name}"`;
       scenario = sc ? sc.name : null;
-      statements = sc ? sc.statements.map(parseStatement) : [];
+      statements = sc ? scenarioStatements(sc, arch).map(parseStatement) : [];
     }
   } catch (e) {
     error = (e as Error).message;
     statements = [];
   }
-  newSession(statements, seed, scenario);
+  newSession(statements, seed, scenario, "", arch);
   const n = state.timeline.length;
   const step = Number(q.get("step"));
   state.step = q.has("step") && Number.isInteger(step) && step >= 0 ? Math.min(step, n) : n;
@@ -138,6 +141,7 @@ function writeUrl(): void {
   }
   q.set("step", String(state.step));
   q.set("seed", String(t.seed));
+  if (t.arch !== "i386") q.set("arch", t.arch);
   // Long sessions go to the fragment, which no server has to accept.
   const session = urlForm !== null && !state.scenario ? urlForm.value : "";
   if (session.length > 4000) {
@@ -259,6 +263,8 @@ function draw(view: View): void {
   if (d) banner.innerHTML = `<b>${d.signal}</b> at statement ${d.at + 1}: ${esc(d.message)} <span class="note">(the panels show the process just before that call; step back to leave this state)</span>`;
 
   $("seed").textContent = String(t.seed);
+  $<HTMLSelectElement>("arch").value = t.arch;
+  body.dataset.arch = t.arch;
   $("source").textContent = state.source;
   const n = t.length;
   const slider = $<HTMLInputElement>("step");
@@ -266,7 +272,14 @@ function draw(view: View): void {
   slider.value = String(view.step);
   $("step-label").textContent = `step ${view.step} of ${n}`;
   $<HTMLInputElement>("jump").max = String(n);
-  $<HTMLSelectElement>("scenario").value = state.scenario ?? "";
+  const scenarios = $<HTMLSelectElement>("scenario");
+  if (scenarios.dataset.arch !== t.arch) {
+    // the titles name the arch's numbers
+    scenarios.dataset.arch = t.arch;
+    scenarios.innerHTML =
+      `<option value="">(your own session)</option>` + SCENARIOS.map((s) => `<option value="${s.name}">${esc(scenarioTitle(s, t.arch))}</option>`).join("");
+  }
+  scenarios.value = state.scenario ?? "";
   drawHistory($("history"), view, state.timeline, state.edits);
   heapPanel.show(view, state.selected);
   setHtml($("detail"), renderDetail(view, state.selected));
@@ -297,8 +310,9 @@ function runCommand(line: string): void {
   // Check names before running: an undefined variable is a typing error, not a step.
   try {
     const vars = state.view?.vars ?? new Map<string, number>();
-    if (s.kind === "store") { evaluate(s.addr, vars); evaluate(s.value, vars); }
-    else for (const a of s.args) evaluate(a, vars);
+    const words = state.timeline.program.words;
+    if (s.kind === "store") { evaluate(s.addr, vars, words); evaluate(s.value, vars, words); }
+    else for (const a of s.args) evaluate(a, vars, state.timeline.program.words);
   } catch (e) {
     if (e instanceof StatementError) return showError(e.message);
     throw e;
@@ -319,7 +333,7 @@ async function openFile(file: File): Promise<void> {
   showError("");
   $("source").textContent = `opening ${file.name}…`;
   try {
-    const program = await programOfFile(file);
+    const program = await programOfFile(file, state.timeline.arch);
     newSession(program, state.timeline.seed, null, file.name);
     go(program.length);
   } catch (e) {
@@ -358,14 +372,29 @@ function togglePlay(): void {
 function wire(): void {
   heapPanel = new HeapPanel($("heap"));
   const select = $<HTMLSelectElement>("scenario");
-  select.innerHTML =
-    `<option value="">(your own session)</option>` + SCENARIOS.map((s) => `<option value="${s.name}">${esc(s.title)}</option>`).join("");
   select.addEventListener("change", () => {
     const sc = scenarioByName(select.value);
     if (!sc) return;
     stopPlay();
-    newSession(sc.statements.map(parseStatement), state.timeline.seed, sc.name);
+    newSession(scenarioStatements(sc, state.timeline.arch).map(parseStatement), state.timeline.seed, sc.name);
     go(0);
+  });
+  // The arch: the same session (a scenario in its version for that arch) in a process of the other ABI.
+  const archSelect = $<HTMLSelectElement>("arch");
+  archSelect.addEventListener("change", () => {
+    const arch = archParam(archSelect.value);
+    if (arch === state.timeline.arch) return;
+    stopPlay();
+    const sc = state.scenario !== null ? scenarioByName(state.scenario) : undefined;
+    try {
+      const statements = sc ? scenarioStatements(sc, arch).map(parseStatement) : state.timeline.program.withArch(arch);
+      newSession(statements, state.timeline.seed, sc ? sc.name : null, state.source, arch);
+    } catch (e) {
+      archSelect.value = state.timeline.arch;
+      return showError((e as Error).message);
+    }
+    showError("");
+    go(Math.min(state.step, state.timeline.length));
   });
   const reseed = () => {
     newSession(state.timeline.program, randomSeed(), state.scenario, state.source); // addresses change with the layout
@@ -449,7 +478,7 @@ function wire(): void {
     try {
       const s = parseStatement(`free(${text})`);
       if (s.kind !== "call") return;
-      out.innerHTML = renderTryFree(state.view.heap.tryFree(evaluate(s.args[0], state.view.vars)));
+      out.innerHTML = renderTryFree(state.view.heap.tryFree(evaluate(s.args[0], state.view.vars, state.timeline.program.words)), state.view.hex);
     } catch (err) {
       out.innerHTML = `<p class="bad">${esc((err as Error).message)}</p>`;
     }

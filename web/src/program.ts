@@ -7,15 +7,16 @@
 // results are kept as numbers and turned into text only for the lines on screen.
 //
 //   row i:  fn[i]  target[i]   argKind[6i..6i+5]  argVal[6i..6i+5]
-//                  slot or -1  CONST / SLOT / EXPR  u32 value / slot / index of a closure
+//                  slot or -1  CONST / SLOT / EXPR  word value / slot / index of a closure
 //                              / OUT (posix_memalign's &p: the slot it writes)
+//
+// Values are the process's words (words.ts): a program is compiled for one arch, i386 or x86_64.
 
 import * as C from "../../host/index.js";
 import { NO_ID, Op, type OpList, type Process } from "../../host/index.js";
 import { opStatement } from "./ops.js";
 import { constantValue, type Expr, FUNCTIONS, type Statement, StatementError } from "./statements.js";
-
-const hex = (n: number) => "0x" + (n >>> 0).toString(16).padStart(8, "0");
+import { type Arch, type Words, wordsOf } from "./words.js";
 const ERRNO_NAMES = new Map<number, string>(
   Object.entries(C).filter(([k, v]) => /^E[A-Z]+$/.test(k) && typeof v === "number").map(([k, v]) => [v as number, k]),
 );
@@ -111,14 +112,21 @@ export class Program {
   /** Slots of the other names, after the op list's. */
   readonly #named = new Map<string, number>();
   readonly #names: string[] = [];
+  /** The words it computes in: its process's arch. */
+  readonly words: Words;
 
-  constructor(statements: readonly Statement[] = []) {
+  constructor(statements: readonly Statement[] = [], arch: Arch = "i386") {
+    this.words = wordsOf(arch);
     this.replaceFrom(0, statements);
   }
 
+  get arch(): Arch {
+    return this.words.arch;
+  }
+
   /** The program of a parsed op list: `bK` is block ID K, `rK` region K. */
-  static fromOps(ops: OpList): Program {
-    const p = new Program();
+  static fromOps(ops: OpList, arch: Arch = "i386"): Program {
+    const p = new Program([], arch);
     p.#blocks = ops.ids;
     p.#regions = ops.regions;
     p.#grow(ops.length);
@@ -151,6 +159,20 @@ export class Program {
 
   get length(): number {
     return this.#n;
+  }
+
+  /**
+   * The same statements for a process of another arch (this program when the arch is the same).
+   * Rows are compiled again from the statements, since a constant or an expression is a word of
+   * its arch.
+   */
+  withArch(arch: Arch): Program {
+    if (arch === this.arch) return this;
+    const p = new Program([], arch);
+    p.#blocks = this.#blocks;
+    p.#regions = this.#regions;
+    p.replaceFrom(0, this.statements);
+    return p;
   }
 
   get slotCount(): number {
@@ -195,6 +217,7 @@ export class Program {
 
   /** Runs statement i on the process (slots wide enough: see slots()). Throws what the process throws. */
   run(i: number, proc: Process, slots: Float64Array): void {
+    const w = this.words;
     const fn = this.#fn[i];
     const b = i * MAX_ARGS;
     const a = (j: number) => this.#arg(b + j, slots);
@@ -227,17 +250,18 @@ export class Program {
       case FN.posix_memalign: {
         // As `void *p = NULL; posix_memalign(&p, …)` (the oracle and replay()): p is NULL on an error.
         const r = lib.posix_memalign(a(1), a(2));
-        aux = r.err === 0 ? r.ptr >>> 0 : 0;
+        aux = r.err === 0 ? w.wrap(r.ptr) : 0;
         slots[this.#argVal[b]] = aux;
         value = r.err;
         break;
       }
       case FN.brk: value = proc.sys.brk(a(0)); break;
-      case FN.sbrk: value = proc.sbrk(a(0) | 0); if (value === -1) aux = proc.errno; break;
+      // sbrk takes an intptr_t: an int on i386, the whole (signed) word on x86_64
+      case FN.sbrk: value = proc.sbrk(w.bytes === 4 ? a(0) | 0 : a(0)); if (value === -1) aux = proc.errno; break;
       case FN.store: {
         const addr = a(0);
         const v = a(1);
-        proc.write(addr, [v & 255, (v >>> 8) & 255, (v >>> 16) & 255, v >>> 24]);
+        proc.write(addr, w.storeBytes(v));
         value = addr;
         aux = v;
         break;
@@ -250,13 +274,14 @@ export class Program {
     // address in its variable (the mapping did not move), so `a = mremap(a, …)` reads as C would use it.
     // A failed mremap leaves its variable alone and a failed mmap makes it 0, as replay() keeps
     // regions (a trace's later ops on the region then aim where they aim there).
-    if (t >= 0 && !(fn === FN.mremap && value < 0)) slots[t] = (Number.isNaN(value) || (fn === FN.mmap && value < 0) ? 0 : value) >>> 0;
+    if (t >= 0 && !(fn === FN.mremap && value < 0)) slots[t] = w.wrap(Number.isNaN(value) || (fn === FN.mmap && value < 0) ? 0 : value);
     this.#value[i] = value;
     this.#aux[i] = aux;
   }
 
   /** What statement i returned when it last ran, as text. */
   resultText(i: number): string {
+    const hex = this.words.hex;
     const fn = this.#fn[i];
     const v = this.#value[i];
     const aux = this.#aux[i];
@@ -340,15 +365,14 @@ export class Program {
 
   #compileArg(e: Expr, at: number): void {
     if (e.kind === "num") {
-      if (e.value > 0xffffffff) throw new StatementError(`${e.value} does not fit in 32 bits`);
       this.#argKind[at] = CONST;
-      this.#argVal[at] = e.value >>> 0;
+      this.#argVal[at] = this.words.literal(e.value);
     } else if (e.kind === "name" && (constantValue(e.name) === undefined || this.#slotOfName(e.name) !== undefined)) {
       this.#argKind[at] = SLOT;
       this.#argVal[at] = this.#slot(e.name);
     } else if (e.kind === "name") {
       this.#argKind[at] = CONST;
-      this.#argVal[at] = constantValue(e.name)! >>> 0;
+      this.#argVal[at] = this.words.wrap(constantValue(e.name)!);
     } else if (e.kind === "addr") {
       this.#argKind[at] = OUT;
       this.#argVal[at] = this.#slot(e.name);
@@ -360,15 +384,18 @@ export class Program {
   }
 
   #closure(e: Expr): (slots: Float64Array) => number {
+    const w = this.words;
     switch (e.kind) {
       case "num": {
-        if (e.value > 0xffffffff) throw new StatementError(`${e.value} does not fit in 32 bits`);
-        const c = e.value >>> 0;
+        const c = w.literal(e.value);
         return () => c;
       }
       case "name": {
         const c = constantValue(e.name);
-        if (c !== undefined && this.#slotOfName(e.name) === undefined) return () => c >>> 0;
+        if (c !== undefined && this.#slotOfName(e.name) === undefined) {
+          const v = w.wrap(c);
+          return () => v;
+        }
         const k = this.#slot(e.name);
         return (slots) => {
           const v = slots[k];
@@ -378,14 +405,14 @@ export class Program {
       }
       case "neg": {
         const a = this.#closure(e.arg);
-        return (slots) => -a(slots) >>> 0;
+        return (slots) => w.neg(a(slots));
       }
       case "bin": {
         const a = this.#closure(e.left);
         const b = this.#closure(e.right);
-        if (e.op === "+") return (slots) => (a(slots) + b(slots)) >>> 0;
-        if (e.op === "-") return (slots) => (a(slots) - b(slots)) >>> 0;
-        return (slots) => (a(slots) | b(slots)) >>> 0;
+        if (e.op === "+") return (slots) => w.add(a(slots), b(slots));
+        if (e.op === "-") return (slots) => w.sub(a(slots), b(slots));
+        return (slots) => w.or(a(slots), b(slots));
       }
       case "addr":
         throw new StatementError(`&${e.name} is only posix_memalign's first argument`);

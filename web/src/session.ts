@@ -7,11 +7,15 @@ import { inspectHeap, type HeapSnapshot } from "../../host/inspect/index.js";
 import type { Vars } from "./program.js";
 import type { Statement } from "./statements.js";
 import { type Death, Timeline } from "./timeline.js";
+import type { Arch } from "./words.js";
 
 export type { Death } from "./timeline.js";
 
 export interface View {
   seed: number;
+  arch: Arch;
+  /** An address as the page prints it: 0x and 8 hex digits on i386, 12 on x86_64. */
+  hex(n: number): string;
   /** Statements run (the step). */
   step: number;
   /** What statement i returned, for i < step (and the fatal one: see death). */
@@ -43,12 +47,17 @@ export async function viewOf(timeline: Timeline, step: number): Promise<View> {
     if (!m) continue;
     const start = parseInt(m[1], 16);
     const end = parseInt(m[2], 16);
+    // x86_64's [vsyscall] lies above the address space (mincore refuses it, as on Linux)
+    if (!Number.isSafeInteger(end)) continue;
     const vec = new Uint8Array((end - start) / 4096);
     if (proc.sys.mincore(start, end - start, vec) === 0) residency.set(start, vec);
   }
   const program = timeline.program;
+  const words = program.words;
   return {
     seed: timeline.seed,
+    arch: timeline.arch,
+    hex: words.hex,
     step: death ? death.at + 1 : run.step,
     result: (i) => program.resultText(i),
     death,
@@ -58,7 +67,7 @@ export async function viewOf(timeline: Timeline, step: number): Promise<View> {
     status: proc.status(),
     mallinfo: proc.mallinfo2(),
     mallocStats: proc.malloc_stats(),
-    brk: proc.sbrk(0) >>> 0,
+    brk: words.wrap(proc.sbrk(0)),
     residency,
     heap: inspectHeap(proc, maps),
     faults: proc.faults.minor,
@@ -66,8 +75,8 @@ export async function viewOf(timeline: Timeline, step: number): Promise<View> {
 }
 
 /** The view after `step` statements of a session on its own timeline (for tests and one-off looks). */
-export async function viewAt(statements: readonly Statement[], step: number, seed: number): Promise<View> {
-  const timeline = new Timeline(statements, seed);
+export async function viewAt(statements: readonly Statement[], step: number, seed: number, arch: Arch = "i386"): Promise<View> {
+  const timeline = new Timeline(statements, seed, arch);
   try {
     return await viewOf(timeline, step);
   } finally {

@@ -5,16 +5,18 @@
 //   a = mmap(0, 8192, PROT_READ|PROT_WRITE, MAP_PRIVATE|MAP_ANONYMOUS, -1, 0)    munmap(a, 4096)
 //   posix_memalign(&p, 64, 100)   (err = posix_memalign(…) keeps the error number)
 //   a = mremap(a, 8192, 16384, MREMAP_MAYMOVE)   (a failing mremap leaves `a` as it was)
-//   brk(0x00900000)           sbrk(4096)                *(p+8) = 0x41   (a 32-bit store)
+//   brk(0x00900000)           sbrk(4096)                *(p+8) = 0x41   (a word store: 4 or 8 bytes)
 //   malloc_info()             anything after // is a comment, shown with the statement.
 //   thread(1)                 the calls that follow are thread 1's (made by pthread_create the
 //                             first time); thread(0) is the main thread again
 //   thread_exit(1)            thread 1 returns and the main thread joins it (the op lists' T and E)
 //
 // Expressions: numbers (decimal, 0x hex), variables, the API's constants (M_*, PROT_*, MAP_*,
-// MADV_*), + - | and parentheses, unary minus. Values are i386 words (u32).
+// MADV_*), + - | and parentheses, unary minus. Values are the process's words (words.ts): u32 on
+// i386, 64-bit on x86_64.
 
 import * as C from "../../host/index.js";
+import { type Words, wordsOf } from "./words.js";
 
 export type Expr =
   | { kind: "num"; value: number }
@@ -147,23 +149,22 @@ export function constantValue(name: string): number | undefined {
   return typeof v === "number" ? v : undefined;
 }
 
-/** Evaluates an expression to a u32 with the session's variables. */
-export function evaluate(e: Expr, vars: { get(name: string): number | undefined }): number {
+/** Evaluates an expression to a word of the process (a u32 on i386) with the session's variables. */
+export function evaluate(e: Expr, vars: { get(name: string): number | undefined }, words: Words = wordsOf("i386")): number {
   switch (e.kind) {
     case "num":
-      if (e.value > 0xffffffff) throw new StatementError(`${e.value} does not fit in 32 bits`);
-      return e.value >>> 0;
+      return words.literal(e.value);
     case "name": {
       const v = vars.get(e.name) ?? constantValue(e.name);
       if (v === undefined) throw new StatementError(`"${e.name}" is not defined`);
-      return v >>> 0;
+      return words.wrap(v);
     }
     case "neg":
-      return -evaluate(e.arg, vars) >>> 0;
+      return words.neg(evaluate(e.arg, vars, words));
     case "bin": {
-      const a = evaluate(e.left, vars);
-      const b = evaluate(e.right, vars);
-      return (e.op === "+" ? a + b : e.op === "-" ? a - b : a | b) >>> 0;
+      const a = evaluate(e.left, vars, words);
+      const b = evaluate(e.right, vars, words);
+      return e.op === "+" ? words.add(a, b) : e.op === "-" ? words.sub(a, b) : words.or(a, b);
     }
     case "addr":
       // An out-parameter: the call writes the variable and reads nothing from it (it may be undefined).

@@ -18,6 +18,7 @@ import {
 import { whenIdle } from "./idle.js";
 import { Program } from "./program.js";
 import { type Statement, StatementError } from "./statements.js";
+import type { Arch } from "./words.js";
 
 export interface Death {
   state: "aborted" | "killed";
@@ -70,10 +71,18 @@ export class Timeline {
   /** Called when the builder parks a checkpoint. */
   onCheckpoint: (() => void) | null = null;
 
-  /** A timeline of the statements, or of a program (shared: a new seed replays the same one). */
-  constructor(statements: readonly Statement[] | Program, seed: number) {
-    this.program = statements instanceof Program ? statements : new Program(statements);
+  /**
+   * A timeline of the statements, or of a program (shared: a new seed replays the same one), in
+   * processes of `arch` (default: the program's, or i386).
+   */
+  constructor(statements: readonly Statement[] | Program, seed: number, arch?: Arch) {
+    this.program = statements instanceof Program ? statements.withArch(arch ?? statements.arch) : new Program(statements, arch);
     this.seed = seed;
+  }
+
+  /** The processes' arch (the program's). */
+  get arch(): Arch {
+    return this.program.arch;
   }
 
   get length(): number {
@@ -155,7 +164,7 @@ export class Timeline {
   }
 
   async #fresh(): Promise<Run> {
-    return { proc: await createProcess({ seed: this.seed }), step: 0, slots: this.program.slots() };
+    return { proc: await createProcess({ seed: this.seed, arch: this.arch }), step: 0, slots: this.program.slots() };
   }
 
   /** Runs statements until the run reaches `target`; true if the process died on the way. */

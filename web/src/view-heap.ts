@@ -2,9 +2,8 @@
 // letter say in use / which free list; a click shows the chunk's raw header and links and what
 // free() would do with it.
 
-import { MemoryView, revealPtr, type Chunk, type TryFreeResult } from "../../host/inspect/index.js";
-import { bytes, esc, hex, num, shex, wordBytes } from "./format.js";
-import { HEAP_MAX_SIZE } from "../../assembly/config.js";
+import { revealPtr, type Chunk, type TryFreeResult } from "../../host/inspect/index.js";
+import { bytes, esc, hex as hex32, num, shex, wordBytes } from "./format.js";
 import type { View } from "./session.js";
 
 /** The colour class and the letter of a chunk (the second cue for colour-blind readers). */
@@ -32,7 +31,7 @@ export const LEGEND: [string, string, string][] = [
   ["mmapped", "M", "mmapped"],
 ];
 
-function chunkEl(c: Chunk, base: number, selected: number | null): string {
+function chunkEl(c: Chunk, base: number, selected: number | null, hex: (n: number) => string): string {
   const { cls, tag, what } = chunkClass(c);
   const width = chunkWidth(c.size);
   const flags = `${c.nonMainArena ? "A" : ""}${c.isMmapped ? "M" : ""}${c.prevInuse ? "P" : ""}`;
@@ -107,6 +106,7 @@ export class HeapPanel {
     this.#view = view;
     this.#selected = selected;
     const h = view.heap;
+    const hex = view.hex;
     this.#chunks = h.heap?.chunks ?? [];
     const n = this.#chunks.length;
     this.#meta.innerHTML = h.heap === null
@@ -121,17 +121,17 @@ export class HeapPanel {
     for (const a of h.arenas) {
       for (const [k, heap] of a.heaps.entries()) {
         const chunks = heap.walk.chunks;
-        const drawn = chunks.slice(0, MAX_MMAPPED_DRAWN).map((c) => chunkEl(c, heap.addr, selected)).join("");
+        const drawn = chunks.slice(0, MAX_MMAPPED_DRAWN).map((c) => chunkEl(c, heap.addr, selected, hex)).join("");
         const more = chunks.length > MAX_MMAPPED_DRAWN ? `<p class="note">${num(chunks.length - MAX_MMAPPED_DRAWN)} more not drawn.</p>` : "";
         const problem = heap.walk.problem ? `<p class="problem">The walk stopped: ${esc(heap.walk.problem)}</p>` : "";
         mm +=
           `<h3 data-arena="${a.index}" data-heap="${hex(heap.addr)}">arena ${a.index} · heap ${k} at ${hex(heap.addr)} ` +
-          `<span class="note">(${num(heap.size)} of ${num(HEAP_MAX_SIZE)} bytes read-write; offsets from the heap's start)</span></h3>` +
+          `<span class="note">(${num(heap.size)} of ${num(h.view.abi.c.HEAP_MAX_SIZE)} bytes read-write; offsets from the heap's start)</span></h3>` +
           `<div class="chunks">${drawn}</div>${more}${problem}`;
       }
     }
     if (h.mmapped.length) {
-      const drawn = h.mmapped.slice(0, MAX_MMAPPED_DRAWN).map((c) => chunkEl(c, 0, selected)).join("");
+      const drawn = h.mmapped.slice(0, MAX_MMAPPED_DRAWN).map((c) => chunkEl(c, 0, selected, hex)).join("");
       const more = h.mmapped.length > MAX_MMAPPED_DRAWN ? `<p class="note">${num(h.mmapped.length - MAX_MMAPPED_DRAWN)} more not drawn.</p>` : "";
       mm = `<h3>mmapped chunks</h3><div class="chunks">${drawn}</div>${more}`;
     }
@@ -214,7 +214,7 @@ export class HeapPanel {
     }
     for (let r = first; r < last; r++) {
       const cells: string[] = [];
-      for (let i = this.#rowStarts[r]; i < this.#rowStarts[r + 1]; i++) cells.push(chunkEl(this.#chunks[i], base, this.#selected));
+      for (let i = this.#rowStarts[r]; i < this.#rowStarts[r + 1]; i++) cells.push(chunkEl(this.#chunks[i], base, this.#selected, view.hex));
       const html = cells.join("");
       const old = this.#rows.get(r);
       if (old?.html === html) continue;
@@ -238,7 +238,7 @@ function findChunk(view: View, addr: number): Chunk | undefined {
   return view.heap.heap?.chunks.find((c) => c.addr === addr) ?? inArenas() ?? view.heap.mmapped.find((c) => c.addr === addr);
 }
 
-export function renderTryFree(r: TryFreeResult): string {
+export function renderTryFree(r: TryFreeResult, hex: (n: number) => string = hex32): string {
   const o = r.outcome;
   const verdict =
     o.kind === "abort" ? `<span class="bad">aborts: ${esc(o.message)}</span>`
@@ -252,11 +252,14 @@ export function renderTryFree(r: TryFreeResult): string {
 /** The selected chunk's header and links, decoded. */
 export function renderDetail(view: View, addr: number | null): string {
   if (addr === null) return `<p class="empty">Click a chunk to see its header, links and what free() would do.</p>`;
+  const hex = view.hex;
   const c = findChunk(view, addr);
   if (!c) return `<p class="empty">No chunk at ${hex(addr)} at this step.</p>`;
-  const mem = new MemoryView(view.proc.memory);
-  const raw = mem.bytes(addr, 24);
-  const word = (i: number) => mem.u32(addr + 4 * i) ?? 0;
+  // the heap's own view: the process's addresses and words (4 bytes on i386, 8 on x86_64)
+  const mem = view.heap.view;
+  const w = mem.abi.wordBytes;
+  const raw = mem.bytes(addr, 6 * w);
+  const word = (i: number) => mem.word(addr + w * i) ?? 0;
   const { what } = chunkClass(c);
   const rows: [string, string][] = [
     ["prev_size", c.prevInuse && !c.isMmapped ? "(previous chunk's data)" : String(word(0))],
@@ -264,10 +267,10 @@ export function renderDetail(view: View, addr: number | null): string {
   ];
   const kind = c.bin?.replace(/\[.*$/, "");
   if (kind === "tcache") {
-    rows.push(["next", `${hex(word(2))} mangled → ${hex(revealPtr(addr + 8, word(2)))} real`]);
+    rows.push(["next", `${hex(word(2))} mangled → ${hex(revealPtr(addr + 2 * w, word(2)))} real`]);
     rows.push(["key", word(3) === view.heap.mp.tcache_key ? "tcache_key (marks it as in a tcache)" : hex(word(3))]);
   } else if (kind === "fastbin") {
-    rows.push(["fd", `${hex(word(2))} mangled → ${hex(revealPtr(addr + 8, word(2)))} real`]);
+    rows.push(["fd", `${hex(word(2))} mangled → ${hex(revealPtr(addr + 2 * w, word(2)))} real`]);
     rows.push(["(bk)", "unused"]);
   } else if (c.state === "free" || c.state === "top") {
     rows.push(["fd", hex(word(2))], ["bk", hex(word(3))]);
@@ -276,10 +279,10 @@ export function renderDetail(view: View, addr: number | null): string {
     rows.push(["user data", ""], ["", ""]);
   }
   const table = rows
-    .map(([name, meaning], i) => `<tr><td class="mono">+${i * 4}</td><td class="mono">${wordBytes(raw, i * 4)}</td><td>${name}</td><td class="mono">${esc(meaning)}</td></tr>`)
+    .map(([name, meaning], i) => `<tr><td class="mono">+${i * w}</td><td class="mono">${wordBytes(raw, i * w, w)}</td><td>${name}</td><td class="mono">${esc(meaning)}</td></tr>`)
     .join("");
-  const memAddr = addr + 8;
-  const freeView = c.state === "top" ? "" : renderTryFree(view.heap.tryFree(memAddr));
+  const memAddr = addr + 2 * w;
+  const freeView = c.state === "top" ? "" : renderTryFree(view.heap.tryFree(memAddr), hex);
   return (
     `<div class="detail-head"><b>chunk ${hex(addr)}</b> · ${what} · ${bytes(c.size)} · mem ${hex(memAddr)} · usable ${c.usableSize}</div>` +
     `<table class="hdr"><thead><tr><th>off</th><th>bytes</th><th>field</th><th>value</th></tr></thead><tbody>${table}</tbody></table>` +

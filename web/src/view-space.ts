@@ -4,7 +4,7 @@
 // page residency (mincore) as a strip.
 
 import type { Vma } from "../../host/inspect/index.js";
-import { bytes, esc, hex } from "./format.js";
+import { bytes, esc } from "./format.js";
 import type { View } from "./session.js";
 
 const PAGE = 4096;
@@ -52,7 +52,11 @@ function residencyStrip(vec: Uint8Array | undefined): string {
   return `<div class="res" title="${title}"><svg viewBox="0 0 ${cells} 1" preserveAspectRatio="none" role="img" aria-label="${title}">${rects.join("")}</svg><span>${resident}/${n}</span></div>`;
 }
 
+/** Where user space ends on i386 (TASK_SIZE): the gap above the last mapping runs to it. */
+const TASK_SIZE_I386 = 0xffffe000;
+
 export function renderSpace(view: View): string {
+  const hex = view.hex;
   const vmas = view.heap.vmas;
   const rows: string[] = [];
   const libs = vmas.filter((v) => v.kind === "library");
@@ -60,7 +64,8 @@ export function renderSpace(view: View): string {
   for (let i = vmas.length - 1; i >= 0; i--) {
     const v = vmas[i];
     const above = vmas[i + 1];
-    const gapEnd = above ? above.startAddr : 0xffffe000;
+    // (x86_64's last line, [vsyscall], is above user space: nothing is drawn above it)
+    const gapEnd = above ? above.startAddr : view.arch === "i386" ? TASK_SIZE_I386 : v.endAddr;
     if (gapEnd > v.endAddr) {
       const size = gapEnd - v.endAddr;
       const mark = v.endAddr === mmapBase ? `<span class="mark">▲ mmap_base ≈ ${hex(mmapBase)}</span>` : "";
