@@ -1,7 +1,7 @@
 // The package in a real browser (Chromium, headless), loaded twice: bundled by esbuild as an app
 // would bundle it, and unbundled as native ES modules through an import map pointing at dist/.
 // Each page creates processes (the Wasm build, and the pure-TS twin and the debug build that load
-// on demand), allocates, frees, maps, reads maps() and malloc_stats(), and replays a gzipped trace
+// on demand, and an x86_64 process), allocates, frees, maps, reads maps() and malloc_stats(), and replays a gzipped trace
 // that it fetches and gunzips itself (DecompressionStream). The page must log no console error and
 // fail no request, and its results must equal what the same code gives in Node (on the same dist/).
 //
@@ -149,6 +149,11 @@ if (!haveChromium) {
           const result = outcome.result!;
           expect(result.processes.wasm.maps).toMatch(/\[heap\]/);
           expect(result.processes.wasm.mallocStats).toMatch(/^Arena 0:\nsystem bytes {5}= +\d+\n/);
+          // the x86_64 process: 64-bit addresses and 12-digit maps() lines, in the browser as in Node
+          const x64 = result.processes.x86_64 as unknown as { arch: string; blocks: number[]; maps: string };
+          expect(x64.arch).toBe("x86_64");
+          expect(x64.blocks.every((b) => b > 2 ** 32)).toBe(true);
+          expect(x64.maps).toMatch(/^[0-9a-f]{12}-[0-9a-f]{12} /);
           // The replay reproduces the real glibc's output for this scenario, byte for byte.
           const oracle = readFileSync(join(root, "test", "fixtures", "alloc", "mixed.replay32.txt"), "utf8");
           expect(firstDifference(oracle, result.replay.output)).toBeNull();

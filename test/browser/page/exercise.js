@@ -10,20 +10,23 @@ export async function exercise(api, gunzipText) {
   const { createProcess, formatReplay, parseOps, replay, MAP_ANONYMOUS, MAP_PRIVATE, PROT_READ, PROT_WRITE } = api;
   const result = { processes: {}, replay: null };
   // The default build, the pure-TS twin and the debug build: the last two are loaded on demand.
+  // Then an x86_64 process: 64-bit addresses (its raw bytes found through offsetOf).
   for (const [name, options] of [
     ["wasm", {}],
     ["ts", { allocator: "ts" }],
     ["debug", { debug: true }],
+    ["x86_64", { arch: "x86_64" }],
   ]) {
     const proc = await createProcess({ seed: 42, ...options });
     const blocks = [8, 100, 1000, 5000, 200_000].map((size) => proc.malloc(size));
-    new Uint8Array(proc.memory.buffer, blocks[1], 100).fill(7);
+    new Uint8Array(proc.memory.buffer, proc.offsetOf(blocks[1]), 100).fill(7);
     proc.free(blocks[0]);
     proc.free(blocks[3]);
     const again = proc.malloc(16); // from the tcache: where blocks[0] was
     const mapped = proc.sys.mmap(0, 8192, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
     proc.fill(mapped, 1, 4096);
     result.processes[name] = {
+      arch: proc.arch,
       blocks,
       again,
       mapped,
