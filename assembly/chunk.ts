@@ -19,8 +19,8 @@
 import {
   CHUNK_HDR_SZ, IS_MMAPPED, MALLOC_ALIGN_MASK, MINSIZE, NON_MAIN_ARENA, PREV_INUSE, PTRDIFF_MAX, SIZE_BITS, SIZE_SZ,
 } from "./config";
-import { check_read, check_write } from "./pagemap";
-import { load_word, store_word, va_to_offset } from "./vm";
+import { check_read, check_write, hot_span_has, static_data_has, store_span_has } from "./pagemap";
+import { load_word, store_word, va_to_offset, w0_offset_of } from "./vm";
 
 // Every field access below goes through ld/st: a chunk's address comes from memory the program
 // can corrupt (a link, a size, a pointer it passed), so each load and store first checks the
@@ -30,6 +30,15 @@ import { load_word, store_word, va_to_offset } from "./vm";
 /** A chunk word: the load of a C `p->field`. */
 // @ts-ignore: decorator
 @inline export function ld(p: word, offset: word): word {
+  if (sizeof<word>() == 8) {
+    // x86_64: a VA in the brk heap is translated and checked by one test (hot_span_has), one in
+    // the static data (the bins) by a second; any other (the mmap zone, the heap's pages not yet
+    // resident, a wild link) takes the general path, out of line
+    const w = w0_offset_of(p + offset);
+    if (hot_span_has(w)) return load<word>(<usize>w);
+    if (static_data_has(w)) return load<word>(<usize>w);
+    return ld_far(p + offset);
+  }
   const a = va_to_offset(p + offset);
   check_read(a);
   return load<word>(a);
@@ -37,7 +46,25 @@ import { load_word, store_word, va_to_offset } from "./vm";
 /** A chunk word: the store of a C `p->field = v`. */
 // @ts-ignore: decorator
 @inline export function st(p: word, offset: word, v: word): void {
+  if (sizeof<word>() == 8) {
+    const w = w0_offset_of(p + offset);
+    if (store_span_has(w) || static_data_has(w)) store<word>(<usize>w, v);
+    else st_far(p + offset, v);
+    return;
+  }
   const a = va_to_offset(p + offset, true);
+  check_write(a);
+  store<word>(a, v);
+}
+/** x86_64: ld of a VA outside the hot span: translated through its window, then checked. */
+function ld_far(va: word): word {
+  const a = va_to_offset(va);
+  check_read(a);
+  return load<word>(a);
+}
+/** x86_64: st of a VA outside the store span. */
+function st_far(va: word, v: word): void {
+  const a = va_to_offset(va, true);
   check_write(a);
   store<word>(a, v);
 }
@@ -67,6 +94,13 @@ import { load_word, store_word, va_to_offset } from "./vm";
 // @ts-ignore: decorator
 @inline function update_word(p: word, offset: word, and_mask: word, or_bits: word): void {
   const va = p + offset;
+  if (sizeof<word>() == 8) {
+    const w = w0_offset_of(va);
+    if (store_span_has(w) || static_data_has(w)) {
+      store<word>(<usize>w, (load<word>(<usize>w) & and_mask) | or_bits);
+      return;
+    }
+  }
   if ((va & (SIZE_SZ - 1)) == 0) {
     const a = va_to_offset(va, true);
     check_write(a);

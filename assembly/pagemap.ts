@@ -21,7 +21,7 @@ import {
   SIZE_SZ,
 } from "./config";
 import { main_arena_offset_of } from "./arena";
-import { va_range_to_offset, va_to_offset_or_0 } from "./vm";
+import { va_range_to_offset, va_to_offset_or_0, w0_offset_of } from "./vm";
 
 // @ts-ignore: decorator
 @external("env", "page_fault") declare function host_page_fault(addr: usize, write: u32): void;
@@ -82,15 +82,43 @@ export function access_slow(addr: usize, len: usize, write: bool): void {
 // read_ok and write_ok are the spans' tests alone (no side effect): a caller that finds every
 // address of a group of accesses there runs the group unchecked, and else the checked code.
 
+/**
+ * x86_64: whether `a`, a VA's W0 offset as w0_offset_of gives it (any 64-bit value when the VA
+ * is not in W0), lies in the hot span. The span is part of W0, so a VA passes only if it is in W0
+ * and in the span: the translation and the check in one subtraction and compare.
+ */
+// @ts-ignore: decorator
+@inline export function hot_span_has(a: word): bool {
+  return a - <word>load<u32>(PAGEMAP_HOT_START) < <word>load<u32>(PAGEMAP_HOT_LEN);
+}
+
+/**
+ * x86_64: the same for the module's static data (main_arena's bins are fake chunks there, reached
+ * through links as often as heap chunks are), which W0 holds too; always mapped read-write.
+ */
+// @ts-ignore: decorator
+@inline export function static_data_has(a: word): bool {
+  const start = <word>main_arena_offset_of();
+  return a - start < <word>(((<usize>__heap_base - (SIZE_SZ - 1)) & ~(<usize>15))) - start;
+}
+
+/** x86_64: the same for the store span (resident, writable pages of the brk heap). */
+// @ts-ignore: decorator
+@inline export function store_span_has(a: word): bool {
+  return a - <word>load<u32>(PAGEMAP_STORE_START) < <word>load<u32>(PAGEMAP_STORE_LEN);
+}
+
 /** A word load at the VA addr (and its 16-byte block) is settled by the hot span alone. */
 // @ts-ignore: decorator
 @inline export function read_ok(addr: word): bool {
+  if (sizeof<word>() == 8) return hot_span_has(w0_offset_of(addr));
   return in_hot_span(va_to_offset_or_0(addr));
 }
 
 /** A word store at the VA addr (and loads and stores in its 16-byte block) is settled by the store span alone. */
 // @ts-ignore: decorator
 @inline export function write_ok(addr: word): bool {
+  if (sizeof<word>() == 8) return store_span_has(w0_offset_of(addr));
   return in_store_span(va_to_offset_or_0(addr));
 }
 

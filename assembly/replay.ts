@@ -9,7 +9,7 @@ import { libc_realloc } from "./realloc";
 import { libc_memalign } from "./memalign";
 import { check_store_byte } from "./pagemap";
 import { SIZE_SZ } from "./config";
-import { from_c, load_word, need_windows, store_word, va_range_to_offset, va_to_offset } from "./vm";
+import { from_c, need_windows, va_range_to_offset, va_to_offset } from "./vm";
 
 const OP_MALLOC: u32 = 0;
 const OP_CALLOC: u32 = 1;
@@ -24,13 +24,14 @@ const NULL_ID: u32 = 0xffffffff;
  */
 export function replay_ops(ops_c: cword, count: u32, table_c: cword): void {
   need_windows();
-  const table = from_c(table_c);
+  // the ID table is one mapping, so one window: translated once, its slots reached by offset
+  const table = va_to_offset(from_c(table_c));
   const ops = count != 0 ? va_range_to_offset(from_c(ops_c), <word>count << 4, false) : 0;
   for (let i: u32 = 0; i < count; i++) {
     const op = ops + (<usize>i << 4);
     const word0 = load<u32>(op);
     const kind = word0 & 0xff;
-    const slot = table + <word>load<u32>(op, 4) * SIZE_SZ;
+    const slot = table + <usize>load<u32>(op, 4) * <usize>SIZE_SZ;
     const a = load<u32>(op, 8);
     let size: word = a;
     let p: word;
@@ -43,12 +44,12 @@ export function replay_ops(ops_c: cword, count: u32, table_c: cword): void {
       p = libc_memalign(a, size);
     } else if (kind == OP_REALLOC) {
       size = load<u32>(op, 12);
-      p = libc_realloc(a == NULL_ID ? 0 : load_word(table + <word>a * SIZE_SZ), size);
+      p = libc_realloc(a == NULL_ID ? 0 : load<word>(table + <usize>a * <usize>SIZE_SZ), size);
     } else {
-      libc_free(load_word(slot));
+      libc_free(load<word>(slot));
       continue;
     }
-    store_word(slot, p);
+    store<word>(slot, p);
     if ((word0 & TOUCH) != 0 && p != 0 && size != 0) {
       // a program's first store into a page faults it in: the kernel is told, never searches
       const first = va_to_offset(p, true);

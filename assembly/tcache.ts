@@ -20,7 +20,7 @@ import { _int_malloc, ptmalloc_init } from "./malloc";
 import { MALLOC_UNALIGNED_TCACHE, TCACHE_THREAD_SHUTDOWN_UNALIGNED } from "./messages";
 import { malloc_printerr } from "./syscalls";
 import { write_ok } from "./pagemap";
-import { load_u16, load_word, store_u16, store_word, va_range_to_offset } from "./vm";
+import { load_u16, load_word, proven_offset, store_word, va_range_to_offset, va_to_offset } from "./vm";
 import { cov, COV_TCACHE_INIT, COV_TCACHE_SHUTDOWN } from "./coverage";
 
 /** csize2tidx: the tcache bin of a chunk size. */
@@ -42,32 +42,36 @@ import { cov, COV_TCACHE_INIT, COV_TCACHE_SHUTDOWN } from "./coverage";
  */
 // @ts-ignore: decorator
 @inline export function tcache_put(chunk: word, idx: word, proven: bool = false): void {
-  const tc = mp_.tcache;
+  // the struct lies in one window: translated once (x86_64), its slot and count reached by offset
+  const tco = va_to_offset(mp_.tcache);
   const e = chunk2mem(chunk);
   if (!proven) proven = aligned_OK(e) && write_ok(e);
-  if (proven) store_word(e, mp_.tcache_key, SIZE_SZ);
+  // a proven block is in the store span, which W0 holds: its offset is w0_offset_of's
+  const eo = proven_offset(e);
+  if (proven) store<word>(eo + SIZE_SZ, mp_.tcache_key);
   else st(e, SIZE_SZ, mp_.tcache_key);
-  const slot = entry_slot(tc, idx);
-  if (proven) store_word(e, protect_ptr(e, load_word(slot)));
-  else st(e, 0, protect_ptr(e, load_word(slot)));
-  store_word(slot, e);
-  const cnt = tc + (idx << 1);
-  store_u16(cnt, load_u16(cnt) + 1);
+  const slot = tco + <usize>TCACHE_ENTRIES_OFFSET + <usize>(idx * SIZE_SZ);
+  if (proven) store<word>(eo, protect_ptr(e, load<word>(slot)));
+  else st(e, 0, protect_ptr(e, load<word>(slot)));
+  store<word>(slot, e);
+  const cnt = tco + <usize>(idx << 1);
+  store<u16>(cnt, load<u16>(cnt) + 1);
 }
 
 /** tcache_get: take the most recently cached chunk of the bin (the caller checked the count). */
 // @ts-ignore: decorator
 @inline export function tcache_get(idx: word): word {
-  const tc = mp_.tcache;
-  const slot = entry_slot(tc, idx);
-  const e = load_word(slot);
+  const tco = va_to_offset(mp_.tcache);
+  const slot = tco + <usize>TCACHE_ENTRIES_OFFSET + <usize>(idx * SIZE_SZ);
+  const e = load<word>(slot);
   if (!aligned_OK(e)) malloc_printerr(MALLOC_UNALIGNED_TCACHE);
   // e is 16-aligned: next and key share its block, which one store check settles for both
   const proven = write_ok(e);
-  store_word(slot, protect_ptr(e, proven ? load_word(e) : ld(e, 0)));
-  const cnt = tc + (idx << 1);
-  store_u16(cnt, load_u16(cnt) - 1);
-  if (proven) store_word(e, 0, SIZE_SZ);
+  const eo = proven_offset(e);
+  store<word>(slot, protect_ptr(e, proven ? load<word>(eo) : ld(e, 0)));
+  const cnt = tco + <usize>(idx << 1);
+  store<u16>(cnt, load<u16>(cnt) - 1);
+  if (proven) store<word>(eo + SIZE_SZ, 0);
   else st(e, SIZE_SZ, 0);
   return e;
 }

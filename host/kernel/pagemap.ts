@@ -64,6 +64,8 @@ export class PageMap {
   readonly #windows: readonly Window[];
   /** One window, VA = offset (i386). */
   readonly #identity: boolean;
+  /** What a span's published length leaves off: SIZE_SZ − 1 of the process (see the constructor). */
+  readonly #slack: number;
 
   /** Pages.state: a page's write bit is set only while it is resident (state ≥ PAGE_ANON). */
   readonly #state: Uint8Array;
@@ -107,6 +109,9 @@ export class PageMap {
     this.#vmas = vmas;
     this.#windows = [...windows].sort((a, b) => a.offset - b.offset);
     this.#identity = windows.length === 1 && windows[0]!.va === 0 && windows[0]!.offset === 0;
+    // A span's length is published less (word size − 1), so that a word access that starts in it
+    // ends in it: 4-byte words in an i386 process, 8-byte ones in an x86_64 one (several windows).
+    this.#slack = this.#identity ? 3 : 7;
     this.#state = pages.state;
     this.#presentIn = pages.presentIn;
     // Views of the map's own 64 KiB: everything the map reads or writes lies there.
@@ -206,9 +211,9 @@ export class PageMap {
     // the spans are kept by offset: the allocator checks them after its own translation
     this.#heapStart = heap ? this.#offsetOf(v.start) : 0;
     this.#heapEnd = heap ? this.#heapStart + (v.end - v.start) : 0;
-    const hot = heap && v.end - v.start >= 4;
+    const hot = heap && v.end - v.start > this.#slack;
     this.#words[PAGEMAP_HOT_START >>> 2] = hot ? this.#heapStart : 0;
-    this.#words[PAGEMAP_HOT_LEN >>> 2] = hot ? v.end - v.start - 3 : 0;
+    this.#words[PAGEMAP_HOT_LEN >>> 2] = hot ? v.end - v.start - this.#slack : 0;
     this.#storeStart = Math.min(Math.max(this.#storeStart, this.#heapStart), this.#heapEnd);
     this.#storeEnd = Math.max(Math.min(this.#storeEnd, this.#heapEnd), this.#storeStart);
     this.#setStoreSpan();
@@ -216,8 +221,8 @@ export class PageMap {
 
   #setStoreSpan(): void {
     const len = this.#storeEnd - this.#storeStart;
-    this.#words[PAGEMAP_STORE_START >>> 2] = len >= 4 ? this.#storeStart : 0;
-    this.#words[PAGEMAP_STORE_LEN >>> 2] = len >= 4 ? len - 3 : 0;
+    this.#words[PAGEMAP_STORE_START >>> 2] = len > this.#slack ? this.#storeStart : 0;
+    this.#words[PAGEMAP_STORE_LEN >>> 2] = len > this.#slack ? len - this.#slack : 0;
   }
 
   /**
