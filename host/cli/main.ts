@@ -5,7 +5,7 @@
 import { readFileSync } from "node:fs";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
-import { AT_OPTIONS, parse, PROCESS_HELP, PROGRAM, REPLAY_OPTIONS, UsageError, UserError } from "./args.js";
+import { AT_OPTIONS, choiceOption, parse, PROCESS_HELP, PROGRAM, REPLAY_OPTIONS, UsageError, UserError } from "./args.js";
 // The commands' own modules (and the emulated process behind them) are imported when a command
 // runs: --version, --help and usage errors answer without loading them.
 const commands = () => import("./replay.js");
@@ -95,12 +95,14 @@ options:
   -o, --output FILE   the mtrace log (default: COMMAND.mtrace in the current directory)
   -h, --help          this help`,
 
-  demo: `usage: ${PROGRAM} demo
+  demo: `usage: ${PROGRAM} demo [--arch i386|x86_64]
 
-A walk through one emulated process: the classic malloc walk-through (the numbers the real 32-bit
-glibc 2.36 prints), demand paging seen through mincore, brk and mmap, and /proc/self/maps.
+A walk through one emulated process: the classic malloc walk-through (the numbers the real glibc
+2.36 prints, 32-bit or 64-bit), demand paging seen through mincore, brk and mmap, and
+/proc/self/maps.
 
 options:
+  --arch i386|x86_64  the process's ABI (default i386)
   -h, --help          this help`,
 };
 
@@ -158,10 +160,11 @@ export async function main(argv: string[]): Promise<number> {
       return parsed.values.help ? help(command) : (await commands()).convertCommand(parsed);
     }
     case "demo": {
-      const parsed = parse(command, args, {}, { min: 0, max: 0, names: "" });
+      const parsed = parse(command, args, { arch: { type: "string" } }, { min: 0, max: 0, names: "" });
       if (parsed.values.help) return help(command);
+      const arch = choiceOption(command, parsed.values, "arch", ["i386", "x86_64"] as const);
       const { runDemo } = await import("../demo.js");
-      await runDemo();
+      await runDemo(arch);
       return 0;
     }
     case "record": {

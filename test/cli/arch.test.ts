@@ -49,4 +49,14 @@ describe("--arch x86_64", () => {
     expect(r.code).toBe(2);
     expect(r.errLines[0]).toMatch(/amd64/);
   });
+
+  it("demo --arch x86_64 walks through a 64-bit process", async () => {
+    const r = await run(["demo", "--arch", "x86_64"]);
+    expect(r.code).toBe(0);
+    expect(r.stdout).toContain("emulated x86-64 Linux process");
+    expect(r.stdout).toContain("= initial break + 672");
+    expect(r.stdout).toContain("(+135168 bytes)");
+    const bad = await run(["demo", "--arch", "arm64"]);
+    expect(bad.code).toBe(2);
+  });
 });
