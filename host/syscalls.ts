@@ -11,7 +11,9 @@ import type { Rlimit } from "./options.js";
  * 0xffffffff; negative integers are their two's complement), prot/flags/fd/advice are `int`s (a
  * number with no int spelling is a RangeError). Bad C values never throw: they give −errno. A
  * value no C caller could pass (undefined, a string, an object, BigInt, Symbol) is a TypeError
- * and nothing happens. See docs/bad-input.md. Only anonymous memory exists.
+ * and nothing happens. See docs/bad-input.md. Only anonymous memory exists. In an x86_64 process
+ * addresses and lengths have 64 bits (a negative integer stands for its two's complement; no
+ * number is too large to be one, so none becomes SIZE_MAX but those that are no integer).
  */
 export interface Syscalls {
   /**

@@ -1,9 +1,10 @@
 // The x86-64 oracle's fixtures (oracle/replay, oracle/threads and oracle/kernel built without -m32
 // and run on the machine's x86-64 glibc 2.36 and kernel) against the op lists and scenarios they
 // came from: test/fixtures/alloc64, test/fixtures/traces/*.replay64.txt.gz, test/fixtures/threads64
-// and test/fixtures/kernel64. The emulator does not run x86-64 processes yet; this suite checks only
-// that the fixtures are complete, well formed and say what x86-64 glibc's constants make them say
-// (SIZE_SZ 8: 32-byte minimum chunks, a 64 MiB HEAP_MAX_SIZE, mmapped chunks of whole pages).
+// and test/fixtures/kernel64. This suite checks that the fixtures are complete, well formed and say
+// what x86-64 glibc's constants make them say (SIZE_SZ 8: 32-byte minimum chunks, a 64 MiB
+// HEAP_MAX_SIZE, mmapped chunks of whole pages); the emulator's x86_64 process is compared with
+// them by trace-replay64, threads-oracle64, trace-integrity64 and kernel/x86_64-oracle.
 
 import { readFileSync, readdirSync } from "node:fs";
 import { dirname, join } from "node:path";
