@@ -12,8 +12,8 @@ import type { Rlimit } from "./options.js";
  * number with no int spelling is a RangeError). Bad C values never throw: they give −errno. A
  * value no C caller could pass (undefined, a string, an object, BigInt, Symbol) is a TypeError
  * and nothing happens. See docs/bad-input.md. Only anonymous memory exists. In an x86_64 process
- * addresses and lengths have 64 bits (a negative integer stands for its two's complement; no
- * number is too large to be one, so none becomes SIZE_MAX but those that are no integer).
+ * addresses and lengths have 64 bits: a negative integer stands for its two's complement, and a
+ * number that is no integer in [−2^63, 2^64) is SIZE_MAX.
  */
 export interface Syscalls {
   /**
