@@ -6,7 +6,7 @@ import { resolveOptions, WASM_PAGE_BYTES, type ProcessOptions, type ResolvedOpti
 import { loadAllocator, type LoadAllocatorOptions, type LoadedAllocator } from "./allocator.js";
 import type { LoadedBaseline } from "./baseline/index.js";
 import { PROGRAM_DATA_START, PROGRAM_TEXT_START } from "./constants.js";
-import { WASM_DATA_START_X86_64, WASM_HEAP_BASE } from "./generated/wasm-layout.js";
+import { WASM_DATA_START_X86_64, WASM_HEAP_BASE, WASM_HEAP_BASE_X86_64 } from "./generated/wasm-layout.js";
 import { Process } from "./process.js";
 import { ABI_I386, ABI_X86_64 } from "./cargs.js";
 /** The kernel's share of the options. */
@@ -87,7 +87,10 @@ export async function bootProcess(options: ProcessOptions = {}): Promise<BootedP
   const allocator =
     flavour === "ts"
       ? // imported only when asked for: a bundle of the default path does not carry the twin
-        (await import("./baseline/index.js")).loadBaseline({ ...allocatorOptions, heapBase: WASM_HEAP_BASE })
+        (await import("./baseline/index.js")).loadBaseline({
+          ...allocatorOptions,
+          heapBase: resolved.arch === "x86_64" ? WASM_HEAP_BASE_X86_64 : WASM_HEAP_BASE,
+        })
       : await loadAllocator(allocatorOptions);
   kernel = kernelFor(memory, allocator.heapBase, resolved, onDeath);
   proc = new Process(memory, kernel, allocator.libc, flavour === "ts", resolved.nprocs, resolved.arch === "x86_64" ? ABI_X86_64 : ABI_I386);

@@ -61,7 +61,7 @@ export interface ProcessOptions {
   /**
    * The process's ABI and glibc build: `"i386"` (default), or `"x86_64"`, a 64-bit PIE program
    * with the 47-bit layout of Linux 6.1 (docs/x86_64-layout.md). An x86_64 process needs the whole
-   * 4 GiB memory (maxMemoryBytes) and the Wasm allocator (`allocator: "wasm"`).
+   * 4 GiB memory (maxMemoryBytes).
    */
   arch?: "i386" | "x86_64";
   /** What get_nprocs() returns (on i386, glibc's arena limit is 2 × it, main arena included, unless M_ARENA_MAX is set). A positive integer; default 2. No effect until threads exist. */
@@ -197,9 +197,6 @@ export function resolveOptions(options: unknown): ResolvedOptions {
     throw fail(RangeError, "maxMemoryBytes", 'the default 4 GiB (4294967296) with arch "x86_64"', o.maxMemoryBytes);
   }
   const allocator = oneOf("allocator", o.allocator, ["wasm", "ts"] as const, "wasm");
-  if (wide && allocator === "ts") {
-    throw new RangeError('createProcess: allocator "ts" is not available with arch "x86_64" (the TypeScript twin is i386 only; use "wasm")');
-  }
   return {
     seed: seed! >>> 0,
     arch,

@@ -1,7 +1,8 @@
 // The x86_64 process against the real glibc 2.36 on x86-64, op by op: the scenario op lists and the
 // four recorded traces replayed through createProcess({ arch: "x86_64" }) must give the 64-bit
 // oracle's output line for line (offsets from the initial break, chunk sizes of SIZE_SZ 8, mmapped
-// or not, the break and mallinfo2 at every checkpoint, malloc_stats at the end). Fixtures:
+// or not, the break and mallinfo2 at every checkpoint, malloc_stats at the end) — with the Wasm
+// allocator and with its TypeScript twin. Fixtures:
 // test/fixtures/alloc64 and test/fixtures/traces/*.replay64.txt.gz (oracle/replay/regen.sh, plain gcc).
 
 import { readFileSync, readdirSync } from "node:fs";
@@ -30,6 +31,7 @@ const SCENARIOS = readdirSync(fixtures)
  * (ENOMEM). The output is compared up to that first block; the rest is what the limit makes it.
  */
 const WINDOW_LIMITED: Record<string, { line: number; actual: string }> = { calloc: { line: 31, actual: "13 N" } };
+const ALLOCATORS = ["wasm", "ts"] as const;
 
 async function expectSameAsOracle(
   list: OpList,
@@ -50,48 +52,53 @@ async function expectSameAsOracle(
   expect(diff, where).toBeNull();
 }
 
-describe("scenario op lists replay as on glibc 2.36 x86-64, heap checked after every call", () => {
+describe("the 64-bit oracle's scenarios", () => {
   it("the 64-bit oracle ran every scenario but alignment", () => {
     const all = readdirSync(scenariosDir).filter((f) => f.endsWith(".ops")).map((f) => f.slice(0, -4));
     expect(all.filter((n) => !SCENARIOS.includes(n))).toEqual(["alignment"]);
   });
-  for (const name of SCENARIOS) {
-    it(name, async () => {
-      const list = parseOps(readFileSync(join(scenariosDir, `${name}.ops`)));
-      const expected = readFileSync(join(fixtures, `${name}.replay64.txt`), "utf8");
-      await expectSameAsOracle(list, expected, { seed: 7, debug: true }, {
-        checkpointEvery: directive(list, "checkpoint-every", 1),
-        alignBreak: directive(list, "align-break", 0),
-      }, WINDOW_LIMITED[name]);
-    });
-  }
 });
 
-describe("recorded traces replay as on glibc 2.36 x86-64", () => {
-  for (const [i, name] of TRACES.entries()) {
-    it(name, async () => {
-      const list = parseOps(gunzipSync(readFileSync(join(tracesDir, `${name}.ops.gz`))));
-      const expected = gunzipSync(readFileSync(join(tracesDir, `${name}.replay64.txt.gz`))).toString("utf8");
-      await expectSameAsOracle(list, expected, { seed: 200 + i }, { checkpointEvery: 10000 });
-    });
-  }
-});
-
-describe("x86_64 replay results do not depend on the layout", () => {
-  it("gives the same output with other seeds and without ASLR", async () => {
-    const list = parseOps(readFileSync(join(scenariosDir, "thresholds.ops")));
-    const expected = readFileSync(join(fixtures, "thresholds.replay64.txt"), "utf8");
-    for (const seed of [1, 2]) await expectSameAsOracle(list, expected, { seed }, { checkpointEvery: 1 });
-    await expectSameAsOracle(list, expected, { seed: 9, aslr: 0 }, { checkpointEvery: 1 });
-  });
-});
-
-describe("the walk-through on x86_64", () => {
-  it("prints what walkthrough.c prints on the real x86-64 glibc: the first malloc moves the break by 135168", async () => {
-    const expected = readFileSync(join(fixtures, "walkthrough64.txt"), "utf8");
-    for (const aslr of [0, 2] as const) {
-      const proc = await createProcess({ arch: "x86_64", seed: 5, aslr });
-      expect(firstDifference(expected, runWalkthrough(proc))).toBeNull();
+for (const allocator of ALLOCATORS) {
+  describe(`scenario op lists replay as on glibc 2.36 x86-64, heap checked after every call (${allocator})`, () => {
+    for (const name of SCENARIOS) {
+      it(name, async () => {
+        const list = parseOps(readFileSync(join(scenariosDir, `${name}.ops`)));
+        const expected = readFileSync(join(fixtures, `${name}.replay64.txt`), "utf8");
+        await expectSameAsOracle(list, expected, { seed: 7, allocator, debug: true }, {
+          checkpointEvery: directive(list, "checkpoint-every", 1),
+          alignBreak: directive(list, "align-break", 0),
+        }, WINDOW_LIMITED[name]);
+      });
     }
   });
-});
+
+  describe(`recorded traces replay as on glibc 2.36 x86-64 (${allocator})`, () => {
+    for (const [i, name] of TRACES.entries()) {
+      it(name, async () => {
+        const list = parseOps(gunzipSync(readFileSync(join(tracesDir, `${name}.ops.gz`))));
+        const expected = gunzipSync(readFileSync(join(tracesDir, `${name}.replay64.txt.gz`))).toString("utf8");
+        await expectSameAsOracle(list, expected, { seed: 200 + i, allocator }, { checkpointEvery: 10000 });
+      });
+    }
+  });
+
+  describe(`x86_64 replay results do not depend on the layout (${allocator})`, () => {
+    it("gives the same output with other seeds and without ASLR", async () => {
+      const list = parseOps(readFileSync(join(scenariosDir, "thresholds.ops")));
+      const expected = readFileSync(join(fixtures, "thresholds.replay64.txt"), "utf8");
+      for (const seed of [1, 2]) await expectSameAsOracle(list, expected, { seed, allocator }, { checkpointEvery: 1 });
+      await expectSameAsOracle(list, expected, { seed: 9, aslr: 0, allocator }, { checkpointEvery: 1 });
+    });
+  });
+
+  describe(`the walk-through on x86_64 (${allocator})`, () => {
+    it("prints what walkthrough.c prints on the real x86-64 glibc: the first malloc moves the break by 135168", async () => {
+      const expected = readFileSync(join(fixtures, "walkthrough64.txt"), "utf8");
+      for (const aslr of [0, 2] as const) {
+        const proc = await createProcess({ arch: "x86_64", seed: 5, aslr, allocator });
+        expect(firstDifference(expected, runWalkthrough(proc))).toBeNull();
+      }
+    });
+  });
+}

@@ -10,25 +10,21 @@
 // Threads run one at a time here, so every lock glibc takes is free: trylock always succeeds.
 // The fields of an arena are read and written raw, as the Wasm build's accessors do.
 
-import {
-  MALLOC_ALIGN_MASK, MALLOC_ALIGNMENT, NARENAS_PER_CORE, NON_MAIN_ARENA, PREV_INUSE, SIZEOF_HEAP_INFO, SIZEOF_MALLOC_STATE,
-} from "../../assembly/config.js";
+import { MALLOC_ALIGN_MASK, MALLOC_ALIGNMENT, NON_MAIN_ARENA, PREV_INUSE } from "../../assembly/config.js";
 import {
   ASSERT_ARENA_THREAD_FREERES, ASSERT_DETACH_ARENA, ASSERT_GET_FREE_LIST, ASSERT_REMOVE_FROM_FREE_LIST,
 } from "../../assembly/messages.js";
+import {
+  attached_threads, av_next, av_next_free, set_attached_threads, set_av_next, set_av_next_free, set_av_top,
+  set_max_system_mem, set_system_mem,
+} from "./arena.js";
 import { malloc_init_state } from "./bins.js";
 import { set_head } from "./chunk.js";
-import { ld, malloc_printerr, type Env } from "./env.js";
+import { ld, malloc_printerr, wrap, type Env } from "./env.js";
 import { heap_ar_ptr, heap_for_ptr, heap_size, new_heap, set_heap_ar_ptr } from "./heap.js";
 import {
-  AV_ATTACHED_THREADS, AV_MAX_SYSTEM_MEM, AV_NEXT, AV_NEXT_FREE, AV_SYSTEM_MEM, AV_TOP, MAIN_ARENA, W_ARENA_MAX,
-  W_ARENA_TEST, W_FREE_LIST, W_NARENAS, W_NARENAS_LIMIT, W_NEXT_TO_USE, W_NPROCS, W_THREAD_ARENA, W_TOP_PAD,
+  W_ARENA_MAX, W_ARENA_TEST, W_FREE_LIST, W_NARENAS, W_NARENAS_LIMIT, W_NEXT_TO_USE, W_NPROCS, W_THREAD_ARENA, W_TOP_PAD,
 } from "./layout.js";
-
-// word indices of an arena's list fields
-const next_w = (av: number): number => (av + AV_NEXT) >>> 2;
-const next_free_w = (av: number): number => (av + AV_NEXT_FREE) >>> 2;
-const attached_w = (av: number): number => (av + AV_ATTACHED_THREADS) >>> 2;
 
 /** arena_for_chunk: main_arena, or the arena named by the heap holding the chunk. */
 export function arena_for_chunk(env: Env, p: number): number {
@@ -37,81 +33,81 @@ export function arena_for_chunk(env: Env, p: number): number {
 
 /** arena_for_chunk from p's size word `head`, already loaded by the caller. */
 export function arena_for_head(env: Env, p: number, head: number): number {
-  return (head & NON_MAIN_ARENA) === 0 ? MAIN_ARENA : heap_ar_ptr(env, heap_for_ptr(p));
+  return (head & NON_MAIN_ARENA) === 0 ? env.mainArena : heap_ar_ptr(env, heap_for_ptr(env, p));
 }
 
 /** arena_get: the current thread's arena, or one chosen for it now (0 when none can be had). */
 export function arena_get(env: Env, bytes: number): number {
-  const a = env.u32[W_THREAD_ARENA];
+  const a = env.mp[W_THREAD_ARENA]!;
   return a !== 0 ? a : arena_get2(env, bytes, 0);
 }
 
 /** detach_arena: the thread stops using `replaced` (its attachment count drops; never onto the free list here). */
 function detach_arena(env: Env, replaced: number): void {
   if (replaced !== 0) {
-    const m = env.u32;
-    if (m[attached_w(replaced)] === 0) malloc_printerr(env, ASSERT_DETACH_ARENA);
-    m[attached_w(replaced)]--;
+    const n = attached_threads(env, replaced);
+    if (n === 0) malloc_printerr(env, ASSERT_DETACH_ARENA);
+    set_attached_threads(env, replaced, n - 1);
   }
 }
 
 /** _int_new_arena: a new heap holding a new arena, attached to the current thread; 0 on failure. */
 function _int_new_arena(env: Env, size: number): number {
-  const top_pad = env.u32[W_TOP_PAD];
-  let h = new_heap(env, (size + (SIZEOF_HEAP_INFO + SIZEOF_MALLOC_STATE + MALLOC_ALIGNMENT)) >>> 0, top_pad);
+  const top_pad = env.mp[W_TOP_PAD]!;
+  const minimal = env.SIZEOF_HEAP_INFO + env.SIZEOF_MALLOC_STATE + MALLOC_ALIGNMENT;
+  let h = new_heap(env, wrap(env, size + minimal), top_pad);
   if (h === 0) {
     // too big for one heap: a minimal arena, and _int_malloc will mmap the request
-    h = new_heap(env, SIZEOF_HEAP_INFO + SIZEOF_MALLOC_STATE + MALLOC_ALIGNMENT, top_pad);
+    h = new_heap(env, minimal, top_pad);
     if (h === 0) return 0;
   }
-  const a = h + SIZEOF_HEAP_INFO;
+  const a = h + env.SIZEOF_HEAP_INFO;
   set_heap_ar_ptr(env, h, a);
   malloc_init_state(env, a);
   const hsize = heap_size(env, h);
-  const m = env.u32;
-  m[attached_w(a)] = 1;
-  m[(a + AV_SYSTEM_MEM) >>> 2] = hsize;
-  m[(a + AV_MAX_SYSTEM_MEM) >>> 2] = hsize;
+  set_attached_threads(env, a, 1);
+  set_system_mem(env, a, hsize);
+  set_max_system_mem(env, a, hsize);
   // the top chunk: right after the struct, its user pointer aligned
-  let ptr = a + SIZEOF_MALLOC_STATE;
-  const misalign = (ptr + 8) & MALLOC_ALIGN_MASK;
+  let ptr = a + env.SIZEOF_MALLOC_STATE;
+  const misalign = (ptr + env.CHUNK_HDR_SZ) & MALLOC_ALIGN_MASK;
   if (misalign > 0) ptr += MALLOC_ALIGNMENT - misalign;
-  m[(a + AV_TOP) >>> 2] = ptr;
-  set_head(env, ptr, (h + hsize - ptr) | PREV_INUSE);
+  set_av_top(env, a, ptr);
+  set_head(env, ptr, h + hsize - ptr + PREV_INUSE);
 
-  const w = env.u32; // (a checked store may have had the memory grown)
-  const replaced = w[W_THREAD_ARENA];
-  w[W_THREAD_ARENA] = a;
-  w[next_w(a)] = w[next_w(MAIN_ARENA)];
-  w[next_w(MAIN_ARENA)] = a;
+  const mp = env.mp;
+  const replaced = mp[W_THREAD_ARENA]!;
+  mp[W_THREAD_ARENA] = a;
+  set_av_next(env, a, av_next(env, env.mainArena));
+  set_av_next(env, env.mainArena, a);
   detach_arena(env, replaced);
   return a;
 }
 
 /** get_free_list: the arena most recently left by an exiting thread, attached to this one; or 0. */
 function get_free_list(env: Env): number {
-  const m = env.u32;
-  const replaced = m[W_THREAD_ARENA];
-  const result = m[W_FREE_LIST];
+  const mp = env.mp;
+  const replaced = mp[W_THREAD_ARENA]!;
+  const result = mp[W_FREE_LIST]!;
   if (result !== 0) {
-    m[W_FREE_LIST] = m[next_free_w(result)];
-    if (m[attached_w(result)] !== 0) malloc_printerr(env, ASSERT_GET_FREE_LIST);
-    m[attached_w(result)] = 1;
+    mp[W_FREE_LIST] = av_next_free(env, result);
+    if (attached_threads(env, result) !== 0) malloc_printerr(env, ASSERT_GET_FREE_LIST);
+    set_attached_threads(env, result, 1);
     detach_arena(env, replaced);
-    m[W_THREAD_ARENA] = result;
+    mp[W_THREAD_ARENA] = result;
   }
   return result;
 }
 
 /** remove_from_free_list: unlink `arena` from the free list, if it is there. */
 function remove_from_free_list(env: Env, arena: number): void {
-  const m = env.u32;
+  const mp = env.mp;
   let previous = 0; // 0: the list head (mp_'s free_list)
-  for (let p = m[W_FREE_LIST]; p !== 0; p = m[next_free_w(p)]) {
-    if (m[attached_w(p)] !== 0) malloc_printerr(env, ASSERT_REMOVE_FROM_FREE_LIST);
+  for (let p = mp[W_FREE_LIST]!; p !== 0; p = av_next_free(env, p)) {
+    if (attached_threads(env, p) !== 0) malloc_printerr(env, ASSERT_REMOVE_FROM_FREE_LIST);
     if (p === arena) {
-      if (previous === 0) m[W_FREE_LIST] = m[next_free_w(p)];
-      else m[next_free_w(previous)] = m[next_free_w(p)];
+      if (previous === 0) mp[W_FREE_LIST] = av_next_free(env, p);
+      else set_av_next_free(env, previous, av_next_free(env, p));
       break;
     }
     previous = p;
@@ -123,15 +119,15 @@ function remove_from_free_list(env: Env, arena: number): void {
  * time). glibc takes the first whose lock is free; with one thread running, that is the first.
  */
 function reused_arena(env: Env, _avoid_arena: number): number {
-  const m = env.u32;
-  if (m[W_NEXT_TO_USE] === 0) m[W_NEXT_TO_USE] = MAIN_ARENA;
-  const result = m[W_NEXT_TO_USE];
+  const mp = env.mp;
+  if (mp[W_NEXT_TO_USE] === 0) mp[W_NEXT_TO_USE] = env.mainArena;
+  const result = mp[W_NEXT_TO_USE]!;
   // (avoid_arena would be skipped only if every lock were taken: never, serialized)
-  detach_arena(env, m[W_THREAD_ARENA]);
+  detach_arena(env, mp[W_THREAD_ARENA]!);
   remove_from_free_list(env, result);
-  m[attached_w(result)]++;
-  m[W_THREAD_ARENA] = result;
-  m[W_NEXT_TO_USE] = m[next_w(result)];
+  set_attached_threads(env, result, attached_threads(env, result) + 1);
+  mp[W_THREAD_ARENA] = result;
+  mp[W_NEXT_TO_USE] = av_next(env, result);
   return result;
 }
 
@@ -139,20 +135,20 @@ function reused_arena(env: Env, _avoid_arena: number): number {
 export function arena_get2(env: Env, size: number, avoid_arena: number): number {
   let a = get_free_list(env);
   if (a === 0) {
-    const m = env.u32;
-    if (m[W_NARENAS_LIMIT] === 0) {
-      if (m[W_ARENA_MAX] !== 0) m[W_NARENAS_LIMIT] = m[W_ARENA_MAX];
-      else if (m[W_NARENAS] > m[W_ARENA_TEST]) {
-        const n = env.i32[W_NPROCS];
-        m[W_NARENAS_LIMIT] = NARENAS_PER_CORE * (n >= 1 ? n : 2); // no answer: assume 2 cores
+    const mp = env.mp;
+    if (mp[W_NARENAS_LIMIT] === 0) {
+      if (mp[W_ARENA_MAX] !== 0) mp[W_NARENAS_LIMIT] = mp[W_ARENA_MAX]!;
+      else if (mp[W_NARENAS]! > mp[W_ARENA_TEST]!) {
+        const n = env.mpi[W_NPROCS]!;
+        mp[W_NARENAS_LIMIT] = env.NARENAS_PER_CORE * (n >= 1 ? n : 2); // no answer: assume 2 cores
       }
     }
-    const n = m[W_NARENAS];
+    const n = mp[W_NARENAS]!;
     // limit 0 (not fixed yet) wraps to SIZE_MAX: no limit
-    if (n <= ((m[W_NARENAS_LIMIT] - 1) >>> 0)) {
-      m[W_NARENAS] = n + 1;
+    if (n <= wrap(env, mp[W_NARENAS_LIMIT]! - 1)) {
+      mp[W_NARENAS] = n + 1;
       a = _int_new_arena(env, size);
-      if (a === 0) env.u32[W_NARENAS]--;
+      if (a === 0) env.mp[W_NARENAS] = env.mp[W_NARENAS]! - 1;
     } else {
       a = reused_arena(env, avoid_arena);
     }
@@ -165,22 +161,23 @@ export function arena_get2(env: Env, size: number, avoid_arena: number): number 
  * ran out); from main_arena (brk failed) another arena, which can map heaps.
  */
 export function arena_get_retry(env: Env, av: number, bytes: number): number {
-  if (av !== MAIN_ARENA) return MAIN_ARENA;
+  if (av !== env.mainArena) return env.mainArena;
   return arena_get2(env, bytes, av);
 }
 
 /** __malloc_arena_thread_freeres's second half: the exiting thread leaves its arena (last one out: the free list). */
 export function arena_thread_detach(env: Env): void {
-  const m = env.u32;
-  const a = m[W_THREAD_ARENA];
-  m[W_THREAD_ARENA] = 0;
+  const mp = env.mp;
+  const a = mp[W_THREAD_ARENA]!;
+  mp[W_THREAD_ARENA] = 0;
   if (a !== 0) {
-    if (m[attached_w(a)] === 0) malloc_printerr(env, ASSERT_ARENA_THREAD_FREERES);
-    const left = m[attached_w(a)] - 1;
-    m[attached_w(a)] = left;
+    const n = attached_threads(env, a);
+    if (n === 0) malloc_printerr(env, ASSERT_ARENA_THREAD_FREERES);
+    const left = n - 1;
+    set_attached_threads(env, a, left);
     if (left === 0) {
-      m[next_free_w(a)] = m[W_FREE_LIST];
-      m[W_FREE_LIST] = a;
+      set_av_next_free(env, a, mp[W_FREE_LIST]!);
+      mp[W_FREE_LIST] = a;
     }
   }
 }

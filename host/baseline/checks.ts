@@ -5,15 +5,15 @@
 // As there, every list is first cycle-checked (Brent), and a cyclic list — which glibc 2.36 runs
 // with, after a fastbin double free it lets through — is noted in lastCycle() and skipped, not failed.
 
-import { CYCLE_BIN, CYCLE_FASTBIN, CYCLE_TCACHE, MALLOC_ALIGN_MASK, MINSIZE, NBINS, NFASTBINS, TCACHE_ENTRIES_OFFSET, TCACHE_MAX_BINS } from "../../assembly/config.js";
+import { CYCLE_BIN, CYCLE_FASTBIN, CYCLE_TCACHE, MALLOC_ALIGN_MASK, NBINS, TCACHE_MAX_BINS } from "../../assembly/config.js";
 import { CHECK_MALLOC_STATE_FAILED } from "../../assembly/messages.js";
-import { bin_at, bin_index, fastbin_index } from "./bins.js";
+import { av_next, av_top, bin_at, contiguous, fastbin, system_mem } from "./arena.js";
+import { bin_index, fastbin_index } from "./bins.js";
 import { chunksize, inuse, prev_inuse, prev_size, protect_ptr } from "./chunk.js";
-import { ld, type Env } from "./env.js";
-import {
-  AV_FASTBINS, AV_FLAGS, AV_NEXT, AV_SYSTEM_MEM, AV_TOP, MAIN_ARENA, NONCONTIGUOUS_BIT, W_MALLOC_INITIALIZED, W_SBRK_BASE,
-  W_TCACHE, W_TCACHE_KEY,
-} from "./layout.js";
+import { ld, ld16, ldw, wrap, type Env } from "./env.js";
+import { W_MALLOC_INITIALIZED, W_SBRK_BASE, W_TCACHE } from "./layout.js";
+import { key_matches, tcache_entry } from "./tcache.js";
+import { load64, va_off } from "./wide.js";
 
 let cycleFound = 0;
 /** 0, or the last cyclic list the last walk found: kind << 8 | index (as the Wasm build's check_cycle()). */
@@ -27,8 +27,8 @@ const LINK_TCACHE = 2; // safe-linked next at the mem pointer
 // next pointer is a plain load there (assembly/checks.ts), and a plain read here.
 function next_link(env: Env, kind: number, p: number): number {
   if (kind === LINK_BK) return ld(env, p, 12);
-  if (kind === LINK_FASTBIN) return protect_ptr(p + 8, ld(env, p, 8));
-  return protect_ptr(p, env.u32[p >>> 2]);
+  if (kind === LINK_FASTBIN) return protect_ptr(env, p + env.CHUNK_HDR_SZ, ld(env, p, 8));
+  return protect_ptr(env, p, env.wide ? load64(env, va_off(env, p, false)) : env.u32[p >>> 2]!);
 }
 
 /** Whether the list from `first` runs into a cycle before `end` (Brent, as assembly/checks.ts). */
@@ -47,25 +47,24 @@ function is_cyclic(env: Env, first: number, end: number, kind: number): boolean 
 
 /** The lowest chunk at or above `from` the arena knows of: binned, fastbin, tcache, or the top. */
 function lowestKnownChunk(env: Env, av: number, from: number, top: number): number {
-  const m = env.u32;
   let best = top;
   const consider = (p: number): void => { if (p >= from && p < best) best = p; };
   for (let i = 1; i < NBINS; ++i) {
-    const b = bin_at(av, i);
+    const b = bin_at(env, av, i);
     if (is_cyclic(env, b, b, LINK_BK)) continue;
-    for (let p = m[(b + 12) >>> 2]; p !== b; p = ld(env, p, 12)) consider(p);
+    for (let p = ldw(env, b, 12); p !== b; p = ld(env, p, 12)) consider(p);
   }
-  for (let i = 0; i < NFASTBINS; ++i) {
-    const first = m[((av + AV_FASTBINS) >>> 2) + i];
+  for (let i = 0; i < env.NFASTBINS; ++i) {
+    const first = fastbin(env, av, i);
     if (is_cyclic(env, first, 0, LINK_FASTBIN)) continue;
     for (let p = first; p !== 0; p = next_link(env, LINK_FASTBIN, p)) consider(p);
   }
-  const tc = m[W_TCACHE];
+  const tc = env.mp[W_TCACHE]!;
   if (tc !== 0) {
     for (let i = 0; i < TCACHE_MAX_BINS; ++i) {
-      const first = m[((tc + TCACHE_ENTRIES_OFFSET) >>> 2) + i];
+      const first = tcache_entry(env, tc, i);
       if (is_cyclic(env, first, 0, LINK_TCACHE)) continue;
-      for (let e = first; e !== 0; e = next_link(env, LINK_TCACHE, e)) consider(e - 8);
+      for (let e = first; e !== 0; e = next_link(env, LINK_TCACHE, e)) consider(e - env.CHUNK_HDR_SZ);
     }
   }
   return best;
@@ -73,21 +72,22 @@ function lowestKnownChunk(env: Env, av: number, from: number, top: number): numb
 
 /** Walk all of av; returns 0 when every invariant holds, else the number of the first broken rule. */
 export function check_failure_rule(env: Env, av: number): number {
-  const m = env.u32;
-  if (m[W_MALLOC_INITIALIZED] === 0) return 0;
-  const top = m[(av + AV_TOP) >>> 2];
-  if (top === bin_at(av, 1)) return 0; // no heap yet
+  if (env.mp[W_MALLOC_INITIALIZED] === 0) return 0;
+  const top = av_top(env, av);
+  if (top === bin_at(env, av, 1)) return 0; // no heap yet
   const topsize = chunksize(env, top);
+  const minsize = env.MINSIZE;
+  const hdr = env.CHUNK_HDR_SZ;
   if (!prev_inuse(env, top)) return 1;
-  if (topsize < MINSIZE) return 2;
+  if (topsize < minsize) return 2;
   cycleFound = 0;
   let cyclicBins = false;
 
   // bins: well linked, sizes in range, chunks free
   let binned = 0;
   for (let i = 1; i < NBINS; ++i) {
-    const b = bin_at(av, i);
-    let p = m[(b + 12) >>> 2];
+    const b = bin_at(env, av, i);
+    let p = ldw(env, b, 12);
     let prev = b;
     let lastSize = 0;
     if (is_cyclic(env, b, b, LINK_BK)) {
@@ -98,11 +98,11 @@ export function check_failure_rule(env: Env, av: number): number {
     while (p !== b) {
       if (ld(env, p, 8) !== prev) return 3;
       const sz = chunksize(env, p);
-      if (sz < MINSIZE || (sz & MALLOC_ALIGN_MASK) !== 0) return 4;
-      if (((p + 8) & MALLOC_ALIGN_MASK) !== 0) return 5;
+      if (sz < minsize || (sz & MALLOC_ALIGN_MASK) !== 0) return 4;
+      if (((p + hdr) & MALLOC_ALIGN_MASK) !== 0) return 5;
       if (inuse(env, p)) return 6;
-      if (prev_size(env, (p + sz) >>> 0) !== sz) return 7;
-      if (i >= 2 && bin_index(sz) !== i) return 8;
+      if (prev_size(env, wrap(env, p + sz)) !== sz) return 7;
+      if (i >= 2 && bin_index(env, sz) !== i) return 8;
       if (i >= 64) {
         // walking from the back: sizes never decrease
         if (sz < lastSize) return 9;
@@ -116,27 +116,27 @@ export function check_failure_rule(env: Env, av: number): number {
       prev = p;
       p = ld(env, p, 12);
     }
-    if (m[(b + 8) >>> 2] !== prev) return 11;
+    if (ldw(env, b, 8) !== prev) return 11;
   }
 
   // fastbins: right sizes, still marked in use
-  for (let i = 0; i < NFASTBINS; ++i) {
-    const first = m[((av + AV_FASTBINS) >>> 2) + i];
+  for (let i = 0; i < env.NFASTBINS; ++i) {
+    const first = fastbin(env, av, i);
     if (is_cyclic(env, first, 0, LINK_FASTBIN)) {
       cycleFound = (CYCLE_FASTBIN << 8) | i;
       continue;
     }
     for (let p = first; p !== 0; p = next_link(env, LINK_FASTBIN, p)) {
-      if (fastbin_index(chunksize(env, p)) !== i) return 12;
+      if (fastbin_index(env, chunksize(env, p)) !== i) return 12;
       if (!inuse(env, p)) return 13;
     }
   }
 
   // tcache: counts match the lists
-  const tc = m[W_TCACHE];
+  const tc = env.mp[W_TCACHE]!;
   if (tc !== 0) {
     for (let i = 0; i < TCACHE_MAX_BINS; ++i) {
-      const first = m[((tc + TCACHE_ENTRIES_OFFSET) >>> 2) + i];
+      const first = tcache_entry(env, tc, i);
       // (rule 15, a list longer than any count, is now a cycle: noted, not a failure)
       if (is_cyclic(env, first, 0, LINK_TCACHE)) {
         cycleFound = (CYCLE_TCACHE << 8) | i;
@@ -144,28 +144,29 @@ export function check_failure_rule(env: Env, av: number): number {
       }
       let n = 0;
       for (let e = first; e !== 0; e = next_link(env, LINK_TCACHE, e)) {
-        if (m[(e + 4) >>> 2] !== m[W_TCACHE_KEY]) return 14;
+        if (!key_matches(env, e)) return 14;
         ++n;
       }
-      if (n !== env.u16[(tc >>> 1) + i]) return 16;
+      if (n !== ld16(env, tc, i)) return 16;
     }
   }
 
   // the heap, chunk by chunk (a contiguous main arena only: sbrk_base is where its heap starts)
-  const sbrk_base = m[W_SBRK_BASE];
-  if (av === MAIN_ARENA && (m[(av + AV_FLAGS) >>> 2] & NONCONTIGUOUS_BIT) === 0 && sbrk_base !== 0) {
-    let p = (((sbrk_base + 8 + MALLOC_ALIGN_MASK) & ~MALLOC_ALIGN_MASK) >>> 0) - 8;
+  const sbrk_base = env.mp[W_SBRK_BASE]!;
+  if (av === env.mainArena && contiguous(env, av) && sbrk_base !== 0) {
+    const up = sbrk_base + hdr + MALLOC_ALIGN_MASK;
+    let p = up - (up & MALLOC_ALIGN_MASK) - hdr;
     let freeSeen = 0;
     let prevFree = false;
     let steps = 0;
     while (p !== top) {
       if (p > top) return 17;
       const sz = chunksize(env, p);
-      if (sz < 8 || (sz & 7) !== 0) return 18;
-      if (sz === 8) {
+      if (sz < hdr || (sz & 7) !== 0) return 18;
+      if (sz === hdr) {
         // two fenceposts end a stretch left by a foreign sbrk (as assembly/checks.ts)
-        if (chunksize(env, p + 8) !== 8 || !prev_inuse(env, p + 8)) return 27;
-        p = lowestKnownChunk(env, av, p + 16, top);
+        if (chunksize(env, p + hdr) !== hdr || !prev_inuse(env, p + hdr)) return 27;
+        p = lowestKnownChunk(env, av, p + 2 * hdr, top);
         prevFree = false;
         continue;
       }
@@ -174,28 +175,30 @@ export function check_failure_rule(env: Env, av: number): number {
         if (prevFree) return 19; // two free neighbours were not coalesced
         ++freeSeen;
       }
-      if (prev_inuse(env, (p + sz) >>> 0) === isFree && p + sz !== top) return 20;
+      if (prev_inuse(env, wrap(env, p + sz)) === isFree && p + sz !== top) return 20;
       prevFree = isFree;
       p += sz;
       if (++steps > 0x10000000) return 21;
     }
     if (freeSeen !== binned && !cyclicBins) return 22;
-    if (top + topsize > sbrk_base + m[(av + AV_SYSTEM_MEM) >>> 2]) return 23;
+    if (top + topsize > sbrk_base + system_mem(env, av)) return 23;
   }
   if ((ld(env, top, 4) & 2) !== 0) return 24;
   if ((ld(env, top, 4) & 1) === 0) return 25;
-  if (((top + 8) >>> 0) === 0) return 26; // chunk2mem(top) is NULL
+  if (wrap(env, top + hdr) === 0) return 26; // chunk2mem(top) is NULL
   return 0;
 }
 
 /** Every arena, the ring from main_arena (before the first call, main_arena alone): 0, or the first broken rule. */
 export function check_arenas_rule(env: Env): number {
-  let av = MAIN_ARENA;
+  if (env.wide && !env.windowsSet) env.setWindows();
+  const main = env.mainArena;
+  let av = main;
   do {
     const rule = check_failure_rule(env, av);
     if (rule !== 0) return rule;
-    av = env.u32[(av + AV_NEXT) >>> 2];
-  } while (av !== MAIN_ARENA && av !== 0);
+    av = av_next(env, av);
+  } while (av !== main && av !== 0);
   return 0;
 }
 

@@ -7,10 +7,17 @@
 import {
   PAGEMAP_HOT_LEN, PAGEMAP_HOT_START, PAGEMAP_STORE_LEN, PAGEMAP_STORE_START, PAGEMAP_WRITE_PLANE, PAGESIZE,
 } from "../../assembly/config.js";
-import type { AllocatorKernel } from "../allocator.js";
+import type { AllocatorKernel, AllocatorWindow } from "../allocator.js";
 import type { SegmentationFault } from "../errors.js";
 import { pageBit } from "../kernel/pagemap.js";
+import { ABI_I386, ABI_X86_64, type Abi } from "./abi.js";
+import { MP } from "./layout.js";
+import { check_range64, ld64, load64, st64, store64, va_fault_at_offset, va_off, wrap64 } from "./wide.js";
 
+/** An Env has its ABI's numbers as fields (env.MINSIZE, env.SIZE_SZ, ...), set in the constructor. */
+export interface Env extends Abi {}
+
+// biome-ignore lint/suspicious/noUnsafeDeclarationMerging: the fields the interface adds are all assigned (Object.assign) in the constructor
 export class Env {
   readonly memory: WebAssembly.Memory;
   /** The memory as words: every chunk field and every static is 4-aligned. */
@@ -23,22 +30,51 @@ export class Env {
   u8: Uint8Array;
   /** Unaligned loads (a user's pointer may be anything). */
   dv: DataView;
+  /**
+   * mp_ and the other statics of layout.ts, by slot (W_*). i386: a view of them where they are in
+   * the memory (the Wasm build's places); x86_64: numbers kept here (every value below 2^53 but
+   * the tcache key, kept as two halves), which no chunk ever points into.
+   */
+  mp: Uint32Array | Float64Array;
+  /** The same slots, the int fields read signed. */
+  mpi: Int32Array | Float64Array;
+  /** x86_64: C words have 64 bits, and a VA is translated through the kernel's windows (wide.ts). */
+  readonly wide: boolean;
+  /** &main_arena and the main thread's TLS block, as C addresses (x86_64: known with the windows). */
+  mainArena: number;
+  mainTls: number;
+  /** x86_64: the windows, W0 (the program and the brk heap) read inline (wide.ts). */
+  w0va = 0;
+  w0len = 0;
+  w0off = 0;
+  w1va = 0;
+  w1len = 0;
+  w1off = 0;
+  w2va = 0;
+  w2len = 0;
+  w2off = 0;
+  windowsSet = false;
   #kernel: AllocatorKernel | null = null;
   readonly #getKernel: () => AllocatorKernel;
   readonly onAbort: (message: string) => Error;
   readonly onFault: (fault: SegmentationFault) => Error;
   /**
    * The program's static data as the start of a 4-byte access, [staticStart, staticStart +
-   * staticLen): glibc's .data (main_arena, mp_), always mapped, passes ld/st unchecked as in the
-   * Wasm build. Set by setStaticData.
+   * staticLen) (Wasm offsets): glibc's .data (main_arena, mp_), always mapped, passes ld/st
+   * unchecked as in the Wasm build. Set by setStaticData.
    */
   staticStart = 0;
   staticLen = 0;
+  /** x86_64: where main_arena and the main TLS block are, as Wasm offsets. */
+  readonly #mainArenaOffset: number;
+  readonly #mainTlsOffset: number;
+  /** How many slots env.mp has (a detached view's length reads 0). */
+  readonly #mpSlots: number;
 
-  /** The static data is [start, end) (main_arena up to the heap base loadBaseline reports). */
+  /** The static data is [start, end) (main_arena up to the heap base loadBaseline reports), as offsets. */
   setStaticData(start: number, end: number): void {
     this.staticStart = start;
-    this.staticLen = end - 3 - start;
+    this.staticLen = this.wide ? ((end - 7) & ~15) - start : end - 3 - start;
   }
 
   constructor(
@@ -46,17 +82,36 @@ export class Env {
     kernel: () => AllocatorKernel,
     onAbort: (message: string) => Error,
     onFault: (fault: SegmentationFault) => Error = (fault) => fault,
+    wide = false,
+    statics: { mainArena: number; mainTls: number; mpSlots: number } = { mainArena: 0, mainTls: 0, mpSlots: 0 },
   ) {
     this.memory = memory;
     this.#getKernel = kernel;
     this.onAbort = onAbort;
     this.onFault = onFault;
+    this.wide = wide;
+    // The ABI's numbers (abi.ts) become fields, always in the same order (one hidden class for
+    // both word sizes): one load from an object the hot paths hold anyway.
+    Object.assign(this, wide ? ABI_X86_64 : ABI_I386);
+    this.#mainArenaOffset = statics.mainArena;
+    this.#mainTlsOffset = statics.mainTls;
+    this.#mpSlots = statics.mpSlots;
+    // i386: the statics' addresses are their offsets; x86_64: VAs, once the windows are known
+    this.mainArena = wide ? 0 : statics.mainArena;
+    this.mainTls = wide ? 0 : statics.mainTls;
     const buf = memory.buffer;
     this.u32 = new Uint32Array(buf);
     this.i32 = new Int32Array(buf);
     this.u16 = new Uint16Array(buf);
     this.u8 = new Uint8Array(buf);
     this.dv = new DataView(buf);
+    if (wide) {
+      this.mp = new Float64Array(statics.mpSlots);
+      this.mpi = this.mp;
+    } else {
+      this.mp = new Uint32Array(buf, MP, statics.mpSlots);
+      this.mpi = new Int32Array(buf, MP, statics.mpSlots);
+    }
   }
 
   /** The kernel, created after the allocator (its program's data end is our heapBase). */
@@ -73,6 +128,29 @@ export class Env {
     this.u16 = new Uint16Array(buf);
     this.u8 = new Uint8Array(buf);
     this.dv = new DataView(buf);
+    if (!this.wide) {
+      this.mp = new Uint32Array(buf, MP, this.#mpSlots);
+      this.mpi = new Int32Array(buf, MP, this.#mpSlots);
+    }
+  }
+
+  /** x86_64: the kernel's windows, read once, at the first call that needs them (as the Wasm build's need_windows). */
+  setWindows(): void {
+    const windows = this.kernel.windows;
+    if (windows === undefined || windows.length < 3) throw new Error("baseline: an x86_64 kernel must give its windows");
+    const [w0, w1, w2] = windows as [AllocatorWindow, AllocatorWindow, AllocatorWindow];
+    this.w0va = w0.va;
+    this.w0len = w0.length;
+    this.w0off = w0.offset;
+    this.w1va = w1.va;
+    this.w1len = w1.length;
+    this.w1off = w1.offset;
+    this.w2va = w2.va;
+    this.w2len = w2.length;
+    this.w2off = w2.offset;
+    this.mainArena = w0.va + (this.#mainArenaOffset - w0.offset);
+    this.mainTls = w0.va + (this.#mainTlsOffset - w0.offset);
+    this.windowsSet = true;
   }
 }
 
@@ -84,12 +162,14 @@ export function malloc_printerr(env: Env, message: string): never {
 /**
  * Loads and stores through a pointer read from memory (a link, or a size a bug may have
  * overwritten), done as the Wasm build's chunk ld/st (assembly/chunk.ts) do them: the address is
- * base + offset modulo 2^32; the kernel's page map (host/kernel/pagemap.ts, in the memory itself)
- * is checked first, and a page it does not promise is asked of the kernel, which throws the
+ * base + offset modulo 2^32 (2^64); the kernel's page map (host/kernel/pagemap.ts, in the memory
+ * itself) is checked first, and a page it does not promise is asked of the kernel, which throws the
  * process's SIGSEGV where the real process takes one; a misaligned address reads the bytes it
- * names. `base` is a u32.
+ * names. Offsets are written as i386's layout has them (field k of a chunk or heap_info at k × 4):
+ * on x86-64 every such field is a word of 8 bytes at k × 8, so the wide path doubles them (wide.ts).
  */
 export function ld(env: Env, base: number, offset: number): number {
+  if (env.wide) return ld64(env, base, offset * 2);
   const a = (base + offset) >>> 0;
   const m = env.u32;
   if (unchecked(env, m, a) || ((a & 3) === 0 && pageBit(env.u8, a, 0) !== 0)) return m[a >>> 2]!;
@@ -100,6 +180,10 @@ export function ld(env: Env, base: number, offset: number): number {
 
 /** The store twin of ld. */
 export function st(env: Env, base: number, offset: number, value: number): void {
+  if (env.wide) {
+    st64(env, base, offset * 2, value);
+    return;
+  }
   const a = (base + offset) >>> 0;
   const m = env.u32;
   // A store needs a resident page: the store span or the write plane's bit promises one.
@@ -118,6 +202,59 @@ export function st(env: Env, base: number, offset: number, value: number): void 
   else env.dv.setUint32(a, value >>> 0, true);
 }
 
+/** A C word computed in JS, brought back to size_t: modulo 2^32, or 2^64 on x86-64 (wide.ts). */
+export function wrap(env: Env, x: number): number {
+  return env.wide ? wrap64(x) : x >>> 0;
+}
+
+/** A C word read as a signed long (glibc's `long` sizes): i386 32 bits, x86-64 64. */
+export function sword(env: Env, x: number): number {
+  if (!env.wide) return x | 0;
+  const w = wrap64(x);
+  return w >= 2 ** 63 ? w - 2 ** 64 : w;
+}
+
+/**
+ * An unchecked word of memory the allocator owns and reaches by its own pointers (a bin header,
+ * the tcache struct's entries): at base + offset, the offset in i386's units as ld's.
+ */
+export function ldw(env: Env, base: number, offset: number): number {
+  if (env.wide) return load64(env, va_off(env, wrap64(base + offset * 2), false));
+  return env.u32[(base + offset) >>> 2]!;
+}
+export function stw(env: Env, base: number, offset: number, value: number): void {
+  if (env.wide) store64(env, va_off(env, wrap64(base + offset * 2), true), value);
+  else env.u32[(base + offset) >>> 2] = value;
+}
+
+/** A field of the allocator's own structs whose offset is not twice i386's (struct malloc_state, a TLS block): a word. */
+export function ldf(env: Env, base: number, off32: number, off64: number): number {
+  if (env.wide) return load64(env, va_off(env, base + off64, false));
+  return env.u32[(base + off32) >>> 2]!;
+}
+export function stf(env: Env, base: number, off32: number, off64: number, value: number): void {
+  if (env.wide) store64(env, va_off(env, base + off64, true), value);
+  else env.u32[(base + off32) >>> 2] = value;
+}
+/** The same for a 32-bit field (an int, a binmap word): 4 bytes in both ABIs. */
+export function ldi(env: Env, base: number, off32: number, off64: number): number {
+  if (env.wide) return env.u32[va_off(env, base + off64, false) >>> 2]!;
+  return env.u32[(base + off32) >>> 2]!;
+}
+export function sti(env: Env, base: number, off32: number, off64: number, value: number): void {
+  if (env.wide) env.u32[va_off(env, base + off64, true) >>> 2] = value;
+  else env.u32[(base + off32) >>> 2] = value;
+}
+/** A tcache count (uint16_t counts[64] at the struct's start, in both ABIs). */
+export function ld16(env: Env, base: number, idx: number): number {
+  if (env.wide) return env.u16[(va_off(env, base, false) >>> 1) + idx]!;
+  return env.u16[(base >>> 1) + idx]!;
+}
+export function st16(env: Env, base: number, idx: number, value: number): void {
+  if (env.wide) env.u16[(va_off(env, base, true) >>> 1) + idx] = value;
+  else env.u16[(base >>> 1) + idx] = value;
+}
+
 /**
  * An aligned 4-byte load the page map need not be read for: in the hot span (the brk heap,
  * readable, kept by the kernel beside the map: one subtraction and one compare) or in the static
@@ -127,16 +264,17 @@ function unchecked(env: Env, m: Uint32Array, a: number): boolean {
   return (((a - m[HOT_START_W]!) >>> 0) < m[HOT_LEN_W]! || ((a - env.staticStart) >>> 0) < env.staticLen) && (a & 3) === 0;
 }
 
-const HOT_START_W = PAGEMAP_HOT_START >>> 2;
-const HOT_LEN_W = PAGEMAP_HOT_LEN >>> 2;
-const STORE_START_W = PAGEMAP_STORE_START >>> 2;
-const STORE_LEN_W = PAGEMAP_STORE_LEN >>> 2;
+export const HOT_START_W = PAGEMAP_HOT_START >>> 2;
+export const HOT_LEN_W = PAGEMAP_HOT_LEN >>> 2;
+export const STORE_START_W = PAGEMAP_STORE_START >>> 2;
+export const STORE_LEN_W = PAGEMAP_STORE_LEN >>> 2;
 
 /**
  * The slow path of ld/st and the check of a memset or memcpy range (assembly/pagemap.ts's
- * access_slow): each page of [addr, addr + len) in order, one whose bit is clear asked of the
- * kernel, which throws the SIGSEGV (naming the page's first byte, or addr for the first page) or
- * lets the access go on.
+ * access_slow): each page of [addr, addr + len) (Wasm offsets) in order, one whose bit is clear
+ * asked of the kernel — by its VA, which on x86-64 the kernel gives back for the offset — which
+ * throws the SIGSEGV (naming the page's first byte, or addr for the first page) or lets the
+ * access go on.
  */
 export function access_slow(env: Env, addr: number, len: number, write: boolean): void {
   const plane = write ? PAGEMAP_WRITE_PLANE : 0;
@@ -144,8 +282,11 @@ export function access_slow(env: Env, addr: number, len: number, write: boolean)
   let left = len;
   for (;;) {
     if (pageBit(env.u8, a, plane) === 0) {
-      const fault = env.kernel.accessFault(a, write);
-      if (fault !== null) throw env.onFault(fault);
+      if (env.wide) va_fault_at_offset(env, a, write);
+      else {
+        const fault = env.kernel.accessFault(a, write);
+        if (fault !== null) throw env.onFault(fault);
+      }
       env.refresh(); // a stack grown to cover the access may have grown the memory
     }
     const toPageEnd = PAGESIZE - (a & (PAGESIZE - 1));
@@ -155,9 +296,14 @@ export function access_slow(env: Env, addr: number, len: number, write: boolean)
   }
 }
 
-/** check_range of the Wasm build: a memset (write) or memcpy source (read) of [addr, addr + len). */
-export function check_range(env: Env, addr: number, len: number, write: boolean): void {
+/**
+ * check_range of the Wasm build: a memset (write) or memcpy source (read) of the C addresses
+ * [addr, addr + len), checked; their Wasm offset (x86-64: one window must hold them all).
+ */
+export function check_range(env: Env, addr: number, len: number, write: boolean): number {
+  if (env.wide) return len === 0 ? 0 : check_range64(env, addr, len, write);
   if (len !== 0) access_slow(env, addr, len, write);
+  return addr;
 }
 
 /** What a Wasm load past the end of the memory does: a trap, thrown as a RuntimeError. */

@@ -2,14 +2,16 @@
 // memory when it is instantiated (glibc's statics in the module's layout, the message strings, …).
 // The twin writes the very same bytes, so a fresh twin process has the same memory — and so the
 // same resident data pages, VmRSS included — as a fresh Wasm one. The segments are read once from
-// the release module's binary (the data section: active segments at i32.const offsets).
+// the release module's binary (the x86-64 one's for an x86-64 process) (the data section: active segments at i32.const offsets).
 
 import { decodeBase64 } from "../allocator.js";
 import { releaseWasmBase64 } from "../generated/wasm-release.js";
+import { release64WasmBase64 } from "../generated/wasm-release64.js";
 
 interface Segment { offset: number; bytes: Uint8Array }
 
 let segments: Segment[] | null = null;
+let segments64: Segment[] | null = null;
 
 function readSegments(bin: Uint8Array): Segment[] {
   let pos = 8; // magic, version
@@ -58,9 +60,11 @@ function readSegments(bin: Uint8Array): Segment[] {
   return out;
 }
 
-/** Writes the module's initialized data into `memory`, as instantiating the Wasm module does. */
-export function writeProgramData(memory: WebAssembly.Memory): void {
-  segments ??= readSegments(decodeBase64(releaseWasmBase64));
+/** Writes the module's initialized data into `memory`, as instantiating the Wasm module (the x86-64 one when `wide`) does. */
+export function writeProgramData(memory: WebAssembly.Memory, wide = false): void {
+  const list = wide
+    ? (segments64 ??= readSegments(decodeBase64(release64WasmBase64)))
+    : (segments ??= readSegments(decodeBase64(releaseWasmBase64)));
   const u8 = new Uint8Array(memory.buffer);
-  for (const s of segments) u8.set(s.bytes, s.offset);
+  for (const s of list) u8.set(s.bytes, s.offset);
 }

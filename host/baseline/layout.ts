@@ -30,6 +30,8 @@
 
 import { PROGRAM_DATA_START } from "../constants.js";
 import { SIZEOF_MALLOC_STATE, SIZEOF_TLS } from "../../assembly/config.js";
+import { SIZEOF_MALLOC_STATE as SIZEOF_MALLOC_STATE_X86_64 } from "../generated/config-x86_64.js";
+import { WASM_DATA_START_X86_64 } from "../generated/wasm-layout.js";
 
 // struct malloc_state's field offsets are shared with the Wasm build (assembly/config.ts).
 export {
@@ -89,43 +91,61 @@ export const CURBRK_ADDR = ERRNO_ADDR + 4;
 /** The end of the baseline program's static data: its __heap_base. */
 export const BASELINE_DATA_END = CURBRK_ADDR + 4;
 
-// ── word indices into a Uint32Array over the whole memory ───────────────────
-// Every field above is 4-aligned; the hot paths index the view with these constants. They are
-// process-wide, as glibc's mp_ is. struct malloc_state's fields have none: they are indexed from
-// the arena the code works on, (av + AV_TOP) >>> 2, as glibc reaches them through `mstate av`.
-const W = (addr: number) => addr >>> 2;
+// ── slots: mp_'s fields and the statics after it, by number ───────────────────
+// Every field above is 4-aligned; the code reads them as env.mp[W_*] (env.mpi[W_*] for the int
+// fields): on i386 a view of the words from MP on, so a slot is a field's offset from MP / 4; on
+// x86-64 a slot holds a number (env.ts). They are process-wide, as glibc's mp_ is. struct
+// malloc_state's fields have none: they are reached from the arena the code works on (arena.ts),
+// as glibc reaches them through `mstate av`.
+const W = (offset: number) => offset >>> 2;
 
-export const W_TRIM_THRESHOLD = W(MP + MP_TRIM_THRESHOLD);
-export const W_TOP_PAD = W(MP + MP_TOP_PAD);
-export const W_MMAP_THRESHOLD = W(MP + MP_MMAP_THRESHOLD);
-export const W_ARENA_TEST = W(MP + MP_ARENA_TEST);
-export const W_ARENA_MAX = W(MP + MP_ARENA_MAX);
-export const W_N_MMAPS = W(MP + MP_N_MMAPS);
-export const W_N_MMAPS_MAX = W(MP + MP_N_MMAPS_MAX);
-export const W_MAX_N_MMAPS = W(MP + MP_MAX_N_MMAPS);
-export const W_NO_DYN_THRESHOLD = W(MP + MP_NO_DYN_THRESHOLD);
-export const W_MMAPPED_MEM = W(MP + MP_MMAPPED_MEM);
-export const W_MAX_MMAPPED_MEM = W(MP + MP_MAX_MMAPPED_MEM);
-export const W_SBRK_BASE = W(MP + MP_SBRK_BASE);
-export const W_TCACHE_BINS = W(MP + MP_TCACHE_BINS);
-export const W_TCACHE_MAX_BYTES = W(MP + MP_TCACHE_MAX_BYTES);
-export const W_TCACHE_COUNT = W(MP + MP_TCACHE_COUNT);
-export const W_TCACHE_UNSORTED_LIMIT = W(MP + MP_TCACHE_UNSORTED_LIMIT);
-export const W_GLOBAL_MAX_FAST = W(MP + MP_GLOBAL_MAX_FAST);
-export const W_PERTURB_BYTE = W(MP + MP_PERTURB_BYTE);
-export const W_TCACHE_KEY = W(MP + MP_TCACHE_KEY);
-export const W_TCACHE = W(MP + MP_TCACHE);
-export const W_MALLOC_INITIALIZED = W(MP + MP_MALLOC_INITIALIZED);
-export const W_TCACHE_SHUTTING_DOWN = W(MP + MP_TCACHE_SHUTTING_DOWN);
-export const W_THREAD_ARENA = W(MP + MP_THREAD_ARENA);
-export const W_NARENAS = W(MP + MP_NARENAS);
-export const W_FREE_LIST = W(MP + MP_FREE_LIST);
-export const W_NARENAS_LIMIT = W(MP + MP_NARENAS_LIMIT);
-export const W_NEXT_TO_USE = W(MP + MP_NEXT_TO_USE);
-export const W_ALIGNED_HEAP_AREA = W(MP + MP_ALIGNED_HEAP_AREA);
-export const W_MULTIPLE_THREADS = W(MP + MP_MULTIPLE_THREADS);
-export const W_NPROCS = W(MP + MP_NPROCS);
-export const W_CUR_TLS = W(MP + MP_CUR_TLS);
-export const W_MAY_SHRINK_HEAP = W(MP + MP_MAY_SHRINK_HEAP);
-export const W_ERRNO = W(ERRNO_ADDR);
-export const W_CURBRK = W(CURBRK_ADDR);
+export const W_TRIM_THRESHOLD = W(MP_TRIM_THRESHOLD);
+export const W_TOP_PAD = W(MP_TOP_PAD);
+export const W_MMAP_THRESHOLD = W(MP_MMAP_THRESHOLD);
+export const W_ARENA_TEST = W(MP_ARENA_TEST);
+export const W_ARENA_MAX = W(MP_ARENA_MAX);
+export const W_N_MMAPS = W(MP_N_MMAPS);
+export const W_N_MMAPS_MAX = W(MP_N_MMAPS_MAX);
+export const W_MAX_N_MMAPS = W(MP_MAX_N_MMAPS);
+export const W_NO_DYN_THRESHOLD = W(MP_NO_DYN_THRESHOLD);
+export const W_MMAPPED_MEM = W(MP_MMAPPED_MEM);
+export const W_MAX_MMAPPED_MEM = W(MP_MAX_MMAPPED_MEM);
+export const W_SBRK_BASE = W(MP_SBRK_BASE);
+export const W_TCACHE_BINS = W(MP_TCACHE_BINS);
+export const W_TCACHE_MAX_BYTES = W(MP_TCACHE_MAX_BYTES);
+export const W_TCACHE_COUNT = W(MP_TCACHE_COUNT);
+export const W_TCACHE_UNSORTED_LIMIT = W(MP_TCACHE_UNSORTED_LIMIT);
+export const W_GLOBAL_MAX_FAST = W(MP_GLOBAL_MAX_FAST);
+export const W_PERTURB_BYTE = W(MP_PERTURB_BYTE);
+export const W_TCACHE_KEY = W(MP_TCACHE_KEY);
+export const W_TCACHE = W(MP_TCACHE);
+export const W_MALLOC_INITIALIZED = W(MP_MALLOC_INITIALIZED);
+export const W_TCACHE_SHUTTING_DOWN = W(MP_TCACHE_SHUTTING_DOWN);
+export const W_THREAD_ARENA = W(MP_THREAD_ARENA);
+export const W_NARENAS = W(MP_NARENAS);
+export const W_FREE_LIST = W(MP_FREE_LIST);
+export const W_NARENAS_LIMIT = W(MP_NARENAS_LIMIT);
+export const W_NEXT_TO_USE = W(MP_NEXT_TO_USE);
+export const W_ALIGNED_HEAP_AREA = W(MP_ALIGNED_HEAP_AREA);
+export const W_MULTIPLE_THREADS = W(MP_MULTIPLE_THREADS);
+export const W_NPROCS = W(MP_NPROCS);
+export const W_CUR_TLS = W(MP_CUR_TLS);
+export const W_MAY_SHRINK_HEAP = W(MP_MAY_SHRINK_HEAP);
+export const W_ERRNO = W(ERRNO_ADDR - MP);
+export const W_CURBRK = W(CURBRK_ADDR - MP);
+/** x86-64: the tcache key's upper half (the key has 64 bits; W_TCACHE_KEY holds the lower). */
+export const W_TCACHE_KEY_HI = W_CURBRK + 1;
+/** How many slots a process's env.mp has (i386: up to __curbrk; x86-64: one more). */
+export const MP_SLOTS_I386 = W_CURBRK + 1;
+export const MP_SLOTS_X86_64 = W_TCACHE_KEY_HI + 1;
+
+// ── x86-64: where the Wasm build's x86-64 module has its statics ───────────
+// Its linker puts main_arena first at the module's memoryBase, then mp_ (16-aligned), then the
+// main TLS block: the twin puts main_arena and the main TLS block at the same offsets, so that
+// the same seed gives the same VAs and heap bytes (bin pointers, the main thread's TLS address).
+// mp_ stays on the host side (env.mp): no chunk points into it.
+export const MAIN_ARENA_OFFSET_X86_64 = WASM_DATA_START_X86_64;
+/** sizeof(struct malloc_par) and the statics after it in the x86-64 module (assembly/arena.ts's MallocPar: 220 bytes, padded). */
+const SIZEOF_MP_X86_64 = 224;
+const MP_OFFSET_X86_64 = (MAIN_ARENA_OFFSET_X86_64 + SIZEOF_MALLOC_STATE_X86_64 + 15) & ~15;
+export const MAIN_TLS_OFFSET_X86_64 = MP_OFFSET_X86_64 + SIZEOF_MP_X86_64;

@@ -2,17 +2,18 @@
 // a free successor, else move (malloc, copy, free); a shrink frees the tail when it is at
 // least MINSIZE.
 
-import { CHUNK_HDR_SZ, ENOMEM, MALLOC_ALIGN_MASK, MINSIZE, SIZE_SZ } from "../../assembly/config.js";
+import { ENOMEM, MALLOC_ALIGN_MASK } from "../../assembly/config.js";
 import { REALLOC_INVALID_NEXT_SIZE, REALLOC_INVALID_OLD_SIZE, REALLOC_INVALID_POINTER } from "../../assembly/messages.js";
+import { av_top, set_av_top, system_mem } from "./arena.js";
 import { arena_bit, unlink_chunk } from "./bins.js";
 import {
   checked_request2size, chunk_is_mmapped, chunksize, inuse, memsize, misaligned_chunk, set_head, set_head_size,
-  set_inuse_bit_at_offset,
+  set_inuse_bit_at_offset, size_of,
 } from "./chunk.js";
-import { check_range, ld, malloc_printerr, type Env } from "./env.js";
+import { check_range, ld, malloc_printerr, wrap, type Env } from "./env.js";
 import { _int_free, libc_free } from "./free.js";
 import { arena_for_chunk, arena_for_head } from "./arenas.js";
-import { AV_SYSTEM_MEM, AV_TOP, W_MALLOC_INITIALIZED, W_MULTIPLE_THREADS, W_TCACHE } from "./layout.js";
+import { W_MALLOC_INITIALIZED, W_MULTIPLE_THREADS, W_TCACHE } from "./layout.js";
 import { _int_malloc, libc_malloc, ptmalloc_init } from "./malloc.js";
 import { munmap_chunk, mremap_chunk } from "./sysmalloc.js";
 import { set_errno } from "./syscalls.js";
@@ -20,20 +21,21 @@ import { tcache_init } from "./tcache.js";
 
 /** __libc_realloc */
 export function libc_realloc(env: Env, oldmem: number, bytes: number): number {
-  if (env.u32[W_MALLOC_INITIALIZED] === 0) ptmalloc_init(env);
+  if (env.mp[W_MALLOC_INITIALIZED] === 0) ptmalloc_init(env);
   if (bytes === 0 && oldmem !== 0) {
     libc_free(env, oldmem);
     return 0;
   }
   if (oldmem === 0) return libc_malloc(env, bytes);
 
-  const oldp = (oldmem - CHUNK_HDR_SZ) >>> 0;
+  const hdr = env.CHUNK_HDR_SZ;
+  const oldp = wrap(env, oldmem - hdr);
   // chunksize(oldp), then chunk_is_mmapped(oldp): one word, which a bad pointer may have
   // misaligned or unmapped (ld reads it as the Wasm build does, or dies of its SIGSEGV).
   const head = ld(env, oldp, 4);
-  const oldsize = (head & ~7) >>> 0;
+  const oldsize = size_of(head);
   let mmapped = (head & 2) !== 0;
-  const carving = !mmapped && env.u32[W_TCACHE] === 0;
+  const carving = !mmapped && env.mp[W_TCACHE] === 0;
   if (carving) tcache_init(env);
   // arena_for_chunk(oldp), of a chunk not mmapped (glibc reads the size word again: a carving may have changed it)
   let av = 0;
@@ -41,9 +43,9 @@ export function libc_realloc(env: Env, oldmem: number, bytes: number): number {
     av = carving ? arena_for_chunk(env, oldp) : arena_for_head(env, oldp, head);
   }
 
-  if (oldp > ((0 - oldsize) >>> 0) || misaligned_chunk(oldp)) malloc_printerr(env, REALLOC_INVALID_POINTER);
+  if (oldp > wrap(env, -oldsize) || misaligned_chunk(env, oldp)) malloc_printerr(env, REALLOC_INVALID_POINTER);
 
-  const nb = checked_request2size(bytes);
+  const nb = checked_request2size(env, bytes);
   if (nb === 0) {
     set_errno(env, ENOMEM);
     return 0;
@@ -53,16 +55,16 @@ export function libc_realloc(env: Env, oldmem: number, bytes: number): number {
   if (carving) mmapped = chunk_is_mmapped(env, oldp);
   if (mmapped) {
     const newp = mremap_chunk(env, oldp, nb);
-    if (newp !== 0) return (newp + CHUNK_HDR_SZ) >>> 0;
-    if (oldsize - SIZE_SZ >= nb) return oldmem; // do nothing
+    if (newp !== 0) return wrap(env, newp + hdr);
+    if (oldsize - env.SIZE_SZ >= nb) return oldmem; // do nothing
     const newmem = libc_malloc(env, bytes);
     if (newmem === 0) return 0;
-    copy_checked(env, newmem, oldmem, oldsize - CHUNK_HDR_SZ);
+    copy_checked(env, newmem, oldmem, oldsize - hdr);
     munmap_chunk(env, oldp);
     return newmem;
   }
   const newp = _int_realloc(env, av, oldp, oldsize, nb);
-  if (newp !== 0 || env.u32[W_MULTIPLE_THREADS] === 0) return newp;
+  if (newp !== 0 || env.mp[W_MULTIPLE_THREADS] === 0) return newp;
   // with threads, try harder: a block from any arena the thread can get, then copy and free
   const newmem = libc_malloc(env, bytes);
   if (newmem !== 0) {
@@ -74,11 +76,11 @@ export function libc_realloc(env: Env, oldmem: number, bytes: number): number {
 
 /** _int_realloc(av, oldp, oldsize, nb) */
 export function _int_realloc(env: Env, av: number, oldp: number, oldsize: number, nb: number): number {
-  const sysw = (av + AV_SYSTEM_MEM) >>> 2;
-  if (ld(env, oldp, 4) <= CHUNK_HDR_SZ || oldsize >= env.u32[sysw]) malloc_printerr(env, REALLOC_INVALID_OLD_SIZE);
-  const next = (oldp + oldsize) >>> 0;
+  const hdr = env.CHUNK_HDR_SZ;
+  if (ld(env, oldp, 4) <= hdr || oldsize >= system_mem(env, av)) malloc_printerr(env, REALLOC_INVALID_OLD_SIZE);
+  const next = wrap(env, oldp + oldsize);
   const nextsize = chunksize(env, next);
-  if (ld(env, next, 4) <= CHUNK_HDR_SZ || nextsize >= env.u32[sysw]) malloc_printerr(env, REALLOC_INVALID_NEXT_SIZE);
+  if (ld(env, next, 4) <= hdr || nextsize >= system_mem(env, av)) malloc_printerr(env, REALLOC_INVALID_NEXT_SIZE);
 
   let newp: number;
   let newsize: number;
@@ -86,13 +88,13 @@ export function _int_realloc(env: Env, av: number, oldp: number, oldsize: number
     newp = oldp;
     newsize = oldsize;
   } else {
-    const top = env.u32[(av + AV_TOP) >>> 2];
-    if (next === top && (newsize = oldsize + nextsize) >= nb + MINSIZE) {
+    const top = av_top(env, av);
+    if (next === top && (newsize = oldsize + nextsize) >= nb + env.MINSIZE) {
       // grow into the top
-      set_head_size(env, oldp, nb | arena_bit(av));
-      env.u32[(av + AV_TOP) >>> 2] = oldp + nb;
-      set_head(env, oldp + nb, (newsize - nb) | 1);
-      return oldp + CHUNK_HDR_SZ;
+      set_head_size(env, oldp, nb + arena_bit(env, av));
+      set_av_top(env, av, oldp + nb);
+      set_head(env, oldp + nb, newsize - nb + 1);
+      return oldp + hdr;
     } else if (next !== top && !inuse(env, next) && (newsize = oldsize + nextsize) >= nb) {
       // grow into the free successor
       newp = oldp;
@@ -100,14 +102,14 @@ export function _int_realloc(env: Env, av: number, oldp: number, oldsize: number
     } else {
       const newmem = _int_malloc(env, av, nb - MALLOC_ALIGN_MASK);
       if (newmem === 0) return 0;
-      newp = newmem - CHUNK_HDR_SZ;
+      newp = newmem - hdr;
       newsize = chunksize(env, newp);
       if (newp === next) {
         // the new chunk is the successor: no copy
         newsize += oldsize;
         newp = oldp;
       } else {
-        const oldmem = oldp + CHUNK_HDR_SZ;
+        const oldmem = oldp + hdr;
         copy_checked(env, newmem, oldmem, memsize(env, oldp));
         _int_free(env, av, oldp, true);
         return newmem;
@@ -116,32 +118,35 @@ export function _int_realloc(env: Env, av: number, oldp: number, oldsize: number
   }
 
   const remainder_size = newsize - nb;
-  if (remainder_size < MINSIZE) {
-    set_head_size(env, newp, newsize | arena_bit(av));
+  if (remainder_size < env.MINSIZE) {
+    set_head_size(env, newp, newsize + arena_bit(env, av));
     set_inuse_bit_at_offset(env, newp, newsize);
   } else {
     const remainder = newp + nb;
-    set_head_size(env, newp, nb | arena_bit(av));
-    set_head(env, remainder, remainder_size | 1 | arena_bit(av));
+    set_head_size(env, newp, nb + arena_bit(env, av));
+    set_head(env, remainder, remainder_size + 1 + arena_bit(env, av));
     set_inuse_bit_at_offset(env, remainder, remainder_size);
     _int_free(env, av, remainder, true);
   }
-  return newp + CHUNK_HDR_SZ;
+  return newp + hdr;
 }
 
-/** reallocarray: realloc(ptr, nmemb * size) with the product checked. */
+/** reallocarray: realloc(ptr, nmemb * size) with the product checked (size_t overflow). */
 export function libc_reallocarray(env: Env, ptr: number, nmemb: number, size: number): number {
-  const product = nmemb * size; // exact: both factors are u32
-  if (product > 0xffffffff) {
+  const product = nmemb * size; // exact on i386 (both factors are u32); on x86-64 decided in integers near the limit
+  const overflows = env.wide
+    ? product >= 2 ** 53 && BigInt(nmemb) * BigInt(size) > 0xffffffffffffffffn
+    : product > 0xffffffff;
+  if (overflows) {
     set_errno(env, ENOMEM);
     return 0;
   }
-  return libc_realloc(env, ptr, product);
+  return libc_realloc(env, ptr, env.wide && product >= 2 ** 53 ? Number(BigInt(nmemb) * BigInt(size)) : product);
 }
 
 /** memcpy into a block that may have come from a corrupted list: the pages are checked first. */
 function copy_checked(env: Env, dst: number, src: number, n: number): void {
-  check_range(env, src, n, false);
-  check_range(env, dst, n, true);
-  env.u8.copyWithin(dst, src, src + n);
+  const s = check_range(env, src, n, false);
+  const d = check_range(env, dst, n, true);
+  env.u8.copyWithin(d, s, s + n);
 }

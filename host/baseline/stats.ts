@@ -3,22 +3,20 @@
 // the heap are dropped with MADV_DONTNEED, then the top is trimmed). The texts are glibc's,
 // byte for byte, as the Wasm build writes them through its `write` import.
 
-import { MADV_DONTNEED, MALLOC_ALIGNMENT, NBINS, NFASTBINS, PAGESIZE, SIZEOF_MALLOC_CHUNK } from "../../assembly/config.js";
+import { MADV_DONTNEED, MALLOC_ALIGNMENT, NBINS, PAGESIZE } from "../../assembly/config.js";
 import {
   MALLINFO2_CYCLIC_BIN, MALLINFO2_CYCLIC_FASTBIN, MALLOC_INFO_CYCLIC_BIN, MALLOC_INFO_CYCLIC_FASTBIN, MALLOC_STATS_CYCLIC_BIN,
   MALLOC_STATS_CYCLIC_FASTBIN, MALLOC_TRIM_CYCLIC_BIN,
 } from "../../assembly/hangs.js";
 import { MALLINFO_UNALIGNED_FASTBIN, MALLOC_INFO_UNALIGNED_FASTBIN } from "../../assembly/messages.js";
 import type { Mallinfo2 } from "../libc.js";
-import { bin_at, bin_index } from "./bins.js";
-import { chunksize, inuse, memsize, misaligned_chunk } from "./chunk.js";
-import { ld, malloc_printerr, type Env } from "./env.js";
+import { av_next, av_top, bin_at, fastbin, max_system_mem, system_mem } from "./arena.js";
+import { bin_index } from "./bins.js";
+import { chunksize, inuse, memsize, misaligned_chunk, protect_ptr, size_of } from "./chunk.js";
+import { ld, ldw, malloc_printerr, wrap, type Env } from "./env.js";
 import { malloc_consolidate } from "./free.js";
 import { heap_for_ptr, heap_mprotect_size, heap_prev, heap_size } from "./heap.js";
-import {
-  AV_FASTBINS, AV_MAX_SYSTEM_MEM, AV_NEXT, AV_SYSTEM_MEM, AV_TOP, MAIN_ARENA, W_MALLOC_INITIALIZED, W_MAX_MMAPPED_MEM,
-  W_MAX_N_MMAPS, W_MMAPPED_MEM, W_N_MMAPS,
-} from "./layout.js";
+import { W_MALLOC_INITIALIZED, W_MAX_MMAPPED_MEM, W_MAX_N_MMAPS, W_MMAPPED_MEM, W_N_MMAPS } from "./layout.js";
 import { ptmalloc_init } from "./malloc.js";
 import { systrim } from "./sysmalloc.js";
 import { do_madvise } from "./syscalls.js";
@@ -26,11 +24,8 @@ import { do_madvise } from "./syscalls.js";
 // The walks below follow links read from memory, so they load as the Wasm build does (ld: a link
 // past the end of the memory traps, the process dies of SIGSEGV).
 
-/** The next arena in the ring (main_arena's next is the newest; the last links back to main_arena). */
-const av_next = (env: Env, av: number): number => env.u32[(av + AV_NEXT) >>> 2];
-
 /** The next chunk of a fastbin (safe-linked). */
-const fastbin_next = (env: Env, p: number): number => (((p + 8) >>> 12) ^ ld(env, p, 8)) >>> 0;
+const fastbin_next = (env: Env, p: number): number => protect_ptr(env, p + env.CHUNK_HDR_SZ, ld(env, p, 8));
 
 // Cycle finding for the walks (Brent's algorithm), as the Wasm build's stats.ts does it: glibc
 // loops forever on a cyclic list; a walk here meets its mark again only on a cycle, after every
@@ -62,94 +57,94 @@ const emptyMallinfo2 = (): Mallinfo2 => ({
 
 /** int_mallinfo(av, mi): adds av's counts to mi; the main arena also sets the mmapped ones. */
 function int_mallinfo(env: Env, av: number, mi: Mallinfo2, fastHang: string, binHang: string): void {
-  const m = env.u32;
-  let avail = chunksize(env, m[(av + AV_TOP) >>> 2]);
+  let avail = chunksize(env, av_top(env, av));
   let nblocks = 1;
   let nfastblocks = 0;
   let fastavail = 0;
-  const fb0 = (av + AV_FASTBINS) >>> 2;
-  for (let i = 0; i < NFASTBINS; ++i) {
+  const nfastbins = env.NFASTBINS;
+  for (let i = 0; i < nfastbins; ++i) {
     walk_start();
-    for (let p = m[fb0 + i]; p !== 0; p = fastbin_next(env, p)) {
-      if (misaligned_chunk(p)) malloc_printerr(env, MALLINFO_UNALIGNED_FASTBIN);
+    for (let p = fastbin(env, av, i); p !== 0; p = fastbin_next(env, p)) {
+      if (misaligned_chunk(env, p)) malloc_printerr(env, MALLINFO_UNALIGNED_FASTBIN);
       walk_step(env, p, fastHang);
       ++nfastblocks;
-      fastavail = (fastavail + chunksize(env, p)) >>> 0;
+      fastavail = wrap(env, fastavail + chunksize(env, p));
     }
   }
-  avail = (avail + fastavail) >>> 0;
+  avail = wrap(env, avail + fastavail);
   for (let i = 1; i < NBINS; ++i) {
-    const b = bin_at(av, i);
+    const b = bin_at(env, av, i);
     walk_start();
-    for (let p = m[(b + 12) >>> 2]; p !== b; p = ld(env, p, 12)) {
+    for (let p = ldw(env, b, 12); p !== b; p = ld(env, p, 12)) {
       walk_step(env, p, binHang);
       ++nblocks;
-      avail = (avail + chunksize(env, p)) >>> 0;
+      avail = wrap(env, avail + chunksize(env, p));
     }
   }
-  const system = m[(av + AV_SYSTEM_MEM) >>> 2];
-  mi.smblks = (mi.smblks + nfastblocks) >>> 0;
-  mi.ordblks = (mi.ordblks + nblocks) >>> 0;
-  mi.fordblks = (mi.fordblks + avail) >>> 0;
-  mi.uordblks = (mi.uordblks + system - avail) >>> 0;
-  mi.arena = (mi.arena + system) >>> 0;
-  mi.fsmblks = (mi.fsmblks + fastavail) >>> 0;
+  const system = system_mem(env, av);
+  mi.smblks = wrap(env, mi.smblks + nfastblocks);
+  mi.ordblks = wrap(env, mi.ordblks + nblocks);
+  mi.fordblks = wrap(env, mi.fordblks + avail);
+  mi.uordblks = wrap(env, mi.uordblks + system - avail);
+  mi.arena = wrap(env, mi.arena + system);
+  mi.fsmblks = wrap(env, mi.fsmblks + fastavail);
   // The mmapped chunks belong to no arena: they are counted once, with the main arena.
-  if (av === MAIN_ARENA) {
-    mi.hblks = m[W_N_MMAPS];
-    mi.hblkhd = m[W_MMAPPED_MEM];
+  if (av === env.mainArena) {
+    mi.hblks = wrap(env, env.mpi[W_N_MMAPS]!);
+    mi.hblkhd = env.mp[W_MMAPPED_MEM]!;
     mi.usmblks = 0;
-    mi.keepcost = chunksize(env, m[(av + AV_TOP) >>> 2]); // read again at the end, as glibc does
+    mi.keepcost = chunksize(env, av_top(env, av)); // read again at the end, as glibc does
   }
 }
 
 /** __libc_mallinfo2 */
 export function libc_mallinfo2(env: Env): Mallinfo2 {
-  if (env.u32[W_MALLOC_INITIALIZED] === 0) ptmalloc_init(env);
+  if (env.mp[W_MALLOC_INITIALIZED] === 0) ptmalloc_init(env);
   const mi = emptyMallinfo2();
-  let av = MAIN_ARENA;
+  const main = env.mainArena;
+  let av = main;
   do {
     int_mallinfo(env, av, mi, MALLINFO2_CYCLIC_FASTBIN, MALLINFO2_CYCLIC_BIN);
     av = av_next(env, av);
-  } while (av !== MAIN_ARENA);
+  } while (av !== main);
   return mi;
 }
 
 const u10 = (v: number): string => String(v >>> 0).padStart(10);
 
-/** __malloc_stats: glibc's exact text (what it writes to stderr). */
+/** __malloc_stats: glibc's exact text (what it writes to stderr): "%10u" of (unsigned int) values, the last "%10lu". */
 export function libc_malloc_stats(env: Env): string {
-  if (env.u32[W_MALLOC_INITIALIZED] === 0) ptmalloc_init(env);
-  const mmapped = env.u32[W_MMAPPED_MEM];
+  if (env.mp[W_MALLOC_INITIALIZED] === 0) ptmalloc_init(env);
+  const mmapped = env.mp[W_MMAPPED_MEM]! >>> 0;
   let system_b = mmapped;
   let in_use_b = mmapped;
   let out = "";
-  let av = MAIN_ARENA;
+  const main = env.mainArena;
+  let av = main;
   let i = 0;
   do {
     const mi = emptyMallinfo2();
     int_mallinfo(env, av, mi, MALLOC_STATS_CYCLIC_FASTBIN, MALLOC_STATS_CYCLIC_BIN);
     out += `Arena ${i++}:\nsystem bytes     = ${u10(mi.arena)}\nin use bytes     = ${u10(mi.uordblks)}\n`;
-    system_b = (system_b + mi.arena) >>> 0;
-    in_use_b = (in_use_b + mi.uordblks) >>> 0;
+    system_b = (system_b + (mi.arena >>> 0)) >>> 0;
+    in_use_b = (in_use_b + (mi.uordblks >>> 0)) >>> 0;
     av = av_next(env, av);
-  } while (av !== MAIN_ARENA);
-  const m = env.u32;
+  } while (av !== main);
   return (
     out +
     "Total (incl. mmap):\n" +
     `system bytes     = ${u10(system_b)}\n` +
     `in use bytes     = ${u10(in_use_b)}\n` +
-    `max mmap regions = ${u10(m[W_MAX_N_MMAPS])}\n` +
-    `max mmap bytes   = ${u10(m[W_MAX_MMAPPED_MEM])}\n`
+    `max mmap regions = ${u10(env.mp[W_MAX_N_MMAPS]!)}\n` +
+    `max mmap bytes   = ${String(env.wide ? env.mp[W_MAX_MMAPPED_MEM]! : env.mp[W_MAX_MMAPPED_MEM]! >>> 0).padStart(10)}\n`
   );
 }
 
+// (every number a word the callers brought into range with wrap)
 const sizeLine = (tag: string, from: number, to: number, total: number, count: number): string =>
-  `  <${tag} from="${from >>> 0}" to="${to >>> 0}" total="${total >>> 0}" count="${count >>> 0}"/>\n`;
-const totalLine = (type: string, count: number, size: number): string =>
-  `<total type="${type}" count="${count >>> 0}" size="${size >>> 0}"/>\n`;
-const sizedLine = (elem: string, type: string, size: number): string => `<${elem} type="${type}" size="${size >>> 0}"/>\n`;
+  `  <${tag} from="${from}" to="${to}" total="${total}" count="${count}"/>\n`;
+const totalLine = (type: string, count: number, size: number): string => `<total type="${type}" count="${count}" size="${size}"/>\n`;
+const sizedLine = (elem: string, type: string, size: number): string => `<${elem} type="${type}" size="${size}"/>\n`;
 
 /** malloc_info's totals over the arenas. */
 interface InfoTotals {
@@ -165,18 +160,18 @@ interface InfoTotals {
 
 /** __malloc_info(0, fp): the XML report, one <heap> per arena. */
 export function libc_malloc_info(env: Env): string {
-  if (env.u32[W_MALLOC_INITIALIZED] === 0) ptmalloc_init(env);
+  if (env.mp[W_MALLOC_INITIALIZED] === 0) ptmalloc_init(env);
   const t: InfoTotals = { nblocks: 0, nfastblocks: 0, avail: 0, fastavail: 0, system: 0, maxSystem: 0, aspace: 0, aspaceMprotect: 0 };
   let out = '<malloc version="1">\n';
-  let av = MAIN_ARENA;
+  const main = env.mainArena;
+  let av = main;
   let n = 0;
   do {
     out += info_heap(env, av, n++, t);
     av = av_next(env, av);
-  } while (av !== MAIN_ARENA);
-  const m = env.u32;
+  } while (av !== main);
   out += totalLine("fast", t.nfastblocks, t.fastavail) + totalLine("rest", t.nblocks, t.avail);
-  out += `<total type="mmap" count="${env.i32[W_N_MMAPS]}" size="${m[W_MMAPPED_MEM]}"/>\n`;
+  out += `<total type="mmap" count="${env.mpi[W_N_MMAPS]}" size="${env.mp[W_MMAPPED_MEM]}"/>\n`;
   out +=
     sizedLine("system", "current", t.system) +
     sizedLine("system", "max", t.maxSystem) +
@@ -187,45 +182,45 @@ export function libc_malloc_info(env: Env): string {
 
 /** One arena's <heap nr="n">, its counts added to the totals. */
 function info_heap(env: Env, av: number, nr: number, t: InfoTotals): string {
-  const m = env.u32;
   let out = `<heap nr="${nr}">\n<sizes>\n`;
-  let avail = chunksize(env, m[(av + AV_TOP) >>> 2]);
+  let avail = chunksize(env, av_top(env, av));
   let nblocks = 1;
   let nfastblocks = 0;
   let fastavail = 0;
   // fastbins: one line each (from = size - 15, to = size)
-  for (let i = 0; i < NFASTBINS; ++i) {
-    let p = m[((av + AV_FASTBINS) >>> 2) + i];
+  const nfastbins = env.NFASTBINS;
+  for (let i = 0; i < nfastbins; ++i) {
+    let p = fastbin(env, av, i);
     if (p === 0) continue;
     let n = 0;
     const thissize = chunksize(env, p);
     walk_start();
     while (p !== 0) {
-      if (misaligned_chunk(p)) malloc_printerr(env, MALLOC_INFO_UNALIGNED_FASTBIN);
+      if (misaligned_chunk(env, p)) malloc_printerr(env, MALLOC_INFO_UNALIGNED_FASTBIN);
       walk_step(env, p, MALLOC_INFO_CYCLIC_FASTBIN);
       ++n;
       p = fastbin_next(env, p);
     }
-    fastavail = (fastavail + n * thissize) >>> 0;
+    fastavail = wrap(env, fastavail + n * thissize);
     nfastblocks += n;
-    out += sizeLine("size", thissize - (MALLOC_ALIGNMENT - 1), thissize, n * thissize, n);
+    out += sizeLine("size", wrap(env, thissize - (MALLOC_ALIGNMENT - 1)), thissize, wrap(env, n * thissize), n);
   }
   // regular bins (bin 1, the unsorted bin, is printed last)
   let unsortedLine = "";
   for (let i = 1; i < NBINS; ++i) {
-    const b = bin_at(av, i);
-    let from = 0xffffffff;
+    const b = bin_at(env, av, i);
+    let from = env.WORD_MOD - 1;
     let to = 0;
     let total = 0;
     let count = 0;
-    let r = m[(b + 8) >>> 2];
+    let r = ldw(env, b, 8);
     walk_start();
     if (r !== 0) {
       while (r !== b) {
         walk_step(env, r, MALLOC_INFO_CYCLIC_BIN);
         const rs = ld(env, r, 4);
         ++count;
-        total = (total + rs) >>> 0;
+        total = wrap(env, total + rs);
         if (rs < from) from = rs;
         if (rs > to) to = rs;
         r = ld(env, r, 8);
@@ -233,7 +228,7 @@ function info_heap(env: Env, av: number, nr: number, t: InfoTotals): string {
     }
     if (count === 0) from = 0;
     nblocks += count;
-    avail = (avail + total) >>> 0;
+    avail = wrap(env, avail + total);
     if (i === 1) {
       if (count !== 0) unsortedLine = sizeLine("unsorted", from, to, total, count);
     } else if (count !== 0) {
@@ -244,37 +239,38 @@ function info_heap(env: Env, av: number, nr: number, t: InfoTotals): string {
   let heapTotal = 0;
   let heapMprotect = 0;
   let heapCount = 0;
-  if (av !== MAIN_ARENA) {
-    let heap = heap_for_ptr(env.u32[(av + AV_TOP) >>> 2]);
+  const main = av === env.mainArena;
+  if (!main) {
+    let heap = heap_for_ptr(env, av_top(env, av));
     do {
-      heapTotal = (heapTotal + heap_size(env, heap)) >>> 0;
-      heapMprotect = (heapMprotect + heap_mprotect_size(env, heap)) >>> 0;
+      heapTotal = wrap(env, heapTotal + heap_size(env, heap));
+      heapMprotect = wrap(env, heapMprotect + heap_mprotect_size(env, heap));
       heap = heap_prev(env, heap);
       ++heapCount;
     } while (heap !== 0);
   }
-  t.nfastblocks = (t.nfastblocks + nfastblocks) >>> 0;
-  t.fastavail = (t.fastavail + fastavail) >>> 0;
-  t.nblocks = (t.nblocks + nblocks) >>> 0;
-  t.avail = (t.avail + avail) >>> 0;
-  const system = env.u32[(av + AV_SYSTEM_MEM) >>> 2];
-  const maxSystem = env.u32[(av + AV_MAX_SYSTEM_MEM) >>> 2];
-  t.system = (t.system + system) >>> 0;
-  t.maxSystem = (t.maxSystem + maxSystem) >>> 0;
+  t.nfastblocks = wrap(env, t.nfastblocks + nfastblocks);
+  t.fastavail = wrap(env, t.fastavail + fastavail);
+  t.nblocks = wrap(env, t.nblocks + nblocks);
+  t.avail = wrap(env, t.avail + avail);
+  const system = system_mem(env, av);
+  const maxSystem = max_system_mem(env, av);
+  t.system = wrap(env, t.system + system);
+  t.maxSystem = wrap(env, t.maxSystem + maxSystem);
   out += unsortedLine + "</sizes>\n";
   out += totalLine("fast", nfastblocks, fastavail) + totalLine("rest", nblocks, avail);
   out += sizedLine("system", "current", system) + sizedLine("system", "max", maxSystem);
-  if (av !== MAIN_ARENA) {
+  if (!main) {
     out +=
       sizedLine("aspace", "total", heapTotal) +
       sizedLine("aspace", "mprotect", heapMprotect) +
       sizedLine("aspace", "subheaps", heapCount);
-    t.aspace = (t.aspace + heapTotal) >>> 0;
-    t.aspaceMprotect = (t.aspaceMprotect + heapMprotect) >>> 0;
+    t.aspace = wrap(env, t.aspace + heapTotal);
+    t.aspaceMprotect = wrap(env, t.aspaceMprotect + heapMprotect);
   } else {
     out += sizedLine("aspace", "total", system) + sizedLine("aspace", "mprotect", system);
-    t.aspace = (t.aspace + system) >>> 0;
-    t.aspaceMprotect = (t.aspaceMprotect + system) >>> 0;
+    t.aspace = wrap(env, t.aspace + system);
+    t.aspaceMprotect = wrap(env, t.aspaceMprotect + system);
   }
   return out + "</heap>\n";
 }
@@ -282,51 +278,52 @@ function info_heap(env: Env, av: number, nr: number, t: InfoTotals): string {
 /** __malloc_usable_size */
 export function libc_malloc_usable_size(env: Env, mem: number): number {
   if (mem === 0) return 0;
-  const p = (mem - 8) >>> 0;
+  const p = wrap(env, mem - env.CHUNK_HDR_SZ);
   // chunk_is_mmapped(p) and chunksize(p): one word (a bad pointer's may be misaligned: ld reads
   // it unaligned, as the Wasm build does); then inuse(p) and memsize(p) read their words again.
   const head = ld(env, p, 4);
-  if ((head & 2) !== 0) return (((head & ~7) >>> 0) - 8) >>> 0;
+  if ((head & 2) !== 0) return wrap(env, size_of(head) - env.CHUNK_HDR_SZ);
   if (inuse(env, p)) return memsize(env, p);
   return 0;
 }
 
 /** __malloc_trim: mtrim on every arena. */
 export function libc_malloc_trim(env: Env, pad: number): number {
-  if (env.u32[W_MALLOC_INITIALIZED] === 0) ptmalloc_init(env);
+  if (env.mp[W_MALLOC_INITIALIZED] === 0) ptmalloc_init(env);
   let result = 0;
-  let av = MAIN_ARENA;
+  const main = env.mainArena;
+  let av = main;
   do {
     result |= mtrim(env, av, pad);
     av = av_next(env, av);
-  } while (av !== MAIN_ARENA);
+  } while (av !== main);
   return result;
 }
 
 /** mtrim(av, pad): whole free pages inside av's chunks dropped, then (main arena) the top trimmed. */
 function mtrim(env: Env, av: number, pad: number): number {
   malloc_consolidate(env, av);
-  const m = env.u32;
   const psm1 = PAGESIZE - 1;
-  const psindex = bin_index(PAGESIZE);
+  const psindex = bin_index(env, PAGESIZE);
   let result = 0;
   for (let i = 1; i < NBINS; ++i) {
     if (i !== 1 && i < psindex) continue;
-    const b = bin_at(av, i);
+    const b = bin_at(env, av, i);
     walk_start();
-    for (let p = m[(b + 12) >>> 2]; p !== b; p = ld(env, p, 12)) {
+    for (let p = ldw(env, b, 12); p !== b; p = ld(env, p, 12)) {
       walk_step(env, p, MALLOC_TRIM_CYCLIC_BIN);
       let size = chunksize(env, p);
-      if (size > psm1 + SIZEOF_MALLOC_CHUNK) {
+      if (size > psm1 + env.SIZEOF_MALLOC_CHUNK) {
         // the chunk holds at least one whole unused page
-        const paligned_mem = ((p + SIZEOF_MALLOC_CHUNK + psm1) & ~psm1) >>> 0;
+        const up = wrap(env, p + env.SIZEOF_MALLOC_CHUNK + psm1);
+        const paligned_mem = up - (up % PAGESIZE);
         size -= paligned_mem - p;
         if (size > psm1) {
-          do_madvise(env, paligned_mem, (size & ~psm1) >>> 0, MADV_DONTNEED);
+          do_madvise(env, paligned_mem, size - (size % PAGESIZE), MADV_DONTNEED);
           result = 1;
         }
       }
     }
   }
-  return result | (av === MAIN_ARENA ? systrim(env, pad, av) : 0);
+  return result | (av === env.mainArena ? systrim(env, pad, av) : 0);
 }

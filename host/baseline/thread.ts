@@ -7,44 +7,44 @@
 // host put it (at the top of its stack mapping, where glibc puts the thread's TCB).
 //
 //  tls ─> +0   thread_arena    +4  tcache    +8  tcache_shutting_down    +12  errno
+//         (one word each: x86-64's at +0, +8, +16, +24)
 
-import { SIZEOF_TLS, TLS_ARENA, TLS_ERRNO, TLS_TCACHE, TLS_TCACHE_SHUTTING_DOWN } from "../../assembly/config.js";
+import * as C32 from "../../assembly/config.js";
+import * as C64 from "../generated/config-x86_64.js";
 import { arena_thread_detach } from "./arenas.js";
-import type { Env } from "./env.js";
-import {
-  MAIN_TLS, W_CUR_TLS, W_ERRNO, W_MULTIPLE_THREADS, W_TCACHE, W_TCACHE_SHUTTING_DOWN, W_THREAD_ARENA,
-} from "./layout.js";
+import { ldf, ldi, stf, sti, type Env } from "./env.js";
+import { W_CUR_TLS, W_ERRNO, W_MULTIPLE_THREADS, W_TCACHE, W_TCACHE_SHUTTING_DOWN, W_THREAD_ARENA } from "./layout.js";
 import { tcache_thread_shutdown } from "./tcache.js";
+import { va_range_off } from "./wide.js";
 
 /** The running thread's TLS block (the main thread's until another runs). */
 export function current_tls(env: Env): number {
-  const cur = env.u32[W_CUR_TLS];
-  return cur !== 0 ? cur : MAIN_TLS;
+  const cur = env.mp[W_CUR_TLS]!;
+  return cur !== 0 ? cur : env.mainTls;
 }
 
 /** Make the thread whose TLS block is `tls` the running one (raw loads and stores, as the Wasm build's). */
 export function set_thread(env: Env, tls: number): void {
   const cur = current_tls(env);
   if (cur === tls) return;
-  const m = env.u32;
-  const c = cur >>> 2;
-  m[c + TLS_ARENA / 4] = m[W_THREAD_ARENA];
-  m[c + TLS_TCACHE / 4] = m[W_TCACHE];
-  m[c + TLS_TCACHE_SHUTTING_DOWN / 4] = m[W_TCACHE_SHUTTING_DOWN];
-  m[c + TLS_ERRNO / 4] = m[W_ERRNO];
-  const t = tls >>> 2;
-  m[W_THREAD_ARENA] = m[t + TLS_ARENA / 4];
-  m[W_TCACHE] = m[t + TLS_TCACHE / 4];
-  m[W_TCACHE_SHUTTING_DOWN] = m[t + TLS_TCACHE_SHUTTING_DOWN / 4];
-  m[W_ERRNO] = m[t + TLS_ERRNO / 4];
-  m[W_CUR_TLS] = tls;
+  const mp = env.mp;
+  stf(env, cur, C32.TLS_ARENA, C64.TLS_ARENA, mp[W_THREAD_ARENA]!);
+  stf(env, cur, C32.TLS_TCACHE, C64.TLS_TCACHE, mp[W_TCACHE]!);
+  sti(env, cur, C32.TLS_TCACHE_SHUTTING_DOWN, C64.TLS_TCACHE_SHUTTING_DOWN, mp[W_TCACHE_SHUTTING_DOWN]!);
+  sti(env, cur, C32.TLS_ERRNO, C64.TLS_ERRNO, env.mpi[W_ERRNO]!);
+  mp[W_THREAD_ARENA] = ldf(env, tls, C32.TLS_ARENA, C64.TLS_ARENA);
+  mp[W_TCACHE] = ldf(env, tls, C32.TLS_TCACHE, C64.TLS_TCACHE);
+  mp[W_TCACHE_SHUTTING_DOWN] = ldi(env, tls, C32.TLS_TCACHE_SHUTTING_DOWN, C64.TLS_TCACHE_SHUTTING_DOWN);
+  env.mpi[W_ERRNO] = ldi(env, tls, C32.TLS_ERRNO, C64.TLS_ERRNO) | 0;
+  mp[W_CUR_TLS] = tls;
 }
 
 /** A new thread starts running with its TLS block at `tls`: no arena, no tcache, errno 0. From now on the process is multi-threaded. */
 export function thread_start(env: Env, tls: number): void {
-  env.u8.fill(0, tls, tls + SIZEOF_TLS);
+  const a = env.wide ? va_range_off(env, tls, env.SIZEOF_TLS, true) : tls;
+  env.u8.fill(0, a, a + env.SIZEOF_TLS);
   set_thread(env, tls);
-  env.u32[W_MULTIPLE_THREADS] = 1;
+  env.mp[W_MULTIPLE_THREADS] = 1;
 }
 
 /** The running thread's start routine returned: __malloc_arena_thread_freeres (tcache first: it may free into the arena). */
