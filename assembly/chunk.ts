@@ -19,8 +19,8 @@
 import {
   CHUNK_HDR_SZ, IS_MMAPPED, MALLOC_ALIGN_MASK, MINSIZE, NON_MAIN_ARENA, PREV_INUSE, PTRDIFF_MAX, SIZE_BITS, SIZE_SZ,
 } from "./config";
-import { check_read, check_write, hot_span_has, static_data_has, store_span_has } from "./pagemap";
-import { load_word, store_word, va_to_offset, w0_offset_of } from "./vm";
+import { check_read, check_write, hot_span_has, map_readable, map_writable, static_data_has, store_span_has } from "./pagemap";
+import { load_word, store_word, va_to_offset, w0_holds, w0_offset_of } from "./vm";
 
 // Every field access below goes through ld/st: a chunk's address comes from memory the program
 // can corrupt (a link, a size, a pointer it passed), so each load and store first checks the
@@ -32,11 +32,12 @@ import { load_word, store_word, va_to_offset, w0_offset_of } from "./vm";
 @inline export function ld(p: word, offset: word): word {
   if (sizeof<word>() == 8) {
     // x86_64: a VA in the brk heap is translated and checked by one test (hot_span_has), one in
-    // the static data (the bins) by a second; any other (the mmap zone, the heap's pages not yet
-    // resident, a wild link) takes the general path, out of line
+    // the static data (the bins) by a second, one elsewhere in W0 by the page map's bit as on
+    // i386; any other (the mmap zone, a page the map does not allow, a wild link) takes the
+    // general path, out of line
     const w = w0_offset_of(p + offset);
     if (hot_span_has(w)) return load<word>(<usize>w);
-    if (static_data_has(w)) return load<word>(<usize>w);
+    if (static_data_has(w) || (w0_holds(w) && map_readable(<usize>w))) return load<word>(<usize>w);
     return ld_far(p + offset);
   }
   const a = va_to_offset(p + offset);
@@ -48,7 +49,7 @@ import { load_word, store_word, va_to_offset, w0_offset_of } from "./vm";
 @inline export function st(p: word, offset: word, v: word): void {
   if (sizeof<word>() == 8) {
     const w = w0_offset_of(p + offset);
-    if (store_span_has(w) || static_data_has(w)) store<word>(<usize>w, v);
+    if (store_span_has(w) || static_data_has(w) || (w0_holds(w) && map_writable(<usize>w))) store<word>(<usize>w, v);
     else st_far(p + offset, v);
     return;
   }

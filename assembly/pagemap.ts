@@ -128,6 +128,18 @@ export function access_slow(addr: usize, len: usize, write: bool): void {
   return (page_bit(addr, plane) != 0) & ((addr & (SIZE_SZ - 1)) == 0);
 }
 
+/** The page map's read bit for a word load at the offset addr (aligned, in one page): x86_64's inline second test. */
+// @ts-ignore: decorator
+@inline export function map_readable(addr: usize): bool {
+  return map_ok(addr, 0);
+}
+
+/** The same for a word store (the page writable and resident). */
+// @ts-ignore: decorator
+@inline export function map_writable(addr: usize): bool {
+  return map_ok(addr, PAGEMAP_WRITE_PLANE);
+}
+
 // The checks test the span first and branch away at once when it holds, the usual case: the
 // static data is tested only after the map's bit (its pages are mapped, so the bit is set but
 // for a page the map asks of the kernel), which keeps the optimizer from folding the two range

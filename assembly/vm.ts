@@ -80,6 +80,12 @@ function va_to_offset_slow(va: word, write: bool): usize {
   return va - w0_delta;
 }
 
+/** x86_64: whether w0_offset_of's result is an offset W0 holds (the VA was in W0). */
+// @ts-ignore: decorator
+@inline export function w0_holds(w: word): bool {
+  return w - <word>w0_off < w0_len;
+}
+
 /**
  * The offset of a VA that a span test (pagemap.ts: read_ok, write_ok) has just placed in the
  * brk heap, so in W0: no window test needed. Only meaningful for such a VA (else any value).
