@@ -25,9 +25,6 @@ function processOptions(command: string, values: Parsed["values"]): ProcessOptio
   const aslr = intOption(command, values, "aslr", 2) as 0 | 1 | 2 | undefined;
   const allocator = choiceOption(command, values, "allocator", ["wasm", "ts"] as const);
   const arch = choiceOption(command, values, "arch", ["i386", "x86_64"] as const);
-  if (arch === "x86_64" && allocator === "ts") {
-    throw new UsageError("'--allocator ts' is i386 only; an x86_64 process runs the Wasm allocator", command);
-  }
   const nprocs = intOption(command, values, "nprocs", 1 << 20);
   if (nprocs === 0) throw new UsageError("option '--nprocs': '0' is not a CPU count (at least 1)", command);
   return { seed, aslr, allocator, arch, nprocs, debug: values.debug === true };

@@ -38,10 +38,10 @@ describe("--arch x86_64", () => {
     expect(r.stderr).toMatch(/sizeof_size_t=8/);
   });
 
-  it("refuses --allocator ts with exit status 2", async () => {
-    const r = await run(["replay", join(scenarios, "realloc.ops"), "--arch", "x86_64", "--allocator", "ts"]);
-    expect(r.code).toBe(2);
-    expect(r.errLines[0]).toMatch(/--allocator ts' is i386 only/);
+  it("replays with the TypeScript twin too (--allocator ts), to the same output", async () => {
+    const r = await run(["replay", join(scenarios, "realloc.ops"), "--arch", "x86_64", "--allocator", "ts", "--checkpoint", "1"]);
+    expect(r.code).toBe(0);
+    expect(r.stdout).toBe(readFileSync(join(root, "test/fixtures/alloc64/realloc.replay64.txt"), "utf8"));
   });
 
   it("refuses an unknown arch with exit status 2", async () => {
