@@ -1,4 +1,4 @@
-// One emulated 32-bit Linux process: a kernel, an allocator, and the public API of API.md.
+// One emulated Linux process (i386, or x86_64): a kernel, an allocator, and the public API of API.md.
 //
 // Data flows one way: the caller → this file (argument conversion, errno, death) → the allocator
 // (Wasm or TS) → its syscall imports → the kernel → the memory. Nothing here knows chunks or VMAs.
@@ -33,13 +33,14 @@ function guardTraps(libc: LibC, onThrow: (err: unknown) => unknown): LibC {
 }
 
 /**
- * An emulated process. Every method of the C library follows glibc 2.36 (i386); `sys` is the raw
- * Linux 6.1 system-call ABI. After the process dies (ProcessAbort, ProcessKilled,
- * SegmentationFault), every call throws that error again.
+ * An emulated process. Every method of the C library follows glibc 2.36 (i386, or x86-64 for an
+ * `arch: "x86_64"` process); `sys` is the raw Linux 6.1 system-call ABI. After the process dies
+ * (ProcessAbort, ProcessKilled, SegmentationFault), every call throws that error again.
  */
 export class Process {
   /**
-   * The process's whole address space: an address is a byte offset into `memory.buffer`.
+   * The process's whole address space: in an i386 process an address is a byte offset into
+   * `memory.buffer`; in an x86_64 one, `offsetOf(addr)` gives that offset.
    * Unchecked: a raw write is found by the kernel's scan (default `writes: "scan"`), or declared
    * with touch (`writes: "declared"`); re-read
    * `memory.buffer` after any call that may have grown the memory.
@@ -160,8 +161,8 @@ export class Process {
   /**
    * glibc's malloc(size): the address of a block of at least `size` bytes (16-byte aligned), or
    * 0 with errno ENOMEM (a size above PTRDIFF_MAX, or no memory). malloc(0) is a minimal block.
-   * A size that is not an integer in [-2^31, 2^32) is SIZE_MAX (ENOMEM); a negative integer is
-   * its two's complement, as in C. @throws TypeError if `size` is not a number.
+   * A size that is not an integer in [-2^31, 2^32) ([-2^63, 2^64) on x86_64) is SIZE_MAX (ENOMEM);
+   * a negative integer is its two's complement, as in C. @throws TypeError if `size` is not a number.
    */
   malloc(size: number): number {
     const s = (isU32(size) || (this.#wide && isUword64(size))) && this.#dead === null ? size : this.#sizeArg(size, "malloc", "size");
