@@ -2,10 +2,24 @@
 // writing the oracle's replay-output lines (without the "# replay" header) for a line-by-line
 // comparison with the real glibc's *.replay32.txt (i386) or *.replay64.txt (x86_64).
 
+import * as config from "../../assembly/config.js";
 import type { TestProcess } from "./harness.js";
 
-export function replayOps(p: TestProcess, opsText: string, checkpointEvery = 10000, withSummary = true): string[] {
-  const { libc, brk0 } = p;
+/** A mallopt parameter as a scenario writes it: a number, or its name (M_MXFAST …). */
+const mallopt_param = (name: string) => (/^-?\d+$/.test(name) ? Number(name) : (config as unknown as Record<string, number>)[name]);
+
+/**
+ * `alignBreak`: first move the break up to a multiple of it, and take offsets from there (the
+ * scenarios' `# align-break:` directive, the C replayer's -a).
+ */
+export function replayOps(p: TestProcess, opsText: string, checkpointEvery = 10000, withSummary = true, alignBreak = 0): string[] {
+  const { libc } = p;
+  let brk0 = p.brk0;
+  if (alignBreak > 0) {
+    const cur = p.curBrk();
+    brk0 = Math.ceil(cur / alignBreak) * alignBreak;
+    if (brk0 > cur) libc.sbrk(brk0 - cur);
+  }
   const out: string[] = [];
   const ptrs: number[] = [];
   let nops = 0, maxBrk = 0, mmapped = 0, allocs = 0, frees = 0;
@@ -35,9 +49,13 @@ export function replayOps(p: TestProcess, opsText: string, checkpointEvery = 100
       case "a": record(+f[1], libc.memalign(+f[2], +f[3])); break;
       case "r": record(+f[1], libc.realloc(f[2] === "-" ? 0 : ptrs[+f[2]], +f[3])); break;
       case "f": libc.free(ptrs[+f[1]]); frees++; break;
-      // extensions for differential runs: mallopt and malloc_trim
-      case "o": out.push(`# mallopt ${f[1]} ${f[2]} => ${libc.mallopt(+f[1], +f[2])}`); break;
+      // the scenarios' extensions (oracle/scenarios/README.md): mallopt, malloc_trim, malloc_info
+      case "o": out.push(`# mallopt ${f[1]} ${f[2]} => ${libc.mallopt(mallopt_param(f[1]), +f[2])}`); break;
       case "t": out.push(`# malloc_trim ${f[1]} => ${libc.malloc_trim(+f[1])}`); break;
+      case "i":
+        out.push("# malloc_info:");
+        for (const l of libc.malloc_info().split("\n")) if (l) out.push(`# ${l}`);
+        break;
       default: throw new Error(`unknown op: ${line}`);
     }
     nops++;
