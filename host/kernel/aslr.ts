@@ -20,6 +20,24 @@ export interface Window {
   readonly length: number;
 }
 
+/** The Wasm offset of the byte at va through `windows`, or -1 when none holds va. */
+export function windowOffset(windows: readonly Window[], va: number): number {
+  for (const w of windows) {
+    const d = va - w.va;
+    if (d >= 0 && d < w.length) return w.offset + d;
+  }
+  return -1;
+}
+
+/** The VA of the byte at Wasm offset `offset` through `windows`, or -1 when none holds it. */
+export function windowVa(windows: readonly Window[], offset: number): number {
+  for (const w of windows) {
+    const d = offset - w.offset;
+    if (d >= 0 && d < w.length) return w.va + d;
+  }
+  return -1;
+}
+
 /** A small seeded PRNG (SplitMix32): deterministic, fast, good enough for page offsets. */
 export class Prng {
   private state: number;

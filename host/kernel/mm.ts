@@ -5,7 +5,7 @@
 import { EFAULT, ENOMEM, PAGE_SIZE, WASM_PAGE_SIZE } from "../constants.js";
 import { ProcessKilled } from "../errors.js";
 import { ulong, ulong64 } from "./args.js";
-import { computeLayout, pageAlign, pageDown, type Arch, type Layout, type Window } from "./aslr.js";
+import { computeLayout, pageAlign, pageDown, windowOffset, windowVa, type Arch, type Layout, type Window } from "./aslr.js";
 import { getUnmappedArea } from "./placement.js";
 import { imageSet, mapImages, programReadOnlyPages, STACK_RESIDENT_PAGES_X86_64 } from "./images.js";
 import { Commit, Rlimits, type Rlimit } from "./limits.js";
@@ -286,20 +286,12 @@ export class Mm {
 
   /** The Wasm offset of the byte at va, or -1 when no window holds va. */
   vaToOffset(va: number): number {
-    for (const w of this.windows) {
-      const d = va - w.va;
-      if (d >= 0 && d < w.length) return w.offset + d;
-    }
-    return -1;
+    return windowOffset(this.windows, va);
   }
 
   /** The VA of the byte at Wasm offset `offset`, or -1 when no window holds it. */
   offsetToVa(offset: number): number {
-    for (const w of this.windows) {
-      const d = offset - w.offset;
-      if (d >= 0 && d < w.length) return w.va + d;
-    }
-    return -1;
+    return windowVa(this.windows, offset);
   }
 
   /** An `unsigned long` argument of this ABI (args.ts): 32 bits on i386, 64 on x86_64. */

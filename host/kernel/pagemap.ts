@@ -34,7 +34,7 @@ import {
   PAGEMAP_LEAVES, PAGEMAP_REGION_SHIFT, PAGEMAP_TOP, PAGEMAP_WRITE_PLANE,
 } from "../../assembly/config.js";
 import { PAGE_SHIFT, PAGE_SIZE } from "../constants.js";
-import type { Window } from "./aslr.js";
+import { windowOffset, type Window } from "./aslr.js";
 import { PAGE_ANON } from "./pages.js";
 import { VM_EXEC, VM_READ, VM_WRITE, type VmaList } from "./vma.js";
 
@@ -199,9 +199,7 @@ export class PageMap {
 
   /** The offset of a mapped VA (one a VMA holds, so in a window). */
   #offsetOf(va: number): number {
-    if (this.#identity) return va;
-    for (const w of this.#windows) if (va >= w.va && va < w.va + w.length) return va - w.va + w.offset;
-    return -1;
+    return this.#identity ? va : windowOffset(this.#windows, va);
   }
 
   /** The writable VMA holding hotAddr as the hot span (or none), and the store span kept inside it, after every change. */
