@@ -12,6 +12,7 @@ import {
   PROT_WRITE,
   type Process,
 } from "./index.js";
+import { sizeFieldAt } from "./trace/walkthrough.js";
 
 const tty = typeof process !== "undefined" && process.stdout?.isTTY === true && !process.env.NO_COLOR;
 const paint = (code: string) => (s: string) => (tty ? `\x1b[${code}m${s}\x1b[0m` : s);
@@ -22,7 +23,7 @@ const green = paint("32");
 const yellow = paint("33");
 
 /** An address as the process prints it: 8 hex digits on i386, as many as it takes (12) on x86_64. */
-let hex = (n: number) => "0x" + (n >>> 0).toString(16).padStart(8, "0");
+const hexOf = (wide: boolean) => (n: number) => "0x" + (wide ? n.toString(16) : (n >>> 0).toString(16).padStart(8, "0"));
 const out = (s = "") => console.log(s);
 const heading = (s: string) => out("\n" + bold(cyan("── " + s + " " + "─".repeat(Math.max(0, 72 - s.length)))));
 const indent = (text: string, by = "   ") =>
@@ -45,8 +46,7 @@ function mincoreLine(proc: Process, addr: number, length: number): string {
 /** Prints the walk-through on stdout, of an i386 process (default) or an x86_64 one. */
 export async function runDemo(arch: "i386" | "x86_64" = "i386"): Promise<void> {
   const wide = arch === "x86_64";
-  const word = wide ? 8 : 4;
-  hex = wide ? (n: number) => "0x" + n.toString(16) : (n: number) => "0x" + (n >>> 0).toString(16).padStart(8, "0");
+  const hex = hexOf(wide);
   const proc = await createProcess({ seed: 42, arch });
   out(bold("ptmalloc-wasm") + ` — glibc 2.36 malloc in WebAssembly, in an emulated ${wide ? "x86-64" : "32-bit"} Linux process (seed 42)`);
 
@@ -56,7 +56,7 @@ export async function runDemo(arch: "i386" | "x86_64" = "i386"): Promise<void> {
   for (const size of [8, 4083, 3, 136168, 1048576]) {
     const p = proc.malloc(size);
     const brk = proc.sbrk(0);
-    const sizeField = proc.read(p - word, word).reduceRight((acc, byte) => acc * 256 + byte, 0);
+    const sizeField = sizeFieldAt(proc, p);
     const mmapped = (sizeField & 2) !== 0;
     out(
       `\n${bold(`malloc(${size})`)} = ${yellow(hex(p))}` +
@@ -74,7 +74,7 @@ export async function runDemo(arch: "i386" | "x86_64" = "i386"): Promise<void> {
   const first = block - (block % PAGE_SIZE);
   const span = Math.ceil((block + size) / PAGE_SIZE) * PAGE_SIZE - first;
   const rss0 = proc.status().VmRSS;
-  const blockField = proc.read(block - word, word)[0];
+  const blockField = sizeFieldAt(proc, block);
   // i386: the top chunk still holds 128 KiB after the walk-through; x86-64's (4816 bytes in use of
   // 135168, less than the 131088-byte chunk) does not, and a request at the mmap threshold is mmapped.
   const from = blockField & 2 ? "mmapped: the top chunk is too small, and it is at the mmap threshold" : "from the top chunk: it fits, so no mmap";

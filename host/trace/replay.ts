@@ -125,7 +125,8 @@ export interface ThreadsReplay {
 }
 
 const IS_MMAPPED = 2;
-const SIZE_BITS = 7;
+/** A size field's chunk size: its three flag bits taken off, by arithmetic (64-bit fields too). */
+const chunkSize = (field: number): number => field - (field % 8);
 const NL = 10;
 const SPACE = 32;
 
@@ -288,7 +289,7 @@ export class ReplayWriter implements ReplayEvents {
         n = writeDecimal(buf, n, Math.abs(offset));
       }
       buf[n++] = SPACE;
-      n = writeDecimal(buf, n, this.sizeofSizeT === 4 ? (field & ~SIZE_BITS) >>> 0 : field - (field % 8));
+      n = writeDecimal(buf, n, chunkSize(field));
     }
     buf[n++] = NL;
     out.n = n;
@@ -341,12 +342,12 @@ export class ThreadsReplayWriter implements ReplayEvents {
   /** A block of the main arena (`ID 0 0 OFFSET CHUNK`), mmapped (`ID M CHUNK`) or NULL (`ID N`). */
   block(id: number, p: number, field: number): void {
     // the flag bits off by arithmetic: an x86_64 size field may pass 2^32
-    const chunk = field - (field % 8);
+    const chunk = chunkSize(field);
     this.out.ascii(p === 0 ? `${id} N\n` : field & IS_MMAPPED ? `${id} M ${chunk}\n` : `${id} 0 0 ${p - this.brk0} ${chunk}\n`);
   }
 
   arenaBlock(id: number, _p: number, field: number, arena: number, heap: number, heapOffset: number): void {
-    this.out.ascii(`${id} ${arena} ${heap} ${heapOffset} ${field - (field % 8)}\n`);
+    this.out.ascii(`${id} ${arena} ${heap} ${heapOffset} ${chunkSize(field)}\n`);
   }
 
   note(text: string): void {
@@ -372,7 +373,7 @@ export function formatReplayLine(result: ReplayResult, id: number): string {
   const p = result.addr[id];
   if (p === 0) return `${id} N`;
   const field = result.sizeField[id];
-  const chunk = result.sizeofSizeT === 4 ? (field & ~SIZE_BITS) >>> 0 : field - (field % 8);
+  const chunk = chunkSize(field);
   if (field & IS_MMAPPED) return `${id} M ${chunk}`;
   const t = result.threads;
   if (t === null) return `${id} ${p - result.brk0} ${chunk}`;

@@ -15,6 +15,12 @@ export interface WalkthroughTarget {
   readonly arch?: "i386" | "x86_64";
 }
 
+/** The size field of the chunk of the block at `p` (flags included), read as the process reads it. */
+export function sizeFieldAt(proc: Pick<WalkthroughTarget, "read" | "arch">, p: number): number {
+  const word = proc.arch === "x86_64" ? 8 : 4;
+  return proc.read(p - word, word).reduceRight((acc, byte) => acc * 256 + byte, 0);
+}
+
 export function runWalkthrough(proc: WalkthroughTarget, sizes: readonly number[] = WALKTHROUGH_SIZES): string {
   const word = proc.arch === "x86_64" ? 8 : 4;
   // i386 results may be raw 32-bit patterns; x86_64 ones are addresses above 4 GiB already.
@@ -27,9 +33,7 @@ export function runWalkthrough(proc: WalkthroughTarget, sizes: readonly number[]
     if (p === 0) {
       where = "NULL";
     } else {
-      const b = proc.read(p - word, word);
-      let field = 0;
-      for (let i = word - 1; i >= 0; i--) field = field * 256 + b[i];
+      const field = sizeFieldAt(proc, p);
       where = `${field & 2 ? "mmapped" : `brk0+${p - brk0}`} size_field=0x${field.toString(16)}`;
     }
     out.push(`malloc(${size}) = ${where} brk_delta=${unsigned(proc.sbrk(0)) - brk0}`);
