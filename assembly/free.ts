@@ -26,7 +26,7 @@ import {
 import { munmap_chunk, systrim } from "./sysmalloc";
 import { arena_for_chunk, arena_for_head } from "./arenas";
 import { heap_ar_ptr, heap_for_ptr, heap_trim } from "./heap";
-import { check_range, read_ok, write_ok } from "./pagemap";
+import { fill_checked, read_ok, write_ok } from "./pagemap";
 import { get_errno, malloc_printerr, set_errno } from "./syscalls";
 import { load_word, store_word } from "./vm";
 import { csize2tidx, tcache_count, tcache_entry, tcache_init, tcache_put } from "./tcache";
@@ -45,7 +45,7 @@ import {
 }
 
 function free_perturb_fill(p: word, n: word): void {
-  memory.fill(check_range(p, n, true), <u8>mp_.perturb_byte, <usize>n);
+  fill_checked(p, <u8>mp_.perturb_byte, n);
 }
 
 /** __libc_free */

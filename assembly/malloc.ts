@@ -33,7 +33,7 @@ import {
 import { sysmalloc } from "./sysmalloc";
 import { MALLOC_CYCLIC_LARGEBIN_SEARCH, MALLOC_CYCLIC_LARGEBIN_SORT } from "./hangs";
 import { walk_start, walk_step } from "./stats";
-import { check_range, write_ok } from "./pagemap";
+import { fill_checked, write_ok } from "./pagemap";
 import { malloc_printerr, set_errno } from "./syscalls";
 import { load_u32, load_word, store_u32, store_word } from "./vm";
 import { csize2tidx, maybe_init_tcache, tcache_count, tcache_get, tcache_put } from "./tcache";
@@ -66,7 +66,7 @@ export function ptmalloc_init(): void {
 }
 
 function alloc_perturb_fill(p: word, n: word): void {
-  memory.fill(check_range(p, n, true), <u8>(mp_.perturb_byte ^ 0xff), <usize>n);
+  fill_checked(p, <u8>(mp_.perturb_byte ^ 0xff), n);
 }
 
 /** __libc_malloc */
@@ -504,12 +504,12 @@ export function libc_calloc(n: word, elem_size: word): word {
   let csz = chunksize(p);
   if (chunk_is_mmapped(p)) {
     if (mp_.perturb_byte != 0) {
-      memory.fill(check_range(mem, sz, true), 0, <usize>sz);
+      fill_checked(mem, 0, sz);
     }
     return mem;
   }
   if (mp_.perturb_byte == 0 && p == oldtop && csz > oldtopsize) csz = oldtopsize;
   const clearsize = csz - SIZE_SZ;
-  memory.fill(check_range(mem, clearsize, true), 0, <usize>clearsize); // every page it stores into was faulted in by check_range
+  fill_checked(mem, 0, clearsize); // every page it stores into is faulted in first
   return mem;
 }

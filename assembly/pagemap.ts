@@ -21,7 +21,7 @@ import {
   SIZE_SZ,
 } from "./config";
 import { main_arena_offset_of } from "./arena";
-import { va_range_to_offset, va_to_offset_or_0, w0_offset_of } from "./vm";
+import { run_length, va_range_to_offset, va_to_offset, va_to_offset_or_0, w0_offset_of } from "./vm";
 
 // @ts-ignore: decorator
 @external("env", "page_fault") declare function host_page_fault(addr: usize, write: u32): void;
@@ -176,8 +176,10 @@ export function access_slow(addr: usize, len: usize, write: bool): void {
 }
 
 /**
- * A load (memcpy's source) or store (memset, memcpy's destination) of the VAs [addr, addr + len):
- * their offset (any offset when len is 0: nothing is accessed).
+ * A load (memcpy's source) or store (memset, memcpy's destination) of the VAs [addr, addr + len),
+ * each page checked in address order: the offset of the first byte (any offset when len is 0:
+ * nothing is accessed). Only for a range whose bytes are contiguous in the memory (vm.ts:
+ * run_length); fill_checked and copy_checked take any.
  */
 // @ts-ignore: decorator
 @inline export function check_range(addr: word, len: word, write: bool): usize {
@@ -185,4 +187,56 @@ export function access_slow(addr: usize, len: usize, write: bool): void {
   const a = va_range_to_offset(addr, len, write);
   access_slow(a, <usize>len, write);
   return a;
+}
+
+/** memset(addr, byte, len) into the program's memory: page by page in address order, each checked first. */
+export function fill_checked(addr: word, byte: u8, len: word): void {
+  if (len == 0) return;
+  for (;;) {
+    const n = run_length(addr, len);
+    const a = va_to_offset(addr, true);
+    access_slow(a, <usize>n, true);
+    memory.fill(a, byte, <usize>n);
+    if (n == len) return;
+    addr += n;
+    len -= n;
+  }
+}
+
+/** Every page of [addr, addr + len) (len ≥ 1) checked, in address order, across runs. */
+function check_runs(addr: word, len: word, write: bool): void {
+  for (;;) {
+    const n = run_length(addr, len);
+    access_slow(va_to_offset(addr, write), <usize>n, write);
+    if (n == len) return;
+    addr += n;
+    len -= n;
+  }
+}
+
+/**
+ * memcpy(dst, src, n) between blocks that may have come from a corrupted list: the source's pages
+ * checked first, then the destination's, as the copy's first loads and stores would fault.
+ */
+export function copy_checked(dst: word, src: word, n: word): void {
+  if (n == 0) return;
+  if (run_length(src, n) == n && run_length(dst, n) == n) {
+    const from = check_range(src, n, false);
+    const to = check_range(dst, n, true);
+    memory.copy(to, from, <usize>n);
+    return;
+  }
+  // x86_64, a far page on either side: run by run
+  check_runs(src, n, false);
+  check_runs(dst, n, true);
+  for (;;) {
+    const a = run_length(src, n);
+    const b = run_length(dst, n);
+    const k = a < b ? a : b;
+    memory.copy(va_to_offset(dst, true), va_to_offset(src), <usize>k);
+    if (k == n) return;
+    src += k;
+    dst += k;
+    n -= k;
+  }
 }

@@ -14,7 +14,7 @@ import { arena_for_chunk, arena_for_head } from "./arenas";
 import { _int_malloc, libc_malloc, ptmalloc_init } from "./malloc";
 import { REALLOC_INVALID_NEXT_SIZE, REALLOC_INVALID_OLD_SIZE, REALLOC_INVALID_POINTER } from "./messages";
 import { munmap_chunk, mremap_chunk } from "./sysmalloc";
-import { check_range } from "./pagemap";
+import { copy_checked } from "./pagemap";
 import { malloc_printerr, set_errno } from "./syscalls";
 import { tcache_init } from "./tcache";
 import {
@@ -166,9 +166,3 @@ export function libc_reallocarray(ptr: word, nmemb: word, size: word): word {
   return libc_realloc(ptr, <word>product);
 }
 
-/** memcpy into a block that may have come from a corrupted list: the pages are checked first. */
-function copy_checked(dst: word, src: word, n: word): void {
-  const from = check_range(src, n, false);
-  const to = check_range(dst, n, true);
-  memory.copy(to, from, <usize>n);
-}

@@ -20,7 +20,7 @@ import { _int_malloc, ptmalloc_init } from "./malloc";
 import { MALLOC_UNALIGNED_TCACHE, TCACHE_THREAD_SHUTDOWN_UNALIGNED } from "./messages";
 import { malloc_printerr } from "./syscalls";
 import { write_ok } from "./pagemap";
-import { load_u16, load_word, proven_offset, store_word, va_range_to_offset, va_to_offset } from "./vm";
+import { load_u16, load_word, proven_offset, store_word, va_to_offset, zero_owned } from "./vm";
 import { cov, COV_TCACHE_INIT, COV_TCACHE_SHUTDOWN } from "./coverage";
 
 /** csize2tidx: the tcache bin of a chunk size. */
@@ -95,7 +95,7 @@ export function tcache_init(): void {
   if (victim != 0) {
     cov(COV_TCACHE_INIT);
     mp_.tcache = victim;
-    memory.fill(va_range_to_offset(victim, SIZEOF_TCACHE, true), 0, SIZEOF_TCACHE);
+    zero_owned(victim, SIZEOF_TCACHE);
   }
 }
 

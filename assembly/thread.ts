@@ -13,7 +13,7 @@ import { main_tls, mp_ } from "./arena";
 import { arena_thread_detach } from "./arenas";
 import { get_errno, set_errno } from "./syscalls";
 import { tcache_thread_shutdown } from "./tcache";
-import { load_u32, load_word, store_u32, store_word, va_range_to_offset } from "./vm";
+import { load_u32, load_word, store_u32, store_word, zero_owned } from "./vm";
 
 /** The running thread's TLS block (the main thread's until another runs). */
 export function current_tls(): word {
@@ -38,7 +38,7 @@ export function set_thread(tls: word): void {
 
 /** A new thread starts running with its TLS block at `tls`: no arena, no tcache, errno 0. From now on the process is multi-threaded. */
 export function thread_start(tls: word): void {
-  memory.fill(va_range_to_offset(tls, SIZEOF_TLS, true), 0, SIZEOF_TLS);
+  zero_owned(tls, SIZEOF_TLS);
   set_thread(tls);
   mp_.multiple_threads = 1;
 }

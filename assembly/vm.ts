@@ -13,8 +13,10 @@
 //
 //           A VA is translated on every access: W0 (where the static data and most chunks are)
 //           with one subtraction and one compare, inline; W1 and W2 out of line; a VA in none
-//           of them is the process's SIGSEGV (va_fault, which throws). The page-map checks
-//           (pagemap.ts) then run on the offset, as in the i386 build.
+//           of them is a far page, whose frame the kernel names (far_offset: it faults the page
+//           in, or throws the process's SIGSEGV where nothing is mapped). The page-map checks
+//           (pagemap.ts) then run on the offset, as in the i386 build. A window's VAs are
+//           contiguous in the memory; a far page's 4 KiB are, and no more (run_length).
 //
 // The allocator's static data (main_arena, the main thread's TLS block) has VAs too: W0's VA plus
 // its offset from W0's start, as libc's .data sits in the program's image.
@@ -23,10 +25,14 @@
 // host (need_windows), which answers with set_window for each; the host may also call set_window
 // at once.
 
+import { PAGESIZE } from "./config";
+
 // @ts-ignore: decorator
 @external("env", "va_fault") declare function host_va_fault(va: f64, write: u32): void;
 // @ts-ignore: decorator
 @external("env", "need_windows") declare function host_need_windows(): void;
+// @ts-ignore: decorator
+@external("env", "far_offset") declare function host_far_offset(va: f64, write: u32): usize;
 
 // W0 inline; W1, W2 out of line (x86_64 only: never read in the i386 build).
 let w0_va: word = 0;
@@ -59,15 +65,13 @@ export function set_window_at(i: i32, va: word, length: word, offset: usize): vo
   }
 }
 
-/** W1, W2, or the fault (write: the access was a store). */
+/** W1, W2, or a far page's frame: the kernel's, which faults (write: the access was a store). */
 function va_to_offset_slow(va: word, write: bool): usize {
   let d = va - w1_va;
   if (d < w1_len) return <usize>d + w1_off;
   d = va - w2_va;
   if (d < w2_len) return <usize>d + w2_off;
-  host_va_fault(<f64>va, <u32>write);
-  unreachable();
-  return 0;
+  return host_far_offset(<f64>va, <u32>write);
 }
 
 /**
@@ -128,22 +132,51 @@ function va_to_offset_or_0_slow(va: word): usize {
   }
 }
 
-/** The offset of [va, va + len) (len ≥ 1), which must lie in one window: else the first VA past it faults. */
-export function va_range_to_offset(va: word, len: word, write: bool): usize {
+/**
+ * How many of the bytes [va, va + len) (len ≥ 1) lie at consecutive offsets from va's: all of
+ * them in a window that holds the range, else up to the end of va's window, or of its page when
+ * va is in none (a far page's frame). Never faults.
+ */
+export function run_length(va: word, len: word): word {
   if (sizeof<word>() == 8) {
-    const off = va_to_offset(va, write);
-    // the window holding va, and how much of it is left from va
     let end: word;
     if (va - w0_va < w0_len) end = w0_va + w0_len;
     else if (va - w1_va < w1_len) end = w1_va + w1_len;
-    else end = w2_va + w2_len;
-    if (len > end - va) {
-      host_va_fault(<f64>end, <u32>write);
+    else if (va - w2_va < w2_len) end = w2_va + w2_len;
+    else end = (va | <word>(PAGESIZE - 1)) + 1;
+    const left = end - va;
+    return len < left ? len : left;
+  } else {
+    return len;
+  }
+}
+
+/**
+ * The offset of [va, va + len) (len ≥ 1), which must be contiguous in the memory (one window, or
+ * one far page: run_length): else the first VA past the run faults.
+ */
+export function va_range_to_offset(va: word, len: word, write: bool): usize {
+  if (sizeof<word>() == 8) {
+    const off = va_to_offset(va, write);
+    const run = run_length(va, len);
+    if (run < len) {
+      host_va_fault(<f64>(va + run), <u32>write);
       unreachable();
     }
     return off;
   } else {
     return <usize>va;
+  }
+}
+
+/** Zeroes [va, va + len) of memory the allocator owns (a tcache, a TLS block): unchecked, run by run. */
+export function zero_owned(va: word, len: word): void {
+  for (;;) {
+    const n = run_length(va, len);
+    memory.fill(va_to_offset(va, true), 0, <usize>n);
+    if (n == len) return;
+    va += n;
+    len -= n;
   }
 }
 

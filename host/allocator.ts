@@ -45,6 +45,12 @@ export interface AllocatorKernel {
   readonly windows?: readonly AllocatorWindow[];
   /** x86_64: the VA at a Wasm offset (−1 if none), for page faults, which the module reports by offset. */
   offsetToVa?(offset: number): number;
+  /**
+   * x86_64: the Wasm offset of the byte at a VA no window holds (a far page), the page faulted in
+   * for the access as a load (write false) or store would fault it in; −1 when that access is the
+   * process's SIGSEGV (accessFault then names it).
+   */
+  farOffset?(va: number, write: boolean): number;
 }
 
 /** The process's ABI: which build of the allocator runs. */
@@ -231,6 +237,13 @@ export function instantiateAllocator(module: WebAssembly.Module, options: LoadAl
           const kern = k();
           if (kern.offsetToVa === undefined) throw new Error("allocator: an x86_64 kernel must give offsetToVa");
           fault(kern.offsetToVa(offset >>> 0), write !== 0);
+        },
+        far_offset: (va: number, write: number) => {
+          // a kernel without far pages maps nothing outside its windows: the access faults
+          const offset = k().farOffset?.(va, write !== 0) ?? -1;
+          if (offset >= 0) return offset;
+          fault(va, write !== 0);
+          throw new Error(`allocator: the kernel let an access at 0x${va.toString(16)} (refused a frame) go on`);
         },
         va_fault: (va: number, write: number) => {
           fault(va, write !== 0);

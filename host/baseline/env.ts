@@ -12,7 +12,7 @@ import type { SegmentationFault } from "../errors.js";
 import { pageBit } from "../kernel/pagemap.js";
 import { ABI_I386, ABI_X86_64, type Abi } from "./abi.js";
 import { MP } from "./layout.js";
-import { check_range64, ld64, load64, st64, store64, va_fault_at_offset, va_off, wrap64 } from "./wide.js";
+import { check_range64, ld64, load64, run_length64, st64, store64, va_fault_at_offset, va_off, wrap64 } from "./wide.js";
 
 /** An Env has its ABI's numbers as fields (env.MINSIZE, env.SIZE_SZ, ...), set in the constructor. */
 export interface Env extends Abi {}
@@ -298,12 +298,66 @@ export function access_slow(env: Env, addr: number, len: number, write: boolean)
 
 /**
  * check_range of the Wasm build: a memset (write) or memcpy source (read) of the C addresses
- * [addr, addr + len), checked; their Wasm offset (x86-64: one window must hold them all).
+ * [addr, addr + len), checked; their Wasm offset (x86-64: they must be contiguous, run_length64).
  */
 export function check_range(env: Env, addr: number, len: number, write: boolean): number {
   if (env.wide) return len === 0 ? 0 : check_range64(env, addr, len, write);
   if (len !== 0) access_slow(env, addr, len, write);
   return addr;
+}
+
+/** How many of [addr, addr + len) are contiguous in the memory: all of them on i386. */
+function run_length(env: Env, addr: number, len: number): number {
+  return env.wide ? run_length64(env, addr, len) : len;
+}
+
+/** memset(addr, byte, len) into the program's memory: run by run in address order, each page checked first. */
+export function fill_checked(env: Env, addr: number, byte: number, len: number): void {
+  while (len > 0) {
+    const n = run_length(env, addr, len);
+    const a = check_range(env, addr, n, true);
+    env.u8.fill(byte & 0xff, a, a + n);
+    addr += n;
+    len -= n;
+  }
+}
+
+/** memcpy into a block that may have come from a corrupted list: the source's pages checked, then the destination's. */
+export function copy_checked(env: Env, dst: number, src: number, n: number): void {
+  if (n === 0) return;
+  if (run_length(env, src, n) === n && run_length(env, dst, n) === n) {
+    const s = check_range(env, src, n, false);
+    const d = check_range(env, dst, n, true);
+    env.u8.copyWithin(d, s, s + n);
+    return;
+  }
+  for (const [addr, write] of [[src, false], [dst, true]] as const) {
+    for (let a = addr, left = n; left > 0; ) {
+      const k = run_length(env, a, left);
+      check_range(env, a, k, write);
+      a += k;
+      left -= k;
+    }
+  }
+  while (n > 0) {
+    const k = Math.min(run_length(env, src, n), run_length(env, dst, n));
+    const s = va_off(env, src, false);
+    env.u8.copyWithin(va_off(env, dst, true), s, s + k);
+    src += k;
+    dst += k;
+    n -= k;
+  }
+}
+
+/** Zeroes [va, va + len) of memory the allocator owns (a tcache, a TLS block): unchecked, run by run. */
+export function zero_owned(env: Env, va: number, len: number): void {
+  while (len > 0) {
+    const n = run_length(env, va, len);
+    const a = env.wide ? va_off(env, va, true) : va;
+    env.u8.fill(0, a, a + n);
+    va += n;
+    len -= n;
+  }
 }
 
 /** What a Wasm load past the end of the memory does: a trap, thrown as a RuntimeError. */

@@ -14,7 +14,7 @@ import { av_top, contiguous, fastbin, set_av_top, set_fastbin, set_have_fastchun
 import { arena_for_chunk, arena_for_head } from "./arenas.js";
 import { fastbin_index, in_smallbin_range, unlink_chunk, unsorted_chunks } from "./bins.js";
 import { aligned_OK, chunksize, misaligned_chunk, protect_ptr, size_of, without_prev_inuse } from "./chunk.js";
-import { check_range, ld, ld16, malloc_printerr, st, wrap, type Env } from "./env.js";
+import { fill_checked, ld, ld16, malloc_printerr, st, wrap, type Env } from "./env.js";
 import { heap_ar_ptr, heap_for_ptr, heap_trim } from "./heap.js";
 import { W_GLOBAL_MAX_FAST, W_MMAP_THRESHOLD, W_NO_DYN_THRESHOLD, W_PERTURB_BYTE, W_TCACHE, W_TCACHE_BINS, W_TCACHE_COUNT, W_TOP_PAD, W_TRIM_THRESHOLD } from "./layout.js";
 import { munmap_chunk, systrim } from "./sysmalloc.js";
@@ -25,8 +25,7 @@ import { csize2tidx, key_matches, tcache_entry, tcache_init, tcache_put } from "
 function free_perturb(env: Env, p: number, n: number): void {
   const perturb = env.mpi[W_PERTURB_BYTE]!;
   if (perturb !== 0) {
-    const a = check_range(env, p, n, true);
-    env.u8.fill(perturb & 0xff, a, a + n);
+    fill_checked(env, p, perturb, n);
   }
 }
 

@@ -25,7 +25,7 @@ import {
   checked_request2size, chunk_is_mmapped, chunksize, mem2chunk, misaligned_chunk, protect_ptr, request2size,
   set_non_main_arena, size_of, with_prev_inuse,
 } from "./chunk.js";
-import { check_range, ld, ld16, ldw, malloc_printerr, st, wrap, type Env } from "./env.js";
+import { fill_checked, ld, ld16, ldw, malloc_printerr, st, wrap, type Env } from "./env.js";
 import { malloc_consolidate } from "./free.js";
 import { heap_for_ptr, heap_mprotect_size } from "./heap.js";
 import {
@@ -54,8 +54,7 @@ export function ptmalloc_init(env: Env): void {
 export function alloc_perturb(env: Env, p: number, n: number): void {
   const perturb = env.mpi[W_PERTURB_BYTE]!;
   if (perturb !== 0) {
-    const a = check_range(env, p, n, true);
-    env.u8.fill((perturb ^ 0xff) & 0xff, a, a + n);
+    fill_checked(env, p, perturb ^ 0xff, n);
   }
 }
 
@@ -475,14 +474,12 @@ export function libc_calloc(env: Env, n: number, elem_size: number): number {
   const perturb = env.mpi[W_PERTURB_BYTE]!;
   if (chunk_is_mmapped(env, p)) {
     if (perturb !== 0) {
-      const a = check_range(env, mem, sz, true);
-      env.u8.fill(0, a, a + sz);
+      fill_checked(env, mem, 0, sz);
     }
     return mem;
   }
   if (perturb === 0 && p === oldtop && csz > oldtopsize) csz = oldtopsize;
   const clearsize = csz - env.SIZE_SZ;
-  const a = check_range(env, mem, clearsize, true);
-  env.u8.fill(0, a, a + clearsize); // every page it stores into was faulted in by check_range
+  fill_checked(env, mem, 0, clearsize); // every page it stores into is faulted in first
   return mem;
 }

@@ -10,7 +10,7 @@ import {
   checked_request2size, chunk_is_mmapped, chunksize, inuse, memsize, misaligned_chunk, set_head, set_head_size,
   set_inuse_bit_at_offset, size_of,
 } from "./chunk.js";
-import { check_range, ld, malloc_printerr, wrap, type Env } from "./env.js";
+import { copy_checked, ld, malloc_printerr, wrap, type Env } from "./env.js";
 import { _int_free, libc_free } from "./free.js";
 import { arena_for_chunk, arena_for_head } from "./arenas.js";
 import { W_MALLOC_INITIALIZED, W_MULTIPLE_THREADS, W_TCACHE } from "./layout.js";
@@ -144,9 +144,3 @@ export function libc_reallocarray(env: Env, ptr: number, nmemb: number, size: nu
   return libc_realloc(env, ptr, env.wide && product >= 2 ** 53 ? Number(BigInt(nmemb) * BigInt(size)) : product);
 }
 
-/** memcpy into a block that may have come from a corrupted list: the pages are checked first. */
-function copy_checked(env: Env, dst: number, src: number, n: number): void {
-  const s = check_range(env, src, n, false);
-  const d = check_range(env, dst, n, true);
-  env.u8.copyWithin(d, s, s + n);
-}

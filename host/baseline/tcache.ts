@@ -10,11 +10,11 @@ import { MALLOC_ALIGNMENT, TCACHE_MAX_BINS } from "../../assembly/config.js";
 import { MALLOC_UNALIGNED_TCACHE, TCACHE_THREAD_SHUTDOWN_UNALIGNED } from "../../assembly/messages.js";
 import { arena_get, arena_get_retry } from "./arenas.js";
 import { aligned_OK, protect_ptr } from "./chunk.js";
-import { ld, ld16, ldw, malloc_printerr, st, st16, stw, type Env } from "./env.js";
+import { ld, ld16, ldw, malloc_printerr, st, st16, stw, zero_owned, type Env } from "./env.js";
 import { libc_free } from "./free.js";
 import { W_TCACHE, W_TCACHE_KEY, W_TCACHE_KEY_HI, W_TCACHE_SHUTTING_DOWN } from "./layout.js";
 import { _int_malloc, ptmalloc_init } from "./malloc.js";
-import { va_off, va_range_off } from "./wide.js";
+import { va_off } from "./wide.js";
 
 const ALIGN_SHIFT = Math.log2(MALLOC_ALIGNMENT);
 
@@ -87,8 +87,7 @@ export function tcache_init(env: Env): void {
   }
   if (victim !== 0) {
     env.mp[W_TCACHE] = victim;
-    const a = env.wide ? va_range_off(env, victim, size, true) : victim;
-    env.u8.fill(0, a, a + size);
+    zero_owned(env, victim, size);
   }
 }
 

@@ -12,10 +12,9 @@
 import * as C32 from "../../assembly/config.js";
 import * as C64 from "../generated/config-x86_64.js";
 import { arena_thread_detach } from "./arenas.js";
-import { ldf, ldi, stf, sti, type Env } from "./env.js";
+import { ldf, ldi, stf, sti, zero_owned, type Env } from "./env.js";
 import { W_CUR_TLS, W_ERRNO, W_MULTIPLE_THREADS, W_TCACHE, W_TCACHE_SHUTTING_DOWN, W_THREAD_ARENA } from "./layout.js";
 import { tcache_thread_shutdown } from "./tcache.js";
-import { va_range_off } from "./wide.js";
 
 /** The running thread's TLS block (the main thread's until another runs). */
 export function current_tls(env: Env): number {
@@ -41,8 +40,7 @@ export function set_thread(env: Env, tls: number): void {
 
 /** A new thread starts running with its TLS block at `tls`: no arena, no tcache, errno 0. From now on the process is multi-threaded. */
 export function thread_start(env: Env, tls: number): void {
-  const a = env.wide ? va_range_off(env, tls, env.SIZEOF_TLS, true) : tls;
-  env.u8.fill(0, a, a + env.SIZEOF_TLS);
+  zero_owned(env, tls, env.SIZEOF_TLS);
   set_thread(env, tls);
   env.mp[W_MULTIPLE_THREADS] = 1;
 }

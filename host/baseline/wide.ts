@@ -12,6 +12,7 @@
 // by its VA.
 
 import { PAGEMAP_WRITE_PLANE } from "../../assembly/config.js";
+import { PAGE_SIZE } from "../constants.js";
 import { pageBit } from "../kernel/pagemap.js";
 import { access_slow, type Env, HOT_LEN_W, HOT_START_W, STORE_LEN_W, STORE_START_W, trap } from "./env.js";
 
@@ -35,7 +36,14 @@ function va_off_slow(env: Env, va: number, write: boolean): number {
   if (d >= 0 && d < env.w1len) return d + env.w1off;
   d = va - env.w2va;
   if (d >= 0 && d < env.w2len) return d + env.w2off;
-  return va_fault(env, va, write);
+  return far_off(env, va, write);
+}
+
+/** A far page's frame: the kernel faults the page in, or the access is the process's SIGSEGV. */
+function far_off(env: Env, va: number, write: boolean): number {
+  // a kernel without far pages maps nothing outside its windows: the access faults
+  const off = env.kernel.farOffset?.(va, write) ?? -1;
+  return off >= 0 ? off : va_fault(env, va, write);
 }
 
 /** The offset of a VA, or 0 (the page map's first page: in no span) when no window holds it. Never faults. */
@@ -49,7 +57,7 @@ export function va_off_or_0(env: Env, va: number): number {
   return 0;
 }
 
-/** The process's SIGSEGV at a VA no window holds (the kernel names it). */
+/** The process's SIGSEGV at a VA the kernel refused (it names the fault). */
 function va_fault(env: Env, va: number, write: boolean): never {
   const fault = env.kernel.accessFault(va, write);
   if (fault !== null) throw env.onFault(fault);
@@ -118,14 +126,24 @@ export function st64(env: Env, base: number, offset: number, value: number): voi
   store64(env, a, value);
 }
 
-/** The offset of [va, va + len) (len ≥ 1), which must lie in one window: else the first VA past it faults. No page check. */
-export function va_range_off(env: Env, va: number, len: number, write: boolean): number {
-  const off = va_off(env, va, write);
+/**
+ * How many of [va, va + len) (len ≥ 1) lie at consecutive offsets from va's: up to the end of va's
+ * window, or of its page when no window holds it (a far page), as the Wasm build's run_length.
+ */
+export function run_length64(env: Env, va: number, len: number): number {
   let end: number;
   if (va - env.w0va >= 0 && va - env.w0va < env.w0len) end = env.w0va + env.w0len;
   else if (va - env.w1va >= 0 && va - env.w1va < env.w1len) end = env.w1va + env.w1len;
-  else end = env.w2va + env.w2len;
-  if (len > end - va) va_fault(env, end, write);
+  else if (va - env.w2va >= 0 && va - env.w2va < env.w2len) end = env.w2va + env.w2len;
+  else end = (Math.floor(va / PAGE_SIZE) + 1) * PAGE_SIZE;
+  return Math.min(len, end - va);
+}
+
+/** The offset of [va, va + len) (len ≥ 1), which must be contiguous (run_length64): else the first VA past it faults. No page check. */
+export function va_range_off(env: Env, va: number, len: number, write: boolean): number {
+  const off = va_off(env, va, write);
+  const run = run_length64(env, va, len);
+  if (run < len) va_fault(env, va + run, write);
   return off;
 }
 
