@@ -3,6 +3,7 @@
 
 import { availableParallelism } from "node:os";
 import { parseArgs } from "node:util";
+import { type Arch, ARCHES } from "./arch.js";
 import { EXHAUST_KINDS, type ExhaustSetting } from "./limits.js";
 import { PROFILES, type Profile } from "./sizes.js";
 
@@ -12,7 +13,9 @@ export const USAGE = `usage: ptmalloc-wasm fuzz [options]
   --seed S           the campaign's seed (default: random; printed)
   --workers K        worker threads, each running its own processes (default 2, or 1 on one core)
   --profile P        tiny | mixed | large | adversarial (default mixed)
-  --oracle           also replay every sequence on the real i386 glibc (needs gcc -m32)
+  --arch A           i386 | x86_64: the processes' ABI and glibc build (default i386)
+  --oracle           also replay every sequence on the real glibc of that ABI (needs
+                     gcc -m32 for i386, gcc for x86_64)
   --twin             run the pure-TypeScript build in lockstep on every sequence
   --twin-every N     ... on every N-th sequence only (default 4; 0: never)
   --deep             the debug build (the whole heap checked after every call) and every
@@ -22,11 +25,12 @@ export const USAGE = `usage: ptmalloc-wasm fuzz [options]
   --threads K        up to K live threads besides the main one: thread creation, switches,
                      exits, cross-thread frees (default 0: one thread)
   --exhaust W        run against a wall: none | as (RLIMIT_AS) | data (RLIMIT_DATA) | commit
-                     (overcommit 2) | oom (small RAM, the OOM killer) | space (fill the 4 GiB)
+                     (overcommit 2) | oom (small RAM, the OOM killer) | space (fill the space)
                      | mix (each sequence in turn; the default with --profile adversarial)
   --sequence-ops N   ops per sequence, each on a fresh process (default 50000; 4000 with --oracle)
   --trace FILE       mutate this op list or mtrace log (.gz accepted) instead of generating
-  --replay FILE      run a repro file (or any op list) once under the checks
+  --replay FILE      run a repro file (or any op list) once under the checks (its
+                     "# arch:" line sets the ABI unless --arch is given)
   --out DIR          where repro files are written (default: the current directory)
   --shrink-seconds N time budget for shrinking a failure (default 120)
   --quiet            no progress line
@@ -41,6 +45,9 @@ export interface FuzzArgs {
   seedGiven: boolean;
   workers: number;
   profile: Profile;
+  arch: Arch;
+  /** --arch was given (for --replay: it then wins over the file's `# arch:` line). */
+  archGiven: boolean;
   oracle: boolean;
   twinEvery: number;
   deep: boolean;
@@ -74,7 +81,7 @@ export function parseFuzzArgs(argv: string[]): FuzzArgs {
       allowPositionals: false,
       options: {
         ops: { type: "string" }, seconds: { type: "string" }, seed: { type: "string" }, workers: { type: "string" },
-        profile: { type: "string" }, oracle: { type: "boolean" }, twin: { type: "boolean" }, "twin-every": { type: "string" },
+        profile: { type: "string" }, arch: { type: "string" }, oracle: { type: "boolean" }, twin: { type: "boolean" }, "twin-every": { type: "string" },
         deep: { type: "boolean" }, "deep-every": { type: "string" }, "info-every": { type: "string" },
         "sequence-ops": { type: "string" }, trace: { type: "string" }, replay: { type: "string" }, out: { type: "string" },
         "shrink-seconds": { type: "string" }, exhaust: { type: "string" }, threads: { type: "string" }, quiet: { type: "boolean" },
@@ -87,6 +94,8 @@ export function parseFuzzArgs(argv: string[]): FuzzArgs {
   const v = parsed.values;
   const profile = (v.profile ?? "mixed") as Profile;
   if (!PROFILES.includes(profile)) throw new UsageError(`--profile must be one of ${PROFILES.join(", ")}, not ${JSON.stringify(v.profile)}`);
+  const arch = (v.arch ?? "i386") as Arch;
+  if (!ARCHES.includes(arch)) throw new UsageError(`--arch must be one of ${ARCHES.join(", ")}, not ${JSON.stringify(v.arch)}`);
   const seed = count("seed", v.seed, 0);
   if (seed !== null && seed > 0xffffffff) throw new UsageError(`--seed must fit in 32 bits, not ${JSON.stringify(v.seed)}`);
   const seconds = count("seconds", v.seconds, 1);
@@ -106,7 +115,7 @@ export function parseFuzzArgs(argv: string[]): FuzzArgs {
     seed: seed ?? Math.floor(Math.random() * 2 ** 32),
     seedGiven: seed !== null,
     workers: count("workers", v.workers, 1) ?? Math.min(2, availableParallelism()),
-    profile, oracle, twinEvery,
+    profile, arch, archGiven: v.arch !== undefined, oracle, twinEvery,
     deep: v.deep === true,
     deepEvery: count("deep-every", v["deep-every"], 1) ?? (v.deep ? 64 : 0),
     infoEvery: count("info-every", v["info-every"], 1) ?? 256,

@@ -2,13 +2,18 @@
 // span and its contents, and the set of live spans sorted by address, so that a new block is
 // checked against its two neighbours only (O(log n) per op).
 //
-// A block's span is [ptr − 4, ptr + usable): its size field (the 4 bytes below the pointer, the
-// allocator's own header) and what the caller may write. Live spans tile the heap without
-// overlapping: a chunk's usable bytes end where the next chunk's size field starts.
+// A block's span is [ptr − SIZE_SZ, ptr + usable): its size field (the word below the pointer, the
+// allocator's own header: 4 bytes on i386, 8 on x86_64) and what the caller may write. Live spans
+// tile the heap without overlapping: a chunk's usable bytes end where the next chunk's size field
+// starts. Addresses are the process's (x86_64: 47-bit VAs, exact in a double).
 //
 // Contents: each block carries a pattern derived from its ID, written on allocation at the first
 // and last 64 bytes and at three words in between (all of it for blocks up to 4 KiB would cost
-// more than the call itself for big ones); a free or realloc checks it first.
+// more than the call itself for big ones); a free or realloc checks it first. The pattern functions
+// work on the block's offset in the memory (`base`: one window holds the block, space.ts); a block
+// no window holds (a far mapping) goes through the `*Far` ones, byte range by byte range.
+
+import type { Space } from "./space.js";
 
 export class Violation extends Error {
   constructor(
@@ -59,7 +64,8 @@ export enum State {
 
 /**
  * The pattern of block `id`: word k (bytes 4k..4k+3, little-endian) holds a hash of (id, k). A
- * block's pointer is 16-aligned, so whole words are written and checked through a Uint32Array.
+ * block's pointer (and its offset in the memory) is 16-aligned, so whole words are written and
+ * checked through a Uint32Array.
  */
 export function patternWord(id: number, k: number): number {
   return (Math.imul(id + 1, 0x9e3779b1) ^ Math.imul(k + 1, 0x85ebca77)) >>> 0;
@@ -81,9 +87,10 @@ function tailStart(size: number): number {
   return size & ~3;
 }
 
-export function writePattern(u8: Uint8Array, u32: Uint32Array, ptr: number, size: number, id: number): void {
+/** Writes block `id`'s pattern into its `size` bytes at offset `base` of the memory. */
+export function writePattern(u8: Uint8Array, u32: Uint32Array, base: number, size: number, id: number): void {
   const words = Math.floor(size / 4);
-  const w0 = ptr >>> 2;
+  const w0 = base >>> 2;
   const idTerm = Math.imul(id + 1, 0x9e3779b1);
   const head = Math.min(words, HEAD_WORDS);
   for (let k = 0; k < head; k++) u32[w0 + k] = idTerm ^ Math.imul(k + 1, 0x85ebca77);
@@ -97,41 +104,41 @@ export function writePattern(u8: Uint8Array, u32: Uint32Array, ptr: number, size
       }
     }
   }
-  for (let off = tailStart(size); off < size; off++) u8[ptr + off] = patternByte(id, off);
+  for (let off = tailStart(size); off < size; off++) u8[base + off] = patternByte(id, off);
 }
 
-/** The first byte offset below `limit` where block `id`'s pattern is not intact, or -1. */
-export function checkPattern(u8: Uint8Array, u32: Uint32Array, ptr: number, size: number, id: number, limit = size): number {
+/** The first byte offset below `limit` where block `id`'s pattern (at offset `base`) is not intact, or -1. */
+export function checkPattern(u8: Uint8Array, u32: Uint32Array, base: number, size: number, id: number, limit = size): number {
   const words = Math.floor(size / 4);
   const whole = Math.floor(Math.min(size, limit) / 4); // words wholly below the limit
-  const w0 = ptr >>> 2;
+  const w0 = base >>> 2;
   const idTerm = Math.imul(id + 1, 0x9e3779b1);
   const head = Math.min(whole, HEAD_WORDS);
-  for (let k = 0; k < head; k++) if (u32[w0 + k] !== ((idTerm ^ Math.imul(k + 1, 0x85ebca77)) >>> 0)) return firstBad(u8, ptr, id, k);
+  for (let k = 0; k < head; k++) if (u32[w0 + k] !== ((idTerm ^ Math.imul(k + 1, 0x85ebca77)) >>> 0)) return firstBad(u8, base, id, k);
   if (words > HEAD_WORDS) {
     const from = Math.max(words - HEAD_WORDS, HEAD_WORDS);
-    for (let k = from; k < whole; k++) if (u32[w0 + k] !== ((idTerm ^ Math.imul(k + 1, 0x85ebca77)) >>> 0)) return firstBad(u8, ptr, id, k);
+    for (let k = from; k < whole; k++) if (u32[w0 + k] !== ((idTerm ^ Math.imul(k + 1, 0x85ebca77)) >>> 0)) return firstBad(u8, base, id, k);
     if (words > 4 * HEAD_WORDS) {
       for (let q = 1; q <= 3; q++) {
         const k = Math.floor((words * q) / 4);
-        if (k < whole && u32[w0 + k] !== ((idTerm ^ Math.imul(k + 1, 0x85ebca77)) >>> 0)) return firstBad(u8, ptr, id, k);
+        if (k < whole && u32[w0 + k] !== ((idTerm ^ Math.imul(k + 1, 0x85ebca77)) >>> 0)) return firstBad(u8, base, id, k);
       }
     }
   }
   const end = Math.min(size, limit);
-  for (let off = tailStart(size); off < end; off++) if (u8[ptr + off] !== patternByte(id, off)) return off;
+  for (let off = tailStart(size); off < end; off++) if (u8[base + off] !== patternByte(id, off)) return off;
   return -1;
 }
 
-function firstBad(u8: Uint8Array, ptr: number, id: number, k: number): number {
-  for (let off = 4 * k; off < 4 * k + 4; off++) if (u8[ptr + off] !== patternByte(id, off)) return off;
+function firstBad(u8: Uint8Array, base: number, id: number, k: number): number {
+  for (let off = 4 * k; off < 4 * k + 4; off++) if (u8[base + off] !== patternByte(id, off)) return off;
   return 4 * k;
 }
 
-/** The first non-zero byte among the pattern's places (every byte when `all` or small), or -1. */
-export function checkZero(u8: Uint8Array, u32: Uint32Array, ptr: number, size: number, all: boolean): number {
+/** The first non-zero byte among the pattern's places (every byte when `all` or small) of the block at offset `base`, or -1. */
+export function checkZero(u8: Uint8Array, u32: Uint32Array, base: number, size: number, all: boolean): number {
   const words = Math.floor(size / 4);
-  const w0 = ptr >>> 2;
+  const w0 = base >>> 2;
   const scanAll = all || words <= 4 * HEAD_WORDS;
   for (let k = 0; k < words; k++) {
     if (!scanAll && k === HEAD_WORDS) {
@@ -140,11 +147,63 @@ export function checkZero(u8: Uint8Array, u32: Uint32Array, ptr: number, size: n
     }
     if (u32[w0 + k] !== 0) return 4 * k;
   }
-  for (let off = words * 4; off < size; off++) if (u8[ptr + off] !== 0) return off;
+  for (let off = words * 4; off < size; off++) if (u8[base + off] !== 0) return off;
+  return -1;
+}
+
+/**
+ * The byte ranges [offset, end) of a block of `size` bytes that hold its pattern, in the order
+ * checkPattern looks at them (head, tail, the three words in between, the bytes after the last
+ * whole word); with `all`, the whole block. For the far path only (it allocates).
+ */
+function places(size: number, all = false): Array<[number, number]> {
+  if (all) return [[0, size]];
+  const words = Math.floor(size / 4);
+  const out: Array<[number, number]> = [[0, 4 * Math.min(words, HEAD_WORDS)]];
+  if (words > HEAD_WORDS) {
+    out.push([4 * Math.max(words - HEAD_WORDS, HEAD_WORDS), 4 * words]);
+    if (words > 4 * HEAD_WORDS) for (let q = 1; q <= 3; q++) out.push([4 * Math.floor((words * q) / 4), 4 * Math.floor((words * q) / 4) + 4]);
+  }
+  out.push([tailStart(size), size]);
+  return out.filter(([from, to]) => to > from);
+}
+
+/** writePattern for a block no window holds (space.ts), through the process. */
+export function writePatternFar(space: Space, ptr: number, size: number, id: number): void {
+  for (const [from, to] of places(size)) {
+    const bytes = new Uint8Array(to - from);
+    for (let off = from; off < to; off++) bytes[off - from] = patternByte(id, off);
+    space.write(ptr + from, bytes);
+  }
+}
+
+/** checkPattern for a block no window holds. */
+export function checkPatternFar(space: Space, ptr: number, size: number, id: number, limit = size): number {
+  for (const [from, to] of places(size)) {
+    const end = Math.min(to, limit);
+    if (end <= from) continue;
+    const bytes = space.read(ptr + from, end - from);
+    for (let off = from; off < end; off++) if (bytes[off - from] !== patternByte(id, off)) return off;
+  }
+  return -1;
+}
+
+/** checkZero for a block no window holds. */
+export function checkZeroFar(space: Space, ptr: number, size: number, all: boolean): number {
+  for (const [from, to] of places(size, all || Math.floor(size / 4) <= 4 * HEAD_WORDS)) {
+    const bytes = space.read(ptr + from, to - from);
+    const at = bytes.findIndex((b) => b !== 0);
+    if (at >= 0) return from + at;
+  }
   return -1;
 }
 
 export class Blocks {
+  constructor(
+    /** SIZE_SZ: the size field below each pointer belongs to the block's span. */
+    readonly headerBytes = 4,
+  ) {}
+
   // per ID
   state = new Uint8Array(1024);
   addr = new Float64Array(1024);
@@ -159,7 +218,8 @@ export class Blocks {
   pickCount = 0;
   #pickPos = new Int32Array(1024);
   // live spans (LIVE and ORPHAN blocks) as [start, end) pairs, sorted by start: one memmove per change
-  #spans = new Uint32Array(2048);
+  // (doubles: x86_64 addresses have 47 bits)
+  #spans = new Float64Array(2048);
   spanCount = 0;
   /** Sums over live blocks (orphans included): requested bytes in the heap and in mmapped chunks, their count. */
   heapRequested = 0;
@@ -232,7 +292,7 @@ export class Blocks {
     if (lo > 0 && sp[2 * lo - 1] > start) return sp[2 * lo - 2];
     if (lo < this.spanCount && sp[2 * lo] < end) return sp[2 * lo];
     if (2 * this.spanCount + 2 > sp.length) {
-      const grown = new Uint32Array(sp.length * 2);
+      const grown = new Float64Array(sp.length * 2);
       grown.set(sp);
       this.#spans = grown;
     }
@@ -268,7 +328,7 @@ export class Blocks {
   ownerAt(start: number): number {
     for (let id = 0; id < this.ids; id++) {
       const st = this.state[id];
-      if ((st === State.LIVE || st === State.ORPHAN) && this.addr[id] - 4 === start) return id;
+      if ((st === State.LIVE || st === State.ORPHAN) && this.addr[id] - this.headerBytes === start) return id;
     }
     return -1;
   }

@@ -180,7 +180,8 @@ export async function runCampaign(o: CampaignOptions): Promise<CampaignResult> {
 /** Prints the failure, shrinks it and writes the repro file. */
 async function report(o: CampaignOptions, v: TaskResult, result: CampaignResult): Promise<void> {
   const err = o.err;
-  err.write(`fuzz: VIOLATION in sequence ${v.index} (campaign seed ${o.seed}, process seed ${v.processSeed}, profile ${o.mode.profile}${v.twin ? ", with the twin" : ""})\n`);
+  const arch = o.mode.arch ?? "i386";
+  err.write(`fuzz: VIOLATION in sequence ${v.index} (campaign seed ${o.seed}, process seed ${v.processSeed}, ${arch === "i386" ? "" : `arch ${arch}, `}profile ${o.mode.profile}${v.twin ? ", with the twin" : ""})\n`);
   err.write(`  at op ${v.violation!.op}: ${v.violation!.what}\n`);
   const { seq } = parseSeq(v.failing!);
   const mode = { ...o.mode, twin: v.twin, exhaust: v.exhaust };
@@ -199,12 +200,12 @@ async function report(o: CampaignOptions, v: TaskResult, result: CampaignResult)
     err.write(`fuzz: shrunk to ${s.seq.length} ops in ${s.runs} runs${s.truncated ? " (time budget reached)" : ""}: at op ${op}: ${what}\n`);
   }
   const checks = [
-    o.mode.threads ? `--threads ${o.mode.threads}` : "", o.mode.oracle ? "--oracle" : "", v.twin ? "--twin" : "", o.mode.debug ? "--deep" : "",
+    arch === "i386" ? "" : `--arch ${arch}`, o.mode.threads ? `--threads ${o.mode.threads}` : "", o.mode.oracle ? "--oracle" : "", v.twin ? "--twin" : "", o.mode.debug ? "--deep" : "",
     v.exhaust !== "none" ? `--exhaust ${v.exhaust}` : "",
   ].filter(Boolean).join(" ");
   result.reproPath = writeRepro(o.outDir, final, {
     campaignSeed: o.seed, profile: o.mode.profile, index: v.index, processSeed: v.processSeed, what, op, checks, originalOps: seq.length,
-    nprocs: nprocsFor(o.mode, v.processSeed),
+    nprocs: nprocsFor(o.mode, v.processSeed), arch,
   });
   result.shrunkOps = final.length;
   err.write(`fuzz: repro written to ${result.reproPath}\n`);

@@ -13,6 +13,7 @@ import type { Process } from "../process.js";
 import type { Thread } from "../threads.js";
 import { firstDifference, formatReplay, replay } from "../trace/replay.js";
 import { Violation } from "./blocks.js";
+import type { Arch } from "./arch.js";
 import type { Caller, Target } from "./executor.js";
 import type { Exhaust } from "./limits.js";
 import { isThreadOp, type OpSeq } from "./ops.js";
@@ -22,6 +23,8 @@ import type { Profile } from "./sizes.js";
 
 export interface Mode {
   profile: Profile;
+  /** The processes' ABI (default i386); the oracles must be the matching builds. */
+  arch?: Arch;
   twin: boolean;
   debug: boolean;
   deepEvery: number;
@@ -57,7 +60,7 @@ function hasThreads(seq: OpSeq): boolean {
 
 function sequenceConfig(mode: Mode, seed: number, threaded: boolean): SequenceConfig {
   const base: SequenceConfig = {
-    profile: mode.profile, twin: mode.twin, debug: mode.debug, deepEvery: mode.deepEvery, infoEvery: mode.infoEvery, wrap: mode.wrap,
+    profile: mode.profile, arch: mode.arch, twin: mode.twin, debug: mode.debug, deepEvery: mode.deepEvery, infoEvery: mode.infoEvery, wrap: mode.wrap,
     wrapThread: mode.wrapThread, exhaust: mode.oracle ? "none" : mode.exhaust, threads: mode.threads ?? 0, nprocs: nprocsFor(mode, seed),
   };
   if (!mode.oracle) return base;
@@ -126,7 +129,9 @@ async function againstThreadsOracle(
     return { violation: new Violation(op, `the real glibc died of ${real.signal} at op ${op} (${real.stderr}) where we did not`), invalid: false };
   }
   if (real.status !== 0) return { violation: null, invalid: true };
-  const booted = await bootProcess({ seed, nprocs: config.nprocs, debug: config.debug, ramBytes: config.ramBytes, swapBytes: config.swapBytes, overcommit: config.overcommit });
+  const booted = await bootProcess({
+    seed, arch: config.arch, nprocs: config.nprocs, debug: config.debug, ramBytes: config.ramBytes, swapBytes: config.swapBytes, overcommit: config.overcommit,
+  });
   const result = replay(booted.process, text, { threads: true, scenario: "fuzz", checkpointEvery: 1, alignBreak: ORACLE_ALIGN_BREAK, timings: false });
   for (let id = 0; id < result.ids && id < addrs.length; id++) {
     if (result.made[id] && result.addr[id] !== addrs[id]) {

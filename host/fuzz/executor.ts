@@ -11,15 +11,24 @@
 // process for thread 0); mallopt, malloc_trim, sbrk and the system calls are the process's. A
 // block of a non-main arena must sit in a heap whose heap_info names an arena of the arena ring,
 // and after every thread line the ring and the free list must agree (arenaCheck).
+//
+// Both ABIs (`arch`): on x86_64 a size field is 8 bytes, addresses are 47-bit VAs reached through
+// the process's windows (space.ts), and a size is a 64-bit C value (arch.ts: -1 is SIZE_MAX); the
+// shadow compares the C values (`unsigned`), never the spellings.
 
 import { Process } from "../process.js";
 import { bootProcess, processKernel } from "../boot.js";
+import { ABI_I386, ABI_X86_64 } from "../cargs.js";
 import { ProcessAbort, ProcessKilled } from "../errors.js";
 import type { Kernel } from "../kernel/kernel.js";
 import type { Mallinfo2 } from "../libc.js";
-import { IS_MMAPPED, MP, MP_MMAP_THRESHOLD, MP_N_MMAPS_MAX, NON_MAIN_ARENA } from "./layout.js";
+import { type Arch, type ArchInfo, archInfo, isPow2, nextPow2 } from "./arch.js";
 import { arenaCheck, heapOfBlock } from "./arenas.js";
-import { Blocks, checkPattern, checkZero, InvalidOp, Killed, State, Violation, writePattern } from "./blocks.js";
+import {
+  Blocks, checkPattern, checkPatternFar, checkZero, checkZeroFar, InvalidOp, Killed, State, Violation, writePattern, writePatternFar,
+} from "./blocks.js";
+import { type GlibcState, locateGlibc } from "./layout.js";
+import { Space } from "./space.js";
 import { type Thread, ThreadCreateError } from "../threads.js";
 import { K, LETTER, NONE, type OpSeq } from "./ops.js";
 import { type Exhaust, wallOf } from "./limits.js";
@@ -47,6 +56,8 @@ export type Caller = Pick<
 export interface ExecConfig {
   /** The process seed (ASLR, tcache key). */
   seed: number;
+  /** The process's ABI (default i386). */
+  arch?: Arch;
   /** Run the pure-TypeScript twin in lockstep. */
   twin?: boolean;
   /** The debug build: the allocator checks its whole heap after every call. */
@@ -85,14 +96,17 @@ export interface Coverage {
  * The pure-TypeScript build on a process of its own, its program data ending where the Wasm
  * module's does: the same seed then gives the very same addresses.
  */
-async function bootTwin(options: ProcessOptions & { seed: number; nprocs: number }, heapBase: number): Promise<Process> {
+async function bootTwin(options: ProcessOptions & { seed: number; nprocs: number }, heapBase: number): Promise<{ proc: Process; kernel: Kernel }> {
   const { loadBaseline } = await import("../baseline/index.js");
-  const memory = new WebAssembly.Memory({ initial: 2, maximum: 65536 });
+  const wide = options.arch === "x86_64";
+  // (x86_64: the whole 4 GiB at once, as a process gets it; grown later it would cost V8 two full collections)
+  const memory = new WebAssembly.Memory({ initial: wide ? 65536 : 2, maximum: 65536 });
   let proc: Process | null = null;
   let kernel: Kernel | null = null;
   const onDeath = (err: Error) => proc?.die(err);
   const allocator = loadBaseline({
     memory,
+    arch: options.arch,
     seed: options.seed,
     // what the allocator asks the system at start (the Wasm build's set_system): without the
     // overcommit mode the twin's heap_trim gave pages back by madvise where the Wasm build's
@@ -108,26 +122,25 @@ async function bootTwin(options: ProcessOptions & { seed: number; nprocs: number
     },
   });
   kernel = processKernel(memory, allocator.heapBase, options, onDeath);
-  proc = new Process(memory, kernel, allocator.libc, true, options.nprocs);
-  return proc;
-}
-
-function nextPow2(x: number): number {
-  let p = 1;
-  while (p < x) p *= 2;
-  return p;
+  proc = new Process(memory, kernel, allocator.libc, true, options.nprocs, wide ? ABI_X86_64 : ABI_I386);
+  return { proc, kernel };
 }
 
 export class Executor {
-  readonly blocks = new Blocks();
+  readonly blocks: Blocks;
   readonly regions: Regions;
+  /** The ABI: word size, constants, how sizes are spelt. */
+  readonly arch: ArchInfo;
+  /** The process's memory by its addresses (and the twin's). */
+  readonly space: Space;
+  readonly twinSpace: Space | null;
+  /** Where glibc's main_arena and mp_ fields are. */
+  readonly glibc: GlibcState;
   readonly lines: string[] = [];
   /** The allocator's branch coverage (debug build, when it has it). */
   readonly coverage: Coverage | null;
   /** Ops run so far; the op whose call threw (died), or -1. */
   ops = 0;
-  #u8: Uint8Array;
-  #u32: Uint32Array;
   readonly #deepEvery: number;
   readonly #infoEvery: number;
   readonly #xlines: boolean;
@@ -159,10 +172,16 @@ export class Executor {
     readonly twin: Target | null,
     coverage: Coverage | null,
     config: ExecConfig,
+    space: Space,
+    twinSpace: Space | null,
+    glibc: GlibcState,
   ) {
     this.coverage = coverage;
-    this.#u8 = new Uint8Array(proc.memory.buffer);
-    this.#u32 = new Uint32Array(proc.memory.buffer);
+    this.arch = glibc.arch;
+    this.space = space;
+    this.twinSpace = twinSpace;
+    this.glibc = glibc;
+    this.blocks = new Blocks(this.arch.word);
     this.#deepEvery = config.deepEvery ?? 0;
     this.#infoEvery = config.infoEvery ?? 256;
     this.#xlines = config.xlines === true;
@@ -171,22 +190,24 @@ export class Executor {
     this.#wrapThread = config.wrapThread ?? null;
     this.#cur = proc;
     this.#twinCur = twin;
-    let twinBytes = twin ? new Uint8Array(twin.memory.buffer) : null;
-    const twinMemory = twin ? () => (twinBytes!.byteLength === 0 ? (twinBytes = new Uint8Array(twin.memory.buffer)) : twinBytes!) : null;
-    this.regions = new Regions(proc.sys, () => this.mem(), () => proc.maps(), () => proc.status().VmSize, this.blocks, twinMemory, config.oracleSafe === true, (config.exhaust ?? "none") !== "none");
+    this.regions = new Regions(proc.sys, space, () => proc.maps(), () => proc.status().VmSize, this.blocks, twinSpace, config.oracleSafe === true, (config.exhaust ?? "none") !== "none");
   }
 
   static async create(config: ExecConfig): Promise<Executor> {
+    const arch = archInfo(config.arch);
     const options = {
-      seed: config.seed, debug: config.debug === true, ramBytes: config.ramBytes, swapBytes: config.swapBytes, overcommit: config.overcommit,
+      seed: config.seed, arch: arch.arch, debug: config.debug === true, ramBytes: config.ramBytes, swapBytes: config.swapBytes, overcommit: config.overcommit,
       nprocs: config.nprocs ?? 2,
       ...wallOf(config.exhaust ?? "none").options,
     };
     const booted = await bootProcess(options);
     const proc = config.wrap ? config.wrap(booted.process) : booted.process;
-    const twin = config.twin ? await bootTwin(options, booted.allocator.heapBase) : null;
+    const twinBoot = config.twin ? await bootTwin(options, booted.allocator.heapBase) : null;
+    const twin = twinBoot?.proc ?? null;
     const cov = (booted.allocator as { coverage?: Coverage }).coverage ?? null;
-    const ex = new Executor(proc, twin, cov, config);
+    const space = new Space(booted.process, booted.kernel.windows, arch.word);
+    const twinSpace = twinBoot ? new Space(twinBoot.proc, twinBoot.kernel.windows, arch.word) : null;
+    const ex = new Executor(proc, twin, cov, config, space, twinSpace, locateGlibc(booted.process, arch));
     if (config.alignBreak) {
       for (const p of twin ? [proc, twin] : [proc]) {
         const brk = p.sbrk(0);
@@ -198,31 +219,12 @@ export class Executor {
     return ex;
   }
 
-  /** The memory as bytes (a new view after the memory grew). */
-  mem(): Uint8Array {
-    if (this.#u8.byteLength === 0) {
-      this.#u8 = new Uint8Array(this.proc.memory.buffer);
-      this.#u32 = new Uint32Array(this.proc.memory.buffer);
-    }
-    return this.#u8;
-  }
-
-  /** The memory as words (valid after mem()). */
-  get words(): Uint32Array {
-    return this.#u32;
-  }
-
-  /** A word of the allocator's mp_ (mmap threshold, n_mmaps_max, …). */
-  mpWord(offset: number): number {
-    const u8 = this.mem();
-    const a = MP + offset;
-    return (u8[a] | (u8[a + 1] << 8) | (u8[a + 2] << 16) | (u8[a + 3] << 24)) >>> 0;
-  }
+  /** The allocator's mp_.mmap_threshold and mp_.n_mmaps_max (read by the generator). */
   mmapThreshold(): number {
-    return this.mpWord(MP_MMAP_THRESHOLD);
+    return this.space.word(this.glibc.mmapThreshold);
   }
   mmapMax(): number {
-    return this.mpWord(MP_N_MMAPS_MAX);
+    return this.space.u32At(this.glibc.nMmapsMax);
   }
 
   #fail(i: number, what: string): never {
@@ -266,22 +268,24 @@ export class Executor {
     const t = this.#twinCur;
     const P = this.proc;
     const T = this.twin;
+    // the C value of a size_t field (x86_64: -1 is SIZE_MAX, 2^64 − 1)
+    const U = this.arch.unsigned;
     if (this.#xlines) p.errno = 0, t && (t.errno = 0);
     switch (k) {
-      case K.MALLOC: return this.#alloc(i, k, a, b, 16, p.malloc(b), t?.malloc(b));
-      case K.CALLOC: return this.#alloc(i, k, a, b * c, 16, p.calloc(b, c), t?.calloc(b, c));
-      case K.MEMALIGN: return this.#alloc(i, k, a, c, b, p.memalign(b, c), t?.memalign(b, c));
-      case K.ALIGNED_ALLOC: return this.#alloc(i, k, a, c, b, p.aligned_alloc(b, c), t?.aligned_alloc(b, c));
+      case K.MALLOC: return this.#alloc(i, k, a, U(b), 16, p.malloc(b), t?.malloc(b));
+      case K.CALLOC: return this.#alloc(i, k, a, U(b) * U(c), 16, p.calloc(b, c), t?.calloc(b, c));
+      case K.MEMALIGN: return this.#alloc(i, k, a, U(c), U(b), p.memalign(b, c), t?.memalign(b, c));
+      case K.ALIGNED_ALLOC: return this.#alloc(i, k, a, U(c), U(b), p.aligned_alloc(b, c), t?.aligned_alloc(b, c));
       case K.POSIX_MEMALIGN: {
         const r = p.posix_memalign(b, c);
         const r2 = t?.posix_memalign(b, c);
         if (r2 && (r2.err !== r.err || r2.ptr !== r.ptr)) this.#fail(i, `twin: posix_memalign gave ${JSON.stringify(r2)}, wasm ${JSON.stringify(r)}`);
         if ((r.err === 0) !== (r.ptr !== 0)) this.#fail(i, `posix_memalign returned ${r.err} with pointer 0x${r.ptr.toString(16)}`);
         if (r.err !== 0 && r.err !== ENOMEM && r.err !== EINVAL) this.#fail(i, `posix_memalign returned ${r.err}`);
-        return this.#alloc(i, k, a, c, b, r.ptr, undefined, r.err);
+        return this.#alloc(i, k, a, U(c), U(b), r.ptr, undefined, r.err);
       }
-      case K.VALLOC: return this.#alloc(i, k, a, b, PAGE, p.valloc(b), t?.valloc(b));
-      case K.PVALLOC: return this.#alloc(i, k, a, Math.ceil(b / PAGE) * PAGE, PAGE, p.pvalloc(b), t?.pvalloc(b));
+      case K.VALLOC: return this.#alloc(i, k, a, U(b), PAGE, p.valloc(b), t?.valloc(b));
+      case K.PVALLOC: return this.#alloc(i, k, a, Math.ceil(U(b) / PAGE) * PAGE, PAGE, p.pvalloc(b), t?.pvalloc(b));
       case K.REALLOC:
       case K.REALLOCARRAY: {
         const n = k === K.REALLOC ? 1 : c;
@@ -296,11 +300,11 @@ export class Executor {
         if (old >= 0) this.#checkIntact(i, old);
         const res = k === K.REALLOC ? p.realloc(oldPtr, size) : p.reallocarray(oldPtr, n, size);
         const res2 = t ? (k === K.REALLOC ? t.realloc(oldPtr, size) : t.reallocarray(oldPtr, n, size)) : undefined;
-        const product = n * size;
+        const product = U(n) * U(size);
         // the old block: gone when the call succeeded or freed it (size 0), else still allocated
         if (old >= 0) {
           this.blocks.unpick(old);
-          if (res !== 0 || (product === 0 && product <= 0xffffffff)) this.#release(old);
+          if (res !== 0 || product === 0) this.#release(old);
           else this.blocks.state[old] = State.ORPHAN;
         }
         return this.#alloc(i, k, a, product, 16, res, res2, 0, old >= 0 && res !== 0 ? old : -1);
@@ -348,7 +352,11 @@ export class Executor {
         if (T && r2 !== r) this.#fail(i, `twin: sbrk(${a}) = ${r2}, wasm ${r}`);
         if (r !== -1 && r !== before) this.#fail(i, `sbrk(${a}) returned 0x${r.toString(16)}, the break was 0x${before.toString(16)}`);
         const after = P.sbrk(0);
-        if (after !== (r === -1 ? before : before + a)) this.#fail(i, `sbrk(${a}): the break went from 0x${before.toString(16)} to 0x${after.toString(16)}`);
+        // (a shrink below the start of the break, which Linux refuses, glibc's sbrk reports as a
+        // success that leaves the break where it was: its __brk checks only that the break did
+        // not end below the request; reachable where the break is above 2 GiB, x86_64's)
+        const refusedShrink = a < 0 && r === before && after === before;
+        if (after !== (r === -1 ? before : before + a) && !refusedShrink) this.#fail(i, `sbrk(${a}): the break went from 0x${before.toString(16)} to 0x${after.toString(16)}`);
         // (sbrk is the main thread's wrapper here: its errno is the process's)
         if (r === -1 && P.errno !== ENOMEM) this.#fail(i, `sbrk failed with errno ${P.errno}`);
         if (this.#xlines) this.lines.push(r === -1 ? `s -1 ${P.errno}` : `s ${r - this.#brk0}`);
@@ -430,8 +438,7 @@ export class Executor {
 
   /** The arena ring and the free list (arenas.ts). */
   checkArenas(i: number): void {
-    this.mem();
-    const what = arenaCheck(this.#u32, this.liveThreads.length);
+    const what = arenaCheck(this.space, this.glibc, this.liveThreads.length);
     if (what) this.#fail(i, `arenas: ${what}`);
   }
 
@@ -498,14 +505,17 @@ export class Executor {
 
   /** Checks a block's pattern (before a free or realloc). */
   #checkIntact(i: number, id: number): void {
-    const bad = checkPattern(this.mem(), this.#u32, this.blocks.addr[id], this.blocks.size[id], id);
+    const S = this.space;
+    const ptr = this.blocks.addr[id], size = this.blocks.size[id];
+    const base = S.base(ptr, Math.max(1, size));
+    const bad = base >= 0 ? checkPattern(S.u8, S.u32, base, size, id) : checkPatternFar(S, ptr, size, id);
     if (bad >= 0) this.#fail(i, `block ${id} (0x${this.blocks.addr[id].toString(16)}, ${this.blocks.size[id]} bytes) was overwritten at offset ${bad} while live`);
   }
 
   /** A live block leaves the shadow (its span and the mallinfo sums). */
   #release(id: number): void {
     const B = this.blocks;
-    B.removeSpan(B.addr[id] - 4);
+    B.removeSpan(B.addr[id] - this.arch.word);
     if (B.mmapped[id]) {
       B.mmapRequested -= B.size[id];
       B.mmapCount--;
@@ -514,11 +524,6 @@ export class Executor {
       B.heapRequested -= B.size[id];
     }
     B.state[id] = State.DEAD;
-  }
-
-  #word(addr: number): number {
-    const u8 = this.mem();
-    return (u8[addr] | (u8[addr + 1] << 8) | (u8[addr + 2] << 16) | (u8[addr + 3] << 24)) >>> 0;
   }
 
   /**
@@ -540,7 +545,7 @@ export class Executor {
       const freedBySizeZero = (k === K.REALLOC || k === K.REALLOCARRAY) && request === 0;
       if (!freedBySizeZero && e !== ENOMEM && e !== EINVAL) this.#fail(i, `${LETTER[k]} returned NULL with errno ${e}`);
       if (this.#twinCur && k !== K.POSIX_MEMALIGN && this.#twinCur.errno !== e) this.#fail(i, `twin: errno ${this.#twinCur.errno}, wasm ${e}`);
-      const validAlign = (k === K.MALLOC || k === K.CALLOC || k === K.REALLOC || k === K.REALLOCARRAY || k === K.VALLOC || k === K.PVALLOC || (align & (align - 1)) === 0);
+      const validAlign = (k === K.MALLOC || k === K.CALLOC || k === K.REALLOC || k === K.REALLOCARRAY || k === K.VALLOC || k === K.PVALLOC || isPow2(align));
       // a small request fails only when the break and mmap both fail, which nothing here makes
       // happen (a foreign sbrk aside: the real glibc then refuses some requests too)
       if (!freedBySizeZero && e === ENOMEM) this.#refused(i);
@@ -548,19 +553,23 @@ export class Executor {
       if (this.#xlines) this.lines.push(`${LETTER[k]} ${id} N ${e}`);
       return;
     }
-    const want = align > 16 && align <= 0x80000000 ? nextPow2(align) : 16;
+    // (glibc takes any alignment up to SIZE_MAX / 2 + 1, rounded up to a power of two)
+    const want = align > 16 && align <= this.arch.wordRange / 2 ? nextPow2(align) : 16;
     if (ptr % want !== 0) this.#fail(i, `${LETTER[k]} returned 0x${ptr.toString(16)}, not aligned to ${want}`);
-    const field = this.#word(ptr - 4);
-    const mmapped = (field & IS_MMAPPED) !== 0;
-    const chunk = (field & ~7) >>> 0;
-    const usable = chunk - (mmapped ? 8 : 4);
+    const S = this.space;
+    const W = this.arch.word;
+    const C = this.arch.c;
+    const field = S.word(ptr - W);
+    const flags = field % 8;
+    const mmapped = (flags & C.IS_MMAPPED) !== 0;
+    const chunk = field - flags;
+    const usable = chunk - (mmapped ? 2 * W : W);
     if (usable < request) this.#fail(i, `${LETTER[k]}(${request}) gave a block of ${usable} usable bytes`);
-    if (!mmapped && field & NON_MAIN_ARENA) {
-      this.mem();
-      const what = heapOfBlock(this.#u32, ptr, usable);
+    if (!mmapped && flags & C.NON_MAIN_ARENA) {
+      const what = heapOfBlock(S, this.glibc, ptr, usable);
       if (what) this.#fail(i, `${LETTER[k]} returned 0x${ptr.toString(16)}, a chunk of a non-main arena: ${what}`);
     }
-    const clashAt = B.insertSpan(ptr - 4, ptr + usable);
+    const clashAt = B.insertSpan(ptr - W, ptr + usable);
     if (clashAt >= 0) {
       const clash = B.ownerAt(clashAt);
       this.#fail(i, `${LETTER[k]} returned 0x${ptr.toString(16)} (${usable} bytes), overlapping live block ${clash} at 0x${B.addr[clash].toString(16)} (${B.usable[clash]} bytes)`);
@@ -572,22 +581,26 @@ export class Executor {
     if (mmapped) {
       B.mmapRequested += request;
       B.mmapCount++;
-      B.mapLength[id] = chunk + this.#word(ptr - 8);
+      // (the mapping: prev_size holds what lies below the chunk in it)
+      B.mapLength[id] = chunk + S.word(ptr - 2 * W);
       B.mmapBytes += B.mapLength[id];
     } else {
       B.heapRequested += request;
     }
-    const u8 = this.mem();
-    const u32 = this.#u32;
+    const base = S.base(ptr, Math.max(1, request));
+    const u8 = S.u8;
+    const u32 = S.u32;
     if (k === K.CALLOC) {
-      const nz = checkZero(u8, u32, ptr, request, this.#deepEvery > 0);
+      const all = this.#deepEvery > 0;
+      const nz = base >= 0 ? checkZero(u8, u32, base, request, all) : checkZeroFar(S, ptr, request, all);
       if (nz >= 0) this.#fail(i, `calloc(${request}) at 0x${ptr.toString(16)}: byte ${nz} is not zero`);
     }
     if (from >= 0) {
-      const bad = checkPattern(u8, u32, ptr, B.size[from], from, request);
+      const bad = base >= 0 ? checkPattern(u8, u32, base, B.size[from], from, request) : checkPatternFar(S, ptr, B.size[from], from, request);
       if (bad >= 0) this.#fail(i, `realloc lost the contents of block ${from} at offset ${bad}`);
     }
-    writePattern(u8, u32, ptr, request, id);
+    if (base >= 0) writePattern(u8, u32, base, request, id);
+    else writePatternFar(S, ptr, request, id);
     if (this.#xlines) {
       const where = mmapped ? "M" : `H ${ptr - this.#brk0}`;
       this.lines.push(`${LETTER[k]} ${id} ${where} ${chunk} ${usable}`);

@@ -8,6 +8,10 @@
 // M_ARENA_TEST); every other op is then the current thread's, on any live block (frees and reallocs
 // across threads come by themselves). Without threads the generator draws exactly what it drew
 // before they existed: a seed names the same sequence.
+//
+// On x86_64 (`arch`) the sizes are that ABI's (sizes.ts): 64-bit values near SIZE_MAX, products of
+// calloc/reallocarray past 2^64, sbrk increments no 47-bit break can take; with the threads oracle
+// (`oracleSafe` and threads) every size stays below 2^32, as its op lists carry 32-bit sizes only.
 
 import { M_ARENA_MAX, M_ARENA_TEST, M_MMAP_MAX, M_MMAP_THRESHOLD, M_MXFAST, M_PERTURB, M_TOP_PAD, M_TRIM_THRESHOLD } from "../../assembly/config.js";
 import { MADV_DONTNEED, MAP_ANONYMOUS, MAP_NORESERVE, MAP_POPULATE, MAP_PRIVATE, MREMAP_MAYMOVE, PROT_NONE, PROT_READ, PROT_WRITE } from "../constants.js";
@@ -16,7 +20,8 @@ import { K, NONE, type OpSeq } from "./ops.js";
 import { type Exhaust, wallOf } from "./limits.js";
 import { Prng } from "./prng.js";
 import { PAGE } from "./regions.js";
-import { CLASS_ID, CLASSES, classOf, drawAlign, drawSize, type Profile, type SizeLimits } from "./sizes.js";
+import { type ArchInfo, I386_INFO } from "./arch.js";
+import { CLASS_ID, CLASSES, drawAlign, drawSize, type Profile, type SizeLimits, type SizeTable, sizeTable } from "./sizes.js";
 
 const MiB = 1 << 20;
 
@@ -43,6 +48,8 @@ export interface GeneratorOptions {
   exhaust?: Exhaust;
   /** Up to this many live threads besides the main one (0: no thread lines, the default). */
   threads?: number;
+  /** The ABI whose sizes are drawn (default i386). */
+  arch?: ArchInfo;
 }
 
 export class Generator {
@@ -62,6 +69,8 @@ export class Generator {
    * runs the C library calls only.
    */
   readonly #libcOnly: boolean;
+  readonly #sizes: SizeTable;
+  readonly #arch: ArchInfo;
   /** An sbrk to undo on the next op (a foreign sbrk that gives its memory back at once)… */
   #undo = 0;
   /** … if it moved the break here. */
@@ -75,11 +84,13 @@ export class Generator {
     let sum = 0;
     this.#cumulative = WEIGHTS[options.profile].map((w) => (sum += w));
     this.#total = sum;
-    this.#limits = { maxHuge: 64 * MiB };
-    this.#maxLive = MAX_LIVE[options.profile];
-    this.#requestCap = wallOf(options.exhaust ?? "none").requestCap ?? (options.oracleSafe ? 256 : 384) * MiB;
     this.#threads = options.threads ?? 0;
     this.#libcOnly = this.#threads > 0 && options.oracleSafe;
+    this.#arch = options.arch ?? I386_INFO;
+    this.#sizes = sizeTable(this.#arch);
+    this.#limits = { maxHuge: 64 * MiB, beyond32: this.#arch.wide && !options.oracleSafe, narrow: this.#arch.wide && this.#libcOnly };
+    this.#maxLive = MAX_LIVE[options.profile];
+    this.#requestCap = wallOf(options.exhaust ?? "none").requestCap ?? (options.oracleSafe ? 256 : 384) * MiB;
   }
 
   /** Appends the next op to `seq`; returns its index. */
@@ -127,11 +138,11 @@ export class Generator {
       case K.ALIGNED_ALLOC:
       case K.POSIX_MEMALIGN: {
         const s = this.#size(ex);
-        let align = drawAlign(rng, this.options.profile, MiB);
+        let align = drawAlign(rng, this.#sizes, this.options.profile, MiB, this.#limits.narrow);
         // an alignment beyond a page inside an mmapped chunk lands where the mapping's address
         // puts it: keep those requests in the heap when the oracle must follow
         // (a thread's arena mmaps a request too big for a heap even with M_MMAP_MAX 0)
-        if (this.options.oracleSafe && align > PAGE && align <= MiB && (ex.mmapMax() > 0 || this.#threads > 0) && s + align + 64 >= ex.mmapThreshold()) align = PAGE;
+        if (this.options.oracleSafe && align > PAGE && align <= MiB && (ex.mmapMax() > 0 || this.#threads > 0) && this.#arch.unsigned(s) + align + 64 >= ex.mmapThreshold()) align = PAGE;
         if (align > PAGE && align <= MiB) this.classes[CLASS_ID["align>page"]]++;
         if (align === MiB) this.classes[CLASS_ID["align-1MiB"]]++;
         return seq.push(kind, id, align, s);
@@ -143,8 +154,13 @@ export class Generator {
       case K.SBRK: {
         const r = rng.below(10);
         if (r < 2) return seq.push(K.SBRK, 0);
-        // increments no break can take (ENOMEM); a real 2 GiB break is layout-dependent
-        if (r < 3) return seq.push(K.SBRK, this.options.oracleSafe ? -0x80000000 : rng.pick([0x7fffffff, -0x80000000]));
+        // increments no break can take (ENOMEM); a real 2 GiB break is layout-dependent. x86_64:
+        // 64 TiB either way (up: past the mappings above the heap; down: below the start of the
+        // break, which Linux refuses and glibc's sbrk reports as success, the break unmoved)
+        if (r < 3) {
+          if (this.#arch.wide) return seq.push(K.SBRK, rng.chance(0.5) ? 2 ** 46 : -(2 ** 46));
+          return seq.push(K.SBRK, this.options.oracleSafe ? -0x80000000 : rng.pick([0x7fffffff, -0x80000000]));
+        }
         const inc = rng.pick([8, 16, 4096, 20000, 65536]);
         if (r < 7) {
           this.#undo = inc;
@@ -175,37 +191,49 @@ export class Generator {
 
   #size(ex: Executor): number {
     const B = ex.blocks;
-    let s = drawSize(this.rng, this.options.profile, this.#limits);
+    let s = drawSize(this.rng, this.#sizes, this.options.profile, this.#limits);
     // the live total stays far below the address space (a small request must never fail), unless
-    // the sequence is to fill it
-    if (s < 0x80000000 && s > MiB && B.heapRequested + B.mmapRequested + s > this.#requestCap) s = this.rng.range(0, 4096);
-    this.classes[classOf(s)]++;
+    // the sequence is to fill it (x86_64: requests of 4 GiB and more are meant to meet no window)
+    const u = this.#arch.unsigned(s);
+    if (u < (this.#arch.wide ? 2 ** 32 : 0x80000000) && u > MiB && B.heapRequested + B.mmapRequested + u > this.#requestCap) s = this.rng.range(0, 4096);
+    this.classes[this.#sizes.classOf(s)]++;
     return s;
   }
 
   /** SIZE / N for an N-element request, kept within the size limit when the product could succeed. */
   #share(size: number, n: number): number {
-    const per = Math.floor(size / n);
-    return n * per <= 0x7fffffff && n * per > this.#limits.maxHuge ? Math.floor(this.#limits.maxHuge / n) : per;
+    const A = this.#arch;
+    if (!A.wide) {
+      const per = Math.floor(size / n);
+      return n * per <= 0x7fffffff && n * per > this.#limits.maxHuge ? Math.floor(this.#limits.maxHuge / n) : per;
+    }
+    // (one element: the size as it is, whatever it spells; SIZE_MAX, -1, is 2^64 as a double)
+    if (n === 1) return size;
+    const per = Math.floor(A.unsigned(size) / n);
+    const total = n * per;
+    if (total > this.#limits.maxHuge && (total < 2 ** 32 || (total < A.noSpace && !this.#limits.beyond32))) return Math.floor(this.#limits.maxHuge / n);
+    return A.spell(per);
   }
 
   /** calloc / reallocarray whose product overflows size_t (or PTRDIFF_MAX). */
   #overflowing(seq: OpSeq, kind: number, id: number, old = NONE): number {
     const rng = this.rng;
     this.classes[CLASS_ID.overflow]++;
-    const pairs: Array<[number, number]> = [[0x10000, 0x10000], [0xffffffff, 2], [2, 0x80000000], [0x40000000, 4], [3, 0x55555556], [0x1000, 0x80001]];
-    const [n, s] = rng.pick(pairs);
+    const [n, s] = rng.pick(this.#limits.narrow ? this.#sizes.narrowOverflowPairs : this.#sizes.overflowPairs);
     return kind === K.CALLOC ? seq.push(K.CALLOC, id, n, s) : seq.push(K.REALLOCARRAY, id, old, n, s);
   }
 
   #mallopt(seq: OpSeq): number {
     const rng = this.rng;
+    const C = this.#arch.c;
     switch (rng.below(6)) {
       case 0: return seq.push(K.MALLOPT, M_TRIM_THRESHOLD, rng.pick([0, 4096, 131072, MiB, -1]));
       case 1: return seq.push(K.MALLOPT, M_TOP_PAD, rng.pick([0, 4096, 65536, 131072, MiB]));
-      case 2: return seq.push(K.MALLOPT, M_MMAP_THRESHOLD, rng.pick([4096, 65536, 131072, 524288, 524289, MiB]));
+      // the largest threshold glibc takes (HEAP_MAX_SIZE / 2) and one above; the default fast
+      // limit, the largest M_MXFAST takes and one above
+      case 2: return seq.push(K.MALLOPT, M_MMAP_THRESHOLD, rng.pick([4096, 65536, 131072, C.DEFAULT_MMAP_THRESHOLD_MAX, C.DEFAULT_MMAP_THRESHOLD_MAX + 1, MiB]));
       case 3: return seq.push(K.MALLOPT, M_MMAP_MAX, rng.pick([0, 1, 4, 65536]));
-      case 4: return seq.push(K.MALLOPT, M_MXFAST, rng.pick([0, 16, 32, 64, 80, 81, -1]));
+      case 4: return seq.push(K.MALLOPT, M_MXFAST, rng.pick([0, 16, 32, C.DEFAULT_MXFAST, C.MAX_FAST_SIZE, C.MAX_FAST_SIZE + 1, -1]));
       default: return seq.push(K.MALLOPT, M_PERTURB, rng.chance(0.5) ? 0 : rng.range(1, 255));
     }
   }

@@ -11,11 +11,12 @@ import { runCampaign, summary } from "./campaign.js";
 import { checkList, type Mode } from "./check.js";
 import { parseSeq } from "./ops.js";
 import { oracleBinary, oracleUnavailable, realNprocs, threadsOracleBinary } from "./oracle.js";
-import { reproNprocs, reproSeed } from "./repro.js";
+import { reproArch, reproNprocs, reproSeed } from "./repro.js";
+import type { Arch } from "./arch.js";
 
 function modeOf(a: FuzzArgs, oracle: string | null, threadsOracle: string | null, nprocs: number | undefined): Mode {
   return {
-    profile: a.profile, twin: a.twinEvery === 1, debug: a.deep, deepEvery: a.deepEvery, infoEvery: a.infoEvery, oracle, threadsOracle,
+    profile: a.profile, arch: a.arch, twin: a.twinEvery === 1, debug: a.deep, deepEvery: a.deepEvery, infoEvery: a.infoEvery, oracle, threadsOracle,
     threads: a.threads, nprocs,
   };
 }
@@ -34,13 +35,27 @@ export async function fuzzMain(argv: string[], err: NodeJS.WriteStream = process
     out.write(`${USAGE}\n`);
     return 0;
   }
+  // --replay: the file's ABI, unless --arch says otherwise
+  let parsed: ReturnType<typeof parseSeq> | null = null;
+  if (a.replay) {
+    let fileArch: Arch | null;
+    try {
+      parsed = parseSeq(readFileSync(a.replay, "utf8"), MALLOPT_PARAMS);
+      fileArch = reproArch(parsed.comments);
+    } catch (e) {
+      err.write(`ptmalloc-wasm fuzz: --replay ${a.replay}: ${(e as Error).message}\n`);
+      return 2;
+    }
+    if (!a.archGiven) a.arch = fileArch ?? "i386";
+    else if (fileArch !== null && fileArch !== a.arch) err.write(`fuzz: note: ${a.replay} was made on ${fileArch}; replaying it on ${a.arch}, as --arch says\n`);
+  }
   let oracle: string | null = null;
   let threadsOracle: string | null = null;
   // with the oracle the emulated processes get this machine's get_nprocs(), as the real replayer does
   let nprocs: number | undefined;
   if (a.oracle) {
-    oracle = oracleBinary();
-    threadsOracle = oracle && (a.threads > 0 || a.replay) ? threadsOracleBinary() : null;
+    oracle = oracleBinary(a.arch);
+    threadsOracle = oracle && (a.threads > 0 || a.replay) ? threadsOracleBinary(a.arch) : null;
     if (!oracle || ((a.threads > 0 || a.replay) && !threadsOracle)) {
       err.write(`ptmalloc-wasm fuzz: --oracle: ${oracleUnavailable}\n`);
       return 2;
@@ -54,14 +69,7 @@ export async function fuzzMain(argv: string[], err: NodeJS.WriteStream = process
   }
   const mode = modeOf(a, oracle, threadsOracle, nprocs);
 
-  if (a.replay) {
-    let parsed;
-    try {
-      parsed = parseSeq(readFileSync(a.replay, "utf8"), MALLOPT_PARAMS);
-    } catch (e) {
-      err.write(`ptmalloc-wasm fuzz: --replay ${a.replay}: ${(e as Error).message}\n`);
-      return 2;
-    }
+  if (a.replay && parsed) {
     const seed = a.seedGiven ? a.seed : (reproSeed(parsed.comments) ?? a.seed);
     // the CPU count the repro was made with (the arena limit), unless the real machine's must be used
     const fileNprocs = reproNprocs(parsed.comments);
@@ -78,12 +86,12 @@ export async function fuzzMain(argv: string[], err: NodeJS.WriteStream = process
       err.write(`fuzz: ${a.replay}: fails at op ${v.op} (${parsed.seq.line(v.op)}): ${v.what}\n`);
       return 1;
     }
-    err.write(`fuzz: ${a.replay}: ${parsed.seq.length} ops, clean (process seed ${seed})\n`);
+    err.write(`fuzz: ${a.replay}: ${parsed.seq.length} ops, clean (process seed ${seed}, ${a.arch})\n`);
     return 0;
   }
 
   err.write(
-    `fuzz: seed ${a.seed}, profile ${a.profile}, ${a.ops !== null ? `${a.ops} ops` : ""}${a.ops !== null && a.seconds !== null ? " or " : ""}${a.seconds !== null ? `${a.seconds} s` : ""}, ` +
+    `fuzz: seed ${a.seed}, ${a.arch === "i386" ? "" : `arch ${a.arch}, `}profile ${a.profile}, ${a.ops !== null ? `${a.ops} ops` : ""}${a.ops !== null && a.seconds !== null ? " or " : ""}${a.seconds !== null ? `${a.seconds} s` : ""}, ` +
       `${a.workers} worker${a.workers > 1 ? "s" : ""}${a.trace ? `, mutating ${a.trace}` : ""}` +
       `${a.threads ? `, up to ${a.threads} thread${a.threads > 1 ? "s" : ""} besides the main one${oracle ? ` (nprocs ${nprocs})` : ""}` : ""}` +
       `${oracle ? ", against the real glibc" : ""}${a.twinEvery ? `, twin on ${a.twinEvery === 1 ? "every" : `every ${a.twinEvery}th`} sequence` : ""}${a.deep ? ", deep" : ""}${a.exhaust !== "none" ? `, exhaustion ${a.exhaust}` : ""}\n`,

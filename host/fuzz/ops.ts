@@ -23,6 +23,13 @@
 //
 // IDs are 0, 1, 2, ... in the order of the allocating ops; region IDs (RID) likewise for `M`;
 // threads 1, 2, 3, ... in the order of the `T` lines that first name them (0 is the main thread).
+//
+// Numbers are decimal. A size, length or alignment is a C size_t of the process's ABI: up to
+// 2^32 − 1 on i386, up to 2^64 − 1 on x86_64, written unsigned (18446744073709551615 is SIZE_MAX)
+// and held as the number that spells it (arch.ts: -1; a value of 2^63 or more is negative, a value
+// between 2^53 and 2^63 must be one a double holds exactly). sbrk's INCREMENT and mallopt's PARAM
+// and VALUE are signed. Lists whose sizes fit 32 bits are also ops v1 with the extension
+// (docs/formats.md), which `ptmalloc-wasm replay` reads; the C replayers read both kinds.
 
 export const K = {
   MALLOC: 0, CALLOC: 1, MEMALIGN: 2, REALLOC: 3, REALLOCARRAY: 4, ALIGNED_ALLOC: 5, POSIX_MEMALIGN: 6,
@@ -38,6 +45,21 @@ const ARITY = [2, 3, 3, 3, 4, 3, 3, 2, 2, 1, 1, 2, 1, 1, 4, 3, 4, 4, 4, 1, 1];
 
 /** OLDID of a realloc of NULL. */
 export const NONE = -1;
+
+const TWO_32 = 2 ** 32;
+const TWO_63 = 2n ** 63n;
+const TWO_64 = 2n ** 64n;
+
+/** Whether the fields of an op of `kind` are signed (sbrk's increment, mallopt's parameter and value) rather than size_t values. */
+function signedField(kind: number): boolean {
+  return kind === K.MALLOPT || kind === K.SBRK;
+}
+
+/** A size_t field as written: unsigned decimal, whatever number spells it. */
+function unsignedText(v: number): string {
+  if (v >= 0 && v <= Number.MAX_SAFE_INTEGER) return String(v);
+  return BigInt.asUintN(64, BigInt(v)).toString();
+}
 
 export function allocates(kind: number): boolean {
   return kind <= K.PVALLOC;
@@ -96,7 +118,7 @@ export class OpSeq {
   /** One op as a line of the op-list format. */
   line(i: number): string {
     const k = this.kind[i];
-    const f = [this.a[i], this.b[i], this.c[i], this.d[i]].slice(0, ARITY[k]).map((v) => String(v));
+    const f = [this.a[i], this.b[i], this.c[i], this.d[i]].slice(0, ARITY[k]).map(signedField(k) ? String : unsignedText);
     if ((k === K.REALLOC || k === K.REALLOCARRAY) && this.b[i] === NONE) f[1] = "-";
     return `${LETTER[k]} ${f.join(" ")}`;
   }
@@ -222,8 +244,14 @@ export function parseSeq(text: string, params: Readonly<Record<string, number>> 
       if (x === "-" && j === 1 && (kind === K.REALLOC || kind === K.REALLOCARRAY)) return NONE;
       if (kind === K.MALLOPT && j === 0 && Object.hasOwn(params, x)) return params[x];
       const num = Number(x);
-      if (!/^-?\d+$/.test(x) || !Number.isSafeInteger(num)) bad(`not a number: ${x}`);
-      return num;
+      if (!/^-?\d+$/.test(x)) bad(`not a number: ${x}`);
+      if (Number.isSafeInteger(num)) return num;
+      // a 64-bit size_t: the number that spells it
+      if (signedField(kind!) || x[0] === "-" || BigInt(x) >= TWO_64) bad(`not a number: ${x}`);
+      const u = BigInt(x);
+      const c = u >= TWO_63 ? u - TWO_64 : u;
+      if (BigInt(Number(c)) !== c) bad(`${x} is a 64-bit value no double holds exactly`);
+      return Number(c);
     });
     seq.push(kind!, v[0], v[1] ?? 0, v[2] ?? 0, v[3] ?? 0);
   }
@@ -248,4 +276,21 @@ export function parseSeq(text: string, params: Readonly<Record<string, number>> 
     if (k === K.EXIT) live[n] = false;
   }
   return { seq, comments };
+}
+
+/**
+ * Whether every number of `seq` fits ops v1 with the extension (docs/formats.md): sizes in
+ * [0, 2^32), sbrk increments and mallopt values in 32 bits. What `ptmalloc-wasm replay` reads.
+ */
+export function fitsTraceFormat(seq: OpSeq): boolean {
+  for (let i = 0; i < seq.length; i++) {
+    const k = seq.kind[i];
+    const f = [seq.a[i], seq.b[i], seq.c[i], seq.d[i]];
+    for (let j = 0; j < ARITY[k]; j++) {
+      const v = f[j];
+      if (j === 1 && (k === K.REALLOC || k === K.REALLOCARRAY) && v === NONE) continue;
+      if (signedField(k) ? v < -0x80000000 || v >= TWO_32 : v < 0 || v >= TWO_32) return false;
+    }
+  }
+  return true;
 }

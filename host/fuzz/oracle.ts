@@ -1,5 +1,6 @@
 // The differential oracle: the same op sequence replayed by oracle/replay/replay.c on the real
-// i386 glibc 2.36 (gcc -m32), its `-x` output (one line per op) compared with the executor's lines.
+// glibc 2.36 of the machine — i386 (gcc -m32) or x86-64 (plain gcc), as the processes' arch —,
+// its `-x` output (one line per op) compared with the executor's lines.
 // Both start from a break moved up to a multiple of 1 MiB (`-a`), so aligned blocks land at the
 // same offsets; the emulated machine gets the real one's RAM, swap and overcommit mode, so the
 // kernel refuses what the real one refuses. One oracle process runs one sequence.
@@ -16,6 +17,7 @@ import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, statSync, wri
 import { tmpdir, totalmem } from "node:os";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
+import type { Arch } from "./arch.js";
 import type { OpSeq } from "./ops.js";
 import { allocates } from "./ops.js";
 
@@ -37,11 +39,13 @@ export function packageRoot(): string {
 const built = new Map<string, string | null>();
 
 /**
- * A C replayer (`source`, under oracle/), built with gcc -m32 -O2 (and `flags`) into oracle/bin/`name`
- * when missing or older than its source or oracle/replay/out.h; null (with the reason in
- * `oracleUnavailable`) where gcc -m32 cannot build it.
+ * A C replayer (`source`, under oracle/), built with gcc -O2 (and `flags`; -m32 for i386) into
+ * oracle/bin/`name`32 or `name`64 when missing or older than its source or oracle/replay/out.h;
+ * null (with the reason in `oracleUnavailable`) where gcc cannot build it.
  */
-function buildReplayer(source: string, name: string, flags: string[]): string | null {
+function buildReplayer(source: string, stem: string, flags: string[], arch: Arch): string | null {
+  const name = `${stem}${arch === "x86_64" ? "64" : "32"}`;
+  const gcc = arch === "x86_64" ? ["gcc"] : ["gcc", "-m32"];
   if (built.has(name)) return built.get(name)!;
   const fail = (reason: string): null => {
     oracleUnavailable = reason;
@@ -57,8 +61,8 @@ function buildReplayer(source: string, name: string, flags: string[]): string | 
     const newest = Math.max(statSync(src).mtimeMs, existsSync(header) ? statSync(header).mtimeMs : 0);
     if (!existsSync(bin) || statSync(bin).mtimeMs < newest) {
       mkdirSync(dirname(bin), { recursive: true });
-      const r = spawnSync("gcc", ["-m32", "-O2", ...flags, "-o", bin, src], { encoding: "utf8" });
-      if (r.error || r.status !== 0) return fail(`gcc -m32 cannot build the oracle: ${(r.error?.message ?? r.stderr).trim().split("\n")[0]}`);
+      const r = spawnSync(gcc[0], [...gcc.slice(1), "-O2", ...flags, "-o", bin, src], { encoding: "utf8" });
+      if (r.error || r.status !== 0) return fail(`${gcc.join(" ")} cannot build the ${arch} oracle: ${(r.error?.message ?? r.stderr).trim().split("\n")[0]}`);
     }
     built.set(name, bin);
     return bin;
@@ -67,14 +71,14 @@ function buildReplayer(source: string, name: string, flags: string[]): string | 
   }
 }
 
-/** The oracle replayer (oracle/replay/replay.c), or null (see buildReplayer). */
-export function oracleBinary(): string | null {
-  return buildReplayer(join("replay", "replay.c"), "fuzz-replay32", []);
+/** The oracle replayer for `arch` (oracle/replay/replay.c: oracle/bin/fuzz-replay32 or 64), or null (see buildReplayer). */
+export function oracleBinary(arch: Arch = "i386"): string | null {
+  return buildReplayer(join("replay", "replay.c"), "fuzz-replay", [], arch);
 }
 
-/** The threads oracle's replayer (oracle/threads/replay-threads.c, with -pthread), or null. */
-export function threadsOracleBinary(): string | null {
-  return buildReplayer(join("threads", "replay-threads.c"), "fuzz-replay-threads32", ["-pthread"]);
+/** The threads oracle's replayer for `arch` (oracle/threads/replay-threads.c, with -pthread: fuzz-replay-threads32 or 64), or null. */
+export function threadsOracleBinary(arch: Arch = "i386"): string | null {
+  return buildReplayer(join("threads", "replay-threads.c"), "fuzz-replay-threads", ["-pthread"], arch);
 }
 
 export let oracleUnavailable = "";

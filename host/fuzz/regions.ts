@@ -10,9 +10,13 @@
 // madvise(MADV_DONTNEED) drops every mapped page of the range and reports ENOMEM if the range had
 // a hole; mremap's outcome is the kernel's to decide (it depends on the neighbours), but when it
 // succeeds the old range must have been mapped, and the pages carry their contents and residency.
+//
+// Addresses are the process's (x86_64: VAs above 2^32); its memory is read and written through
+// its Space (space.ts), which knows where each page lives.
 
 import { MAP_POPULATE, PROT_WRITE } from "../constants.js";
 import type { Blocks } from "./blocks.js";
+import type { Space } from "./space.js";
 
 export const PAGE = 4096;
 const ENOMEM = 12;
@@ -61,10 +65,11 @@ interface Vma {
   prot: number;
 }
 
+/** The VMAs of maps() text (x86_64's last line, [vsyscall], is no VMA of the process: VmSize leaves it out). */
 function parseMaps(text: string): Vma[] {
   const out: Vma[] = [];
   for (const line of text.split("\n")) {
-    if (!line) continue;
+    if (!line || line.endsWith("[vsyscall]")) continue;
     const dash = line.indexOf("-");
     const sp = line.indexOf(" ");
     const perms = line.slice(sp + 1, sp + 4);
@@ -83,12 +88,12 @@ export class Regions {
 
   constructor(
     private readonly sys: RegionSys,
-    private readonly memory: () => Uint8Array,
+    private readonly space: Space,
     private readonly maps: () => string,
     private readonly vmSizeKb: () => number,
     private readonly blocks: Blocks,
     /** The twin's memory: the program's writes are the same in both processes (touched pages shape VMAs). */
-    private readonly twinMemory: (() => Uint8Array) | null = null,
+    private readonly twinSpace: Space | null = null,
     /**
      * The real kernel replays the ops (--oracle): whether a growing mremap grows in place or
      * moves depends on the neighbours, which differ there, so after one the region keeps only
@@ -106,7 +111,7 @@ export class Regions {
   mmap(length: number, prot: number, flags: number, fail: (what: string) => never): number {
     const res = this.sys.mmap(0, length, prot, flags, -1, 0);
     const pages = Math.ceil(length / PAGE);
-    if (res < 0 || res > 0xffffffff) {
+    if (res < 0) {
       this.list.push(Region.make(0, 0));
       return res;
     }
@@ -220,13 +225,11 @@ export class Regions {
    * replayer writes to the same pages (oracle/replay/replay.c, `M` and `X`).
    */
   #touch(r: Region, from: number, to: number): void {
-    const u8 = this.memory();
-    const twin = this.twinMemory?.() ?? null;
     for (let p = from; p < to && p < r.pages; p++) {
       if (p % 3 !== 0 || !r.mapped[p] || !(r.prot[p] & PROT_WRITE)) continue;
-      const tag = ((r.addr >>> 12) + p) % 255 + 1;
-      u8[r.addr + p * PAGE] = tag;
-      if (twin) twin[r.addr + p * PAGE] = tag;
+      const tag = (Math.floor(r.addr / PAGE) + p) % 255 + 1;
+      this.space.setByte(r.addr + p * PAGE, tag);
+      this.twinSpace?.setByte(r.addr + p * PAGE, tag);
       r.tag[p] = tag;
       r.resident[p] = 1;
     }
@@ -261,7 +264,6 @@ export class Regions {
   /** Holds every region (or region `only`) against maps(), mincore() and the memory. */
   verify(fail: (what: string) => never, only = -1): void {
     const vmas = parseMaps(this.maps());
-    const u8 = this.memory();
     this.list.forEach((r, rid) => {
       if (r.addr === 0 || (only >= 0 && rid !== only)) return;
       if (this.#vec.length < r.pages) this.#vec = new Uint8Array(r.pages);
@@ -284,7 +286,8 @@ export class Regions {
         while (v < vmas.length && vmas[v].end <= a) v++;
         if (v >= vmas.length || vmas[v].start > a) fail(`page ${p} of region ${rid} (0x${a.toString(16)}) is missing from /proc/self/maps`);
         if (vmas[v].prot !== r.prot[p]) fail(`page ${p} of region ${rid}: maps says prot ${vmas[v].prot}, expected ${r.prot[p]}`);
-        if (u8[a] !== r.tag[p]) fail(`page ${p} of region ${rid}: first byte ${u8[a]}, expected ${r.tag[p]}`);
+        const first = this.space.byte(a);
+        if (first !== r.tag[p]) fail(`page ${p} of region ${rid}: first byte ${first}, expected ${r.tag[p]}`);
       }
     });
   }

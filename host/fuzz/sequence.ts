@@ -56,7 +56,9 @@ function fmtInfo(m: Record<string, number>): string {
 /** Generates and runs `count` ops from `seed` on a fresh process. */
 export async function runGenerated(seed: number, count: number, config: SequenceConfig): Promise<SequenceResult> {
   const ex = await Executor.create({ ...config, seed });
-  const gen = new Generator(seed, { profile: config.profile, oracleSafe: config.oracleSafe === true, exhaust: config.exhaust ?? "none", threads: config.threads ?? 0 });
+  const gen = new Generator(seed, {
+    profile: config.profile, oracleSafe: config.oracleSafe === true, exhaust: config.exhaust ?? "none", threads: config.threads ?? 0, arch: ex.arch,
+  });
   const seq = new OpSeq(Math.min(count, 1 << 16));
   let violation: Violation | null = null;
   let endInfo: string | null = null;

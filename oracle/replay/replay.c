@@ -28,7 +28,7 @@
  * malloc family, and system calls on regions of the program's own):
  *   R NEWID OLDID NMEMB SIZE   reallocarray          A ID ALIGN SIZE   aligned_alloc
  *   P ID ALIGN SIZE            posix_memalign        v ID SIZE / V ID SIZE   valloc / pvalloc
- *   u ID                       malloc_usable_size    s INCREMENT       sbrk (signed)
+ *   u ID                       malloc_usable_size    s INCREMENT       sbrk (signed, an intptr_t)
  *   M RID LENGTH PROT FLAGS    mmap(NULL, ..., -1, 0): region RID (0, 1, 2, ... in order)
  *   U RID OFFSET LENGTH        munmap(region + OFFSET, LENGTH)
  *   X RID OFFSET LENGTH PROT   mprotect(...)         D RID OFFSET LENGTH ADVICE   madvise(...)
@@ -51,6 +51,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <gnu/libc-version.h>
+#include <limits.h>
 #include <malloc.h>
 #include <signal.h>
 #include <stdint.h>
@@ -145,7 +146,9 @@ static int parse_u(const char *s, size_t n, unsigned long long *v) {
   unsigned long long x = 0;
   for (size_t i = 0; i < n; i++) {
     if (s[i] < '0' || s[i] > '9') return 0;
-    x = x * 10 + (unsigned)(s[i] - '0');
+    unsigned d = (unsigned)(s[i] - '0');
+    if (x > (ULLONG_MAX - d) / 10) return 0; /* past 64 bits */
+    x = x * 10 + d;
   }
   *v = x;
   return 1;
@@ -561,7 +564,8 @@ int main(int argc, char **argv) {
         size_t n;
         const char *s = token(&n);
         long long inc;
-        if (!parse_i(s, n, &inc) || inc < INT32_MIN || inc > INT32_MAX) die("bad sbrk increment");
+        /* an intptr_t: 32 bits on i386, 64 on x86-64 (the fuzzer's x86_64 lists ask for 2^46) */
+        if (!parse_i(s, n, &inc) || inc < INTPTR_MIN || inc > INTPTR_MAX) die("bad sbrk increment");
         void *r = sbrk((intptr_t)inc);
         if (xmode) {
           out_str("s ");

@@ -1,13 +1,16 @@
 // The generator reaches what it claims: every size class (sizes.CLASSES) over the profiles, both
-// sides of every i386 large-bin boundary, and op lists that stay valid when ops are cut out.
+// sides of every i386 large-bin boundary, and op lists that stay valid when ops are cut out; and a
+// seed names the sequences it named before the generator knew x86_64. (x86_64's: x86_64.test.ts.)
 
+import { createHash } from "node:crypto";
 import { describe, expect, it } from "vitest";
 import { OpSeq, K, NONE, parseSeq, without } from "../../host/fuzz/ops.js";
 import { runGenerated } from "../../host/fuzz/sequence.js";
-import { chunkFor, CLASSES, LARGE_BIN_STARTS, largebinIndex } from "../../host/fuzz/sizes.js";
+import { CLASSES, SIZES_I386 } from "../../host/fuzz/sizes.js";
 import { MIN_LARGE_SIZE } from "../../assembly/config.js";
 
 const SEED = 20261207;
+const { chunkFor, largeBinStarts: LARGE_BIN_STARTS, largebinIndex } = SIZES_I386;
 
 describe("the size classes", () => {
   it("has the i386 large-bin boundaries of largebin_index_32_big", () => {
@@ -41,6 +44,23 @@ describe("the size classes", () => {
     for (const start of LARGE_BIN_STARTS.slice(1)) {
       expect(chunks.has(start), `chunk ${start}`).toBe(true);
       expect(chunks.has(start - 16), `chunk ${start - 16}`).toBe(true);
+    }
+  });
+});
+
+describe("i386 sequences", () => {
+  // sha-256 (first 16 hex digits) of the op lists these seeds gave before the generator knew x86_64
+  const cases = [
+    ["tiny", 1, 4000, {}, "090ecc01de1cf862"],
+    ["mixed", 2, 6000, {}, "8f1f22960425cbe8"],
+    ["adversarial", 4, 3000, {}, "11255dfc763ba8ba"],
+    ["adversarial", 6, 2000, { oracleSafe: true, alignBreak: 1 << 20 }, "44594821d9395725"],
+    ["mixed", 7, 4000, { threads: 4, nprocs: 2 }, "1539181642be396e"],
+  ] as const;
+  it("are the ones a seed gave before x86_64 existed", async () => {
+    for (const [profile, seed, ops, extra, hash] of cases) {
+      const r = await runGenerated(seed, ops, { profile, ...extra });
+      expect(createHash("sha256").update(r.seq.format()).digest("hex").slice(0, 16), `${profile} seed ${seed}`).toBe(hash);
     }
   });
 });

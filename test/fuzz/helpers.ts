@@ -24,14 +24,25 @@ export function capture(): { stream: NodeJS.WriteStream; text: () => string } {
 export function overlappingMalloc(proc: Process): Target {
   let calls = 0;
   let third = 0;
-  const t = {
-    malloc(size: number): number {
-      const p = proc.malloc(size);
-      calls++;
-      if (calls === 3) third = p;
-      return calls === 12 && third !== 0 ? third : p;
-    },
-  } as Partial<Target>;
+  return withMalloc(proc, (size) => {
+    const p = proc.malloc(size);
+    calls++;
+    if (calls === 3) third = p;
+    return calls === 12 && third !== 0 ? third : p;
+  });
+}
+
+/**
+ * An x86_64 process whose malloc keeps only the low 32 bits of its size (the classic bug of a
+ * 32-bit program ported to 64 bits): malloc(2^32 + 16) is malloc(16), malloc(SIZE_MAX) malloc(2^32 − 1).
+ */
+export function truncatingMalloc(proc: Process): Target {
+  return withMalloc(proc, (size) => proc.malloc(Number(BigInt.asUintN(32, BigInt(size)))));
+}
+
+/** The process with its malloc replaced, every other call its own. */
+function withMalloc(proc: Process, malloc: (size: number) => number): Target {
+  const t = { malloc } as Partial<Target>;
   for (const key of [
     "calloc", "realloc", "reallocarray", "free", "memalign", "aligned_alloc", "posix_memalign", "valloc", "pvalloc",
     "malloc_usable_size", "malloc_trim", "mallopt", "sbrk", "mallinfo2", "maps", "status",
