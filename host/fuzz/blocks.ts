@@ -73,18 +73,18 @@ export function patternWord(id: number, k: number): number {
 
 /** The pattern byte at offset `off` of block `id`. */
 export function patternByte(id: number, off: number): number {
-  return (patternWord(id, off >>> 2) >>> ((off & 3) * 8)) & 0xff;
+  return (patternWord(id, Math.floor(off / 4)) >>> ((off % 4) * 8)) & 0xff;
 }
 
 const HEAD_WORDS = 16; // 64 bytes at each end
 
 /**
- * The pattern's places in a block of `size` bytes: the words of [0, 64) and of the last 64 bytes
- * (whole words only), three words in between, and the bytes after the last whole word.
- * `visit(k)` is called for each word index in order; the return is where the trailing bytes start.
+ * The pattern's places in a block of `size` bytes are the words of [0, 64) and of the last 64
+ * bytes (whole words only), three words in between, and the bytes after the last whole word,
+ * which start here (arithmetic: an x86_64 block may pass 4 GiB).
  */
 function tailStart(size: number): number {
-  return size & ~3;
+  return size - (size % 4);
 }
 
 /** Writes block `id`'s pattern into its `size` bytes at offset `base` of the memory. */
