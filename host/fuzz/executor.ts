@@ -190,7 +190,8 @@ export class Executor {
     this.#wrapThread = config.wrapThread ?? null;
     this.#cur = proc;
     this.#twinCur = twin;
-    this.regions = new Regions(proc.sys, space, () => proc.maps(), () => proc.status().VmSize, this.blocks, twinSpace, config.oracleSafe === true, (config.exhaust ?? "none") !== "none");
+    const twinRegions = twin && twinSpace ? { sys: twin.sys, space: twinSpace } : null;
+    this.regions = new Regions(proc.sys, space, () => proc.maps(), () => proc.status().VmSize, this.blocks, twinRegions, config.oracleSafe === true, (config.exhaust ?? "none") !== "none");
   }
 
   static async create(config: ExecConfig): Promise<Executor> {
@@ -453,36 +454,30 @@ export class Executor {
       const to = Math.ceil((k === K.MREMAP ? b : b + c) / PAGE);
       for (let p = from; p < to; p++) if (r.addr === 0 || p >= r.pages || !r.mapped[p]) throw new InvalidOp(`${LETTER[k]} outside region ${a}`);
     }
+    // (Regions makes each call on the twin too, before the writes that follow it)
     let res: number;
-    let res2: number | undefined;
     switch (k) {
       case K.MMAP:
         res = R.mmap(b, c, d, fail);
-        res2 = t?.sys.mmap(0, b, c, d, -1, 0);
         if (this.#xlines) this.lines.push(res >= 0 ? "M ok" : `M ${res}`);
         break;
       case K.MUNMAP:
         res = R.munmap(a, b, c);
-        res2 = t?.sys.munmap(R.list[a].addr + b, c);
         if (this.#xlines) this.lines.push(`U ${res}`);
         break;
       case K.MPROTECT:
         res = R.mprotect(a, b, c, d, fail);
-        res2 = t?.sys.mprotect(R.list[a].addr + b, c, d);
         if (this.#xlines) this.lines.push(`X ${res}`);
         break;
       case K.MADVISE:
         res = R.madvise(a, b, c, d, fail);
-        res2 = t?.sys.madvise(R.list[a].addr + b, c, d);
         if (this.#xlines) this.lines.push(`D ${res}`);
         break;
-      default: {
-        const from = R.list[a].addr;
+      default:
         res = R.mremap(a, b, c, d, fail);
-        res2 = t?.sys.mremap(from, b, c, d);
         if (this.#xlines) this.lines.push(res >= 0 ? "Y ok" : `Y ${res}`);
-      }
     }
+    const res2 = R.twinResult;
     if (t && res2 !== res) fail(`twin: ${LETTER[k]} gave ${res2}, wasm ${res}`);
     // the region the call aimed at after every call, all of them after every 8th (and at the end)
     R.verify(fail, ++this.#kernelOps % 8 === 0 ? -1 : a);

@@ -84,6 +84,8 @@ function parseMaps(text: string): Vma[] {
 
 export class Regions {
   readonly list: Region[] = [];
+  /** The twin's result of the last call (undefined without a twin). */
+  twinResult: number | undefined = undefined;
   #vec = new Uint8Array(1024);
 
   constructor(
@@ -92,8 +94,12 @@ export class Regions {
     private readonly maps: () => string,
     private readonly vmSizeKb: () => number,
     private readonly blocks: Blocks,
-    /** The twin's memory: the program's writes are the same in both processes (touched pages shape VMAs). */
-    private readonly twinSpace: Space | null = null,
+    /**
+     * The twin's system calls and memory: each call is made on it right after the process's, and
+     * the program's writes that follow go to both (touched pages shape VMAs: a write made before
+     * the twin's own mmap or mprotect would land in a page it had not yet mapped or made writable).
+     */
+    private readonly twin: { sys: RegionSys; space: Space } | null = null,
     /**
      * The real kernel replays the ops (--oracle): whether a growing mremap grows in place or
      * moves depends on the neighbours, which differ there, so after one the region keeps only
@@ -110,6 +116,7 @@ export class Regions {
   /** mmap(NULL, …): returns the raw result; `fail` reports a broken rule. */
   mmap(length: number, prot: number, flags: number, fail: (what: string) => never): number {
     const res = this.sys.mmap(0, length, prot, flags, -1, 0);
+    this.twinResult = this.twin?.sys.mmap(0, length, prot, flags, -1, 0);
     const pages = Math.ceil(length / PAGE);
     if (res < 0) {
       this.list.push(Region.make(0, 0));
@@ -130,6 +137,7 @@ export class Regions {
   munmap(rid: number, offset: number, length: number): number {
     const r = this.list[rid];
     const res = this.sys.munmap(r.addr + offset, length);
+    this.twinResult = this.twin?.sys.munmap(r.addr + offset, length);
     if (res === 0) this.#each(r, offset, length, (p) => { r.mapped[p] = 0; r.resident[p] = 0; r.tag[p] = 0; });
     return res;
   }
@@ -145,6 +153,7 @@ export class Regions {
     const r = this.list[rid];
     const expected = this.#holeResult(r, offset, length);
     const res = this.sys.mprotect(r.addr + offset, length, prot);
+    this.twinResult = this.twin?.sys.mprotect(r.addr + offset, length, prot);
     if (res === -ENOMEM && expected === 0 && this.walls && prot & PROT_WRITE) {
       // refused at some VMA: the ones before it changed; what maps says is the new truth
       this.#protFromMaps(r, offset, length, fail);
@@ -164,6 +173,7 @@ export class Regions {
     const r = this.list[rid];
     const expected = this.#holeResult(r, offset, length);
     const res = this.sys.madvise(r.addr + offset, length, advice);
+    this.twinResult = this.twin?.sys.madvise(r.addr + offset, length, advice);
     if (res !== expected) fail(`madvise(region ${rid} + ${offset}, ${length}, ${advice}) = ${res}, expected ${expected}`);
     this.#each(r, offset, length, (p) => { if (r.mapped[p]) { r.resident[p] = 0; r.tag[p] = 0; } });
     return res;
@@ -172,6 +182,7 @@ export class Regions {
   mremap(rid: number, oldLength: number, newLength: number, flags: number, fail: (what: string) => never): number {
     const r = this.list[rid];
     const res = this.sys.mremap(r.addr, oldLength, newLength, flags);
+    this.twinResult = this.twin?.sys.mremap(r.addr, oldLength, newLength, flags);
     if (res < 0) return res;
     const oldPages = Math.ceil(oldLength / PAGE);
     const newPages = Math.ceil(newLength / PAGE);
@@ -229,7 +240,7 @@ export class Regions {
       if (p % 3 !== 0 || !r.mapped[p] || !(r.prot[p] & PROT_WRITE)) continue;
       const tag = (Math.floor(r.addr / PAGE) + p) % 255 + 1;
       this.space.setByte(r.addr + p * PAGE, tag);
-      this.twinSpace?.setByte(r.addr + p * PAGE, tag);
+      this.twin?.space.setByte(r.addr + p * PAGE, tag);
       r.tag[p] = tag;
       r.resident[p] = 1;
     }
