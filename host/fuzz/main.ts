@@ -9,7 +9,7 @@ import { MALLOPT_PARAMS } from "../trace/ops.js";
 import { parseFuzzArgs, UsageError, USAGE, type FuzzArgs } from "./args.js";
 import { runCampaign, summary } from "./campaign.js";
 import { checkList, type Mode } from "./check.js";
-import { parseSeq } from "./ops.js";
+import { fitsTraceFormat, isThreadOp, parseSeq } from "./ops.js";
 import { oracleBinary, oracleUnavailable, realNprocs, threadsOracleBinary } from "./oracle.js";
 import { reproArch, reproNprocs, reproSeed } from "./repro.js";
 import type { Arch } from "./arch.js";
@@ -79,6 +79,13 @@ export async function fuzzMain(argv: string[], err: NodeJS.WriteStream = process
     }
     if (a.exhaust === "mix") {
       err.write("ptmalloc-wasm fuzz: --replay takes one --exhaust kind, not mix\n");
+      return 2;
+    }
+    const seq = parsed.seq;
+    const threaded = a.threads > 0 || Array.from(seq.kind.subarray(0, seq.length)).some(isThreadOp);
+    if (a.oracle && threaded && !fitsTraceFormat(seq)) {
+      // (its emulator side replays the list as ops v1, and its C replayer reads 32-bit numbers)
+      err.write(`ptmalloc-wasm fuzz: --oracle: ${a.replay} has thread lines and numbers past 32 bits, which the threads oracle cannot replay\n`);
       return 2;
     }
     const v = await checkList(parsed.seq, seed, { ...mode, exhaust: a.exhaust });

@@ -4,7 +4,7 @@
 // planted 64-bit bug is found, shrunk and replayed from a repro file that names its arch; the real
 // x86-64 glibc agrees op by op where gcc exists; a bad --arch is exit 2.
 
-import { mkdtempSync, readFileSync, rmSync } from "node:fs";
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, describe, expect, it } from "vitest";
@@ -229,6 +229,15 @@ describe.skipIf(!bin || !threadsBin)(`the fuzzer against the real x86-64 glibc${
       expect(r.violation?.what ?? null, `${profile} seed ${seed}`).toBeNull();
       expect(r.ops).toBe(count);
     }
+  });
+
+  it("refuses to replay a threaded list with 64-bit values against the threads oracle (exit 2)", async () => {
+    const file = join(dir, "wide-threads.ops");
+    writeFileSync(file, "# arch: x86_64\nT 1\nm 0 18446744073709551615\n");
+    const err = capture();
+    expect(await fuzzMain(["--replay", file, "--oracle"], err.stream)).toBe(2);
+    expect(err.text()).toMatch(/thread lines and numbers past 32 bits, which the threads oracle cannot replay/);
+    expect(await fuzzMain(["--replay", file], capture().stream)).toBe(0);
   });
 
   it("runs as fuzz --oracle --arch x86_64", async () => {
