@@ -118,9 +118,15 @@ export const TASK_SIZE = 0xffffe000;
 export const TASK_SIZE_X86_64 = 0x7ffffffff000;
 /**
  * The stack's window in an x86_64 process (docs/x86_64-layout.md): the top 64 MiB of the Wasm
- * memory hold the VAs just below the stack's top; the stack cannot grow past them.
+ * memory hold the VAs just below the stack's top; below them the stack goes on in far pages.
  */
 export const X86_64_STACK_WINDOW_BYTES = 64 * 1024 * 1024;
+/**
+ * The frame pool of an x86_64 process (docs/x86_64-layout.md): the Wasm memory's bytes just above
+ * 2 GiB, handed out 4 KiB at a time to the pages no window holds, at their first touch. Its size
+ * is what the far pages of a process can hold at once; the mmap window is shorter by as much.
+ */
+export const X86_64_FRAME_POOL_BYTES = 256 * 1024 * 1024;
 
 // ── the emulated program image ─────────────────────────────────────────────────
 /** Where the program's text would start: the Wasm module has no code in memory, a token page. */

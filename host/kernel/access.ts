@@ -1,13 +1,13 @@
 // Checked access to the process's memory, as a user-space load or store would fault: an
 // unmapped address is SEGV_MAPERR, a missing permission SEGV_ACCERR, and an access just below
 // a VM_GROWSDOWN VMA grows it first (expand_downwards), as the x86 fault handler does.
-// Addresses are VAs; the bytes are read and written at their Wasm offsets (a mapped range lies in
-// one window, so its offsets run on as its addresses do). A VA outside every window has no VMA:
-// SEGV_MAPERR. A stack cannot grow out of its window (as if it had met RLIMIT_STACK there).
+// Addresses are VAs; the bytes are read and written at their Wasm offsets: in one run when a
+// window holds the whole range, else part by part, a far page's bytes in its frame (far.ts).
 
 import { PAGE_SIZE } from "../constants.js";
 import { SegmentationFault } from "../errors.js";
 import { STACK_GUARD_GAP, pageDown } from "./aslr.js";
+import { forEachByteRun } from "./far.js";
 import { MMAP_MIN_ADDR, type Mm } from "./mm.js";
 import {
   VM_ACCESS_FLAGS, VM_ACCOUNT, VM_EXEC, VM_GROWSDOWN, VM_LOCKED, VM_READ, VM_WRITE, pagesOf, type Vma,
@@ -18,7 +18,6 @@ function expandStack(mm: Mm, index: number, addr: number): boolean {
   const v = mm.vmas.list[index]!;
   const address = pageDown(addr);
   if (address < MMAP_MIN_ADDR) return false;
-  if (!mm.identity && !mm.inWindow(address, v.end - address)) return false;
   const prev = mm.vmas.list[index - 1];
   if (prev !== undefined && !(prev.flags & VM_GROWSDOWN) && prev.flags & VM_ACCESS_FLAGS) {
     if (address - prev.end < STACK_GUARD_GAP) return false;
@@ -90,8 +89,12 @@ export function readBytes(mm: Mm, addr: number, len: number): Uint8Array {
   const { fault } = faultIn(mm, addr, len, false);
   if (fault) throw fault;
   if (len === 0) return new Uint8Array(0);
-  const at = mm.off(addr);
-  return mm.pages.u8().slice(at, at + len);
+  const at = mm.identity ? addr : mm.runOffset(addr, addr + len);
+  if (at >= 0) return mm.pages.u8().slice(at, at + len);
+  const out = new Uint8Array(len);
+  const u8 = mm.pages.u8();
+  forEachByteRun(mm, addr, len, (offset, k, n) => out.set(u8.subarray(offset, offset + n), k));
+  return out;
 }
 
 export function writeBytes(mm: Mm, addr: number, bytes: ArrayLike<number>): void {
@@ -99,8 +102,9 @@ export function writeBytes(mm: Mm, addr: number, bytes: ArrayLike<number>): void
   const n = okEnd - addr;
   const u8 = mm.pages.u8();
   if (n > 0) {
-    const at = mm.off(addr);
-    if (n === bytes.length) u8.set(bytes, at);
+    const at = mm.identity ? addr : mm.runOffset(addr, okEnd);
+    if (at < 0) forEachByteRun(mm, addr, n, (offset, k, m) => copyIn(u8, offset, bytes, k, m));
+    else if (n === bytes.length) u8.set(bytes, at);
     else for (let k = 0; k < n; k++) u8[at + k] = bytes[k]!;
   }
   if (fault) throw fault;
@@ -109,10 +113,17 @@ export function writeBytes(mm: Mm, addr: number, bytes: ArrayLike<number>): void
 export function fillBytes(mm: Mm, addr: number, byte: number, len: number): void {
   const { okEnd, fault } = faultIn(mm, addr, len, true);
   if (okEnd > addr) {
-    const at = mm.off(addr);
-    mm.pages.u8().fill(byte & 0xff, at, at + (okEnd - addr));
+    const u8 = mm.pages.u8();
+    const at = mm.identity ? addr : mm.runOffset(addr, okEnd);
+    if (at >= 0) u8.fill(byte & 0xff, at, at + (okEnd - addr));
+    else forEachByteRun(mm, addr, okEnd - addr, (offset, _k, n) => u8.fill(byte & 0xff, offset, offset + n));
   }
   if (fault) throw fault;
+}
+
+/** bytes[k, k + n) into the memory at offset. */
+function copyIn(u8: Uint8Array, offset: number, bytes: ArrayLike<number>, k: number, n: number): void {
+  for (let i = 0; i < n; i++) u8[offset + i] = bytes[k + i]!;
 }
 
 /** Process.touch: [addr, addr + len) was written behind the kernel's back; fault it in as those stores would have. */

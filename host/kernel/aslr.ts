@@ -5,7 +5,7 @@
 // in the Wasm memory (the windows; docs/x86_64-layout.md).
 
 import {
-  PAGE_SIZE, PROGRAM_TEXT_START, TASK_SIZE as DEFAULT_TASK_SIZE, TASK_SIZE_X86_64, X86_64_STACK_WINDOW_BYTES,
+  PAGE_SIZE, PROGRAM_TEXT_START, TASK_SIZE as DEFAULT_TASK_SIZE, TASK_SIZE_X86_64, X86_64_FRAME_POOL_BYTES, X86_64_STACK_WINDOW_BYTES,
 } from "../constants.js";
 
 export type Arch = "i386" | "x86_64";
@@ -68,6 +68,12 @@ const INITIAL_STACK_BYTES = 0x21000;
 export const pageAlign = (x: number) => Math.ceil(x / PAGE_SIZE) * PAGE_SIZE;
 export const pageDown = (x: number) => Math.floor(x / PAGE_SIZE) * PAGE_SIZE;
 
+/** Where the frames of far pages live in the memory. */
+export interface FramePool {
+  readonly offset: number;
+  readonly length: number;
+}
+
 export interface Layout {
   arch: Arch;
   /** The end of user space (TASK_SIZE); nothing is ever mapped at or above it. */
@@ -83,6 +89,13 @@ export interface Layout {
    * W2 the stack at the top of the memory.
    */
   windows: readonly Window[];
+  /**
+   * The Wasm bytes [offset, offset + length) that back the pages no window holds, a 4 KiB frame
+   * at a time (frames.ts): between W0 and W1 on x86_64; empty on i386, where nothing is far.
+   */
+  framePool: FramePool;
+  /** PF_RANDOMIZE (aslr ≥ 1): what later draws (MAP_32BIT's base) depend on. */
+  randomized: boolean;
   /** Top of the top-down mmap zone (mm->mmap_compat_base). */
   mmapBase: number;
   /** Start of the bottom-up zone (mmap_compat_legacy_base, TASK_UNMAPPED_BASE + rnd). */
@@ -156,7 +169,8 @@ export function computeLayout(input: LayoutInput): Layout {
   }
   const windows = [{ va: 0, offset: 0, length: TASK_SIZE }];
   const loadBase = PROGRAM_TEXT_START;
-  return { arch: "i386", taskSize: TASK_SIZE, loadBase, windows, mmapBase, legacyMmapBase, legacy, stackStart, stackEnd, startStack, startBrk };
+  const framePool = { offset: 0, length: 0 };
+  return { arch: "i386", taskSize: TASK_SIZE, loadBase, windows, framePool, randomized: randomize, mmapBase, legacyMmapBase, legacy, stackStart, stackEnd, startStack, startBrk };
 }
 
 /** mmap64_rnd_bits (CONFIG_ARCH_MMAP_RND_BITS, 28 on Debian's x86-64 kernels). */
@@ -172,9 +186,13 @@ const ELF_ET_DYN_BASE = Math.floor(DEFAULT_MAP_WINDOW / 3) * 2;
 const GiB = 1024 * MiB;
 /** The Wasm memory of an x86_64 process: all of it (65536 Wasm pages). */
 export const X86_64_MEMORY_BYTES = 4 * GiB;
-/** W0's offset and reach: the program image starts at PROGRAM_TEXT_START, the break stays below 2 GiB. */
+/**
+ * W0's offset and reach: the program image starts at PROGRAM_TEXT_START, the break stays below
+ * 2 GiB. The frame pool follows; W1 starts where it ends.
+ */
 const W0_OFFSET = PROGRAM_TEXT_START;
-const W1_OFFSET = 2 * GiB;
+const POOL_OFFSET = 2 * GiB;
+const W1_OFFSET = POOL_OFFSET + X86_64_FRAME_POOL_BYTES;
 
 function computeLayout64(input: LayoutInput): Layout {
   const rng = new Prng(input.seed);
@@ -203,17 +221,18 @@ function computeLayout64(input: LayoutInput): Layout {
   if (randomize && input.aslr === 2) startBrk += (rng.nextU32() % (BRK_RND_RANGE_64 / PAGE_SIZE)) * PAGE_SIZE;
 
   // The windows. W2 ends at the stack's top and reaches down 64 MiB, or to mmap_base if that is
-  // nearer; W1 takes the rest of the upper 2 GiB, ending at mmap_base (clipped to stay clear of W0
-  // when a huge RLIMIT_STACK brings mmap_base down to the program).
+  // nearer; W1 takes what the frame pool leaves of the upper 2 GiB, ending at mmap_base (clipped to
+  // stay clear of W0 when a huge RLIMIT_STACK brings mmap_base down to the program).
   const w2Length = Math.min(X86_64_STACK_WINDOW_BYTES, Math.max(0, stackEnd - Math.max(mmapBase, 0)));
-  const w0 = { va: loadBase, offset: W0_OFFSET, length: W1_OFFSET - W0_OFFSET };
+  const w0 = { va: loadBase, offset: W0_OFFSET, length: POOL_OFFSET - W0_OFFSET };
   let w1Length = X86_64_MEMORY_BYTES - W1_OFFSET - w2Length;
   const w0End = w0.va + w0.length;
   if (mmapBase > w0.va && mmapBase - w1Length < w0End) w1Length = Math.max(0, mmapBase - w0End);
   const w1 = { va: mmapBase - w1Length, offset: W1_OFFSET, length: w1Length };
   const w2 = { va: stackEnd - w2Length, offset: X86_64_MEMORY_BYTES - w2Length, length: w2Length };
   const windows = [w0, w1, w2];
-  return { arch: "x86_64", taskSize: TASK_SIZE, loadBase, windows, mmapBase, legacyMmapBase, legacy: false, stackStart, stackEnd, startStack, startBrk };
+  const framePool = { offset: POOL_OFFSET, length: X86_64_FRAME_POOL_BYTES };
+  return { arch: "x86_64", taskSize: TASK_SIZE, loadBase, windows, framePool, randomized: randomize, mmapBase, legacyMmapBase, legacy: false, stackStart, stackEnd, startStack, startBrk };
 }
 
 /**

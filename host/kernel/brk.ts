@@ -1,6 +1,7 @@
 // brk(2) as the raw syscall (mm/mmap.c, Linux 6.1): it returns the new break, or the old one
 // when it refuses. It never goes below start_brk, past RLIMIT_DATA (counted with the data
-// segment), or within a page (plus the guard gap of a stack) of the next mapping.
+// segment), or within a page (plus the guard gap of a stack) of the next mapping; on x86_64,
+// beyond the program's window.
 
 import { PAGE_SIZE } from "../constants.js";
 import { pageAlign, STACK_GUARD_GAP } from "./aslr.js";
@@ -35,6 +36,9 @@ export function sysBrk(mm: Mm, brkArg: unknown): number {
 
   // check_brk_limits: the range must be placeable, and fit RLIMIT_MEMLOCK after mlockall(MCL_FUTURE).
   if (mm.getUnmappedArea(oldBrk, newBrk - oldBrk, true) < 0) return origBrk;
+  // An x86_64 heap stays in the program's window, where the allocator reaches it inline: the break
+  // stops at its end as at a mapping (docs/x86_64-layout.md, "Limits").
+  if (!mm.identity && !mm.inWindow(oldBrk, newBrk - oldBrk)) return origBrk;
   if (!mm.mlockFutureOk(mm.defFlags, newBrk - oldBrk)) return origBrk;
   const next = mm.vmas.list[mm.vmas.lowerBound(oldBrk)];
   if (next !== undefined && next.start <= newBrk - 1 + PAGE_SIZE + STACK_GUARD_GAP) {

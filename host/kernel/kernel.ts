@@ -2,7 +2,8 @@
 // and the reference machine's newer kernel where the two differ and the oracle shows it): the raw
 // memory syscalls (numbers in, result ≥ 0 or −errno out, never a throw on bad input), procfs
 // views, and checked access. Every address in and out is a virtual address; where it lives in the
-// Wasm memory the windows say (vaToOffset / offsetToVa; docs/x86_64-layout.md).
+// Wasm memory the windows say, or for a far page its frame (vaToOffset / offsetToVa / farOffset;
+// docs/x86_64-layout.md).
 
 import { EINVAL } from "../constants.js";
 import type { SegmentationFault } from "../errors.js";
@@ -12,7 +13,7 @@ import { sysMadvise } from "./madvise.js";
 import { sysMincore } from "./mincore.js";
 import { sysMlock, sysMlock2, sysMlockall, sysMunlock, sysMunlockall } from "./mlock.js";
 import { Mm, type KernelOptions } from "./mm.js";
-import { computeLayout, initialMemoryBytes, type Arch, type Window } from "./aslr.js";
+import { computeLayout, initialMemoryBytes, pageDown, type Arch, type FramePool, type Window } from "./aslr.js";
 import { Rlimits } from "./limits.js";
 import { sysMmap, sysMunmap } from "./mmap.js";
 import { sysMprotect } from "./mprotect.js";
@@ -25,19 +26,20 @@ import type { Rlimit } from "./limits.js";
  * the windows depend only on the architecture, the seed, aslr and RLIMIT_STACK (not on the
  * program), so a process can size its memory and hand the windows to its allocator first.
  * `memoryBytes`: what the memory must hold at once (4 GiB on x86_64; the stack's page on i386).
+ * `framePool`: the offsets whose pages back far pages (empty on i386).
  */
 export function kernelWindows(
   options: Pick<KernelOptions, "arch" | "aslr" | "seed" | "rlimits" | "taskSize">,
-): { windows: readonly Window[]; memoryBytes: number } {
+): { windows: readonly Window[]; memoryBytes: number; framePool: FramePool } {
   const arch = options.arch ?? "i386";
   const stackRlimitCur = new Rlimits(0, options.rlimits, arch).cur(3);
   const layout = computeLayout({ arch, aslr: options.aslr, seed: options.seed, stackRlimitCur, dataEnd: 0, taskSize: options.taskSize });
-  return { windows: layout.windows, memoryBytes: initialMemoryBytes(layout) };
+  return { windows: layout.windows, memoryBytes: initialMemoryBytes(layout), framePool: layout.framePool };
 }
 import { verify } from "./verify.js";
 
 export type { KernelOptions } from "./mm.js";
-export type { Arch, Window } from "./aslr.js";
+export type { Arch, FramePool, Window } from "./aslr.js";
 export type { Status } from "./procfs.js";
 export type { Rlimit } from "./limits.js";
 
@@ -61,13 +63,44 @@ export class Kernel {
     };
   }
 
-  /** The Wasm offset holding the byte at va, or -1 when no window holds it. */
+  /**
+   * The Wasm offset holding the byte at va: through its window, or in its frame for a far page
+   * that is present; -1 for a far page that is not (or an address nothing could map). Only a
+   * look-up: nothing is faulted in.
+   */
   vaToOffset(va: number): number {
     return this.mm.vaToOffset(va);
   }
-  /** The VA of the byte at Wasm offset `offset`, or -1 when no window holds it. */
+  /** The VA of the byte at Wasm offset `offset` (a window's, or a frame's far page), or -1 (a free frame, the page map). */
   offsetToVa(offset: number): number {
     return this.mm.offsetToVa(offset);
+  }
+
+  /**
+   * For the allocator's access at va (write: a store) where no window holds va, or anywhere: the
+   * Wasm offset of the byte at va after the fault that access takes on Linux, or -1 when the
+   * access is refused (then accessFault(va, write) gives its SIGSEGV, with nothing changed).
+   *
+   * - A store faults the page in as any store does (resident, its page-map write bit set; a stack
+   *   just above grows first). A load of a far page that is not present maps it (a read fault: a
+   *   frame of zeros, the zero page as far as RSS and mincore tell); a load in a window faults
+   *   nothing, as the allocator's loads never do.
+   * - The offset is good for the bytes from va to the end of va's 4 KiB page only: the next page
+   *   may be another frame, or in a window. It stays good until the next system call (munmap,
+   *   mremap, madvise, brk, a MAP_FIXED mmap can take the frame away or give it to another VA):
+   *   ask again after any.
+   * - A frame is never handed out while the pool has none free: the process is OOM killed
+   *   (ProcessKilled) instead, as it is when its resident pages pass RAM and swap.
+   */
+  farOffset(va: number, write: boolean): number {
+    const mm = this.mm;
+    const a = mm.word(va);
+    if (accessFault(mm, a, write) !== null) return -1;
+    const offset = mm.vaToOffset(a);
+    if (offset >= 0) return offset;
+    const page = pageDown(a);
+    mm.readFault(mm.vmas.indexOf(a), page, page + 4096);
+    return mm.vaToOffset(a);
   }
 
   /** The initial break (mm->start_brk). */

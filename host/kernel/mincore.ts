@@ -3,6 +3,7 @@
 // hole (ENOMEM) or a short vector (EFAULT) leaves the earlier bytes written.
 
 import { EFAULT, EINVAL, ENOMEM, PAGE_SIZE } from "../constants.js";
+import { presentParts } from "./far.js";
 import type { Mm } from "./mm.js";
 import { PAGE_NONE, REGION_PAGE_SHIFT } from "./pages.js";
 
@@ -24,13 +25,17 @@ export function sysMincore(mm: Mm, addrArg: unknown, lenArg: unknown, vec: unkno
     const n = (end - start) / PAGE_SIZE;
     if (!(vec instanceof Uint8Array)) return -EFAULT;
     const room = Math.max(0, Math.min(n, vec.length - out));
-    const first = mm.off(start) / PAGE_SIZE;
-    for (let k = 0; k < room; ) {
-      // a 4 MiB region with nothing present is all zeros, without reading its states
-      const regionEnd = Math.min(room, (((first + k) >>> REGION_PAGE_SHIFT) + 1 << REGION_PAGE_SHIFT) - first);
-      if (presentIn[(first + k) >>> REGION_PAGE_SHIFT] === 0) vec.fill(0, out + k, out + regionEnd);
-      else for (let q = k; q < regionEnd; q++) vec[out + q] = state[first + q] === PAGE_NONE ? 0 : 1;
-      k = regionEnd;
+    const at = mm.identity ? start : mm.runOffset(start, end);
+    if (at < 0) presentParts(mm, start, room, vec, out);
+    else {
+      const first = at / PAGE_SIZE;
+      for (let k = 0; k < room; ) {
+        // a 4 MiB region with nothing present is all zeros, without reading its states
+        const regionEnd = Math.min(room, (((first + k) >>> REGION_PAGE_SHIFT) + 1 << REGION_PAGE_SHIFT) - first);
+        if (presentIn[(first + k) >>> REGION_PAGE_SHIFT] === 0) vec.fill(0, out + k, out + regionEnd);
+        else for (let q = k; q < regionEnd; q++) vec[out + q] = state[first + q] === PAGE_NONE ? 0 : 1;
+        k = regionEnd;
+      }
     }
     if (room < n) return -EFAULT;
     pages -= n;

@@ -5,7 +5,9 @@
 import { EFAULT, ENOMEM, PAGE_SIZE, WASM_PAGE_SIZE } from "../constants.js";
 import { ProcessKilled } from "../errors.js";
 import { ulong, ulong64 } from "./args.js";
-import { computeLayout, pageAlign, pageDown, windowOffset, windowVa, type Arch, type Layout, type Window } from "./aslr.js";
+import { computeLayout, pageAlign, pageDown, Prng, windowOffset, windowVa, X86_64_MEMORY_BYTES, type Arch, type Layout, type Window } from "./aslr.js";
+import { dropParts, readFaultParts, scanParts, writeFaultParts } from "./far.js";
+import { Frames } from "./frames.js";
 import { getUnmappedArea } from "./placement.js";
 import { imageSet, mapImages, programReadOnlyPages, STACK_RESIDENT_PAGES_X86_64 } from "./images.js";
 import { Commit, Rlimits, type Rlimit } from "./limits.js";
@@ -92,8 +94,14 @@ export class Mm {
   readonly arch: Arch;
   /** The layout's windows (aslr.ts): where each VA range lives in the memory. */
   readonly windows: readonly Window[];
+  /** The windows in VA order (they are kept in offset order), for cutting a range at their edges. */
+  readonly windowsByVa: readonly Window[];
   /** i386: one window, VA = Wasm offset; every translation is skipped. */
   readonly identity: boolean;
+  /** x86_64: the frames of the pages no window holds (frames.ts); null on i386, where every page is in the window. */
+  readonly frames: Frames | null;
+  /** Draws made after exec (MAP_32BIT's randomized base), from the process's seed. */
+  readonly rng: Prng;
   readonly vmas = new VmaList();
   /** Which pages are readable and writable, in the memory itself, for the allocator (pagemap.ts). */
   readonly pageMap: PageMap;
@@ -148,6 +156,9 @@ export class Mm {
       dataEnd: pageAlign(dataEnd) + programRoPages * PAGE_SIZE,
     });
     this.windows = this.layout.windows;
+    this.windowsByVa = [...this.windows].sort((a, b) => a.va - b.va);
+    this.frames = wide ? new Frames(this.layout.framePool) : null;
+    this.rng = new Prng(options.seed ^ 0x5eed32b1);
     const oomPages = Math.floor((options.ramBytes + options.swapBytes) / PAGE_SIZE);
     const vaPageOf = wide ? (page: number) => this.offsetToVa(page * PAGE_SIZE) / PAGE_SIZE : null;
     this.pages = new Pages(
@@ -157,8 +168,9 @@ export class Mm {
       },
       vaPageOf,
     );
-    const pageMap = new PageMap(options.memory, this.vmas, this.pages, this.windows);
+    const pageMap = new PageMap(options.memory, this.vmas, this.pages, this.windows, this.frames);
     this.pageMap = pageMap;
+    if (this.frames !== null) this.frames.onChange = (page) => pageMap.frameChanged(page);
     this.vmas.onAccessChange = (start, end) => pageMap.changed(start, end);
     this.pages.onResidency = (startPage, endPage) => pageMap.residency(startPage, endPage);
     this.declaredWrites = options.writes === "declared";
@@ -284,14 +296,40 @@ export class Mm {
 
   // ── addresses and the memory ─────────────────────────────────────────────────
 
-  /** The Wasm offset of the byte at va, or -1 when no window holds va. */
+  /**
+   * The Wasm offset of the byte at va: through its window, or in its frame for a far page that is
+   * present; -1 for a far page that is not (it has no bytes yet).
+   */
   vaToOffset(va: number): number {
+    const offset = windowOffset(this.windows, va);
+    if (offset >= 0 || this.frames === null) return offset;
+    const page = this.frames.frameOf(Math.floor(va / PAGE_SIZE));
+    return page < 0 ? -1 : page * PAGE_SIZE + (va % PAGE_SIZE);
+  }
+
+  /** The VA of the byte at Wasm offset `offset` (through a window, or the far page its frame backs), or -1. */
+  offsetToVa(offset: number): number {
+    const va = windowVa(this.windows, offset);
+    if (va >= 0 || this.frames === null) return va;
+    const vaPage = this.frames.vaPageOf(Math.floor(offset / PAGE_SIZE));
+    return vaPage < 0 ? -1 : vaPage * PAGE_SIZE + (offset % PAGE_SIZE);
+  }
+
+  /** The Wasm offset of va through the windows alone, or -1 (a far page, present or not). */
+  windowOffset(va: number): number {
     return windowOffset(this.windows, va);
   }
 
-  /** The VA of the byte at Wasm offset `offset`, or -1 when no window holds it. */
-  offsetToVa(offset: number): number {
-    return windowVa(this.windows, offset);
+  /**
+   * The Wasm offset of start when one window holds all of [start, end) (its offsets then run on as
+   * its addresses do), else -1: the test that keeps every windowed range on the contiguous path.
+   */
+  runOffset(start: number, end: number): number {
+    for (const w of this.windows) {
+      const d = start - w.va;
+      if (d >= 0 && d < w.length) return end - w.va <= w.length ? w.offset + d : -1;
+    }
+    return -1;
   }
 
   /** An `unsigned long` argument of this ABI (args.ts): 32 bits on i386, 64 on x86_64. */
@@ -299,18 +337,19 @@ export class Mm {
     return this.identity ? ulong(value) : ulong64(value);
   }
 
-  /** The offset of a VA the caller knows to be in a window (a mapped one): free on i386. */
+  /** The offset of a VA the caller knows to be in a window: free on i386. */
   off(va: number): number {
-    return this.identity ? va : this.vaToOffset(va);
+    return this.identity ? va : windowOffset(this.windows, va);
   }
 
-  /** Whether [va, va + length) lies inside one window: the only ranges anything can be mapped at. */
+  /** Whether [va, va + length) lies inside one window (else some of its pages are far). */
   inWindow(va: number, length: number): boolean {
     for (const w of this.windows) if (va >= w.va && va + length <= w.va + w.length) return true;
     return false;
   }
 
-  private oomKill(): never {
+  /** The OOM killer: resident memory beyond RAM and swap, or no frame left for a far page. */
+  oomKill(): never {
     const err = new ProcessKilled();
     if (!this.dead) {
       this.dead = true;
@@ -319,9 +358,13 @@ export class Mm {
     throw err;
   }
 
-  /** Grows the Wasm memory so that it holds the VAs below `endVa` (of a range in a window); false if the host refuses. */
+  /**
+   * Grows the Wasm memory so that it holds the VAs below `endVa`; false if the host refuses. An
+   * x86_64 process's memory is all of it from exec (the stack's window is its top, and a far page
+   * may take any frame of the pool): whatever the VA, the whole memory.
+   */
   ensureMemory(endVa: number): boolean {
-    const end = this.identity ? endVa : this.vaToOffset(endVa - 1) + 1;
+    const end = this.identity ? endVa : X86_64_MEMORY_BYTES;
     const have = this.pages.u8().length;
     if (end <= have) return true;
     const needPages = Math.ceil(end / WASM_PAGE_SIZE) - have / WASM_PAGE_SIZE;
@@ -488,8 +531,11 @@ export class Mm {
     const v = this.vmas.list[index]!;
     const state = this.writeState(v);
     let any = false;
-    const first = this.off(start) / PAGE_SIZE;
-    for (let p = first, e = first + (end - start) / PAGE_SIZE; p < e; p++) if (this.pages.touchWrite(p, state)) any = true;
+    const at = this.identity ? start : this.runOffset(start, end);
+    if (at >= 0) {
+      const first = at / PAGE_SIZE;
+      for (let p = first, e = first + (end - start) / PAGE_SIZE; p < e; p++) if (this.pages.touchWrite(p, state)) any = true;
+    } else any = writeFaultParts(this, start, end, state);
     if (any && v.backing === BACKING_ANON && v.anonVma === 0) this.assignAnonVma(index);
   }
 
@@ -497,7 +543,9 @@ export class Mm {
   readFault(index: number, start: number, end: number): void {
     const v = this.vmas.list[index]!;
     const state = this.readState(v);
-    const first = this.off(start) / PAGE_SIZE;
+    const at = this.identity ? start : this.runOffset(start, end);
+    if (at < 0) return readFaultParts(this, start, end, state);
+    const first = at / PAGE_SIZE;
     for (let p = first, e = first + (end - start) / PAGE_SIZE; p < e; p++) this.pages.touchRead(p, state);
   }
 
@@ -509,8 +557,9 @@ export class Mm {
   scanVma(index: number, start: number, end: number): void {
     const v = this.vmas.list[index]!;
     if (!(v.flags & VM_WRITE) || this.declaredWrites) return;
-    const first = this.off(start) / PAGE_SIZE;
-    const found = this.pages.scan(first, first + (end - start) / PAGE_SIZE, this.writeState(v));
+    const at = this.identity ? start : this.runOffset(start, end);
+    const first = at / PAGE_SIZE;
+    const found = at >= 0 ? this.pages.scan(first, first + (end - start) / PAGE_SIZE, this.writeState(v)) : scanParts(this, start, end, this.writeState(v));
     if (found > 0 && v.backing === BACKING_ANON && v.anonVma === 0) this.assignAnonVma(index);
   }
 
@@ -572,7 +621,9 @@ export class Mm {
 
   /** Pages.drop over the VAs [start, end) of one VMA. */
   dropPages(start: number, end: number, writable: boolean): void {
-    const first = this.off(start) / PAGE_SIZE;
+    const at = this.identity ? start : this.runOffset(start, end);
+    if (at < 0) return dropParts(this, start, end, writable);
+    const first = at / PAGE_SIZE;
     this.pages.drop(first, first + (end - start) / PAGE_SIZE, writable);
   }
 

@@ -7,8 +7,21 @@
 import { EAGAIN, EFAULT, EINVAL, ENOMEM, MREMAP_DONTUNMAP, MREMAP_FIXED, MREMAP_MAYMOVE, PAGE_SIZE } from "../constants.js";
 import { ulong } from "./args.js";
 import { pageAlign } from "./aslr.js";
+import { copyPages as copyFarPages, movePages as moveFarPages } from "./far.js";
 import type { Mm } from "./mm.js";
 import { BACKING_ANON, BACKING_SHMEM, MAX_MAP_COUNT, VM_ACCOUNT, VM_LOCKED, VM_LOCKED_MASK, VM_SHARED, VM_WRITE, pagesOf } from "./vma.js";
+
+/**
+ * Pages.copy (a shared mapping's second view) or Pages.move of `pages` pages from oldAddr to
+ * newAddr: one run when a window holds each range whole, else far.ts's page by page.
+ */
+function transferPages(mm: Mm, oldAddr: number, newAddr: number, pages: number, copy: boolean): void {
+  const from = mm.identity ? oldAddr : mm.runOffset(oldAddr, oldAddr + pages * PAGE_SIZE);
+  const to = mm.identity ? newAddr : mm.runOffset(newAddr, newAddr + pages * PAGE_SIZE);
+  if (from < 0 || to < 0) (copy ? copyFarPages : moveFarPages)(mm, oldAddr, newAddr, pages);
+  else if (copy) mm.pages.copy(from / PAGE_SIZE, to / PAGE_SIZE, pages);
+  else mm.pages.move(from / PAGE_SIZE, to / PAGE_SIZE, pages);
+}
 
 /** do_munmap with its own argument checks (the ranges mremap derives can be out of bounds). */
 function doMunmap(mm: Mm, start: number, len: number): number {
@@ -189,13 +202,11 @@ function moveVma(mm: Mm, oldAddr: number, oldLen: number, newLen: number, newAdd
   if (v.backing === BACKING_SHMEM) mm.shmemMapped(v.objectId, pagesOf(newLen));
   // Shared pages stay where they were as well: a duplicate, or the old half of DONTUNMAP.
   if (oldLen === 0) {
-    const pages = pagesOf(Math.min(newLen, v.end - oldAddr));
-    mm.pages.copy(mm.off(oldAddr) / PAGE_SIZE, mm.off(newAddr) / PAGE_SIZE, pages);
+    transferPages(mm, oldAddr, newAddr, pagesOf(Math.min(newLen, v.end - oldAddr)), true);
     vmas.hiwaterPages = hiwater;
     return newAddr;
   }
-  if (dontUnmap && v.backing === BACKING_SHMEM) mm.pages.copy(mm.off(oldAddr) / PAGE_SIZE, mm.off(newAddr) / PAGE_SIZE, pagesOf(oldLen));
-  else mm.pages.move(mm.off(oldAddr) / PAGE_SIZE, mm.off(newAddr) / PAGE_SIZE, pagesOf(oldLen));
+  transferPages(mm, oldAddr, newAddr, pagesOf(oldLen), dontUnmap && v.backing === BACKING_SHMEM);
 
   let oldIndex = vmas.indexOf(oldAddr);
   v = vmas.list[oldIndex]!;

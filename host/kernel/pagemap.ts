@@ -24,6 +24,10 @@
 // region's pages are painted from the VMAs over the VAs its offsets hold (an i386 process has one
 // window, the identity, and no translation).
 //
+// The frames of far pages (frames.ts) have their bits too, painted frame by frame from the VMA
+// over the VA each backs: a pool region holds frames of unrelated VAs, so its leaf is never a
+// shared one, and a free frame's bits are clear.
+//
 // A MAP_FIXED may place a mapping anywhere from 0x1000 up (vm.mmap_min_addr is 4096 on the
 // machine the kernel follows): the leaves in a page it takes are given up (their regions move to
 // other leaves, or to "ask") and the page is zeroed, as a fresh mapping reads; the page is taken
@@ -34,28 +38,19 @@ import {
   PAGEMAP_LEAVES, PAGEMAP_REGION_SHIFT, PAGEMAP_TOP, PAGEMAP_WRITE_PLANE,
 } from "../../assembly/config.js";
 import { PAGE_SHIFT, PAGE_SIZE } from "../constants.js";
+import { ANY_ACCESS, clearBits, fillBits, frameBits, pageBit, paintFrame, setBits } from "./pagebits.js";
 import { windowOffset, type Window } from "./aslr.js";
+import type { Frames } from "./frames.js";
 import { PAGE_ANON } from "./pages.js";
-import { VM_EXEC, VM_READ, VM_WRITE, type VmaList } from "./vma.js";
+import { VM_WRITE, type VmaList } from "./vma.js";
 
 const REGION_BYTES = 2 ** PAGEMAP_REGION_SHIFT;
 const REGIONS = 2 ** (32 - PAGEMAP_REGION_SHIFT);
 const REGION_PAGES = REGION_BYTES / PAGE_SIZE;
 const LEAF_BYTES = 2 ** PAGEMAP_LEAF_SHIFT;
 const LEAVES_PER_PAGE = PAGE_SIZE / LEAF_BYTES;
-/** x86: any access right makes a page readable (PROT_WRITE or PROT_EXEC alone included). */
-const ANY_ACCESS = VM_READ | VM_WRITE | VM_EXEC;
 
-/**
- * The map's bit for the page holding addr (a u32) in one plane (0: readable, PAGEMAP_WRITE_PLANE:
- * writable): 1 if the map promises the access, 0 if the kernel must be asked. The reader of the
- * map's layout for TypeScript (the twin's ld/st, tests and tools); the Wasm build's is page_bit in
- * assembly/pagemap.ts.
- */
-export function pageBit(u8: Uint8Array, addr: number, plane: number): number {
-  const leaf = u8[PAGEMAP_TOP + (addr >>> PAGEMAP_REGION_SHIFT)]! << PAGEMAP_LEAF_SHIFT;
-  return (u8[leaf + plane + ((addr >>> 15) & 127)]! >>> ((addr >>> 12) & 7)) & 1;
-}
+export { pageBit };
 
 export class PageMap {
   readonly #memory: WebAssembly.Memory;
@@ -66,6 +61,13 @@ export class PageMap {
   readonly #identity: boolean;
   /** What a span's published length leaves off: SIZE_SZ − 1 of the process (see the constructor). */
   readonly #slack: number;
+  /** The frames of far pages (x86_64), or null. */
+  readonly #frames: Frames | null;
+  /** The pool's pages and regions [first, end): both empty without frames. */
+  readonly #poolFirstPage: number;
+  readonly #poolEndPage: number;
+  readonly #poolFirstRegion: number;
+  readonly #poolEndRegion: number;
 
   /** Pages.state: a page's write bit is set only while it is resident (state ≥ PAGE_ANON). */
   readonly #state: Uint8Array;
@@ -104,7 +106,13 @@ export class PageMap {
     vmas: VmaList,
     pages: { readonly state: Uint8Array; readonly presentIn: Uint16Array },
     windows: readonly Window[] = [{ va: 0, offset: 0, length: 2 ** 32 }],
+    frames: Frames | null = null,
   ) {
+    this.#frames = frames;
+    this.#poolFirstPage = frames?.firstPage ?? 0;
+    this.#poolEndPage = frames?.endPage ?? 0;
+    this.#poolFirstRegion = Math.floor(this.#poolFirstPage / REGION_PAGES);
+    this.#poolEndRegion = Math.ceil(this.#poolEndPage / REGION_PAGES);
     this.#memory = memory;
     this.#vmas = vmas;
     this.#windows = [...windows].sort((a, b) => a.offset - b.offset);
@@ -146,13 +154,22 @@ export class PageMap {
     if (this.#blocked !== 0) this.#unblock();
     if (this.#identity) this.#changedOffsets(startVa, endVa);
     else {
+      let windowed = 0;
       for (const w of this.#windows) {
         const s = Math.max(startVa, w.va);
         const e = Math.min(endVa, w.va + w.length);
-        if (s < e) this.#changedOffsets(s - w.va + w.offset, e - w.va + w.offset);
+        if (s < e) {
+          this.#changedOffsets(s - w.va + w.offset, e - w.va + w.offset);
+          windowed += e - s;
+        }
+      }
+      // the rest is far: the frames there (only far pages have frames) follow their VMAs
+      const frames = this.#frames;
+      if (frames !== null && windowed < endVa - startVa && frames.size > 0) {
+        for (const v of frames.inRange(Math.floor(startVa / PAGE_SIZE), Math.ceil(endVa / PAGE_SIZE))) this.frameChanged(frames.frameOf(v));
       }
     }
-    if (this.#ask.size > 0 && this.#free.length > 0) for (const r of [...this.#ask]) this.#rebuild(r);
+    if (this.#ask.size > 0 && this.#free.length > 0) for (const r of [...this.#ask]) this.#rebuildRegion(r);
     this.#setHotSpan();
   }
 
@@ -202,10 +219,14 @@ export class PageMap {
     return this.#identity ? va : windowOffset(this.#windows, va);
   }
 
-  /** The writable VMA holding hotAddr as the hot span (or none), and the store span kept inside it, after every change. */
+  /**
+   * The writable VMA holding hotAddr as the hot span (or none), and the store span kept inside it,
+   * after every change. A VMA one window does not hold whole (some of it far) is not a span: its
+   * offsets do not run on as its addresses do.
+   */
   #setHotSpan(): void {
     const v = this.hotAddr === 0 ? undefined : this.#vmas.find(this.hotAddr);
-    const heap = v !== undefined && (v.flags & VM_WRITE) !== 0;
+    const heap = v !== undefined && (v.flags & VM_WRITE) !== 0 && (this.#identity || this.#inOneWindow(v.start, v.end));
     // the spans are kept by offset: the allocator checks them after its own translation
     this.#heapStart = heap ? this.#offsetOf(v.start) : 0;
     this.#heapEnd = heap ? this.#heapStart + (v.end - v.start) : 0;
@@ -253,12 +274,22 @@ export class PageMap {
     this.#setStoreSpan();
   }
 
+  /** Whether one window holds all of the VAs [start, end). */
+  #inOneWindow(start: number, end: number): boolean {
+    for (const w of this.#windows) if (start >= w.va && end <= w.va + w.length) return true;
+    return false;
+  }
+
   /**
    * Pages [startPage, endPage) all became resident, or all stopped being resident: their write
    * bits follow.
    */
   residency(startPage: number, endPage: number): void {
     this.#refreshViews();
+    if (startPage < this.#poolEndPage && startPage >= this.#poolFirstPage) {
+      for (let p = startPage; p < endPage; p++) this.frameChanged(p);
+      return;
+    }
     const resident = this.#state[startPage]! >= PAGE_ANON;
     const lastRegion = Math.floor((endPage - 1) / REGION_PAGES);
     for (let r = Math.floor(startPage / REGION_PAGES); r <= lastRegion; r++) {
@@ -353,6 +384,14 @@ export class PageMap {
     return pageBit(this.#u8, addr >>> 0, write ? PAGEMAP_WRITE_PLANE : 0) !== 0;
   }
 
+  /** Any region whole: a pool region frame by frame, any other from the VMAs over its windows. */
+  #rebuildRegion(r: number): void {
+    if (r < this.#poolEndRegion && r >= this.#poolFirstRegion) this.#rebuildPool(r);
+    else this.#rebuild(r);
+  }
+
+  // The leaf taken inline rather than through #leafOf: a call more here made V8 stop inlining
+  // #firstVma, and a 1.5 GiB mapping (more regions than leaves) took twice as long to map.
   #rebuild(r: number): void {
     const u8 = this.#u8;
     const base = r * REGION_BYTES;
@@ -401,6 +440,62 @@ export class PageMap {
     u8[PAGEMAP_TOP + r] = leaf;
   }
 
+  /** Region r on a shared leaf (its own leaf, if any, back to the pool). */
+  #setShared(r: number, shared: number): void {
+    const current = this.#u8[PAGEMAP_TOP + r]!;
+    if (current >= PAGEMAP_FIRST_LEAF) this.#release(current);
+    this.#ask.delete(r);
+    this.#u8[PAGEMAP_TOP + r] = shared;
+  }
+
+  /**
+   * Region r's own leaf, cleared: the one it has, or a free one (not yet published in the top
+   * level). -1 when none is left: the region then asks the kernel.
+   */
+  #leafOf(r: number): number {
+    const current = this.#u8[PAGEMAP_TOP + r]!;
+    let leaf = current >= PAGEMAP_FIRST_LEAF ? current : -1;
+    if (leaf < 0) {
+      leaf = this.#take();
+      if (leaf < 0) {
+        this.#ask.add(r);
+        this.#u8[PAGEMAP_TOP + r] = PAGEMAP_LEAF_NONE;
+        return -1;
+      }
+      this.#regionOf[leaf] = r;
+      this.#inUse++;
+      this.#ask.delete(r);
+    }
+    const at = leaf << PAGEMAP_LEAF_SHIFT;
+    this.#u8.fill(0, at, at + LEAF_BYTES);
+    return leaf;
+  }
+
+  /**
+   * A frame was mapped, freed, moved to another VA, or changed residency: its bits follow. A pool
+   * region gets a leaf of its own at its first frame with a bit, and gives it back at its last.
+   */
+  frameChanged(page: number): void {
+    this.#refreshViews();
+    const r = Math.floor(page / REGION_PAGES);
+    const leaf = this.#u8[PAGEMAP_TOP + r]!;
+    const bits = frameBits(this.#frames!, this.#vmas, this.#state, page);
+    if (leaf < PAGEMAP_FIRST_LEAF) {
+      if (bits !== 0) this.#rebuildPool(r);
+    } else if (this.#frames!.mappedIn(r) === 0) this.#setShared(r, PAGEMAP_LEAF_NONE);
+    else paintFrame(this.#u8, leaf << PAGEMAP_LEAF_SHIFT, page - r * REGION_PAGES, bits);
+  }
+
+  /** Pool region r whole, frame by frame. */
+  #rebuildPool(r: number): void {
+    if (this.#frames!.mappedIn(r) === 0) return this.#setShared(r, PAGEMAP_LEAF_NONE);
+    const leaf = this.#leafOf(r);
+    if (leaf < 0) return;
+    const first = r * REGION_PAGES;
+    for (let i = 0; i < REGION_PAGES; i++) paintFrame(this.#u8, leaf << PAGEMAP_LEAF_SHIFT, i, frameBits(this.#frames!, this.#vmas, this.#state, first + i));
+    this.#u8[PAGEMAP_TOP + r] = leaf;
+  }
+
   #allResident(base: number): boolean {
     const first = base / PAGE_SIZE;
     if (this.#presentIn[first / REGION_PAGES] !== REGION_PAGES) return false;
@@ -415,7 +510,7 @@ export class PageMap {
       this.#collapsing = true;
       for (let leaf = PAGEMAP_FIRST_LEAF; leaf < PAGEMAP_LEAVES; leaf++) {
         const r = this.#regionOf[leaf]!;
-        if (r >= 0) this.#rebuild(r);
+        if (r >= 0) this.#rebuildRegion(r);
       }
       this.#collapsing = false;
     }
@@ -451,7 +546,7 @@ export class PageMap {
         moved.push(r);
       }
       this.#u8.fill(0, p * PAGE_SIZE, (p + 1) * PAGE_SIZE);
-      for (const r of moved) this.#rebuild(r);
+      for (const r of moved) this.#rebuildRegion(r);
     }
   }
 
@@ -463,32 +558,5 @@ export class PageMap {
       this.#blocked &= ~bit;
       for (let leaf = (p + 1) * LEAVES_PER_PAGE - 1; leaf >= p * LEAVES_PER_PAGE; leaf--) this.#free.push(leaf);
     }
-  }
-}
-
-/** Sets bits [s, e) of the bitmap at `at` (whole bytes filled at once). */
-function setBits(u8: Uint8Array, at: number, s: number, e: number): void {
-  fillBits(u8, at, s, e, true);
-}
-
-function clearBits(u8: Uint8Array, at: number, s: number, e: number): void {
-  fillBits(u8, at, s, e, false);
-}
-
-function fillBits(u8: Uint8Array, at: number, s: number, e: number, on: boolean): void {
-  while (s < e && s & 7) {
-    if (on) u8[at + (s >>> 3)]! |= 1 << (s & 7);
-    else u8[at + (s >>> 3)]! &= ~(1 << (s & 7));
-    s++;
-  }
-  const wholeEnd = e & ~7;
-  if (s < wholeEnd) {
-    u8.fill(on ? 0xff : 0, at + (s >>> 3), at + (wholeEnd >>> 3));
-    s = wholeEnd;
-  }
-  while (s < e) {
-    if (on) u8[at + (s >>> 3)]! |= 1 << (s & 7);
-    else u8[at + (s >>> 3)]! &= ~(1 << (s & 7));
-    s++;
   }
 }

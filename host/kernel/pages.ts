@@ -118,7 +118,11 @@ export class Pages {
     return hit >= b ? endPage : Math.floor(hit / PAGE_SIZE);
   }
 
-  private present(page: number): void {
+  /**
+   * Page `page` is present: the page tables over its VA exist from now on. Also for a frame that
+   * moved to another VA (mremap between far pages), whose new VA needs its own tables.
+   */
+  present(page: number): void {
     if (this.vaTables !== null) {
       this.vaTables.present(this.vaPageOf!(page));
       this.syncTableCounts();

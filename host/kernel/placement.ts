@@ -1,11 +1,11 @@
 // Where a new mapping goes (get_unmapped_area and arch/x86/mm/mmap.c's searches for a compat
 // task): a free hint is honoured; otherwise the highest free range below mmap_base (top-down),
 // falling back to the lowest one above the legacy base (bottom-up); the legacy layout is
-// bottom-up only. A stack's guard gap counts as taken. In an x86_64 process only what a window
-// holds can be mapped (docs/x86_64-layout.md): the top-down search stays in W1 (the VAs below
-// mmap_base), a hint outside every window is ignored, MAP_FIXED there is ENOMEM, and MAP_32BIT
-// (below 2 GiB on Linux) takes the lowest free range of W1. Each search walks the sorted VMA array
-// from where it starts, so it costs the number of VMAs it passes, never the address space.
+// bottom-up only. A stack's guard gap counts as taken. An x86_64 process places its mappings as
+// Linux does too, windows or not: a page no window holds is a far page (frames.ts), so the place of
+// a mapping decides only how fast its pages are reached, never whether it can be made. Each search
+// walks the sorted VMA array from where it starts, so it costs the number of VMAs it passes, never
+// the address space.
 
 import { EINVAL, ENOMEM, EPERM, PAGE_SIZE } from "../constants.js";
 import { pageAlign, pageDown } from "./aslr.js";
@@ -106,14 +106,14 @@ function legacyArea(mm: Mm, addr: number, len: number): number {
 /**
  * get_unmapped_area for an anonymous mapping. MAP_FIXED takes addr as is and only checks it.
  * Returns the address or -errno (ENOMEM: no room or out of range; EINVAL: unaligned fixed
- * address; EPERM: below vm.mmap_min_addr).
+ * address; EPERM: below vm.mmap_min_addr). `low32`: MAP_32BIT of a 64-bit task.
  */
 export function getUnmappedArea(mm: Mm, addr: number, len: number, fixed: boolean, low32 = false): number {
-  if (!mm.identity) return windowedArea(mm, addr, len, fixed, low32);
   const TASK_SIZE = mm.layout.taskSize;
   if (len > TASK_SIZE) return -ENOMEM;
   let result: number;
   if (fixed) result = addr;
+  else if (low32) result = low32Area(mm, addr, len);
   else if (!mm.layout.legacy) {
     result = -ENOMEM;
     if (addr !== 0) {
@@ -133,33 +133,22 @@ export function getUnmappedArea(mm: Mm, addr: number, len: number, fixed: boolea
   return result;
 }
 
+/** MAP_32BIT's window on x86-64 (find_start_end): [1 GiB, 2 GiB), its start randomized by 32 MiB. */
+const LOW32_BEGIN = 0x40000000;
+const LOW32_END = 0x80000000;
+const LOW32_RND_PAGES = 0x02000000 / PAGE_SIZE;
+
 /**
- * get_unmapped_area of an x86_64 process: arch_get_unmapped_area_topdown's order of checks, with
- * every range kept inside a window. W1 is [mmap_base − its length, mmap_base): the top-down
- * search's own range, cut short.
+ * arch_get_unmapped_area for MAP_32BIT: a free hint below 2 GiB, else the lowest free range of
+ * [1 GiB + rnd, 2 GiB), bottom-up, with no fallback (a draw per call, as randomize_page makes it).
  */
-function windowedArea(mm: Mm, addr: number, len: number, fixed: boolean, low32: boolean): number {
-  const TASK_SIZE = mm.layout.taskSize;
-  if (len > TASK_SIZE) return -ENOMEM;
-  const w1 = mm.windows[1]!;
-  let result: number;
-  if (fixed) result = addr;
-  else if (low32) {
-    // MAP_32BIT: Linux searches [1 GiB, 2 GiB) bottom-up (a hint counts only below 2 GiB, where
-    // no window is); here the lowest free range of the mmap window stands for it.
-    result = bottomup(mm, len, w1.va, w1.va + w1.length);
-  } else {
-    result = -ENOMEM;
-    if (addr !== 0) {
-      addr = pageDown(addr);
-      if (TASK_SIZE - len >= addr && mm.inWindow(addr, len) && hintFree(mm, addr, len)) result = addr;
-    }
-    if (result < 0) result = topdown(mm, len, Math.max(w1.va, MMAP_MIN_ADDR), w1.va + w1.length);
+function low32Area(mm: Mm, addr: number, len: number): number {
+  let begin = LOW32_BEGIN;
+  if (mm.layout.randomized) begin += (mm.rng.nextU32() % LOW32_RND_PAGES) * PAGE_SIZE;
+  if (len > LOW32_END) return -ENOMEM;
+  if (addr !== 0) {
+    addr = pageAlign(addr);
+    if (LOW32_END - len >= addr && hintFree(mm, addr, len)) return addr;
   }
-  if (result < 0) return result;
-  if (result > TASK_SIZE - len) return -ENOMEM;
-  if (result % PAGE_SIZE !== 0) return -EINVAL;
-  if (result < DAC_MMAP_MIN_ADDR) return -EPERM; // security_mmap_addr
-  if (!mm.inWindow(result, len)) return -ENOMEM; // no Wasm memory holds the range
-  return result;
+  return bottomup(mm, len, begin, LOW32_END);
 }

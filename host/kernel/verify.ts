@@ -4,7 +4,9 @@ import { PAGE_SIZE } from "../constants.js";
 import type { Mm } from "./mm.js";
 import { DAC_MMAP_MIN_ADDR } from "./mm.js";
 import { PAGE_ANON, PAGE_NONE, PAGE_SHMEM, REGION_PAGE_SHIFT } from "./pages.js";
-import { MAX_MAP_COUNT, VM_LOCKED, VmaList, isDataMapping, isExecMapping, isStackMapping, pagesOf } from "./vma.js";
+import { PAGEMAP_WRITE_PLANE } from "../../assembly/config.js";
+import { pageBit } from "./pagemap.js";
+import { MAX_MAP_COUNT, VM_EXEC, VM_LOCKED, VM_READ, VM_WRITE, VmaList, isDataMapping, isExecMapping, isStackMapping, pagesOf } from "./vma.js";
 
 function fail(what: string): never {
   throw new Error(`kernel invariant violated: ${what}`);
@@ -27,8 +29,8 @@ export function verify(mm: Mm): void {
     if (v.start % PAGE_SIZE !== 0 || v.end % PAGE_SIZE !== 0) fail(`${at} not page aligned`);
     if (!(v.start < v.end)) fail(`${at} empty`);
     if (v.start < DAC_MMAP_MIN_ADDR || v.end > mm.layout.taskSize) fail(`${at} outside user space`);
-    if (!mm.identity && !mm.inWindow(v.start, v.end - v.start)) fail(`${at} outside every window`);
-    if (mm.off(v.end - 1) + 1 > memoryEnd) fail(`${at} beyond the Wasm memory (${hex(memoryEnd)})`);
+    const lastOffset = mm.identity ? v.end - 1 : mm.windowOffset(v.end - 1);
+    if (lastOffset + 1 > memoryEnd) fail(`${at} beyond the Wasm memory (${hex(memoryEnd)})`);
     const prev = list[i - 1];
     if (prev !== undefined) {
       if (prev.end > v.start) fail(`${at} overlaps or is out of order`);
@@ -67,7 +69,7 @@ export function verify(mm: Mm): void {
     // windows are in the same order by VA as by offset, except when a huge RLIMIT_STACK put
     // mmap_base below the program: then each page is looked up on its own
     const addr = mm.identity ? p * PAGE_SIZE : mm.offsetToVa(p * PAGE_SIZE);
-    if (addr < 0) fail(`page at offset ${hex(p * PAGE_SIZE)} is present outside every window`);
+    if (addr < 0) fail(`page at offset ${hex(p * PAGE_SIZE)} is present outside every window and every mapped frame`);
     if (mm.identity) {
       while (next !== undefined && next.end <= addr) next = list[++k];
     } else next = list[mm.vmas.lowerBound(addr)];
@@ -83,5 +85,36 @@ export function verify(mm: Mm): void {
     if (rss[st] !== mm.pages.rss[st]) fail(`RSS counter ${st} is ${mm.pages.rss[st]}, pages hold ${rss[st]}`);
   }
   if (mm.pages.rssTotal !== rss[2]! + rss[3]! + rss[4]!) fail("RSS total disagrees with its parts");
+  verifyFrames(mm);
   if (mm.brk < mm.startBrk) fail(`brk ${hex(mm.brk)} below start_brk ${hex(mm.startBrk)}`);
+}
+
+/**
+ * The frames of far pages: each backs a far VA of a VMA, both ways; a free frame is not present
+ * and zero; a mapped one is present, and the page map promises no more than its VMA and state
+ * allow. Free frames are checked by the state loop above (present outside any VMA) and here by count.
+ */
+function verifyFrames(mm: Mm): void {
+  const frames = mm.frames;
+  if (frames === null) return;
+  if (frames.size + frames.freeCount !== frames.endPage - frames.firstPage) fail(`${frames.size} frames mapped and ${frames.freeCount} free do not make the pool`);
+  const state = mm.pages.state;
+  const u8 = mm.pages.u8();
+  const mappedIn = new Map<number, number>();
+  for (const [vaPage, page] of frames.entries()) {
+    const va = vaPage * PAGE_SIZE;
+    const at = `far page ${hex(va)} (frame ${hex(page * PAGE_SIZE)})`;
+    if (!frames.holds(page) || frames.vaPageOf(page) !== vaPage) fail(`${at}: the table's two directions disagree`);
+    if (mm.windowOffset(va) >= 0) fail(`${at} lies in a window`);
+    if (state[page] === PAGE_NONE) fail(`${at} has a frame but is not present`);
+    const v = mm.vmas.find(va);
+    if (v === undefined) fail(`${at} has a frame outside any VMA`);
+    if (pageBit(u8, page * PAGE_SIZE, 0) && !(v.flags & (VM_READ | VM_WRITE | VM_EXEC))) fail(`${at}: the page map says readable`);
+    if (pageBit(u8, page * PAGE_SIZE, PAGEMAP_WRITE_PLANE) && !(v.flags & VM_WRITE && state[page]! >= PAGE_ANON)) fail(`${at}: the page map says writable`);
+    const r = page >>> REGION_PAGE_SHIFT;
+    mappedIn.set(r, (mappedIn.get(r) ?? 0) + 1);
+  }
+  for (let r = frames.firstPage >>> REGION_PAGE_SHIFT; r < frames.endPage >>> REGION_PAGE_SHIFT; r++) {
+    if ((mappedIn.get(r) ?? 0) !== frames.mappedIn(r)) fail(`pool region ${r} counts ${frames.mappedIn(r)} mapped frames, holds ${mappedIn.get(r) ?? 0}`);
+  }
 }

@@ -1,5 +1,6 @@
 // The x86_64 process's address space: Linux 6.1's layout of a 64-bit PIE program, the windows of
-// the Wasm memory that hold it, and the limits the windows set (docs/x86_64-layout.md). The
+// the Wasm memory that hold most of it, the frame pool that holds the rest (far pages), and the
+// limits that are left (docs/x86_64-layout.md). The
 // fresh-process figures are those of a minimal `gcc` (x86-64) program on Debian 12, read off its
 // /proc/self/maps and status under `setarch -R` (ASLR off).
 
@@ -7,12 +8,14 @@ import { describe, expect, it } from "vitest";
 import { ULONG_UNREPRESENTABLE, rlim64, ulong64 } from "../../host/kernel/args.js";
 import { kernelWindows, type Kernel, type KernelOptions } from "../../host/kernel/kernel.js";
 import { SegmentationFault } from "../../host/errors.js";
-import { ANON_PRIVATE, GiB, MiB, PAGE, PROT_RW, makeKernel, mapsOf } from "./helpers.js";
+import { ANON_PRIVATE, GiB, MiB, PAGE, PROT_RW, makeKernel, mapsOf, vmaAt } from "./helpers.js";
 
 const ENOMEM = 12;
 const MAP_FIXED = 0x10;
 const MAP_32BIT = 0x40;
 const TASK_SIZE = 0x7ffffffff000;
+/** The frame pool's size: W1 is shorter by as much. */
+const POOL = 256 * MiB;
 
 /** A bare kernel (helpers.ts) as an x86_64 process has it: the libraries mapped. */
 // makeKernel gives an x86_64 kernel the module's static data 4 pages above the text (scripts/build-wasm.mjs).
@@ -76,12 +79,14 @@ describe("the x86_64 layout with ASLR off is the real one", () => {
     expect(s.RssAnon).toBe(84);
   });
 
-  it("the three windows: W0 the program from offset 0x10000, W1 the 2 GiB below mmap_base, W2 the stack's 64 MiB at the top", () => {
+  it("the three windows and the pool: W0 the program from offset 0x10000, the frame pool's 256 MiB at 2 GiB, W1 the rest below mmap_base, W2 the stack's 64 MiB at the top", () => {
+    const w1Length = 0x80000000 - POOL - 64 * MiB;
     expect(k.windows).toEqual([
       { va: 0x555555554000, offset: 0x10000, length: 0x80000000 - 0x10000 },
-      { va: 0x7ffff7fff000 - (0x80000000 - 64 * MiB), offset: 0x80000000, length: 0x80000000 - 64 * MiB },
+      { va: 0x7ffff7fff000 - w1Length, offset: 0x80000000 + POOL, length: w1Length },
       { va: TASK_SIZE - 64 * MiB, offset: 2 ** 32 - 64 * MiB, length: 64 * MiB },
     ]);
+    expect(k.mm.layout.framePool).toEqual({ offset: 0x80000000, length: POOL });
     expect(k.mm.memory.buffer.byteLength).toBe(2 ** 32);
   });
 });
@@ -123,7 +128,7 @@ describe("the x86_64 layout with ASLR", () => {
     for (const [seed, aslr, stack] of [[3, 2, 8 * MiB], [4, 0, 64 * MiB], [9, 1, Infinity]] as const) {
       const rlimits = { RLIMIT_STACK: { cur: stack, max: Infinity } };
       const k = kernel64({ seed, aslr, rlimits });
-      expect(kernelWindows({ arch: "x86_64", seed, aslr, rlimits })).toEqual({ windows: k.windows, memoryBytes: 2 ** 32 });
+      expect(kernelWindows({ arch: "x86_64", seed, aslr, rlimits })).toEqual({ windows: k.windows, memoryBytes: 2 ** 32, framePool: { offset: 2 ** 31, length: POOL } });
     }
   });
 });
@@ -158,7 +163,7 @@ describe("VAs and Wasm offsets", () => {
     k.verify();
   });
 
-  it("an access outside every window is SIGSEGV SEGV_MAPERR", () => {
+  it("an access where nothing is mapped, in a window or not, is SIGSEGV SEGV_MAPERR", () => {
     for (const va of [0x1000, 0x40000000, 0x600000000000, TASK_SIZE - 65 * MiB]) {
       const f = k.accessFault(va, false);
       expect(f).toBeInstanceOf(SegmentationFault);
@@ -177,35 +182,65 @@ describe("VAs and Wasm offsets", () => {
   });
 });
 
-describe("the windows are the limits of an x86_64 process", () => {
-  it("MAP_FIXED outside every window is ENOMEM; a hint there is ignored", () => {
+describe("what the windows decide and what they no longer limit", () => {
+  it("MAP_FIXED and a hint outside every window are honoured, as on Linux: the pages are far", () => {
     const k = kernel64();
-    expect(k.mmap(0x10000000, PAGE, PROT_RW, ANON_PRIVATE | MAP_FIXED, -1, 0)).toBe(-ENOMEM);
-    // straddling W1's end (mmap_base) is outside too
+    expect(k.mmap(0x10000000, PAGE, PROT_RW, ANON_PRIVATE | MAP_FIXED, -1, 0)).toBe(0x10000000);
+    expect(k.vaToOffset(0x10000000)).toBe(-1); // not present: no frame yet
+    k.write(0x10000000 + 5, [7]);
+    const pool = k.mm.layout.framePool;
+    const at = k.vaToOffset(0x10000000);
+    expect(at).toBeGreaterThanOrEqual(pool.offset);
+    expect(at).toBeLessThan(pool.offset + pool.length);
+    expect(k.offsetToVa(at + 5)).toBe(0x10000000 + 5);
+    // straddling W1's end (mmap_base): the page below it in W1, the one above far
     const mmapBase = k.windows[1]!.va + k.windows[1]!.length;
-    expect(k.mmap(mmapBase - PAGE, 2 * PAGE, PROT_RW, ANON_PRIVATE | MAP_FIXED, -1, 0)).toBe(-ENOMEM);
-    const hinted = k.mmap(0x10000000, PAGE, PROT_RW, ANON_PRIVATE, -1, 0);
-    expect(k.vaToOffset(hinted)).toBeGreaterThanOrEqual(0x80000000);
-    // inside W0, above the break, a hint and MAP_FIXED work
+    expect(k.mmap(mmapBase - PAGE, 2 * PAGE, PROT_RW, ANON_PRIVATE | MAP_FIXED, -1, 0)).toBe(mmapBase - PAGE);
+    k.fill(mmapBase - 2, 0x5a, 4);
+    expect(k.vaToOffset(mmapBase - 1)).toBe(k.windows[1]!.offset + k.windows[1]!.length - 1);
+    expect(k.read(mmapBase - 3, 6)).toEqual(new Uint8Array([0, 0x5a, 0x5a, 0x5a, 0x5a, 0]));
+    expect(k.mmap(0x20000000, PAGE, PROT_RW, ANON_PRIVATE, -1, 0)).toBe(0x20000000);
+    // inside W0, above the break, a hint and MAP_FIXED work as they did
     const inW0 = k.startBrk + 100 * MiB;
     expect(k.mmap(inW0, PAGE, PROT_RW, ANON_PRIVATE, -1, 0)).toBe(inW0);
     expect(k.mmap(inW0 + MiB, PAGE, PROT_RW, ANON_PRIVATE | MAP_FIXED, -1, 0)).toBe(inW0 + MiB);
     k.verify();
   });
 
-  it("MAP_32BIT takes the lowest free range of the mmap window", () => {
-    const k = kernel64();
-    const a = k.mmap(0, PAGE, PROT_RW, ANON_PRIVATE | MAP_32BIT, -1, 0);
-    expect(a).toBe(k.windows[1]!.va);
+  it("MAP_32BIT searches [1 GiB, 2 GiB) bottom-up as Linux does, its start randomized by up to 32 MiB", () => {
+    expect(kernel64().mmap(0, PAGE, PROT_RW, ANON_PRIVATE | MAP_32BIT, -1, 0)).toBe(0x40000000);
+    const starts = new Set<number>();
+    for (let seed = 1; seed <= 8; seed++) {
+      const k = kernel64({ seed, aslr: 2 });
+      const a = k.mmap(0, PAGE, PROT_RW, ANON_PRIVATE | MAP_32BIT, -1, 0);
+      expect(a).toBeGreaterThanOrEqual(0x40000000);
+      expect(a).toBeLessThan(0x42000000);
+      starts.add(a);
+      // a hint below 2 GiB counts; one above it does not
+      expect(k.mmap(0x70000000, PAGE, PROT_RW, ANON_PRIVATE | MAP_32BIT, -1, 0)).toBe(0x70000000);
+      expect(k.mmap(0x90000000, PAGE, PROT_RW, ANON_PRIVATE | MAP_32BIT, -1, 0)).toBeLessThan(0x80000000);
+    }
+    expect(starts.size).toBeGreaterThan(1);
   });
 
-  it("placement fills W1 and then fails with ENOMEM", () => {
+  it("placement fills W1 top-down and goes on below it, across its edge, as Linux goes on", () => {
     const k = kernel64({ overcommit: 1 });
     const w1 = k.windows[1]!;
-    let n = 0;
-    while (k.mmap(0, 256 * MiB, 0, ANON_PRIVATE, -1, 0) > 0) n++;
-    expect(n).toBe(Math.floor((w1.length - 3 * MiB) / (256 * MiB))); // 7: the libraries take the top 2.3 MiB
-    expect(k.mmap(0, 256 * MiB, 0, ANON_PRIVATE, -1, 0)).toBe(-ENOMEM);
+    const got: number[] = [];
+    let a = 0;
+    while ((a = k.mmap(0, 256 * MiB, PROT_RW, ANON_PRIVATE, -1, 0)) >= w1.va && got.length < 10) got.push(a);
+    expect(got.length).toBe(Math.floor((w1.length - 3 * MiB) / (256 * MiB))); // 6: the libraries take the top 2.3 MiB
+    // the next one right below the last, across W1's bottom edge: its last pages in W1, its first far
+    expect(a).toBe(got.at(-1)! - 256 * MiB);
+    expect(a < w1.va && a + 256 * MiB > w1.va).toBe(true);
+    k.write(a, [1, 2, 3]);
+    k.write(a + 256 * MiB - 3, [4, 5, 6]);
+    k.write(w1.va - 1, [7, 8]);
+    expect(k.read(a, 3)).toEqual(new Uint8Array([1, 2, 3]));
+    expect(k.read(a + 256 * MiB - 3, 3)).toEqual(new Uint8Array([4, 5, 6]));
+    expect(k.read(w1.va - 2, 4)).toEqual(new Uint8Array([0, 7, 8, 0]));
+    expect(k.mm.frames!.size).toBe(2); // a's first page and the one below W1
+    expect(k.mmap(0, 256 * MiB, 0, ANON_PRIVATE, -1, 0)).toBe(a - 256 * MiB);
     k.verify();
   });
 
@@ -218,13 +253,20 @@ describe("the windows are the limits of an x86_64 process", () => {
     k.verify();
   });
 
-  it("the stack grows down to the bottom of its window, no further (as if RLIMIT_STACK were met)", () => {
+  it("the stack grows down past its window into far pages, up to RLIMIT_STACK", () => {
     const k = kernel64({ rlimits: { RLIMIT_STACK: { cur: Infinity, max: Infinity } }, overcommit: 1 });
     const w2 = k.windows[2]!;
     expect(k.accessFault(w2.va, true)).toBeNull();
-    const f = k.accessFault(w2.va - PAGE, true);
-    expect(f?.code).toBe("SEGV_MAPERR");
-    expect(k.maps()).toContain(`${w2.va.toString(16)}-7ffffffff000 rw-p 00000000 00:00 0`);
+    expect(k.accessFault(w2.va - PAGE, true)).toBeNull();
+    expect(k.maps()).toContain(`${(w2.va - PAGE).toString(16)}-7ffffffff000 rw-p 00000000 00:00 0`);
+    k.write(w2.va - 2, [0xaa, 0xbb, 0xcc, 0xdd]);
+    expect(k.read(w2.va - 2, 4)).toEqual(new Uint8Array([0xaa, 0xbb, 0xcc, 0xdd]));
+    expect(k.vaToOffset(w2.va - 1)).toBeLessThan(k.windows[1]!.offset); // in the pool
+    k.verify();
+    const limited = kernel64({ rlimits: { RLIMIT_STACK: { cur: 80 * MiB, max: Infinity } }, overcommit: 1 });
+    const top = limited.windows[2]!.va + limited.windows[2]!.length;
+    expect(limited.accessFault(top - 80 * MiB, true)).toBeNull();
+    expect(limited.accessFault(top - 80 * MiB - PAGE, true)?.code).toBe("SEGV_MAPERR");
   });
 
   it("a huge RLIMIT_STACK puts mmap_base at 1/6 of the space, below the program, as on Linux", () => {
@@ -257,10 +299,12 @@ describe("64-bit C arguments", () => {
 
   it("reach the syscalls unnarrowed: 4 GiB + 4 KiB is not 4 KiB, -1 is too long for anything", () => {
     const k = kernel64({ overcommit: 1 });
-    expect(k.mmap(0, 2 ** 32 + PAGE, 0, ANON_PRIVATE, -1, 0)).toBe(-ENOMEM); // more than a window holds
+    const huge = k.mmap(0, 2 ** 32 + PAGE, 0, ANON_PRIVATE, -1, 0); // far pages mostly: no window holds 4 GiB
+    expect(vmaAt(k, huge)).toEqual([huge, huge + 2 ** 32 + PAGE, "---p"]);
+    expect(k.munmap(huge, 2 ** 32 + PAGE)).toBe(0);
     const a = k.mmap(0, 1.5 * GiB, 0, ANON_PRIVATE, -1, 0);
     expect(a).toBeGreaterThan(0);
-    // munmap reaches below the window's start (nothing is there), and 4 GiB lengths are no error
+    // munmap reaches far below the window's start, and 4 GiB lengths are no error
     expect(k.munmap(k.windows[1]!.va - 2 ** 32, 2 ** 32 + (a - k.windows[1]!.va) + 1.5 * GiB)).toBe(0);
     expect(k.maps()).not.toContain(`${a.toString(16)}-`);
     expect(k.mmap(0, -1, PROT_RW, ANON_PRIVATE, -1, 0)).toBe(-ENOMEM);

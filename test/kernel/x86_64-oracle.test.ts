@@ -1,7 +1,8 @@
 // The emulated x86_64 kernel against the real one. regen.sh runs every scenario of
 // oracle/kernel/scenarios/ (but those marked "# i386 only") as a 64-bit process on the real kernel
 // and keeps the output in test/fixtures/kernel64/; here each runs in a fresh x86_64 kernel (the
-// process's, with ld.so, the vDSO and libc mapped) and must print the same lines.
+// process's, with ld.so, the vDSO and libc mapped) and must print the same lines, those at
+// addresses no window holds (0x1000, 0x40000000: far pages) included.
 
 import { readdirSync, readFileSync } from "node:fs";
 import { fileURLToPath } from "node:url";
@@ -40,30 +41,6 @@ function freshKernel(scenario: Scenario): KernelTarget {
   };
 }
 
-/**
- * The two scenarios that reach below the program: an x86_64 process can map only what a window of
- * its Wasm memory holds (docs/x86_64-layout.md), and VA 0x1000 and 0x40000000 are in none. What
- * the emulator prints there instead is the documented limit: MAP_FIXED is ENOMEM, a hint is
- * ignored (top-down from mmap_base). The real kernel's lines stay in the fixture.
- */
-const WINDOW_LIMITED: Record<string, string[]> = {
-  "mmap-fixed-low-addresses": [
-    "mmap - 0 1p RW PRIVATE|ANON|FIXED => EPERM",
-    "mmap - 0x800 1p RW PRIVATE|ANON|FIXED => EINVAL",
-    "mmap A 0x1000 1p RW PRIVATE|ANON|FIXED => ENOMEM",
-    "mmap B 0x40000000 4p RW PRIVATE|ANON|FIXED => ENOMEM",
-    "mmap - 0 1p RW PRIVATE|ANON|NOREPLACE => EPERM",
-    "maps =>",
-  ],
-  "placement-hint-absolute": [
-    "mmap A 0x40000000 2p RW PRIVATE|ANON => far",
-    "mmap B 0x40000000 2p RW PRIVATE|ANON => A-2p",
-    "mmap C 0x40002000 1p RW PRIVATE|ANON => B-1p",
-    "maps =>",
-    "  C 5p rw-p",
-  ],
-};
-
 let checked = 0;
 let differing = 0;
 
@@ -80,11 +57,8 @@ for (const file of files) {
     });
     for (const scenario of scenarios) {
       it(scenario.name, () => {
-        const limited = WINDOW_LIMITED[scenario.name];
-        const want = limited ?? expected.get(scenario.name)!;
+        const want = expected.get(scenario.name)!;
         const got = runScenario(scenario, freshKernel(scenario), { arch: "x86_64" });
-        // the real lines differ from the limited ones exactly where the low addresses are
-        if (limited) expect(expected.get(scenario.name)).not.toEqual(limited);
         checked += want.length;
         differing += want.filter((line, i) => got[i] !== line).length + Math.max(0, got.length - want.length);
         expect(got).toEqual(want);
