@@ -20,7 +20,9 @@ export interface TestProcess extends LoadedAllocator {
   sizeField(ptr: number): number;
 }
 
-export async function makeProcess(opts: { debug?: boolean; seed?: number; arch?: "i386" | "x86_64" } = {}): Promise<TestProcess> {
+export async function makeProcess(
+  opts: { debug?: boolean; seed?: number; arch?: "i386" | "x86_64"; ramBytes?: number } = {},
+): Promise<TestProcess> {
   const debug = opts.debug ?? true;
   const seed = opts.seed ?? 1;
   const arch = opts.arch ?? "i386";
@@ -40,9 +42,10 @@ export async function makeProcess(opts: { debug?: boolean; seed?: number; arch?:
       return k().windows;
     },
     offsetToVa: (offset) => k().offsetToVa(offset),
+    farOffset: (va, write) => k().farOffset(va, write),
   };
   const loaded = instantiateAllocator(module, { memory, seed, debug, arch, kernel: () => recorder });
-  kernel = processKernel(memory, loaded.heapBase, { seed, aslr: 2, arch });
+  kernel = processKernel(memory, loaded.heapBase, { seed, aslr: 2, arch, ramBytes: opts.ramBytes });
   const kern = kernel;
   // x86_64 results are non-negative numbers already; i386's are raw 32-bit patterns.
   const libc = arch === "i386" ? withUnsignedResults(loaded.libc) : loaded.libc;

@@ -40,7 +40,8 @@ describe("an x86_64 process", () => {
     expect(proc.errno).toBe(ENOMEM);
     expect(proc.malloc(2 ** 64)).toBe(0); // no C value: SIZE_MAX
     proc.errno = 0;
-    // 2^32 + 16 does not wrap to 16 as it would in a 32-bit size_t: no window holds 4 GiB
+    // 2^32 + 16 does not wrap to 16 as it would in a 32-bit size_t: it is a 4 GiB mapping, which
+    // Linux's overcommit heuristic refuses on a machine of 1 GiB (the default ramBytes)
     expect(proc.malloc(2 ** 32 + 16)).toBe(0);
     expect(proc.errno).toBe(ENOMEM);
     const big = proc.malloc(300_000); // mmapped: a whole page-rounded mapping below mmap_base
