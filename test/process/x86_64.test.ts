@@ -53,6 +53,16 @@ describe("an x86_64 process", () => {
     expect(proc.mallinfo2().hblks).toBe(0);
   });
 
+  it("answers posix_memalign's 64-bit alignments as glibc does, on both allocators (doubles near 2^64 are rounded)", async () => {
+    for (const allocator of ["wasm", "ts"] as const) {
+      const proc = await createProcess({ arch: "x86_64", seed: 5, allocator });
+      expect(proc.posix_memalign(-16, 57711)).toEqual({ err: 22, ptr: 0 }); // SIZE_MAX - 15: no power of two
+      expect(proc.posix_memalign(18446744073709551600, 57711)).toEqual({ err: 22, ptr: 0 }); // the same, spelled out
+      expect(proc.posix_memalign(2 ** 63, 57711)).toEqual({ err: 12, ptr: 0 }); // a power of two, too large
+      expect(proc.posix_memalign(2 ** 12, 100).err).toBe(0);
+    }
+  });
+
   it("maps anonymous memory near the libraries and shows 12-digit addresses", async () => {
     const proc = await createProcess({ arch: "x86_64", seed: 6, aslr: 0 });
     const m = proc.sys.mmap(0, 8192, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
