@@ -135,6 +135,9 @@ function adviseVma(mm: Mm, index: number, s: number, e: number, advice: number):
       // Private anonymous pages are freed; shmem keeps its pages; the program's own image
       // would fall back to its file contents, which are its current contents here.
       if (v.backing === BACKING_ANON) {
+        // A raw store there not yet found would have faulted on Linux and given the VMA its
+        // anon_vma (which decides later merges): it is looked for before the pages are dropped.
+        if (v.anonVma === 0) mm.scanVma(index, s, e);
         mm.dropPages(s, e, (v.flags & VM_WRITE) !== 0);
       }
       return 0;

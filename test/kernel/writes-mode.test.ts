@@ -154,6 +154,25 @@ describe('writes: "scan" and "declared"', () => {
     expect(await seen("declared")).toEqual({ vec: "00000000", grown: 0, after: 0x41 });
   });
 
+  it("a raw store that MADV_DONTNEED drops still gave its VMA an anon_vma, as the store's fault would have", async () => {
+    // Linux: the store faults, the VMA gets its anon_vma, and the pieces it is later cut into no
+    // longer merge with their neighbours; a grow of the first piece then finds two VMAs (EFAULT).
+    // A store the program declares (proc.write) and one the kernel finds (scan) must end alike.
+    const run = async (how: "raw" | "declared") => {
+      const p = await createProcess({ seed: 4277301551 });
+      const a = p.sys.mmap(0, 4 * PAGE, 1, 0x8022, -1, 0); // PROT_READ, MAP_PRIVATE|ANON|NORESERVE
+      const b = p.sys.mremap(a, 4 * PAGE, 12 * PAGE, 1);
+      expect(p.sys.mprotect(b + PAGE, 4 * PAGE, RW)).toBe(0);
+      if (how === "raw") new Uint8Array(p.memory.buffer)[b + 3 * PAGE] = 1;
+      else p.write(b + 3 * PAGE, [1]);
+      expect(p.sys.madvise(b + 3 * PAGE, 4 * PAGE, MADV_DONTNEED)).toBe(0);
+      expect(p.sys.mprotect(b, 7 * PAGE, 0)).toBe(0);
+      return p.sys.mremap(b, 2 * PAGE, 8 * PAGE, 1);
+    };
+    expect(await run("declared")).toBe(-14); // EFAULT, as on Linux
+    expect(await run("raw")).toBe(-14);
+  });
+
   it("touch checks the range as a store would, and is harmless with scan", async () => {
     const p: Process = await createProcess({ seed: 4 });
     const a = p.sys.mmap(0, 2 * PAGE, 1, ANON, -1, 0); // read-only
