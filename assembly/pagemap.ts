@@ -14,14 +14,14 @@
 // whether reached directly or through a link (a bin header is a fake chunk in main_arena).
 //
 // Everything here works on Wasm offsets (an x86-64 VA is translated first: vm.ts), but read_ok,
-// write_ok and check_range, which take the C address. "A word" is SIZE_SZ bytes.
+// write_ok, fill_checked and copy_checked, which take the C address. "A word" is SIZE_SZ bytes.
 
 import {
   PAGEMAP_HOT_LEN, PAGEMAP_HOT_START, PAGEMAP_LEAF_SHIFT, PAGEMAP_STORE_LEN, PAGEMAP_STORE_START, PAGEMAP_REGION_SHIFT, PAGEMAP_TOP, PAGEMAP_WRITE_PLANE, PAGESIZE,
   SIZE_SZ,
 } from "./config";
 import { main_arena_offset_of } from "./arena";
-import { run_length, va_range_to_offset, va_to_offset, va_to_offset_or_0, w0_offset_of } from "./vm";
+import { run_length, va_to_offset, va_to_offset_or_0, w0_offset_of } from "./vm";
 
 // @ts-ignore: decorator
 @external("env", "page_fault") declare function host_page_fault(addr: usize, write: u32): void;
@@ -175,20 +175,6 @@ export function access_slow(addr: usize, len: usize, write: bool): void {
   if (page_bit(addr, PAGEMAP_WRITE_PLANE) == 0) access_slow(addr, 1, true);
 }
 
-/**
- * A load (memcpy's source) or store (memset, memcpy's destination) of the VAs [addr, addr + len),
- * each page checked in address order: the offset of the first byte (any offset when len is 0:
- * nothing is accessed). Only for a range whose bytes are contiguous in the memory (vm.ts:
- * run_length); fill_checked and copy_checked take any.
- */
-// @ts-ignore: decorator
-@inline export function check_range(addr: word, len: word, write: bool): usize {
-  if (len == 0) return <usize>addr;
-  const a = va_range_to_offset(addr, len, write);
-  access_slow(a, <usize>len, write);
-  return a;
-}
-
 /** memset(addr, byte, len) into the program's memory: page by page in address order, each checked first. */
 export function fill_checked(addr: word, byte: u8, len: word): void {
   if (len == 0) return;
@@ -220,13 +206,7 @@ function check_runs(addr: word, len: word, write: bool): void {
  */
 export function copy_checked(dst: word, src: word, n: word): void {
   if (n == 0) return;
-  if (run_length(src, n) == n && run_length(dst, n) == n) {
-    const from = check_range(src, n, false);
-    const to = check_range(dst, n, true);
-    memory.copy(to, from, <usize>n);
-    return;
-  }
-  // x86_64, a far page on either side: run by run
+  // one run each but for a far page on either side (x86_64), which goes page by page
   check_runs(src, n, false);
   check_runs(dst, n, true);
   for (;;) {

@@ -311,6 +311,11 @@ function run_length(env: Env, addr: number, len: number): number {
   return env.wide ? run_length64(env, addr, len) : len;
 }
 
+/** The Wasm offset of a VA (unchecked): the VA itself on i386. */
+function offset_of(env: Env, va: number, write: boolean): number {
+  return env.wide ? va_off(env, va, write) : va;
+}
+
 /** memset(addr, byte, len) into the program's memory: run by run in address order, each page checked first. */
 export function fill_checked(env: Env, addr: number, byte: number, len: number): void {
   while (len > 0) {
@@ -324,13 +329,7 @@ export function fill_checked(env: Env, addr: number, byte: number, len: number):
 
 /** memcpy into a block that may have come from a corrupted list: the source's pages checked, then the destination's. */
 export function copy_checked(env: Env, dst: number, src: number, n: number): void {
-  if (n === 0) return;
-  if (run_length(env, src, n) === n && run_length(env, dst, n) === n) {
-    const s = check_range(env, src, n, false);
-    const d = check_range(env, dst, n, true);
-    env.u8.copyWithin(d, s, s + n);
-    return;
-  }
+  // one run each but for a far page on either side (x86_64), which goes page by page
   for (const [addr, write] of [[src, false], [dst, true]] as const) {
     for (let a = addr, left = n; left > 0; ) {
       const k = run_length(env, a, left);
@@ -341,8 +340,8 @@ export function copy_checked(env: Env, dst: number, src: number, n: number): voi
   }
   while (n > 0) {
     const k = Math.min(run_length(env, src, n), run_length(env, dst, n));
-    const s = va_off(env, src, false);
-    env.u8.copyWithin(va_off(env, dst, true), s, s + k);
+    const s = offset_of(env, src, false);
+    env.u8.copyWithin(offset_of(env, dst, true), s, s + k);
     src += k;
     dst += k;
     n -= k;
@@ -353,7 +352,7 @@ export function copy_checked(env: Env, dst: number, src: number, n: number): voi
 export function zero_owned(env: Env, va: number, len: number): void {
   while (len > 0) {
     const n = run_length(env, va, len);
-    const a = env.wide ? va_off(env, va, true) : va;
+    const a = offset_of(env, va, true);
     env.u8.fill(0, a, a + n);
     va += n;
     len -= n;
