@@ -38,7 +38,7 @@ export function sysBrk(mm: Mm, brkArg: unknown): number {
   if (mm.getUnmappedArea(oldBrk, newBrk - oldBrk, true) < 0) return origBrk;
   // An x86_64 heap stays in the program's window, where the allocator reaches it inline: the break
   // stops at its end as at a mapping (docs/x86_64-layout.md, "Limits").
-  if (!mm.identity && !mm.inWindow(oldBrk, newBrk - oldBrk)) return origBrk;
+  if (!mm.identity && mm.runOffset(oldBrk, newBrk) < 0) return origBrk;
   if (!mm.mlockFutureOk(mm.defFlags, newBrk - oldBrk)) return origBrk;
   const next = mm.vmas.list[mm.vmas.lowerBound(oldBrk)];
   if (next !== undefined && next.start <= newBrk - 1 + PAGE_SIZE + STACK_GUARD_GAP) {

@@ -342,12 +342,6 @@ export class Mm {
     return this.identity ? va : windowOffset(this.windows, va);
   }
 
-  /** Whether [va, va + length) lies inside one window (else some of its pages are far). */
-  inWindow(va: number, length: number): boolean {
-    for (const w of this.windows) if (va >= w.va && va + length <= w.va + w.length) return true;
-    return false;
-  }
-
   /** The OOM killer: resident memory beyond RAM and swap, or no frame left for a far page. */
   oomKill(): never {
     const err = new ProcessKilled();
